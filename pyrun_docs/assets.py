@@ -1,0 +1,89 @@
+"""Where the browser assets live and how they get into a built site.
+
+The ``assets/`` folder installs as ``pyrun_docs/assets`` (a data folder, deliberately without an
+``__init__.py``). In an editable install ``importlib.resources`` gives no usable path for it, so we
+resolve it next to this package, falling back to the checkout's ``assets/``.
+
+Site layout, relative to the adapter's static root::
+
+    pyrun/pyrun.js, pyrun.css, pyrun-worker.js, executor.py   (small, versioned by query string)
+    pyrun/pyodide-314.0.7/...                                  (the verified runtime, self-host mode)
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .config import PyrunConfig
+from .fetch import ensure_runtime, verify_dir
+from .runtime import RuntimePin, load_pins
+
+SITE_DIR = "pyrun"
+LOADER_NAME = "pyrun.js"
+STYLE_NAME = "pyrun.css"
+WORKER_NAME = "pyrun-worker.js"
+EXECUTOR_NAME = "executor.py"
+#: files copied from assets/ into every site that has a snippet
+ASSET_FILES = (LOADER_NAME, STYLE_NAME, WORKER_NAME)
+
+
+def assets_dir() -> Path:
+    """The folder holding pyrun.js and friends, in a wheel or an editable checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "assets", here.parent / "assets"):
+        if (candidate / LOADER_NAME).is_file():
+            return candidate
+    raise FileNotFoundError(f"pyrun-docs assets not found next to {here}; reinstall pyrun-docs")
+
+
+def executor_path() -> Path:
+    """The one Python executor module, run by the browser worker and by the build check."""
+    return Path(__file__).resolve().with_name("executor.py")
+
+
+def _copy_if_changed(src: Path, dest: Path) -> None:
+    if dest.is_file() and dest.stat().st_size == src.stat().st_size:
+        if dest.read_bytes() == src.read_bytes():
+            return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+
+
+def copy_site_assets(static_root: Path, config: PyrunConfig, runtimes: set[str]) -> Path:
+    """Copy the widget assets and, when self-hosting, the verified runtimes into the site.
+
+    Args:
+        static_root: the site folder that holds ``pyrun/`` (Sphinx: ``_static``).
+        config: site settings.
+        runtimes: names of the runtimes pages use.
+
+    Returns:
+        The ``pyrun/`` folder written.
+
+    Raises:
+        RuntimeFetchError: a runtime could not be fetched or verified (message says what to do).
+    """
+    target = static_root / SITE_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    src = assets_dir()
+    for name in ASSET_FILES:
+        _copy_if_changed(src / name, target / name)
+    _copy_if_changed(executor_path(), target / EXECUTOR_NAME)
+    pins = load_pins()
+    for name in sorted(runtimes):
+        pin = pins[name]
+        if config.runtime_source == "cdn" and name == "pyodide":
+            continue
+        copy_runtime(pin, target / pin.key)
+    return target
+
+
+def copy_runtime(pin: RuntimePin, dest: Path) -> None:
+    """Put the verified served files of *pin* in *dest* (skipped when already identical)."""
+    if dest.is_dir() and not verify_dir(pin, dest):
+        return
+    cached = ensure_runtime(pin)
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in pin.served_files():
+        _copy_if_changed(cached / f.name, dest / f.name)

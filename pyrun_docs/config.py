@@ -1,0 +1,80 @@
+"""Site-wide settings, one dataclass for both frameworks.
+
+Sphinx registers every field as a flat ``pyrun_<field>`` value; MkDocs takes the same names in the
+plugin's config. Validation lives here so a bad value reads the same in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import PyrunError
+from .runtime import RUNTIMES
+
+CHECK_LEVELS = ("off", "warn", "error")
+RUNTIME_SOURCES = ("self-host", "cdn")
+PRELOAD_MODES = ("none", "visible", "boot")
+
+
+@dataclass(frozen=True)
+class PyrunConfig:
+    """Site settings.
+
+    Attributes:
+        runtime: default runtime for snippets without a ``runtime`` option.
+        runtime_source: ``self-host`` copies the verified runtime into the site (works offline);
+            ``cdn`` loads the same pinned version from ``cdn_url``.
+        cdn_url: base URL of the runtime on a CDN; ``{version}`` is replaced by the pinned version.
+        check: what the build check does with a failing snippet: ``off``, ``warn`` or ``error``.
+        timeout: seconds a snippet may run in the build check.
+        load_timeout: seconds the browser waits for the runtime before telling the reader why.
+        preload: when the browser fetches the runtime: ``none`` (first Run), ``visible``, ``boot``.
+        output_limit: characters of output a widget keeps per run (the rest is cut, and says so).
+    """
+
+    runtime: str = "pyodide"
+    runtime_source: str = "self-host"
+    cdn_url: str = "https://cdn.jsdelivr.net/pyodide/v{version}/full/"
+    check: str = "off"
+    timeout: float = 30.0
+    load_timeout: float = 60.0
+    preload: str = "none"
+    output_limit: int = 100_000
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = "") -> PyrunConfig:
+        """Build and validate from ``{name: value}``; errors name ``prefix + name``."""
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in known:
+                raise PyrunError(f"unknown setting {prefix}{name}")
+            kwargs[name] = value
+        config = cls(**kwargs)
+        config.validate(prefix)
+        return config
+
+    def validate(self, prefix: str = "") -> None:
+        def bad(name: str, allowed: str) -> PyrunError:
+            return PyrunError(
+                f"setting {prefix}{name} = {getattr(self, name)!r} is invalid: {allowed}"
+            )
+
+        if self.runtime not in RUNTIMES:
+            raise bad("runtime", f"use one of {', '.join(RUNTIMES)}")
+        if self.runtime_source not in RUNTIME_SOURCES:
+            raise bad("runtime_source", f"use one of {', '.join(RUNTIME_SOURCES)}")
+        if self.check not in CHECK_LEVELS:
+            raise bad("check", f"use one of {', '.join(CHECK_LEVELS)}")
+        if self.preload not in PRELOAD_MODES:
+            raise bad("preload", f"use one of {', '.join(PRELOAD_MODES)}")
+        for name in ("timeout", "load_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise bad(name, "use a positive number of seconds")
+        if not isinstance(self.output_limit, int) or self.output_limit < 1000:
+            raise bad("output_limit", "use a number of characters, at least 1000")
+        if not isinstance(self.cdn_url, str) or not self.cdn_url.startswith(("https://", "http")):
+            raise bad("cdn_url", "use an http(s) URL")

@@ -1,0 +1,214 @@
+"""The snippet options, validated once for both frameworks.
+
+Adapters hand us what the author wrote as ``{name: raw value or None}`` (``None`` for a bare flag such
+as ``:hidden:``); we return typed :class:`SnippetOptions` or raise :class:`OptionError` naming the
+option, the bad value and what is allowed. Keeping this table here is what makes the option names and
+meanings identical in Sphinx and MkDocs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from .errors import OptionError
+from .runtime import RUNTIMES
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_EXC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_PKG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(\[[A-Za-z0-9,._\-]+\])?([<>=!~]=?[A-Za-z0-9.*+!\-]+)?$")
+_TRUE = {"", "true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+CHECK_MODES = ("run", "skip")
+
+
+@dataclass(frozen=True)
+class SnippetOptions:
+    """Typed snippet options (see the option table in DESIGN.md)."""
+
+    session: str | None = None
+    hidden: bool = False
+    packages: tuple[str, ...] = ()
+    runtime: str | None = None  # None: the site default
+    raises: str | None = None
+    check: str = "run"
+    timeout: float | None = None  # None: the site default
+    autorun: bool = False
+    readonly: bool = False
+    lines: int | None = None
+    caption: str | None = None
+    name: str | None = None
+    linenos: bool = False
+    emphasize_lines: tuple[int, ...] = ()
+
+
+def _flag(name: str, value: str | None) -> bool:
+    text = (value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise OptionError(f"option {name!r} is a flag: write it bare or as true/false, not {value!r}")
+
+
+def _required(name: str, value: str | None) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise OptionError(f"option {name!r} needs a value")
+    return text
+
+
+def _session(name: str, value: str | None) -> str:
+    text = _required(name, value)
+    if not _IDENT.match(text):
+        raise OptionError(
+            f"option {name!r}: {text!r} is not a session name "
+            "(letters, digits, '_', '-', '.'; starting with a letter or '_')"
+        )
+    return text
+
+
+def _packages(name: str, value: str | None) -> tuple[str, ...]:
+    items = [p for p in re.split(r"[,\s]+", (value or "").strip()) if p]
+    if not items:
+        raise OptionError(f"option {name!r} needs at least one package name")
+    for item in items:
+        if not _PKG.match(item):
+            raise OptionError(f"option {name!r}: {item!r} is not a package name or requirement")
+    return tuple(items)
+
+
+def _runtime(name: str, value: str | None) -> str:
+    text = _required(name, value).lower()
+    if text not in RUNTIMES:
+        raise OptionError(
+            f"option {name!r}: unknown runtime {text!r}; use one of {', '.join(RUNTIMES)}"
+        )
+    return text
+
+
+def _raises(name: str, value: str | None) -> str:
+    text = _required(name, value)
+    if not _EXC.match(text):
+        raise OptionError(f"option {name!r}: {text!r} is not an exception name (e.g. ValueError)")
+    return text
+
+
+def _check(name: str, value: str | None) -> str:
+    text = _required(name, value).lower()
+    if text not in CHECK_MODES:
+        raise OptionError(f"option {name!r}: {text!r} is not one of {', '.join(CHECK_MODES)}")
+    return text
+
+
+def _timeout(name: str, value: str | None) -> float:
+    text = _required(name, value)
+    try:
+        seconds = float(text.removesuffix("s"))
+    except ValueError:
+        raise OptionError(
+            f"option {name!r}: {text!r} is not a number of seconds (e.g. 10 or 2.5)"
+        ) from None
+    if not 0 < seconds <= 3600:
+        raise OptionError(f"option {name!r}: {text!r} must be between 0 and 3600 seconds")
+    return seconds
+
+
+def _lines(name: str, value: str | None) -> int:
+    text = _required(name, value)
+    if not text.isdigit() or not 1 <= int(text) <= 500:
+        raise OptionError(f"option {name!r}: {text!r} is not a line count between 1 and 500")
+    return int(text)
+
+
+def _text(name: str, value: str | None) -> str:
+    return _required(name, value)
+
+
+def _emphasize(name: str, value: str | None) -> tuple[int, ...]:
+    text = _required(name, value)
+    result: set[int] = set()
+    for part in re.split(r"\s*,\s*", text):
+        m = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if not m:
+            raise OptionError(
+                f"option {name!r}: {part!r} is not a line number or range (e.g. 1,3-5)"
+            )
+        lo = int(m.group(1))
+        hi = int(m.group(2) or lo)
+        if lo < 1 or hi < lo:
+            raise OptionError(f"option {name!r}: bad line range {part!r}")
+        result.update(range(lo, hi + 1))
+    return tuple(sorted(result))
+
+
+#: option name as written -> (field name, parser)
+OPTION_TABLE: Mapping[str, tuple[str, Callable[[str, str | None], Any]]] = {
+    "session": ("session", _session),
+    "hidden": ("hidden", _flag),
+    "packages": ("packages", _packages),
+    "runtime": ("runtime", _runtime),
+    "raises": ("raises", _raises),
+    "check": ("check", _check),
+    "timeout": ("timeout", _timeout),
+    "autorun": ("autorun", _flag),
+    "readonly": ("readonly", _flag),
+    "lines": ("lines", _lines),
+    "height": ("lines", _lines),
+    "caption": ("caption", _text),
+    "title": ("caption", _text),  # mkdocs-material's name for a caption
+    "name": ("name", _text),
+    "linenos": ("linenos", _flag),
+    "emphasize-lines": ("emphasize_lines", _emphasize),
+    "hl_lines": ("emphasize_lines", _emphasize),  # pymdownx.highlight's name
+}
+OPTION_NAMES = tuple(OPTION_TABLE)
+
+
+def parse_options(raw: Mapping[str, str | None]) -> SnippetOptions:
+    """Validate *raw* options; raise :class:`OptionError` on the first problem."""
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        key = name.strip().lower().replace("_", "-") if name != "hl_lines" else name
+        if key not in OPTION_TABLE:
+            close = [n for n in OPTION_NAMES if n.startswith(key[:3])]
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise OptionError(
+                f"unknown option {name!r}{hint}; known options: {', '.join(OPTION_NAMES)}"
+            )
+        field_name, parser = OPTION_TABLE[key]
+        values[field_name] = parser(name, value)
+    return replace(SnippetOptions(), **values)
+
+
+def parse_options_lenient(
+    raw: Mapping[str, str | None],
+) -> tuple[SnippetOptions, list[OptionError]]:
+    """Like :func:`parse_options`, but keep every good option and collect every error.
+
+    Adapters use this so one bad option produces a warning while the snippet still renders with the
+    rest, instead of the whole block being dropped.
+    """
+    errors: list[OptionError] = []
+    good: dict[str, str | None] = {}
+    for name, value in raw.items():
+        try:
+            parse_options({name: value})
+        except OptionError as exc:
+            errors.append(exc)
+        else:
+            good[name] = value
+    return parse_options(good), errors
+
+
+def options_to_dict(options: SnippetOptions) -> dict[str, Any]:
+    """A JSON-friendly view of the options that differ from the defaults."""
+    default = SnippetOptions()
+    out: dict[str, Any] = {}
+    for f in fields(options):
+        value = getattr(options, f.name)
+        if value != getattr(default, f.name):
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out

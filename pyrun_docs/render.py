@@ -1,0 +1,136 @@
+"""HTML for a snippet: a ``<py-repl>`` element around static, highlighted code.
+
+The code is highlighted at build time with Pygments using the ``highlight`` CSS classes that Sphinx
+themes and mkdocs-material already style, so a reader without JavaScript, a printout, a search engine
+and a copy button all see the code. The element's data attributes carry the options the browser needs;
+site-wide settings travel in one JSON script per page (:func:`page_config_script`).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+
+from . import __version__
+from .assets import EXECUTOR_NAME, WORKER_NAME
+from .config import PyrunConfig
+from .runtime import RuntimePin, load_pins
+from .snippet import Snippet
+
+
+def highlight_code(code: str, *, hl_lines: Sequence[int] = (), line_prefix: str = "") -> str:
+    """Pygments HTML (``<div class="highlight"><pre>...``) with one span per line.
+
+    Per-line spans (``id="<prefix>-N"``) let the widget number lines with CSS (numbers stay out of
+    the copied text) and mark the line a traceback points at.
+    """
+    formatter = HtmlFormatter(
+        cssclass="highlight",
+        hl_lines=list(hl_lines),
+        linespans=line_prefix or None,
+    )
+    return highlight(code, PythonLexer(stripnl=False, ensurenl=True), formatter)
+
+
+def render_snippet(
+    snippet: Snippet, config: PyrunConfig, *, ids: Sequence[str] = (), show_source: bool = False
+) -> str:
+    """The widget's HTML for an HTML page."""
+    opts = snippet.options
+    attrs: dict[str, str | None] = {
+        "id": snippet.element_id,
+        "class": "pyrun",
+        "data-index": str(snippet.index),
+        "data-runtime": opts.runtime or config.runtime,
+        "data-digest": snippet.digest,
+    }
+    if show_source:
+        attrs["data-source"] = snippet.location
+    if opts.session:
+        attrs["data-session"] = opts.session
+    if opts.hidden:
+        attrs["data-hidden"] = ""
+    if opts.autorun:
+        attrs["data-autorun"] = ""
+    if opts.readonly:
+        attrs["data-readonly"] = ""
+    if opts.linenos:
+        attrs["data-linenos"] = ""
+    if opts.lines:
+        attrs["data-lines"] = str(opts.lines)
+    if opts.raises:
+        attrs["data-raises"] = opts.raises
+    if opts.packages:
+        attrs["data-packages"] = " ".join(opts.packages)
+    if snippet.is_transcript:
+        attrs["data-transcript"] = ""
+    attr_text = "".join(
+        f" {k}" if v is None or (v == "" and k.startswith("data-")) else f' {k}="{html.escape(v)}"'
+        for k, v in attrs.items()
+    )
+    anchors = "".join(f'<span id="{html.escape(i)}"></span>' for i in ids)
+    caption = (
+        f'<div class="pyrun-caption"><span class="caption-text">{html.escape(opts.caption)}</span></div>'
+        if opts.caption
+        else ""
+    )
+    code_html = highlight_code(
+        snippet.source, hl_lines=opts.emphasize_lines, line_prefix=f"{snippet.element_id}-line"
+    )
+    element = (
+        f"{anchors}<py-repl{attr_text}>{caption}"
+        f'<div class="pyrun-code highlight-python notranslate">{code_html}</div></py-repl>'
+    )
+    if opts.hidden:
+        return (
+            '<details class="pyrun-setup"><summary>Setup code (runs first)</summary>'
+            f"{element}</details>\n"
+        )
+    return element + "\n"
+
+
+def page_config(config: PyrunConfig, pins: dict[str, RuntimePin] | None = None) -> dict[str, Any]:
+    """Settings the browser needs, the same on every page.
+
+    Relative URLs here are relative to the loader script (``pyrun.js``), which the browser resolves
+    with ``import.meta.url``: pages live at different depths, the loader does not.
+    """
+    pins = pins if pins is not None else load_pins()
+    runtimes: dict[str, Any] = {}
+    for name, pin in pins.items():
+        if config.runtime_source == "cdn" and name == "pyodide":
+            base = config.cdn_url.format(version=pin.version)
+        else:
+            base = f"{pin.key}/"
+        runtimes[name] = {
+            "version": pin.version,
+            "base": base,
+            "entry": pin.entry,
+            "files": {f.name: f.sri for f in pin.served_files()},
+        }
+    return {
+        "version": __version__,
+        "worker": WORKER_NAME,
+        "executor": EXECUTOR_NAME,
+        "defaultRuntime": config.runtime,
+        "loadTimeout": config.load_timeout,
+        "outputLimit": config.output_limit,
+        "preload": config.preload,
+        "runtimes": runtimes,
+    }
+
+
+def page_config_json(config: PyrunConfig) -> str:
+    """:func:`page_config` as JSON that is safe inside a ``<script>`` element."""
+    text = json.dumps(page_config(config), separators=(",", ":"), sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def page_config_script(config: PyrunConfig) -> str:
+    return f'<script type="application/json" id="pyrun-config">{page_config_json(config)}</script>'

@@ -1,0 +1,98 @@
+"""The core unit: one runnable example, wherever it was written.
+
+Both adapters build a :class:`Snippet` and nothing else; rendering, the build check and the reports
+work only with snippets, which is what keeps the frameworks thin and identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from dataclasses import dataclass, field
+
+from .errors import OptionError
+from .options import SnippetOptions
+
+PROMPT = ">>> "
+CONTINUATION = "... "
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A code example with its place in the docs.
+
+    Attributes:
+        code: the source as the author wrote it (a ``>>>`` transcript stays a transcript).
+        path: the source document, relative to the docs root where possible (for ``file:line``).
+        line: the 1-based line in *path* of the code's first line.
+        page: the page it appears on (Sphinx docname or MkDocs page path); sessions are per page.
+        index: its order on the page, from 0.
+        options: validated options.
+    """
+
+    code: str
+    path: str
+    line: int
+    page: str
+    index: int
+    options: SnippetOptions = field(default_factory=SnippetOptions)
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    @property
+    def element_id(self) -> str:
+        """The HTML id of the widget, unique on its page."""
+        return f"pyrun-{self.index}"
+
+    @property
+    def is_transcript(self) -> bool:
+        return is_transcript(self.code)
+
+    @property
+    def source(self) -> str:
+        """The code a reader edits and runs: a transcript without its prompts and outputs."""
+        return transcript_source(self.code) if self.is_transcript else self.code
+
+    @property
+    def digest(self) -> str:
+        """A short content hash, so the browser can tell when the author changed the snippet."""
+        return hashlib.sha256(self.code.encode("utf-8")).hexdigest()[:16]
+
+    def source_line(self, snippet_line: int) -> int:
+        """The line in :attr:`path` of line *snippet_line* (1-based) of the code."""
+        return self.line + max(snippet_line, 1) - 1
+
+
+def normalize_code(code: str) -> tuple[str, int]:
+    """Strip common indentation and surrounding blank lines; reject an empty snippet.
+
+    Returns:
+        The code, and how many leading lines were dropped (to keep ``file:line`` exact).
+    """
+    text = textwrap.dedent(code.expandtabs(4))
+    if not text.strip():
+        raise OptionError("empty pyrun snippet: write some code under the directive or fence")
+    lines = text.split("\n")
+    skipped = 0
+    while lines and not lines[0].strip():
+        lines.pop(0)
+        skipped += 1
+    return "\n".join(lines).rstrip() + "\n", skipped
+
+
+def is_transcript(code: str) -> bool:
+    first = next((ln for ln in code.splitlines() if ln.strip()), "")
+    return first.startswith(PROMPT) or first.rstrip() == ">>>"
+
+
+def transcript_source(code: str) -> str:
+    """The statements of a ``>>>`` transcript, prompts removed, expected outputs dropped."""
+    lines: list[str] = []
+    for ln in code.splitlines():
+        if ln.startswith(PROMPT) or ln.rstrip() == ">>>":
+            lines.append(ln[4:])
+        elif ln.startswith(CONTINUATION) or ln.rstrip() == "...":
+            lines.append(ln[4:])
+    return "\n".join(lines) + "\n"

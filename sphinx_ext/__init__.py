@@ -1,0 +1,104 @@
+"""Sphinx adapter: ``extensions = ["pyrun_docs.sphinx_ext"]``.
+
+Event order, and what each hook does:
+
+1. ``config-inited``: validate the ``pyrun_*`` values (:mod:`.config`).
+2. reading: the ``pyrun`` directive builds core snippets and stores them per document in
+   ``env.pyrun_snippets`` (purged per document, merged after parallel reads).
+3. ``env-updated``: copy the widget assets and the verified runtime into ``_static/pyrun/``.
+4. writing: a post-transform swaps snippets for ``<py-repl>`` HTML on HTML builders;
+   ``html-page-context`` adds the loader, stylesheet and page config to pages *with* snippets only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
+
+from pyrun_docs import __version__
+from pyrun_docs.assets import LOADER_NAME, SITE_DIR, STYLE_NAME, copy_site_assets
+from pyrun_docs.errors import PyrunError
+from pyrun_docs.render import page_config_json
+from pyrun_docs.snippet import Snippet
+
+from .config import get_config, on_config_inited, register
+from .directive import PyrunDirective, pyrun_block
+from .transform import PyrunWidgets, is_widget_builder
+
+logger = logging.getLogger(__name__)
+
+
+def _snippets(env: BuildEnvironment) -> dict[str, list[Snippet]]:
+    if not hasattr(env, "pyrun_snippets"):
+        env.pyrun_snippets = {}  # type: ignore[attr-defined]
+    store: dict[str, list[Snippet]] = env.pyrun_snippets  # type: ignore[attr-defined]
+    return store
+
+
+def on_builder_inited(app: Sphinx) -> None:
+    _snippets(app.env)
+
+
+def on_env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    _snippets(env).pop(docname, None)
+
+
+def on_env_merge_info(
+    app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment
+) -> None:
+    mine = _snippets(env)
+    theirs = _snippets(other)
+    for docname in docnames:
+        if docname in theirs:
+            mine[docname] = theirs[docname]
+
+
+def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    store = _snippets(env)
+    if not is_widget_builder(app.builder) or not any(store.values()):
+        return []
+    config = get_config(app)
+    runtimes = {s.options.runtime or config.runtime for snips in store.values() for s in snips}
+    static = app.builder.outdir / "_static"
+    try:
+        copy_site_assets(static, config, runtimes)
+    except PyrunError as exc:
+        logger.warning(
+            f"pyrun: {exc.message}; the widgets cannot run until this is fixed",
+            type="pyrun",
+            subtype="runtime",
+        )
+    return []
+
+
+def on_html_page_context(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    if not is_widget_builder(app.builder):
+        return
+    store = _snippets(app.env)
+    has = bool(store.get(pagename)) or (app.builder.name == "singlehtml" and any(store.values()))
+    if not has:
+        return
+    app.add_css_file(f"{SITE_DIR}/{STYLE_NAME}")
+    app.add_js_file(f"{SITE_DIR}/{LOADER_NAME}", type="module")
+    app.add_js_file(
+        None, body=page_config_json(get_config(app)), type="application/json", id="pyrun-config"
+    )
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    register(app)
+    app.add_node(pyrun_block)
+    app.add_directive("pyrun", PyrunDirective)
+    app.add_post_transform(PyrunWidgets)
+    app.connect("config-inited", on_config_inited)
+    app.connect("builder-inited", on_builder_inited)
+    app.connect("env-purge-doc", on_env_purge_doc)
+    app.connect("env-merge-info", on_env_merge_info)
+    app.connect("env-updated", on_env_updated)
+    app.connect("html-page-context", on_html_page_context)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
