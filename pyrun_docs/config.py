@@ -56,6 +56,30 @@ class PyrunConfig:
         config.validate(prefix)
         return config
 
+    @classmethod
+    def from_mapping_lenient(
+        cls, values: Mapping[str, Any], *, prefix: str = ""
+    ) -> tuple[PyrunConfig, list[PyrunError]]:
+        """Like :meth:`from_mapping`, but a bad value falls back to its default and is reported.
+
+        Frameworks turn the errors into warnings, so one typo in ``conf.py`` does not stop a build.
+        """
+        known = {f.name for f in fields(cls)}
+        good: dict[str, Any] = {}
+        errors: list[PyrunError] = []
+        for name, value in values.items():
+            if name not in known:
+                errors.append(PyrunError(f"unknown setting {prefix}{name}"))
+                continue
+            try:
+                cls(**{name: value}).validate(prefix)
+            except PyrunError as exc:
+                default = getattr(cls(), name)
+                errors.append(PyrunError(f"{exc.message}; using the default {default!r}"))
+            else:
+                good[name] = value
+        return cls(**good), errors
+
     def validate(self, prefix: str = "") -> None:
         def bad(name: str, allowed: str) -> PyrunError:
             return PyrunError(

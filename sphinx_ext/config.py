@@ -6,10 +6,11 @@ from dataclasses import MISSING, fields
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
-from sphinx.errors import ConfigError
+from sphinx.util import logging
 
 from pyrun_docs.config import PyrunConfig
-from pyrun_docs.errors import PyrunError
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "pyrun_"
 
@@ -20,19 +21,22 @@ def register(app: Sphinx) -> None:
         app.add_config_value(PREFIX + f.name, default, "env")
 
 
-def build(config: Config) -> PyrunConfig:
-    values = {f.name: getattr(config, PREFIX + f.name) for f in fields(PyrunConfig)}
-    return PyrunConfig.from_mapping(values, prefix=PREFIX)
-
-
 def on_config_inited(app: Sphinx, config: Config) -> None:
-    """Validate early: a bad ``pyrun_*`` value stops the build with one clear sentence."""
-    try:
-        app.pyrun_config = build(config)  # type: ignore[attr-defined]
-    except PyrunError as exc:
-        raise ConfigError(f"pyrun-docs: {exc.message} (in conf.py)") from None
+    """Validate early; a bad ``pyrun_*`` value is a ``pyrun.config`` warning and its default is used.
+
+    (Raising ``ConfigError`` from an extension makes Sphinx print a traceback, which is exactly
+    what an author with a typo should not see.)
+    """
+    values = {f.name: getattr(config, PREFIX + f.name) for f in fields(PyrunConfig)}
+    pyrun_config, errors = PyrunConfig.from_mapping_lenient(values, prefix=PREFIX)
+    for err in errors:
+        logger.warning(f"pyrun: {err.message} (in conf.py)", type="pyrun", subtype="config")
+    app.pyrun_config = pyrun_config  # type: ignore[attr-defined]
 
 
 def get_config(app: Sphinx) -> PyrunConfig:
     cached = getattr(app, "pyrun_config", None)
-    return cached if isinstance(cached, PyrunConfig) else build(app.config)
+    if isinstance(cached, PyrunConfig):
+        return cached
+    values = {f.name: getattr(app.config, PREFIX + f.name) for f in fields(PyrunConfig)}
+    return PyrunConfig.from_mapping_lenient(values, prefix=PREFIX)[0]

@@ -1,0 +1,143 @@
+"""``pyrun-docs``: the command line.
+
+* ``pyrun-docs demo``: build the bundled docs (``docs/``) with Sphinx, serve them on 127.0.0.1.
+* ``pyrun-docs serve DIR``: serve a built site with the MIME types the runtime needs.
+* ``pyrun-docs fetch [RUNTIME...]``: fetch and verify pinned runtimes into the user cache.
+* ``pyrun-docs pin RUNTIME VERSION``: rewrite ``pins.json`` for another runtime release.
+
+Errors the user can fix print one line and exit 2; there is no traceback from our code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import webbrowser
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import PyrunError
+from .fetch import ensure_runtime
+from .runtime import RUNTIMES, get_pin, make_pin, write_pin
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import make_server
+
+    root = Path(args.directory)
+    if not root.is_dir():
+        raise PyrunError(f"{root} is not a directory; build the docs first")
+    try:
+        server = make_server(root, args.host, args.port, verbose=args.verbose)
+    except OSError as exc:
+        raise PyrunError(
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror}); try --port 0"
+        ) from None
+    url = f"http://{args.host}:{server.server_address[1]}/"
+    print(f"Serving {root} at {url}  (Ctrl+C stops)", flush=True)
+    if args.open:
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nStopped.")
+    finally:
+        server.server_close()
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    source = Path(args.source)
+    if not (source / "conf.py").is_file():
+        raise PyrunError(
+            f"{source} has no conf.py; run from a pyrun-docs checkout or pass --source DOCS_DIR"
+        )
+    out = Path(args.out)
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", str(source), str(out)]
+    if args.jobs:
+        cmd += ["-j", str(args.jobs)]
+    print("$", " ".join(cmd), flush=True)
+    status = subprocess.call(cmd)
+    if status != 0:
+        raise PyrunError(f"the docs build failed (exit {status}); see the messages above")
+    if args.no_serve:
+        return 0
+    args.directory = out
+    return _cmd_serve(args)
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    for name in args.runtimes or ["pyodide"]:
+        if name not in RUNTIMES:
+            raise PyrunError(f"unknown runtime {name!r}; use one of {', '.join(RUNTIMES)}")
+        pin = get_pin(name)
+        folder = ensure_runtime(pin)
+        print(f"{pin.spec}: verified in {folder}")
+    return 0
+
+
+def _cmd_pin(args: argparse.Namespace) -> int:
+    package = get_pin(args.runtime).package
+    with tempfile.TemporaryDirectory() as tmp:
+        status = subprocess.call(
+            ["npm", "pack", f"{package}@{args.version}", "--pack-destination", tmp], cwd=tmp
+        )
+        tarballs = list(Path(tmp).glob("*.tgz"))
+        if status != 0 or not tarballs:
+            raise PyrunError(f"npm pack {package}@{args.version} failed")
+        write_pin(args.runtime, make_pin(args.runtime, args.version, tarballs[0]))
+    print(f"pinned {package}@{args.version}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pyrun-docs", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"pyrun-docs {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def serve_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=int(os.environ.get("PYRUN_DOCS_PORT", 8000)))
+        p.add_argument("--open", action="store_true", help="open a web browser")
+        p.add_argument("--verbose", action="store_true", help="log every request")
+
+    demo = sub.add_parser("demo", help="build the bundled docs and serve them")
+    demo.add_argument("--source", default="docs")
+    demo.add_argument("--out", default="build/demo")
+    demo.add_argument("--jobs", "-j", type=int, default=0)
+    demo.add_argument("--no-serve", action="store_true", help="build only")
+    serve_options(demo)
+    demo.set_defaults(func=_cmd_demo)
+
+    serve = sub.add_parser("serve", help="serve a built site on localhost")
+    serve.add_argument("directory")
+    serve_options(serve)
+    serve.set_defaults(func=_cmd_serve)
+
+    fetch = sub.add_parser("fetch", help="fetch and verify pinned runtimes into the cache")
+    fetch.add_argument("runtimes", nargs="*", metavar="RUNTIME", help=", ".join(RUNTIMES))
+    fetch.set_defaults(func=_cmd_fetch)
+
+    pin = sub.add_parser("pin", help="pin another runtime release (rewrites pins.json)")
+    pin.add_argument("runtime", choices=RUNTIMES)
+    pin.add_argument("version")
+    pin.set_defaults(func=_cmd_pin)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except PyrunError as exc:
+        print(f"pyrun-docs: error: {exc}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

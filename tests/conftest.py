@@ -1,0 +1,133 @@
+"""Shared fixtures: real Sphinx builds, a local HTTP server, and real Chromium via Playwright.
+
+Browser tests never download a browser: they drive the system Chromium (Debian package ``chromium``)
+through ``executable_path``. When it is missing they skip locally but *fail* under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOTS = Path(__file__).parent / "roots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Build:
+    status: int
+    stdout: str
+    stderr: str
+    srcdir: Path
+    outdir: Path
+
+    def read(self, name: str) -> str:
+        return (self.outdir / name).read_text(encoding="utf-8")
+
+
+def sphinx_build(
+    src: Path, out: Path, builder: str = "html", *args: str, cwd: Path | None = None
+) -> Build:
+    """Run the real ``sphinx-build`` in a subprocess (as a user would)."""
+    cmd = [sys.executable, "-m", "sphinx", "-b", builder, "-q", str(src), str(out), *args]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, cwd=cwd or src.parent, timeout=600, check=False
+    )
+    return Build(proc.returncode, proc.stdout, proc.stderr, src, out)
+
+
+@pytest.fixture
+def make_root(tmp_path: Path) -> Callable[..., Path]:
+    """Copy a fixture root (``tests/roots/NAME``) into a temp dir; optionally add/replace files."""
+
+    def make(name: str = "basic", **files: str) -> Path:
+        dest = tmp_path / "src"
+        shutil.copytree(ROOTS / name, dest)
+        for fname, text in files.items():
+            path = dest / fname.replace("__", "/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return dest
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def runtime_cache() -> Path:
+    """The verified pinned Pyodide in the user cache (fetched from npm on a cold machine)."""
+    from pyrun_docs.fetch import ensure_runtime
+    from pyrun_docs.runtime import get_pin
+
+    return ensure_runtime(get_pin("pyodide"))
+
+
+@pytest.fixture(scope="session")
+def basic_site(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Path:
+    """The ``basic`` fixture root built once as HTML, for the browser tests."""
+    base = tmp_path_factory.mktemp("basic-site")
+    src = base / "src"
+    shutil.copytree(ROOTS / "basic", src)
+    build = sphinx_build(src, base / "html")
+    assert build.status == 0, build.stderr
+    return base / "html"
+
+
+@pytest.fixture(scope="session")
+def site_url(basic_site: Path) -> Iterator[str]:
+    from pyrun_docs.serve import serve_in_thread
+
+    url, server = serve_in_thread(basic_site)
+    yield url
+    server.shutdown()  # type: ignore[attr-defined]
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("PYRUN_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    exe = chromium_path()
+    if exe is None:
+        message = "Chromium not found: install the Debian package `chromium` (or set PYRUN_CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (cold cache, own storage) and page; page errors fail the test."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.pyrun_errors = errors
+    yield page
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"

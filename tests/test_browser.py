@@ -1,0 +1,503 @@
+"""Real-browser tests: the built fixture site in system Chromium, running real Pyodide.
+
+Every test loads pages from a local HTTP server (``site_url``) in a fresh browser context (cold
+cache), so each one that runs Python boots Pyodide from the site's self-hosted copy. Results are read
+back from the DOM (what a reader sees) and from the ``pyrun:done`` events the widgets dispatch.
+
+Snippets of ``tests/roots/basic/index.rst`` by element id:
+
+* ``pyrun-0`` session ``intro``: ``import math; print(math.sqrt(2))``
+* ``pyrun-1`` session ``intro``: ``print(round(math.pi, 4))``
+* ``pyrun-2``: ``while True: pass``
+* ``pyrun-3``: ``print("<b>x</b>")``
+* ``pyrun-4``: ``def f(): return 1 / 0`` then ``f()`` (fails on line 2)
+* ``pyrun-5`` ``:raises: ZeroDivisionError``: ``1 / 0``
+* ``pyrun-6``: ``print("no newline at the end", end="")``
+* ``pyrun-7``: ``x = 6 * 7`` then ``x``
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import sphinx_build
+from pyrun_docs.serve import DocsRequestHandler, serve_in_thread
+
+pytestmark = pytest.mark.browser
+
+#: Upper bound for a cold Pyodide boot plus a short run (a boot takes ~3-5 s locally).
+BOOT_MS = 60_000
+#: Upper bound for a run once Python is up.
+RUN_MS = 15_000
+RUNTIME_DIR = "_static/pyrun/pyodide-314.0.7"
+
+#: Installed before any page script: records every ``pyrun:done`` event and counts Web Workers.
+RECORDER = """
+if (!window.__pyrun) {
+  window.__pyrun = { done: [], workers: 0 };
+  document.addEventListener("pyrun:done", (event) => {
+    window.__pyrun.done.push({ id: event.target.id, detail: event.detail });
+  });
+  const NativeWorker = window.Worker;
+  window.Worker = class extends NativeWorker {
+    constructor(...args) {
+      super(...args);
+      window.__pyrun.workers += 1;
+    }
+  };
+}
+"""
+
+
+# --------------------------------------------------------------------------------------- helpers
+
+
+def open_page(page: Any, url: str) -> None:
+    """Load *url* with the event recorder and wait until every ``<py-repl>`` is upgraded."""
+    page.add_init_script(RECORDER)
+    page.goto(url)
+    page.wait_for_function(
+        """() => {
+          const all = document.querySelectorAll("py-repl");
+          return all.length > 0 && [...all].every((el) => el.querySelector(".pyrun-toolbar"));
+        }""",
+        timeout=RUN_MS,
+    )
+
+
+def done_events(page: Any, sid: str) -> list[dict[str, Any]]:
+    return page.evaluate("(id) => window.__pyrun.done.filter((d) => d.id === id)", sid)
+
+
+def wait_done(page: Any, sid: str, count: int, timeout: int = BOOT_MS) -> dict[str, Any]:
+    """Wait until snippet *sid* has dispatched *count* ``pyrun:done`` events; return the last."""
+    page.wait_for_function(
+        "([id, n]) => window.__pyrun.done.filter((d) => d.id === id).length >= n",
+        arg=[sid, count],
+        timeout=timeout,
+    )
+    return done_events(page, sid)[-1]["detail"]
+
+
+def click_run(page: Any, sid: str, timeout: int = BOOT_MS) -> dict[str, Any]:
+    """Click Run on snippet *sid* and wait for its run to finish; return the ``pyrun:done`` detail."""
+    before = len(done_events(page, sid))
+    page.click(f"#{sid} .pyrun-run")
+    return wait_done(page, sid, before + 1, timeout)
+
+
+def output(page: Any, sid: str) -> str:
+    return page.locator(f"#{sid} .pyrun-output").text_content() or ""
+
+
+def status(page: Any, sid: str) -> str:
+    return page.locator(f"#{sid} .pyrun-status").text_content() or ""
+
+
+def code_text(page: Any, sid: str) -> str:
+    return page.locator(f"#{sid} .pyrun-code pre").text_content() or ""
+
+
+def evaluate_seconds(page: Any) -> float:
+    """How long a trivial round trip into the page takes (a frozen main thread makes it slow)."""
+    started = time.monotonic()
+    assert page.evaluate("() => 1 + 1") == 2
+    return time.monotonic() - started
+
+
+@contextmanager
+def serving(root: Path, handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve *root* with *handler* on a free 127.0.0.1 port; yield the base URL."""
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(root))
+    )
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+class WrongWasmTypeHandler(DocsRequestHandler):
+    """A misconfigured server: ``.wasm`` goes out as a generic binary type."""
+
+    extensions_map = {**DocsRequestHandler.extensions_map, ".wasm": "application/octet-stream"}
+
+
+# ----------------------------------------------------------------------------------------- tests
+
+
+def test_run_and_session_intro(page: Any, site_url: str) -> None:
+    open_page(page, site_url + "index.html")
+    # Nothing is loaded before a reader acts.
+    assert page.evaluate("() => window.__pyrun.workers") == 0
+    assert page.locator("#pyrun-0 .pyrun-output").is_hidden()
+
+    # Run on the second snippet of the session first runs the first one, in order.
+    result = click_run(page, "pyrun-1")
+    assert result["ok"] is True, result
+    assert "3.1416" in output(page, "pyrun-1")
+    first = done_events(page, "pyrun-0")
+    assert len(first) == 1 and first[0]["detail"]["ok"] is True
+    assert output(page, "pyrun-0").strip() == "1.4142135623730951"
+    assert status(page, "pyrun-0").startswith("Done in")
+    assert status(page, "pyrun-1").startswith("Done in")
+    order = page.evaluate("() => window.__pyrun.done.map((d) => d.id)")
+    assert order == ["pyrun-0", "pyrun-1"]
+
+    # Run on the first snippet: its output, fresh (the previous one is replaced, not appended).
+    result = click_run(page, "pyrun-0", RUN_MS)
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-0").strip() == "1.4142135623730951"
+    assert page.locator("#pyrun-0 .pyrun-output").is_visible()
+
+    # Running the second snippet again does not re-run the first one (it already ran here).
+    click_run(page, "pyrun-1", RUN_MS)
+    assert len(done_events(page, "pyrun-0")) == 2
+    assert output(page, "pyrun-1").strip() == "3.1416"
+    assert page.evaluate("() => window.__pyrun.workers") == 1
+
+
+def test_shift_enter_edit_and_reset(page: Any, site_url: str) -> None:
+    open_page(page, site_url + "index.html")
+    pre = page.locator("#pyrun-7 .pyrun-code pre")
+    assert pre.get_attribute("contenteditable") == "plaintext-only"
+    original_html = pre.inner_html()
+    original_code = code_text(page, "pyrun-7")
+    assert "x = 6 * 7" in original_code
+
+    # Shift+Enter inside the code runs it, and does not insert a line break.
+    pre.click()
+    page.keyboard.press("Shift+Enter")
+    result = wait_done(page, "pyrun-7", 1)
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-7").strip() == "42"
+    assert code_text(page, "pyrun-7") == original_code
+
+    # Typing into the code changes what runs.
+    pre.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("y = 6 * 9\nprint('edited', y)")
+    assert "print('edited', y)" in code_text(page, "pyrun-7")
+    page.keyboard.press("Shift+Enter")
+    result = wait_done(page, "pyrun-7", 2, RUN_MS)
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-7").strip() == "edited 54"
+    assert "42" not in output(page, "pyrun-7")
+
+    # Ctrl+Enter runs too.
+    page.keyboard.press("Control+Enter")
+    wait_done(page, "pyrun-7", 3, RUN_MS)
+    assert output(page, "pyrun-7").strip() == "edited 54"
+
+    # Reset restores the original (highlighted) code and clears the output and the status.
+    page.click("#pyrun-7 .pyrun-reset")
+    assert pre.inner_html() == original_html
+    assert code_text(page, "pyrun-7") == original_code
+    assert page.locator("#pyrun-7 #pyrun-7-line-1").count() == 1
+    assert output(page, "pyrun-7") == ""
+    assert page.locator("#pyrun-7 .pyrun-output").is_hidden()
+    assert status(page, "pyrun-7") == ""
+
+    # And the restored code is what runs next.
+    click_run(page, "pyrun-7", RUN_MS)
+    assert output(page, "pyrun-7").strip() == "42"
+
+
+def test_stop_infinite_loop(page: Any, site_url: str) -> None:
+    open_page(page, site_url + "index.html")
+    # Establish the intro session in the first worker.
+    click_run(page, "pyrun-0")
+    assert page.evaluate("() => window.__pyrun.workers") == 1
+
+    page.click("#pyrun-2 .pyrun-run")
+    page.wait_for_function(
+        "() => document.querySelector('#pyrun-2 .pyrun-status').textContent === 'Running…'",
+        timeout=RUN_MS,
+    )
+    time.sleep(1.0)  # let the loop spin
+    assert status(page, "pyrun-2") == "Running…"
+    assert page.locator("#pyrun-2 .pyrun-stop").is_enabled()
+    assert evaluate_seconds(page) < 2, "the page froze while Python was looping"
+
+    clicked = time.monotonic()
+    page.click("#pyrun-2 .pyrun-stop")
+    result = wait_done(page, "pyrun-2", 1, 5_000)
+    assert time.monotonic() - clicked < 5
+    assert result.get("stopped") is True, result
+    assert status(page, "pyrun-2") == "Stopped"
+    note = page.locator("#pyrun-2 .pyrun-output .pyrun-note")
+    assert "Stopped. The Python session was reset" in (note.text_content() or "")
+    assert page.locator("#pyrun-2 .pyrun-run").is_enabled()
+    assert page.locator("#pyrun-2 .pyrun-stop").is_disabled()
+    assert evaluate_seconds(page) < 2
+
+    # A later Run starts a fresh worker: the intro session is rebuilt (snippet 0 runs again).
+    result = click_run(page, "pyrun-1")
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-1").strip() == "3.1416"
+    assert len(done_events(page, "pyrun-0")) == 2
+    assert page.evaluate("() => window.__pyrun.workers") == 2
+    click_run(page, "pyrun-7", RUN_MS)
+    assert output(page, "pyrun-7").strip() == "42"
+
+
+def test_stop_while_python_is_starting(page: Any, site_url: str) -> None:
+    """Stop pressed during the boot ends the run at once and leaves the page usable."""
+    open_page(page, site_url + "index.html")
+    page.click("#pyrun-2 .pyrun-run")
+    page.wait_for_function(
+        "() => window.__pyrun.workers === 1 && "
+        "!document.querySelector('#pyrun-2 .pyrun-stop').disabled",
+        timeout=RUN_MS,
+    )
+    assert status(page, "pyrun-2") != "Running…", "Python started too fast to stop it while booting"
+    page.click("#pyrun-2 .pyrun-stop")
+    page.wait_for_function(
+        "() => document.querySelector('#pyrun-2 .pyrun-status').textContent === 'Stopped'",
+        timeout=5_000,
+    )
+    assert page.locator("#pyrun-2 .pyrun-run").is_enabled()
+    assert "could not start" not in output(page, "pyrun-2")
+    # Another snippet runs normally, well before the 60 s load timeout.
+    result = click_run(page, "pyrun-7", 30_000)
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-7").strip() == "42"
+
+
+def test_outputs_errors_and_results(page: Any, site_url: str) -> None:
+    open_page(page, site_url + "index.html")
+
+    # Printed text is text: no markup is interpreted.
+    result = click_run(page, "pyrun-3")
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-3").strip() == "<b>x</b>"
+    assert page.locator("#pyrun-3 .pyrun-output b").count() == 0
+    assert "&lt;b&gt;" in page.locator("#pyrun-3 .pyrun-output").inner_html()
+
+    # A traceback shows only the snippet's frames, and the failing line is marked.
+    result = click_run(page, "pyrun-4", RUN_MS)
+    assert result["ok"] is False
+    assert result["error"]["type"] == "ZeroDivisionError"
+    assert result["error"]["line"] == 2
+    text = output(page, "pyrun-4")
+    assert "ZeroDivisionError" in text
+    assert re.search(r'File "<example 5>", line 2, in f', text), text
+    assert re.search(r'File "<example 5>", line 4, in <module>', text), text
+    assert "pyrun_executor" not in text and "executor.py" not in text
+    assert "_pyodide" not in text and "/lib/python" not in text
+    assert status(page, "pyrun-4").startswith("Error (")
+    marked = page.locator("#pyrun-4 .pyrun-error-line")
+    assert marked.count() == 1
+    assert marked.get_attribute("id") == "pyrun-4-line-2"
+    assert "return 1 / 0" in (marked.text_content() or "")
+    page.click("#pyrun-4 .pyrun-reset")
+    assert page.locator("#pyrun-4 .pyrun-error-line").count() == 0
+
+    # An expected exception (``:raises:``) is a success, and its traceback is still shown.
+    result = click_run(page, "pyrun-5", RUN_MS)
+    assert result["ok"] is True and result.get("expected") is True, result
+    assert status(page, "pyrun-5").startswith("Done")
+    assert "ZeroDivisionError" in output(page, "pyrun-5")
+    assert page.locator("#pyrun-5 .pyrun-error-line").count() == 0
+
+    # A trailing partial line is not lost.
+    click_run(page, "pyrun-6", RUN_MS)
+    assert output(page, "pyrun-6") == "no newline at the end"
+
+    # The value of a final expression is shown.
+    result = click_run(page, "pyrun-7", RUN_MS)
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-7").strip() == "42"
+    assert page.locator("#pyrun-7 .pyrun-output .pyrun-result").text_content() == "42\n"
+
+
+def test_assets_only_on_pages_with_snippets(page: Any, site_url: str) -> None:
+    selectors = ['script[src*="pyrun"]', 'link[href*="pyrun"]', "#pyrun-config"]
+    page.goto(site_url + "plain.html")
+    assert page.locator("h1", has_text="Plain").count() == 1
+    for selector in selectors:
+        assert page.locator(selector).count() == 0, selector
+    assert page.evaluate("() => customElements.get('py-repl') === undefined")
+
+    for name in ("index.html", "myst.html", "sub/deep.html"):
+        page.goto(site_url + name)
+        for selector in selectors:
+            assert page.locator(selector).count() == 1, (name, selector)
+        page.wait_for_function("() => customElements.get('py-repl') !== undefined")
+
+
+def test_deep_page_session(page: Any, site_url: str) -> None:
+    open_page(page, site_url + "sub/deep.html")
+    result = click_run(page, "pyrun-1")
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-1").strip() == "42"
+    assert len(done_events(page, "pyrun-0")) == 1
+
+
+def test_myst_page_runs(page: Any, site_url: str) -> None:
+    open_page(page, site_url + "myst.html")
+    result = click_run(page, "pyrun-0")
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-0").strip() == "1.4142135623730951"
+    assert status(page, "pyrun-0").startswith("Done in")
+
+
+def test_copy_button(page: Any, site_url: str) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url.rstrip("/"))
+    open_page(page, site_url + "index.html")
+    page.click("#pyrun-4 .pyrun-copy")
+    page.wait_for_function(
+        "() => document.querySelector('#pyrun-4 .pyrun-status').textContent === 'Copied'"
+    )
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == "def f():\n    return 1 / 0\n\nf()\n"
+
+    # Copy takes the code as edited.
+    page.locator("#pyrun-6 .pyrun-code pre").click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("print('changed')")
+    page.click("#pyrun-6 .pyrun-copy")
+    page.wait_for_function(
+        "() => document.querySelector('#pyrun-6 .pyrun-status').textContent === 'Copied'"
+    )
+    assert page.evaluate("() => navigator.clipboard.readText()") == "print('changed')\n"
+    # Copying loads no runtime.
+    assert page.evaluate("() => window.__pyrun.workers") == 0
+
+
+def test_wasm_with_wrong_mime_type(page: Any, basic_site: Path) -> None:
+    with serving(basic_site, WrongWasmTypeHandler) as url:
+        open_page(page, url + "index.html")
+        started = time.monotonic()
+        result = click_run(page, "pyrun-7", 30_000)
+        assert time.monotonic() - started < 30
+        assert result["ok"] is False and result.get("boot") is True, result
+        text = output(page, "pyrun-7")
+        assert text.startswith("Python could not start:"), text
+        assert "application/wasm" in text
+        assert "application/octet-stream" in text
+        assert status(page, "pyrun-7") == "Error"
+        assert page.locator("#pyrun-7 .pyrun-run").is_enabled()
+
+
+def test_missing_runtime_file(page: Any, basic_site: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(basic_site, site)
+    wasm = site / RUNTIME_DIR / "pyodide.asm.wasm"
+    assert wasm.is_file()
+    wasm.unlink()
+    url, server = serve_in_thread(site)
+    try:
+        open_page(page, url + "index.html")
+        started = time.monotonic()
+        result = click_run(page, "pyrun-7", 30_000)
+        assert time.monotonic() - started < 30
+        assert result["ok"] is False and result.get("boot") is True, result
+        text = output(page, "pyrun-7")
+        assert text.startswith("Python could not start:"), text
+        assert "missing" in text and "404" in text
+        assert "pyodide.asm.wasm" in text
+        assert status(page, "pyrun-7") == "Error"
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+
+
+FLOOD_PAGE = """\
+:orphan:
+
+Flood
+=====
+
+.. pyrun::
+
+   for i in range(10**5):
+       print(i)
+
+.. pyrun::
+
+   import sys
+   n = sys.stdout.write("a" * 150_000 + "z" * 50_000)
+"""
+
+#: len("0\\n1\\n...99999\\n")
+FLOOD_CHARS = sum(len(str(i)) + 1 for i in range(10**5))
+
+
+@pytest.fixture(scope="module")
+def flood_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
+    base = tmp_path_factory.mktemp("flood-site")
+    src = base / "src"
+    shutil.copytree(Path(__file__).parent / "roots" / "basic", src)
+    (src / "flood.rst").write_text(FLOOD_PAGE, encoding="utf-8")
+    build = sphinx_build(src, base / "html")
+    assert build.status == 0, build.stderr
+    url, server = serve_in_thread(base / "html")
+    yield url + "flood.html"
+    server.shutdown()  # type: ignore[attr-defined]
+    server.server_close()  # type: ignore[attr-defined]
+
+
+def _cut_count(text: str) -> int:
+    match = re.search(r"\[… (\d+) characters of earlier output cut …\]", text)
+    assert match, f"no cut note in the output: {text[:200]!r}"
+    return int(match.group(1))
+
+
+def test_output_flood(page: Any, flood_url: str) -> None:
+    open_page(page, flood_url)
+    limit = page.evaluate("() => JSON.parse(document.getElementById('pyrun-config').textContent).outputLimit")
+    # A heartbeat on the main thread: the longest gap between ticks shows any freeze.
+    page.evaluate(
+        """() => {
+          window.__beat = { last: performance.now(), worst: 0 };
+          setInterval(() => {
+            const now = performance.now();
+            window.__beat.worst = Math.max(window.__beat.worst, now - window.__beat.last);
+            window.__beat.last = now;
+          }, 20);
+        }"""
+    )
+    result = click_run(page, "pyrun-0")
+    assert result["ok"] is True, result
+    assert evaluate_seconds(page) < 2
+    worst = page.evaluate("() => window.__beat.worst")
+    assert worst < 1000, f"the main thread was blocked for {worst:.0f} ms"
+
+    text = output(page, "pyrun-0")
+    assert text.rstrip().endswith("\n99998\n99999")
+    assert "cut" in text
+    kept = page.locator("#pyrun-0 .pyrun-output .pyrun-stdout").text_content() or ""
+    assert len(kept) <= limit
+    assert not kept.startswith("0\n1\n")
+    # Every character printed is either shown or counted as cut.
+    assert _cut_count(text) + len(kept) == FLOOD_CHARS
+
+
+def test_output_flood_single_write(page: Any, flood_url: str) -> None:
+    """One write larger than the limit keeps its tail and says how much was cut."""
+    open_page(page, flood_url)
+    limit = page.evaluate("() => JSON.parse(document.getElementById('pyrun-config').textContent).outputLimit")
+    result = click_run(page, "pyrun-1")
+    assert result["ok"] is True, result
+    text = output(page, "pyrun-1")
+    assert text.endswith("z" * 50_000)
+    kept = page.locator("#pyrun-1 .pyrun-output .pyrun-stdout").text_content() or ""
+    assert len(kept) <= limit
+    assert _cut_count(text) + len(kept) == 200_000

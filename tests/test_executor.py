@@ -1,0 +1,145 @@
+"""The shared executor, run here in CPython (the browser and the check run the same module)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from pyrun_docs.executor import Executor
+
+
+class Host:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.executor = Executor(lambda text: self.messages.append(json.loads(text)), output_limit=2000)
+
+    def run(self, code: str, **kwargs: Any) -> dict[str, Any]:
+        self.messages.clear()
+        result: dict[str, Any] = json.loads(asyncio.run(self.executor.run(code, **kwargs)))
+        return result
+
+    def stdout(self) -> str:
+        return "".join(m["text"] for m in self.messages if m.get("stream") == "stdout")
+
+    def stderr(self) -> str:
+        return "".join(m["text"] for m in self.messages if m.get("stream") == "stderr")
+
+
+def test_print_and_final_expression() -> None:
+    host = Host()
+    result = host.run("import math\nprint(math.sqrt(2))\n6 * 7\n")
+    assert result["ok"] and result["error"] is None
+    assert host.stdout() == "1.4142135623730951\n"
+    displays = [m for m in host.messages if m["type"] == "display"]
+    assert displays[-1]["bundle"]["text/plain"] == "42"
+
+
+def test_sessions_share_and_isolated_snippets_do_not() -> None:
+    host = Host()
+    host.run("x = 1", session="a")
+    assert host.run("print(x)", session="a")["ok"]
+    assert host.stdout() == "1\n"
+    isolated = host.run("print(x)")
+    assert not isolated["ok"] and isolated["error"]["type"] == "NameError"
+    other = host.run("print(x)", session="b")
+    assert other["error"]["type"] == "NameError"
+    host.executor.reset("a")
+    assert host.run("print(x)", session="a")["error"]["type"] == "NameError"
+
+
+def test_trailing_partial_line_is_flushed() -> None:
+    host = Host()
+    host.run('print("no newline", end="")')
+    assert host.stdout() == "no newline"
+
+
+def test_traceback_is_trimmed_to_the_snippet_with_its_line_numbers() -> None:
+    host = Host()
+    result = host.run("def f():\n    return 1 / 0\n\nf()\n", filename="<example 3>")
+    err = result["error"]
+    assert err["type"] == "ZeroDivisionError"
+    assert err["line"] == 2
+    assert 'File "<example 3>", line 4' in err["traceback"]
+    assert 'File "<example 3>", line 2, in f' in err["traceback"]
+    assert "executor" not in err["traceback"]
+    assert "return 1 / 0" in err["traceback"]
+
+
+def test_syntax_error_has_its_line() -> None:
+    result = Host().run("x = 1\nif x\n", filename="<e>")
+    assert result["error"]["type"] == "SyntaxError"
+    assert result["error"]["line"] == 2
+
+
+def test_raises_option() -> None:
+    host = Host()
+    ok = host.run("int('a')", raises="ValueError")
+    assert ok["ok"] and ok["expected"]
+    base = host.run("int('a')", raises="Exception")
+    assert base["ok"]
+    wrong = host.run("1 / 0", raises="ValueError")
+    assert not wrong["ok"] and "expected ValueError, got ZeroDivisionError" in wrong["error"]["message"]
+    missing = host.run("pass", raises="ValueError")
+    assert not missing["ok"] and "expected ValueError to be raised" in missing["error"]["message"]
+
+
+def test_input_fails_fast_with_a_message() -> None:
+    result = Host().run("input('name? ')")
+    assert result["error"]["type"] == "EOFError"
+    assert "no keyboard" in result["error"]["message"]
+
+
+def test_top_level_await() -> None:
+    host = Host()
+    result = host.run("import asyncio\nawait asyncio.sleep(0)\nprint('awaited')\n")
+    assert result["ok"], result
+    assert host.stdout() == "awaited\n"
+
+
+def test_output_flood_is_capped_and_counted() -> None:
+    host = Host()
+    host.run("for i in range(20000):\n    print(i)\n")
+    text = host.stdout()
+    assert text.endswith("19999\n")
+    dropped = sum(m.get("dropped", 0) for m in host.messages)
+    total = sum(len(f"{i}\n") for i in range(20000))
+    assert dropped > 0
+    assert dropped + len(text) == total
+    assert len(host.messages) < 200  # batched, not one message per line
+
+
+def test_display_rich_bundles() -> None:
+    class Rich:
+        def _repr_html_(self) -> str:
+            return "<b>rich</b>"
+
+        def _repr_png_(self) -> bytes:
+            return b"\x89PNG"
+
+        def __repr__(self) -> str:
+            return "Rich()"
+
+    host = Host()
+    host.executor.sessions["s"] = host.executor.namespace("s", "r")
+    host.executor.sessions["s"]["Rich"] = Rich
+    assert host.run("display(Rich())", session="s")["ok"]
+    bundle = host.messages[-1]["bundle"]
+    assert bundle["text/html"] == "<b>rich</b>"
+    assert bundle["image/png"] == "iVBORw=="
+    assert bundle["text/plain"] == "Rich()"
+
+
+def test_stderr_and_system_exit() -> None:
+    host = Host()
+    result = host.run("import sys\nprint('warn', file=sys.stderr)\nsys.exit(3)\n")
+    assert host.stderr() == "warn\n"
+    assert result["error"]["type"] == "SystemExit"
+
+
+def test_streams_restored_after_run() -> None:
+    import sys
+
+    before = sys.stdout, sys.stderr, sys.stdin
+    Host().run("raise KeyboardInterrupt")
+    assert (sys.stdout, sys.stderr, sys.stdin) == before

@@ -1,0 +1,104 @@
+"""The ``<py-repl>`` HTML contract, pinned by snapshots.
+
+Set ``PYRUN_UPDATE_SNAPSHOTS=1`` to rewrite the files under ``tests/snapshots/`` after an intended
+change, then review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.options import parse_options
+from pyrun_docs.render import page_config, page_config_json, render_snippet
+from pyrun_docs.runtime import load_pins
+from pyrun_docs.snippet import Snippet
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def check_snapshot(name: str, text: str) -> None:
+    path = SNAPSHOTS / name
+    if os.environ.get("PYRUN_UPDATE_SNAPSHOTS") or not path.exists():
+        if os.environ.get("CI") and not path.exists():
+            pytest.fail(f"snapshot {path} is missing; generate it locally and commit it")
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def snippet(code: str, **raw: str | None) -> Snippet:
+    return Snippet(code=code, path="docs/a.rst", line=5, page="a", index=2, options=parse_options(raw))
+
+
+def test_basic_widget_snapshot() -> None:
+    html = render_snippet(snippet("import math\nprint(math.sqrt(2))\n", session="intro"), PyrunConfig())
+    check_snapshot("basic.html", html)
+    assert html.startswith('<py-repl id="pyrun-2" class="pyrun"')
+    assert 'data-session="intro"' in html
+    assert 'class="highlight"' in html
+
+
+def test_options_widget_snapshot() -> None:
+    html = render_snippet(
+        snippet(
+            "x = 1\ny = 2\nprint(x + y)\n",
+            caption="Sum <b>",
+            linenos=None,
+            **{"emphasize-lines": "2"},
+            readonly=None,
+            raises="ValueError",
+            packages="numpy attrs",
+        ),
+        PyrunConfig(),
+        ids=["my-target"],
+    )
+    check_snapshot("options.html", html)
+    assert '<span id="my-target"></span>' in html
+    assert "Sum &lt;b&gt;" in html  # captions are escaped
+    assert 'class="hll"' in html  # emphasized line
+    assert "data-readonly" in html and "data-linenos" in html
+    assert 'data-packages="numpy attrs"' in html
+
+
+def test_code_is_escaped_and_visible_without_javascript() -> None:
+    html = render_snippet(snippet('print("<script>alert(1)</script>")\n'), PyrunConfig())
+    assert "<script>alert" not in html
+    text = re.sub(r"<[^>]+>", "", html)
+    assert 'print("&lt;script&gt;alert(1)&lt;/script&gt;")' in text
+
+
+def test_hidden_snippet_is_collapsed() -> None:
+    html = render_snippet(snippet("x = 1\n", hidden=None, session="s"), PyrunConfig())
+    assert html.startswith('<details class="pyrun-setup">')
+    assert "data-hidden" in html
+
+
+def test_transcript_is_shown_without_prompts() -> None:
+    html = render_snippet(snippet(">>> 1 + 1\n2\n"), PyrunConfig())
+    text = re.sub(r"<[^>]+>", "", html)
+    assert ">>>" not in text and "&gt;&gt;&gt;" not in text
+    assert "data-transcript" in html
+
+
+def test_page_config_reads_the_pin() -> None:
+    cfg = page_config(PyrunConfig())
+    pin = load_pins()["pyodide"]
+    rt = cfg["runtimes"]["pyodide"]
+    assert rt["version"] == pin.version
+    assert rt["base"] == f"pyodide-{pin.version}/"
+    assert rt["files"] == {f.name: f.sri for f in pin.served_files()}
+    cdn = page_config(PyrunConfig(runtime_source="cdn"))["runtimes"]["pyodide"]["base"]
+    assert cdn == f"https://cdn.jsdelivr.net/pyodide/v{pin.version}/full/"
+
+
+def test_page_config_json_is_script_safe() -> None:
+    text = page_config_json(
+        PyrunConfig(runtime_source="cdn", cdn_url="https://x.example/</script>/{version}/")
+    )
+    assert "</script>" not in text
+    assert json.loads(text)["runtimes"]["pyodide"]["base"].startswith("https://x.example/</script>")

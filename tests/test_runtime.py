@@ -1,0 +1,132 @@
+"""The runtime pin and the verified fetch into the user cache."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pyrun_docs import fetch
+from pyrun_docs.assets import SITE_DIR, copy_site_assets
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.errors import RuntimeFetchError
+from pyrun_docs.render import page_config
+from pyrun_docs.runtime import RUNTIMES, file_digests, get_pin, load_pins
+
+
+def test_pins_are_complete() -> None:
+    pins = load_pins()
+    assert set(pins) == set(RUNTIMES)
+    py = pins["pyodide"]
+    assert py.version == "314.0.7"
+    assert py.integrity.startswith("sha512-")
+    assert py.entry in py.serve
+    for f in py.files.values():
+        assert len(f.sha256) == 64 and f.sri.startswith("sha384-") and f.size > 0
+    assert {"pyodide.mjs", "pyodide.asm.wasm", "python_stdlib.zip"} <= set(py.serve)
+
+
+def test_everything_reads_the_same_pin(tmp_path: Path, runtime_cache: Path) -> None:
+    pin = get_pin("pyodide")
+    assert runtime_cache.name == pin.key
+    assert page_config(PyrunConfig())["runtimes"]["pyodide"]["base"] == f"{pin.key}/"
+    site = copy_site_assets(tmp_path, PyrunConfig(), {"pyodide"})
+    assert site == tmp_path / SITE_DIR
+    assert not fetch.verify_dir(pin, site / pin.key)
+    for f in pin.served_files():
+        sha, sri = file_digests((site / pin.key / f.name).read_bytes())
+        assert (sha, sri) == (f.sha256, f.sri)
+
+
+def test_cached_runtime_is_reused_without_network(
+    runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_network(pin: object) -> bytes:
+        raise AssertionError("the network was used although the cache is valid")
+
+    monkeypatch.setattr(fetch, "_download_tarball", no_network)
+    assert fetch.ensure_runtime(get_pin("pyodide")) == runtime_cache
+
+
+def _fake_cache(tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path / "cache"))
+    target = fetch.runtime_dir(get_pin("pyodide"))
+    shutil.copytree(runtime_cache, target)
+    return target
+
+
+def _tarball_from(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for path in sorted(folder.iterdir()):
+            tar.add(path, arcname=f"package/{path.name}")
+    return buf.getvalue()
+
+
+def test_corrupted_cache_is_detected_and_fetched_again(
+    tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = _fake_cache(tmp_path, runtime_cache, monkeypatch)
+    (target / "python_stdlib.zip").write_bytes(b"garbage")
+    pin = get_pin("pyodide")
+    assert fetch.verify_dir(pin, target) == ["python_stdlib.zip"]
+    calls: list[str] = []
+    real = _tarball_from(runtime_cache)
+
+    def download(p: object) -> bytes:
+        calls.append("download")
+        return real
+
+    monkeypatch.setattr(fetch, "_download_tarball", download)
+    # our re-packed tarball has the right files but not npm's exact bytes: the integrity check
+    # must refuse it, and the damaged cache must not be used
+    with pytest.raises(RuntimeFetchError, match="does not match the pinned integrity"):
+        fetch.ensure_runtime(pin)
+    assert calls == ["download"]
+    monkeypatch.setattr("pyrun_docs.fetch.tarball_integrity", lambda data: pin.integrity)
+    assert fetch.ensure_runtime(pin) == target
+    assert not fetch.verify_dir(pin, target)
+
+
+def test_tampered_download_is_rejected(
+    tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path / "cache"))
+    src = tmp_path / "evil"
+    shutil.copytree(runtime_cache, src)
+    (src / "pyodide.mjs").write_text("alert('owned')")
+    pin = get_pin("pyodide")
+    monkeypatch.setattr(fetch, "_download_tarball", lambda p: _tarball_from(src))
+    monkeypatch.setattr("pyrun_docs.fetch.tarball_integrity", lambda data: pin.integrity)
+    with pytest.raises(RuntimeFetchError, match=r"files do not match the pin: pyodide\.mjs"):
+        fetch.ensure_runtime(pin)
+    assert not fetch.runtime_dir(pin).exists()
+
+
+def test_unwritable_cache_names_directory_and_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv(fetch.CACHE_ENV, str(blocker / "cache"))
+    with pytest.raises(RuntimeFetchError) as info:
+        fetch.ensure_runtime(get_pin("pyodide"))
+    message = str(info.value)
+    assert str(blocker / "cache") in message
+    assert fetch.CACHE_ENV in message
+
+
+def test_cache_location_honours_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(fetch.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert fetch.cache_root() == tmp_path / "pyrun-docs"
+    monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path / "mine"))
+    assert fetch.cache_root() == tmp_path / "mine"
+
+
+def test_npm_registry_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("npm_config_registry", "https://mirror.example/npm/")
+    assert fetch.npm_registry() == "https://mirror.example/npm/"
