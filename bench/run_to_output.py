@@ -6,14 +6,16 @@ Variants (served by the same ``pyrun_docs.serve`` server, same origin, same runt
   is opened, the ``<py-repl>`` toolbar awaited, ``.pyrun-run`` clicked, and the time measured until
   ``.pyrun-output`` contains ``1``.
 * ``bare``: ``bare.html`` placed in the same site, whose button creates a module Worker that does
-  ``loadPyodide({indexURL})`` on the site's copy of the runtime (``_static/pyrun/pyodide-VERSION/``),
-  then ``runPython("print(1)")`` and posts the output back; timed the same way.
+  ``loadPyodide({indexURL})`` on the site's copy of the runtime
+  (``_static/pyrun/pyodide-VERSION/``), then ``runPython("print(1)")`` and posts the output back;
+  timed the same way.
 
 Every run launches Chromium with a fresh user-data-dir (a new persistent context), so nothing is in
 the HTTP cache or the wasm code cache. Times are taken inside the page with ``performance.now()``: a
 capturing click listener records the click, a ``MutationObserver`` on the output element records
 the first mutation after which the output contains the expected text. Runs are interleaved
-(ours, bare, ours, bare, ...). This is a report, not a test: the exit code is 0 whatever the numbers.
+(ours, bare, ours, bare, ...). This is a report, not a test: the exit code is 0 whatever the
+numbers.
 
     .venv/bin/python bench/run_to_output.py --runs 5
 """
@@ -25,6 +27,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -139,14 +142,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def chromium_path() -> str:
-    for candidate in (os.environ.get("PYRUN_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+    env = os.environ.get("PYRUN_CHROMIUM")
+    for candidate in (env, "/usr/bin/chromium", shutil.which("chromium")):
         if candidate and Path(candidate).exists():
             return candidate
     sys.exit("Chromium not found: install the Debian package `chromium` (or set PYRUN_CHROMIUM)")
 
 
 def build_site(work: Path) -> tuple[Path, str]:
-    """Build the one-snippet site and put the bare page beside it; return (site, runtime rel dir)."""
+    """Build the one-snippet site, put the bare page in it; return (site, runtime folder URL)."""
     from pyrun_docs.fetch import ensure_runtime, verify_dir
     from pyrun_docs.runtime import get_pin
 
@@ -182,12 +186,12 @@ def start_server(site: Path, latency_ms: float) -> tuple[str, Any]:
     from pyrun_docs.serve import DocsRequestHandler, make_server
 
     class SlowHandler(DocsRequestHandler):
-        def send_head(self):  # type: ignore[no-untyped-def]
+        def send_head(self) -> Any:
             time.sleep(latency_ms / 1000)
             return super().send_head()
 
     server = make_server(site, port=0)
-    server.RequestHandlerClass = functools.partial(SlowHandler, directory=str(site))  # type: ignore[assignment]
+    server.RequestHandlerClass = functools.partial(SlowHandler, directory=str(site))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}/", server
 
@@ -237,7 +241,7 @@ def one_run(pw: Any, exe: str, base_url: str, name: str, timeout_s: float) -> di
                 "url": r["url"],
                 "method": r["method"],
                 "start_ms": round(start - click_epoch, 1),
-                "end_ms": round(start - click_epoch + end, 1) if end is not None and end >= 0 else None,
+                "end_ms": None if end is None or end < 0 else round(start - click_epoch + end, 1),
             }
         )
     waterfall.sort(key=lambda w: w["start_ms"])
@@ -261,15 +265,43 @@ def summarize(values: list[float]) -> dict[str, float]:
     }
 
 
+def mark_label(text: str) -> str:
+    """A status text without its timing ("Done in 7.49 s" -> "Done")."""
+    return re.sub(r"\s*(in [\d.]+ s|\([\d.]+ s\))$", "", text)
+
+
+def first_marks(run: dict[str, Any]) -> dict[str, float]:
+    """ms after the click at which each status text (or "booted") first appeared."""
+    marks: dict[str, float] = {}
+    for text, t in run["marks"]:
+        if text:
+            marks.setdefault(mark_label(text), t)
+    return marks
+
+
 def median_marks(runs: list[dict[str, Any]]) -> dict[str, float]:
     labels: dict[str, list[float]] = {}
     for run in runs:
-        seen = set()
-        for label, t in run["marks"]:
-            if label and label not in seen:  # first time a status text appears
-                seen.add(label)
-                labels.setdefault(label, []).append(t)
+        for label, t in first_marks(run).items():
+            labels.setdefault(label, []).append(t)
     return {label: round(statistics.median(ts), 1) for label, ts in labels.items()}
+
+
+#: the mark each variant sends when loadPyodide() has returned
+BOOTED_MARK = {"ours": "Starting Python…", "bare": "booted"}
+
+
+def split_boot(runs: list[dict[str, Any]], name: str) -> dict[str, dict[str, float]]:
+    """Click -> loadPyodide() returned, and from there -> output, summarised."""
+    boot, after = [], []
+    for run in runs:
+        t = first_marks(run).get(BOOTED_MARK[name])
+        if t is not None:
+            boot.append(t)
+            after.append(run["ms"] - t)
+    if not boot:
+        return {}
+    return {"click_to_booted": summarize(boot), "booted_to_output": summarize(after)}
 
 
 def median_waterfall(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -328,8 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="delay the server adds before every response (default 0: plain serve_in_thread)",
     )
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per run (default 120)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds per run (default 120)"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -338,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
 
     exe = chromium_path()
     env = environment(exe)
+    load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="pyrun-bench-"))
     runs: dict[str, list[dict[str, Any]]] = {"ours": [], "bare": []}
     warmups: list[dict[str, Any]] = []
@@ -356,10 +391,13 @@ def main(argv: list[str] | None = None) -> int:
                         tag = "warmup" if warm else f"run {i - args.warmup + 1}/{args.runs}"
                         print(f"  {tag:>10}  {name:<4}  {result['ms']:8.1f} ms", flush=True)
         finally:
-            server.shutdown()  # type: ignore[attr-defined]
+            server.shutdown()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    load_after = os.getloadavg()
+    env["loadavg_before"] = [round(x, 2) for x in load_before]
+    env["loadavg_after"] = [round(x, 2) for x in load_after]
     odd = [r for rs in runs.values() for r in rs if not r["output_exact"]]
     for r in odd:
         print(f"warning: a {r['variant']} run showed {r['output']!r}, not just {EXPECTED!r}")
@@ -372,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Run click -> first output, cold profile, {args.runs} runs each (ms)")
     if args.latency_ms:
         print(f"server latency: +{args.latency_ms:g} ms per response")
+    print(
+        f"1-min load average before/after: {load_before[0]:.2f}/{load_after[0]:.2f}"
+        f" on {os.cpu_count()} CPUs (higher than the CPU count = other work competed)"
+    )
     print(f"{'variant':<8} {'median':>9} {'min':>9} {'max':>9}")
     for name in ("ours", "bare"):
         s = stats[name]
@@ -380,12 +422,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"overhead: {overhead:+.1f}%  (target <= {TARGET_OVERHEAD_PCT:g}%: {verdict})")
 
     breakdown = {name: median_marks(rs) for name, rs in runs.items()}
+    phases = {name: split_boot(rs, name) for name, rs in runs.items()}
     waterfalls = {name: median_waterfall(rs) for name, rs in runs.items()}
     print()
     print("Median milestones after click (ms):")
     for name in ("ours", "bare"):
         marks = ", ".join(f"{label!r} {t:.1f}" for label, t in breakdown[name].items())
         print(f"  {name:<4}: {marks}; output {stats[name]['median']:.1f}")
+    print("Phases, median (min..max) ms: click -> loadPyodide() returned | then -> output shown")
+    for name in ("ours", "bare"):
+        ph = phases[name]
+        if ph:
+            a, b = ph["click_to_booted"], ph["booted_to_output"]
+            print(
+                f"  {name:<4}: {a['median']:8.1f} ({a['min']:.1f}..{a['max']:.1f})"
+                f" | {b['median']:6.1f} ({b['min']:.1f}..{b['max']:.1f})"
+            )
     print("Median request waterfall after click (start..end ms):")
     for name in ("ours", "bare"):
         print(f"  {name}:")
@@ -413,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_overhead_pct": TARGET_OVERHEAD_PCT,
         "within_target": overhead <= TARGET_OVERHEAD_PCT,
         "milestones_median_ms": breakdown,
+        "phases_ms": phases,
         "waterfall_median_ms": waterfalls,
         "runs": runs,
         "warmup_runs": warmups,

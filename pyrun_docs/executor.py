@@ -87,7 +87,12 @@ class StreamCapture(io.TextIOBase):
             return
         text = "".join(self._parts)
         self._parts, self._size = [], 0
-        message = {"type": "stream", "run": self._run, "stream": self._stream, "text": text}
+        message: dict[str, Any] = {
+            "type": "stream",
+            "run": self._run,
+            "stream": self._stream,
+            "text": text,
+        }
         if self._dropped:
             message["dropped"] = self._dropped
             self._dropped = 0
@@ -106,7 +111,8 @@ class NoInput(io.TextIOBase):
             "set the value in the code instead"
         )
 
-    read = readline  # type: ignore[assignment]
+    def read(self, size: int | None = -1) -> str:
+        return self.readline(size)
 
 
 def mime_bundle(obj: Any) -> dict[str, str]:

@@ -35,13 +35,24 @@ def highlight_code(code: str, *, hl_lines: Sequence[int] = (), line_prefix: str 
         hl_lines=list(hl_lines),
         linespans=line_prefix or None,
     )
-    return highlight(code, PythonLexer(stripnl=False, ensurenl=True), formatter)
+    return str(highlight(code, PythonLexer(stripnl=False, ensurenl=True), formatter))
 
 
 def render_snippet(
-    snippet: Snippet, config: PyrunConfig, *, ids: Sequence[str] = (), show_source: bool = False
+    snippet: Snippet,
+    config: PyrunConfig,
+    *,
+    ids: Sequence[str] = (),
+    show_source: bool = False,
+    with_caption: bool = True,
 ) -> str:
-    """The widget's HTML for an HTML page."""
+    """The widget's HTML for an HTML page.
+
+    Args:
+        ids: extra anchors (reference targets) to put before the widget.
+        show_source: add ``data-source="file:line"`` (for debugging pages).
+        with_caption: render ``caption`` here; Sphinx renders it itself (inline markup, permalinks).
+    """
     opts = snippet.options
     attrs: dict[str, str | None] = {
         "id": snippet.element_id,
@@ -77,7 +88,7 @@ def render_snippet(
     anchors = "".join(f'<span id="{html.escape(i)}"></span>' for i in ids)
     caption = (
         f'<div class="pyrun-caption"><span class="caption-text">{html.escape(opts.caption)}</span></div>'
-        if opts.caption
+        if opts.caption and with_caption
         else ""
     )
     code_html = highlight_code(

@@ -23,7 +23,7 @@ from pyrun_docs.snippet import Snippet, normalize_code
 logger = logging.getLogger(__name__)
 
 
-class pyrun_block(nodes.literal_block):  # noqa: N801 (docutils node naming)
+class pyrun_block(nodes.literal_block):
     """A literal block that HTML builders render as a ``<py-repl>`` widget."""
 
 
@@ -56,7 +56,7 @@ class PyrunDirective(SphinxDirective):
     required_arguments = 0
     optional_arguments = 0
     final_argument_whitespace = False
-    option_spec: ClassVar[dict[str, Any]] = _AnyOption()  # type: ignore[misc]
+    option_spec: ClassVar[dict[str, Any]] = _AnyOption()
 
     def run(self) -> list[nodes.Node]:
         docname = self.env.docname
@@ -71,7 +71,7 @@ class PyrunDirective(SphinxDirective):
         options, errors = parse_options_lenient(raw)
         for err in errors:
             self._warn(f"{err.message} (the snippet is kept without it)", self.lineno, "options")
-        counter = self.env.temp_data.get("pyrun_counter", 0)
+        counter = int(self.env.temp_data.get("pyrun_counter") or 0)
         self.env.temp_data["pyrun_counter"] = counter + 1
         snippet = Snippet(
             code=code,
@@ -115,4 +115,3 @@ def _display_path(path: str | os.PathLike[str]) -> str:
     except ValueError:  # another drive on Windows
         return full
     return full if rel.startswith("..") else rel
-

@@ -33,18 +33,13 @@ class PyrunWidgets(SphinxPostTransform):
         config = get_config(self.app) if widgets else None
         for node in list(self.document.findall(pyrun_block)):
             snippet: Snippet = node["pyrun"]
-            target: nodes.Element = node
             parent = node.parent
-            if (
-                isinstance(parent, nodes.container)
-                and parent.get("literal_block")
-                and any(isinstance(c, nodes.caption) for c in parent.children)
-            ):
-                target = parent
+            # a caption wraps the block in a container (as for code-block); Sphinx renders the
+            # caption itself, with inline markup and a permalink
+            captioned = isinstance(parent, nodes.container) and parent.get("literal_block")
             if config is None:
                 if snippet.options.hidden:
-                    target.parent.remove(target)
+                    (parent if captioned else node).replace_self([])
                 continue
-            ids = list(target.get("ids", [])) + [i for i in node.get("ids", []) if target is not node]
-            html = render_snippet(snippet, config, ids=ids)
-            target.replace_self(nodes.raw("", html, format="html"))
+            html = render_snippet(snippet, config, ids=node.get("ids", []), with_caption=False)
+            node.replace_self(nodes.raw("", html, format="html"))

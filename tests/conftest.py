@@ -98,7 +98,11 @@ def site_url(basic_site: Path) -> Iterator[str]:
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("PYRUN_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+    for candidate in (
+        os.environ.get("PYRUN_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+    ):
         if candidate and Path(candidate).exists():
             return candidate
     return None
@@ -108,7 +112,9 @@ def chromium_path() -> str | None:
 def browser() -> Iterator[Any]:
     exe = chromium_path()
     if exe is None:
-        message = "Chromium not found: install the Debian package `chromium` (or set PYRUN_CHROMIUM)"
+        message = (
+            "Chromium not found: install the Debian package `chromium` (or set PYRUN_CHROMIUM)"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

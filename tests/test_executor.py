@@ -12,7 +12,9 @@ from pyrun_docs.executor import Executor
 class Host:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
-        self.executor = Executor(lambda text: self.messages.append(json.loads(text)), output_limit=2000)
+        self.executor = Executor(
+            lambda text: self.messages.append(json.loads(text)), output_limit=2000
+        )
 
     def run(self, code: str, **kwargs: Any) -> dict[str, Any]:
         self.messages.clear()
@@ -79,7 +81,10 @@ def test_raises_option() -> None:
     base = host.run("int('a')", raises="Exception")
     assert base["ok"]
     wrong = host.run("1 / 0", raises="ValueError")
-    assert not wrong["ok"] and "expected ValueError, got ZeroDivisionError" in wrong["error"]["message"]
+    assert (
+        not wrong["ok"]
+        and "expected ValueError, got ZeroDivisionError" in wrong["error"]["message"]
+    )
     missing = host.run("pass", raises="ValueError")
     assert not missing["ok"] and "expected ValueError to be raised" in missing["error"]["message"]
 

@@ -88,8 +88,22 @@ def test_lenient_keeps_good_options_and_collects_errors() -> None:
 
 
 def test_known_names_cover_design_table() -> None:
-    design = {"session", "hidden", "packages", "runtime", "raises", "check", "timeout", "autorun",
-              "readonly", "lines", "caption", "name", "linenos", "emphasize-lines"}
+    design = {
+        "session",
+        "hidden",
+        "packages",
+        "runtime",
+        "raises",
+        "check",
+        "timeout",
+        "autorun",
+        "readonly",
+        "lines",
+        "caption",
+        "name",
+        "linenos",
+        "emphasize-lines",
+    }
     assert design <= set(OPTION_NAMES)
 
 

@@ -32,11 +32,15 @@ def check_snapshot(name: str, text: str) -> None:
 
 
 def snippet(code: str, **raw: str | None) -> Snippet:
-    return Snippet(code=code, path="docs/a.rst", line=5, page="a", index=2, options=parse_options(raw))
+    return Snippet(
+        code=code, path="docs/a.rst", line=5, page="a", index=2, options=parse_options(raw)
+    )
 
 
 def test_basic_widget_snapshot() -> None:
-    html = render_snippet(snippet("import math\nprint(math.sqrt(2))\n", session="intro"), PyrunConfig())
+    html = render_snippet(
+        snippet("import math\nprint(math.sqrt(2))\n", session="intro"), PyrunConfig()
+    )
     check_snapshot("basic.html", html)
     assert html.startswith('<py-repl id="pyrun-2" class="pyrun"')
     assert 'data-session="intro"' in html

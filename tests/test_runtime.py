@@ -119,7 +119,9 @@ def test_unwritable_cache_names_directory_and_variable(
     assert fetch.CACHE_ENV in message
 
 
-def test_cache_location_honours_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_cache_location_honours_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv(fetch.CACHE_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert fetch.cache_root() == tmp_path / "pyrun-docs"

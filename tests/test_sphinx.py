@@ -88,7 +88,9 @@ def test_bad_options_warn_with_location_and_keep_building(
     build = sphinx_build(src, src.parent / "html")
     assert build.status == 0, build.stderr
     err = build.stderr
-    assert re.search(r"bad\.rst:4: WARNING: pyrun: unknown option 'sesion' \(did you mean 'session'", err)
+    assert re.search(
+        r"bad\.rst:4: WARNING: pyrun: unknown option 'sesion' \(did you mean 'session'", err
+    )
     assert re.search(r"bad\.rst:4: WARNING: pyrun: option 'timeout': 'soon' is not a number", err)
     assert "unknown runtime 'jython'" in err
     assert re.search(r"bad\.rst:11: WARNING: pyrun: empty pyrun snippet", err)
