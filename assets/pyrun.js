@@ -176,6 +176,22 @@ class Runner {
 /** @type {Map<string, Runner>} */
 const runners = new Map();
 
+/** The page the runners belong to: instant navigation (mkdocs-material) swaps pages in place. */
+let runnersPage = location.pathname;
+
+/** End every worker: sessions never leak from one page into another. */
+function killAll() {
+  for (const runner of runners.values()) runner.kill();
+  runners.clear();
+}
+
+function checkPage() {
+  if (location.pathname !== runnersPage) {
+    runnersPage = location.pathname;
+    killAll();
+  }
+}
+
 /** @param {string} runtime */
 function runnerFor(runtime) {
   let runner = runners.get(runtime);
@@ -217,6 +233,7 @@ function button(label, cls, title) {
 
 class PyRepl extends HTMLElement {
   connectedCallback() {
+    checkPage();
     if (this.querySelector(":scope > .pyrun-toolbar")) return; // already upgraded (re-attached)
     const pre = this.querySelector(".pyrun-code pre");
     if (!pre) return;
@@ -271,6 +288,14 @@ class PyRepl extends HTMLElement {
     if (this.hasAttribute("data-autorun")) this.run();
   }
 
+  disconnectedCallback() {
+    // Navigated (without a reload) to a page with no widgets: free the workers.
+    setTimeout(() => {
+      if (!document.querySelector("py-repl")) killAll();
+      else checkPage();
+    }, 0);
+  }
+
   get session() {
     return this.dataset.session || null;
   }
@@ -290,6 +315,7 @@ class PyRepl extends HTMLElement {
   }
 
   run() {
+    checkPage();
     if (this.running) return Promise.resolve();
     return runnerFor(this.runtimeName)
       .run(this)

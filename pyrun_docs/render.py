@@ -24,16 +24,20 @@ from .runtime import RuntimePin, load_pins
 from .snippet import Snippet
 
 
-def highlight_code(code: str, *, hl_lines: Sequence[int] = (), line_prefix: str = "") -> str:
+def highlight_code(
+    code: str, *, hl_lines: Sequence[int] = (), line_prefix: str = "", wrapcode: bool = False
+) -> str:
     """Pygments HTML (``<div class="highlight"><pre>...``) with one span per line.
 
     Per-line spans (``id="<prefix>-N"``) let the widget number lines with CSS (numbers stay out of
-    the copied text) and mark the line a traceback points at.
+    the copied text) and mark the line a traceback points at. *wrapcode* adds the ``<code>`` that
+    pymdownx.highlight emits and mkdocs-material styles; Sphinx themes style a bare ``<pre>``.
     """
     formatter = HtmlFormatter(
         cssclass="highlight",
         hl_lines=list(hl_lines),
         linespans=line_prefix or None,
+        wrapcode=wrapcode,
     )
     return str(highlight(code, PythonLexer(stripnl=False, ensurenl=True), formatter))
 
@@ -45,6 +49,7 @@ def render_snippet(
     ids: Sequence[str] = (),
     show_source: bool = False,
     with_caption: bool = True,
+    wrapcode: bool = False,
 ) -> str:
     """The widget's HTML for an HTML page.
 
@@ -52,6 +57,8 @@ def render_snippet(
         ids: extra anchors (reference targets) to put before the widget.
         show_source: add ``data-source="file:line"`` (for debugging pages).
         with_caption: render ``caption`` here; Sphinx renders it itself (inline markup, permalinks).
+        wrapcode: ``<pre><code>`` as the host's own code blocks have it (MkDocs), see
+            :func:`highlight_code`.
     """
     opts = snippet.options
     attrs: dict[str, str | None] = {
@@ -92,18 +99,23 @@ def render_snippet(
         else ""
     )
     code_html = highlight_code(
-        snippet.source, hl_lines=opts.emphasize_lines, line_prefix=f"{snippet.element_id}-line"
+        snippet.source,
+        hl_lines=opts.emphasize_lines,
+        line_prefix=f"{snippet.element_id}-line",
+        wrapcode=wrapcode,
     )
     element = (
-        f"{anchors}<py-repl{attr_text}>{caption}"
+        f"<py-repl{attr_text}>{caption}"
         f'<div class="pyrun-code highlight-python notranslate">{code_html}</div></py-repl>'
     )
     if opts.hidden:
-        return (
+        element = (
             '<details class="pyrun-setup"><summary>Setup code (runs first)</summary>'
-            f"{element}</details>\n"
+            f"{element}</details>"
         )
-    return element + "\n"
+    # A block-level wrapper: Markdown wraps unknown (custom) elements in <p>, and an HTML parser
+    # then closes that <p> at the first <div>, leaving the widget empty.
+    return f'<div class="pyrun-widget">{anchors}{element}</div>\n'
 
 
 def page_config(config: PyrunConfig, pins: dict[str, RuntimePin] | None = None) -> dict[str, Any]:

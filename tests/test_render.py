@@ -42,7 +42,7 @@ def test_basic_widget_snapshot() -> None:
         snippet("import math\nprint(math.sqrt(2))\n", session="intro"), PyrunConfig()
     )
     check_snapshot("basic.html", html)
-    assert html.startswith('<py-repl id="pyrun-2" class="pyrun"')
+    assert html.startswith('<div class="pyrun-widget"><py-repl id="pyrun-2" class="pyrun"')
     assert 'data-session="intro"' in html
     assert 'class="highlight"' in html
 
@@ -78,7 +78,7 @@ def test_code_is_escaped_and_visible_without_javascript() -> None:
 
 def test_hidden_snippet_is_collapsed() -> None:
     html = render_snippet(snippet("x = 1\n", hidden=None, session="s"), PyrunConfig())
-    assert html.startswith('<details class="pyrun-setup">')
+    assert html.startswith('<div class="pyrun-widget"><details class="pyrun-setup">')
     assert "data-hidden" in html
 
 

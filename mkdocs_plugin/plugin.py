@@ -1,0 +1,216 @@
+"""MkDocs adapter: ``plugins: [pyrun]``.
+
+Hook order, and what each does:
+
+1. ``on_config``: validate settings, require ``pymdownx.superfences`` and register the ``pyrun``
+   custom fence, bound to this plugin's page collector.
+2. ``on_page_markdown``: read the page's *source file* for ``pyrun`` fences and their lines
+   (SuperFences never says where a fence is).
+3. rendering: the fence's formatter hands each fence to the :class:`PageCollector`, which builds a
+   core ``Snippet``, warns about bad options at ``docs/page.md:LINE`` and returns the core's HTML.
+4. ``on_page_content``: warn about every ``pyrun`` fence that did not become a widget (SuperFences'
+   silent fallback), and add the loader, stylesheet and page config to pages *with* snippets only
+   (inside the content, so mkdocs-material's instant navigation brings them along).
+5. ``on_post_build``: copy the widget assets and the verified runtime into ``site/assets/pyrun/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.structure.files import Files
+from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
+
+from pyrun_docs.assets import LOADER_NAME, SITE_DIR, STYLE_NAME, copy_site_assets
+from pyrun_docs.config import CHECK_LEVELS, PRELOAD_MODES, RUNTIME_SOURCES, PyrunConfig
+from pyrun_docs.errors import OptionError, PyrunError
+from pyrun_docs.fences import Fence, find_fences
+from pyrun_docs.options import parse_options_lenient
+from pyrun_docs.render import page_config_json, render_snippet
+from pyrun_docs.runtime import RUNTIMES
+from pyrun_docs.snippet import Snippet, normalize_code
+
+from . import fence
+
+log = get_plugin_logger("pyrun")
+
+#: where the assets go in the built site (mkdocs-material keeps its own under ``assets/`` too)
+STATIC_ROOT = "assets"
+
+_DEFAULTS = PyrunConfig()
+
+
+class PyrunPluginConfig(base.Config):
+    """The same settings as Sphinx's ``pyrun_*`` values (see :class:`PyrunConfig`)."""
+
+    runtime = c.Choice(RUNTIMES, default=_DEFAULTS.runtime)
+    runtime_source = c.Choice(RUNTIME_SOURCES, default=_DEFAULTS.runtime_source)
+    cdn_url = c.Type(str, default=_DEFAULTS.cdn_url)
+    check = c.Choice(CHECK_LEVELS, default=_DEFAULTS.check)
+    timeout = c.Type((int, float), default=_DEFAULTS.timeout)
+    load_timeout = c.Type((int, float), default=_DEFAULTS.load_timeout)
+    preload = c.Choice(PRELOAD_MODES, default=_DEFAULTS.preload)
+    output_limit = c.Type(int, default=_DEFAULTS.output_limit)
+
+
+def _display_path(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+class PageCollector:
+    """Turns the fences of the page being rendered into snippets, with their source lines."""
+
+    def __init__(self, config: PyrunConfig) -> None:
+        self.config = config
+        self.page: Page | None = None
+        self.path = "<markdown>"
+        self.fences: list[Fence] = []
+        self.used: set[int] = set()
+        self.snippets: list[Snippet] = []
+
+    def start(self, page: Page) -> None:
+        self.page = page
+        src = page.file.abs_src_path
+        self.path = _display_path(src) if src else page.file.src_uri
+        text = (
+            page.file.content_string if src is None else Path(src).read_text(encoding="utf-8-sig")
+        )
+        self.fences = find_fences(text)
+        self.used = set()
+        self.snippets = []
+
+    def _match(self, src: str) -> Fence | None:
+        """The fence SuperFences is formatting: same code, first unused (nesting changes order)."""
+        wanted = src.strip("\n")
+        for i, f in enumerate(self.fences):
+            if i not in self.used and f.code.strip("\n") == wanted:
+                self.used.add(i)
+                return f
+        for i, f in enumerate(self.fences):  # code rewritten by another plugin: take the next one
+            if i not in self.used:
+                self.used.add(i)
+                return f
+        return None
+
+    def warn(self, line: int, message: str) -> None:
+        log.warning(f"{self.path}:{line}: {message}")
+
+    def render(self, src: str, raw: dict[str, str | None]) -> str:
+        found = self._match(src)
+        line = found.line if found else 0
+        try:
+            code, skipped = normalize_code(src)
+        except OptionError as exc:
+            self.warn(line, exc.message)
+            return ""
+        options, errors = parse_options_lenient(raw)
+        for err in errors:
+            self.warn(line, f"{err.message} (the snippet is kept without it)")
+        page = self.page.file.src_uri if self.page else ""
+        snippet = Snippet(
+            code=code,
+            path=self.path,
+            line=line + 1 + skipped,
+            page=page,
+            index=len(self.snippets),
+            options=options,
+        )
+        self.snippets.append(snippet)
+        return render_snippet(snippet, self.config, wrapcode=True)
+
+    def finish(self) -> None:
+        """Warn about fences that SuperFences did not hand to us (it falls back silently)."""
+        for i, f in enumerate(self.fences):
+            if i in self.used:
+                continue
+            reason = "; ".join(f.errors) or "SuperFences did not recognise the fence header"
+            self.warn(f.line, f"this pyrun fence is shown as plain code, not a widget: {reason}")
+
+
+class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
+    """Runnable ```` ```pyrun ```` fences for MkDocs."""
+
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        self.pyrun_config = PyrunConfig()
+        self.collector = PageCollector(self.pyrun_config)
+        self.pages: dict[str, list[Snippet]] = {}
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        values = {name: self.config[name] for name in self.config}
+        try:
+            self.pyrun_config = PyrunConfig.from_mapping(values, prefix="plugins.pyrun.")
+        except PyrunError as exc:
+            raise PluginError(f"pyrun: {exc.message} (in mkdocs.yml)") from None
+        self.collector = PageCollector(self.pyrun_config)
+        names = [e if isinstance(e, str) else next(iter(e)) for e in config.markdown_extensions]
+        if "pymdownx.superfences" not in names:
+            raise PluginError(
+                "pyrun: the pyrun fence needs SuperFences; add it to mkdocs.yml:\n"
+                "  markdown_extensions:\n    - pymdownx.superfences"
+            )
+        sf = config.mdx_configs.setdefault("pymdownx.superfences", {})
+        fences = [f for f in sf.get("custom_fences", []) if f.get("name") != "pyrun"]
+        fences.append(
+            {
+                "name": "pyrun",
+                "class": "pyrun",
+                "validator": fence.validator,
+                "format": functools.partial(fence.formatter, collector=self.collector),
+            }
+        )
+        sf["custom_fences"] = fences
+        return config
+
+    def on_pre_build(self, *, config: MkDocsConfig) -> None:
+        self.pages = {}
+
+    def on_page_markdown(
+        self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        self.collector.start(page)
+        return markdown
+
+    def on_page_content(
+        self, html_text: str, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        self.collector.finish()
+        snippets = self.collector.snippets
+        if not snippets:
+            self.pages.pop(page.file.src_uri, None)
+            return html_text
+        self.pages[page.file.src_uri] = list(snippets)
+        base_url = get_relative_url(f"{STATIC_ROOT}/{SITE_DIR}/", page.url)
+        base_url = base_url if base_url.endswith("/") else base_url + "/"
+        head = (
+            f'<link rel="stylesheet" href="{html.escape(base_url + STYLE_NAME)}">'
+            f'<script type="module" src="{html.escape(base_url + LOADER_NAME)}"></script>'
+            f'<script type="application/json" id="pyrun-config">'
+            f"{page_config_json(self.pyrun_config)}</script>\n"
+        )
+        return head + html_text
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if not any(self.pages.values()):
+            return
+        runtimes = {
+            s.options.runtime or self.pyrun_config.runtime
+            for snippets in self.pages.values()
+            for s in snippets
+        }
+        try:
+            copy_site_assets(Path(config.site_dir) / STATIC_ROOT, self.pyrun_config, runtimes)
+        except PyrunError as exc:
+            log.warning(f"{exc.message}; the widgets cannot run until this is fixed")
