@@ -20,7 +20,6 @@ import functools
 import html
 import os
 from pathlib import Path
-from typing import Any
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -131,10 +130,20 @@ class PageCollector:
 
     def finish(self) -> None:
         """Warn about fences that SuperFences did not hand to us (it falls back silently)."""
+        broken: Fence | None = None
         for i, f in enumerate(self.fences):
             if i in self.used:
                 continue
-            reason = "; ".join(f.errors) or "SuperFences did not recognise the fence header"
+            if f.errors:
+                reason = "; ".join(f.errors)
+                broken = broken or f
+            elif broken is not None:
+                reason = (
+                    f"it follows the broken fence at {self.path}:{broken.line}, which throws off "
+                    "how Markdown pairs the fences after it; fix that one first"
+                )
+            else:
+                reason = "SuperFences did not recognise the fence (is it inside raw HTML?)"
             self.warn(f.line, f"this pyrun fence is shown as plain code, not a widget: {reason}")
 
 

@@ -50,13 +50,16 @@ def _copy_if_changed(src: Path, dest: Path) -> None:
     shutil.copyfile(src, dest)
 
 
-def copy_site_assets(static_root: Path, config: PyrunConfig, runtimes: set[str]) -> Path:
+def copy_site_assets(
+    static_root: Path, config: PyrunConfig, runtimes: set[str], *, name: str = SITE_DIR
+) -> Path:
     """Copy the widget assets and, when self-hosting, the verified runtimes into the site.
 
     Args:
         static_root: the site folder that holds ``pyrun/`` (Sphinx: ``_static``).
         config: site settings.
         runtimes: names of the runtimes pages use.
+        name: the folder under *static_root* (``pyrun``).
 
     Returns:
         The ``pyrun/`` folder written.
@@ -64,7 +67,7 @@ def copy_site_assets(static_root: Path, config: PyrunConfig, runtimes: set[str])
     Raises:
         RuntimeFetchError: a runtime could not be fetched or verified (message says what to do).
     """
-    target = static_root / SITE_DIR
+    target = static_root / name
     target.mkdir(parents=True, exist_ok=True)
     src = assets_dir()
     for name in ASSET_FILES:

@@ -80,6 +80,18 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_assets(args: argparse.Namespace) -> int:
+    from .assets import copy_site_assets
+    from .config import PyrunConfig
+
+    dest = Path(args.dest)
+    folder = copy_site_assets(
+        dest.parent, PyrunConfig(), set(args.runtime or ["pyodide"]), name=dest.name
+    )
+    print(f"pyrun assets and runtime written to {folder}")
+    return 0
+
+
 def _cmd_pin(args: argparse.Namespace) -> int:
     package = get_pin(args.runtime).package
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = sub.add_parser("fetch", help="fetch and verify pinned runtimes into the cache")
     fetch.add_argument("runtimes", nargs="*", metavar="RUNTIME", help=", ".join(RUNTIMES))
     fetch.set_defaults(func=_cmd_fetch)
+
+    assets = sub.add_parser(
+        "assets", help="copy the widget assets and the verified runtime into a folder"
+    )
+    assets.add_argument("dest", help="e.g. docs/assets/pyrun (for a hand-registered MkDocs fence)")
+    assets.add_argument("--runtime", action="append", choices=RUNTIMES)
+    assets.set_defaults(func=_cmd_assets)
 
     pin = sub.add_parser("pin", help="pin another runtime release (rewrites pins.json)")
     pin.add_argument("runtime", choices=RUNTIMES)

@@ -1,0 +1,190 @@
+"""Real ``mkdocs build`` runs (mkdocs-material) of the fixture site, and every bad input."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import sphinx_build
+
+from pyrun_docs.fetch import verify_dir
+from pyrun_docs.runtime import get_pin
+
+ROOT = Path(__file__).parent / "roots" / "mkdocs"
+PYREPL = re.compile(r"<py-repl [^>]*>")
+
+
+@dataclass
+class MkBuild:
+    status: int
+    output: str
+    site: Path
+
+    def read(self, name: str) -> str:
+        return (self.site / name).read_text(encoding="utf-8")
+
+
+def mkdocs_build(root: Path, *args: str) -> MkBuild:
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    return MkBuild(proc.returncode, proc.stdout + proc.stderr, root / "site")
+
+
+@pytest.fixture
+def mk_root(tmp_path: Path) -> Path:
+    dest = tmp_path / "mk"
+    shutil.copytree(ROOT, dest)
+    return dest
+
+
+def test_build_renders_every_fence_form(mk_root: Path, runtime_cache: Path) -> None:
+    build = mkdocs_build(mk_root, "--strict")
+    assert build.status == 0, build.output
+    page = build.read("snippets/index.html")
+    tags = PYREPL.findall(page)
+    assert len(tags) == 8
+    assert 'data-session="intro"' in tags[0] and 'data-session="intro"' in tags[1]  # brace form
+    assert "Brace form" in page  # title= is the caption
+    assert 'data-session="tabs"' in tags[4]  # inside a content tab
+    assert "data-hidden" in tags[6]
+    assert "from the admonition" in page
+    assert not re.search(r"<p>\s*<py-repl", page)  # never wrapped in a paragraph
+    assert page.count('id="pyrun-config"') == 1
+    assert 'src="../assets/pyrun/pyrun.js"' in page
+    deep = build.read("sub/other/index.html")
+    assert 'src="../../assets/pyrun/pyrun.js"' in deep
+    assert "pyrun" not in build.read("index.html")  # no snippet, no asset
+    pin = get_pin("pyodide")
+    assert not verify_dir(pin, build.site / "assets" / "pyrun" / pin.key)
+    assert (build.site / "assets" / "pyrun" / "executor.py").is_file()
+
+
+def test_same_widget_html_as_sphinx(mk_root: Path, make_root, runtime_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    mk = mkdocs_build(mk_root)
+    src = make_root("basic")
+    sp = sphinx_build(src, src.parent / "html")
+    assert mk.status == 0 and sp.status == 0
+
+    def first_widget(html: str) -> str:
+        m = re.search(r'<div class="pyrun-widget">.*?</py-repl></div>', html, re.S)
+        assert m, "no widget"
+        return m.group(0).replace("<code>", "").replace("</code>", "")
+
+    assert first_widget(mk.read("snippets/index.html")) == first_widget(sp.read("index.html"))
+
+
+BAD = """\
+# Bad
+
+```pyrun bogus="1" timeout="soon"
+print("kept")
+```
+
+```pyrun runtime="jython"
+print(1)
+```
+
+```pyrun
+```
+
+```pyrun session=intro
+print("unquoted")
+```
+
+```pyrun session="after"
+print("after the broken fence")
+```
+"""
+
+
+def test_bad_fences_warn_with_file_and_line(mk_root: Path, runtime_cache: Path) -> None:
+    (mk_root / "docs" / "bad.md").write_text(BAD)
+    build = mkdocs_build(mk_root)
+    assert build.status == 0, build.output
+    out = build.output
+    assert "docs/bad.md:3: unknown option 'bogus'" in out
+    assert "docs/bad.md:3: option 'timeout': 'soon' is not a number of seconds" in out
+    assert "docs/bad.md:7: option 'runtime': unknown runtime 'jython'" in out
+    assert "docs/bad.md:11: empty pyrun snippet" in out
+    assert re.search(
+        r"docs/bad\.md:14: this pyrun fence is shown as plain code.*must be quoted: "
+        r"write session=\"intro\"",
+        out,
+    )
+    assert "docs/bad.md:18: this pyrun fence is shown as plain code" in out
+    assert "follows the broken fence at docs/bad.md:14" in out
+    assert "Traceback" not in out
+    html = build.read("bad/index.html")
+    assert "kept" in html and len(PYREPL.findall(html)) == 2
+    strict = mkdocs_build(mk_root, "--strict")
+    assert strict.status != 0
+    assert "Traceback" not in strict.output
+
+
+def test_superfences_missing_stops_with_instructions(mk_root: Path) -> None:
+    cfg = mk_root / "mkdocs.yml"
+    cfg.write_text(cfg.read_text().replace("  - pymdownx.superfences\n", ""))
+    build = mkdocs_build(mk_root)
+    assert build.status != 0
+    assert "pymdownx.superfences" in build.output and "add it to mkdocs.yml" in build.output
+    assert "Traceback" not in build.output
+
+
+def test_bad_plugin_setting_is_a_config_error(mk_root: Path) -> None:
+    cfg = mk_root / "mkdocs.yml"
+    cfg.write_text(
+        cfg.read_text().replace("  - pyrun\n", "  - pyrun:\n      runtime_source: ftp\n")
+    )
+    build = mkdocs_build(mk_root)
+    assert build.status != 0
+    assert "runtime_source" in build.output and "ftp" in build.output
+    assert "Traceback" not in build.output
+
+
+MANUAL = """\
+site_name: Manual
+markdown_extensions:
+  - pymdownx.superfences:
+      custom_fences:
+        - name: pyrun
+          class: pyrun
+          validator: !!python/name:pyrun_docs.mkdocs_plugin.fence.validator
+          format: !!python/name:pyrun_docs.mkdocs_plugin.fence.formatter
+extra_css:
+  - assets/pyrun/pyrun.css
+extra_javascript:
+  - path: assets/pyrun/pyrun.js
+    type: module
+"""
+
+
+def test_fence_registered_by_hand_without_the_plugin(tmp_path: Path, runtime_cache: Path) -> None:
+    root = tmp_path / "manual"
+    (root / "docs").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text(MANUAL)
+    (root / "docs" / "index.md").write_text('# Manual\n\n```pyrun session="s"\nprint(2)\n```\n')
+    from pyrun_docs.cli import main
+
+    assert main(["assets", str(root / "docs" / "assets" / "pyrun")]) == 0
+    build = mkdocs_build(root, "--strict")
+    assert build.status == 0, build.output
+    html = build.read("index.html")
+    assert len(PYREPL.findall(html)) == 1
+    assert 'id="pyrun-config"' in html
+    assert (root / "site" / "assets" / "pyrun" / "pyrun.js").is_file()
+    pin = get_pin("pyodide")
+    assert not verify_dir(pin, root / "site" / "assets" / "pyrun" / pin.key)
