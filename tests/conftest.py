@@ -95,6 +95,7 @@ def site_url(basic_site: Path) -> Iterator[str]:
     url, server = serve_in_thread(basic_site)
     yield url
     server.shutdown()  # type: ignore[attr-defined]
+    server.server_close()  # type: ignore[attr-defined]
 
 
 def chromium_path() -> str | None:

@@ -1,0 +1,121 @@
+"""mkdocs-material in real Chromium: instant navigation, content tabs, sessions per page."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_mkdocs import ROOT, mkdocs_build
+
+pytestmark = pytest.mark.browser
+
+DONE = (
+    "id => { const s = document.querySelector(`#${id} .pyrun-status`);"
+    " return s && /^(Done|Error)/.test(s.textContent); }"
+)
+
+
+@pytest.fixture(scope="module")
+def mk_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
+    from pyrun_docs.serve import serve_in_thread
+
+    root = tmp_path_factory.mktemp("mk") / "site-src"
+    shutil.copytree(ROOT, root)
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    url, server = serve_in_thread(build.site)
+    yield url
+    server.shutdown()  # type: ignore[attr-defined]
+    server.server_close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def wide_page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def run(page: Any, element_id: str) -> str:
+    page.click(f"#{element_id} .pyrun-run")
+    page.wait_for_function(DONE, arg=element_id, timeout=90_000)
+    return str(page.inner_text(f"#{element_id} .pyrun-output"))
+
+
+def test_direct_load_runs_and_page_without_snippets_has_no_assets(
+    wide_page: Any, mk_url: str
+) -> None:
+    wide_page.goto(mk_url)
+    assert (
+        wide_page.evaluate(
+            "document.querySelectorAll('script[src*=pyrun], link[href*=pyrun]').length"
+        )
+        == 0
+    )
+    assert wide_page.evaluate("document.getElementById('pyrun-config')") is None
+    wide_page.goto(mk_url + "snippets/")
+    wide_page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+    assert "1.4142135623730951" in run(wide_page, "pyrun-0")
+
+
+def test_instant_navigation_back_and_forth(wide_page: Any, mk_url: str) -> None:
+    page = wide_page
+    page.goto(mk_url)
+    page.locator("article a", has_text="Snippets").first.click()
+    page.wait_for_url("**/snippets/")
+    page.wait_for_selector("#pyrun-1 .pyrun-toolbar", timeout=15_000)
+    # no full reload happened: material's instant navigation swapped the content
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    out = run(page, "pyrun-1")  # runs snippet 0 of the session first
+    assert "3.1416" in out
+    assert "1.4142135623730951" in page.inner_text("#pyrun-0 .pyrun-output")
+    run(page, "pyrun-5")  # sets counter in session "state" on this page
+    assert len(page.workers) == 1
+
+    page.locator(".md-sidebar--primary a.md-nav__link", has_text="Other").first.click()
+    page.wait_for_url("**/sub/other/")
+    page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+    # same session name on another page: a fresh namespace, not the other page's state
+    assert run(page, "pyrun-0").strip() == "fresh session"
+    assert len(page.workers) == 1  # the previous page's worker was ended
+
+    page.go_back()
+    page.wait_for_url("**/snippets/")
+    page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+    assert page.evaluate("document.querySelectorAll('#pyrun-0 .pyrun-toolbar').length") == 1
+    page.go_back()
+    page.wait_for_url(mk_url)
+    page.wait_for_timeout(200)
+    assert len(page.workers) == 0  # a page without snippets keeps no worker
+    page.go_forward()
+    page.wait_for_selector("#pyrun-7 .pyrun-toolbar")
+    assert "hello from setup" in run(page, "pyrun-7")  # the hidden setup snippet ran first
+
+
+def test_snippet_in_hidden_tab(wide_page: Any, mk_url: str) -> None:
+    page = wide_page
+    page.goto(mk_url + "snippets/")
+    page.wait_for_selector("#pyrun-4 .pyrun-toolbar", state="attached")
+    assert not page.is_visible("#pyrun-4")
+    page.locator("label", has_text="Second tab").click()
+    assert page.is_visible("#pyrun-4 .pyrun-run")
+    assert run(page, "pyrun-4").strip() == "second tab"
+
+
+def test_dark_palette_keeps_contrast(wide_page: Any, mk_url: str) -> None:
+    page = wide_page
+    page.goto(mk_url + "snippets/")
+    page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+    light = page.evaluate("getComputedStyle(document.querySelector('#pyrun-0 .pyrun-reset')).color")
+    page.evaluate("document.body.setAttribute('data-md-color-scheme', 'slate')")
+    dark = page.evaluate("getComputedStyle(document.querySelector('#pyrun-0 .pyrun-reset')).color")
+    assert light != dark  # the buttons follow the theme's foreground colour
+    run(page, "pyrun-0")
+    page.screenshot(path=str(Path(__file__).parent.parent / "build" / "mkdocs-slate.png"))
