@@ -74,9 +74,10 @@ async function run(msg) {
   if (booting) await booting;
   const text = await executor.run.callKwargs(msg.code, {
     run_id: msg.run,
-    session: msg.session ?? null,
+    // undefined becomes Python None; null would become pyodide.ffi.jsnull
+    session: msg.session ?? undefined,
     filename: msg.filename,
-    raises: msg.raises ?? null,
+    raises: msg.raises ?? undefined,
   });
   post({ type: "done", run: msg.run, result: JSON.parse(text) });
 }

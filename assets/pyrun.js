@@ -42,6 +42,8 @@ class Runner {
     this.worker = null;
     /** @type {Promise<void> | null} */
     this.ready = null;
+    /** @type {(() => void) | null} rejects `ready` when Stop is pressed while Python starts */
+    this.abortBoot = null;
     /** @type {Map<string, {el: PyRepl, resolve: (r: any) => void}>} */
     this.pending = new Map();
     /** @type {WeakSet<Element>} snippets that ran in the current worker */
@@ -63,6 +65,10 @@ class Runner {
     const worker = new Worker(assetURL(this.config.worker), { type: "module" });
     this.worker = worker;
     this.ready = new Promise((resolve, reject) => {
+      this.abortBoot = () => {
+        clearTimeout(timer);
+        reject(Object.assign(new Error("stopped while Python was starting"), { stopped: true }));
+      };
       const seconds = Number(this.config.loadTimeout) || 60;
       const timer = setTimeout(() => {
         reject(
@@ -77,6 +83,7 @@ class Runner {
         const msg = /** @type {Message} */ (event.data);
         if (msg.type === "ready") {
           clearTimeout(timer);
+          this.abortBoot = null;
           resolve();
         } else if (msg.type === "boot-error") {
           clearTimeout(timer);
@@ -139,7 +146,13 @@ class Runner {
     try {
       await this.start(el);
     } catch (err) {
-      const result = { ok: false, boot: true, error: { message: String(/** @type {any} */ (err).message || err) } };
+      const e = /** @type {any} */ (err);
+      if (e && e.stopped) {
+        const stopped = { ok: false, stopped: true };
+        el.endRun(stopped);
+        return stopped;
+      }
+      const result = { ok: false, boot: true, error: { message: String(e.message || e) } };
       el.endRun(result);
       throw err;
     }
@@ -164,6 +177,11 @@ class Runner {
 
   /** Terminate the worker: the only Stop that works without cross-origin isolation. */
   kill() {
+    if (this.abortBoot) {
+      const abort = this.abortBoot;
+      this.abortBoot = null;
+      abort();
+    }
     if (this.worker) this.worker.terminate();
     this.worker = null;
     this.ready = null;
@@ -310,7 +328,13 @@ class PyRepl extends HTMLElement {
   }
 
   get code() {
-    const text = this.pre ? this.pre.textContent || "" : "";
+    let text = "";
+    if (this.pre) {
+      // Chromium inserts <br> for Enter in an editable <pre>; textContent would drop it.
+      const copy = /** @type {HTMLElement} */ (this.pre.cloneNode(true));
+      for (const br of copy.querySelectorAll("br")) br.replaceWith("\n");
+      text = copy.textContent || "";
+    }
     return text.endsWith("\n") ? text : `${text}\n`;
   }
 
@@ -475,7 +499,13 @@ class PyRepl extends HTMLElement {
         box.prepend(note);
       }
     }
-    const note = box.querySelector(".pyrun-cut");
+    let note = box.querySelector(".pyrun-cut");
+    if (!note && this.cut) {
+      // the executor already dropped the head of one huge write: say so all the same
+      note = document.createElement("span");
+      note.className = "pyrun-cut";
+      box.prepend(note);
+    }
     if (note && this.cut) note.textContent = `[… ${this.cut} characters of earlier output cut …]\n`;
   }
 
