@@ -119,3 +119,70 @@ def test_dark_palette_keeps_contrast(wide_page: Any, mk_url: str) -> None:
     assert light != dark  # the buttons follow the theme's foreground colour
     run(page, "pyrun-0")
     page.screenshot(path=str(Path(__file__).parent.parent / "build" / "mkdocs-slate.png"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_mkdocs_serve_rebuild_keeps_widgets_working(
+    wide_page: Any, tmp_path: Path, runtime_cache: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = tmp_path / "serve-src"
+    shutil.copytree(ROOT, root)
+    port = _free_port()
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/snippets/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "mkdocs serve did not come up"
+            time.sleep(0.5)
+        wide_page.goto(url)
+        wide_page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+        assert "1.4142135623730951" in run(wide_page, "pyrun-0")
+        # edit the page: mkdocs serve rebuilds; a reload shows the new code and still runs
+        page_md = root / "docs" / "snippets.md"
+        page_md.write_text(
+            page_md.read_text().replace("print(math.sqrt(2))", "print(math.sqrt(9))")
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                if "sqrt" in (body := resp.read().decode()) and ">9<" in body:
+                    break
+            assert time.monotonic() < deadline, "mkdocs serve did not rebuild"
+            time.sleep(0.5)
+        wide_page.reload()
+        wide_page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+        assert run(wide_page, "pyrun-0").strip() == "3.0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stderr:
+            proc.stderr.close()
