@@ -4,7 +4,7 @@
  * executor module (the same one the build check runs), forwarding its messages to the page.
  *
  * Protocol (page -> worker):
- *   {type: "init", indexURL, entry, executorURL, outputLimit}
+ *   {type: "init", runtime, version, indexURL, entry, files: {name: sri}, executorURL, outputLimit}
  *   {type: "run", run, code, session, filename, raises}
  * (worker -> page):
  *   {type: "status", text} | {type: "ready", seconds} | {type: "boot-error", message}
@@ -18,50 +18,120 @@ let booting = null;
 
 const post = (/** @type {any} */ msg) => self.postMessage(msg);
 
+/** @param {ArrayBuffer} buffer */
+async function sri384(buffer) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-384", buffer));
+  let binary = "";
+  for (let i = 0; i < digest.length; i++) binary += String.fromCharCode(digest[i]);
+  return `sha384-${btoa(binary)}`;
+}
+
 /**
- * Fail fast, with a reason, where loadPyodide would hang or say something cryptic: a missing file,
- * a server that is gone, or a .wasm not served as application/wasm.
- * @param {string} indexURL
+ * Fetch one pinned runtime file and verify it against the pin before anything uses it.
+ *
+ * Pyodide itself only checks wheels, so every runtime file goes through here: a missing file, a
+ * server that is gone, a .wasm with the wrong MIME type (which makes loadPyodide hang) or bytes that
+ * differ from the pin all fail at once with a message that names the file and says what to do.
+ * @param {string} name @param {any} msg
+ * @returns {Promise<{buffer: ArrayBuffer, type: string}>}
  */
-async function preflight(indexURL) {
-  const wasm = new URL("pyodide.asm.wasm", indexURL).href;
+async function fetchVerified(name, msg) {
+  const url = new URL(name, msg.indexURL).href;
+  const local = new URL(msg.indexURL).origin === self.location.origin;
   let response;
   try {
-    response = await fetch(wasm, { method: "HEAD", cache: "no-store" });
+    response = await fetch(url, { credentials: "same-origin" });
   } catch (err) {
-    throw new Error(`cannot reach ${wasm} (${err}). Is the docs server running?`);
+    throw new Error(
+      local
+        ? `cannot reach ${url} (${err}). Is the docs server running?`
+        : `cannot reach ${url} (${err}). The CDN may be blocked here; ` +
+            'the site can self-host the runtime instead (runtime_source = "self-host").',
+    );
   }
   if (!response.ok) {
     throw new Error(
-      `the Python runtime file ${wasm} is missing (HTTP ${response.status}). ` +
+      `the Python runtime file ${url} is missing (HTTP ${response.status}). ` +
         "Rebuild the docs so the runtime is copied into the site.",
     );
   }
   const type = (response.headers.get("content-type") || "").split(";")[0].trim();
-  if (type !== "application/wasm") {
+  if (name.endsWith(".wasm") && type !== "application/wasm") {
     throw new Error(
-      `the server sends ${wasm} as "${type || "no type"}" but browsers need "application/wasm". ` +
+      `the server sends ${url} as "${type || "no type"}" but browsers need "application/wasm". ` +
         "Configure the web server's MIME types (e.g. `pyrun-docs serve` does this).",
     );
   }
+  const buffer = await response.arrayBuffer();
+  const expected = msg.files[name];
+  if (expected && (await sri384(buffer)) !== expected) {
+    throw new Error(
+      `${name} failed its integrity check: its bytes differ from the hash pinned for ` +
+        `${msg.runtime} ${msg.version}, so pyrun refuses to run it. A proxy or an edited copy ` +
+        "may have changed it; rebuild the docs to restore the verified file.",
+    );
+  }
+  return { buffer, type };
+}
+
+/** @param {{buffer: ArrayBuffer}} file */
+function moduleURL(file) {
+  return URL.createObjectURL(new Blob([file.buffer], { type: "text/javascript" }));
 }
 
 /** @param {any} msg */
 async function boot(msg) {
   const started = performance.now();
   post({ type: "status", text: "Downloading Python…" });
-  await preflight(msg.indexURL);
-  const { loadPyodide } = await import(new URL(msg.entry, msg.indexURL).href);
+  // Every pinned file is fetched at once, in parallel, and verified.
+  /** @type {Map<string, Promise<{buffer: ArrayBuffer, type: string}>>} */
+  const files = new Map();
+  for (const name of Object.keys(msg.files)) {
+    const pending = fetchVerified(name, msg);
+    pending.catch(() => {}); // reported where awaited
+    files.set(new URL(name, msg.indexURL).href, pending);
+  }
+  const get = (/** @type {string} */ name) =>
+    /** @type {Promise<{buffer: ArrayBuffer, type: string}>} */ (
+      files.get(new URL(name, msg.indexURL).href)
+    );
+  const executorSource = fetch(msg.executorURL).then((r) => {
+    if (!r.ok) throw new Error(`cannot load ${msg.executorURL} (HTTP ${r.status})`);
+    return r.text();
+  });
+  executorSource.catch(() => {});
+
+  // Pyodide fetches the wasm and the standard library itself: hand it the verified bytes.
+  const networkFetch = self.fetch.bind(self);
+  self.fetch = async (input, init) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    const file = files.get(new URL(url, msg.indexURL).href);
+    if (!file) return networkFetch(input, init);
+    const { buffer, type } = await file;
+    return new Response(buffer, { status: 200, headers: { "Content-Type": type } });
+  };
+  // All files are needed anyway; a failure must surface here, since a failed wasm fetch inside
+  // loadPyodide can leave it waiting forever.
+  await Promise.all(files.values());
+  const [entry, asm, lock] = await Promise.all([
+    get(msg.entry),
+    get("pyodide.asm.mjs"),
+    get("pyodide-lock.json"),
+  ]);
+  const { loadPyodide } = await import(moduleURL(entry));
+  const createPyodideModule = (await import(moduleURL(asm))).default;
   const pyodide = await loadPyodide({
     indexURL: msg.indexURL,
+    packageBaseUrl: msg.indexURL,
+    lockFileContents: new TextDecoder().decode(lock.buffer),
+    createPyodideModule,
     // Runtime chatter ("Loading micropip") stays out of the reader's output.
     stdout: () => {},
     stderr: () => {},
   });
   post({ type: "status", text: "Starting Python…" });
-  const source = await (await fetch(msg.executorURL)).text();
   pyodide.FS.mkdirTree("/pyrun");
-  pyodide.FS.writeFile("/pyrun/pyrun_executor.py", source);
+  pyodide.FS.writeFile("/pyrun/pyrun_executor.py", await executorSource);
   pyodide.runPython("import sys\nsys.path.insert(0, '/pyrun')\nimport pyrun_executor");
   const module = pyodide.pyimport("pyrun_executor");
   const emit = (/** @type {string} */ text) => post(JSON.parse(text));

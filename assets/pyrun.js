@@ -103,6 +103,9 @@ class Runner {
     });
     worker.postMessage({
       type: "init",
+      runtime: this.runtime,
+      version: rt.version,
+      files: rt.files,
       indexURL: new URL(rt.base, LOADER_URL).href,
       entry: rt.entry,
       executorURL: assetURL(this.config.executor),
