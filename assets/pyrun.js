@@ -1,240 +1,28 @@
 // @ts-check
 /**
- * pyrun-docs loader: the `<py-repl>` custom element and the page's runner.
+ * pyrun-docs loader: the `<py-repl>` custom element.
  *
- * This is the only script a page with snippets loads up front, and it loads nothing else until a
- * reader acts: the worker and the runtime start on the first Run. Settings come from the page's
- * `<script type="application/json" id="pyrun-config">`; relative URLs in it are relative to this
- * file, so pages at any depth resolve them the same way.
+ * The only script a page with snippets loads up front, kept small: it adds the toolbar and handles
+ * Reset and Copy itself. The runner (pyrun-runner.js), the worker and the runtime load on the first
+ * Run. Settings come from the page's `#pyrun-config`; relative URLs in it are relative to this file,
+ * so pages at any depth resolve them the same way.
  */
 
-const LOADER_URL = import.meta.url;
+/** @type {Promise<any> | null} */
+let runner = null;
 
-/** @typedef {{type: string, [key: string]: any}} Message */
-
-/** @type {{node: Element | null, value: any}} */
-const configCache = { node: null, value: null };
-
-/** @returns {any} */
-function readConfig() {
-  const node = document.getElementById("pyrun-config");
-  if (!node) throw new Error("pyrun: this page has no #pyrun-config script (rebuild the docs)");
-  if (configCache.node !== node) {
-    configCache.node = node;
-    configCache.value = JSON.parse(node.textContent || "{}");
-  }
-  return configCache.value;
-}
-
-/** @param {string} rel */
-const assetURL = (rel) => new URL(rel, LOADER_URL).href;
-
-/**
- * One worker per runtime per page. Snippets of a session run in document order: running a later
- * snippet first runs the earlier ones of its session that have not run in this worker yet.
- */
-class Runner {
-  /** @param {string} runtime @param {any} config */
-  constructor(runtime, config) {
-    this.runtime = runtime;
-    this.config = config;
-    /** @type {Worker | null} */
-    this.worker = null;
-    /** @type {Promise<void> | null} */
-    this.ready = null;
-    /** @type {(() => void) | null} rejects `ready` when Stop is pressed while Python starts */
-    this.abortBoot = null;
-    /** @type {Map<string, {el: PyRepl, resolve: (r: any) => void}>} */
-    this.pending = new Map();
-    /** @type {WeakSet<Element>} snippets that ran in the current worker */
-    this.ran = new WeakSet();
-    this.counter = 0;
-    /** @type {Promise<any>} */
-    this.chain = Promise.resolve();
-  }
-
-  /** @param {PyRepl} el */
-  start(el) {
-    if (this.ready) return this.ready;
-    const rt = this.config.runtimes[this.runtime];
-    if (this.runtime !== "pyodide" || !rt) {
-      return Promise.reject(
-        new Error(`the ${this.runtime} runtime is not available in this version of pyrun-docs`),
-      );
-    }
-    const worker = new Worker(assetURL(this.config.worker), { type: "module" });
-    this.worker = worker;
-    this.ready = new Promise((resolve, reject) => {
-      this.abortBoot = () => {
-        clearTimeout(timer);
-        reject(Object.assign(new Error("stopped while Python was starting"), { stopped: true }));
-      };
-      const seconds = Number(this.config.loadTimeout) || 60;
-      const timer = setTimeout(() => {
-        reject(
-          new Error(
-            `Python did not start within ${seconds} s. The network may be slow or the runtime ` +
-              "files unreachable; reload the page to try again.",
-          ),
-        );
-        this.kill();
-      }, seconds * 1000);
-      worker.onmessage = (event) => {
-        const msg = /** @type {Message} */ (event.data);
-        if (msg.type === "ready") {
-          clearTimeout(timer);
-          this.abortBoot = null;
-          resolve();
-        } else if (msg.type === "boot-error") {
-          clearTimeout(timer);
-          reject(new Error(msg.message));
-          this.kill();
-        } else if (msg.type === "status") {
-          el.setStatus(msg.text);
-        } else {
-          this.dispatch(msg);
-        }
-      };
-      worker.onerror = (event) => {
-        clearTimeout(timer);
-        reject(new Error(`the pyrun worker failed to load: ${event.message || "script error"}`));
-        this.kill();
-      };
-    });
-    worker.postMessage({
-      type: "init",
-      runtime: this.runtime,
-      version: rt.version,
-      files: rt.files,
-      indexURL: new URL(rt.base, LOADER_URL).href,
-      entry: rt.entry,
-      executorURL: assetURL(this.config.executor),
-      outputLimit: this.config.outputLimit,
-    });
-    return this.ready;
-  }
-
-  /** @param {Message} msg */
-  dispatch(msg) {
-    const job = this.pending.get(msg.run);
-    if (!job) return;
-    if (msg.type === "done") {
-      this.pending.delete(msg.run);
-      job.resolve(msg.result);
-    } else {
-      job.el.receive(msg);
-    }
-  }
-
-  /**
-   * Run `el`, after the not-yet-run snippets of its session that precede it.
-   * @param {PyRepl} el
-   */
-  run(el) {
-    const task = this.chain.then(async () => {
-      const earlier = el.session ? sessionMembers(el).filter((o) => o !== el && !this.ran.has(o)) : [];
-      for (const other of earlier) {
-        const result = await this.runOne(other);
-        if (!result.ok) return { ...result, blockedBy: other };
-      }
-      return this.runOne(el);
-    });
-    this.chain = task.catch(() => {});
-    return task;
-  }
-
-  /** @param {PyRepl} el */
-  async runOne(el) {
-    el.beginRun();
-    try {
-      await this.start(el);
-    } catch (err) {
-      const e = /** @type {any} */ (err);
-      if (e && e.stopped) {
-        const stopped = { ok: false, stopped: true };
-        el.endRun(stopped);
-        return stopped;
-      }
-      const result = { ok: false, boot: true, error: { message: String(e.message || e) } };
-      el.endRun(result);
-      throw err;
-    }
-    const id = `r${++this.counter}`;
-    const worker = /** @type {Worker} */ (this.worker);
-    el.setStatus("Running…");
-    const result = await new Promise((resolve) => {
-      this.pending.set(id, { el, resolve });
-      worker.postMessage({
-        type: "run",
-        run: id,
-        code: el.code,
-        session: el.session,
-        filename: `<example ${el.number}>`,
-        raises: el.dataset.raises || null,
-      });
-    });
-    if (!result.stopped) this.ran.add(el);
-    el.endRun(result);
-    return result;
-  }
-
-  /** Terminate the worker: the only Stop that works without cross-origin isolation. */
-  kill() {
-    if (this.abortBoot) {
-      const abort = this.abortBoot;
-      this.abortBoot = null;
-      abort();
-    }
-    if (this.worker) this.worker.terminate();
-    this.worker = null;
-    this.ready = null;
-    this.ran = new WeakSet();
-    for (const [, job] of this.pending) job.resolve({ ok: false, stopped: true });
-    this.pending.clear();
-  }
-}
-
-/** @type {Map<string, Runner>} */
-const runners = new Map();
-
-/** The page the runners belong to: instant navigation (mkdocs-material) swaps pages in place. */
-let runnersPage = location.pathname;
-
-/** End every worker: sessions never leak from one page into another. */
-function killAll() {
-  for (const runner of runners.values()) runner.kill();
-  runners.clear();
-}
-
-function checkPage() {
-  if (location.pathname !== runnersPage) {
-    runnersPage = location.pathname;
-    killAll();
-  }
-}
-
-/** @param {string} runtime */
-function runnerFor(runtime) {
-  let runner = runners.get(runtime);
+function loadRunner() {
   if (!runner) {
-    runner = new Runner(runtime, readConfig());
-    runners.set(runtime, runner);
+    const node = document.getElementById("pyrun-config");
+    const version = node ? JSON.parse(node.textContent || "{}").assetVersion : "";
+    const url = new URL("pyrun-runner.js", import.meta.url);
+    if (version) url.searchParams.set("v", version);
+    runner = import(url.href);
+    runner.catch(() => {
+      runner = null;
+    });
   }
   return runner;
-}
-
-/**
- * The snippets of `el`'s session on this page, hidden setup snippets first, then document order.
- * @param {PyRepl} el
- * @returns {PyRepl[]}
- */
-function sessionMembers(el) {
-  const all = /** @type {PyRepl[]} */ (Array.from(document.querySelectorAll("py-repl")));
-  const same = all.filter((o) => o.session === el.session && o.runtimeName === el.runtimeName);
-  const upto = same.indexOf(el);
-  const hidden = same.filter((o) => o.hasAttribute("data-hidden"));
-  const before = same.slice(0, upto + 1).filter((o) => !o.hasAttribute("data-hidden"));
-  return el.hasAttribute("data-hidden") ? hidden.slice(0, hidden.indexOf(el) + 1) : [...hidden, ...before];
 }
 
 /**
@@ -254,13 +42,12 @@ function button(label, cls, title) {
 
 class PyRepl extends HTMLElement {
   connectedCallback() {
-    checkPage();
+    if (runner) runner.then((m) => m.checkPage());
     if (this.querySelector(":scope > .pyrun-toolbar")) return; // already upgraded (re-attached)
     const pre = this.querySelector(".pyrun-code pre");
     if (!pre) return;
     this.pre = /** @type {HTMLElement} */ (pre);
     this.originalHTML = this.pre.innerHTML;
-    this.originalCode = this.pre.textContent || "";
     this.running = false;
 
     const bar = document.createElement("div");
@@ -269,12 +56,12 @@ class PyRepl extends HTMLElement {
     bar.setAttribute("aria-label", "Example controls");
     this.runBtn = button("▶ Run", "pyrun-run", "Run (Shift+Enter)");
     this.stopBtn = button("■ Stop", "pyrun-stop", "Stop");
-    this.resetBtn = button("↺ Reset", "pyrun-reset", "Reset to the original code");
-    this.copyBtn = button("Copy", "pyrun-copy", "Copy the code");
     this.stopBtn.disabled = true;
+    const resetBtn = button("↺ Reset", "pyrun-reset", "Reset to the original code");
+    const copyBtn = button("Copy", "pyrun-copy", "Copy the code");
     this.status = document.createElement("span");
     this.status.className = "pyrun-status";
-    bar.append(this.runBtn, this.stopBtn, this.resetBtn, this.copyBtn, this.status);
+    bar.append(this.runBtn, this.stopBtn, resetBtn, copyBtn, this.status);
 
     this.output = document.createElement("div");
     this.output.className = "pyrun-output";
@@ -282,10 +69,7 @@ class PyRepl extends HTMLElement {
     this.output.setAttribute("aria-live", "polite");
     this.output.setAttribute("aria-label", "Output");
     this.output.hidden = true;
-
-    const code = /** @type {HTMLElement} */ (this.querySelector(".pyrun-code"));
-    code.after(bar);
-    bar.after(this.output);
+    /** @type {HTMLElement} */ (this.querySelector(".pyrun-code")).after(bar, this.output);
 
     if (!this.hasAttribute("data-readonly")) {
       this.pre.setAttribute("contenteditable", "plaintext-only");
@@ -297,8 +81,8 @@ class PyRepl extends HTMLElement {
     }
     this.runBtn.addEventListener("click", () => this.run());
     this.stopBtn.addEventListener("click", () => this.stop());
-    this.resetBtn.addEventListener("click", () => this.reset());
-    this.copyBtn.addEventListener("click", () => this.copy());
+    resetBtn.addEventListener("click", () => this.reset());
+    copyBtn.addEventListener("click", () => this.copy());
     this.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.shiftKey || event.ctrlKey || event.metaKey)) {
         event.preventDefault();
@@ -310,11 +94,7 @@ class PyRepl extends HTMLElement {
   }
 
   disconnectedCallback() {
-    // Navigated (without a reload) to a page with no widgets: free the workers.
-    setTimeout(() => {
-      if (!document.querySelector("py-repl")) killAll();
-      else checkPage();
-    }, 0);
+    if (runner) runner.then((m) => m.disconnected());
   }
 
   get session() {
@@ -342,26 +122,21 @@ class PyRepl extends HTMLElement {
   }
 
   run() {
-    checkPage();
     if (this.running) return Promise.resolve();
-    return runnerFor(this.runtimeName)
-      .run(this)
-      .catch(() => {});
+    this.setStatus("Loading…");
+    return loadRunner()
+      .then((m) => m.run(this))
+      .catch((err) => this.setStatus(`Error: ${err && err.message ? err.message : err}`));
   }
 
   stop() {
-    const runner = runners.get(this.runtimeName);
-    if (!runner) return;
-    runner.kill();
-    this.appendText(
-      "\nStopped. The Python session was reset: the next Run starts a fresh one.\n",
-      "pyrun-note",
-    );
+    if (runner) runner.then((m) => m.stop(this));
   }
 
   reset() {
     if (this.pre && this.originalHTML !== undefined) this.pre.innerHTML = this.originalHTML;
-    this.clearOutput();
+    const self = /** @type {any} */ (this);
+    if (self.clearOutput) self.clearOutput();
     this.setStatus("");
     this.dispatchEvent(new CustomEvent("pyrun:reset", { bubbles: true }));
   }
@@ -383,172 +158,12 @@ class PyRepl extends HTMLElement {
     this.setStatus("Copied");
   }
 
-  clearOutput() {
-    const out = /** @type {HTMLElement} */ (this.output);
-    out.replaceChildren();
-    out.hidden = true;
-    this.textSize = 0;
-    this.cut = 0;
-    for (const mark of this.querySelectorAll(".pyrun-error-line")) mark.classList.remove("pyrun-error-line");
-  }
-
-  beginRun() {
-    this.running = true;
-    this.clearOutput();
-    /** @type {HTMLButtonElement} */ (this.runBtn).disabled = true;
-    /** @type {HTMLButtonElement} */ (this.stopBtn).disabled = false;
-    this.classList.add("pyrun-running");
-    this.setStatus("Loading…");
-    this.started = performance.now();
-  }
-
-  /** @param {any} result */
-  endRun(result) {
-    this.running = false;
-    /** @type {HTMLButtonElement} */ (this.runBtn).disabled = false;
-    /** @type {HTMLButtonElement} */ (this.stopBtn).disabled = true;
-    this.classList.remove("pyrun-running");
-    const secs = ((performance.now() - (this.started || 0)) / 1000).toFixed(2);
-    if (result.stopped) {
-      this.setStatus("Stopped");
-    } else if (result.boot) {
-      this.appendText(`Python could not start: ${result.error.message}\n`, "pyrun-error");
-      this.setStatus("Error");
-    } else if (result.error && !result.expected) {
-      this.appendText(result.error.traceback || result.error.message, "pyrun-stderr");
-      this.markLine(result.error.line);
-      this.setStatus(`Error (${secs} s)`);
-    } else {
-      if (result.error) this.appendText(result.error.traceback, "pyrun-stderr");
-      this.setStatus(`Done in ${secs} s`);
-    }
-    this.dispatchEvent(new CustomEvent("pyrun:done", { bubbles: true, detail: result }));
-  }
-
-  /** @param {number | null} line */
-  markLine(line) {
-    if (!line || !this.pre) return;
-    const span = this.pre.querySelector(`[id$="-line-${line}"]`);
-    if (span) span.classList.add("pyrun-error-line");
-  }
-
   /** @param {string} text */
   setStatus(text) {
     if (this.status) this.status.textContent = text;
-  }
-
-  /** @param {Message} msg */
-  receive(msg) {
-    if (msg.type === "stream") {
-      if (msg.dropped) this.cut = (this.cut || 0) + msg.dropped;
-      this.appendText(msg.text, msg.stream === "stderr" ? "pyrun-stderr" : "pyrun-stdout");
-    } else if (msg.type === "display") {
-      this.appendBundle(msg.bundle);
-    }
-  }
-
-  /** The output area's text box, created on first output. */
-  textBox() {
-    const out = /** @type {HTMLElement} */ (this.output);
-    out.hidden = false;
-    let box = /** @type {HTMLElement | null} */ (out.lastElementChild);
-    if (!box || box.tagName !== "PRE") {
-      box = document.createElement("pre");
-      box.className = "pyrun-text";
-      out.append(box);
-    }
-    return box;
-  }
-
-  /**
-   * Append text (always as text, never HTML), keeping at most `outputLimit` characters.
-   * @param {string} text
-   * @param {string} cls
-   */
-  appendText(text, cls) {
-    if (!text) return;
-    const box = this.textBox();
-    const last = /** @type {HTMLElement | null} */ (box.lastElementChild);
-    if (last && last.className === cls) last.append(text);
-    else {
-      const span = document.createElement("span");
-      span.className = cls;
-      span.textContent = text;
-      box.append(span);
-    }
-    this.textSize = (this.textSize || 0) + text.length;
-    this.trim(box);
-  }
-
-  /** @param {HTMLElement} box */
-  trim(box) {
-    const limit = Number(readConfigSafe().outputLimit) || 100000;
-    while ((this.textSize || 0) > limit && box.firstElementChild) {
-      const first = /** @type {HTMLElement} */ (box.firstElementChild);
-      if (first.classList.contains("pyrun-cut")) {
-        if (first === box.lastElementChild) break;
-        const next = /** @type {HTMLElement} */ (first.nextElementSibling);
-        const excess = (this.textSize || 0) - limit;
-        const text = next.textContent || "";
-        const drop = Math.min(excess, text.length);
-        next.textContent = text.slice(drop);
-        this.textSize = (this.textSize || 0) - drop;
-        this.cut = (this.cut || 0) + drop;
-        if (!next.textContent) next.remove();
-        first.textContent = `[… ${this.cut} characters of earlier output cut …]\n`;
-      } else {
-        const note = document.createElement("span");
-        note.className = "pyrun-cut";
-        box.prepend(note);
-      }
-    }
-    let note = box.querySelector(".pyrun-cut");
-    if (!note && this.cut) {
-      // the executor already dropped the head of one huge write: say so all the same
-      note = document.createElement("span");
-      note.className = "pyrun-cut";
-      box.prepend(note);
-    }
-    if (note && this.cut) note.textContent = `[… ${this.cut} characters of earlier output cut …]\n`;
-  }
-
-  /** @param {Record<string, string>} bundle */
-  appendBundle(bundle) {
-    const out = /** @type {HTMLElement} */ (this.output);
-    out.hidden = false;
-    const box = document.createElement("div");
-    box.className = "pyrun-display";
-    if (bundle["image/png"] || bundle["image/jpeg"]) {
-      const img = document.createElement("img");
-      const mime = bundle["image/png"] ? "image/png" : "image/jpeg";
-      img.src = `data:${mime};base64,${bundle[mime]}`;
-      img.alt = bundle["text/plain"] || "image output";
-      box.append(img);
-    } else if (bundle["image/svg+xml"]) {
-      const img = document.createElement("img");
-      img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(bundle["image/svg+xml"])}`;
-      img.alt = bundle["text/plain"] || "SVG output";
-      box.append(img);
-    } else if (bundle["text/html"]) {
-      // Rich HTML comes from the documentation's own examples (a trust decision documented in
-      // the README); plain text output is always escaped.
-      box.innerHTML = bundle["text/html"];
-    } else {
-      this.appendText(`${bundle["text/plain"] ?? ""}\n`, "pyrun-result");
-      return;
-    }
-    out.append(box);
-  }
-}
-
-function readConfigSafe() {
-  try {
-    return readConfig();
-  } catch {
-    return {};
   }
 }
 
 if (!customElements.get("py-repl")) customElements.define("py-repl", PyRepl);
 
-export { PyRepl, Runner, sessionMembers };
+export { PyRepl };

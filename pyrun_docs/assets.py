@@ -12,9 +12,12 @@ Site layout, relative to the adapter's static root::
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import shutil
 from pathlib import Path
 
+from . import __version__
 from .config import PyrunConfig
 from .fetch import ensure_runtime, verify_dir
 from .runtime import RuntimePin, load_pins
@@ -22,10 +25,11 @@ from .runtime import RuntimePin, load_pins
 SITE_DIR = "pyrun"
 LOADER_NAME = "pyrun.js"
 STYLE_NAME = "pyrun.css"
+RUNNER_NAME = "pyrun-runner.js"
 WORKER_NAME = "pyrun-worker.js"
 EXECUTOR_NAME = "executor.py"
 #: files copied from assets/ into every site that has a snippet
-ASSET_FILES = (LOADER_NAME, STYLE_NAME, WORKER_NAME)
+ASSET_FILES = (LOADER_NAME, STYLE_NAME, RUNNER_NAME, WORKER_NAME)
 
 
 def assets_dir() -> Path:
@@ -35,6 +39,15 @@ def assets_dir() -> Path:
         if (candidate / LOADER_NAME).is_file():
             return candidate
     raise FileNotFoundError(f"pyrun-docs assets not found next to {here}; reinstall pyrun-docs")
+
+
+@functools.cache
+def asset_version() -> str:
+    """A short hash of every asset and the executor, so browsers and caches never mix versions."""
+    digest = hashlib.sha256(__version__.encode())
+    for path in [*(assets_dir() / n for n in ASSET_FILES), executor_path()]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def executor_path() -> Path:

@@ -18,7 +18,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from . import __version__
-from .assets import EXECUTOR_NAME, WORKER_NAME
+from .assets import EXECUTOR_NAME, WORKER_NAME, asset_version
 from .config import PyrunConfig
 from .runtime import RuntimePin, load_pins
 from .snippet import Snippet
@@ -139,6 +139,7 @@ def page_config(config: PyrunConfig, pins: dict[str, RuntimePin] | None = None) 
         }
     return {
         "version": __version__,
+        "assetVersion": asset_version(),
         "worker": WORKER_NAME,
         "executor": EXECUTOR_NAME,
         "defaultRuntime": config.runtime,

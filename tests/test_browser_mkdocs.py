@@ -166,7 +166,8 @@ def test_mkdocs_serve_rebuild_keeps_widgets_working(
         wide_page.goto(url)
         wide_page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
         assert "1.4142135623730951" in run(wide_page, "pyrun-0")
-        # edit the page: mkdocs serve rebuilds; a reload shows the new code and still runs
+        # edit the page: mkdocs serve rebuilds; loading it again shows the new code and still runs
+        wide_page.goto("about:blank")  # leave before livereload reloads the old page under us
         page_md = root / "docs" / "snippets.md"
         page_md.write_text(
             page_md.read_text().replace("print(math.sqrt(2))", "print(math.sqrt(9))")
@@ -178,7 +179,7 @@ def test_mkdocs_serve_rebuild_keeps_widgets_working(
                     break
             assert time.monotonic() < deadline, "mkdocs serve did not rebuild"
             time.sleep(0.5)
-        wide_page.reload()
+        wide_page.goto(url)
         wide_page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
         assert run(wide_page, "pyrun-0").strip() == "3.0"
     finally:

@@ -1,0 +1,453 @@
+// @ts-check
+/**
+ * pyrun-docs runner, loaded by pyrun.js on the first Run (never before): the page's workers, the
+ * order of a session's snippets, and how output is shown. Kept out of the loader so a page with
+ * widgets costs only a few KB until a reader acts.
+ */
+
+const HERE = import.meta.url;
+
+/** @typedef {{type: string, [key: string]: any}} Message */
+
+/** @type {{node: Element | null, value: any}} */
+const configCache = { node: null, value: null };
+
+/**
+ * The page's settings: `<script type="application/json" id="pyrun-config">` (re-read after an
+ * instant navigation swapped it).
+ * @returns {any}
+ */
+export function readConfig() {
+  const node = document.getElementById("pyrun-config");
+  if (!node) throw new Error("this page has no #pyrun-config (rebuild the docs)");
+  if (configCache.node !== node) {
+    configCache.node = node;
+    configCache.value = JSON.parse(node.textContent || "{}");
+  }
+  return configCache.value;
+}
+
+/**
+ * An asset next to this file, with the site's asset version so caches never serve a stale copy.
+ * @param {string} rel
+ */
+function assetURL(rel) {
+  const url = new URL(rel, HERE);
+  const version = readConfig().assetVersion;
+  if (version) url.searchParams.set("v", version);
+  return url.href;
+}
+
+/**
+ * One worker per runtime per page. Snippets of a session run in document order: running a later
+ * snippet first runs the earlier ones of its session that have not run in this worker yet.
+ */
+class Runner {
+  /** @param {string} runtime @param {any} config */
+  constructor(runtime, config) {
+    this.runtime = runtime;
+    this.config = config;
+    /** @type {Worker | null} */
+    this.worker = null;
+    /** @type {Promise<void> | null} */
+    this.ready = null;
+    /** @type {(() => void) | null} rejects `ready` when Stop is pressed while Python starts */
+    this.abortBoot = null;
+    /** @type {Map<string, {el: any, resolve: (r: any) => void}>} */
+    this.pending = new Map();
+    /** @type {WeakSet<Element>} snippets that ran in the current worker */
+    this.ran = new WeakSet();
+    this.counter = 0;
+    /** @type {Promise<any>} */
+    this.chain = Promise.resolve();
+  }
+
+  /** @param {any} el */
+  start(el) {
+    if (this.ready) return this.ready;
+    const rt = this.config.runtimes[this.runtime];
+    if (this.runtime !== "pyodide" || !rt) {
+      return Promise.reject(
+        new Error(`the ${this.runtime} runtime is not available in this version of pyrun-docs`),
+      );
+    }
+    const worker = new Worker(assetURL(this.config.worker), { type: "module" });
+    this.worker = worker;
+    this.ready = new Promise((resolve, reject) => {
+      this.abortBoot = () => {
+        clearTimeout(timer);
+        reject(Object.assign(new Error("stopped while Python was starting"), { stopped: true }));
+      };
+      const seconds = Number(this.config.loadTimeout) || 60;
+      const timer = setTimeout(() => {
+        reject(
+          new Error(
+            `Python did not start within ${seconds} s. The network may be slow or the runtime ` +
+              "files unreachable; reload the page to try again.",
+          ),
+        );
+        this.kill();
+      }, seconds * 1000);
+      worker.onmessage = (event) => {
+        const msg = /** @type {Message} */ (event.data);
+        if (msg.type === "ready") {
+          clearTimeout(timer);
+          this.abortBoot = null;
+          resolve();
+        } else if (msg.type === "boot-error") {
+          clearTimeout(timer);
+          reject(new Error(msg.message));
+          this.kill();
+        } else if (msg.type === "status") {
+          el.setStatus(msg.text);
+        } else {
+          this.dispatch(msg);
+        }
+      };
+      worker.onerror = (event) => {
+        clearTimeout(timer);
+        reject(new Error(`the pyrun worker failed to load: ${event.message || "script error"}`));
+        this.kill();
+      };
+    });
+    worker.postMessage({
+      type: "init",
+      runtime: this.runtime,
+      version: rt.version,
+      files: rt.files,
+      indexURL: new URL(rt.base, HERE).href,
+      entry: rt.entry,
+      executorURL: assetURL(this.config.executor),
+      outputLimit: this.config.outputLimit,
+    });
+    return this.ready;
+  }
+
+  /** @param {Message} msg */
+  dispatch(msg) {
+    const job = this.pending.get(msg.run);
+    if (!job) return;
+    if (msg.type === "done") {
+      this.pending.delete(msg.run);
+      job.resolve(msg.result);
+    } else {
+      job.el.receive(msg);
+    }
+  }
+
+  /**
+   * Run `el`, after the not-yet-run snippets of its session that precede it.
+   * @param {any} el
+   */
+  run(el) {
+    const task = this.chain.then(async () => {
+      const earlier = el.session ? sessionMembers(el).filter((o) => o !== el && !this.ran.has(o)) : [];
+      for (const other of earlier) {
+        const result = await this.runOne(other);
+        if (!result.ok) return { ...result, blockedBy: other };
+      }
+      return this.runOne(el);
+    });
+    this.chain = task.catch(() => {});
+    return task;
+  }
+
+  /** @param {any} el */
+  async runOne(el) {
+    el.beginRun();
+    try {
+      await this.start(el);
+    } catch (err) {
+      const e = /** @type {any} */ (err);
+      if (e && e.stopped) {
+        const stopped = { ok: false, stopped: true };
+        el.endRun(stopped);
+        return stopped;
+      }
+      const result = { ok: false, boot: true, error: { message: String(e.message || e) } };
+      el.endRun(result);
+      throw err;
+    }
+    const id = `r${++this.counter}`;
+    const worker = /** @type {Worker} */ (this.worker);
+    el.setStatus("Running…");
+    const result = await new Promise((resolve) => {
+      this.pending.set(id, { el, resolve });
+      worker.postMessage({
+        type: "run",
+        run: id,
+        code: el.code,
+        session: el.session,
+        filename: `<example ${el.number}>`,
+        raises: el.dataset.raises || null,
+      });
+    });
+    if (!result.stopped) this.ran.add(el);
+    el.endRun(result);
+    return result;
+  }
+
+  /** Terminate the worker: the only Stop that works without cross-origin isolation. */
+  kill() {
+    if (this.abortBoot) {
+      const abort = this.abortBoot;
+      this.abortBoot = null;
+      abort();
+    }
+    if (this.worker) this.worker.terminate();
+    this.worker = null;
+    this.ready = null;
+    this.ran = new WeakSet();
+    for (const [, job] of this.pending) job.resolve({ ok: false, stopped: true });
+    this.pending.clear();
+  }
+}
+
+/** @type {Map<string, Runner>} */
+const runners = new Map();
+
+/** The page the runners belong to: instant navigation (mkdocs-material) swaps pages in place. */
+let runnersPage = location.pathname;
+
+/** End every worker: sessions never leak from one page into another. */
+function killAll() {
+  for (const runner of runners.values()) runner.kill();
+  runners.clear();
+}
+
+function checkPage() {
+  if (location.pathname !== runnersPage) {
+    runnersPage = location.pathname;
+    killAll();
+  }
+}
+
+/** @param {string} runtime */
+function runnerFor(runtime) {
+  let runner = runners.get(runtime);
+  if (!runner) {
+    runner = new Runner(runtime, readConfig());
+    runners.set(runtime, runner);
+  }
+  return runner;
+}
+
+/**
+ * The snippets of `el`'s session on this page, hidden setup snippets first, then document order.
+ * @param {any} el
+ * @returns {any[]}
+ */
+function sessionMembers(el) {
+  const all = /** @type {any[]} */ (Array.from(document.querySelectorAll("py-repl")));
+  const same = all.filter((o) => o.session === el.session && o.runtimeName === el.runtimeName);
+  const upto = same.indexOf(el);
+  const hidden = same.filter((o) => o.hasAttribute("data-hidden"));
+  const before = same.slice(0, upto + 1).filter((o) => !o.hasAttribute("data-hidden"));
+  return el.hasAttribute("data-hidden") ? hidden.slice(0, hidden.indexOf(el) + 1) : [...hidden, ...before];
+}
+
+
+/** Output and run-state methods, mixed into the `<py-repl>` element when this module loads. */
+class OutputMixin extends HTMLElement {
+  clearOutput() {
+    const out = /** @type {HTMLElement} */ (/** @type {any} */ (this).output);
+    out.replaceChildren();
+    out.hidden = true;
+    this.textSize = 0;
+    this.cut = 0;
+    for (const mark of this.querySelectorAll(".pyrun-error-line")) mark.classList.remove("pyrun-error-line");
+  }
+
+  beginRun() {
+    this.running = true;
+    this.clearOutput();
+    /** @type {HTMLButtonElement} */ (this.runBtn).disabled = true;
+    /** @type {HTMLButtonElement} */ (this.stopBtn).disabled = false;
+    this.classList.add("pyrun-running");
+    this.setStatus("Loading…");
+    this.started = performance.now();
+  }
+
+  /** @param {any} result */
+  endRun(result) {
+    this.running = false;
+    /** @type {HTMLButtonElement} */ (this.runBtn).disabled = false;
+    /** @type {HTMLButtonElement} */ (this.stopBtn).disabled = true;
+    this.classList.remove("pyrun-running");
+    const secs = ((performance.now() - (this.started || 0)) / 1000).toFixed(2);
+    if (result.stopped) {
+      this.setStatus("Stopped");
+    } else if (result.boot) {
+      this.appendText(`Python could not start: ${result.error.message}\n`, "pyrun-error");
+      this.setStatus("Error");
+    } else if (result.error && !result.expected) {
+      this.appendText(result.error.traceback || result.error.message, "pyrun-stderr");
+      this.markLine(result.error.line);
+      this.setStatus(`Error (${secs} s)`);
+    } else {
+      if (result.error) this.appendText(result.error.traceback, "pyrun-stderr");
+      this.setStatus(`Done in ${secs} s`);
+    }
+    this.dispatchEvent(new CustomEvent("pyrun:done", { bubbles: true, detail: result }));
+  }
+
+  /** @param {number | null} line */
+  markLine(line) {
+    if (!line || !this.pre) return;
+    const span = this.pre.querySelector(`[id$="-line-${line}"]`);
+    if (span) span.classList.add("pyrun-error-line");
+  }
+
+  /** @param {string} text */
+  setStatus(text) {
+    if (this.status) this.status.textContent = text;
+  }
+
+  /** @param {Message} msg */
+  receive(msg) {
+    if (msg.type === "stream") {
+      if (msg.dropped) this.cut = (this.cut || 0) + msg.dropped;
+      this.appendText(msg.text, msg.stream === "stderr" ? "pyrun-stderr" : "pyrun-stdout");
+    } else if (msg.type === "display") {
+      this.appendBundle(msg.bundle);
+    }
+  }
+
+  /** The output area's text box, created on first output. */
+  textBox() {
+    const out = /** @type {HTMLElement} */ (/** @type {any} */ (this).output);
+    out.hidden = false;
+    let box = /** @type {HTMLElement | null} */ (out.lastElementChild);
+    if (!box || box.tagName !== "PRE") {
+      box = document.createElement("pre");
+      box.className = "pyrun-text";
+      out.append(box);
+    }
+    return box;
+  }
+
+  /**
+   * Append text (always as text, never HTML), keeping at most `outputLimit` characters.
+   * @param {string} text
+   * @param {string} cls
+   */
+  appendText(text, cls) {
+    if (!text) return;
+    const box = this.textBox();
+    const last = /** @type {HTMLElement | null} */ (box.lastElementChild);
+    if (last && last.className === cls) last.append(text);
+    else {
+      const span = document.createElement("span");
+      span.className = cls;
+      span.textContent = text;
+      box.append(span);
+    }
+    this.textSize = (this.textSize || 0) + text.length;
+    this.trim(box);
+  }
+
+  /** @param {HTMLElement} box */
+  trim(box) {
+    const limit = Number(readConfig().outputLimit) || 100000;
+    while ((this.textSize || 0) > limit && box.firstElementChild) {
+      const first = /** @type {HTMLElement} */ (box.firstElementChild);
+      if (first.classList.contains("pyrun-cut")) {
+        if (first === box.lastElementChild) break;
+        const next = /** @type {HTMLElement} */ (first.nextElementSibling);
+        const excess = (this.textSize || 0) - limit;
+        const text = next.textContent || "";
+        const drop = Math.min(excess, text.length);
+        next.textContent = text.slice(drop);
+        this.textSize = (this.textSize || 0) - drop;
+        this.cut = (this.cut || 0) + drop;
+        if (!next.textContent) next.remove();
+        first.textContent = `[… ${this.cut} characters of earlier output cut …]\n`;
+      } else {
+        const note = document.createElement("span");
+        note.className = "pyrun-cut";
+        box.prepend(note);
+      }
+    }
+    let note = box.querySelector(".pyrun-cut");
+    if (!note && this.cut) {
+      // the executor already dropped the head of one huge write: say so all the same
+      note = document.createElement("span");
+      note.className = "pyrun-cut";
+      box.prepend(note);
+    }
+    if (note && this.cut) note.textContent = `[… ${this.cut} characters of earlier output cut …]\n`;
+  }
+
+  /** @param {Record<string, string>} bundle */
+  appendBundle(bundle) {
+    const out = /** @type {HTMLElement} */ (/** @type {any} */ (this).output);
+    out.hidden = false;
+    const box = document.createElement("div");
+    box.className = "pyrun-display";
+    if (bundle["image/png"] || bundle["image/jpeg"]) {
+      const img = document.createElement("img");
+      const mime = bundle["image/png"] ? "image/png" : "image/jpeg";
+      img.src = `data:${mime};base64,${bundle[mime]}`;
+      img.alt = bundle["text/plain"] || "image output";
+      box.append(img);
+    } else if (bundle["image/svg+xml"]) {
+      const img = document.createElement("img");
+      img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(bundle["image/svg+xml"])}`;
+      img.alt = bundle["text/plain"] || "SVG output";
+      box.append(img);
+    } else if (bundle["text/html"]) {
+      // Rich HTML comes from the documentation's own examples (a trust decision documented in
+      // the README); plain text output is always escaped.
+      box.innerHTML = bundle["text/html"];
+    } else {
+      this.appendText(`${bundle["text/plain"] ?? ""}\n`, "pyrun-result");
+      return;
+    }
+    out.append(box);
+  }
+}
+
+/**
+ * Give the element class its output methods.
+ * @param {any} proto
+ */
+function install(proto) {
+  for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(OutputMixin.prototype))) {
+    if (name !== "constructor" && !(name in proto)) Object.defineProperty(proto, name, desc);
+  }
+}
+
+/**
+ * Run a widget (and the earlier snippets of its session that have not run yet).
+ * @param {any} el
+ */
+export function run(el) {
+  install(Object.getPrototypeOf(el));
+  checkPage();
+  // failures are shown in the widget itself; the loader only reports a runner that failed to load
+  return runnerFor(el.runtimeName)
+    .run(el)
+    .catch(() => {});
+}
+
+/**
+ * Stop: end the worker of the widget's runtime.
+ * @param {any} el
+ */
+export function stop(el) {
+  install(Object.getPrototypeOf(el));
+  const runner = runners.get(el.runtimeName);
+  if (!runner) return;
+  runner.kill();
+  el.appendText("\nStopped. The Python session was reset: the next Run starts a fresh one.\n", "pyrun-note");
+}
+
+/** A widget left the page: when none is left (instant navigation away), free the workers. */
+export function disconnected() {
+  setTimeout(() => {
+    if (!document.querySelector("py-repl")) killAll();
+    else checkPage();
+  }, 0);
+}
+
+export { checkPage, killAll, sessionMembers, Runner };
