@@ -28,6 +28,29 @@ export function readConfig() {
 }
 
 /**
+ * Register the site's service worker (on the first Run, never at page load) and wait briefly until
+ * it controls the page. Where there is none (file://, private modes, no `serviceWorker` setting)
+ * everything still works from the network.
+ * @param {any} config
+ */
+async function controlledByServiceWorker(config) {
+  const container = navigator.serviceWorker;
+  if (!config.serviceWorker || !container || !/^https?:$/.test(location.protocol)) return;
+  try {
+    const url = new URL(config.serviceWorker, HERE);
+    if (config.offlinePages) url.searchParams.set("pages", "1");
+    await container.register(url.href);
+    if (container.controller) return;
+    await new Promise((resolve) => {
+      container.addEventListener("controllerchange", resolve, { once: true });
+      setTimeout(resolve, 2000);
+    });
+  } catch {
+    // blocked (private mode, a strict policy): the runtime simply comes from the network
+  }
+}
+
+/**
  * An asset next to this file, with the site's asset version so caches never serve a stale copy.
  * @param {string} rel
  */
@@ -71,13 +94,8 @@ class Runner {
         new Error(`the ${this.runtime} runtime is not available in this version of pyrun-docs`),
       );
     }
-    const worker = new Worker(assetURL(this.config.worker), { type: "module" });
-    this.worker = worker;
-    this.ready = new Promise((resolve, reject) => {
-      this.abortBoot = () => {
-        clearTimeout(timer);
-        reject(Object.assign(new Error("stopped while Python was starting"), { stopped: true }));
-      };
+    /** @type {Promise<void>} */
+    const ready = new Promise((resolve, reject) => {
       const seconds = Number(this.config.loadTimeout) || 60;
       const timer = setTimeout(() => {
         reject(
@@ -88,39 +106,51 @@ class Runner {
         );
         this.kill();
       }, seconds * 1000);
-      worker.onmessage = (event) => {
-        const msg = /** @type {Message} */ (event.data);
-        if (msg.type === "ready") {
-          clearTimeout(timer);
-          this.abortBoot = null;
-          resolve();
-        } else if (msg.type === "boot-error") {
-          clearTimeout(timer);
-          reject(new Error(msg.message));
-          this.kill();
-        } else if (msg.type === "status") {
-          el.setStatus(msg.text);
-        } else {
-          this.dispatch(msg);
-        }
-      };
-      worker.onerror = (event) => {
+      this.abortBoot = () => {
         clearTimeout(timer);
-        reject(new Error(`the pyrun worker failed to load: ${event.message || "script error"}`));
-        this.kill();
+        reject(Object.assign(new Error("stopped while Python was starting"), { stopped: true }));
       };
+      // With the service worker in control first, this very download is cached for next time.
+      controlledByServiceWorker(this.config).then(() => {
+        if (this.ready !== ready) return; // stopped meanwhile
+        const worker = new Worker(assetURL(this.config.worker), { type: "module" });
+        this.worker = worker;
+        worker.onmessage = (event) => {
+          const msg = /** @type {Message} */ (event.data);
+          if (msg.type === "ready") {
+            clearTimeout(timer);
+            this.abortBoot = null;
+            resolve();
+          } else if (msg.type === "boot-error") {
+            clearTimeout(timer);
+            reject(new Error(msg.message));
+            this.kill();
+          } else if (msg.type === "status") {
+            el.setStatus(msg.text);
+          } else {
+            this.dispatch(msg);
+          }
+        };
+        worker.onerror = (event) => {
+          clearTimeout(timer);
+          reject(new Error(`the pyrun worker failed to load: ${event.message || "script error"}`));
+          this.kill();
+        };
+        worker.postMessage({
+          type: "init",
+          runtime: this.runtime,
+          version: rt.version,
+          files: rt.files,
+          sizes: rt.sizes,
+          indexURL: new URL(rt.base, HERE).href,
+          entry: rt.entry,
+          executorURL: assetURL(this.config.executor),
+          outputLimit: this.config.outputLimit,
+        });
+      });
     });
-    worker.postMessage({
-      type: "init",
-      runtime: this.runtime,
-      version: rt.version,
-      files: rt.files,
-      indexURL: new URL(rt.base, HERE).href,
-      entry: rt.entry,
-      executorURL: assetURL(this.config.executor),
-      outputLimit: this.config.outputLimit,
-    });
-    return this.ready;
+    this.ready = ready;
+    return ready;
   }
 
   /** @param {Message} msg */

@@ -60,4 +60,6 @@ def render_standalone(src: str, raw: dict[str, str | None]) -> str:
         return ""
     options, _errors = parse_options_lenient(raw)
     snippet = Snippet(code=code, path="<markdown>", line=1, page="", index=0, options=options)
-    return page_config_script(config) + render_snippet(snippet, config, wrapcode=True)
+    # no plugin copies a service worker to the site root here: run without one
+    head = page_config_script(config, service_worker=None)
+    return head + render_snippet(snippet, config, wrapcode=True)

@@ -30,7 +30,13 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from pyrun_docs.assets import LOADER_NAME, SITE_DIR, STYLE_NAME, copy_site_assets
+from pyrun_docs.assets import (
+    LOADER_NAME,
+    SITE_DIR,
+    STYLE_NAME,
+    copy_service_worker,
+    copy_site_assets,
+)
 from pyrun_docs.config import CHECK_LEVELS, PRELOAD_MODES, RUNTIME_SOURCES, PyrunConfig
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.fences import Fence, find_fences
@@ -60,6 +66,7 @@ class PyrunPluginConfig(base.Config):
     load_timeout = c.Type((int, float), default=_DEFAULTS.load_timeout)
     preload = c.Choice(PRELOAD_MODES, default=_DEFAULTS.preload)
     output_limit = c.Type(int, default=_DEFAULTS.output_limit)
+    offline_pages = c.Type(bool, default=_DEFAULTS.offline_pages)
 
 
 def _display_path(path: str) -> str:
@@ -221,5 +228,6 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         }
         try:
             copy_site_assets(Path(config.site_dir) / STATIC_ROOT, self.pyrun_config, runtimes)
+            copy_service_worker(Path(config.site_dir))
         except PyrunError as exc:
             log.warning(f"{exc.message}; the widgets cannot run until this is fixed")

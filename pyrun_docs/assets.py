@@ -28,6 +28,10 @@ STYLE_NAME = "pyrun.css"
 RUNNER_NAME = "pyrun-runner.js"
 WORKER_NAME = "pyrun-worker.js"
 EXECUTOR_NAME = "executor.py"
+SERVICE_WORKER_NAME = "pyrun-sw.js"
+#: the service worker lives at the site root (its scope must cover every page); adapters put the
+#: loader two folders down (``_static/pyrun/`` in Sphinx, ``assets/pyrun/`` in MkDocs)
+SERVICE_WORKER_URL = f"../../{SERVICE_WORKER_NAME}"
 #: files copied from assets/ into every site that has a snippet
 ASSET_FILES = (LOADER_NAME, STYLE_NAME, RUNNER_NAME, WORKER_NAME)
 
@@ -93,6 +97,13 @@ def copy_site_assets(
             continue
         copy_runtime(pin, target / pin.key)
     return target
+
+
+def copy_service_worker(site_root: Path) -> Path:
+    """Put the service worker at the site root, where its scope covers every page."""
+    dest = site_root / SERVICE_WORKER_NAME
+    _copy_if_changed(assets_dir() / SERVICE_WORKER_NAME, dest)
+    return dest
 
 
 def copy_runtime(pin: RuntimePin, dest: Path) -> None:

@@ -32,6 +32,7 @@ class PyrunConfig:
         load_timeout: seconds the browser waits for the runtime before telling the reader why.
         preload: when the browser fetches the runtime: ``none`` (first Run), ``visible``, ``boot``.
         output_limit: characters of output a widget keeps per run (the rest is cut, and says so).
+        offline_pages: also cache visited pages (network first), so the docs read offline.
     """
 
     runtime: str = "pyodide"
@@ -42,6 +43,7 @@ class PyrunConfig:
     load_timeout: float = 60.0
     preload: str = "none"
     output_limit: int = 100_000
+    offline_pages: bool = False
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = "") -> PyrunConfig:
@@ -98,6 +100,8 @@ class PyrunConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise bad(name, "use a positive number of seconds")
+        if not isinstance(self.offline_pages, bool):
+            raise bad("offline_pages", "use True or False")
         if not isinstance(self.output_limit, int) or self.output_limit < 1000:
             raise bad("output_limit", "use a number of characters, at least 1000")
         if not isinstance(self.cdn_url, str) or not self.cdn_url.startswith(("https://", "http")):

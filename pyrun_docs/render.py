@@ -18,7 +18,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from . import __version__
-from .assets import EXECUTOR_NAME, WORKER_NAME, asset_version
+from .assets import EXECUTOR_NAME, SERVICE_WORKER_URL, WORKER_NAME, asset_version
 from .config import PyrunConfig
 from .runtime import RuntimePin, load_pins
 from .snippet import Snippet
@@ -118,11 +118,19 @@ def render_snippet(
     return f'<div class="pyrun-widget">{anchors}{element}</div>\n'
 
 
-def page_config(config: PyrunConfig, pins: dict[str, RuntimePin] | None = None) -> dict[str, Any]:
+def page_config(
+    config: PyrunConfig,
+    pins: dict[str, RuntimePin] | None = None,
+    *,
+    service_worker: str | None = SERVICE_WORKER_URL,
+) -> dict[str, Any]:
     """Settings the browser needs, the same on every page.
 
     Relative URLs here are relative to the loader script (``pyrun.js``), which the browser resolves
     with ``import.meta.url``: pages live at different depths, the loader does not.
+
+    Args:
+        service_worker: URL of the service worker (at the site root), or ``None`` for none.
     """
     pins = pins if pins is not None else load_pins()
     runtimes: dict[str, Any] = {}
@@ -136,6 +144,7 @@ def page_config(config: PyrunConfig, pins: dict[str, RuntimePin] | None = None) 
             "base": base,
             "entry": pin.entry,
             "files": {f.name: f.sri for f in pin.served_files()},
+            "sizes": {f.name: f.size for f in pin.served_files()},
         }
     return {
         "version": __version__,
@@ -146,15 +155,23 @@ def page_config(config: PyrunConfig, pins: dict[str, RuntimePin] | None = None) 
         "loadTimeout": config.load_timeout,
         "outputLimit": config.output_limit,
         "preload": config.preload,
+        "serviceWorker": service_worker,
+        "offlinePages": config.offline_pages,
         "runtimes": runtimes,
     }
 
 
-def page_config_json(config: PyrunConfig) -> str:
+def page_config_json(
+    config: PyrunConfig, *, service_worker: str | None = SERVICE_WORKER_URL
+) -> str:
     """:func:`page_config` as JSON that is safe inside a ``<script>`` element."""
-    text = json.dumps(page_config(config), separators=(",", ":"), sort_keys=True)
+    cfg = page_config(config, service_worker=service_worker)
+    text = json.dumps(cfg, separators=(",", ":"), sort_keys=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def page_config_script(config: PyrunConfig) -> str:
-    return f'<script type="application/json" id="pyrun-config">{page_config_json(config)}</script>'
+def page_config_script(
+    config: PyrunConfig, *, service_worker: str | None = SERVICE_WORKER_URL
+) -> str:
+    body = page_config_json(config, service_worker=service_worker)
+    return f'<script type="application/json" id="pyrun-config">{body}</script>'

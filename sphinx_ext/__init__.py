@@ -19,7 +19,13 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from pyrun_docs import __version__
-from pyrun_docs.assets import LOADER_NAME, SITE_DIR, STYLE_NAME, copy_site_assets
+from pyrun_docs.assets import (
+    LOADER_NAME,
+    SITE_DIR,
+    STYLE_NAME,
+    copy_service_worker,
+    copy_site_assets,
+)
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.render import page_config_json
 from pyrun_docs.snippet import Snippet
@@ -65,6 +71,7 @@ def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     static = app.builder.outdir / "_static"
     try:
         copy_site_assets(static, config, runtimes)
+        copy_service_worker(app.builder.outdir)
     except PyrunError as exc:
         logger.warning(
             f"pyrun: {exc.message}; the widgets cannot run until this is fixed",

@@ -48,3 +48,109 @@ def test_no_runtime_request_before_run(page: Any, site_url: str) -> None:
     click_run(page, "pyrun-7")
     assert output(page, "pyrun-7").strip() == "42"
     assert [u for u in requests if u.endswith("pyodide.asm.wasm")]
+
+
+RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
+
+
+def _network_runtime_requests(requests: list[Any]) -> list[str]:
+    """Runtime files that reached the network: fetched by the page directly or by the SW."""
+    out = []
+    for req in requests:
+        name = req.url.rsplit("/", 1)[-1]
+        if name not in RUNTIME_FILES:
+            continue
+        response = req.response()
+        if req.service_worker is not None or (response and not response.from_service_worker):
+            out.append(name)
+    return out
+
+
+def test_service_worker_second_visit_and_offline(
+    browser: Any, basic_site: Path, tmp_path: Path
+) -> None:
+    from pyrun_docs.runtime import get_pin
+
+    site = tmp_path / "site"
+    shutil.copytree(basic_site, site)
+    url, server = serve_in_thread(site)
+    context = browser.new_context()
+    try:
+        requests: list[Any] = []
+        context.on("requestfinished", lambda req: requests.append(req))
+        page = context.new_page()
+        open_page(page, url + "index.html")
+        # registered on the first Run, not at page load
+        assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
+        click_run(page, "pyrun-7")
+        assert output(page, "pyrun-7").strip() == "42"
+        scope = page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.scope)")
+        assert scope == url  # the site root: it covers every page
+        caches = page.evaluate("caches.keys()")
+        assert f"pyrun-runtime-{get_pin('pyodide').key}" in caches
+        assert _network_runtime_requests(requests)  # the first visit downloads the runtime
+
+        # a second visit, to another page of the site: no runtime byte from the network
+        requests.clear()
+        second = context.new_page()
+        open_page(second, url + "sub/deep.html")
+        click_run(second, "pyrun-1")
+        assert output(second, "pyrun-1").strip() == "42"
+        assert _network_runtime_requests(requests) == []
+        assert {r.url.rsplit("/", 1)[-1] for r in requests} >= set(RUNTIME_FILES)
+
+        # the docs server is gone: Stop, then Run again in the open page
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+        second.evaluate("document.querySelector('#pyrun-1').stop()")
+        second.wait_for_timeout(200)
+        result = click_run(second, "pyrun-1")
+        assert result["ok"], result
+        assert output(second, "pyrun-1").strip().endswith("42")
+    finally:
+        context.close()
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+
+
+def test_caches_of_other_versions_survive_and_idle_ones_go(
+    page: Any, basic_site: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(basic_site, site)
+    url, server = serve_in_thread(site)
+    try:
+        open_page(page, url + "index.html")
+        page.evaluate(
+            """async () => {
+              const day = 86400000;
+              const meta = await caches.open("pyrun-meta");
+              for (const [name, age] of [["pyrun-runtime-pyodide-313.0.0", 2 * day],
+                                         ["pyrun-runtime-pyodide-0.26.0", 45 * day]]) {
+                await (await caches.open(name)).put("/x", new Response("x"));
+                await meta.put(`/__pyrun__/${name}`,
+                  new Response(JSON.stringify({lastUsed: Date.now() - age})));
+              }
+            }"""
+        )
+        click_run(page, "pyrun-7")
+        page.wait_for_timeout(500)
+        names = page.evaluate("caches.keys()")
+        assert "pyrun-runtime-pyodide-313.0.0" in names  # another docs version still uses it
+        assert "pyrun-runtime-pyodide-0.26.0" not in names  # unused for 45 days
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+
+
+def test_service_worker_is_at_the_site_root_and_pages_are_not_cached(
+    page: Any, site_url: str, basic_site: Path
+) -> None:
+    assert (basic_site / "pyrun-sw.js").is_file()
+    open_page(page, site_url + "index.html")
+    click_run(page, "pyrun-7")
+    entries = page.evaluate(
+        "(async () => { const all = []; for (const k of await caches.keys())"
+        " for (const r of await (await caches.open(k)).keys()) all.push(r.url); return all })()"
+    )
+    assert not [u for u in entries if u.endswith(".html")]

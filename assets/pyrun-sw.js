@@ -1,0 +1,131 @@
+// @ts-check
+/// <reference lib="webworker" />
+/**
+ * pyrun-docs service worker: a returning reader downloads no runtime bytes, online or offline.
+ *
+ * Served from the site root (so its scope covers every page) and registered on the first Run, never
+ * at page load. It caches only *versioned* URLs, cache-first:
+ *   - runtime files under a versioned folder (`.../pyodide-314.0.7/...`, or the CDN's `/v314.0.7/`),
+ *     one cache per runtime version (`pyrun-runtime-pyodide-314.0.7`), so two versions never mix;
+ *   - pyrun's own assets with a `?v=` content version (`pyrun-assets`), older versions of the same
+ *     file are dropped when a new one is stored.
+ * HTML is never cached unless the site opts in (`?pages=1` on this script's URL): then pages are
+ * network-first, so the docs also read offline.
+ *
+ * Cache Storage is shared by every docs version on the origin (`/en/stable/`, `/en/latest/`), so a
+ * runtime cache is deleted only when no page has used it for MAX_IDLE_DAYS, never because this
+ * site uses another version.
+ */
+
+const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
+const OFFLINE_PAGES = new URL(sw.location.href).searchParams.get("pages") === "1";
+const RUNTIME = /\/(pyodide|micropython)-(\d[^/]*)\/[^/]+$/;
+const CDN = /\/pyodide\/v(\d[^/]*)\/full\/[^/]+$/;
+const ASSETS = "pyrun-assets";
+const PAGES = "pyrun-pages";
+const META = "pyrun-meta";
+const MAX_IDLE_DAYS = 30;
+/** @type {Map<string, number>} */
+const touched = new Map();
+
+/** @param {URL} url */
+function cacheFor(url) {
+  let m = url.pathname.match(RUNTIME);
+  if (m) return `pyrun-runtime-${m[1]}-${m[2]}`;
+  m = url.pathname.match(CDN);
+  if (m) return `pyrun-runtime-pyodide-${m[1]}`;
+  if (url.searchParams.has("v") && /\/pyrun\/[^/]+$/.test(url.pathname)) return ASSETS;
+  return null;
+}
+
+/** Remember when a cache was last used (at most once an hour per cache). @param {string} name */
+async function touch(name) {
+  const now = Date.now();
+  if (now - (touched.get(name) || 0) < 3600_000) return;
+  touched.set(name, now);
+  const meta = await caches.open(META);
+  await meta.put(`/__pyrun__/${name}`, new Response(JSON.stringify({ lastUsed: now })));
+}
+
+/** Delete runtime caches that no page on this origin has used for MAX_IDLE_DAYS. */
+async function cleanup() {
+  const meta = await caches.open(META);
+  for (const name of await caches.keys()) {
+    if (!name.startsWith("pyrun-runtime-")) continue;
+    const entry = await meta.match(`/__pyrun__/${name}`);
+    if (!entry) {
+      await touch(name); // unknown age: start counting now
+      continue;
+    }
+    const { lastUsed } = await entry.json();
+    if (Date.now() - lastUsed > MAX_IDLE_DAYS * 86400_000) {
+      await caches.delete(name);
+      await meta.delete(`/__pyrun__/${name}`);
+    }
+  }
+}
+
+/** @param {Request} request @param {string} name */
+async function cacheFirst(request, name) {
+  const cache = await caches.open(name);
+  const hit = await cache.match(request, { ignoreVary: true });
+  if (hit) {
+    touch(name).catch(() => {});
+    return hit;
+  }
+  const response = await fetch(request);
+  if (response.ok && response.type !== "opaque") {
+    try {
+      await cache.put(request, response.clone());
+      if (name === ASSETS) await dropOlderAssets(cache, new URL(request.url));
+      await touch(name);
+    } catch {
+      // quota exceeded or storage off: the reader still gets the response from the network
+    }
+  }
+  return response;
+}
+
+/** Keep one version of each pyrun asset. @param {Cache} cache @param {URL} url */
+async function dropOlderAssets(cache, url) {
+  for (const request of await cache.keys()) {
+    const other = new URL(request.url);
+    if (other.pathname === url.pathname && other.href !== url.href) await cache.delete(request);
+  }
+}
+
+/** @param {Request} request */
+async function networkFirst(request) {
+  try {
+    const response = await fetch(request);
+    if (response.ok) {
+      const cache = await caches.open(PAGES);
+      cache.put(request, response.clone()).catch(() => {});
+    }
+    return response;
+  } catch (err) {
+    const hit = await caches.match(request, { cacheName: PAGES, ignoreSearch: true });
+    if (hit) return hit;
+    throw err;
+  }
+}
+
+sw.addEventListener("install", () => {
+  sw.skipWaiting();
+});
+
+sw.addEventListener("activate", (event) => {
+  event.waitUntil(Promise.all([sw.clients.claim(), cleanup().catch(() => {})]));
+});
+
+sw.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  const name = cacheFor(url);
+  if (name) {
+    event.respondWith(cacheFirst(request, name));
+  } else if (OFFLINE_PAGES && request.mode === "navigate" && url.origin === sw.location.origin) {
+    event.respondWith(networkFirst(request));
+  }
+});
