@@ -472,6 +472,31 @@ export function stop(el) {
   el.appendText("\nStopped. The Python session was reset: the next Run starts a fresh one.\n", "pyrun-note");
 }
 
+/**
+ * Get ready before the first Run: fetch the runtime into the caches at low priority, or boot it.
+ * @param {any} el a visible widget
+ * @param {boolean} boot start Python too
+ */
+export async function preload(el, boot) {
+  install(Object.getPrototypeOf(el));
+  const config = readConfig();
+  if (boot) {
+    const quiet = { setStatus() {} }; // boot progress belongs to no widget yet
+    await runnerFor(el.runtimeName).start(quiet).catch(() => {});
+    return;
+  }
+  const rt = config.runtimes[el.runtimeName];
+  if (!rt) return;
+  await controlledByServiceWorker(config);
+  for (const name of Object.keys(rt.files)) {
+    const url = new URL(name, new URL(rt.base, HERE)).href;
+    // read the body so the service worker (or the HTTP cache) keeps it
+    await fetch(url, /** @type {any} */ ({ priority: "low" }))
+      .then((r) => r.arrayBuffer())
+      .catch(() => {});
+  }
+}
+
 /** A widget left the page: when none is left (instant navigation away), free the workers. */
 export function disconnected() {
   setTimeout(() => {

@@ -62,7 +62,7 @@ async function fetchVerified(name, msg) {
         "Configure the web server's MIME types (e.g. `pyrun-docs serve` does this).",
     );
   }
-  const buffer = await response.arrayBuffer();
+  const buffer = await readCounting(response);
   const expected = msg.files[name];
   if (expected && (await sri384(buffer)) !== expected) {
     throw new Error(
@@ -74,6 +74,43 @@ async function fetchVerified(name, msg) {
   return { buffer, type };
 }
 
+let downloaded = 0;
+let lastProgress = 0;
+
+/**
+ * Read a body while reporting progress ("Downloading Python… 4.1 / 13.5 MB").
+ * @param {Response} response
+ */
+async function readCounting(response) {
+  if (!response.body) return response.arrayBuffer();
+  const reader = response.body.getReader();
+  /** @type {Uint8Array[]} */
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    downloaded += value.length;
+    const now = performance.now();
+    if (now - lastProgress > 150 && totalBytes) {
+      lastProgress = now;
+      const mb = (/** @type {number} */ n) => (n / 1e6).toFixed(1);
+      post({ type: "status", text: `Downloading Python… ${mb(downloaded)} / ${mb(totalBytes)} MB` });
+    }
+  }
+  const buffer = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    buffer.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return buffer.buffer;
+}
+
+let totalBytes = 0;
+
 /** @param {{buffer: ArrayBuffer}} file */
 function moduleURL(file) {
   return URL.createObjectURL(new Blob([file.buffer], { type: "text/javascript" }));
@@ -83,6 +120,7 @@ function moduleURL(file) {
 async function boot(msg) {
   const started = performance.now();
   post({ type: "status", text: "Downloading Python…" });
+  totalBytes = Object.values(msg.sizes || {}).reduce((a, b) => a + Number(b), 0);
   // Every pinned file is fetched at once, in parallel, and verified.
   /** @type {Map<string, Promise<{buffer: ArrayBuffer, type: string}>>} */
   const files = new Map();

@@ -11,10 +11,15 @@
 /** @type {Promise<any> | null} */
 let runner = null;
 
+/** @returns {any} */
+function pageConfig() {
+  const node = document.getElementById("pyrun-config");
+  return node ? JSON.parse(node.textContent || "{}") : {};
+}
+
 function loadRunner() {
   if (!runner) {
-    const node = document.getElementById("pyrun-config");
-    const version = node ? JSON.parse(node.textContent || "{}").assetVersion : "";
+    const version = pageConfig().assetVersion;
     const url = new URL("pyrun-runner.js", import.meta.url);
     if (version) url.searchParams.set("v", version);
     runner = import(url.href);
@@ -38,6 +43,31 @@ function button(label, cls, title) {
   b.title = title;
   b.setAttribute("aria-label", title);
   return b;
+}
+
+/** @type {IntersectionObserver | null} */
+let observer = null;
+
+/**
+ * `preload: visible | boot`: once a widget is on screen and the page is idle, fetch the runtime at
+ * low priority (and, for `boot`, start Python) so the first Run answers at once. Skipped when the
+ * reader asked to save data.
+ * @param {HTMLElement} el
+ */
+function watchForPreload(el) {
+  const mode = pageConfig().preload;
+  const connection = /** @type {any} */ (navigator).connection;
+  if ((mode !== "visible" && mode !== "boot") || (connection && connection.saveData)) return;
+  if (!("IntersectionObserver" in window)) return;
+  observer ??= new IntersectionObserver((entries) => {
+    const seen = entries.find((e) => e.isIntersecting);
+    if (!seen) return;
+    /** @type {IntersectionObserver} */ (observer).disconnect();
+    observer = null;
+    const idle = window.requestIdleCallback || ((/** @type {() => void} */ f) => setTimeout(f, 200));
+    idle(() => loadRunner().then((m) => m.preload(seen.target, mode === "boot")));
+  });
+  observer.observe(el);
 }
 
 class PyRepl extends HTMLElement {
@@ -91,6 +121,7 @@ class PyRepl extends HTMLElement {
     });
     this.dispatchEvent(new CustomEvent("pyrun:ready", { bubbles: true }));
     if (this.hasAttribute("data-autorun")) this.run();
+    else watchForPreload(this);
   }
 
   disconnectedCallback() {

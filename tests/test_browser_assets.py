@@ -154,3 +154,60 @@ def test_service_worker_is_at_the_site_root_and_pages_are_not_cached(
         " for (const r of await (await caches.open(k)).keys()) all.push(r.url); return all })()"
     )
     assert not [u for u in entries if u.endswith(".html")]
+
+
+def _site_with(tmp_path: Path, setting: str) -> Path:
+    from conftest import ROOTS, sphinx_build
+
+    src = tmp_path / "src"
+    shutil.copytree(ROOTS / "basic", src)
+    conf = src / "conf.py"
+    conf.write_text(conf.read_text() + setting + "\n")
+    build = sphinx_build(src, tmp_path / "html")
+    assert build.status == 0, build.stderr
+    return tmp_path / "html"
+
+
+@pytest.mark.parametrize("mode", ["visible", "boot"])
+def test_preload_modes(page: Any, tmp_path: Path, runtime_cache: Path, mode: str) -> None:
+    site = _site_with(tmp_path, f'pyrun_preload = "{mode}"')
+    url, server = serve_in_thread(site)
+    try:
+        requests: list[str] = []
+        page.on("request", lambda req: requests.append(req.url))
+        open_page(page, url + "index.html")
+        for _ in range(600):  # up to 60 s for an idle, visible page to start fetching
+            if any(u.endswith("python_stdlib.zip") for u in requests):
+                break
+            page.wait_for_timeout(100)
+        names = [u.rsplit("/", 1)[-1] for u in requests]
+        assert "pyodide.asm.wasm" in names, " ".join(names)  # fetched before any click
+        if mode == "boot":
+            assert len(page.workers) == 1, "preload=boot starts the worker before the first Run"
+        else:
+            assert len(page.workers) == 0  # visible only downloads
+        click_run(page, "pyrun-7")
+        assert output(page, "pyrun-7").strip() == "42"
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+
+
+def test_save_data_skips_preload(browser: Any, tmp_path: Path, runtime_cache: Path) -> None:
+    site = _site_with(tmp_path, 'pyrun_preload = "visible"')
+    url, server = serve_in_thread(site)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script(
+            "Object.defineProperty(navigator, 'connection', {value: {saveData: true}})"
+        )
+        requests: list[str] = []
+        page.on("request", lambda req: requests.append(req.url))
+        open_page(page, url + "index.html")
+        page.wait_for_timeout(2000)
+        assert not [u for u in requests if "pyodide" in u]
+    finally:
+        context.close()
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
