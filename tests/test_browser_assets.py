@@ -211,3 +211,30 @@ def test_save_data_skips_preload(browser: Any, tmp_path: Path, runtime_cache: Pa
         context.close()
         server.shutdown()  # type: ignore[attr-defined]
         server.server_close()  # type: ignore[attr-defined]
+
+
+def test_cdn_mode_markup_and_unreachable_cdn_message(
+    page: Any, tmp_path: Path, runtime_cache: Path
+) -> None:
+    import json
+
+    from pyrun_docs.runtime import get_pin
+
+    site = _site_with(tmp_path, 'pyrun_runtime_source = "cdn"')
+    pin = get_pin("pyodide")
+    assert not (site / "_static" / "pyrun" / pin.key).exists()  # nothing self-hosted
+    url, server = serve_in_thread(site)
+    try:
+        open_page(page, url + "index.html")
+        config = json.loads(page.inner_text("#pyrun-config"))
+        rt = config["runtimes"]["pyodide"]
+        assert rt["base"] == f"https://cdn.jsdelivr.net/pyodide/v{pin.version}/full/"
+        assert rt["files"] == {f.name: f.sri for f in pin.served_files()}
+        result = click_run(page, "pyrun-7", 30_000)
+        assert result["ok"] is False and result.get("boot") is True
+        text = output(page, "pyrun-7")
+        assert "cannot reach https://cdn.jsdelivr.net/pyodide/" in text, text
+        assert "self-host" in text
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
