@@ -286,6 +286,8 @@ class OutputMixin extends HTMLElement {
     this.textSize = 0;
     this.cut = 0;
     for (const mark of this.querySelectorAll(".pyrun-error-line")) mark.classList.remove("pyrun-error-line");
+    const editor = /** @type {any} */ (this).editor;
+    if (editor) editor.markLine(null);
   }
 
   beginRun() {
@@ -323,6 +325,8 @@ class OutputMixin extends HTMLElement {
 
   /** @param {number | null} line */
   markLine(line) {
+    const editor = /** @type {any} */ (this).editor;
+    if (editor) return editor.markLine(line);
     if (!line || !this.pre) return;
     const span = this.pre.querySelector(`[id$="-line-${line}"]`);
     if (span) span.classList.add("pyrun-error-line");

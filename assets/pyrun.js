@@ -17,18 +17,29 @@ function pageConfig() {
   return node ? JSON.parse(node.textContent || "{}") : {};
 }
 
+/** @param {string} name a sibling module, with the site's asset version */
+function moduleURL(name) {
+  const url = new URL(name, import.meta.url);
+  const version = pageConfig().assetVersion;
+  if (version) url.searchParams.set("v", version);
+  return url.href;
+}
+
 function loadRunner() {
   if (!runner) {
-    const version = pageConfig().assetVersion;
-    const url = new URL("pyrun-runner.js", import.meta.url);
-    if (version) url.searchParams.set("v", version);
-    runner = import(url.href);
+    runner = import(moduleURL("pyrun-runner.js"));
     runner.catch(() => {
       runner = null;
     });
   }
   return runner;
 }
+
+/** @type {Promise<any> | null} */
+let editorModule = null;
+
+/** The drafts of this page's widgets survive a reload within the browsing session. */
+const draftKey = (/** @type {HTMLElement} */ el) => `pyrun:${location.pathname}#${el.id}`;
 
 /**
  * @param {string} label
@@ -78,6 +89,9 @@ class PyRepl extends HTMLElement {
     if (!pre) return;
     this.pre = /** @type {HTMLElement} */ (pre);
     this.originalHTML = this.pre.innerHTML;
+    this.originalCode = (this.pre.textContent || "").replace(/\n$/, "");
+    /** @type {any} */
+    this.editor = null;
     this.running = false;
 
     const bar = document.createElement("div");
@@ -108,6 +122,11 @@ class PyRepl extends HTMLElement {
       this.pre.setAttribute("aria-multiline", "true");
       this.pre.setAttribute("aria-label", "Python code, editable");
       this.pre.tabIndex = 0;
+      // CodeMirror loads on the first focus or click, never before
+      const activate = () => this.activateEditor();
+      this.pre.addEventListener("focus", activate, { once: true });
+      this.pre.addEventListener("pointerdown", activate, { once: true });
+      this.restoreDraft();
     }
     this.runBtn.addEventListener("click", () => this.run());
     this.stopBtn.addEventListener("click", () => this.stop());
@@ -143,7 +162,9 @@ class PyRepl extends HTMLElement {
 
   get code() {
     let text = "";
-    if (this.pre) {
+    if (this.editor) {
+      text = this.editor.getCode();
+    } else if (this.pre) {
       // Chromium inserts <br> for Enter in an editable <pre>; textContent would drop it.
       const copy = /** @type {HTMLElement} */ (this.pre.cloneNode(true));
       for (const br of copy.querySelectorAll("br")) br.replaceWith("\n");
@@ -164,8 +185,66 @@ class PyRepl extends HTMLElement {
     if (runner) runner.then((m) => m.stop(this));
   }
 
+  /** Swap the static code for CodeMirror 6 (a lazily loaded chunk), keeping edits made meanwhile. */
+  activateEditor() {
+    if (this.editor || this.editorLoading || !this.pre) return;
+    const pre = this.pre;
+    editorModule ??= import(moduleURL("pyrun-editor.js"));
+    this.editorLoading = editorModule
+      .then((m) => {
+        const hadFocus = document.activeElement === pre;
+        const code = this.code.replace(/\n$/, "");
+        pre.style.minHeight = `${pre.offsetHeight}px`; // no layout jump
+        for (const a of ["contenteditable", "role", "aria-multiline", "aria-label", "tabindex"]) {
+          pre.removeAttribute(a);
+        }
+        pre.replaceChildren();
+        pre.classList.add("pyrun-has-editor");
+        this.editor = m.createEditor(pre, {
+          doc: code,
+          linenos: this.hasAttribute("data-linenos"),
+          onRun: () => this.run(),
+          onChange: (/** @type {string} */ text) => this.saveDraft(text),
+        });
+        if (hadFocus) this.editor.focus();
+        this.dispatchEvent(new CustomEvent("pyrun:editor", { bubbles: true }));
+      })
+      .catch(() => {
+        editorModule = null; // offline or blocked: the plain editable code keeps working
+      });
+  }
+
+  /** @param {string} text */
+  saveDraft(text) {
+    try {
+      const key = draftKey(this);
+      if (text === this.originalCode) sessionStorage.removeItem(key);
+      else sessionStorage.setItem(key, JSON.stringify({ digest: this.dataset.digest, code: text }));
+    } catch {
+      // storage disabled: drafts are simply not kept
+    }
+  }
+
+  restoreDraft() {
+    try {
+      const raw = sessionStorage.getItem(draftKey(this));
+      if (!raw) return;
+      const draft = JSON.parse(raw);
+      if (draft.digest !== this.dataset.digest) {
+        sessionStorage.removeItem(draftKey(this)); // the author changed the example: drop it
+        return;
+      }
+      /** @type {HTMLElement} */ (this.pre).textContent = draft.code;
+      this.activateEditor();
+    } catch {
+      // unreadable draft: show the original
+    }
+  }
+
   reset() {
-    if (this.pre && this.originalHTML !== undefined) this.pre.innerHTML = this.originalHTML;
+    if (this.editor) this.editor.setCode(this.originalCode);
+    else if (this.pre && this.originalHTML !== undefined) this.pre.innerHTML = this.originalHTML;
+    this.saveDraft(this.originalCode);
     const self = /** @type {any} */ (this);
     if (self.clearOutput) self.clearOutput();
     this.setStatus("");

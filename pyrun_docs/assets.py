@@ -33,7 +33,8 @@ SERVICE_WORKER_NAME = "pyrun-sw.js"
 #: loader two folders down (``_static/pyrun/`` in Sphinx, ``assets/pyrun/`` in MkDocs)
 SERVICE_WORKER_URL = f"../../{SERVICE_WORKER_NAME}"
 #: files copied from assets/ into every site that has a snippet
-ASSET_FILES = (LOADER_NAME, STYLE_NAME, RUNNER_NAME, WORKER_NAME)
+EDITOR_NAME = "pyrun-editor.js"
+ASSET_FILES = (LOADER_NAME, STYLE_NAME, RUNNER_NAME, EDITOR_NAME, WORKER_NAME)
 
 
 def assets_dir() -> Path:
