@@ -28,23 +28,17 @@ export function readConfig() {
 }
 
 /**
- * Register the site's service worker (on the first Run, never at page load) and wait briefly until
- * it controls the page. Where there is none (file://, private modes, no `serviceWorker` setting)
- * everything still works from the network.
+ * Register the site's service worker (on the first Run or preload, never at page load). Where there
+ * is none (file://, private modes, no `serviceWorker` setting) everything works from the network.
  * @param {any} config
  */
-async function controlledByServiceWorker(config) {
+async function registerServiceWorker(config) {
   const container = navigator.serviceWorker;
   if (!config.serviceWorker || !container || !/^https?:$/.test(location.protocol)) return;
   try {
     const url = new URL(config.serviceWorker, HERE);
     if (config.offlinePages) url.searchParams.set("pages", "1");
     await container.register(url.href);
-    if (container.controller) return;
-    await new Promise((resolve) => {
-      container.addEventListener("controllerchange", resolve, { once: true });
-      setTimeout(resolve, 2000);
-    });
   } catch {
     // blocked (private mode, a strict policy): the runtime simply comes from the network
   }
@@ -110,8 +104,10 @@ class Runner {
         clearTimeout(timer);
         reject(Object.assign(new Error("stopped while Python was starting"), { stopped: true }));
       };
-      // With the service worker in control first, this very download is cached for next time.
-      controlledByServiceWorker(this.config).then(() => {
+      // The service worker registers alongside, off the critical path; this first download is
+      // cached by the worker itself, after verification.
+      registerServiceWorker(this.config);
+      Promise.resolve().then(() => {
         if (this.ready !== ready) return; // stopped meanwhile
         const worker = new Worker(assetURL(this.config.worker), { type: "module" });
         this.worker = worker;
@@ -491,7 +487,7 @@ export async function preload(el, boot) {
   }
   const rt = config.runtimes[el.runtimeName];
   if (!rt) return;
-  await controlledByServiceWorker(config);
+  await registerServiceWorker(config);
   for (const name of Object.keys(rt.files)) {
     const url = new URL(name, new URL(rt.base, HERE)).href;
     // read the body so the service worker (or the HTTP cache) keeps it

@@ -62,7 +62,7 @@ async function fetchVerified(name, msg) {
         "Configure the web server's MIME types (e.g. `pyrun-docs serve` does this).",
     );
   }
-  const buffer = await readCounting(response);
+  const buffer = await readCounting(response, Number((msg.sizes || {})[name]) || 0);
   const expected = msg.files[name];
   if (expected && (await sri384(buffer)) !== expected) {
     throw new Error(
@@ -71,25 +71,47 @@ async function fetchVerified(name, msg) {
         "may have changed it; rebuild the docs to restore the verified file.",
     );
   }
+  if (local || /^https:/.test(url)) cacheVerified(url, buffer, type, msg);
   return { buffer, type };
+}
+
+/**
+ * Keep the verified bytes in the cache the service worker reads (`pyrun-runtime-NAME-VERSION`),
+ * so the reader's next visit downloads nothing, even when this first Run was not yet under the
+ * service worker's control. Only verified bytes are ever cached.
+ * @param {string} url @param {ArrayBuffer} buffer @param {string} type @param {any} msg
+ */
+function cacheVerified(url, buffer, type, msg) {
+  if (!self.caches) return;
+  const name = `pyrun-runtime-${msg.runtime}-${msg.version}`;
+  self.caches
+    .open(name)
+    .then(async (cache) => {
+      if (await cache.match(url)) return;
+      await cache.put(url, new Response(buffer.slice(0), { headers: { "Content-Type": type } }));
+    })
+    .catch(() => {}); // quota or storage off: the next visit downloads again
 }
 
 let downloaded = 0;
 let lastProgress = 0;
 
 /**
- * Read a body while reporting progress ("Downloading Python… 4.1 / 13.5 MB").
- * @param {Response} response
+ * Read a body while reporting progress ("Downloading Python… 4.1 / 13.5 MB"), into one buffer of
+ * the pinned size (no second copy of a 10 MB wasm).
+ * @param {Response} response @param {number} expected pinned size in bytes
  */
-async function readCounting(response) {
+async function readCounting(response, expected) {
   if (!response.body) return response.arrayBuffer();
   const reader = response.body.getReader();
   /** @type {Uint8Array[]} */
   const chunks = [];
   let size = 0;
+  const whole = expected > 0 ? new Uint8Array(expected) : null;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    if (whole && size + value.length <= expected) whole.set(value, size);
     chunks.push(value);
     size += value.length;
     downloaded += value.length;
@@ -100,6 +122,7 @@ async function readCounting(response) {
       post({ type: "status", text: `Downloading Python… ${mb(downloaded)} / ${mb(totalBytes)} MB` });
     }
   }
+  if (whole && size === expected) return whole.buffer;
   const buffer = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
@@ -148,25 +171,28 @@ async function boot(msg) {
     const { buffer, type } = await file;
     return new Response(buffer, { status: 200, headers: { "Content-Type": type } });
   };
-  // All files are needed anyway; a failure must surface here, since a failed wasm fetch inside
-  // loadPyodide can leave it waiting forever.
-  await Promise.all(files.values());
-  const [entry, asm, lock] = await Promise.all([
-    get(msg.entry),
-    get("pyodide.asm.mjs"),
-    get("pyodide-lock.json"),
-  ]);
-  const { loadPyodide } = await import(moduleURL(entry));
-  const createPyodideModule = (await import(moduleURL(asm))).default;
-  const pyodide = await loadPyodide({
-    indexURL: msg.indexURL,
-    packageBaseUrl: msg.indexURL,
-    lockFileContents: new TextDecoder().decode(lock.buffer),
-    createPyodideModule,
-    // Runtime chatter ("Loading micropip") stays out of the reader's output.
-    stdout: () => {},
-    stderr: () => {},
-  });
+  // Start Python as soon as its scripts are verified (parsing overlaps the wasm download), but
+  // let any failed file end the boot at once: a failed wasm fetch can leave loadPyodide waiting.
+  const loading = (async () => {
+    const [entry, asm, lock] = await Promise.all([
+      get(msg.entry),
+      get("pyodide.asm.mjs"),
+      get("pyodide-lock.json"),
+    ]);
+    const { loadPyodide } = await import(moduleURL(entry));
+    const createPyodideModule = (await import(moduleURL(asm))).default;
+    return loadPyodide({
+      indexURL: msg.indexURL,
+      packageBaseUrl: msg.indexURL,
+      lockFileContents: new TextDecoder().decode(lock.buffer),
+      createPyodideModule,
+      // Runtime chatter ("Loading micropip") stays out of the reader's output.
+      stdout: () => {},
+      stderr: () => {},
+    });
+  })();
+  loading.catch(() => {});
+  const pyodide = await Promise.race([loading, Promise.all(files.values()).then(() => loading)]);
   post({ type: "status", text: "Starting Python…" });
   pyodide.FS.mkdirTree("/pyrun");
   pyodide.FS.writeFile("/pyrun/pyrun_executor.py", await executorSource);

@@ -81,6 +81,26 @@ function watchForPreload(el) {
   observer.observe(el);
 }
 
+/**
+ * The reader's selection inside the static code as text offsets, so typing that began before the
+ * editor arrived carries on at the same place.
+ * @param {HTMLElement} pre
+ * @returns {[number, number] | null}
+ */
+function caretIn(pre) {
+  const sel = document.getSelection();
+  if (!sel || !sel.rangeCount || !pre.contains(sel.anchorNode) || !pre.contains(sel.focusNode)) {
+    return null;
+  }
+  const offset = (/** @type {Node} */ node, /** @type {number} */ at) => {
+    const range = document.createRange();
+    range.setStart(pre, 0);
+    range.setEnd(node, at);
+    return range.toString().length;
+  };
+  return [offset(/** @type {Node} */ (sel.anchorNode), sel.anchorOffset), offset(/** @type {Node} */ (sel.focusNode), sel.focusOffset)];
+}
+
 class PyRepl extends HTMLElement {
   connectedCallback() {
     if (runner) runner.then((m) => m.checkPage());
@@ -194,6 +214,7 @@ class PyRepl extends HTMLElement {
       .then((m) => {
         const hadFocus = document.activeElement === pre;
         const code = this.code.replace(/\n$/, "");
+        const caret = caretIn(pre);
         pre.style.minHeight = `${pre.offsetHeight}px`; // no layout jump
         for (const a of ["contenteditable", "role", "aria-multiline", "aria-label", "tabindex"]) {
           pre.removeAttribute(a);
@@ -206,6 +227,10 @@ class PyRepl extends HTMLElement {
           onRun: () => this.run(),
           onChange: (/** @type {string} */ text) => this.saveDraft(text),
         });
+        if (caret) {
+          const clamp = (/** @type {number} */ n) => Math.min(n, code.length);
+          this.editor.view.dispatch({ selection: { anchor: clamp(caret[0]), head: clamp(caret[1]) } });
+        }
         if (hadFocus) this.editor.focus();
         this.dispatchEvent(new CustomEvent("pyrun:editor", { bubbles: true }));
       })

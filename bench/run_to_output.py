@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -168,6 +169,11 @@ def build_site(work: Path) -> tuple[Path, str]:
     bad = verify_dir(pin, site / runtime_rel)
     if bad:
         sys.exit(f"the site's runtime copy does not match the pin: {', '.join(bad)}")
+    measured = {
+        name: hashlib.sha256((site / "_static" / "pyrun" / name).read_bytes()).hexdigest()[:16]
+        for name in ("pyrun.js", "pyrun-worker.js", "executor.py")
+    }
+    (work / "measured.json").write_text(json.dumps(measured), encoding="utf-8")
     (site / "bare.html").write_text(BARE_HTML.replace("__INDEX__", runtime_rel), encoding="utf-8")
     (site / "bare-worker.mjs").write_text(BARE_WORKER, encoding="utf-8")
     return site, runtime_rel
@@ -233,6 +239,8 @@ def one_run(pw: Any, exe: str, base_url: str, name: str, timeout_s: float) -> di
     waterfall = []
     for r in requests:
         start = r["start_epoch_ms"]
+        if not r["url"].startswith("/"):
+            continue  # blob:/data: URLs the worker makes from bytes it already has
         if start is None or start <= 0 or start + 1 < click_epoch:
             continue  # page-load requests before the click
         end = r["response_end_ms"]
@@ -267,6 +275,7 @@ def summarize(values: list[float]) -> dict[str, float]:
 
 def mark_label(text: str) -> str:
     """A status text without its timing ("Done in 7.49 s" -> "Done")."""
+    text = re.sub(r"\s+[\d.]+ / [\d.]+ [kMG]?B$", "", text)  # "Downloading Python… 3.7 / 13.5 MB"
     return re.sub(r"\s*(in [\d.]+ s|\([\d.]+ s\))$", "", text)
 
 
@@ -284,7 +293,8 @@ def median_marks(runs: list[dict[str, Any]]) -> dict[str, float]:
     for run in runs:
         for label, t in first_marks(run).items():
             labels.setdefault(label, []).append(t)
-    return {label: round(statistics.median(ts), 1) for label, ts in labels.items()}
+    medians = {label: round(statistics.median(ts), 1) for label, ts in labels.items()}
+    return dict(sorted(medians.items(), key=lambda item: item[1]))
 
 
 #: the mark each variant sends when loadPyodide() has returned
@@ -323,6 +333,22 @@ def median_waterfall(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for (method, url), v in keyed.items()
     ]
     return sorted(rows, key=lambda r: r["start_ms"])
+
+
+def git_state() -> dict[str, Any]:
+    """The commit and the uncommitted changes under assets/ and pyrun_docs/ (what was measured)."""
+
+    def git(*cmd: str) -> str:
+        try:
+            proc = subprocess.run(
+                ["git", *cmd], cwd=HERE.parent, capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return proc.stdout
+
+    dirty = git("status", "--porcelain", "--", "assets", "pyrun_docs", "sphinx_ext")
+    return {"commit": git("rev-parse", "HEAD").strip(), "dirty": dirty.splitlines()}
 
 
 def environment(exe: str) -> dict[str, Any]:
@@ -376,8 +402,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="pyrun-bench-"))
     runs: dict[str, list[dict[str, Any]]] = {"ours": [], "bare": []}
     warmups: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     try:
         site, runtime_rel = build_site(work)
+        env["git"] = git_state()
+        env["assets_sha256_16"] = json.loads((work / "measured.json").read_text(encoding="utf-8"))
         base_url, server = start_server(site, args.latency_ms)
         print(f"site {site} served at {base_url} (runtime {runtime_rel})", flush=True)
         try:
@@ -385,10 +414,16 @@ def main(argv: list[str] | None = None) -> int:
                 total = args.warmup + args.runs
                 for i in range(total):
                     for name in ("ours", "bare"):  # interleaved: A, B, A, B, ...
-                        result = one_run(pw, exe, base_url, name, args.timeout)
                         warm = i < args.warmup
-                        (warmups if warm else runs[name]).append(result)
                         tag = "warmup" if warm else f"run {i - args.warmup + 1}/{args.runs}"
+                        try:
+                            result = one_run(pw, exe, base_url, name, args.timeout)
+                        except Exception as exc:  # a report, not a test: note it and go on
+                            failed.append({"variant": name, "run": tag, "error": str(exc)})
+                            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                            print(f"  {tag:>10}  {name:<4}  FAILED: {first}", flush=True)
+                            continue
+                        (warmups if warm else runs[name]).append(result)
                         print(f"  {tag:>10}  {name:<4}  {result['ms']:8.1f} ms", flush=True)
         finally:
             server.shutdown()
@@ -401,6 +436,14 @@ def main(argv: list[str] | None = None) -> int:
     odd = [r for rs in runs.values() for r in rs if not r["output_exact"]]
     for r in odd:
         print(f"warning: a {r['variant']} run showed {r['output']!r}, not just {EXPECTED!r}")
+    if not runs["ours"] or not runs["bare"]:
+        print(f"no successful runs of {' and '.join(n for n, rs in runs.items() if not rs)}")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        report: dict[str, Any] = {"benchmark": "run_to_output", "environment": env}
+        report["failed_runs"] = failed
+        args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+        return 0
     stats = {name: summarize([r["ms"] for r in rs]) for name, rs in runs.items()}
     ratio = stats["ours"]["median"] / stats["bare"]["median"]
     overhead = (ratio - 1) * 100
@@ -414,15 +457,30 @@ def main(argv: list[str] | None = None) -> int:
         f"1-min load average before/after: {load_before[0]:.2f}/{load_after[0]:.2f}"
         f" on {os.cpu_count()} CPUs (higher than the CPU count = other work competed)"
     )
-    print(f"{'variant':<8} {'median':>9} {'min':>9} {'max':>9}")
+    print(f"{'variant':<8} {'median':>9} {'min':>9} {'max':>9} {'runs':>5}")
     for name in ("ours", "bare"):
         s = stats[name]
-        print(f"{name:<8} {s['median']:>9.1f} {s['min']:>9.1f} {s['max']:>9.1f}")
+        n = len(runs[name])
+        print(f"{name:<8} {s['median']:>9.1f} {s['min']:>9.1f} {s['max']:>9.1f} {n:>5}")
+    if failed:
+        print(f"{len(failed)} run(s) failed and are not counted (see failed_runs in the JSON)")
     print(f"ratio ours/bare (medians): {ratio:.3f}")
     print(f"overhead: {overhead:+.1f}%  (target <= {TARGET_OVERHEAD_PCT:g}%: {verdict})")
+    phases = {name: split_boot(rs, name) for name, rs in runs.items()}
+    post_boot = None
+    if phases["ours"] and phases["bare"]:
+        post_boot = round(
+            phases["ours"]["booted_to_output"]["median"]
+            - phases["bare"]["booted_to_output"]["median"],
+            1,
+        )
+        share = post_boot / stats["bare"]["median"] * 100
+        print(
+            f"post-boot overhead (loadPyodide() returned -> output, ours - bare, medians):"
+            f" {post_boot:+.1f} ms = {share:+.1f}% of bare"
+        )
 
     breakdown = {name: median_marks(rs) for name, rs in runs.items()}
-    phases = {name: split_boot(rs, name) for name, rs in runs.items()}
     waterfalls = {name: median_waterfall(rs) for name, rs in runs.items()}
     print()
     print("Median milestones after click (ms):")
@@ -466,9 +524,11 @@ def main(argv: list[str] | None = None) -> int:
         "within_target": overhead <= TARGET_OVERHEAD_PCT,
         "milestones_median_ms": breakdown,
         "phases_ms": phases,
+        "post_boot_overhead_ms": post_boot,
         "waterfall_median_ms": waterfalls,
         "runs": runs,
         "warmup_runs": warmups,
+        "failed_runs": failed,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
