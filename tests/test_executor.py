@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from typing import Any
 
 from pyrun_docs.executor import Executor
+
+
+def run_coroutine(coro: Any) -> Any:
+    """``asyncio.run`` in a thread of its own: Playwright's sync API (browser tests in the same
+    session) leaves an event loop running in the main thread, where ``asyncio.run`` refuses."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class Host:
@@ -18,7 +26,7 @@ class Host:
 
     def run(self, code: str, **kwargs: Any) -> dict[str, Any]:
         self.messages.clear()
-        result: dict[str, Any] = json.loads(asyncio.run(self.executor.run(code, **kwargs)))
+        result: dict[str, Any] = json.loads(run_coroutine(self.executor.run(code, **kwargs)))
         return result
 
     def stdout(self) -> str:
