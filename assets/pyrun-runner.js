@@ -70,7 +70,9 @@ class Runner {
     this.ready = null;
     /** @type {(() => void) | null} rejects `ready` when Stop is pressed while Python starts */
     this.abortBoot = null;
-    /** @type {Map<string, {el: any, resolve: (r: any) => void}>} */
+    /** @type {Int32Array | null} shared with the worker where the page is cross-origin isolated */
+    this.interruptBuffer = null;
+    /** @type {Map<string, {el: any, done: Promise<any>, resolve: (r: any) => void}>} */
     this.pending = new Map();
     /** @type {WeakSet<Element>} snippets that ran in the current worker */
     this.ran = new WeakSet();
@@ -128,12 +130,17 @@ class Runner {
           }
         };
         worker.onerror = (event) => {
+          event.preventDefault();
           clearTimeout(timer);
           reject(new Error(`the pyrun worker failed to load: ${event.message || "script error"}`));
           this.kill();
         };
+        this.interruptBuffer = self.crossOriginIsolated
+          ? new Int32Array(new SharedArrayBuffer(4))
+          : null;
         worker.postMessage({
           type: "init",
+          interruptBuffer: this.interruptBuffer,
           runtime: this.runtime,
           version: rt.version,
           files: rt.files,
@@ -197,8 +204,20 @@ class Runner {
     const id = `r${++this.counter}`;
     const worker = /** @type {Worker} */ (this.worker);
     el.setStatus("Running…");
+    /** @type {(r: any) => void} */
+    let finish = () => {};
+    const done = new Promise((resolve) => {
+      finish = resolve;
+    });
     const result = await new Promise((resolve) => {
-      this.pending.set(id, { el, resolve });
+      this.pending.set(id, {
+        el,
+        done,
+        resolve: (/** @type {any} */ r) => {
+          finish(r);
+          resolve(r);
+        },
+      });
       worker.postMessage({
         type: "run",
         run: id,
@@ -211,6 +230,24 @@ class Runner {
     if (!result.stopped) this.ran.add(el);
     el.endRun(result);
     return result;
+  }
+
+  /**
+   * Where the page is cross-origin isolated, raise KeyboardInterrupt in the running code through a
+   * shared interrupt buffer and keep the session; resolves false when that is not possible or the
+   * code did not stop within a second (then the caller terminates the worker).
+   * @returns {Promise<boolean>}
+   */
+  async interrupt() {
+    if (!this.interruptBuffer || !this.pending.size || this.abortBoot) return false;
+    const jobs = [...this.pending.values()];
+    const settled = Promise.all(jobs.map((job) => job.done));
+    Atomics.store(this.interruptBuffer, 0, 2); // SIGINT
+    const stopped = await Promise.race([
+      settled.then(() => true),
+      new Promise((resolve) => setTimeout(() => resolve(false), 1000)),
+    ]);
+    return /** @type {boolean} */ (stopped);
   }
 
   /** Terminate the worker: the only Stop that works without cross-origin isolation. */
@@ -464,10 +501,14 @@ export function run(el) {
  * Stop: end the worker of the widget's runtime.
  * @param {any} el
  */
-export function stop(el) {
+export async function stop(el) {
   install(Object.getPrototypeOf(el));
   const runner = runners.get(el.runtimeName);
   if (!runner) return;
+  if (await runner.interrupt()) {
+    el.appendText("\nInterrupted (KeyboardInterrupt). The session keeps its state.\n", "pyrun-note");
+    return;
+  }
   runner.kill();
   el.appendText("\nStopped. The Python session was reset: the next Run starts a fresh one.\n", "pyrun-note");
 }

@@ -15,6 +15,8 @@
 let executor = null;
 /** @type {Promise<void> | null} */
 let booting = null;
+/** @type {Int32Array | null} */
+let interruptBuffer = null;
 
 const post = (/** @type {any} */ msg) => self.postMessage(msg);
 
@@ -194,6 +196,11 @@ async function boot(msg) {
   loading.catch(() => {});
   const pyodide = await Promise.race([loading, Promise.all(files.values()).then(() => loading)]);
   post({ type: "status", text: "Starting Python…" });
+  if (msg.interruptBuffer) {
+    // cross-origin isolated page: Stop raises KeyboardInterrupt instead of ending the worker
+    interruptBuffer = msg.interruptBuffer;
+    pyodide.setInterruptBuffer(interruptBuffer);
+  }
   pyodide.FS.mkdirTree("/pyrun");
   pyodide.FS.writeFile("/pyrun/pyrun_executor.py", await executorSource);
   pyodide.runPython("import sys\nsys.path.insert(0, '/pyrun')\nimport pyrun_executor");
@@ -206,6 +213,7 @@ async function boot(msg) {
 /** @param {any} msg */
 async function run(msg) {
   if (booting) await booting;
+  if (interruptBuffer) Atomics.store(interruptBuffer, 0, 0); // a Stop meant for an earlier run
   const text = await executor.run.callKwargs(msg.code, {
     run_id: msg.run,
     // undefined becomes Python None; null would become pyodide.ffi.jsnull
@@ -242,3 +250,14 @@ self.onmessage = (event) => {
     );
   }
 };
+
+// A KeyboardInterrupt that lands in the asyncio loop itself (not in the reader's code) surfaces
+// as an uncaught error here. Keep it out of the page's error console: the page's Stop notices
+// the run did not finish and ends this worker.
+self.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  post({ type: "status", text: "Stopping…" });
+});
+self.addEventListener("error", (event) => {
+  event.preventDefault();
+});

@@ -1,0 +1,119 @@
+"""Stop, with and without cross-origin isolation, on plain and asyncio loops."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_browser import click_run, open_page, output, serving, status, wait_done
+
+from pyrun_docs.serve import DocsRequestHandler
+
+pytestmark = pytest.mark.browser
+
+STOP_PAGE = """\
+:orphan:
+
+Stop
+====
+
+.. pyrun::
+   :session: s
+
+   count = 0
+   while True:
+       count += 1
+
+.. pyrun::
+   :session: s
+
+   print("still here", count > 0)
+
+.. pyrun::
+
+   import asyncio
+   while True:
+       await asyncio.sleep(0.01)
+
+.. pyrun::
+
+   print("fresh run")
+"""
+
+
+class IsolatedHandler(DocsRequestHandler):
+    """Serves with COOP/COEP, so the page is cross-origin isolated (SharedArrayBuffer works)."""
+
+    def end_headers(self) -> None:
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        super().end_headers()
+
+
+@pytest.fixture(scope="module")
+def stop_site(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Path:
+    from conftest import ROOTS, sphinx_build
+
+    base = tmp_path_factory.mktemp("stop")
+    shutil.copytree(ROOTS / "basic", base / "src")
+    (base / "src" / "stop.rst").write_text(STOP_PAGE)
+    build = sphinx_build(base / "src", base / "html")
+    assert build.status == 0, build.stderr
+    return base / "html"
+
+
+@pytest.fixture(params=["isolated", "plain"])
+def stop_url(request: pytest.FixtureRequest, stop_site: Path) -> Iterator[tuple[str, bool]]:
+    isolated = request.param == "isolated"
+    handler = IsolatedHandler if isolated else DocsRequestHandler
+    with serving(stop_site, handler) as url:
+        yield url + "stop.html", isolated
+
+
+def _start_and_stop(page: Any, sid: str) -> None:
+    page.click(f"#{sid} .pyrun-run")
+    page.wait_for_function(
+        "id => document.querySelector(`#${id} .pyrun-status`).textContent === 'Running…'",
+        arg=sid,
+        timeout=90_000,
+    )
+    page.wait_for_timeout(500)
+    page.click(f"#{sid} .pyrun-stop")
+
+
+def test_stop_plain_loop(page: Any, stop_url: tuple[str, bool]) -> None:
+    url, isolated = stop_url
+    open_page(page, url)
+    assert page.evaluate("crossOriginIsolated") is isolated
+    _start_and_stop(page, "pyrun-0")
+    result = wait_done(page, "pyrun-0", 1, 15_000)
+    assert result["ok"] is False
+    text = output(page, "pyrun-0")
+    if isolated:
+        # KeyboardInterrupt inside the code: the session (and its variables) survive
+        assert result["error"]["type"] == "KeyboardInterrupt", result
+        assert "Interrupted (KeyboardInterrupt)" in text
+        click_run(page, "pyrun-1", 15_000)
+        assert output(page, "pyrun-1").strip() == "still here True"
+        assert page.evaluate("window.__pyrun.workers") == 1
+    else:
+        assert "session was reset" in text
+        assert status(page, "pyrun-0") == "Stopped"
+        click_run(page, "pyrun-3", 90_000)  # a fresh worker
+        assert output(page, "pyrun-3").strip() == "fresh run"
+        assert page.evaluate("window.__pyrun.workers") == 2
+
+
+def test_stop_asyncio_loop(page: Any, stop_url: tuple[str, bool]) -> None:
+    url, _ = stop_url
+    open_page(page, url)
+    _start_and_stop(page, "pyrun-2")
+    wait_done(page, "pyrun-2", 1, 15_000)
+    assert "Interrupted" in output(page, "pyrun-2") or "session was reset" in output(
+        page, "pyrun-2"
+    )
+    click_run(page, "pyrun-3", 90_000)
+    assert output(page, "pyrun-3").strip() == "fresh run"
