@@ -1,0 +1,117 @@
+"""The widget in popular Sphinx themes, light and dark, and on a phone-sized screen.
+
+Screenshots land in ``build/screenshots/`` for a developer to look at; the assertions check what
+matters in them: readable contrast of the toolbar and output, and the switch to dark colours when
+the reader's system (or the theme's switch) asks for dark.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_browser import click_run, open_page, serving
+
+from pyrun_docs.serve import DocsRequestHandler
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+#: theme -> whether it has a dark mode that follows the system setting
+THEMES = {
+    "alabaster": False,
+    "furo": True,
+    "sphinx_rtd_theme": False,
+    "pydata_sphinx_theme": True,
+    "sphinx_book_theme": True,
+}
+
+CONTRAST = """
+(sel) => {
+  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const el = document.querySelector(sel);
+  let bgNode = el, bg = [255, 255, 255];
+  while (bgNode) {
+    const c = parse(getComputedStyle(bgNode).backgroundColor);
+    if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) { bg = c.slice(0, 3); break; }
+    bgNode = bgNode.parentElement;
+  }
+  const fg = parse(getComputedStyle(el).color).slice(0, 3);
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  return { ratio: (a + 0.05) / (b + 0.05), bgLum: lum(bg) };
+}
+"""
+
+
+@pytest.fixture(scope="module", params=list(THEMES))
+def themed_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path
+) -> Iterator[tuple[str, str]]:
+    from conftest import ROOTS, sphinx_build
+
+    theme = request.param
+    base = tmp_path_factory.mktemp(theme)
+    shutil.copytree(ROOTS / "basic", base / "src")
+    conf = base / "src" / "conf.py"
+    conf.write_text(conf.read_text() + f'html_theme = "{theme}"\n')
+    build = sphinx_build(base / "src", base / "html")
+    assert build.status == 0, build.stderr
+    with serving(base / "html", DocsRequestHandler) as url:
+        yield theme, url
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_theme_colours_and_contrast(
+    browser: Any, themed_site: tuple[str, str], scheme: str
+) -> None:
+    theme, url = themed_site
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        open_page(page, url + "index.html")
+        click_run(page, "pyrun-4")  # prints <b>x</b>
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator("#pyrun-4").screenshot(path=str(SHOTS / f"{theme}-{scheme}.png"))
+        for sel in (
+            "#pyrun-4 .pyrun-reset",
+            "#pyrun-4 .pyrun-status",
+            "#pyrun-4 .pyrun-output pre",
+            "#pyrun-4 .pyrun-stderr",
+        ):
+            result = page.evaluate(CONTRAST, sel)
+            assert result["ratio"] >= 3.0, f"{theme}/{scheme}: {sel} contrast {result}"
+        run_btn = page.evaluate(CONTRAST, "#pyrun-4 .pyrun-run")
+        assert run_btn["ratio"] >= 3.0, f"{theme}/{scheme}: Run button {run_btn}"
+        page_dark = page.evaluate(CONTRAST, "#pyrun-4 .pyrun-output pre")["bgLum"] < 0.2
+        if scheme == "dark" and THEMES[theme]:
+            assert page_dark, f"{theme} is dark but the widget output stayed light"
+        if scheme == "light":
+            assert not page_dark
+    finally:
+        context.close()
+
+
+def test_phone_width(browser: Any, themed_site: tuple[str, str]) -> None:
+    theme, url = themed_site
+    context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
+    try:
+        page = context.new_page()
+        open_page(page, url + "index.html")
+        click_run(page, "pyrun-4")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator("#pyrun-4").screenshot(path=str(SHOTS / f"{theme}-375px.png"))
+        widget = page.locator("#pyrun-4").bounding_box()
+        assert widget and widget["width"] <= 375
+        for sel in (".pyrun-run", ".pyrun-stop", ".pyrun-reset", ".pyrun-copy"):
+            box = page.locator(f"#pyrun-4 {sel}").bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375, (theme, sel, box)
+            assert box["height"] >= 20  # still a usable tap target
+    finally:
+        context.close()
