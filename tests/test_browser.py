@@ -584,3 +584,28 @@ def test_edits_survive_a_reload_until_reset(page: Any, site_url: str) -> None:
     page.reload()
     page.wait_for_selector("#pyrun-7 .pyrun-toolbar")
     assert code_text(page, "pyrun-7") == "x = 6 * 7\nx"
+
+
+def test_keyboard_only(page: Any, site_url: str) -> None:
+    """Tab into the code, edit, Shift+Enter runs, Esc then Tab leaves the editor for the toolbar."""
+    open_page(page, site_url + "index.html")
+    page.locator("#pyrun-7 .pyrun-code pre").focus()  # as Tab would
+    page.wait_for_selector("#pyrun-7 .cm-editor.cm-focused", timeout=RUN_MS)
+    page.keyboard.press("ControlOrMeta+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("print('kb')")
+    page.keyboard.press("Tab")  # Tab alone indents inside the editor
+    assert page.evaluate("document.activeElement.classList.contains('cm-content')")
+    page.keyboard.press("ControlOrMeta+z")  # undo the indent
+    page.keyboard.press("Shift+Enter")
+    wait_done(page, "pyrun-7", 1)
+    assert output(page, "pyrun-7").strip() == "kb"  # the edit ran (the last line is the print)
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "pyrun-btn pyrun-run"
+    page.keyboard.press("Enter")  # the Run button works from the keyboard too
+    wait_done(page, "pyrun-7", 2, RUN_MS)
+    labels = page.eval_on_selector_all(
+        "#pyrun-7 .pyrun-toolbar button", "bs => bs.map(b => b.getAttribute('aria-label'))"
+    )
+    assert all(labels) and len(labels) == 4
