@@ -316,6 +316,10 @@ class OutputMixin extends HTMLElement {
     const out = /** @type {HTMLElement} */ (/** @type {any} */ (this).output);
     out.replaceChildren();
     out.hidden = true;
+    const self = /** @type {any} */ (this);
+    clearTimeout(self.flushTimer);
+    self.flushTimer = null;
+    self.queued = [];
     this.textSize = 0;
     this.cut = 0;
     for (const mark of this.querySelectorAll(".pyrun-error-line")) mark.classList.remove("pyrun-error-line");
@@ -335,6 +339,7 @@ class OutputMixin extends HTMLElement {
 
   /** @param {any} result */
   endRun(result) {
+    this.flushText();
     this.running = false;
     /** @type {HTMLButtonElement} */ (this.runBtn).disabled = false;
     /** @type {HTMLButtonElement} */ (this.stopBtn).disabled = true;
@@ -353,6 +358,7 @@ class OutputMixin extends HTMLElement {
       if (result.error) this.appendText(result.error.traceback, "pyrun-stderr");
       this.setStatus(`Done in ${secs} s`);
     }
+    this.flushText();
     this.dispatchEvent(new CustomEvent("pyrun:done", { bubbles: true, detail: result }));
   }
 
@@ -400,6 +406,45 @@ class OutputMixin extends HTMLElement {
    */
   appendText(text, cls) {
     if (!text) return;
+    // Streams arrive in many small messages; the DOM is touched at most every 50 ms, so a print
+    // loop cannot keep the page busy re-laying out its output.
+    const self = /** @type {any} */ (this);
+    (self.queued ??= []).push([text, cls]);
+    self.flushTimer ??= setTimeout(() => this.flushText(), 50);
+  }
+
+  /** Write queued text into the output (always as text, never HTML), keeping the newest part. */
+  flushText() {
+    const self = /** @type {any} */ (this);
+    clearTimeout(self.flushTimer);
+    self.flushTimer = null;
+    const queued = /** @type {[string, string][]} */ (self.queued || []);
+    self.queued = [];
+    if (!queued.length) return;
+    const limit = Number(readConfig().outputLimit) || 100000;
+    // merge runs of the same class and drop what would be cut anyway before touching the DOM
+    /** @type {[string, string][]} */
+    const merged = [];
+    for (const [text, cls] of queued) {
+      const last = merged[merged.length - 1];
+      if (last && last[1] === cls) last[0] += text;
+      else merged.push([text, cls]);
+    }
+    let total = merged.reduce((n, [t]) => n + t.length, 0);
+    while (total > limit && merged.length) {
+      const excess = total - limit;
+      const first = merged[0];
+      const drop = Math.min(excess, first[0].length);
+      first[0] = first[0].slice(drop);
+      this.cut = (this.cut || 0) + drop;
+      total -= drop;
+      if (!first[0]) merged.shift();
+    }
+    for (const [text, cls] of merged) this.writeText(text, cls);
+  }
+
+  /** @param {string} text @param {string} cls */
+  writeText(text, cls) {
     const box = this.textBox();
     const last = /** @type {HTMLElement | null} */ (box.lastElementChild);
     if (last && last.className === cls) last.append(text);
@@ -447,6 +492,7 @@ class OutputMixin extends HTMLElement {
 
   /** @param {Record<string, string>} bundle */
   appendBundle(bundle) {
+    this.flushText(); // keep text and rich output in the order they were produced
     const out = /** @type {HTMLElement} */ (/** @type {any} */ (this).output);
     out.hidden = false;
     const box = document.createElement("div");
