@@ -4,6 +4,8 @@
 * ``pyrun-docs serve DIR``: serve a built site with the MIME types the runtime needs.
 * ``pyrun-docs fetch [RUNTIME...]``: fetch and verify pinned runtimes into the user cache.
 * ``pyrun-docs pin RUNTIME VERSION``: rewrite ``pins.json`` for another runtime release.
+* ``pyrun-docs check PATH...``: run every snippet in the sources in headless Pyodide (exit 1 on a
+  failure).
 
 Errors the user can fix print one line and exit 2; there is no traceback from our code.
 """
@@ -16,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import webbrowser
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -106,6 +108,55 @@ def _cmd_pin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        return value
+
+    return parse
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .check import (
+        emit_github_annotations,
+        format_summary,
+        run_check,
+        scan_paths,
+        write_json,
+        write_junit,
+    )
+    from .config import PyrunConfig
+
+    scan = scan_paths(args.paths)
+    for err in scan.errors:
+        print(f"{err.location}: error: {err.message}", file=sys.stderr)
+    config = PyrunConfig() if args.timeout is None else PyrunConfig(timeout=args.timeout)
+    if not scan.pages:
+        print(f"pyrun check: no pyrun snippets in {scan.files} files", file=sys.stderr)
+    report = run_check(
+        scan.pages,
+        config,
+        cache_dir=args.cache_dir,
+        jobs=args.jobs,
+        progress=not args.quiet,
+        use_cache=not args.no_cache,
+    )
+    report.problems[:0] = [f"{e.location}: {e.message}" for e in scan.errors]
+    if report.results or scan.errors:
+        print(format_summary(report))
+    if args.json:
+        write_json(report, Path(args.json))
+    if args.junit_xml:
+        write_junit(report, Path(args.junit_xml))
+    emit_github_annotations(report, sys.stdout, extra=scan.errors)
+    return 0 if report.ok and not scan.errors else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyrun-docs", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"pyrun-docs {__version__}")
@@ -145,6 +196,31 @@ def build_parser() -> argparse.ArgumentParser:
     pin.add_argument("runtime", choices=RUNTIMES)
     pin.add_argument("version")
     pin.set_defaults(func=_cmd_pin)
+
+    check = sub.add_parser(
+        "check",
+        help="run every snippet in .rst/.md sources in headless Pyodide (no build needed)",
+        description="Run every pyrun snippet found in PATH (files, or folders searched for .rst "
+        "and .md) in the pinned Pyodide, as a reader's browser would. Exit status: 0 all passed "
+        "(or skipped), 1 a snippet failed or an option is wrong, 2 usage or setup error.",
+    )
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report")
+    check.add_argument("--json", metavar="PATH", help="write a JSON report")
+    check.add_argument(
+        "--timeout", type=_positive(float), metavar="S", help="seconds per snippet (default 30)"
+    )
+    check.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive(int),
+        metavar="N",
+        help="interpreter processes (default: cores)",
+    )
+    check.add_argument("--no-cache", action="store_true", help="run everything, remember nothing")
+    check.add_argument("--cache-dir", metavar="DIR", help="where results and snapshots are kept")
+    check.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    check.set_defaults(func=_cmd_check)
     return parser
 
 

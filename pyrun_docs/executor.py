@@ -11,6 +11,8 @@ Every message goes through one callback, ``emit(json_text)``, as a JSON object w
 * ``{"type": "display", "run": ID, "bundle": {mime: data}}``
 
 and :meth:`Executor.run` returns (as JSON text) ``{"ok": bool, "error": {...} | None, ...}``.
+:meth:`Executor.run_transcript` runs a ``>>>`` transcript example by example and compares what each
+example prints with the transcript, doctest-style (``...`` matches anything); the build check uses it.
 """
 
 from __future__ import annotations
@@ -21,18 +23,26 @@ import builtins
 import io
 import json
 import linecache
+import re
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 Emit = Callable[[str], Any]
+
+# Bound once: a snippet that monkeypatches ``json.dumps`` or ``time.monotonic`` must not break the
+# executor's own reporting for the rest of the session.
+_dumps = json.dumps
+_monotonic = time.monotonic
 
 #: seconds between two stream messages while output is flowing
 FLUSH_INTERVAL = 0.05
 #: characters buffered before a stream message is forced
 FLUSH_SIZE = 16_384
+#: characters of one transcript example's output kept for comparing with the transcript
+RECORD_LIMIT = 1_000_000
 
 
 class StreamCapture(io.TextIOBase):
@@ -52,7 +62,10 @@ class StreamCapture(io.TextIOBase):
         self._parts: list[str] = []
         self._size = 0
         self._dropped = 0
-        self._last = time.monotonic()
+        self._last = _monotonic()
+        #: while a transcript example runs, everything it writes, for the comparison (capped)
+        self.record: list[str] | None = None
+        self._recorded = 0
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
@@ -69,6 +82,9 @@ class StreamCapture(io.TextIOBase):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if not text:
             return 0
+        if self.record is not None and self._recorded < RECORD_LIMIT:
+            self.record.append(text[: RECORD_LIMIT - self._recorded])
+            self._recorded += len(self.record[-1])
         self._parts.append(text)
         self._size += len(text)
         if self._size > self._limit:
@@ -76,13 +92,13 @@ class StreamCapture(io.TextIOBase):
             keep = joined[-self._limit :]
             self._dropped += len(joined) - len(keep)
             self._parts, self._size = [keep], len(keep)
-        now = time.monotonic()
+        now = _monotonic()
         if self._size >= FLUSH_SIZE or now - self._last >= FLUSH_INTERVAL:
             self.flush()
         return len(text)
 
     def flush(self) -> None:
-        self._last = time.monotonic()
+        self._last = _monotonic()
         if not self._parts and not self._dropped:
             return
         text = "".join(self._parts)
@@ -96,7 +112,7 @@ class StreamCapture(io.TextIOBase):
         if self._dropped:
             message["dropped"] = self._dropped
             self._dropped = 0
-        self._emit(json.dumps(message))
+        self._emit(_dumps(message))
 
 
 class NoInput(io.TextIOBase):
@@ -208,7 +224,7 @@ class Executor:
             sys.stderr.flush()
             for obj in objs:
                 bundle = mime_bundle(obj)
-                self.emit(json.dumps({"type": "display", "run": holder["run"], "bundle": bundle}))
+                self.emit(_dumps({"type": "display", "run": holder["run"], "bundle": bundle}))
 
         display._pyrun_holder = holder  # type: ignore[attr-defined]
         return display
@@ -223,32 +239,85 @@ class Executor:
         raises: str | None = None,
     ) -> str:
         """Run *code*; return the result as JSON text (see the module docstring)."""
+        session, raises = _none(session), _none(raises)
+        ns = self._prepare(code, session, run_id, filename)
+
+        async def body(out: StreamCapture) -> None:
+            await self._execute(code, ns, filename)
+
+        return await self._guarded(body, run_id, filename, raises)
+
+    async def run_transcript(
+        self,
+        transcript: str,
+        *,
+        run_id: str = "run",
+        session: str | None = None,
+        filename: str = "<snippet>",
+        raises: str | None = None,
+    ) -> str:
+        """Run a ``>>>`` transcript example by example and compare outputs doctest-style.
+
+        Each example runs like a line typed at the interactive prompt (an expression's ``repr`` is
+        printed); what it prints must match the transcript's expected output, where ``...`` matches
+        any text and ``<BLANKLINE>`` an empty line. An expected ``Traceback (most recent call
+        last):`` matches the exception's last line. The first difference stops the run and is
+        reported as ``OutputMismatch`` at the example's line; tracebacks and line numbers refer to
+        the lines of the transcript itself, so ``file:line`` points at the ``>>>`` line.
+        """
+        session, raises = _none(session), _none(raises)
+        ns = self._prepare(transcript, session, run_id, filename)
+        examples = parse_transcript(transcript)
+
+        async def body(out: StreamCapture) -> None:
+            for example in examples:
+                await self._run_example(example, ns, filename, out)
+
+        return await self._guarded(body, run_id, filename, raises)
+
+    def _prepare(
+        self, code: str, session: str | None, run_id: str, filename: str
+    ) -> dict[str, Any]:
         ns = self.namespace(session, run_id)
         display = ns.get("display")
         if display is not None and hasattr(display, "_pyrun_holder"):
             display._pyrun_holder["run"] = run_id
-        lines = code.splitlines(True)
-        linecache.cache[filename] = (len(code), None, lines, filename)
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        return ns
+
+    async def _guarded(
+        self,
+        body: Callable[[StreamCapture], Awaitable[None]],
+        run_id: str,
+        filename: str,
+        raises: str | None,
+    ) -> str:
+        """Run *body* with captured streams and no stdin; turn whatever it raises into a result."""
         out = StreamCapture(self.emit, "stdout", run_id, self.output_limit)
         err = StreamCapture(self.emit, "stderr", run_id, self.output_limit)
         saved = sys.stdout, sys.stderr, sys.stdin
         sys.stdout, sys.stderr, sys.stdin = out, err, NoInput()
         error: dict[str, Any] | None = None
         matched = False
-        started = time.monotonic()
+        started = _monotonic()
         try:
-            await self._execute(code, ns, filename)
+            await body(out)
+        except _Mismatch as exc:
+            error = exc.error
         except BaseException as exc:  # the reader's code may raise anything, KeyboardInterrupt too
             error = self._describe(exc, filename)
             matched = raises is not None and _exception_matches(exc, raises)
         finally:
-            out.flush()
-            err.flush()
+            for stream in (out, err):
+                try:
+                    stream.flush()
+                except Exception:  # the snippet broke its own stream; the result still counts
+                    pass
             sys.stdout, sys.stderr, sys.stdin = saved
         result: dict[str, Any] = {
             "ok": error is None,
             "error": error,
-            "seconds": round(time.monotonic() - started, 4),
+            "seconds": round(_monotonic() - started, 4),
         }
         if raises:
             if matched:
@@ -264,7 +333,53 @@ class Executor:
                 }
         if error is not None and raises is not None and not matched:
             error["message"] = f"expected {raises}, got {error['type']}: {error['message']}"
-        return json.dumps(result)
+        return _dumps(result)
+
+    async def _run_example(
+        self, example: Example, ns: dict[str, Any], filename: str, out: StreamCapture
+    ) -> None:
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        record: list[str] = []
+        out.record = record
+
+        def hook(value: Any) -> None:  # the interactive prompt's display of an expression
+            if value is not None:
+                ns["_"] = value
+                sys.stdout.write(repr(value) + "\n")
+
+        saved_hook = sys.displayhook
+        try:
+            try:
+                tree = ast.parse(example.source, filename, "single")
+            except SyntaxError as exc:
+                exc.lineno = (exc.lineno or 1) + example.line - 1
+                raise
+            ast.increment_lineno(tree, example.line - 1)
+            for node in ast.walk(tree):  # columns as in the transcript, after the prompt
+                for attr in ("col_offset", "end_col_offset"):
+                    if getattr(node, attr, None) is not None:
+                        setattr(node, attr, getattr(node, attr) + example.column)
+            code = compile(tree, filename, "single", flags=flags, dont_inherit=True)
+            sys.displayhook = hook
+            value = eval(code, ns)
+            if _is_awaitable_code(code):
+                await value
+        except BaseException as exc:
+            expected = _expected_exception(example.want)
+            if expected is None:
+                raise
+            got = "".join(traceback.format_exception_only(type(exc), exc))
+            if not output_matches(expected, got):
+                raise _Mismatch(
+                    example, f"Traceback (most recent call last):\n  ...\n{got}"
+                ) from None
+            return
+        finally:
+            sys.displayhook = saved_hook
+            out.record = None
+        got = "".join(record)
+        if _expected_exception(example.want) is not None or not output_matches(example.want, got):
+            raise _Mismatch(example, got)
 
     async def _execute(self, code: str, ns: dict[str, Any], filename: str) -> None:
         flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
@@ -299,6 +414,112 @@ class Executor:
             line = exc.lineno
         text = "".join(traceback.TracebackException(type(exc), exc, tb).format())
         return {"type": type(exc).__name__, "message": str(exc), "traceback": text, "line": line}
+
+
+class Example:
+    """One ``>>>`` example of a transcript: its source, the expected output, its 1-based line."""
+
+    __slots__ = ("column", "line", "source", "want")
+
+    def __init__(self, source: str, want: str, line: int, column: int = 4) -> None:
+        self.source = source
+        self.want = want
+        self.line = line
+        self.column = column  # where the source starts on its line (after ">>> ")
+
+
+_PROMPT = re.compile(r"^(\s*)>>>(?: |$)")
+_CONTINUATION = re.compile(r"^\s*\.\.\.(?: |$)")
+_EXCEPTION = re.compile(
+    r"^Traceback \((?:most recent call last|innermost last)\):[ \t]*$.*?^(?P<msg>\w+.*)",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def parse_transcript(text: str) -> list[Example]:
+    """The examples of a transcript, parsed like :mod:`doctest` does.
+
+    A ``>>>`` line starts an example, ``...`` lines continue its source, and the following
+    non-blank lines up to a blank line or the next prompt are its expected output.
+    """
+    lines = text.split("\n")
+    examples: list[Example] = []
+    i = 0
+    while i < len(lines):
+        match = _PROMPT.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        indent = len(match.group(1))
+        start = i
+        source = [lines[i][indent + 4 :]]
+        i += 1
+        while i < len(lines) and _CONTINUATION.match(lines[i]):
+            source.append(lines[i][indent + 4 :])
+            i += 1
+        want: list[str] = []
+        while i < len(lines) and lines[i].strip() and not _PROMPT.match(lines[i]):
+            line = lines[i]
+            want.append(line[indent:] if not line[:indent].strip() else line.lstrip())
+            i += 1
+        expected = "".join(f"{w}\n" for w in want)
+        examples.append(Example("\n".join(source) + "\n", expected, start + 1, indent + 4))
+    return examples
+
+
+def output_matches(want: str, got: str) -> bool:
+    """doctest's comparison with ``ELLIPSIS``: ``...`` in *want* matches any text."""
+    want = re.sub(r"(?m)^<BLANKLINE>$", "", want)
+    got = re.sub(r"(?m)^[^\S\n]+$", "", got)
+    if want == got:
+        return True
+    if "..." not in want:
+        return False
+    parts = want.split("...")
+    start, end = 0, len(got)
+    if parts[0]:
+        if not got.startswith(parts[0]):
+            return False
+        start = len(parts[0])
+    if parts[-1]:
+        if not got.endswith(parts[-1]):
+            return False
+        end -= len(parts[-1])
+    if start > end:
+        return False
+    for part in parts[1:-1]:
+        found = got.find(part, start, end)
+        if found < 0:
+            return False
+        start = found + len(part)
+    return True
+
+
+def _expected_exception(want: str) -> str | None:
+    """The exception line(s) an expected traceback ends with, or None if none is expected."""
+    match = _EXCEPTION.match(want)
+    return match.group("msg") if match else None
+
+
+class _Mismatch(Exception):
+    """A transcript example printed something other than the transcript says."""
+
+    def __init__(self, example: Example, got: str) -> None:
+        super().__init__("output differs from the transcript")
+        shown_want = "".join(f"    {ln}\n" for ln in example.want.splitlines()) or "    nothing\n"
+        shown_got = "".join(f"    {ln}\n" for ln in got.splitlines()) or "    nothing\n"
+        source = example.source.splitlines()[0] if example.source.strip() else ""
+        self.error = {
+            "type": "OutputMismatch",
+            "message": f"the output of >>> {source} differs from the transcript",
+            "traceback": f"Expected:\n{shown_want}Got:\n{shown_got}",
+            "line": example.line,
+        }
+
+
+def _none(value: Any) -> Any:
+    """``None`` for JavaScript's ``null`` too: Pyodide passes ``null`` from a host as ``jsnull``."""
+    return None if value is None or type(value).__name__ == "JsNull" else value
 
 
 def _is_awaitable_code(code: Any) -> bool:

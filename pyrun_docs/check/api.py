@@ -1,0 +1,288 @@
+"""The check's entry point for adapters and the CLI: :func:`run_check`.
+
+It decides what must run (skips, cache hits), prepares verified packages, runs the rest on the pool
+and assembles the report. Nothing here knows Sphinx or MkDocs: they hand in snippets per page and
+turn the report into their own warnings and exit status.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pyrun_docs.assets import executor_path
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.fetch import cache_root, ensure_runtime
+from pyrun_docs.runtime import RuntimePin, get_pin
+from pyrun_docs.snippet import Snippet
+
+from .cache import ResultCache
+from .harness import HARNESS_PATH
+from .node import find_node
+from .packages import PackageError, PackageIndex, PackageStore
+from .plan import (
+    Run,
+    cache_key,
+    engine_digest,
+    execution_order,
+    runtime_of,
+    session_members,
+    unit_of,
+)
+from .pool import PageJob, Settings, run_pages
+from .progress import Progress
+from .results import CheckReport, SnippetResult, Status
+from .snapshot import SnapshotStore
+from .verdict import judge, problem, skipped
+
+#: modules imported before the snapshot is taken, so pages do not each pay for importing them
+WARM_IMPORTS = (
+    "asyncio", "collections", "dataclasses", "datetime", "decimal", "fractions", "functools",
+    "itertools", "json", "math", "random", "re", "statistics", "textwrap", "typing",
+)  # fmt: skip
+CHECKED_RUNTIME = "pyodide"
+ISOLATION_PATH = Path(__file__).with_name("isolation.py")
+#: environment variable: ``interpreter`` gives every page a freshly restored interpreter instead of
+#: handing a verified, restored one on (slower; for when an example's in-place changes leak)
+ISOLATION_ENV = "PYRUN_DOCS_CHECK_ISOLATION"
+
+
+def isolation_mode() -> str:
+    """``reset`` (default) or ``interpreter``, from :data:`ISOLATION_ENV`."""
+    value = os.environ.get(ISOLATION_ENV, "reset").strip().lower()
+    return "interpreter" if value == "interpreter" else "reset"
+
+
+def default_cache_dir() -> Path:
+    """``<pyrun-docs cache>/check`` (results and interpreter snapshots)."""
+    return cache_root() / "check"
+
+
+def run_check(
+    pages: Mapping[str, Sequence[Snippet]],
+    config: PyrunConfig,
+    *,
+    cache_dir: Path | str | None = None,
+    jobs: int | None = None,
+    progress: bool | TextIO = True,
+    use_cache: bool = True,
+) -> CheckReport:
+    """Run every snippet of *pages* in the pinned Pyodide, through the browser's executor.
+
+    Semantics are the browser's: per page, snippets sharing a ``session`` run in document order in
+    one namespace (hidden setup snippets first); snippets without one run on their own; each page
+    gets a fresh interpreter, so pages never see each other's variables, modules or files. ``>>>``
+    transcripts are compared doctest-style (``...`` matches anything). ``raises`` passes only on
+    that exception; ``check: skip`` and ``runtime: micropython`` snippets are reported as skipped.
+    A snippet running past its ``timeout`` (else ``config.timeout``) is stopped and reported; the
+    rest of the page still runs. No network, no stdin.
+
+    Args:
+        pages: the snippets of each page (Sphinx docname or MkDocs page path -> snippets); their
+            ``index`` gives the document order. Pages are reported in the mapping's order.
+        config: site settings; used here: ``timeout``, ``runtime`` (the default runtime),
+            ``cdn_url`` (where a missing package wheel is fetched from, then verified against the
+            pinned lock file) and ``output_limit``. ``check`` (off/warn/error) is for the adapter.
+        cache_dir: where results and interpreter snapshots are kept; default
+            :func:`default_cache_dir`.
+        jobs: interpreter processes to run at once; default ``min(os.cpu_count(), pages to run)``.
+        progress: a progress bar on stderr (``True``), on the given stream, or none (``False``).
+        use_cache: ``False`` runs every snippet and stores nothing.
+
+    Returns:
+        The report: one result per snippet, in page and document order (see :class:`CheckReport`).
+        An unchanged tree is answered from the cache without starting Node.
+
+    Raises:
+        PyrunError: a setup problem, not a snippet's: Node.js missing or older than 18, or the
+            pinned runtime cannot be fetched or verified. The message says what to do.
+    """
+    started = time.monotonic()
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = ResultCache(folder / "results" if use_cache else None)
+    ordered = {page: sorted(snippets, key=lambda s: s.index) for page, snippets in pages.items()}
+    total = sum(len(s) for s in ordered.values())
+    stream = progress if not isinstance(progress, bool) else None
+    bar = Progress(total, stream=stream, enabled=progress is not False)
+    results: dict[tuple[str, int], SnippetResult] = {}
+
+    def settle(page: str, result: SnippetResult) -> None:
+        results[(page, result.snippet.index)] = result
+        bar.advance(result)
+
+    runnable: dict[str, list[Snippet]] = {}
+    for page, snippets in ordered.items():
+        for snippet in snippets:
+            if snippet.options.check == "skip":
+                settle(page, skipped(snippet, "skipped (check: skip)"))
+            elif runtime_of(snippet, config) != CHECKED_RUNTIME:
+                reason = f"skipped: the check runs Pyodide; runtime {runtime_of(snippet, config)}"
+                settle(page, skipped(snippet, reason + " is not checked yet"))
+            else:
+                runnable.setdefault(page, []).append(snippet)
+
+    pin = get_pin(CHECKED_RUNTIME)
+    store: PackageStore | None = None
+    runtime: Path | None = None
+    page_jobs: list[PageJob] = []
+    keys: dict[tuple[str, int], str] = {}
+    if runnable:
+        runtime = ensure_runtime(pin)
+        engine = engine_of(pin)
+        index = PackageIndex.from_lock(runtime / "pyodide-lock.json")
+        base_url = config.cdn_url.replace("{version}", pin.version)
+        store = PackageStore(packages_dir(pin), index, base_url)
+        for page, snippets in runnable.items():
+            job = _plan_page(
+                page, ordered[page], snippets, config, index, engine, cache, keys, settle
+            )
+            if job is not None:
+                page_jobs.append(job)
+
+    problems: list[str] = []
+    boots = cold = workers = 0
+    if page_jobs:
+        assert store is not None
+        for job in page_jobs:
+            try:
+                job.packages = store.ensure(job.packages)
+            except PackageError as exc:
+                job.error = f"not checked: {exc.message}"
+        settings = harness_settings(config, folder, runtime=runtime)
+        snapshots = settings.snapshots
+        count = jobs or min(os.cpu_count() or 1, len(page_jobs))
+        page_of = {(id(r.snippet)): job.page for job in page_jobs for r in job.runs}
+        outcomes, stats = run_pages(page_jobs, settings, count, bar.advance)
+        for outcome in outcomes:
+            result = outcome.result
+            page = page_of[id(result.snippet)]
+            results[(page, result.snippet.index)] = result
+            key = keys.get((page, result.snippet.index))
+            if (
+                key
+                and outcome.cache is not None
+                and result.status in (Status.PASSED, Status.FAILED)
+            ):
+                cache.put(key, outcome.cache)
+        boots, cold, workers = stats.boots, stats.cold_boots, stats.workers
+        problems = stats.problems + snapshots.problems
+
+    bar.finish()
+    cache.prune()
+    report = CheckReport(
+        results=[
+            results.get((page, s.index))
+            or problem(s, Status.ERROR, "internal error: the snippet got no result")
+            for page, snippets in ordered.items()
+            for s in snippets
+        ],
+        boots=boots,
+        cold_boots=cold,
+        workers=workers,
+        problems=problems,
+    )
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def engine_of(pin: RuntimePin) -> str:
+    """A digest of what judges a snippet: the pinned runtime, the executor, harness and isolation."""
+    return engine_digest(
+        pin.key,
+        pin.integrity,
+        executor_path().read_bytes(),
+        HARNESS_PATH.read_bytes(),
+        ISOLATION_PATH.read_bytes(),
+    )
+
+
+def packages_dir(pin: RuntimePin) -> Path:
+    """The verified wheel folder of *pin* (shared by every check of this user)."""
+    return cache_root() / f"{pin.key}-packages"
+
+
+def harness_settings(config: PyrunConfig, folder: Path, *, runtime: Path | None = None) -> Settings:
+    """Node, the harness's ``init`` message and the snapshot store, for the pool (or a benchmark).
+
+    Args:
+        config: site settings (``output_limit``, ``timeout``).
+        folder: the check's cache folder (snapshots go to ``folder / "snapshots"``).
+        runtime: the verified runtime folder, if the caller already has it.
+
+    Raises:
+        PyrunError: no usable Node.js, or the runtime cannot be fetched and verified.
+    """
+    pin = get_pin(CHECKED_RUNTIME)
+    runtime = runtime or ensure_runtime(pin)
+    node = find_node()
+    snapshot_key = engine_digest(engine_of(pin), node.version, *WARM_IMPORTS)[:24]
+    return Settings(
+        node=node,
+        config=config,
+        init={
+            "indexURL": str(runtime) + os.sep,
+            "packageDir": str(packages_dir(pin)) + os.sep,
+            "executor": str(executor_path()),
+            "isolationModule": str(ISOLATION_PATH),
+            "isolation": isolation_mode(),
+            "outputLimit": config.output_limit,
+            "warm": list(WARM_IMPORTS),
+        },
+        snapshots=SnapshotStore(folder / "snapshots", f"{pin.key}-{snapshot_key}"),
+    )
+
+
+def _plan_page(
+    page: str,
+    everything: list[Snippet],
+    snippets: list[Snippet],
+    config: PyrunConfig,
+    index: PackageIndex,
+    engine: str,
+    cache: ResultCache,
+    keys: dict[tuple[str, int], str],
+    settle: Callable[[str, SnippetResult], None],
+) -> PageJob | None:
+    """Answer what the cache knows; return the job for the rest of *page* (``None``: nothing)."""
+    needs: dict[int, list[str]] = {}
+    runnable = {s.index for s in snippets}
+    stale_units: set[object] = set()
+    hits: dict[int, tuple[Snippet, dict[str, Any]]] = {}
+    for snippet in snippets:
+        packages, unknown = index.needs(snippet)
+        if unknown:
+            message = (
+                f"not checked: {', '.join(unknown)} is not a package of the pinned Pyodide; "
+                "the check cannot install it (mark the snippet `check: skip`)"
+            )
+            settle(page, problem(snippet, Status.ERROR, message))
+            runnable.discard(snippet.index)
+            continue
+        needs[snippet.index] = packages
+    for snippet in snippets:
+        if snippet.index not in runnable:
+            continue
+        chain = session_members(snippet, everything, config)
+        chain_packages = sorted({p for s in chain for p in needs.get(s.index, [])})
+        key = cache_key(snippet, chain, engine=engine, packages=chain_packages)
+        keys[(page, snippet.index)] = key
+        hit = cache.get(key)
+        if hit is not None and isinstance(hit.get("raw"), dict):
+            hits[snippet.index] = (snippet, hit)
+        else:
+            stale_units.add(unit_of(snippet, config))
+    for snippet, hit in hits.values():  # a session with one stale member re-runs whole
+        if unit_of(snippet, config) not in stale_units:
+            settle(page, judge(snippet, hit["raw"], str(hit.get("output", "")), cached=True))
+    runs = [
+        Run(s)
+        for s in execution_order(everything, config)
+        if s.index in runnable and unit_of(s, config) in stale_units
+    ]
+    if not runs:
+        return None
+    packages = sorted({p for r in runs for p in needs.get(r.snippet.index, [])})
+    return PageJob(page, runs, packages)

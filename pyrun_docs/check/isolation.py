@@ -1,0 +1,218 @@
+"""Put an interpreter back the way it was before a page ran, or say why that cannot be done.
+
+Loaded *inside* Pyodide by the check harness (as the module ``pyrun_isolation``, beside the
+executor), so it is standard library only and importable on its own; it is plain CPython too, which
+is how it is unit-tested.
+
+Why: a fresh interpreter per page (a memory-snapshot restore) costs ~0.3-1 s, which for 50 pages
+dwarfs running 500 snippets (~1 ms each). So after a page the harness asks :meth:`Baseline.restore`
+to undo what the page did to the shared interpreter: modules it imported are forgotten, module and
+class attributes it replaced are put back (``json.dumps = ...``, ``builtins.print = ...``), and
+``os.environ``, the working directory, ``sys.path`` and friends, hooks, warning filters, the
+recursion limit, ``decimal`` and ``logging`` settings and the files it created are restored;
+``random`` is reseeded. What cannot be undone safely is *reported*, and the harness then gives the
+next page a freshly restored interpreter instead: a file that existed before and was changed or
+deleted, a module imported from outside the standard library (a package, a C extension, a file the
+page wrote), and a class attribute that cannot be set back. Objects of the standard library mutated
+in place (rather than replaced) are not compared; ``docs/check.rst`` says so.
+"""
+
+from __future__ import annotations
+
+import gc
+import linecache
+import os
+import sys
+import warnings
+from typing import Any
+
+#: where Pyodide keeps the standard library; modules from elsewhere make an interpreter "dirty"
+STDLIB_PREFIXES = ("/lib/python3", "<frozen")
+_SKIP_DIRS = ("/dev", "/proc", "/sys")
+_SYS_LISTS = ("path", "meta_path", "path_hooks", "argv", "warnoptions")
+_SYS_HOOKS = (
+    "displayhook",
+    "excepthook",
+    "unraisablehook",
+    "breakpointhook",
+    "stdin",
+    "stdout",
+    "stderr",
+)
+_MISSING = object()
+
+
+def _files(roots: tuple[str, ...]) -> dict[str, tuple[float, int]]:
+    """``{path: (mtime, size)}`` of every file and folder under *roots*."""
+    found: dict[str, tuple[float, int]] = {}
+    for root in roots:
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if os.path.join(folder, d) not in _SKIP_DIRS]
+            for name in dirs + files:
+                path = os.path.join(folder, name)
+                try:
+                    info = os.lstat(path)
+                except OSError:
+                    continue
+                found[path] = (info.st_mtime, info.st_size if name in files else -1)
+    return found
+
+
+def _heap_classes(modules: dict[str, Any]) -> list[type]:
+    """Classes defined in Python or extension heap types: the ones whose attributes can change."""
+    seen: set[int] = set()
+    classes: list[type] = []
+    for module in modules.values():
+        for value in list(getattr(module, "__dict__", {}).values()):
+            if isinstance(value, type) and id(value) not in seen:
+                seen.add(id(value))
+                if not value.__flags__ & (1 << 8):  # Py_TPFLAGS_IMMUTABLETYPE
+                    classes.append(value)
+    return classes
+
+
+class Baseline:
+    """The interpreter's state when it was fresh; :meth:`restore` returns to it."""
+
+    def __init__(self, roots: tuple[str, ...] = ("/",)) -> None:
+        self.roots = roots
+        self.modules = dict(sys.modules)
+        self.dicts = [
+            (module.__dict__, dict(module.__dict__), _fingerprint(module.__dict__))
+            for module in self.modules.values()
+            if isinstance(getattr(module, "__dict__", None), dict)
+        ]
+        self.classes = [
+            (cls, dict(cls.__dict__), _fingerprint(cls.__dict__))
+            for cls in _heap_classes(self.modules)
+        ]
+        self.environ = dict(os.environ)
+        self.cwd = os.getcwd()
+        self.lists = {name: list(getattr(sys, name, [])) for name in _SYS_LISTS}
+        self.hooks = {name: getattr(sys, name, None) for name in _SYS_HOOKS}
+        self.importer_cache = dict(sys.path_importer_cache)
+        self.recursion = sys.getrecursionlimit()
+        self.digits = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
+        self.filters = list(warnings.filters)
+        self.trace = (sys.gettrace(), sys.getprofile())
+        self.gc_enabled = gc.isenabled()
+        self.files = _files(roots)
+        decimal = sys.modules.get("decimal")
+        self.decimal = decimal.getcontext().copy() if decimal is not None else None
+        logging = sys.modules.get("logging")
+        self.logging = None
+        if logging is not None:
+            root = logging.root
+            self.logging = (root.handlers[:], root.level, set(root.manager.loggerDict))
+        # The fresh interpreter's objects live as long as it does: keep the garbage collector from
+        # walking them again and again while snippets run (pages pay ~0.5 ms a snippet, not ~3).
+        gc.freeze()
+
+    def restore(self) -> list[str]:
+        """Undo what ran since the baseline; return what could not be undone (empty: clean)."""
+        problems: list[str] = []
+        self._modules(problems)
+        for namespace, saved, print_ in self.dicts:
+            if _fingerprint(namespace) != print_:
+                _restore_dict(namespace, saved)
+        for cls, saved, print_ in self.classes:
+            if _fingerprint(cls.__dict__) != print_:
+                self._class(cls, saved, problems)
+        if dict(os.environ) != self.environ:
+            os.environ.clear()
+            os.environ.update(self.environ)
+        try:
+            os.chdir(self.cwd)
+        except OSError as exc:
+            problems.append(f"cannot return to {self.cwd}: {exc}")
+        for name, items in self.lists.items():
+            if hasattr(sys, name):
+                getattr(sys, name)[:] = items
+        for name, value in self.hooks.items():
+            setattr(sys, name, value)
+        sys.path_importer_cache.clear()
+        sys.path_importer_cache.update(self.importer_cache)
+        sys.setrecursionlimit(self.recursion)
+        if self.digits:
+            sys.set_int_max_str_digits(self.digits)
+        warnings.filters[:] = self.filters  # type: ignore[index]
+        getattr(warnings, "_filters_mutated", lambda: None)()
+        sys.settrace(self.trace[0])
+        sys.setprofile(self.trace[1])
+        (gc.enable if self.gc_enabled else gc.disable)()
+        self._settings()
+        self._files(problems)
+        for key in [k for k in linecache.cache if k.startswith("<example")]:
+            del linecache.cache[key]
+        random = sys.modules.get("random")
+        if random is not None:
+            random.seed()
+        gc.collect(1)  # the page's young cycles: their finalizers run now, not in the next page
+        return problems
+
+    def _modules(self, problems: list[str]) -> None:
+        for name in list(sys.modules):
+            if name in self.modules:
+                continue
+            module = sys.modules.pop(name)
+            origin = str(getattr(module, "__file__", None) or "")
+            if origin and not origin.startswith(STDLIB_PREFIXES):
+                problems.append(f"module {name} was imported from {origin}")
+        for name, module in self.modules.items():
+            if sys.modules.get(name) is not module:
+                sys.modules[name] = module
+
+    def _class(self, cls: type, saved: dict[str, Any], problems: list[str]) -> None:
+        current = cls.__dict__
+        try:
+            for key in [k for k in current if k not in saved]:
+                delattr(cls, key)
+            for key, value in saved.items():
+                if current.get(key, _MISSING) is not value:
+                    setattr(cls, key, value)
+        except (AttributeError, TypeError) as exc:
+            problems.append(f"cannot restore {cls.__qualname__}: {exc}")
+
+    def _settings(self) -> None:
+        decimal = sys.modules.get("decimal")
+        if decimal is not None and self.decimal is not None:
+            decimal.setcontext(self.decimal.copy())
+        logging = sys.modules.get("logging")
+        if logging is not None and self.logging is not None:
+            handlers, level, names = self.logging
+            root = logging.root
+            root.handlers[:] = handlers
+            root.setLevel(level)
+            for name in [n for n in root.manager.loggerDict if n not in names]:
+                del root.manager.loggerDict[name]
+
+    def _files(self, problems: list[str]) -> None:
+        now = _files(self.roots)
+        for path in sorted((p for p in now if p not in self.files), reverse=True):
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    os.rmdir(path)
+                else:
+                    os.remove(path)
+            except OSError as exc:
+                problems.append(f"cannot remove {path}: {exc}")
+        for path, stamp in self.files.items():
+            current = now.get(path)
+            if current is None:
+                problems.append(f"{path} was deleted")
+            elif stamp[1] >= 0 and current != stamp:
+                problems.append(f"{path} was changed")
+
+
+def _fingerprint(namespace: Any) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Keys and value identities, compared at C speed. The saved copy keeps the values alive, so
+    an identity cannot be reused by a new object."""
+    return tuple(namespace), tuple(map(id, namespace.values()))
+
+
+def _restore_dict(current: dict[str, Any], saved: dict[str, Any]) -> None:
+    for key in [k for k in current if k not in saved]:
+        del current[key]
+    for key, value in saved.items():
+        if current.get(key, _MISSING) is not value:
+            current[key] = value

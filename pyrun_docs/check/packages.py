@@ -1,0 +1,157 @@
+"""Packages for the check: found from ``packages`` and imports, loaded only from verified wheels.
+
+Pyodide in Node checks no hashes and, when a wheel is missing, downloads it from the CDN on its own
+and writes it into ``node_modules`` (FIELD.md pitfalls 3 and 16). So the harness points Pyodide's
+package base and cache at one folder of ours, and this module fills that folder beforehand: each
+wheel is fetched from the configured CDN only if missing and kept only if its SHA-256 matches the
+pinned runtime's lock file (itself verified against the pin). A missing wheel with no network is an
+error for the snippets that need it, never a silent download.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+import urllib.request
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pyrun_docs.errors import PyrunError
+from pyrun_docs.snippet import Snippet
+
+_IMPORT_LINE = re.compile(r"^\s*(?:>>>\s*)?(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+class PackageError(PyrunError):
+    """A package a snippet needs cannot be provided from a verified wheel."""
+
+
+def normalize(name: str) -> str:
+    """The lock file's key for a requirement (``Scikit_Learn>=1`` -> ``scikit-learn``)."""
+    bare = re.split(r"[\[<>=!~ ;]", name.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", bare).lower()
+
+
+def detect_imports(code: str) -> set[str]:
+    """Top-level module names a snippet imports (anywhere in it, like Pyodide's own detection)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set(_IMPORT_LINE.findall(code))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+class PackageIndex:
+    """The pinned runtime's ``pyodide-lock.json``: which packages exist and what they import."""
+
+    def __init__(self, packages: Mapping[str, Mapping[str, Any]]) -> None:
+        self.packages = {normalize(name): entry for name, entry in packages.items()}
+        self.by_import: dict[str, str] = {}
+        for name, entry in self.packages.items():
+            for module in entry.get("imports", ()):
+                self.by_import.setdefault(str(module), name)
+
+    @classmethod
+    def from_lock(cls, path: Path) -> PackageIndex:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(data["packages"])
+
+    def needs(self, snippet: Snippet) -> tuple[list[str], list[str]]:
+        """(packages to load for *snippet*, requested packages the runtime does not have)."""
+        wanted: set[str] = set()
+        unknown: list[str] = []
+        for requirement in snippet.options.packages:
+            name = normalize(requirement)
+            if name in self.packages:
+                wanted.add(name)
+            else:
+                unknown.append(requirement)
+        for module in detect_imports(snippet.source):
+            if module in self.by_import:
+                wanted.add(self.by_import[module])
+        return sorted(wanted), unknown
+
+    def closure(self, names: Iterable[str]) -> list[str]:
+        """*names* and everything they depend on."""
+        seen: set[str] = set()
+        stack = [normalize(n) for n in names]
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in self.packages:
+                continue
+            seen.add(name)
+            stack.extend(normalize(d) for d in self.packages[name].get("depends", ()))
+        return sorted(seen)
+
+
+class PackageStore:
+    """The verified wheel folder the harness loads packages from."""
+
+    def __init__(self, folder: Path, index: PackageIndex, base_url: str) -> None:
+        self.folder = folder
+        self.index = index
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._verified: set[str] = set()
+        self._lock = threading.Lock()
+
+    def ensure(self, names: Iterable[str]) -> list[str]:
+        """Make sure the wheels of *names* (with dependencies) are present and verified.
+
+        Returns:
+            The package names to load (the closure).
+
+        Raises:
+            PackageError: a wheel cannot be fetched or does not match the lock file.
+        """
+        closure = self.index.closure(names)
+        with self._lock:
+            for name in closure:
+                self._ensure_one(self.index.packages[name])
+        return closure
+
+    def _ensure_one(self, entry: Mapping[str, Any]) -> None:
+        file_name = str(entry["file_name"])
+        if file_name in self._verified:
+            return
+        expected = str(entry["sha256"])
+        path = self.folder / file_name
+        if path.is_file() and _sha256(path.read_bytes()) == expected:
+            self._verified.add(file_name)
+            return
+        url = self.base_url + file_name
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response:
+                data: bytes = response.read()
+        except OSError as exc:
+            raise PackageError(
+                f"package {entry['name']} is not in the verified package folder {self.folder} and "
+                f"cannot be fetched from {url} ({exc}); run the check once with network access, "
+                "or mark the snippet `check: skip`"
+            ) from None
+        if _sha256(data) != expected:
+            raise PackageError(
+                f"{url} does not match the pinned lock file's SHA-256 for {file_name}; "
+                "refusing to load it"
+            )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".wheel-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+        self._verified.add(file_name)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

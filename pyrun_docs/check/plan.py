@@ -1,0 +1,142 @@
+"""Which snippets run, in which order, and what a result depends on.
+
+The order reproduces the browser (``sessionMembers`` in ``assets/pyrun.js``): running a snippet first
+runs the snippets of its session that have not run yet: all hidden setup snippets of the session,
+then the visible ones above it, in document order. The check does what a reader does who runs every
+widget from the top of the page to the bottom. Snippets without a session run on their own.
+
+The same session chain is what a cached result depends on, so it is also what :func:`cache_key`
+hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.options import options_to_dict
+from pyrun_docs.snippet import Snippet
+
+#: bump when the meaning of a cached result changes
+CACHE_FORMAT = 1
+
+SessionKey = tuple[str, str]
+
+
+def runtime_of(snippet: Snippet, config: PyrunConfig) -> str:
+    return snippet.options.runtime or config.runtime
+
+
+def session_key(snippet: Snippet, config: PyrunConfig) -> SessionKey | None:
+    """The namespace a snippet shares: its session on its runtime (``None``: on its own)."""
+    if snippet.options.session is None:
+        return None
+    return (runtime_of(snippet, config), snippet.options.session)
+
+
+def session_members(
+    snippet: Snippet, page: Sequence[Snippet], config: PyrunConfig
+) -> list[Snippet]:
+    """What runs when a reader runs *snippet*, in order, ending with *snippet* itself."""
+    key = session_key(snippet, config)
+    if key is None:
+        return [snippet]
+    same = [s for s in page if session_key(s, config) == key]
+    upto = next(i for i, s in enumerate(same) if s.index == snippet.index)
+    hidden = [s for s in same if s.options.hidden]
+    if snippet.options.hidden:
+        return hidden[: next(i for i, s in enumerate(hidden) if s.index == snippet.index) + 1]
+    return hidden + [s for s in same[: upto + 1] if not s.options.hidden]
+
+
+def execution_order(page: Sequence[Snippet], config: PyrunConfig) -> list[Snippet]:
+    """Every snippet of *page* in the order a reader running each widget top to bottom runs them."""
+    ordered = sorted(page, key=lambda s: s.index)
+    seen: set[int] = set()
+    order: list[Snippet] = []
+    for snippet in ordered:
+        for member in session_members(snippet, ordered, config):
+            if member.index not in seen:
+                seen.add(member.index)
+                order.append(member)
+    return order
+
+
+def unit_of(snippet: Snippet, config: PyrunConfig) -> SessionKey | int:
+    """What must re-run together: a whole session, or one snippet without a session."""
+    return session_key(snippet, config) or snippet.index
+
+
+@dataclass(frozen=True)
+class Run:
+    """One snippet to run in the harness.
+
+    ``report`` is False for a replay: after an interpreter was killed (timeout) or ended (``os._exit``),
+    the earlier snippets of a session run again, unreported, to rebuild its state.
+    """
+
+    snippet: Snippet
+    report: bool = True
+
+    @property
+    def run_id(self) -> str:
+        return str(self.snippet.index)
+
+    def request(self) -> dict[str, object]:
+        """The harness's ``runs`` entry; the filename is the browser's (``<example N>``)."""
+        snippet = self.snippet
+        return {
+            "run": self.run_id,
+            "code": snippet.code,
+            "session": snippet.options.session,
+            "filename": example_filename(snippet),
+            "raises": snippet.options.raises,
+            "transcript": snippet.is_transcript,
+        }
+
+
+def example_filename(snippet: Snippet) -> str:
+    """The name tracebacks use for a snippet, as in the browser."""
+    return f"<example {snippet.index + 1}>"
+
+
+def cache_key(
+    snippet: Snippet,
+    chain: Iterable[Snippet],
+    *,
+    engine: str,
+    packages: Sequence[str],
+) -> str:
+    """A content hash of everything a snippet's result depends on.
+
+    Args:
+        snippet: the snippet judged.
+        chain: its session members (``session_members``), itself last.
+        engine: a digest of the runtime pin, the executor and the harness (:func:`engine_digest`).
+        packages: the packages loaded for it (names; their wheels' hashes are in the pinned lock file,
+            which *engine* covers).
+
+    Locations are left out on purpose: moving a snippet down a page does not re-run it.
+    """
+    payload = {
+        "format": CACHE_FORMAT,
+        "engine": engine,
+        "packages": sorted(packages),
+        "chain": [[s.code, options_to_dict(s.options)] for s in chain],
+        "transcript": snippet.is_transcript,
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def engine_digest(*parts: str | bytes) -> str:
+    """A digest of the things that judge a snippet (pin, executor source, harness source...)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()

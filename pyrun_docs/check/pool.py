@@ -1,0 +1,331 @@
+"""A pool of harness processes across cores, each running whole pages, one at a time.
+
+Each worker thread owns one Node process and takes the next page from a shared queue (largest pages
+first, so the cores finish together). A page runs in a fresh interpreter. When a snippet runs past
+its timeout the process is killed; when a snippet ends the interpreter (``os._exit``, a stack
+overflow) or the process crashes, the page is *resumed* in a new interpreter: the rest of the
+snippets run, after the earlier snippets of their sessions are replayed unreported to rebuild
+their state, and the later snippets of the failed snippet's own session are reported as not run.
+Every other result of the page stays as it was.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyrun_docs.config import PyrunConfig
+
+from .harness import Harness, HarnessDied
+from .node import Node
+from .plan import Run, session_key
+from .results import SnippetResult, Status
+from .snapshot import SnapshotStore
+from .verdict import judge, output_text, problem
+
+#: seconds to wait for a cold boot (and making the snapshot) / a snapshot restore
+BOOT_TIMEOUT = 180.0
+RESTORE_TIMEOUT = 30.0
+#: a harness using more memory than this after a page is replaced by a new one
+RECYCLE_RSS = 2_500_000_000
+
+
+@dataclass
+class PageJob:
+    """The runs of one page (in execution order) and the packages to load first."""
+
+    page: str
+    runs: list[Run]
+    packages: list[str] = field(default_factory=list)
+    error: str | None = None  # set when the page cannot run (e.g. a package cannot be fetched)
+
+
+@dataclass
+class Outcome:
+    """A reported result, and what to cache for it (``None``: do not cache)."""
+
+    result: SnippetResult
+    cache: dict[str, Any] | None = None
+
+
+@dataclass
+class Settings:
+    """What every worker needs."""
+
+    node: Node
+    config: PyrunConfig
+    init: dict[str, Any]
+    snapshots: SnapshotStore
+    boot_timeout: float = BOOT_TIMEOUT
+    restore_timeout: float = RESTORE_TIMEOUT
+
+
+@dataclass
+class Stats:
+    boots: int = 0
+    cold_boots: int = 0
+    workers: int = 0
+    problems: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, boots: int = 0, cold: int = 0, problem: str | None = None) -> None:
+        with self.lock:
+            self.boots += boots
+            self.cold_boots += cold
+            if problem and problem not in self.problems:
+                self.problems.append(problem)
+
+
+class _StartError(Exception):
+    pass
+
+
+class Worker:
+    """One harness process (respawned as needed) running pages."""
+
+    def __init__(
+        self, settings: Settings, stats: Stats, on_result: Callable[[SnippetResult], None]
+    ) -> None:
+        self.settings = settings
+        self.stats = stats
+        self.on_result = on_result
+        self.harness: Harness | None = None
+        self.restoring = False  # the current harness restores pages from a snapshot
+
+    # -- the process -------------------------------------------------------------------------
+
+    def _ready(self) -> Harness:
+        if self.harness is not None:
+            return self.harness
+        fields = self.settings.snapshots.init_fields()
+        try:
+            harness = Harness(self.settings.node)
+        except OSError as exc:
+            raise _StartError(f"cannot start {self.settings.node.path}: {exc}") from None
+        timeout = self.settings.boot_timeout
+        try:
+            harness.send({"op": "init", **self.settings.init, **fields})
+            event = harness.event(timeout)
+        except HarnessDied as exc:
+            harness.kill()
+            raise _StartError(str(exc)) from None
+        if event is None or event.get("ev") != "ready":
+            harness.kill()
+            raise _StartError(f"the check harness did not start within {timeout:g} s: {event}")
+        state = str(event.get("snapshot", "off"))
+        if state == "made":
+            self.settings.snapshots.made()
+            self.stats.add(cold=1)
+        elif state.startswith("failed"):
+            self.settings.snapshots.discard(state)
+        self.restoring = state in ("made", "loaded")
+        self.harness = harness
+        return harness
+
+    def _drop(self) -> None:
+        if self.harness is not None:
+            self.harness.kill()
+            self.harness = None
+
+    def close(self) -> None:
+        if self.harness is not None:
+            self.harness.close()
+            self.harness = None
+
+    # -- a page ------------------------------------------------------------------------------
+
+    def run_page(self, job: PageJob) -> list[Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        if job.error:
+            for run in job.runs:
+                self._record(outcomes, run, problem(run.snippet, Status.ERROR, job.error))
+        pending = [] if job.error else list(job.runs)
+        while pending:
+            pending = self._attempt(job, pending, outcomes)
+        return [outcomes[r.snippet.index] for r in job.runs if r.snippet.index in outcomes]
+
+    def _record(self, outcomes: dict[int, Outcome], run: Run, result: SnippetResult,
+                cache: dict[str, Any] | None = None) -> None:  # fmt: skip
+        if run.report and run.snippet.index not in outcomes:
+            outcomes[run.snippet.index] = Outcome(result, cache)
+            self.on_result(result)
+
+    def _fail_all(self, outcomes: dict[int, Outcome], runs: Sequence[Run], message: str) -> None:
+        for run in runs:
+            self._record(outcomes, run, problem(run.snippet, Status.ERROR, message))
+
+    def _attempt(self, job: PageJob, pending: list[Run], outcomes: dict[int, Outcome]) -> list[Run]:
+        """Run *pending* in one fresh interpreter; return what is left to resume, if anything."""
+        try:
+            harness = self._ready()
+        except _StartError as exc:
+            self.stats.add(problem=str(exc))
+            self._fail_all(outcomes, pending, f"not checked: {exc}")
+            return []
+        restoring = self.restoring
+        boot_timeout = self.settings.restore_timeout if restoring else self.settings.boot_timeout
+        try:
+            harness.send(
+                {
+                    "op": "page",
+                    "page": job.page,
+                    "packages": job.packages,
+                    "runs": [r.request() for r in pending],
+                }
+            )
+            event = harness.event(boot_timeout)
+        except HarnessDied as exc:
+            self._drop()
+            self.stats.add(problem=str(exc))
+            self._fail_all(outcomes, pending, f"not checked: {exc}")
+            return []
+        if event is None:
+            self._drop()
+            if restoring:
+                self.settings.snapshots.discard(f"a restore took over {boot_timeout:g} s")
+                return pending
+            self._fail_all(
+                outcomes, pending, f"not checked: Pyodide did not start in {boot_timeout:g} s"
+            )
+            return []
+        if event.get("ev") == "page-error":
+            self._fail_all(outcomes, pending, f"not checked: {event.get('message')}")
+            return []
+        how = event.get("how")
+        if how != "reused":
+            self.stats.add(boots=1, cold=int(how == "cold"))
+        if event.get("snapshotError"):
+            self.settings.snapshots.discard(f"restoring failed: {event['snapshotError']}")
+        history: list[Run] = []
+        for i, run in enumerate(pending):
+            timeout = run.snippet.options.timeout or self.settings.config.timeout
+            started = time.monotonic()
+            try:
+                event = harness.event(timeout)
+                if event is not None and event.get("ev") == "start":
+                    started = time.monotonic()
+                    event = harness.event(timeout)
+            except HarnessDied as exc:
+                self._drop()
+                self.stats.add(problem=str(exc).split(";")[0])
+                message = f"the check harness crashed while running this snippet: {exc}"
+                self._record(outcomes, run, problem(run.snippet, Status.ERROR, message))
+                return self._resume(pending, i, history, outcomes, "crashed the check harness")
+            if event is None:
+                self._drop()
+                message = f"timed out after {timeout:g} s (the interpreter was stopped)"
+                seconds = time.monotonic() - started
+                self._record(
+                    outcomes, run, problem(run.snippet, Status.TIMEOUT, message, seconds=seconds)
+                )
+                return self._resume(pending, i, history, outcomes, "timed out")
+            if event.get("ev") == "page-error":  # e.g. packages could not be loaded
+                self._fail_all(outcomes, pending[i:], f"not checked: {event.get('message')}")
+                return []
+            if event.get("ev") != "done":
+                self._drop()
+                message = f"the check harness answered out of turn: {str(event)[:300]}"
+                self._record(outcomes, run, problem(run.snippet, Status.ERROR, message))
+                return self._resume(pending, i, history, outcomes, "broke the check harness")
+            output = output_text(event.get("messages") or [], int(event.get("dropped") or 0))
+            raw = event.get("result") or {}
+            result = judge(run.snippet, raw, output)
+            fatal = bool(event.get("fatal"))
+            cache = None if fatal else {"raw": raw, "output": output}
+            self._record(outcomes, run, result, cache)
+            history.append(run)
+            if fatal:
+                return self._resume(pending, i, history, outcomes, "ended the interpreter")
+        try:
+            event = harness.event(60)
+        except HarnessDied:
+            self._drop()
+            return []
+        if event is None or event.get("ev") != "page-done":
+            self._drop()
+        elif int(event.get("rss") or 0) > RECYCLE_RSS:
+            self.close()
+        return []
+
+    def _resume(
+        self,
+        pending: list[Run],
+        failed_at: int,
+        history: list[Run],
+        outcomes: dict[int, Outcome],
+        reason: str,
+    ) -> list[Run]:
+        """What to run in a new interpreter after ``pending[failed_at]`` stopped this one."""
+        config = self.settings.config
+        failed = pending[failed_at]
+        rest = pending[failed_at + 1 :]
+        key = session_key(failed.snippet, config)
+        if key is not None:
+            blocked = [r for r in rest if session_key(r.snippet, config) == key]
+            what = "earlier snippet" if failed.report else "snippet replayed to rebuild the session"
+            message = (
+                f"not run: the {what} at {failed.snippet.location} of session {key[1]!r} {reason}"
+            )
+            self._fail_all(outcomes, blocked, message)
+            rest = [r for r in rest if session_key(r.snippet, config) != key]
+        if not any(r.report for r in rest):
+            return []
+        needed = {session_key(r.snippet, config) for r in rest} - {None}
+        replays = [
+            Run(r.snippet, report=False)
+            for r in history
+            if session_key(r.snippet, config) in needed
+        ]
+        return replays + rest
+
+
+def run_pages(
+    jobs: Sequence[PageJob],
+    settings: Settings,
+    workers: int,
+    on_result: Callable[[SnippetResult], None],
+) -> tuple[list[Outcome], Stats]:
+    """Run *jobs* on up to *workers* processes; return every reported outcome and the stats."""
+    stats = Stats()
+    todo: queue.Queue[PageJob] = queue.Queue()
+    for job in sorted(jobs, key=lambda j: len(j.runs), reverse=True):
+        todo.put(job)
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+    count = max(1, min(workers, len(jobs)))
+    stats.workers = count
+
+    def work() -> None:
+        worker = Worker(settings, stats, on_result)
+        try:
+            while True:
+                try:
+                    job = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    found = worker.run_page(job)
+                except Exception as exc:  # a bug of ours must not pass a page silently
+                    worker._drop()
+                    found = [
+                        Outcome(problem(r.snippet, Status.ERROR, f"internal error: {exc!r}"))
+                        for r in job.runs
+                        if r.report
+                    ]
+                    for outcome in found:
+                        on_result(outcome.result)
+                with lock:
+                    outcomes.extend(found)
+        finally:
+            worker.close()
+
+    threads = [threading.Thread(target=work, name=f"pyrun-check-{n}") for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes, stats

@@ -1,0 +1,105 @@
+"""What a person sees in the terminal: a progress bar while checking, then failures and a summary.
+
+Progress goes to stderr, so ``--json -`` style pipelines and CI logs stay clean. On a terminal the
+bar redraws in place; elsewhere (CI logs, pipes) it prints a plain line every tenth of the way,
+because carriage returns make logs unreadable.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter
+from typing import TextIO
+
+from .results import STATUS_ORDER, CheckReport, SnippetResult, Status
+
+BAR_WIDTH = 28
+
+
+class Progress:
+    """A thread-safe progress display for *total* snippets."""
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled and total > 0
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.done = 0
+        self.counts: Counter[Status] = Counter()
+        self._lock = threading.Lock()
+        self._drawn = 0.0
+        self._next_step = 1
+
+    def advance(self, result: SnippetResult) -> None:
+        with self._lock:
+            self.done += 1
+            self.counts[result.status] += 1
+            if not self.enabled:
+                return
+            if self.tty:
+                now = time.monotonic()
+                if now - self._drawn >= 0.1 or self.done == self.total:
+                    self._drawn = now
+                    self.stream.write("\r" + self.line())
+                    self.stream.flush()
+            elif self.done * 10 >= self._next_step * self.total:
+                while self.done * 10 >= self._next_step * self.total:
+                    self._next_step += 1
+                self.stream.write(self.line() + "\n")
+                self.stream.flush()
+
+    def line(self) -> str:
+        filled = BAR_WIDTH * self.done // max(self.total, 1)
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        counts = " ".join(
+            f"{status.value} {self.counts[status]}"
+            for status in STATUS_ORDER
+            if self.counts[status]
+        )
+        return f"pyrun check [{bar}] {self.done}/{self.total} {counts}"
+
+    def finish(self) -> None:
+        with self._lock:
+            if self.enabled and self.tty:
+                self.stream.write("\r" + self.line() + "\n")
+                self.stream.flush()
+
+
+def describe_failure(result: SnippetResult) -> str:
+    """``docs/page.rst:14: failed: ZeroDivisionError: ...`` plus the indented traceback."""
+    head = f"{result.location}: {result.status.value}: {result.message}"
+    if result.cached:
+        head += " (remembered from an earlier run; the snippet has not changed)"
+    body = result.traceback.rstrip()
+    if not body and result.output.strip() and result.status is not Status.ERROR:
+        body = "output:\n" + result.output.rstrip()[-2000:]
+    if not body:
+        return head
+    return head + "\n" + "\n".join("    " + ln for ln in body.splitlines())
+
+
+def format_summary(report: CheckReport) -> str:
+    """Failures first, then a table of counts and one line of totals."""
+    lines: list[str] = []
+    for result in report.failures:
+        lines.append(describe_failure(result))
+        lines.append("")
+    for note in report.problems:
+        lines.append(f"note: {note}")
+    counts = report.counts()
+    widths = [max(len(s.value), len(str(counts[s]))) for s in STATUS_ORDER]
+    lines.append("  ".join(s.value.rjust(w) for s, w in zip(STATUS_ORDER, widths, strict=True)))
+    lines.append(
+        "  ".join(str(counts[s]).rjust(w) for s, w in zip(STATUS_ORDER, widths, strict=True))
+    )
+    pages = len({r.snippet.page for r in report.results})
+    verdict = "all passed" if report.ok else f"{len(report.failures)} failed"
+    if report.ok and counts[Status.SKIPPED]:
+        verdict = f"passed, {counts[Status.SKIPPED]} skipped"
+    lines.append(
+        f"pyrun check: {verdict}: {len(report.results)} snippets on {pages} pages in "
+        f"{report.seconds:.1f} s ({report.boots} interpreters started, {report.workers} processes)"
+    )
+    return "\n".join(lines)

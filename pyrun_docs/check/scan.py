@@ -1,0 +1,308 @@
+"""Find snippets in documentation sources without building: ``pyrun-docs check docs/``.
+
+Reads three syntaxes, each into the core :class:`~pyrun_docs.snippet.Snippet` with the same lines
+and options the adapters produce:
+
+* reST: ``.. pyrun::`` with ``:option: value`` lines, at any indentation (inside ``.. note::``...);
+  directives whose body is not reST (``code-block``, ``literalinclude``...), literal blocks after
+  ``::`` and comments are skipped, so documentation *about* pyrun is not mistaken for snippets.
+* MyST Markdown: ```` ```{pyrun} ```` (or ``:::{pyrun}``) with ``:option: value`` lines or a
+  ``---`` block of ``key: value`` lines.
+* MkDocs Markdown: ```` ```pyrun key="value" flag ```` and ```` ```{.pyrun key="value"} ````, also
+  indented inside admonitions and content tabs, read by :func:`pyrun_docs.fences.find_fences`
+  (the MkDocs adapter's own reader, so the two cannot drift apart).
+
+Every problem (unknown option, bad value, unreadable fence header, empty snippet) is a
+:class:`~pyrun_docs.errors.PyrunError` with its ``file:line``; a snippet with a bad option is kept
+without it, as the adapters do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyrun_docs.errors import OptionError, PyrunError
+from pyrun_docs.fences import find_fences, normalize_flags
+from pyrun_docs.options import parse_options_lenient
+from pyrun_docs.snippet import Snippet, normalize_code
+
+SUFFIXES = (".rst", ".md")
+SKIP_DIRS = frozenset(
+    {"_build", "build", "site", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox"}
+)
+#: directives whose body is not reST: a ``.. pyrun::`` inside one is an example, not a snippet
+LITERAL_DIRECTIVES = frozenset(
+    {
+        "code-block", "code", "sourcecode", "literalinclude", "highlight", "parsed-literal",
+        "testcode", "testoutput", "testsetup", "testcleanup", "doctest", "raw", "math",
+        "csv-table", "productionlist", "graphviz", "mermaid", "jupyter-execute", "ipython",
+        "plot", "pyrun", "only-text",
+    }
+)  # fmt: skip
+
+_RST_DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\.[ \t]+(?P<name>[\w:.+-]+)::(?P<arg>.*)$")
+_RST_COMMENT = re.compile(r"^(?P<indent>[ \t]*)\.\.(?:[ \t]|$)")
+_RST_OPTION = re.compile(r"^[ \t]+:(?P<name>[^:\s][^:]*):(?:[ \t]+(?P<value>.*))?$")
+_MYST_OPEN = re.compile(
+    r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,}|:{3,})[ \t]*\{pyrun\}(?P<arg>.*)$"
+)
+_ANY_FENCE = re.compile(r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,}|:{3,})")
+_MYST_OPTION = re.compile(r"^:(?P<name>[^:\s][^:]*):(?:[ \t]+(?P<value>.*))?$")
+#: a MyST directive fence whose body is Markdown again (``{note}``, ``{admonition}``, ``{tab-item}``)
+_MYST_CONTAINER = re.compile(
+    r"^[ \t>]*(?:`{3,}|~{3,}|:{3,})[ \t]*\{(?!(?:code-block|code|sourcecode|literalinclude|"
+    r"testcode|testoutput|doctest|raw|math|eval-rst|pyrun|mermaid|graphviz)\})[\w:.+-]+\}"
+)
+
+
+@dataclass
+class ScanResult:
+    """Snippets per page (one page per file) and the problems found on the way."""
+
+    pages: dict[str, list[Snippet]] = field(default_factory=dict)
+    errors: list[PyrunError] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def snippets(self) -> list[Snippet]:
+        return [s for page in self.pages.values() for s in page]
+
+
+def display_path(path: Path) -> str:
+    """The path as authors read it: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def source_files(paths: Iterable[str | Path]) -> list[Path]:
+    """``.rst`` and ``.md`` files in *paths* (files as given, folders recursively), sorted.
+
+    Raises:
+        PyrunError: a path does not exist.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+                found.extend(Path(root) / f for f in sorted(files) if f.endswith(SUFFIXES))
+        else:
+            raise PyrunError(f"{raw}: no such file or directory")
+    return list(dict.fromkeys(found))
+
+
+def scan_paths(paths: Iterable[str | Path]) -> ScanResult:
+    """Scan files and folders; each file is one page (sessions are per page)."""
+    result = ScanResult()
+    for path in source_files(paths):
+        shown = display_path(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            result.errors.append(PyrunError(f"cannot read the file: {exc}", location=shown))
+            continue
+        result.files += 1
+        snippets = scan_text(text, shown, page=shown, errors=result.errors)
+        if snippets:
+            result.pages[shown] = snippets
+    return result
+
+
+def scan_text(text: str, path: str, *, page: str, errors: list[PyrunError]) -> list[Snippet]:
+    """The snippets of one source text (syntax chosen by the suffix of *path*)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if path.endswith(".rst"):
+        blocks = _rst_blocks(text, path, errors)
+    else:
+        blocks = _myst_blocks(text, path, errors) + _mkdocs_blocks(text, path, errors)
+    blocks.sort(key=lambda b: b[0])
+    snippets: list[Snippet] = []
+    for header_line, body_line, body, raw in blocks:
+        try:
+            code, skipped = normalize_code(body)
+        except OptionError as exc:
+            errors.append(PyrunError(exc.message, location=f"{path}:{header_line}"))
+            continue
+        options, problems = parse_options_lenient(raw)
+        for err in problems:
+            message = f"{err.message} (the snippet is kept without it)"
+            errors.append(PyrunError(message, location=f"{path}:{header_line}"))
+        snippets.append(
+            Snippet(
+                code=code,
+                path=path,
+                line=body_line + skipped,
+                page=page,
+                index=len(snippets),
+                options=options,
+            )
+        )
+    return snippets
+
+
+Block = tuple[int, int, str, dict[str, str | None]]  # header line, body line, body, raw options
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _rst_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
+    lines = text.expandtabs(8).split("\n")
+    blocks: list[Block] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        match = _RST_DIRECTIVE.match(line)
+        if match is None:
+            literal = line.rstrip().endswith("::")  # a literal block follows
+            comment = _RST_COMMENT.match(line) and not line.lstrip().startswith(".. _")
+            i = _block_end(lines, i, _indent(line)) if literal or comment else i + 1
+            continue
+        if match.group("name") != "pyrun":
+            literal = match.group("name") in LITERAL_DIRECTIVES
+            i = _block_end(lines, i, _indent(line)) if literal else i + 1
+            continue
+        end = _block_end(lines, i, _indent(line))
+        if match.group("arg").strip():
+            errors.append(_located("the pyrun directive takes no argument", path, i + 1))
+        raw, j = _rst_options(lines, i + 1, end)
+        while j < end and not lines[j].strip():
+            j += 1
+        blocks.append((i + 1, j + 1, "\n".join(lines[j:end]), raw))
+        i = end
+    return blocks
+
+
+def _rst_options(lines: list[str], start: int, end: int) -> tuple[dict[str, str | None], int]:
+    """The ``:name: value`` field list right under a directive (values may wrap); where it ends."""
+    raw: dict[str, str | None] = {}
+    j = start
+    while j < end and (option := _RST_OPTION.match(lines[j])):
+        indent = _indent(lines[j])
+        value = (option.group("value") or "").strip()
+        j += 1
+        while j < end and lines[j].strip() and _indent(lines[j]) > indent:
+            value = f"{value}\n{lines[j].strip()}".strip()  # as docutils joins them
+            j += 1
+        raw[option.group("name").strip()] = value or None
+    return raw, j
+
+
+def _located(message: str, path: str, line: int) -> PyrunError:
+    return PyrunError(message, location=f"{path}:{line}")
+
+
+def _block_end(lines: list[str], start: int, indent: int) -> int:
+    """Index after the indented body of the construct starting at line *start*."""
+    j = start + 1
+    last = start
+    while j < len(lines):
+        if lines[j].strip():
+            if _indent(lines[j]) <= indent:
+                break
+            last = j
+        j += 1
+    return last + 1
+
+
+def _fence_end(lines: list[str], start: int, fence: str) -> int:
+    for j in range(start + 1, len(lines)):
+        if _closes(lines[j], fence):
+            return j
+    return len(lines)
+
+
+def _myst_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
+    lines = text.split("\n")
+    blocks: list[Block] = []
+    open_directives: list[str] = []  # fences of enclosing directives whose body is Markdown
+    i = 0
+    while i < len(lines):
+        if open_directives and _closes(lines[i], open_directives[-1]):
+            open_directives.pop()
+            i += 1
+            continue
+        match = _MYST_OPEN.match(lines[i])
+        if match is None:
+            other = _ANY_FENCE.match(lines[i])
+            if other is None:
+                i += 1
+            elif _MYST_CONTAINER.match(lines[i]):
+                open_directives.append(other.group("fence"))
+                i += 1
+            else:  # any other fenced block: code, or an example of pyrun syntax
+                i = _fence_end(lines, i, other.group("fence")) + 1
+            continue
+        width = len(match.group("indent"))
+        end = _fence_end(lines, i, match.group("fence"))
+        body = [_strip(ln, width) for ln in lines[i + 1 : end]]
+        if match.group("arg").strip():
+            errors.append(_located("the pyrun directive takes no argument", path, i + 1))
+        raw, j = _myst_options(body, path, i + 2, errors)
+        while j < len(body) and not body[j].strip():
+            j += 1
+        blocks.append((i + 1, i + 2 + j, "\n".join(body[j:]), raw))
+        i = end + 1
+    return blocks
+
+
+def _myst_options(
+    body: list[str], path: str, first_line: int, errors: list[PyrunError]
+) -> tuple[dict[str, str | None], int]:
+    """Options as ``:name: value`` lines or a ``---`` block of ``key: value``; where they end."""
+    raw: dict[str, str | None] = {}
+    if body and body[0].strip() == "---":
+        close = next((k for k in range(1, len(body)) if body[k].strip() == "---"), None)
+        if close is None:
+            errors.append(
+                _located("the options block opened by --- is not closed", path, first_line)
+            )
+            return raw, 0
+        for k in range(1, close):
+            item = body[k].strip()
+            if not item or item.startswith("#"):
+                continue
+            key, sep, value = item.partition(":")
+            if not sep:
+                errors.append(
+                    _located(f"cannot read {item!r} as 'key: value'", path, first_line + k)
+                )
+                continue
+            raw[key.strip()] = value.strip().strip("\"'") or None
+        return raw, close + 1
+    j = 0
+    while j < len(body) and (option := _MYST_OPTION.match(body[j].strip())):
+        raw[option.group("name").strip()] = (option.group("value") or "").strip() or None
+        j += 1
+    return raw, j
+
+
+def _strip(line: str, width: int) -> str:
+    return line[width:] if not line[:width].strip(" \t>") else line.lstrip(" \t>")
+
+
+def _closes(line: str, fence: str) -> bool:
+    return re.match(rf"^[ \t>]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", line) is not None
+
+
+def _mkdocs_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
+    blocks: list[Block] = []
+    for fence in find_fences(text):
+        if fence.errors:
+            reason = "; ".join(fence.errors)
+            message = f"this pyrun fence is shown as plain code, not a widget: {reason}"
+            errors.append(_located(message, path, fence.line))
+            continue
+        blocks.append((fence.line, fence.line + 1, fence.code, normalize_flags(fence.options)))
+    return blocks

@@ -1,0 +1,106 @@
+"""Turn what the executor reported into a :class:`.SnippetResult` that names ``file:line``.
+
+The executor knows a snippet only as ``<example N>`` with lines counted inside it (that is what the
+reader's browser shows). Here those become the document and its lines, so a failure reads
+``docs/page.rst:14`` and the traceback says ``File "docs/page.rst", line 14``. The raw executor
+result is what the cache stores, so a snippet that moved down the page still gets the right line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pyrun_docs.snippet import Snippet
+
+from .plan import example_filename
+from .results import SnippetResult, Status
+
+#: characters of a snippet's output kept in a result (the tail)
+OUTPUT_LIMIT = 20_000
+
+
+def output_text(messages: list[dict[str, Any]], dropped: int = 0) -> str:
+    """What the reader would have seen as text: both streams and the plain text of displays.
+
+    Capped to its last :data:`OUTPUT_LIMIT` characters; what was cut (by the executor, the harness
+    or here) is counted in a first line, as the widget does.
+    """
+    parts: list[str] = []
+    cut = dropped
+    for message in messages:
+        if message.get("type") == "stream":
+            cut += int(message.get("dropped") or 0)
+            parts.append(str(message.get("text", "")))
+        elif message.get("type") == "display":
+            bundle = message.get("bundle") or {}
+            text = str(bundle.get("text/plain", ""))
+            parts.append(text if text.endswith("\n") else text + "\n")
+    text = "".join(parts)
+    if len(text) > OUTPUT_LIMIT:
+        cut += len(text) - OUTPUT_LIMIT
+        text = text[-OUTPUT_LIMIT:]
+    return f"[... {cut} characters of output cut ...]\n{text}" if cut else text
+
+
+def relocate_traceback(snippet: Snippet, traceback: str) -> str:
+    """Rewrite ``File "<example N>", line L`` as the document path and its line."""
+    name = re.escape(example_filename(snippet))
+
+    def swap(match: re.Match[str]) -> str:
+        line = snippet.source_line(int(match.group(1)))
+        return f'File "{snippet.path}", line {line}'
+
+    return re.sub(rf'File "{name}", line (\d+)', swap, traceback)
+
+
+def judge(
+    snippet: Snippet,
+    raw: dict[str, Any],
+    output: str,
+    *,
+    cached: bool = False,
+) -> SnippetResult:
+    """The verdict for one executor result (``{"ok", "error", "seconds", ...}``)."""
+    seconds = float(raw.get("seconds") or 0.0)
+    error = raw.get("error")
+    if raw.get("ok"):
+        status = Status.CACHED if cached else Status.PASSED
+        message = ""
+        if raw.get("expected") and isinstance(error, dict):
+            message = f"raised {error.get('type')} as expected"
+        return SnippetResult(
+            snippet, status, message, output=output, seconds=seconds, cached=cached
+        )
+    error = error if isinstance(error, dict) else {}
+    kind = str(error.get("type") or "Error")
+    text = str(error.get("message") or "").strip()
+    first = text.splitlines()[0] if text else ""
+    line = error.get("line")
+    return SnippetResult(
+        snippet,
+        Status.FAILED,
+        message=f"{kind}: {first}" if first else kind,
+        exception=kind,
+        line=snippet.source_line(int(line)) if isinstance(line, int) and line > 0 else None,
+        traceback=relocate_traceback(snippet, str(error.get("traceback") or "")),
+        output=output,
+        seconds=seconds,
+        cached=cached,
+    )
+
+
+def problem(
+    snippet: Snippet, status: Status, message: str, *, seconds: float = 0.0, output: str = ""
+) -> SnippetResult:
+    """A result that is not the executor's verdict: a timeout, a crash, a blocked snippet.
+
+    The first line of *message* is the one-line message; the rest (e.g. the tail of a crashed
+    harness's stderr) goes where a traceback would.
+    """
+    head, _, detail = message.partition("\n")
+    return SnippetResult(snippet, status, head, traceback=detail, output=output, seconds=seconds)
+
+
+def skipped(snippet: Snippet, reason: str) -> SnippetResult:
+    return SnippetResult(snippet, Status.SKIPPED, reason)

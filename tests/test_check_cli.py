@@ -1,0 +1,146 @@
+"""``pyrun-docs check PATH...``: exit codes, reports, annotations, setup errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pyrun_docs.check.api import default_cache_dir
+from pyrun_docs.cli import main
+
+
+def check_dir(tmp_path: Path) -> Path:
+    """A results folder of its own that shares interpreter snapshots with every other check."""
+    shared = default_cache_dir() / "snapshots"
+    shared.mkdir(parents=True, exist_ok=True)
+    folder = tmp_path / "check-cache"
+    folder.mkdir()
+    (folder / "snapshots").symlink_to(shared, target_is_directory=True)
+    return folder
+
+
+def write_docs(root: Path, *, failing: bool) -> Path:
+    token = uuid.uuid4().hex
+    docs = root / "docs"
+    docs.mkdir()
+    bad = "\n.. pyrun::\n\n   values = []\n   print(sum(values) / len(values))\n" if failing else ""
+    (docs / "index.rst").write_text(
+        f"Index\n=====\n\n.. pyrun::\n   :session: s\n\n   # {token}\n   x = 2\n"
+        f"\n.. pyrun::\n   :session: s\n\n   print(x * 21)\n{bad}",
+        encoding="utf-8",
+    )
+    (docs / "guide.md").write_text(
+        f'# Guide\n\n```pyrun title="MkDocs style"\n# {token}\nprint("md")\n```\n\n'
+        f"```{{pyrun}}\n:check: skip\n\nimport urllib.request\n```\n",
+        encoding="utf-8",
+    )
+    return docs
+
+
+def test_failure_exits_1_with_reports(
+    runtime_cache: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # paths are shown relative to the working directory
+    docs = write_docs(tmp_path, failing=True)
+    cache = check_dir(tmp_path)
+    report_json, junit = tmp_path / "out" / "check.json", tmp_path / "out" / "junit.xml"
+    status = main(
+        ["check", str(docs), "--json", str(report_json), "--junit-xml", str(junit),
+         "--cache-dir", str(cache), "-q"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 1
+    failing_line = 18  # "print(sum(values) / len(values))"
+    assert (
+        f"{Path('docs', 'index.rst')}:{failing_line}: failed: ZeroDivisionError: division by zero"
+        in out
+    )
+    assert "1 failed: 5 snippets on 2 pages" in out
+    data = json.loads(report_json.read_text(encoding="utf-8"))
+    assert data["counts"]["passed"] == 3 and data["counts"]["skipped"] == 1
+    assert data["counts"]["failed"] == 1
+    root = ET.parse(junit).getroot()
+    assert root.get("failures") == "1" and root.get("tests") == "5"
+
+
+def test_all_passed_exits_0_and_annotates_nothing(
+    runtime_cache: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docs = write_docs(tmp_path, failing=False)
+    cache = check_dir(tmp_path)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["check", str(docs), "--cache-dir", str(cache), "-q", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "passed, 1 skipped" in out and "::error" not in out
+    # the same tree again, as a real process: answered from the cache
+    proc = subprocess.run(
+        [sys.executable, "-m", "pyrun_docs", "check", str(docs), "--cache-dir", str(cache)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "0 interpreters started" in proc.stdout
+    assert "pyrun check [" in proc.stderr  # progress goes to stderr, plain in a pipe
+
+
+def test_option_errors_exit_1_and_annotate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "page.rst").write_text(
+        "Page\n====\n\n.. pyrun::\n   :sesion: s\n   :check: skip\n\n   x = 1\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "docs", "--cache-dir", str(tmp_path / "c"), "-q"]) == 1
+    captured = capsys.readouterr()
+    assert "docs/page.rst:4: error: unknown option 'sesion'" in captured.err.replace("\\", "/")
+    assert "::error file=" in captured.out and ",line=4," in captured.out
+
+
+def test_usage_and_setup_errors_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["check", str(tmp_path / "missing")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["check", str(tmp_path), "--timeout", "0"])
+    assert info.value.code == 2
+    capsys.readouterr()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.rst").write_text(f".. pyrun::\n\n   # {uuid.uuid4().hex}\n", encoding="utf-8")
+    monkeypatch.setenv("PYRUN_DOCS_NODE", str(tmp_path / "no-node"))
+    assert main(["check", str(docs), "--no-cache", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "needs Node.js 18 or newer" in err and 'pip install "pyrun-docs[node]"' in err
+
+
+def test_harness_ships_in_the_wheel(tmp_path: Path) -> None:
+    import zipfile
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(root)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    names = set(zipfile.ZipFile(next(tmp_path.glob("pyrun_docs-*.whl"))).namelist())
+    assert "pyrun_docs/check/harness.mjs" in names
+    assert "pyrun_docs/check/__init__.py" in names and "pyrun_docs/check/scan.py" in names

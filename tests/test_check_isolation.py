@@ -1,0 +1,71 @@
+"""``pyrun_isolation`` (run inside Pyodide by the harness) tested here in CPython.
+
+It must undo what a page did to a shared interpreter, and report what it cannot undo so the harness
+gives the next page a fresh interpreter instead.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pyrun_docs.check.isolation import Baseline
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "fs"
+    folder.mkdir()
+    (folder / "kept.txt").write_text("original", encoding="utf-8")
+    yield folder
+    gc.unfreeze()  # Baseline freezes the "fresh interpreter" (here: the test process)
+
+
+def test_restore_undoes_a_page(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(sandbox)
+    original_dumps = json.dumps
+    baseline = Baseline(roots=(str(sandbox),))
+    try:
+        # what a page might do
+        sys.modules["pyrun_test_leak"] = types.ModuleType("pyrun_test_leak")
+        json.dumps = lambda *a, **k: "patched"
+        json.extra_attribute = 1  # type: ignore[attr-defined]
+        json.JSONEncoder.item_separator = "; "
+        os.environ["PYRUN_TEST_LEAK"] = "1"
+        sys.path.append("/somewhere")
+        sys.setrecursionlimit(sys.getrecursionlimit() + 7)
+        (sandbox / "new").mkdir()
+        (sandbox / "new" / "file.txt").write_text("x", encoding="utf-8")
+        os.chdir(sandbox / "new")
+
+        problems = baseline.restore()
+    finally:
+        json.dumps = original_dumps
+        json.JSONEncoder.item_separator = ", "
+    assert problems == []
+    assert "pyrun_test_leak" not in sys.modules
+    assert json.dumps({"a": 1}) == '{"a": 1}' and not hasattr(json, "extra_attribute")
+    assert "PYRUN_TEST_LEAK" not in os.environ and "/somewhere" not in sys.path
+    assert not (sandbox / "new").exists() and Path.cwd() == sandbox
+    assert baseline.restore() == []  # nothing left to undo
+
+
+def test_restore_reports_what_it_cannot_undo(sandbox: Path, tmp_path: Path) -> None:
+    baseline = Baseline(roots=(str(sandbox),))
+    (sandbox / "kept.txt").write_text("changed!", encoding="utf-8")
+    outside = tmp_path / "page_module.py"
+    outside.write_text("VALUE = 1\n", encoding="utf-8")
+    module = types.ModuleType("page_module")
+    module.__file__ = str(outside)
+    sys.modules["page_module"] = module
+    problems = baseline.restore()
+    assert any("kept.txt was changed" in p for p in problems)
+    assert any("module page_module was imported from" in p for p in problems)
+    assert "page_module" not in sys.modules

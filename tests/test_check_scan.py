@@ -1,0 +1,246 @@
+"""The source scanner behind ``pyrun-docs check PATH``: snippets, exact lines, validated options."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pyrun_docs.check.scan import scan_paths, scan_text, source_files
+from pyrun_docs.errors import PyrunError
+
+ROOTS = Path(__file__).parent / "roots"
+
+
+def scan(text: str, name: str) -> tuple[list, list[PyrunError]]:  # type: ignore[type-arg]
+    errors: list[PyrunError] = []
+    return scan_text(text, name, page=name, errors=errors), errors
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, ln in enumerate(text.split("\n"), 1) if needle in ln)
+
+
+RST = """\
+Title
+=====
+
+.. pyrun::
+   :session: s
+   :hidden:
+
+   setup = 1
+
+Text.
+
+.. note::
+
+   .. pyrun::
+      :session: s
+      :caption: a caption that
+         wraps onto a second line
+
+      nested = setup + 1
+
+.. code-block:: rst
+
+   .. pyrun::
+
+      not_a_snippet = 1
+
+A literal block follows::
+
+   .. pyrun::
+
+      also_not = 1
+
+.. this is a comment
+   .. pyrun::
+
+      commented_out = 1
+
+.. pyrun::
+   :sesion: typo
+   :timeout: 2
+
+
+   after_two_blank_lines = 1
+
+.. pyrun::
+
+   >>> 1 + 1
+   2
+"""
+
+
+def test_rst_snippets_lines_and_options() -> None:
+    snippets, errors = scan(RST, "docs/page.rst")
+    codes = [s.code.strip().splitlines()[0] for s in snippets]
+    assert codes == ["setup = 1", "nested = setup + 1", "after_two_blank_lines = 1", ">>> 1 + 1"]
+    setup, nested, typo, transcript = snippets
+    assert setup.line == line_of(RST, "setup = 1")
+    assert setup.options.session == "s" and setup.options.hidden
+    assert nested.line == line_of(RST, "nested = setup + 1")
+    assert nested.options.caption == "a caption that\nwraps onto a second line"
+    assert typo.line == line_of(RST, "after_two_blank_lines")
+    assert typo.options.timeout == 2
+    assert transcript.is_transcript and transcript.line == line_of(RST, ">>> 1 + 1")
+    assert [s.index for s in snippets] == [0, 1, 2, 3]
+    assert all(s.page == "docs/page.rst" and s.path == "docs/page.rst" for s in snippets)
+    # the bad option is reported at the directive and the snippet is kept without it
+    assert len(errors) == 1
+    assert errors[0].location == f"docs/page.rst:{line_of(RST, ':sesion: typo') - 1}"
+    assert "unknown option 'sesion'" in errors[0].message and "session" in errors[0].message
+
+
+def test_rst_empty_snippet_and_argument_are_errors() -> None:
+    text = "A\n=\n\n.. pyrun:: oops\n\n   x = 1\n\n.. pyrun::\n\nText after.\n"
+    snippets, errors = scan(text, "e.rst")
+    assert [s.code for s in snippets] == ["x = 1\n"]
+    messages = sorted(str(e) for e in errors)
+    assert messages[0].startswith("e.rst:4: the pyrun directive takes no argument")
+    assert messages[1].startswith("e.rst:8: empty pyrun snippet")
+
+
+MYST = """\
+# MyST page
+
+```{pyrun}
+:session: intro
+
+import math
+print(math.sqrt(2))
+```
+
+```{pyrun}
+---
+session: intro
+hidden: true
+caption: "Setup"
+---
+import os
+```
+
+````{note}
+```{pyrun}
+inside_a_note = 1
+```
+````
+
+`````markdown
+```{pyrun}
+just_an_example = 1
+```
+`````
+
+:::{pyrun}
+:raises: ValueError
+
+int("x")
+:::
+"""
+
+
+def test_myst_snippets() -> None:
+    snippets, errors = scan(MYST, "docs/myst.md")
+    assert not errors
+    first, hidden, noted, colon = snippets
+    assert first.line == line_of(MYST, "import math") and first.options.session == "intro"
+    assert hidden.line == line_of(MYST, "import os")
+    assert hidden.options.hidden and hidden.options.caption == "Setup"
+    assert noted.code == "inside_a_note = 1\n" and noted.line == line_of(MYST, "inside_a_note")
+    assert colon.options.raises == "ValueError" and colon.line == line_of(MYST, 'int("x")')
+
+
+MKDOCS = """\
+# MkDocs page
+
+```pyrun session="a" hidden
+a = 1
+```
+
+```{.pyrun session="a" title="Shown"}
+
+print(a)
+```
+
+!!! note "Inside an admonition"
+
+    ```pyrun
+    in_admonition = 1
+    ```
+
+=== "Tab one"
+
+    ```pyrun timeout="5"
+    in_tab = 1
+    ```
+
+```pyrun session=unquoted
+broken = 1
+```
+
+```python
+# ```pyrun inside another fence is only an example
+```
+"""
+
+
+def test_mkdocs_fences() -> None:
+    snippets, errors = scan(MKDOCS, "docs/index.md")
+    hidden, shown, admonition, tab = snippets
+    assert hidden.options.hidden and hidden.options.session == "a"
+    assert hidden.line == line_of(MKDOCS, "a = 1")
+    assert shown.options.caption == "Shown" and shown.line == line_of(MKDOCS, "print(a)")
+    assert admonition.code == "in_admonition = 1\n"
+    assert admonition.line == line_of(MKDOCS, "in_admonition")
+    assert tab.options.timeout == 5 and tab.line == line_of(MKDOCS, "in_tab")
+    assert len(errors) == 1
+    assert errors[0].location == f"docs/index.md:{line_of(MKDOCS, 'session=unquoted')}"
+    assert "must be quoted" in errors[0].message
+
+
+def test_paths_files_and_folders(tmp_path: Path) -> None:
+    (tmp_path / "a.rst").write_text(".. pyrun::\n\n   x = 1\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("```pyrun\ny = 2\n```\n", encoding="utf-8")
+    (tmp_path / "_build").mkdir()
+    (tmp_path / "_build" / "c.rst").write_text(".. pyrun::\n\n   z = 3\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text(".. pyrun::\n\n   no = 1\n", encoding="utf-8")
+    files = source_files([tmp_path])
+    assert [f.relative_to(tmp_path).as_posix() for f in files] == ["a.rst", "sub/b.md"]
+    result = scan_paths([tmp_path])
+    assert result.files == 2 and len(result.snippets) == 2
+    assert len(result.pages) == 2  # one page per file: sessions never span files
+    with pytest.raises(PyrunError, match="no such file"):
+        scan_paths([tmp_path / "missing"])
+
+
+def test_lines_agree_with_the_sphinx_adapter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """reST lines, indexes and options are what the Sphinx directive records in the environment."""
+    from sphinx.application import Sphinx
+
+    src = tmp_path / "src"
+    shutil.copytree(ROOTS / "basic", src)
+    (src / "extra.rst").write_text(RST.replace("   :sesion: typo\n", ""), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    app = Sphinx(
+        str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
+        status=None, warning=None, freshenv=True,
+    )  # fmt: skip
+    app.build()
+    ours = scan_paths([src]).pages
+    for docname, recorded in app.env.pyrun_snippets.items():  # type: ignore[attr-defined]
+        path = recorded[0].path
+        if not path.endswith(".rst"):
+            continue
+        scanned = ours[path]
+        assert [(s.line, s.index, s.code, s.options) for s in scanned] == [
+            (s.line, s.index, s.code, s.options) for s in recorded
+        ], docname
+    # MyST: the line of the code's first line (the directive's own line would be 3)
+    myst = ours[str(Path("src") / "myst.md")]
+    assert myst[0].line == 6 and myst[0].options.session == "intro"
