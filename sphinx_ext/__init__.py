@@ -5,7 +5,9 @@ Event order, and what each hook does:
 1. ``config-inited``: validate the ``pyrun_*`` values (:mod:`.config`).
 2. reading: the ``pyrun`` directive builds core snippets and stores them per document in
    ``env.pyrun_snippets`` (purged per document, merged after parallel reads).
-3. ``env-updated``: copy the widget assets and the verified runtime into ``_static/pyrun/``.
+3. ``env-updated``: copy the widget assets and the verified runtime into ``_static/pyrun/``; with
+   ``pyrun_check`` on, run every snippet in headless Pyodide (:mod:`.check`), one warning per
+   failure at its line; ``build-finished`` sets a nonzero exit status for ``"error"``.
 4. writing: a post-transform swaps snippets for ``<py-repl>`` HTML on HTML builders;
    ``html-page-context`` adds the loader, stylesheet and page config to pages *with* snippets only.
 """
@@ -30,6 +32,7 @@ from pyrun_docs.errors import PyrunError
 from pyrun_docs.render import page_config_json
 from pyrun_docs.snippet import Snippet
 
+from .check import on_build_finished, on_env_updated_check
 from .config import get_config, on_config_inited, register
 from .directive import PyrunDirective, pyrun_block
 from .transform import PyrunWidgets, is_widget_builder
@@ -107,5 +110,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
     app.connect("env-updated", on_env_updated)
+    app.connect("env-updated", on_env_updated_check)
+    app.connect("build-finished", on_build_finished)
     app.connect("html-page-context", on_html_page_context)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,76 @@
+"""Run the build check from Sphinx: ``pyrun_check = "warn" | "error"``.
+
+Like ``sphinx.ext.doctest``, the directive only records snippets; here, once per build after all
+documents are read (and merged, under ``-j``), the core check runs them in headless Pyodide. Each
+failure is a ``pyrun.check`` warning located at the failing line (so ``-W`` fails the build);
+with ``"error"`` the build also exits nonzero without ``-W``.
+"""
+
+from __future__ import annotations
+
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
+
+from pyrun_docs.check import CheckReport, format_summary, run_check
+from pyrun_docs.check.progress import describe_failure
+from pyrun_docs.errors import PyrunError
+from pyrun_docs.snippet import Snippet
+
+from .config import get_config
+
+logger = logging.getLogger(__name__)
+
+
+def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
+    """Check every recorded snippet; store whether the build must fail."""
+    config = get_config(app)
+    if config.check == "off" or not any(snippets.values()):
+        return
+    pages = {doc: snips for doc, snips in sorted(snippets.items()) if snips}
+    logger.info("pyrun: checking examples in headless Pyodide...")
+    try:
+        report = run_check(pages, config, progress=not app.quiet)
+    except PyrunError as exc:
+        logger.warning(
+            f"pyrun: the check could not run: {exc.message}", type="pyrun", subtype="check"
+        )
+        app.pyrun_failed = True  # type: ignore[attr-defined]
+        return
+    for result in report.failures:
+        text = describe_failure(result).split(": ", 1)[1]  # Sphinx prints the location itself
+        logger.warning(
+            f"pyrun: {text}",
+            location=(result.snippet.page, result.line or result.snippet.line),
+            type="pyrun",
+            subtype="check",
+        )
+    for note in report.problems:
+        logger.warning(f"pyrun: {note}", type="pyrun", subtype="check")
+    logger.info(format_summary(_without_failures(report)))
+    app.pyrun_failed = not report.ok  # type: ignore[attr-defined]
+
+
+def _without_failures(report: CheckReport) -> CheckReport:
+    """The summary table only: failures were already reported one by one as warnings."""
+    return CheckReport(
+        results=report.results,
+        seconds=report.seconds,
+        boots=report.boots,
+        cold_boots=report.cold_boots,
+        workers=report.workers,
+        problems=[],
+    )
+
+
+def on_env_updated_check(app: Sphinx, env: BuildEnvironment) -> None:
+    from . import _snippets
+
+    check_environment(app, _snippets(env))
+
+
+def on_build_finished(app: Sphinx, exception: BaseException | None) -> None:
+    if exception is None and getattr(app, "pyrun_failed", False):
+        if get_config(app).check == "error":
+            logger.error("pyrun: examples failed the check (pyrun_check = 'error')")
+            app.statuscode = 1
