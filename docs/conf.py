@@ -13,3 +13,6 @@ exclude_patterns = ["_build"]
 html_theme = "furo" if importlib.util.find_spec("furo") else "alabaster"
 html_title = "pyrun-docs"
 myst_enable_extensions = ["colon_fence"]
+
+# Every example on these pages runs in headless Pyodide during the build; a broken one fails it.
+pyrun_check = "error"

@@ -11,7 +11,9 @@ Hook order, and what each does:
 4. ``on_page_content``: warn about every ``pyrun`` fence that did not become a widget (SuperFences'
    silent fallback), and add the loader, stylesheet and page config to pages *with* snippets only
    (inside the content, so mkdocs-material's instant navigation brings them along).
-5. ``on_post_build``: copy the widget assets and the verified runtime into ``site/assets/pyrun/``.
+5. ``on_post_build``: copy the widget assets and the verified runtime into ``site/assets/pyrun/``,
+   then, with ``check`` on, run every snippet in headless Pyodide (a failure is a warning at
+   ``docs/page.md:LINE``; ``check: error`` fails the build without ``--strict``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.exceptions import PluginError
+from mkdocs.exceptions import Abort, PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
@@ -37,6 +39,8 @@ from pyrun_docs.assets import (
     copy_service_worker,
     copy_site_assets,
 )
+from pyrun_docs.check import run_check
+from pyrun_docs.check.progress import describe_failure, format_counts
 from pyrun_docs.config import CHECK_LEVELS, PRELOAD_MODES, RUNTIME_SOURCES, PyrunConfig
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.fences import Fence, find_fences
@@ -160,6 +164,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
     supports_multiple_instances = False
 
     def __init__(self) -> None:
+        self.command = "build"
         self.pyrun_config = PyrunConfig()
         self.collector = PageCollector(self.pyrun_config)
         self.pages: dict[str, list[Snippet]] = {}
@@ -189,6 +194,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         )
         sf["custom_fences"] = fences
         return config
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.command = command
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         self.pages = {}
@@ -231,3 +239,28 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             copy_service_worker(Path(config.site_dir))
         except PyrunError as exc:
             log.warning(f"{exc.message}; the widgets cannot run until this is fixed")
+        self.check()
+
+    def check(self) -> None:
+        """Run every collected snippet in headless Pyodide (``check: warn | error``).
+
+        Each failure is a warning at ``docs/page.md:LINE`` (so ``--strict`` fails on it); with
+        ``error`` the build fails without ``--strict`` too (``mkdocs serve`` only warns).
+        """
+        if self.pyrun_config.check == "off" or not any(self.pages.values()):
+            return
+        log.info("checking examples in headless Pyodide...")
+        try:
+            report = run_check(self.pages, self.pyrun_config)
+        except PyrunError as exc:
+            failed, problems = 1, [f"the check could not run: {exc.message}"]
+        else:
+            for result in report.failures:
+                log.warning(describe_failure(result))
+            problems = report.problems
+            failed = len(report.failures)
+            log.info(format_counts(report))
+        for note in problems:
+            log.warning(note)
+        if failed and self.pyrun_config.check == "error" and self.command != "serve":
+            raise Abort(f"pyrun: {failed} example(s) failed the check (check: error in mkdocs.yml)")

@@ -12,8 +12,8 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
-from pyrun_docs.check import CheckReport, format_summary, run_check
-from pyrun_docs.check.progress import describe_failure
+from pyrun_docs.check import run_check
+from pyrun_docs.check.progress import describe_failure, format_counts
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.snippet import Snippet
 
@@ -47,20 +47,8 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
         )
     for note in report.problems:
         logger.warning(f"pyrun: {note}", type="pyrun", subtype="check")
-    logger.info(format_summary(_without_failures(report)))
+    logger.info(format_counts(report))
     app.pyrun_failed = not report.ok  # type: ignore[attr-defined]
-
-
-def _without_failures(report: CheckReport) -> CheckReport:
-    """The summary table only: failures were already reported one by one as warnings."""
-    return CheckReport(
-        results=report.results,
-        seconds=report.seconds,
-        boots=report.boots,
-        cold_boots=report.cold_boots,
-        workers=report.workers,
-        problems=[],
-    )
 
 
 def on_env_updated_check(app: Sphinx, env: BuildEnvironment) -> None:

@@ -76,7 +76,7 @@ class PyrunDirective(SphinxDirective):
         snippet = Snippet(
             code=code,
             path=path,
-            line=first_line + skipped,
+            line=self._code_line(first_line + skipped, code),
             page=docname,
             index=counter,
             options=options,
@@ -97,6 +97,31 @@ class PyrunDirective(SphinxDirective):
             self.options["name"] = options.name
             self.add_name(result)
         return [result]
+
+    def _code_line(self, guess: int, code: str) -> int:
+        """The source line of the code's first line.
+
+        reST gives it exactly (``content_offset``); MyST counts content lines after the fence's
+        option block, so there we find the first code line in the source, searching down from the
+        fence.
+        """
+        source = self.state.document.current_source or ""
+        if not source.endswith(".md"):
+            return guess
+        first = code.splitlines()[0].strip()
+        lines = self.env.temp_data.get("pyrun_source_lines")
+        if not lines or lines[0] != source:
+            try:
+                with open(source, encoding="utf-8-sig") as handle:
+                    lines = (source, handle.read().splitlines())
+            except OSError:
+                return guess
+            self.env.temp_data["pyrun_source_lines"] = lines
+        text = lines[1]
+        for i in range(max(self.lineno - 1, 0), min(len(text), self.lineno + 500)):
+            if text[i].strip() == first:
+                return i + 1
+        return guess
 
     def _warn(self, message: str, line: int, subtype: str) -> None:
         logger.warning(

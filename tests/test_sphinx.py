@@ -200,3 +200,23 @@ def test_caption_and_name_make_a_reference_target(
     assert 'id="the-example"' in html
     assert 'href="#the-example"' in html
     assert "An example" in html
+
+
+def test_snippet_lines_match_the_source(
+    make_root: Callable[..., Path], runtime_cache: Path
+) -> None:
+    """The recorded first line is the code's first line, in reST and in MyST (the check's file:line)."""
+    import pickle
+
+    src = make_root("basic")
+    build = sphinx_build(src, src.parent / "html")
+    assert build.status == 0, build.stderr
+    with open(src.parent / "html" / ".doctrees" / "environment.pickle", "rb") as handle:
+        env = pickle.load(handle)
+    for docname, snippets in env.pyrun_snippets.items():
+        suffix = ".md" if (src / f"{docname}.md").exists() else ".rst"
+        lines = (src / f"{docname}{suffix}").read_text().splitlines()
+        for snip in snippets:
+            first = snip.source.splitlines()[0]
+            assert lines[snip.line - 1].strip() == first.strip(), (docname, snip.line, first)
+    assert env.pyrun_snippets["myst"][0].line == 6

@@ -28,6 +28,8 @@ from .plan import (
     cache_key,
     engine_digest,
     execution_order,
+    localized,
+    portable,
     runtime_of,
     session_members,
     unit_of,
@@ -166,7 +168,7 @@ def run_check(
                 and outcome.cache is not None
                 and result.status in (Status.PASSED, Status.FAILED)
             ):
-                cache.put(key, outcome.cache)
+                cache.put(key, portable(outcome.cache, result.snippet))
         boots, cold, workers = stats.boots, stats.cold_boots, stats.workers
         problems = stats.problems + snapshots.problems
 
@@ -271,7 +273,7 @@ def _plan_page(
         keys[(page, snippet.index)] = key
         hit = cache.get(key)
         if hit is not None and isinstance(hit.get("raw"), dict):
-            hits[snippet.index] = (snippet, hit)
+            hits[snippet.index] = (snippet, localized(hit, snippet))
         else:
             stale_units.add(unit_of(snippet, config))
     for snippet, hit in hits.values():  # a session with one stale member re-runs whole

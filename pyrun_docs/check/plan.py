@@ -15,13 +15,14 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.options import options_to_dict
 from pyrun_docs.snippet import Snippet
 
 #: bump when the meaning of a cached result changes
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: tracebacks stored position-independent (<example ?>)
 
 SessionKey = tuple[str, str]
 
@@ -140,3 +141,30 @@ def engine_digest(*parts: str | bytes) -> str:
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
     return digest.hexdigest()
+
+
+SELF = "<example ?>"
+
+
+def portable(cached: dict[str, Any], snippet: Snippet) -> dict[str, Any]:
+    """A cache entry that does not depend on the snippet's position on its page.
+
+    The key ignores the position, so the snippet's own ``<example N>`` is stored as ``<example ?>``
+    and put back as the current one when the entry is used (:func:`localized`).
+    """
+    return _swap_name(cached, example_filename(snippet), SELF)
+
+
+def localized(cached: dict[str, Any], snippet: Snippet) -> dict[str, Any]:
+    return _swap_name(cached, SELF, example_filename(snippet))
+
+
+def _swap_name(cached: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    raw = cached.get("raw")
+    if not isinstance(raw, dict):
+        return cached
+    error = raw.get("error")
+    if not isinstance(error, dict) or not isinstance(error.get("traceback"), str):
+        return cached
+    error = {**error, "traceback": error["traceback"].replace(f'"{old}"', f'"{new}"')}
+    return {**cached, "raw": {**raw, "error": error}}

@@ -88,6 +88,13 @@ def format_summary(report: CheckReport) -> str:
         lines.append("")
     for note in report.problems:
         lines.append(f"note: {note}")
+    lines.append(format_counts(report))
+    return "\n".join(lines)
+
+
+def format_counts(report: CheckReport) -> str:
+    """The table of counts and one line of totals (adapters log the failures themselves)."""
+    lines: list[str] = []
     counts = report.counts()
     widths = [max(len(s.value), len(str(counts[s]))) for s in STATUS_ORDER]
     lines.append("  ".join(s.value.rjust(w) for s, w in zip(STATUS_ORDER, widths, strict=True)))

@@ -1,0 +1,120 @@
+"""The build check through both adapters: located warnings, and failing builds when asked."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import sphinx_build
+from test_mkdocs import ROOT as MK_ROOT
+from test_mkdocs import mkdocs_build
+
+BROKEN_RST = """\
+Broken
+======
+
+Some text.
+
+.. pyrun::
+   :session: s
+
+   values = []
+
+.. pyrun::
+   :session: s
+
+   total = sum(values)
+   mean = total / len(values)
+"""
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if text in ln)
+
+
+@pytest.fixture
+def broken_sphinx(make_root: Callable[..., Path]) -> Callable[[str], Path]:
+    def make(level: str) -> Path:
+        conf = (Path(__file__).parent / "roots" / "basic" / "conf.py").read_text()
+        conf += f'pyrun_check = "{level}"\npyrun_timeout = 3\n'
+        return make_root("basic", **{"conf.py": conf, "broken.rst": BROKEN_RST})
+
+    return make
+
+
+def test_sphinx_error_fails_the_build_without_w(broken_sphinx, runtime_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    src = broken_sphinx("error")
+    build = sphinx_build(src, src.parent / "html")
+    assert build.status != 0
+    err = build.stderr
+    line = _line_of(src / "broken.rst", "mean = total / len(values)")
+    assert re.search(
+        rf"broken\.rst:{line}: WARNING: pyrun: failed: ZeroDivisionError: division by zero", err
+    ), err
+    assert 'File "' in err and f"line {line}" in err  # the traceback names the document line
+    assert "[pyrun.check]" in err
+    zero = _line_of(src / "index.rst", "return 1 / 0")
+    assert re.search(rf"index\.rst:{zero}: WARNING: pyrun: failed: ZeroDivisionError", err)
+    assert re.search(r"index\.rst:\d+: WARNING: pyrun: timeout: timed out after 3 s", err)
+    assert "pyrun_check = 'error'" in err
+    assert 'Traceback (most recent call last):\n  File "/' not in err  # none of our own code
+    assert (src.parent / "html" / "broken.html").is_file()  # the rest of the build is intact
+
+
+def test_sphinx_warn_keeps_status_zero_and_w_fails(broken_sphinx, runtime_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    src = broken_sphinx("warn")
+    build = sphinx_build(src, src.parent / "html")
+    assert build.status == 0, build.stderr
+    assert "WARNING: pyrun: failed: ZeroDivisionError" in build.stderr
+    strict = sphinx_build(src, src.parent / "strict", "html", "-W", "--keep-going")
+    assert strict.status != 0
+
+
+def test_sphinx_parallel_check_reports_the_same(broken_sphinx, runtime_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    src = broken_sphinx("warn")
+    serial = sphinx_build(src, src.parent / "serial")
+    parallel = sphinx_build(src, src.parent / "parallel", "html", "-j", "2")
+
+    def failures(text: str) -> list[str]:
+        return sorted(re.findall(r"(\w+\.rst:\d+): WARNING: pyrun: (\w+):", text))
+
+    assert failures(serial.stderr) == failures(parallel.stderr)
+    assert len(failures(serial.stderr)) == 3
+
+
+def test_sphinx_check_off_runs_nothing(make_root: Callable[..., Path], runtime_cache: Path) -> None:
+    src = make_root("basic", **{"broken.rst": BROKEN_RST})
+    build = sphinx_build(src, src.parent / "html")
+    assert build.status == 0
+    assert "pyrun check" not in build.stderr + build.stdout
+
+
+def _mk_root(tmp_path: Path, level: str) -> Path:
+    root = tmp_path / "mk"
+    shutil.copytree(MK_ROOT, root)
+    cfg = root / "mkdocs.yml"
+    cfg.write_text(cfg.read_text().replace("  - pyrun\n", f"  - pyrun:\n      check: {level}\n"))
+    page = root / "docs" / "sub" / "other.md"
+    page.write_text(page.read_text() + '\n```pyrun\nitems = {}\nitems["missing"]\n```\n')
+    return root
+
+
+def test_mkdocs_error_fails_without_strict(tmp_path: Path, runtime_cache: Path) -> None:
+    root = _mk_root(tmp_path, "error")
+    build = mkdocs_build(root)
+    assert build.status != 0
+    line = _line_of(root / "docs" / "sub" / "other.md", 'items["missing"]')
+    assert f"docs/sub/other.md:{line}: failed: KeyError: 'missing'" in build.output
+    assert "failed the check (check: error in mkdocs.yml)" in build.output
+    assert 'Traceback (most recent call last):\n  File "/' not in build.output
+
+
+def test_mkdocs_warn_passes_unless_strict(tmp_path: Path, runtime_cache: Path) -> None:
+    root = _mk_root(tmp_path, "warn")
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    assert "failed: KeyError: 'missing'" in build.output
+    assert mkdocs_build(root, "--strict").status != 0
