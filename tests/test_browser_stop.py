@@ -91,6 +91,10 @@ def test_stop_plain_loop(page: Any, stop_url: tuple[str, bool]) -> None:
     _start_and_stop(page, "pyrun-0")
     result = wait_done(page, "pyrun-0", 1, 15_000)
     assert result["ok"] is False
+    note = "Interrupted (KeyboardInterrupt)" if isolated else "session was reset"
+    page.wait_for_function(  # the note follows the run's end
+        "n => document.querySelector('#pyrun-0 .pyrun-output').textContent.includes(n)", arg=note
+    )
     text = output(page, "pyrun-0")
     if isolated:
         # KeyboardInterrupt inside the code: the session (and its variables) survive
