@@ -19,6 +19,8 @@ let booting = null;
 let interruptBuffer = null;
 
 const post = (/** @type {any} */ msg) => self.postMessage(msg);
+/** The real fetch: boot() later routes Pyodide's own fetches through verified copies. */
+const networkFetch = self.fetch.bind(self);
 
 /** @param {ArrayBuffer} buffer */
 async function sri384(buffer) {
@@ -42,7 +44,7 @@ async function fetchVerified(name, msg) {
   const local = new URL(msg.indexURL).origin === self.location.origin;
   let response;
   try {
-    response = await fetch(url, { credentials: "same-origin" });
+    response = await networkFetch(url, { credentials: "same-origin" });
   } catch (err) {
     throw new Error(
       local
@@ -136,6 +138,20 @@ async function readCounting(response, expected) {
 
 let totalBytes = 0;
 
+/**
+ * Whether a verified copy of *url* is in our runtime cache (written by cacheVerified).
+ * @param {string} url @param {any} msg
+ */
+async function isCached(url, msg) {
+  try {
+    if (!self.caches) return false;
+    const cache = await self.caches.open(`pyrun-runtime-${msg.runtime}-${msg.version}`);
+    return Boolean(await cache.match(url));
+  } catch {
+    return false;
+  }
+}
+
 /** @param {{buffer: ArrayBuffer}} file */
 function moduleURL(file) {
   return URL.createObjectURL(new Blob([file.buffer], { type: "text/javascript" }));
@@ -149,7 +165,22 @@ async function boot(msg) {
   // Every pinned file is fetched at once, in parallel, and verified.
   /** @type {Map<string, Promise<{buffer: ArrayBuffer, type: string}>>} */
   const files = new Map();
+  // A returning reader has the verified wasm in our cache: fetch it with its SRI hash checked by
+  // the browser and hand Pyodide the real response, so it streams and Chromium can reuse the
+  // compiled code. The first visit reads it ourselves (progress with a byte count, our hash check).
+  const wasmName = "pyodide.asm.wasm";
+  const wasmURL = new URL(wasmName, msg.indexURL).href;
+  const warmWasm = await isCached(wasmURL, msg);
+  if (warmWasm) totalBytes -= Number((msg.sizes || {})[wasmName]) || 0;
+  /** @type {(err: Error) => void} */
+  let wasmFailed = () => {};
+  /** @type {Promise<never>} */
+  const wasmProblem = new Promise((_, reject) => {
+    wasmFailed = reject;
+  });
+  wasmProblem.catch(() => {});
   for (const name of Object.keys(msg.files)) {
+    if (warmWasm && name === wasmName) continue;
     const pending = fetchVerified(name, msg);
     pending.catch(() => {}); // reported where awaited
     files.set(new URL(name, msg.indexURL).href, pending);
@@ -158,16 +189,30 @@ async function boot(msg) {
     /** @type {Promise<{buffer: ArrayBuffer, type: string}>} */ (
       files.get(new URL(name, msg.indexURL).href)
     );
-  const executorSource = fetch(msg.executorURL).then((r) => {
+  const executorSource = networkFetch(msg.executorURL).then((r) => {
     if (!r.ok) throw new Error(`cannot load ${msg.executorURL} (HTTP ${r.status})`);
     return r.text();
   });
   executorSource.catch(() => {});
 
   // Pyodide fetches the wasm and the standard library itself: hand it the verified bytes.
-  const networkFetch = self.fetch.bind(self);
   self.fetch = async (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    if (warmWasm && new URL(url, msg.indexURL).href === wasmURL) {
+      try {
+        return await networkFetch(wasmURL, {
+          credentials: "same-origin",
+          integrity: msg.files[wasmName],
+        });
+      } catch (err) {
+        // say precisely what is wrong (missing, wrong type, different bytes), then stop the boot
+        await fetchVerified(wasmName, msg).then(
+          () => wasmFailed(/** @type {Error} */ (err)),
+          (precise) => wasmFailed(precise),
+        );
+        throw err;
+      }
+    }
     const file = files.get(new URL(url, msg.indexURL).href);
     if (!file) return networkFetch(input, init);
     const { buffer, type } = await file;
@@ -194,7 +239,11 @@ async function boot(msg) {
     });
   })();
   loading.catch(() => {});
-  const pyodide = await Promise.race([loading, Promise.all(files.values()).then(() => loading)]);
+  const pyodide = await Promise.race([
+    loading,
+    Promise.all(files.values()).then(() => loading),
+    wasmProblem,
+  ]);
   post({ type: "status", text: "Starting Python…" });
   if (msg.interruptBuffer) {
     // cross-origin isolated page: Stop raises KeyboardInterrupt instead of ending the worker

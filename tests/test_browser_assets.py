@@ -238,3 +238,37 @@ def test_cdn_mode_markup_and_unreachable_cdn_message(
     finally:
         server.shutdown()  # type: ignore[attr-defined]
         server.server_close()  # type: ignore[attr-defined]
+
+
+def test_tampered_cached_runtime_is_refused(browser: Any, basic_site: Path, tmp_path: Path) -> None:
+    """A returning reader's cached wasm is checked too: a damaged cache entry never runs."""
+    site = tmp_path / "site"
+    shutil.copytree(basic_site, site)
+    url, server = serve_in_thread(site)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        open_page(page, url + "index.html")
+        click_run(page, "pyrun-7")
+        wasm = url + RUNTIME_DIR + "/pyodide.asm.wasm"
+        page.evaluate(
+            """async (wasm) => {
+              for (const name of await caches.keys()) {
+                const cache = await caches.open(name);
+                if (await cache.match(wasm)) {
+                  await cache.put(wasm, new Response(new Uint8Array(1000),
+                    {headers: {"Content-Type": "application/wasm"}}));
+                }
+              }
+            }""",
+            wasm,
+        )
+        second = context.new_page()
+        open_page(second, url + "index.html")
+        result = click_run(second, "pyrun-7", 60_000)
+        assert result["ok"] is False and result.get("boot") is True, result
+        assert "pyodide.asm.wasm failed its integrity check" in output(second, "pyrun-7")
+    finally:
+        context.close()
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
