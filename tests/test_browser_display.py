@@ -1,0 +1,89 @@
+"""``display()`` and rich reprs in the browser: each MIME type, text always escaped."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_browser import click_run, open_page, serving
+
+from pyrun_docs.serve import DocsRequestHandler
+
+pytestmark = pytest.mark.browser
+
+PAGE = """\
+:orphan:
+
+Display
+=======
+
+.. pyrun::
+
+   class Html:
+       def _repr_html_(self):
+           return "<b class='rich'>bold</b>"
+
+   display(Html())
+
+.. pyrun::
+
+   import base64
+   png = base64.b64decode(
+       "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+   )
+
+   class Png:
+       def _repr_png_(self):
+           return png
+
+   display(Png())
+
+.. pyrun::
+
+   class Svg:
+       def _repr_svg_(self):
+           return '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
+
+   Svg()
+
+.. pyrun::
+
+   class Bundle:
+       def _repr_mimebundle_(self, include=None, exclude=None):
+           return {"text/plain": "plain <i>text</i>"}
+
+   display(Bundle(), "<script>alert(1)</script>")
+"""
+
+
+@pytest.fixture(scope="module")
+def display_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
+    from conftest import ROOTS, sphinx_build
+
+    base = tmp_path_factory.mktemp("display")
+    shutil.copytree(ROOTS / "basic", base / "src")
+    (base / "src" / "display.rst").write_text(PAGE)
+    build = sphinx_build(base / "src", base / "html")
+    assert build.status == 0, build.stderr
+    with serving(base / "html", DocsRequestHandler) as url:
+        yield url + "display.html"
+
+
+def test_each_mime_type(page: Any, display_url: str) -> None:
+    open_page(page, display_url)
+    click_run(page, "pyrun-0")
+    assert page.locator("#pyrun-0 .pyrun-display b.rich").inner_text() == "bold"
+    click_run(page, "pyrun-1")
+    src = page.get_attribute("#pyrun-1 .pyrun-display img", "src")
+    assert src and src.startswith("data:image/png;base64,iVBOR")
+    assert page.evaluate("document.querySelector('#pyrun-1 .pyrun-display img').naturalWidth") == 1
+    click_run(page, "pyrun-2")  # a final expression with a rich repr is displayed
+    svg = page.get_attribute("#pyrun-2 .pyrun-display img", "src")
+    assert svg and svg.startswith("data:image/svg+xml")
+    click_run(page, "pyrun-3")
+    text = page.locator("#pyrun-3 .pyrun-output").inner_text()
+    assert "plain <i>text</i>" in text and "<script>alert(1)</script>" in text
+    assert page.locator("#pyrun-3 .pyrun-output i, #pyrun-3 .pyrun-output script").count() == 0
