@@ -593,10 +593,12 @@ def test_keyboard_only(page: Any, site_url: str) -> None:
     page.wait_for_selector("#pyrun-7 .cm-editor.cm-focused", timeout=RUN_MS)
     page.keyboard.press("ControlOrMeta+End")
     page.keyboard.press("Enter")
-    page.keyboard.type("print('kb')")
-    page.keyboard.press("Tab")  # Tab alone indents inside the editor
+    page.keyboard.press("Tab")  # Tab alone indents instead of leaving the editor
     assert page.evaluate("document.activeElement.classList.contains('cm-content')")
-    page.keyboard.press("ControlOrMeta+z")  # undo the indent
+    assert code_text(page, "pyrun-7").endswith("\n    ")
+    page.keyboard.press("Shift+Tab")  # and Shift+Tab takes the indent back
+    page.keyboard.type("print('kb')")
+    assert code_text(page, "pyrun-7") == "x = 6 * 7\nx\nprint('kb')"
     page.keyboard.press("Shift+Enter")
     wait_done(page, "pyrun-7", 1)
     assert output(page, "pyrun-7").strip() == "kb"  # the edit ran (the last line is the print)
@@ -605,6 +607,7 @@ def test_keyboard_only(page: Any, site_url: str) -> None:
     assert page.evaluate("document.activeElement.className") == "pyrun-btn pyrun-run"
     page.keyboard.press("Enter")  # the Run button works from the keyboard too
     wait_done(page, "pyrun-7", 2, RUN_MS)
+    assert output(page, "pyrun-7").strip() == "kb"
     labels = page.eval_on_selector_all(
         "#pyrun-7 .pyrun-toolbar button", "bs => bs.map(b => b.getAttribute('aria-label'))"
     )

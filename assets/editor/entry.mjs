@@ -1,7 +1,7 @@
 // Source of ../pyrun-editor.js: CodeMirror 6 set up for <py-repl>. Build with `node build.mjs`.
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import { python } from "@codemirror/lang-python";
-import { bracketMatching, indentOnInput, syntaxHighlighting } from "@codemirror/language";
+import { bracketMatching, indentOnInput, indentUnit, syntaxHighlighting } from "@codemirror/language";
 import { EditorState, StateEffect, StateField } from "@codemirror/state";
 import {
   Decoration,
@@ -69,6 +69,8 @@ export function createEditor(parent, options) {
     indentOnInput(),
     bracketMatching(),
     python(),
+    indentUnit.of("    "), // PEP 8
+    EditorState.tabSize.of(4),
     syntaxHighlighting(pygments),
     errorLine,
     keymap.of([
