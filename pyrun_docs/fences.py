@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 _FENCE_OPEN = re.compile(
@@ -49,32 +50,40 @@ class Fence:
         return self.line + 1
 
 
-def parse_header(text: str) -> tuple[dict[str, str | None], list[str]]:
-    """Options of a ``pyrun key="value" flag`` header; errors for what SuperFences cannot read."""
-    options: dict[str, str | None] = {}
-    errors: list[str] = []
+def _tokens(text: str, pattern: re.Pattern[str]) -> Iterator[re.Match[str] | str]:
+    """Walk a header: a match of *pattern* per option, or the raw token where none matches."""
     pos = 0
     text = text.rstrip()
     while pos < len(text):
         if text[pos] in " \t":
             pos += 1
             continue
-        m = _OPTION.match(text, pos)
-        if not m:
+        m = pattern.match(text, pos)
+        if m and m.end() > pos:
+            pos = m.end()
+            yield m
+        else:
             token = text[pos:].split()[0]
-            key, eq, value = token.partition("=")
+            pos += len(token)
+            yield token
+
+
+def parse_header(text: str) -> tuple[dict[str, str | None], list[str]]:
+    """Options of a ``pyrun key="value" flag`` header; errors for what SuperFences cannot read."""
+    options: dict[str, str | None] = {}
+    errors: list[str] = []
+    for item in _tokens(text, _OPTION):
+        if isinstance(item, str):
+            key, eq, value = item.partition("=")
             if eq and value and value[0] not in "\"'":
                 errors.append(
                     f'the value of {key!r} must be quoted: write {key}="{value}"; SuperFences '
                     "ignores the whole fence otherwise"
                 )
             else:
-                errors.append(f'cannot read {token!r} in the fence header (use key="value")')
-            pos += len(token)
-            continue
-        key = m.group("key")
-        options[key] = m.group("value")
-        pos = m.end()
+                errors.append(f'cannot read {item!r} in the fence header (use key="value")')
+        else:
+            options[item.group("key")] = item.group("value")
     return options, errors
 
 
@@ -82,22 +91,12 @@ def parse_attrs(text: str) -> tuple[dict[str, str | None], list[str]]:
     """Options of a ``{.pyrun key="value"}`` header."""
     options: dict[str, str | None] = {}
     errors: list[str] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        if text[pos] in " \t":
-            pos += 1
-            continue
-        m = _ATTR.match(text, pos)
-        if not m or m.end() == pos:
-            token = text[pos:].split()[0]
-            errors.append(f"cannot read {token!r} in the fence's attribute list")
-            pos += len(token)
-            continue
-        pos = m.end()
-        if m.group("cls") or m.group("id"):
-            continue
-        options[m.group("key")] = m.group("qvalue") if m.group("q") else m.group("bare")
+    for item in _tokens(text, _ATTR):
+        if isinstance(item, str):
+            errors.append(f"cannot read {item!r} in the fence's attribute list")
+        elif not (item.group("cls") or item.group("id")):
+            value = item.group("qvalue") if item.group("q") else item.group("bare")
+            options[item.group("key")] = value
     return options, errors
 
 
