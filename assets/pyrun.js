@@ -153,6 +153,7 @@ class PyRepl extends HTMLElement {
     resetBtn.addEventListener("click", () => this.reset());
     copyBtn.addEventListener("click", () => this.copy());
     this.addEventListener("keydown", (event) => {
+      if (event.defaultPrevented) return; // the editor's own Shift/Ctrl+Enter binding ran it
       if (event.key === "Enter" && (event.shiftKey || event.ctrlKey || event.metaKey)) {
         event.preventDefault();
         this.run();
@@ -194,11 +195,17 @@ class PyRepl extends HTMLElement {
   }
 
   run() {
-    if (this.running) return Promise.resolve();
+    // `running` is set by the runner once it has loaded; `starting` covers the time before, so a
+    // double press never queues two runs
+    if (this.running || this.starting) return Promise.resolve();
+    this.starting = true;
     this.setStatus("Loading…");
     return loadRunner()
       .then((m) => m.run(this))
-      .catch((err) => this.setStatus(`Error: ${err && err.message ? err.message : err}`));
+      .catch((err) => this.setStatus(`Error: ${err && err.message ? err.message : err}`))
+      .finally(() => {
+        this.starting = false;
+      });
   }
 
   stop() {
