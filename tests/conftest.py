@@ -138,3 +138,19 @@ def page(browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def check_dir(tmp_path: Path) -> Path:
+    """A results folder of its own that shares interpreter snapshots with every other check."""
+    shared = _default_check_dir() / "snapshots"
+    shared.mkdir(parents=True, exist_ok=True)
+    folder = tmp_path / "check-cache"
+    folder.mkdir()
+    (folder / "snapshots").symlink_to(shared, target_is_directory=True)
+    return folder
+
+
+def _default_check_dir() -> Path:
+    from pyrun_docs.check import default_cache_dir
+
+    return default_cache_dir()

@@ -7,22 +7,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import check_dir
 
 from pyrun_docs.check import Status, run_check
-from pyrun_docs.check.api import default_cache_dir
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.options import parse_options
 from pyrun_docs.snippet import Snippet
-
-
-def check_dir(tmp_path: Path) -> Path:
-    """A results folder of its own that shares interpreter snapshots with every other check."""
-    shared = default_cache_dir() / "snapshots"
-    shared.mkdir(parents=True, exist_ok=True)
-    folder = tmp_path / "check-cache"
-    folder.mkdir()
-    (folder / "snapshots").symlink_to(shared, target_is_directory=True)
-    return folder
 
 
 def tree(token: str, first: str = "x = 1") -> dict[str, list[Snippet]]:

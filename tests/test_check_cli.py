@@ -10,19 +10,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import check_dir
 
-from pyrun_docs.check.api import default_cache_dir
 from pyrun_docs.cli import main
-
-
-def check_dir(tmp_path: Path) -> Path:
-    """A results folder of its own that shares interpreter snapshots with every other check."""
-    shared = default_cache_dir() / "snapshots"
-    shared.mkdir(parents=True, exist_ok=True)
-    folder = tmp_path / "check-cache"
-    folder.mkdir()
-    (folder / "snapshots").symlink_to(shared, target_is_directory=True)
-    return folder
 
 
 def write_docs(root: Path, *, failing: bool) -> Path:

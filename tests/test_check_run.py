@@ -12,23 +12,13 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import check_dir
 
 from pyrun_docs.check import CheckReport, SnippetResult, Status, run_check
-from pyrun_docs.check.api import default_cache_dir
 from pyrun_docs.check.scan import scan_text
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.snippet import Snippet
-
-
-def check_dir(tmp_path: Path) -> Path:
-    """A results folder of its own that shares interpreter snapshots with every other check."""
-    shared = default_cache_dir() / "snapshots"
-    shared.mkdir(parents=True, exist_ok=True)
-    folder = tmp_path / "check-cache"
-    folder.mkdir()
-    (folder / "snapshots").symlink_to(shared, target_is_directory=True)
-    return folder
 
 
 def pages_of(**texts: str) -> dict[str, list[Snippet]]:
