@@ -225,6 +225,7 @@ class Runner {
         session: el.session,
         filename: `<example ${el.number}>`,
         raises: el.dataset.raises || null,
+        stdin: el.dataset.stdin ?? null,
       });
     });
     if (!result.stopped) this.ran.add(el);
@@ -512,12 +513,104 @@ class OutputMixin extends HTMLElement {
       // Rich HTML comes from the documentation's own examples (a trust decision documented in
       // the README); plain text output is always escaped.
       box.innerHTML = bundle["text/html"];
+    } else if (bundle["text/markdown"]) {
+      box.classList.add("pyrun-markdown");
+      box.innerHTML = renderMarkdown(bundle["text/markdown"]);
     } else {
       this.appendText(`${bundle["text/plain"] ?? ""}\n`, "pyrun-result");
       return;
     }
     out.append(box);
   }
+}
+
+// --- Markdown output (`_repr_markdown_`) -------------------------------------------------------
+
+/** @param {string} text */
+const escapeHTML = (text) =>
+  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] || c);
+
+/**
+ * Inline Markdown: code spans, bold, italic, links. Escapes the text itself; a link target must be
+ * http(s), mailto, relative or an anchor, so no `javascript:` URL gets through.
+ * @param {string} raw
+ */
+function inlineMarkdown(raw) {
+  /** @type {string[]} */
+  const codes = [];
+  let out = escapeHTML(raw).replace(/`([^`]+)`/g, (_, code) => `\u0000${codes.push(code) - 1}\u0000`);
+  out = out
+    .replace(/\*\*(.+?)\*\*|__(.+?)__/g, (_, a, b) => `<strong>${a ?? b}</strong>`)
+    .replace(/(^|[^\w*])\*(?!\s)(.+?)\*(?!\w)|(^|\W)_(?!\s)(.+?)_(?!\w)/g, (_, p1, a, p2, b) =>
+      `${p1 ?? p2}<em>${a ?? b}</em>`,
+    )
+    .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (_, label, url) => {
+      const safe = /^(https?:|mailto:|[./#?])/i.test(url) || !/^[\w+.-]*:/.test(url);
+      return `<a href="${safe ? url : "#"}" rel="noopener">${label}</a>`;
+    });
+  return out.replace(/\u0000(\d+)\u0000/g, (_, i) => `<code>${codes[Number(i)]}</code>`);
+}
+
+const LIST_ITEM = /^\s*([-*+]|\d+[.)])\s+/;
+const BLOCK_START = /^\s*(```|~~~|#{1,6}\s|>|[-*+]\s|\d+[.)]\s)/;
+
+/**
+ * Render the Markdown of a `text/markdown` bundle: headings, paragraphs, lists, block quotes,
+ * fenced code and pipe tables. Every piece of text is escaped, so Markdown output can never inject
+ * markup (only the author's `_repr_html_` is trusted as HTML).
+ * @param {string} source
+ * @returns {string}
+ */
+export function renderMarkdown(source) {
+  const lines = source.replace(/\r\n?/g, "\n").split("\n");
+  /** @type {string[]} */
+  const html = [];
+  const cells = (/** @type {string} */ row) =>
+    row.trim().replace(/^\||\|$/g, "").split("|").map((c) => inlineMarkdown(c.trim()));
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    let m;
+    if (!line.trim()) {
+      i++;
+    } else if ((m = /^\s*(```|~~~)/.exec(line))) {
+      const code = [];
+      for (i++; i < lines.length && !lines[i].trim().startsWith(m[1]); i++) code.push(lines[i]);
+      i++;
+      html.push(`<pre><code>${escapeHTML(code.join("\n"))}</code></pre>`);
+    } else if ((m = /^(#{1,6})\s+(.*?)\s*#*$/.exec(line))) {
+      html.push(`<h${m[1].length}>${inlineMarkdown(m[2])}</h${m[1].length}>`);
+      i++;
+    } else if (/^\s*(---|\*\*\*|___)\s*$/.test(line)) {
+      html.push("<hr>");
+      i++;
+    } else if (/^\s*>/.test(line)) {
+      const quote = [];
+      for (; i < lines.length && /^\s*>/.test(lines[i]); i++) quote.push(lines[i].replace(/^\s*>\s?/, ""));
+      html.push(`<blockquote>${renderMarkdown(quote.join("\n"))}</blockquote>`);
+    } else if (LIST_ITEM.test(line)) {
+      const tag = /^\s*\d/.test(line) ? "ol" : "ul";
+      const items = [];
+      for (; i < lines.length && LIST_ITEM.test(lines[i]); i++) {
+        items.push(`<li>${inlineMarkdown(lines[i].replace(LIST_ITEM, ""))}</li>`);
+      }
+      html.push(`<${tag}>${items.join("")}</${tag}>`);
+    } else if (line.includes("|") && /^\s*\|?\s*:?-{2,}/.test(lines[i + 1] || "")) {
+      const head = cells(line).map((c) => `<th>${c}</th>`).join("");
+      const rows = [];
+      for (i += 2; i < lines.length && lines[i].includes("|") && lines[i].trim(); i++) {
+        rows.push(`<tr>${cells(lines[i]).map((c) => `<td>${c}</td>`).join("")}</tr>`);
+      }
+      html.push(`<table><thead><tr>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>`);
+    } else {
+      const para = [line.trim()];
+      for (i++; i < lines.length && lines[i].trim() && !BLOCK_START.test(lines[i]); i++) {
+        para.push(lines[i].trim());
+      }
+      html.push(`<p>${inlineMarkdown(para.join(" "))}</p>`);
+    }
+  }
+  return html.join("\n");
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * Protocol (page -> worker):
  *   {type: "init", runtime, version, indexURL, entry, files: {name: sri}, executorURL, outputLimit}
- *   {type: "run", run, code, session, filename, raises}
+ *   {type: "run", run, code, session, filename, raises, stdin}
  * (worker -> page):
  *   {type: "status", text} | {type: "ready", seconds} | {type: "boot-error", message}
  *   {type: "stream" | "display", run, ...} (from the executor) | {type: "done", run, result}
@@ -269,6 +269,7 @@ async function run(msg) {
     session: msg.session ?? undefined,
     filename: msg.filename,
     raises: msg.raises ?? undefined,
+    stdin: msg.stdin ?? undefined, // JSON list of lines for input()
   });
   post({ type: "done", run: msg.run, result: JSON.parse(text) });
 }

@@ -35,6 +35,7 @@ Emit = Callable[[str], Any]
 # Bound once: a snippet that monkeypatches ``json.dumps`` or ``time.monotonic`` must not break the
 # executor's own reporting for the rest of the session.
 _dumps = json.dumps
+_HERE = __file__
 _monotonic = time.monotonic
 
 #: seconds between two stream messages while output is flowing
@@ -115,19 +116,58 @@ class StreamCapture(io.TextIOBase):
         self._emit(_dumps(message))
 
 
+def _lines(value: Any) -> list[str] | None:
+    """The ``stdin`` lines as a list: hosts pass a list, a JSON text, or a JS array proxy."""
+    value = _none(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [str(line) for line in value]
+
+
 class NoInput(io.TextIOBase):
-    """``sys.stdin`` during a run: ``input()`` fails at once with a message, never hangs."""
+    """``sys.stdin`` during a run: ``input()`` reads the snippet's ``stdin`` lines, then fails.
+
+    Docs hosts are rarely cross-origin isolated, so a blocking prompt is impossible; the author gives
+    the lines up front (the ``stdin`` option) and each one is echoed after its prompt, as a terminal
+    shows it. Without lines, or once they are used up, ``input()`` fails at once with a message
+    instead of hanging.
+    """
+
+    def __init__(self, lines: list[str] | tuple[str, ...] | None = None, echo: Any = None) -> None:
+        super().__init__()
+        self._lines = list(lines) if lines is not None else None
+        self._given = len(self._lines) if self._lines is not None else 0
+        self._echo = echo
 
     def readable(self) -> bool:
         return True
 
     def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        if self._lines:
+            line = self._lines.pop(0)
+            if self._echo is not None:
+                self._echo.write(line + "\n")
+            return line + "\n"
+        if self._lines is not None:
+            raise EOFError(
+                f"input() was called more often than the example's `stdin` option gives lines "
+                f"({self._given}); add a line there (lines are separated by \\n)"
+            )
         raise EOFError(
             "input() has no keyboard here: examples run without standard input; "
-            "set the value in the code instead"
+            "give the answers with the `stdin` option (e.g. `stdin: Ada\\n42`) "
+            "or set the value in the code instead"
         )
 
     def read(self, size: int | None = -1) -> str:
+        if self._lines is not None and self._lines:
+            text = "".join(line + "\n" for line in self._lines)
+            self._lines = []
+            return text
+        if self._lines is not None:
+            return ""
         return self.readline(size)
 
 
@@ -237,6 +277,7 @@ class Executor:
         session: str | None = None,
         filename: str = "<snippet>",
         raises: str | None = None,
+        stdin: Any = None,
     ) -> str:
         """Run *code*; return the result as JSON text (see the module docstring)."""
         session, raises = _none(session), _none(raises)
@@ -245,7 +286,7 @@ class Executor:
         async def body(out: StreamCapture) -> None:
             await self._execute(code, ns, filename)
 
-        return await self._guarded(body, run_id, filename, raises)
+        return await self._guarded(body, run_id, filename, raises, stdin)
 
     async def run_transcript(
         self,
@@ -255,6 +296,7 @@ class Executor:
         session: str | None = None,
         filename: str = "<snippet>",
         raises: str | None = None,
+        stdin: Any = None,
     ) -> str:
         """Run a ``>>>`` transcript example by example and compare outputs doctest-style.
 
@@ -273,7 +315,7 @@ class Executor:
             for example in examples:
                 await self._run_example(example, ns, filename, out)
 
-        return await self._guarded(body, run_id, filename, raises)
+        return await self._guarded(body, run_id, filename, raises, stdin)
 
     def _prepare(
         self, code: str, session: str | None, run_id: str, filename: str
@@ -291,12 +333,14 @@ class Executor:
         run_id: str,
         filename: str,
         raises: str | None,
+        stdin: Any = None,
     ) -> str:
-        """Run *body* with captured streams and no stdin; turn whatever it raises into a result."""
+        """Run *body* with captured streams and the given stdin lines; turn whatever it raises into
+        a result. *stdin* is a list of lines (a JS array or a JSON text from the hosts) or None."""
         out = StreamCapture(self.emit, "stdout", run_id, self.output_limit)
         err = StreamCapture(self.emit, "stderr", run_id, self.output_limit)
         saved = sys.stdout, sys.stderr, sys.stdin
-        sys.stdout, sys.stderr, sys.stdin = out, err, NoInput()
+        sys.stdout, sys.stderr, sys.stdin = out, err, NoInput(_lines(stdin), out)
         error: dict[str, Any] | None = None
         matched = False
         started = _monotonic()
@@ -412,7 +456,11 @@ class Executor:
             walk = walk.tb_next
         if isinstance(exc, SyntaxError) and exc.filename == filename:
             line = exc.lineno
-        text = "".join(traceback.TracebackException(type(exc), exc, tb).format())
+        report = traceback.TracebackException(type(exc), exc, tb)
+        # frames of this module at the end (our stdin, display) are not the reader's business
+        while len(report.stack) > 1 and report.stack[-1].filename == _HERE:
+            del report.stack[-1]
+        text = "".join(report.format())
         return {"type": type(exc).__name__, "message": str(exc), "traceback": text, "line": line}
 
 

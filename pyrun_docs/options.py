@@ -44,6 +44,7 @@ class SnippetOptions:
     name: str | None = None
     linenos: bool = False
     emphasize_lines: tuple[int, ...] = ()
+    stdin: tuple[str, ...] | None = None  # None: input() fails with a message
 
 
 def _flag(name: str, value: str | None) -> bool:
@@ -129,6 +130,17 @@ def _text(name: str, value: str | None) -> str:
     return _required(name, value)
 
 
+def _stdin(name: str, value: str | None) -> tuple[str, ...]:
+    """The lines ``input()`` reads, one per call: ``Ada\\n42`` (a backslash-n separates lines).
+
+    reST and fence headers keep an option on one line, so ``\\n`` is the separator; a real
+    newline (a continued reST field) separates too. An empty value means one empty line.
+    """
+    text = "" if value is None else value.strip()
+    lines = re.split(r"\\n|\n", text)
+    return tuple(lines)
+
+
 def _emphasize(name: str, value: str | None) -> tuple[int, ...]:
     text = _required(name, value)
     result: set[int] = set()
@@ -165,6 +177,7 @@ OPTION_TABLE: Mapping[str, tuple[str, Callable[[str, str | None], Any]]] = {
     "linenos": ("linenos", _flag),
     "emphasize-lines": ("emphasize_lines", _emphasize),
     "hl_lines": ("emphasize_lines", _emphasize),  # pymdownx.highlight's name
+    "stdin": ("stdin", _stdin),
 }
 OPTION_NAMES = tuple(OPTION_TABLE)
 

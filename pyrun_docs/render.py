@@ -86,6 +86,8 @@ def render_snippet(
         attrs["data-raises"] = opts.raises
     if opts.packages:
         attrs["data-packages"] = " ".join(opts.packages)
+    if opts.stdin is not None:
+        attrs["data-stdin"] = json.dumps(list(opts.stdin))
     if snippet.is_transcript:
         attrs["data-transcript"] = ""
     attr_text = "".join(

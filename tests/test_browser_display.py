@@ -56,6 +56,28 @@ Display
            return {"text/plain": "plain <i>text</i>"}
 
    display(Bundle(), "<script>alert(1)</script>")
+
+.. pyrun::
+
+   class Md:
+       def _repr_markdown_(self):
+           return (
+               "## Table\\n\\nSome **bold**, *it* and `x < 1` <script>bad()</script>\\n\\n"
+               "- one\\n- two\\n\\n| a | b |\\n|---|---|\\n| 1 | 2 |\\n\\n"
+               "[bad](javascript:alert(1)) [good](https://example.com)"
+           )
+
+   display(Md())
+
+.. pyrun::
+   :stdin: Ada\\n41
+
+   name = input("Name? ")
+   print(name, int(input("Age? ")) + 1)
+
+.. pyrun::
+
+   input("Name? ")
 """
 
 
@@ -87,3 +109,30 @@ def test_each_mime_type(page: Any, display_url: str) -> None:
     text = page.locator("#pyrun-3 .pyrun-output").inner_text()
     assert "plain <i>text</i>" in text and "<script>alert(1)</script>" in text
     assert page.locator("#pyrun-3 .pyrun-output i, #pyrun-3 .pyrun-output script").count() == 0
+
+
+def test_markdown_is_rendered_and_escaped(page: Any, display_url: str) -> None:
+    open_page(page, display_url)
+    click_run(page, "pyrun-4")
+    box = page.locator("#pyrun-4 .pyrun-display.pyrun-markdown")
+    assert box.locator("h2").inner_text() == "Table"
+    assert box.locator("strong").inner_text() == "bold" and box.locator("em").inner_text() == "it"
+    assert box.locator("code").inner_text() == "x < 1"
+    assert box.locator("li").all_inner_texts() == ["one", "two"]
+    assert box.locator("td").all_inner_texts() == ["1", "2"]
+    assert "<script>bad()</script>" in box.inner_text()  # shown as text, never run
+    assert box.locator("script").count() == 0
+    hrefs = box.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert hrefs == ["#", "https://example.com"]
+
+
+def test_input_reads_the_stdin_option(page: Any, display_url: str) -> None:
+    open_page(page, display_url)
+    result = click_run(page, "pyrun-5")
+    assert result["ok"] is True, result
+    assert page.locator("#pyrun-5 .pyrun-output").inner_text() == "Name? Ada\nAge? 41\nAda 42\n"
+    # without answers, input() fails at once with a message saying what to do, the worker lives on
+    result = click_run(page, "pyrun-6")
+    assert result["error"]["type"] == "EOFError"
+    assert "stdin" in page.locator("#pyrun-6 .pyrun-output").inner_text()
+    assert click_run(page, "pyrun-5")["ok"] is True

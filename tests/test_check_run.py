@@ -71,6 +71,8 @@ def semantics(runtime_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "print(random.random())",
         "\n\na = 1\nb = 0\nprint(a / b)",
         "\n\nname = input('name? ')",
+        ":stdin: Ada\\n41\n\nwho = input('who? ')\nprint(who, int(input('age? ')) + 1)",
+        ":stdin: one\n\nfirst = input()\nsecond = input()",
         "\n\nimport js\nawait js.fetch('https://example.com')",
         "\n\nimport asyncio\nawait asyncio.sleep(0.01)\nprint('top-level await works')",
     )
@@ -134,6 +136,13 @@ def test_no_stdin_no_network_but_await(semantics: CheckReport) -> None:
     results = by_code(semantics)
     stdin = results["name = input('name? ')"]
     assert stdin.exception == "EOFError" and "no keyboard" in stdin.message
+    assert "`stdin` option" in stdin.message  # says what to do
+    given = results["who = input('who? ')"]
+    assert given.status is Status.PASSED, given.message
+    assert given.output == "who? Ada\nage? 41\nAda 42\n"  # answers echoed like a terminal
+    short = results["first = input()"]
+    assert short.exception == "EOFError" and "more often" in short.message
+    assert short.line is not None and short.location.endswith(f":{short.line}")
     network = results["import js"]
     assert network.status is Status.FAILED and "network access is disabled" in network.message
     assert results["import asyncio"].output == "top-level await works\n"

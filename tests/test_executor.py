@@ -103,6 +103,20 @@ def test_input_fails_fast_with_a_message() -> None:
     assert "no keyboard" in result["error"]["message"]
 
 
+def test_input_reads_the_stdin_option_lines() -> None:
+    host = Host()
+    code = "name = input('Name? ')\nprint('hi', name)\nprint(input())"
+    result = host.run(code, stdin=json.dumps(["Ada", "again"]))
+    assert result["ok"], result
+    assert host.stdout() == "Name? Ada\nhi Ada\nagain\nagain\n"
+    short = host.run("input(); input()", stdin=json.dumps([""]))
+    assert short["error"]["type"] == "EOFError"
+    assert "more often" in short["error"]["message"]
+    # the reader's traceback ends in the reader's code, not in the executor's stdin
+    assert "executor" not in short["error"]["traceback"]
+    assert short["error"]["traceback"].splitlines()[1].startswith('  File "<snippet>"')
+
+
 def test_top_level_await() -> None:
     host = Host()
     result = host.run("import asyncio\nawait asyncio.sleep(0)\nprint('awaited')\n")

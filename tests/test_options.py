@@ -103,6 +103,7 @@ def test_known_names_cover_design_table() -> None:
         "name",
         "linenos",
         "emphasize-lines",
+        "stdin",
     }
     assert design <= set(OPTION_NAMES)
 
@@ -112,3 +113,10 @@ def test_options_to_dict_only_non_defaults() -> None:
         "session": "s",
         "packages": ["a"],
     }
+
+
+def test_stdin_lines_split_on_backslash_n() -> None:
+    assert parse_options({"stdin": r"Ada\n42"}).stdin == ("Ada", "42")
+    assert parse_options({"stdin": "one\ntwo"}).stdin == ("one", "two")  # a continued reST field
+    assert parse_options({"stdin": None}).stdin == ("",)  # bare: one empty line (just Enter)
+    assert parse_options({}).stdin is None  # no option: input() fails with a message

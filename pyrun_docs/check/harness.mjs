@@ -11,7 +11,7 @@
  * Requests (Python -> harness):
  *   {op: "init", indexURL, packageDir, executor, isolationModule, isolation, outputLimit, warm,
  *    snapshot, makeSnapshot}
- *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, transcript}]}
+ *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript}]}
  * Events (harness -> Python):
  *   {ev: "ready", seconds, node, snapshot: "loaded" | "made" | "off" | "failed: ..."}
  *   {ev: "booted", page, seconds, how: "reused" | "snapshot" | "cold", snapshotError?}
@@ -446,6 +446,7 @@ async function runPage(msg) {
         session: run.session ?? undefined,
         filename: run.filename,
         raises: run.raises ?? undefined,
+        stdin: run.stdin ?? undefined,
       });
       const text = await Promise.race([running, ended]);
       result = JSON.parse(text);

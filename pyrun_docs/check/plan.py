@@ -95,6 +95,7 @@ class Run:
             "session": snippet.options.session,
             "filename": example_filename(snippet),
             "raises": snippet.options.raises,
+            "stdin": None if snippet.options.stdin is None else json.dumps(snippet.options.stdin),
             "transcript": snippet.is_transcript,
         }
 
