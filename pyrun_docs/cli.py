@@ -13,6 +13,7 @@ Errors the user can fix print one line and exit 2; there is no traceback from ou
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from . import __version__
 from .errors import PyrunError
 from .fetch import ensure_runtime
 from .runtime import RUNTIMES, get_pin, make_pin, write_pin
+from .site_config import SiteConfig, find_config_file, read_site_config
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -121,6 +123,27 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
     return parse
 
 
+def _site_config(args: argparse.Namespace) -> SiteConfig:
+    """The settings the docs build would use: from --config, or the conf.py/mkdocs.yml found."""
+    if args.no_config:
+        return SiteConfig()
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise PyrunError(f"--config {args.config}: no such file")
+    else:
+        found = find_config_file(args.paths)
+        if found is None:
+            return SiteConfig()
+        path = found
+    site = read_site_config(path)
+    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    print(f"pyrun check: settings from {shown}", file=sys.stderr)
+    for problem in site.problems:
+        print(f"pyrun check: warning: {problem.message}", file=sys.stderr)
+    return site
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from .check import (
         emit_github_annotations,
@@ -130,12 +153,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
         write_json,
         write_junit,
     )
-    from .config import PyrunConfig
 
+    site = _site_config(args)
     scan = scan_paths(args.paths)
     for err in scan.errors:
         print(f"{err.location}: error: {err.message}", file=sys.stderr)
-    config = PyrunConfig() if args.timeout is None else PyrunConfig(timeout=args.timeout)
+    config = site.config
+    if args.timeout is not None:
+        config = dataclasses.replace(config, timeout=args.timeout)
     if not scan.pages:
         print(f"pyrun check: no pyrun snippets in {scan.files} files", file=sys.stderr)
     report = run_check(
@@ -220,6 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-cache", action="store_true", help="run everything, remember nothing")
     check.add_argument("--cache-dir", metavar="DIR", help="where results and snapshots are kept")
     check.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    where = check.add_mutually_exclusive_group()
+    where.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the conf.py or mkdocs.yml whose pyrun settings apply "
+        "(default: found next to or above PATH)",
+    )
+    where.add_argument(
+        "--no-config", action="store_true", help="ignore conf.py/mkdocs.yml; use the defaults"
+    )
     check.set_defaults(func=_cmd_check)
     return parser
 

@@ -1,0 +1,171 @@
+"""The site's pyrun settings, read from its own ``conf.py`` or ``mkdocs.yml`` without building.
+
+``pyrun-docs check docs/`` must check the snippets the way the build does: with the site's runtime,
+timeout, output limit and packages. So the command finds the configuration file next to (or above)
+the sources it is given and reads the same settings the adapters read: ``pyrun_*`` names in a
+Sphinx ``conf.py`` (executed as Sphinx executes it, in its own folder), or the ``pyrun`` entry of
+``plugins`` in ``mkdocs.yml``. A file that cannot be read is a problem that names the file and says
+what went wrong; the check then goes on with the defaults instead of stopping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .config import PyrunConfig
+from .errors import PyrunError
+
+CONFIG_NAMES = ("conf.py", "mkdocs.yml", "mkdocs.yaml")
+#: a folder that ends the search upwards (the project's root)
+_ROOT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.cfg")
+
+
+@dataclass
+class SiteConfig:
+    """The settings found for a set of sources."""
+
+    config: PyrunConfig = field(default_factory=PyrunConfig)
+    #: the file they came from, or None when none was found (defaults)
+    path: Path | None = None
+    problems: list[PyrunError] = field(default_factory=list)
+
+
+def find_config_file(paths: Iterable[str | Path]) -> Path | None:
+    """The ``conf.py`` or ``mkdocs.yml`` that configures *paths*.
+
+    Each path (a source folder or file) and its parents are searched, nearest first, up to the
+    project's root (a folder with ``.git`` or ``pyproject.toml``), so both ``docs/conf.py`` and a
+    ``mkdocs.yml`` beside ``docs/`` are found from ``docs/``.
+    """
+    for raw in paths:
+        start = Path(raw).resolve()
+        folder = start if start.is_dir() else start.parent
+        for candidate in (folder, *folder.parents):
+            for name in CONFIG_NAMES:
+                if (candidate / name).is_file():
+                    return candidate / name
+            if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
+                break
+    return None
+
+
+def read_site_config(path: str | Path) -> SiteConfig:
+    """Read the pyrun settings of one ``conf.py`` or ``mkdocs.yml``.
+
+    Unknown or bad values are reported (and fall back to their defaults) exactly as the adapters
+    report them; a file that cannot be read at all gives the defaults and one problem.
+    """
+    file = Path(path)
+    try:
+        if file.suffix == ".py":
+            values, prefix = _sphinx_values(file), "pyrun_"
+        else:
+            values, prefix = _mkdocs_values(file), "plugins.pyrun."
+    except PyrunError as exc:
+        return SiteConfig(path=file, problems=[exc])
+    config, problems = PyrunConfig.from_mapping_lenient(values, prefix=prefix)
+    where = f" (in {file.name})"
+    return SiteConfig(
+        config=config,
+        path=file,
+        problems=[PyrunError(p.message + where) for p in problems],
+    )
+
+
+def _sphinx_values(file: Path) -> dict[str, Any]:
+    """The ``pyrun_*`` settings of a ``conf.py``, run the way Sphinx runs it."""
+    namespace: dict[str, Any] = {"__file__": str(file), "__name__": "conf", "tags": _Tags()}
+    try:
+        source = file.read_bytes()
+        with _cwd(file.parent):
+            exec(compile(source, str(file), "exec"), namespace)  # as Sphinx does
+    except SystemExit as exc:
+        raise PyrunError(
+            f"{file}: conf.py called sys.exit({exc.code}); using the defaults"
+        ) from None
+    except Exception as exc:  # the author's file may raise anything
+        raise PyrunError(
+            f"{file}: could not run conf.py ({type(exc).__name__}: {exc}); using the defaults. "
+            "Fix the error or pass --no-config"
+        ) from None
+    known = {f.name for f in fields(PyrunConfig)}
+    return {
+        name[len("pyrun_") :]: value
+        for name, value in namespace.items()
+        if name.startswith("pyrun_") and name[len("pyrun_") :] in known
+    }
+
+
+def _mkdocs_values(file: Path) -> dict[str, Any]:
+    """The options of the ``pyrun`` plugin in a ``mkdocs.yml`` (empty when it is listed bare)."""
+    try:
+        import yaml
+    except ImportError:
+        raise PyrunError(
+            f"{file}: reading mkdocs.yml needs PyYAML (pip install mkdocs); using the defaults"
+        ) from None
+
+    class Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
+        """Safe loading that keeps going past MkDocs' own tags (``!ENV``, ``!!python/name``)."""
+
+    def any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_mapping(node)
+
+    Loader.add_multi_constructor("", any_tag)
+    try:
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=Loader)  # a SafeLoader
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise PyrunError(f"{file}: could not read it ({exc}); using the defaults") from None
+    plugins = data.get("plugins") if isinstance(data, Mapping) else None
+    entries: list[Any] = []
+    if isinstance(plugins, Mapping):
+        entries = [{k: v} for k, v in plugins.items()]
+    elif isinstance(plugins, list):
+        entries = plugins
+    for entry in entries:
+        if entry == "pyrun":
+            return {}
+        if isinstance(entry, Mapping) and "pyrun" in entry:
+            options = entry["pyrun"] or {}
+            if not isinstance(options, Mapping):
+                raise PyrunError(f"{file}: plugins.pyrun must be a mapping; using the defaults")
+            return {str(k): v for k, v in options.items() if k != "enabled"}
+    return {}
+
+
+class _Tags:
+    """Sphinx's ``tags`` object as far as a ``conf.py`` uses it (no tags are set)."""
+
+    def has(self, tag: str) -> bool:
+        return False
+
+    def add(self, tag: str) -> None:
+        pass
+
+    def remove(self, tag: str) -> None:
+        pass
+
+    def __contains__(self, tag: str) -> bool:
+        return False
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+
+@contextlib.contextmanager
+def _cwd(folder: Path) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)

@@ -1,0 +1,100 @@
+"""``pyrun-docs check`` reads the site's own settings from conf.py or mkdocs.yml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import check_dir
+
+from pyrun_docs.cli import main
+from pyrun_docs.site_config import find_config_file, read_site_config
+
+
+def test_sphinx_conf_py_is_run_like_sphinx_runs_it(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "helper.txt").write_text("7")
+    (docs / "conf.py").write_text(
+        "import pathlib\n"
+        "extensions = ['pyrun_docs.sphinx_ext']\n"
+        "pyrun_timeout = float(pathlib.Path('helper.txt').read_text())  # relative to conf.py\n"
+        "pyrun_runtime = 'micropython' if not tags.has('full') else 'pyodide'\n"
+        "pyrun_output_limit = 'lots'\n"
+    )
+    assert find_config_file([docs]) == docs / "conf.py"
+    assert find_config_file([docs / "index.rst"]) == docs / "conf.py"
+    site = read_site_config(docs / "conf.py")
+    assert site.config.timeout == 7 and site.config.runtime == "micropython"
+    assert site.config.output_limit == 100_000  # a bad value falls back to the default...
+    [problem] = site.problems  # ...and says so, naming the setting and the file
+    assert "pyrun_output_limit" in problem.message and "conf.py" in problem.message
+
+
+def test_broken_conf_py_gives_defaults_and_one_problem(tmp_path: Path) -> None:
+    (tmp_path / "conf.py").write_text("pyrun_timeout = 3\nraise RuntimeError('boom')\n")
+    site = read_site_config(tmp_path / "conf.py")
+    assert site.config.timeout == 30
+    [problem] = site.problems
+    assert "RuntimeError: boom" in problem.message and "--no-config" in problem.message
+
+
+def test_mkdocs_yml_beside_docs(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()  # the project's root ends the search
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: X\n"
+        "markdown_extensions:\n"
+        "  - pymdownx.superfences:\n"
+        "      custom_fences:\n"
+        "        - name: mermaid\n"
+        "          class: mermaid\n"
+        "          format: !!python/name:pymdownx.superfences.fence_code_format\n"
+        "plugins:\n"
+        "  - search\n"
+        "  - pyrun:\n"
+        "      timeout: 4\n"
+        "      output_limit: 5000\n"
+        "extra:\n"
+        "  key: !ENV [HOME, x]\n"
+    )
+    assert find_config_file([docs]) == tmp_path / "mkdocs.yml"
+    site = read_site_config(tmp_path / "mkdocs.yml")
+    assert (site.config.timeout, site.config.output_limit) == (4, 5000)
+    assert not site.problems
+    (tmp_path / "mkdocs.yml").write_text("site_name: X\nplugins:\n  - pyrun\n")
+    assert read_site_config(tmp_path / "mkdocs.yml").config.timeout == 30
+    (tmp_path / "mkdocs.yml").write_text("plugins: [pyrun: {timeout: 0}]\n")
+    bad = read_site_config(tmp_path / "mkdocs.yml")
+    assert bad.config.timeout == 30 and "plugins.pyrun.timeout" in bad.problems[0].message
+
+
+def test_search_stops_at_the_project_root(tmp_path: Path) -> None:
+    (tmp_path / "conf.py").write_text("")  # above the project: not this project's
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("")
+    assert find_config_file([project / "docs"]) is None
+
+
+def test_check_cli_applies_the_site_timeout(
+    runtime_cache: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text("pyrun_timeout = 1\n")
+    (docs / "index.rst").write_text(
+        "Slow\n====\n\n.. pyrun::\n\n   import time\n   time.sleep(4)\n", encoding="utf-8"
+    )
+    cache = check_dir(tmp_path)
+    assert main(["check", "docs", "--cache-dir", str(cache), "-q", "--no-cache"]) == 1
+    captured = capsys.readouterr()
+    assert f"settings from {Path('docs', 'conf.py')}" in captured.err
+    assert "timed out after 1" in captured.out
+    # --no-config: the default 30 s, so the same snippet passes
+    assert main(["check", "docs", "--cache-dir", str(cache), "-q", "--no-config"]) == 0
