@@ -85,7 +85,7 @@ class Runner {
   start(el) {
     if (this.ready) return this.ready;
     const rt = this.config.runtimes[this.runtime];
-    if (this.runtime !== "pyodide" || !rt) {
+    if (!rt) {
       return Promise.reject(
         new Error(`the ${this.runtime} runtime is not available in this version of pyrun-docs`),
       );
@@ -135,7 +135,8 @@ class Runner {
           reject(new Error(`the pyrun worker failed to load: ${event.message || "script error"}`));
           this.kill();
         };
-        this.interruptBuffer = self.crossOriginIsolated
+        // MicroPython has no interrupt buffer: its Stop always ends the worker
+        this.interruptBuffer = self.crossOriginIsolated && this.runtime === "pyodide"
           ? new Int32Array(new SharedArrayBuffer(4))
           : null;
         worker.postMessage({

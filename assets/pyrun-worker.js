@@ -17,6 +17,8 @@ let executor = null;
 let booting = null;
 /** @type {Int32Array | null} */
 let interruptBuffer = null;
+/** @type {any} the MicroPython host (pyrun-micropython.js) when this worker runs MicroPython */
+let micro = null;
 
 const post = (/** @type {any} */ msg) => self.postMessage(msg);
 /** The real fetch: boot() later routes Pyodide's own fetches through verified copies. */
@@ -259,9 +261,53 @@ async function boot(msg) {
   post({ type: "ready", seconds: (performance.now() - started) / 1000 });
 }
 
+/**
+ * Boot MicroPython instead of Pyodide: its two files verified like Pyodide's (same progress and
+ * cache), then the shared executor loaded into it by the MicroPython host module. No interrupt
+ * buffer: Stop ends this worker.
+ * @param {any} msg
+ */
+async function bootMicroPython(msg) {
+  const started = performance.now();
+  post({ type: "status", text: "Downloading Python…" });
+  totalBytes = Object.values(msg.sizes || {}).reduce((a, b) => a + Number(b), 0);
+  const hostURL = new URL(`pyrun-micropython.js${self.location.search}`, self.location.href);
+  const host = import(hostURL.href);
+  const executorSource = networkFetch(msg.executorURL).then((r) => {
+    if (!r.ok) throw new Error(`cannot load ${msg.executorURL} (HTTP ${r.status})`);
+    return r.text();
+  });
+  const names = Object.keys(msg.files);
+  const wasmName = names.find((name) => name.endsWith(".wasm")) || "micropython.wasm";
+  const [entry, wasm] = await Promise.all([
+    fetchVerified(msg.entry, msg),
+    fetchVerified(wasmName, msg),
+    executorSource,
+    host,
+  ]);
+  post({ type: "status", text: "Starting Python…" });
+  const { loadMicroPython } = await import(moduleURL(entry));
+  const url = URL.createObjectURL(new Blob([wasm.buffer], { type: "application/wasm" }));
+  try {
+    micro = await (await host).startMicroPython(loadMicroPython, {
+      executor: await executorSource,
+      emit: (/** @type {string} */ text) => post(JSON.parse(text)),
+      outputLimit: msg.outputLimit,
+      url,
+    });
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+  post({ type: "ready", seconds: (performance.now() - started) / 1000 });
+}
+
 /** @param {any} msg */
 async function run(msg) {
   if (booting) await booting;
+  if (micro) {
+    post({ type: "done", run: msg.run, result: micro.run(msg) });
+    return;
+  }
   if (interruptBuffer) Atomics.store(interruptBuffer, 0, 0); // a Stop meant for an earlier run
   const text = await executor.run.callKwargs(msg.code, {
     run_id: msg.run,
@@ -280,7 +326,7 @@ let queue = Promise.resolve();
 self.onmessage = (event) => {
   const msg = event.data;
   if (msg.type === "init") {
-    booting = boot(msg).catch((err) => {
+    booting = (msg.runtime === "micropython" ? bootMicroPython(msg) : boot(msg)).catch((err) => {
       post({ type: "boot-error", message: String(err && err.message ? err.message : err) });
       throw err;
     });

@@ -34,7 +34,16 @@ SERVICE_WORKER_NAME = "pyrun-sw.js"
 SERVICE_WORKER_URL = f"../../{SERVICE_WORKER_NAME}"
 #: files copied from assets/ into every site that has a snippet
 EDITOR_NAME = "pyrun-editor.js"
-ASSET_FILES = (LOADER_NAME, STYLE_NAME, RUNNER_NAME, EDITOR_NAME, WORKER_NAME)
+#: the MicroPython host, imported by the worker (and the check's harness) for MicroPython only
+MICROPYTHON_HOST_NAME = "pyrun-micropython.js"
+ASSET_FILES = (
+    LOADER_NAME,
+    STYLE_NAME,
+    RUNNER_NAME,
+    EDITOR_NAME,
+    WORKER_NAME,
+    MICROPYTHON_HOST_NAME,
+)
 
 
 def assets_dir() -> Path:

@@ -1,0 +1,95 @@
+// @ts-check
+/**
+ * pyrun-docs MicroPython host: boots a MicroPython instance and runs snippets through the shared
+ * executor module (`pyrun_executor`, the same file Pyodide runs), so the same JSON messages come
+ * out. Used by the browser worker (pyrun-worker.js, after it verified the runtime's files) and by
+ * the build check's harness (harness_micropython.mjs), so the check judges what readers see.
+ *
+ * What MicroPython's JavaScript API lacks, and how this module copes:
+ * - `sys.stdout` cannot be replaced: the executor swaps `print`/`input` instead, and whatever
+ *   reaches the real stdout/stderr (`sys.stdout.write`) is collected here byte by byte (no line
+ *   buffering, so a trailing partial line is never lost) and pulled in by the executor before each
+ *   of its own writes, which keeps the order.
+ * - No keyword arguments, no awaiting a coroutine from JavaScript: the executor's `run_blocking`.
+ * - No `__future__` module: a one-line stand-in, so the executor's
+ *   `from __future__ import annotations` imports (MicroPython never evaluates annotations).
+ * - `input()` must never read the host's stdin (in Node that is the check's protocol): stdin is
+ *   at end of file, and the executor's `input` uses the snippet's `stdin` lines or fails.
+ */
+
+/** MicroPython's garbage-collected heap, in bytes (its default of 1 MB is small for examples). */
+export const HEAP_SIZE = 32 * 1024 * 1024;
+
+/**
+ * @typedef {object} MicroPythonHost
+ * @property {(msg: any) => any} run run one snippet (`{run, code, session, filename, raises,
+ *   stdin, transcript}`); returns the executor's result object
+ * @property {any} mp the MicroPython instance
+ */
+
+/**
+ * Boot MicroPython and load the executor into it.
+ * @param {(options: any) => Promise<any>} loadMicroPython the runtime module's export
+ * @param {{executor: string, emit: (text: string) => void, outputLimit: number, url?: string,
+ *   jsModule?: any}} options `executor`: the executor's source; `emit`: receives each message as
+ *   JSON text; `url`: where the wasm is (default: next to the runtime module); `jsModule`: what
+ *   Python's `js` module is (the check passes a restricted set of globals)
+ * @returns {Promise<MicroPythonHost>}
+ */
+export async function startMicroPython(loadMicroPython, options) {
+  const limit = Math.max(4096, 4 * (Number(options.outputLimit) || 100000));
+  /** @type {Record<string, number[]>} */
+  const raw = { stdout: [], stderr: [] };
+  /** @type {Record<string, TextDecoder>} */
+  const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+  const collect = (/** @type {string} */ name) => (/** @type {Uint8Array} */ bytes) => {
+    const buffer = raw[name];
+    for (let i = 0; i < bytes.length; i++) buffer.push(bytes[i]);
+    if (buffer.length > limit) buffer.splice(0, buffer.length - limit); // a runaway write loop
+  };
+  /** What the snippet wrote to the real stream since the last call. @param {string} name */
+  const pull = (name) => {
+    const buffer = raw[name];
+    if (!buffer || !buffer.length) return "";
+    raw[name] = [];
+    return decoders[name].decode(new Uint8Array(buffer), { stream: true });
+  };
+  const mp = await loadMicroPython({
+    url: options.url,
+    heapsize: HEAP_SIZE,
+    linebuffer: false,
+    stdout: collect("stdout"),
+    stderr: collect("stderr"),
+    stdin: () => null,
+  });
+  if (options.jsModule) mp.registerJsModule("js", options.jsModule);
+  mp.FS.mkdirTree("/pyrun");
+  mp.FS.writeFile("/pyrun/pyrun_executor.py", options.executor);
+  mp.FS.writeFile("/pyrun/__future__.py", "annotations = None\n");
+  mp.registerJsModule("_pyrun_host", { emit: options.emit, pull });
+  mp.runPython(
+    "import sys\nsys.path.insert(0, '/pyrun')\nimport pyrun_executor, _pyrun_host\n" +
+      "_pyrun_ = pyrun_executor.Executor(_pyrun_host.emit, " +
+      `output_limit=${Number(options.outputLimit) || 100000}, pull=_pyrun_host.pull)\n` +
+      "del _pyrun_host\n",
+  );
+  const executor = mp.globals.get("_pyrun_");
+  mp.globals.delete("_pyrun_");
+  return {
+    mp,
+    run(msg) {
+      pull("stdout"); // anything written outside a run is nobody's output
+      pull("stderr");
+      const text = executor.run_blocking(
+        msg.code,
+        String(msg.run),
+        msg.session ?? null,
+        msg.filename,
+        msg.raises ?? null,
+        msg.stdin ?? null,
+        Boolean(msg.transcript),
+      );
+      return JSON.parse(text);
+    },
+  };
+}

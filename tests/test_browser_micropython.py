@@ -1,0 +1,172 @@
+"""MicroPython next to Pyodide on one page, in real Chromium.
+
+Each runtime gets its own worker; a session name used by both runtimes is two separate sessions.
+MicroPython runs the same executor as Pyodide, so the widget behaves the same: the value of a final
+expression is shown, a trailing partial line appears, a traceback names the editor's line, input()
+fails with a message (the worker lives on), and Stop ends the worker and the next Run starts a new one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_browser import RUN_MS, click_run, open_page, output, serving, status, wait_done
+
+from pyrun_docs.serve import DocsRequestHandler
+
+pytestmark = pytest.mark.browser
+
+MICRO_PAGE = """\
+:orphan:
+
+Two runtimes
+============
+
+.. pyrun::
+   :runtime: micropython
+   :session: s
+
+   import sys
+   who = sys.implementation.name
+   print(who)
+
+.. pyrun::
+   :runtime: micropython
+   :session: s
+
+   x = 6 * 7
+   print(who, "partial", end="")
+   x
+
+.. pyrun::
+   :session: s
+
+   import sys
+   print(sys.implementation.name, "x" in globals())
+
+.. pyrun::
+   :runtime: micropython
+
+   def f():
+       return 1 / 0
+
+   f()
+
+.. pyrun::
+   :runtime: micropython
+
+   name = input("name? ")
+
+.. pyrun::
+   :runtime: micropython
+
+   while True:
+       pass
+
+.. pyrun::
+   :runtime: micropython
+
+   import dataclasses
+"""
+
+
+@pytest.fixture(scope="module")
+def micro_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
+    from conftest import ROOTS, sphinx_build
+
+    base = tmp_path_factory.mktemp("micro")
+    shutil.copytree(ROOTS / "basic", base / "src")
+    (base / "src" / "micro.rst").write_text(MICRO_PAGE)
+    build = sphinx_build(base / "src", base / "html")
+    assert build.status == 0, build.stderr
+    assert (base / "html/_static/pyrun/micropython-1.27.0/micropython.wasm").is_file()
+    with serving(base / "html", DocsRequestHandler) as url:
+        yield url + "micro.html"
+
+
+def workers(page: Any) -> int:
+    return int(page.evaluate("() => window.__pyrun.workers"))
+
+
+def test_both_runtimes_on_one_page(page: Any, micro_url: str) -> None:
+    open_page(page, micro_url)
+    assert workers(page) == 0
+
+    result = click_run(page, "pyrun-0")
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-0").strip() == "micropython"
+    assert workers(page) == 1
+
+    # the same session name on Pyodide is another session, in another worker
+    result = click_run(page, "pyrun-2")
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-2").strip() == "cpython False"
+    assert workers(page) == 2
+
+    # back on MicroPython: its session kept its state; the final expression's value is shown and
+    # the partial line printed before it is not lost
+    result = click_run(page, "pyrun-1", RUN_MS)
+    assert result["ok"] is True, result
+    text = output(page, "pyrun-1")
+    assert text.startswith("micropython partial"), text
+    assert text.rstrip().endswith("42"), text
+    assert workers(page) == 2
+    assert len(page.evaluate("() => window.__pyrun.done")) == 3  # pyrun-0 did not re-run
+
+
+def test_traceback_input_and_limitation(page: Any, micro_url: str) -> None:
+    open_page(page, micro_url)
+    result = click_run(page, "pyrun-3")
+    assert result["ok"] is False
+    error = result["error"]
+    assert error["type"] == "ZeroDivisionError" and error["line"] == 2, error
+    text = output(page, "pyrun-3")
+    assert 'File "<example 4>", line 4, in <module>' in text
+    assert 'File "<example 4>", line 2, in f' in text and "return 1 / 0" in text
+    assert "pyrun_executor" not in text  # the executor's own frames are not shown
+    marked = page.locator("#pyrun-3 .pyrun-error-line")
+    assert marked.count() == 1 and "1 / 0" in (marked.text_content() or "")
+
+    # input() fails at once with a message; the worker is still there for the next run
+    result = wait_run(page, "pyrun-4")
+    assert result["error"]["type"] == "EOFError", result
+    assert "no keyboard" in output(page, "pyrun-4")
+    assert "name? " in output(page, "pyrun-4")
+
+    result = wait_run(page, "pyrun-6")
+    assert result["error"]["type"] == "ImportError"
+    assert "MicroPython limitation" in output(page, "pyrun-6")
+    assert "runtime: pyodide" in output(page, "pyrun-6")
+    assert workers(page) == 1
+
+
+def wait_run(page: Any, sid: str) -> dict[str, Any]:
+    return click_run(page, sid, RUN_MS)
+
+
+def test_stop_then_run(page: Any, micro_url: str) -> None:
+    open_page(page, micro_url)
+    page.click("#pyrun-5 .pyrun-run")
+    page.wait_for_function(
+        "() => document.querySelector('#pyrun-5 .pyrun-status').textContent === 'Running…'",
+        timeout=RUN_MS,
+    )
+    page.wait_for_timeout(300)
+    page.click("#pyrun-5 .pyrun-stop")
+    result = wait_done(page, "pyrun-5", 1, RUN_MS)
+    assert result.get("stopped") is True, result
+    page.wait_for_function(
+        "() => document.querySelector('#pyrun-5 .pyrun-output').textContent"
+        ".includes('session was reset')"
+    )
+    assert status(page, "pyrun-5") == "Stopped"
+
+    # a fresh worker runs the session from its start
+    result = click_run(page, "pyrun-1", RUN_MS)
+    assert result["ok"] is True, result
+    assert output(page, "pyrun-0").strip() == "micropython"
+    assert workers(page) == 2
