@@ -272,3 +272,104 @@ def test_tampered_cached_runtime_is_refused(browser: Any, basic_site: Path, tmp_
         context.close()
         server.shutdown()  # type: ignore[attr-defined]
         server.server_close()  # type: ignore[attr-defined]
+
+
+def test_quota_error_while_caching_still_runs(
+    browser: Any, basic_site: Path, tmp_path: Path
+) -> None:
+    """Storage full (a 200 KB quota, far below the runtime): the runtime cannot be cached, but the
+    example runs from the network, now and on the next visit, with no error on the page."""
+    site = tmp_path / "site"
+    shutil.copytree(basic_site, site)
+    url, server = serve_in_thread(site)
+    context = browser.new_context()
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        cdp = context.new_cdp_session(page)
+        origin = url.rstrip("/")
+        cdp.send("Storage.overrideQuotaForOrigin", {"origin": origin, "quotaSize": 200_000})
+        open_page(page, url + "index.html")
+        # the quota is in force (estimate() does not show an override; a write does)
+        probe = """async () => {
+          try { await (await caches.open('probe')).put('/probe', new Response(new Uint8Array(5e5))); }
+          catch (e) { return e.name; } finally { await caches.delete('probe'); }
+          return 'stored';
+        }"""
+        assert page.evaluate(probe) == "QuotaExceededError"
+        result = click_run(page, "pyrun-7")
+        assert result["ok"], result
+        assert output(page, "pyrun-7").strip() == "42"
+        cached = page.evaluate(
+            """async () => {
+              const urls = [];
+              for (const name of await caches.keys()) {
+                if (!name.startsWith('pyrun-runtime-')) continue;
+                for (const req of await (await caches.open(name)).keys()) urls.push(req.url);
+              }
+              return urls;
+            }"""
+        )
+        assert not [u for u in cached if u.endswith(".wasm")], cached  # the 10 MB wasm did not fit
+        page.reload()
+        page.wait_for_selector("#pyrun-7 .pyrun-toolbar")
+        result = click_run(page, "pyrun-7")  # ...and the next visit downloads it again, and runs
+        assert result["ok"], result
+        assert not errors, errors
+    finally:
+        context.close()
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+
+
+def test_service_worker_update_during_a_run(browser: Any, basic_site: Path, tmp_path: Path) -> None:
+    """A new pyrun-sw.js (the site was rebuilt) takes over while an example runs: the running example
+    finishes with all its output, and the next Run works under the new service worker."""
+    site = tmp_path / "site"
+    shutil.copytree(basic_site, site)
+    url, server = serve_in_thread(site)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        open_page(page, url + "index.html")
+        assert click_run(page, "pyrun-7")["ok"]  # registers the service worker
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+        first = page.evaluate("navigator.serviceWorker.controller.scriptURL")
+        page.evaluate(
+            """() => {
+              const el = document.querySelector('#pyrun-7');
+              el.querySelector('.pyrun-code pre').textContent =
+                'import time\\nfor i in range(15):\\n    print(i)\\n    time.sleep(0.1)\\nprint("end")';
+              el.querySelector('.pyrun-run').click();
+            }"""
+        )
+        page.wait_for_function(
+            "document.querySelector('#pyrun-7 .pyrun-output').textContent.includes('2')"
+        )
+        sw = site / "pyrun-sw.js"
+        sw.write_text(sw.read_text() + "\n// rebuilt\n")
+        page.evaluate(
+            """async () => {
+              const reg = await navigator.serviceWorker.getRegistration();
+              const changed = new Promise((r) =>
+                navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+              await reg.update();
+              await changed;
+            }"""
+        )
+        page.wait_for_function(
+            "/^(Done|Error)/.test(document.querySelector('#pyrun-7 .pyrun-status').textContent)",
+            timeout=60_000,
+        )
+        text = output(page, "pyrun-7")
+        assert text.split() == [str(i) for i in range(15)] + ["end"], text
+        assert page.evaluate("navigator.serviceWorker.controller.scriptURL") == first  # same URL
+        page.click("#pyrun-7 .pyrun-reset")
+        result = click_run(page, "pyrun-7")
+        assert result["ok"], result
+        assert output(page, "pyrun-7").strip() == "42"
+    finally:
+        context.close()
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]

@@ -187,3 +187,94 @@ def test_mkdocs_serve_rebuild_keeps_widgets_working(
         proc.wait(timeout=30)
         if proc.stderr:
             proc.stderr.close()
+
+
+CUSTOM_SCHEME_CSS = """
+[data-md-color-scheme="dracula"] {
+  --md-default-bg-color: #282a36;
+  --md-default-fg-color: #f8f8f2;
+  --md-default-fg-color--light: #d0d0c8;
+  --md-default-fg-color--lightest: #6272a4;
+  --md-code-bg-color: #21222c;
+  --md-code-fg-color: #f8f8f2;
+  --md-typeset-color: #f8f8f2;
+  --md-typeset-a-color: #ff79c6;
+  --md-admonition-bg-color: #282a36;
+  --md-admonition-fg-color: #f8f8f2;
+  --md-code-hl-name-color: #f8f8f2;
+  --md-code-hl-punctuation-color: #f8f8f2;
+  --md-code-hl-comment-color: #6272a4;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def custom_scheme_url(
+    tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path
+) -> Iterator[str]:
+    """The fixture site with a custom dark colour scheme of the author's own (mkdocs-material's
+    documented way: a palette entry plus CSS variables in ``extra_css``)."""
+    from pyrun_docs.serve import serve_in_thread
+
+    root = tmp_path_factory.mktemp("mk-scheme") / "site-src"
+    shutil.copytree(ROOT, root)
+    config = (root / "mkdocs.yml").read_text()
+    config = config.replace("    - scheme: default\n", "    - scheme: dracula\n", 1)
+    (root / "mkdocs.yml").write_text(config + "extra_css:\n  - custom.css\n")
+    (root / "docs" / "custom.css").write_text(CUSTOM_SCHEME_CSS)
+    snippets = root / "docs" / "snippets.md"
+    snippets.write_text(snippets.read_text() + '\n```pyrun\nprint("out")\n1 / 0\n```\n')
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    url, server = serve_in_thread(build.site)
+    yield url
+    server.shutdown()  # type: ignore[attr-defined]
+    server.server_close()  # type: ignore[attr-defined]
+
+
+def test_custom_colour_scheme(wide_page: Any, custom_scheme_url: str) -> None:
+    """A custom scheme: the widget takes its colours from the scheme's variables, and an error
+    stays readable on its dark background, without pyrun knowing the scheme's name."""
+    page = wide_page
+    page.goto(custom_scheme_url + "snippets/")
+    page.wait_for_selector("py-repl .pyrun-toolbar")
+    assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "dracula"
+    failing = page.locator("py-repl").last.get_attribute("id")
+    assert run(page, failing).startswith("out\nTraceback")
+    colours = page.evaluate(
+        """(id) => {
+          const cs = (sel) => getComputedStyle(document.querySelector(`#${id} ${sel}`));
+          const rgb = (c) => {
+            const n = (c.match(/[\\d.]+/g) || []).map(Number);
+            return c.startsWith('color(') ? n.slice(0, 3).map((v) => Math.round(v * 255)) : n.slice(0, 3);
+          };
+          return {
+            reset: rgb(cs('.pyrun-reset').color),
+            run: rgb(cs('.pyrun-run').color),
+            output: rgb(cs('.pyrun-output').backgroundColor),
+            error: rgb(cs('.pyrun-error, .pyrun-stderr').color),
+          };
+        }""",
+        failing,
+    )
+    assert colours["reset"] == [248, 248, 242]  # the scheme's foreground
+    assert colours["run"] == [255, 121, 198]  # the scheme's link colour is our accent
+    assert colours["output"] == [33, 34, 44]  # the scheme's code background
+    error = colours["error"]
+    assert error[0] > error[1] + 40, error  # still red
+    assert contrast(error, colours["output"]) >= 4.5, error  # and readable on the dark background
+    page.screenshot(path=str(Path(__file__).parent.parent / "build" / "mkdocs-custom-scheme.png"))
+
+
+def contrast(fg: list[int], bg: list[int]) -> float:
+    """WCAG contrast ratio of two sRGB colours."""
+
+    def luminance(rgb: list[int]) -> float:
+        lin = [
+            (c / 255) / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4
+            for c in rgb
+        ]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (high + 0.05) / (low + 0.05)

@@ -31,7 +31,11 @@ THEMES = {
 
 CONTRAST = """
 (sel) => {
-  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  // rgb(r, g, b[, a]) or, for color-mix() results, color(srgb r g b[ / a]) with 0..1 channels
+  const parse = (c) => {
+    const n = (c.match(/[\\d.]+/g) || []).map(Number);
+    return c.startsWith("color(") ? n.map((v, i) => (i < 3 ? v * 255 : v)) : n;
+  };
   const lum = ([r, g, b]) => {
     const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
