@@ -63,6 +63,9 @@ def test_wheel_contents(wheel: Path) -> None:
         "pyrun_docs/mkdocs_plugin/__init__.py",
         "pyrun_docs/assets/pyrun.js",
         "pyrun_docs/assets/pyrun-worker.js",
+        "pyrun_docs/assets/pyrun-micropython.js",
+        "pyrun_docs/check/harness.mjs",
+        "pyrun_docs/check/harness_micropython.mjs",
         "pyrun_docs/assets/pyrun.css",
     ):
         assert required in names, required

@@ -19,6 +19,7 @@ from pyrun_docs.fetch import cache_root, ensure_runtime
 from pyrun_docs.runtime import RuntimePin, get_pin
 from pyrun_docs.snippet import Snippet
 
+from . import micropython
 from .cache import ResultCache
 from .harness import HARNESS_PATH
 from .node import find_node
@@ -78,7 +79,8 @@ def run_check(
     one namespace (hidden setup snippets first); snippets without one run on their own; each page
     gets a fresh interpreter, so pages never see each other's variables, modules or files. ``>>>``
     transcripts are compared doctest-style (``...`` matches anything). ``raises`` passes only on
-    that exception; ``check: skip`` and ``runtime: micropython`` snippets are reported as skipped.
+    that exception; ``check: skip`` snippets are reported as skipped. ``runtime: micropython``
+    snippets run in the pinned MicroPython (:mod:`.micropython`), with the same semantics.
     A snippet running past its ``timeout`` (else ``config.timeout``) is stopped and reported; the
     rest of the page still runs. No network, no stdin.
 
@@ -116,13 +118,13 @@ def run_check(
         bar.advance(result)
 
     runnable: dict[str, list[Snippet]] = {}
+    micro: dict[str, list[Snippet]] = {}
     for page, snippets in ordered.items():
         for snippet in snippets:
             if snippet.options.check == "skip":
                 settle(page, skipped(snippet, "skipped (check: skip)"))
-            elif runtime_of(snippet, config) != CHECKED_RUNTIME:
-                reason = f"skipped: the check runs Pyodide; runtime {runtime_of(snippet, config)}"
-                settle(page, skipped(snippet, reason + " is not checked yet"))
+            elif runtime_of(snippet, config) == micropython.RUNTIME:
+                micro.setdefault(page, []).append(snippet)  # run by MicroPython's own harness
             else:
                 runnable.setdefault(page, []).append(snippet)
 
@@ -144,16 +146,21 @@ def run_check(
             if job is not None:
                 page_jobs.append(job)
 
+    page_jobs += micropython.plan_jobs(micro, ordered, config, cache, keys, settle)
+
     problems: list[str] = []
     boots = cold = workers = 0
     if page_jobs:
-        assert store is not None
         for job in page_jobs:
+            if store is None or job.runtime != CHECKED_RUNTIME:
+                continue
             try:
                 job.packages = store.ensure(job.packages)
             except PackageError as exc:
                 job.error = f"not checked: {exc.message}"
         settings = harness_settings(config, folder, runtime=runtime)
+        if micro:
+            settings.micropython = micropython.harness_init(config)
         snapshots = settings.snapshots
         count = jobs or min(os.cpu_count() or 1, len(page_jobs))
         page_of = {(id(r.snippet)): job.page for job in page_jobs for r in job.runs}

@@ -19,6 +19,8 @@ from typing import IO, Any
 from .node import Node
 
 HARNESS_PATH = Path(__file__).with_name("harness.mjs")
+#: the same protocol for MicroPython pages (through the browser's MicroPython host module)
+MICROPYTHON_HARNESS_PATH = Path(__file__).with_name("harness_micropython.mjs")
 _EOF = object()
 
 
@@ -29,10 +31,10 @@ class HarnessDied(Exception):
 class Harness:
     """A running ``harness.mjs``."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, path: Path = HARNESS_PATH) -> None:
         self.node = node
         self.proc = subprocess.Popen(
-            [node.path, str(HARNESS_PATH)],
+            [node.path, str(path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

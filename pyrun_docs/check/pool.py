@@ -20,7 +20,8 @@ from typing import Any
 
 from pyrun_docs.config import PyrunConfig
 
-from .harness import Harness, HarnessDied
+from .harness import HARNESS_PATH, MICROPYTHON_HARNESS_PATH, Harness, HarnessDied
+from .micropython import explain_limitation
 from .node import Node
 from .plan import Run, session_key
 from .results import SnippetResult, Status
@@ -42,6 +43,7 @@ class PageJob:
     runs: list[Run]
     packages: list[str] = field(default_factory=list)
     error: str | None = None  # set when the page cannot run (e.g. a package cannot be fetched)
+    runtime: str = "pyodide"  # a page using both runtimes is two jobs (sessions never mix)
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Settings:
     snapshots: SnapshotStore
     boot_timeout: float = BOOT_TIMEOUT
     restore_timeout: float = RESTORE_TIMEOUT
+    #: the MicroPython harness's ``init`` message (``check.micropython.harness_init``)
+    micropython: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,20 +99,25 @@ class Worker:
         self.on_result = on_result
         self.harness: Harness | None = None
         self.restoring = False  # the current harness restores pages from a snapshot
+        self.runtime = "pyodide"  # what the current harness runs
 
     # -- the process -------------------------------------------------------------------------
 
     def _ready(self) -> Harness:
         if self.harness is not None:
             return self.harness
-        fields = self.settings.snapshots.init_fields()
+        micro = self.runtime == "micropython"
+        fields = {} if micro else self.settings.snapshots.init_fields()
+        init = self.settings.micropython if micro else self.settings.init
         try:
-            harness = Harness(self.settings.node)
+            harness = Harness(
+                self.settings.node, MICROPYTHON_HARNESS_PATH if micro else HARNESS_PATH
+            )
         except OSError as exc:
             raise _StartError(f"cannot start {self.settings.node.path}: {exc}") from None
         timeout = self.settings.boot_timeout
         try:
-            harness.send({"op": "init", **self.settings.init, **fields})
+            harness.send({"op": "init", **init, **fields})
             event = harness.event(timeout)
         except HarnessDied as exc:
             harness.kill()
@@ -160,6 +169,9 @@ class Worker:
 
     def _attempt(self, job: PageJob, pending: list[Run], outcomes: dict[int, Outcome]) -> list[Run]:
         """Run *pending* in one fresh interpreter; return what is left to resume, if anything."""
+        if job.runtime != self.runtime:
+            self.close()
+            self.runtime = job.runtime
         try:
             harness = self._ready()
         except _StartError as exc:
@@ -189,7 +201,7 @@ class Worker:
                 self.settings.snapshots.discard(f"a restore took over {boot_timeout:g} s")
                 return pending
             self._fail_all(
-                outcomes, pending, f"not checked: Pyodide did not start in {boot_timeout:g} s"
+                outcomes, pending, f"not checked: {job.runtime} did not start in {boot_timeout:g} s"
             )
             return []
         if event.get("ev") == "page-error":
@@ -233,6 +245,8 @@ class Worker:
                 return self._resume(pending, i, history, outcomes, "broke the check harness")
             output = output_text(event.get("messages") or [], int(event.get("dropped") or 0))
             raw = event.get("result") or {}
+            if job.runtime == "micropython":
+                raw = explain_limitation(run.snippet, raw)
             result = judge(run.snippet, raw, output)
             fatal = bool(event.get("fatal"))
             cache = None if fatal else {"raw": raw, "output": output}
@@ -292,7 +306,7 @@ def run_pages(
     """Run *jobs* on up to *workers* processes; return every reported outcome and the stats."""
     stats = Stats()
     todo: queue.Queue[PageJob] = queue.Queue()
-    for job in sorted(jobs, key=lambda j: len(j.runs), reverse=True):
+    for job in sorted(jobs, key=lambda j: (j.runtime != "pyodide", -len(j.runs))):
         todo.put(job)
     outcomes: list[Outcome] = []
     lock = threading.Lock()

@@ -1,0 +1,202 @@
+// @ts-check
+/**
+ * pyrun-docs build check harness for MicroPython: the pinned MicroPython in Node.js, running
+ * snippets through the browser's own MicroPython host (`assets/pyrun-micropython.js`) and so through
+ * the same executor module, exactly as a reader's worker does.
+ *
+ * Same protocol as harness.mjs (JSON lines: requests on stdin, events on stdout, written
+ * synchronously so an event is out before a snippet can block the thread):
+ *   {op: "init", runtimeDir, executor, host, outputLimit}
+ *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript}]}
+ *   -> {ev: "ready", seconds, node, snapshot: "off"}
+ *   -> {ev: "booted", page, seconds, how: "cold"} | {ev: "page-error", page, message}
+ *   -> {ev: "start", run} | {ev: "done", run, result, messages, dropped, fatal, ms}
+ *   -> {ev: "page-done", page, rss, resetMs, fresh: []}
+ *
+ * Every page boots its own interpreter (tens of milliseconds), so pages never share modules or
+ * variables; the pool kills this process when a snippet runs past its timeout. No network (`fetch`
+ * fails, Python's `js` module sees only the language's own globals), no stdin (MicroPython's stdin
+ * is at end of file; the executor's `input` reads the snippet's `stdin` lines or fails).
+ */
+
+import * as fs from "node:fs";
+import * as readline from "node:readline";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+
+const NO_NETWORK =
+  "network access is disabled during the pyrun-docs check; mark this snippet `check: skip` " +
+  "if it needs the network";
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Write one event; exit when nobody reads any more. @param {Record<string, any>} event */
+function send(event) {
+  const data = Buffer.from(JSON.stringify(event) + "\n", "utf8");
+  let offset = 0;
+  let waited = 0;
+  while (offset < data.length) {
+    try {
+      offset += fs.writeSync(1, data, offset);
+    } catch (err) {
+      if (/** @type {any} */ (err).code !== "EAGAIN" || waited > 120_000) process.exit(0);
+      Atomics.wait(pause, 0, 0, 5);
+      waited += 5;
+    }
+  }
+}
+
+// A snippet in `while True: pass` blocks this thread: another thread ends the process when the
+// Python side is gone, so an orphaned harness never keeps spinning.
+const watchdog = new Worker(
+  `const { workerData } = require("node:worker_threads");
+   setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, "SIGKILL"); }, 500);`,
+  { eval: true, workerData: process.ppid },
+);
+watchdog.unref();
+
+/** @param {any[]} args */
+const toStderr = (...args) => process.stderr.write(args.map(String).join(" ") + "\n");
+console.log = toStderr;
+console.info = toStderr;
+console.debug = toStderr;
+console.warn = toStderr;
+console.error = toStderr;
+process.on("unhandledRejection", (err) => toStderr("unhandled rejection:", err));
+process.on("uncaughtException", (err) => toStderr("uncaught error:", err));
+
+const blocked = () => Promise.reject(new TypeError(NO_NETWORK));
+class Blocked {
+  constructor() {
+    throw new TypeError(NO_NETWORK);
+  }
+}
+globalThis.fetch = /** @type {any} */ (blocked);
+/** @type {any} */ (globalThis).WebSocket = Blocked;
+
+/** What Python's `js` module sees: the language's own globals and timers, no Node internals. */
+function snippetGlobals() {
+  /** @type {Record<string, any>} */
+  const g = {};
+  const names = [
+    "Array", "ArrayBuffer", "BigInt", "Boolean", "DataView", "Date", "Error", "Float32Array",
+    "Float64Array", "Int16Array", "Int32Array", "Int8Array", "JSON", "Map", "Math", "Number",
+    "Object", "Promise", "RegExp", "Set", "String", "Symbol", "TypeError", "Uint16Array",
+    "Uint32Array", "Uint8Array", "WeakMap", "WeakSet", "TextDecoder", "TextEncoder", "URL",
+    "performance", "crypto", "atob", "btoa", "setTimeout", "clearTimeout", "console",
+  ];
+  for (const name of names) {
+    if (name in globalThis) g[name] = /** @type {any} */ (globalThis)[name];
+  }
+  g.fetch = blocked;
+  g.WebSocket = Blocked;
+  g.XMLHttpRequest = Blocked;
+  g.globalThis = g;
+  g.self = g;
+  return g;
+}
+
+/** @type {any} */
+let config = null;
+/** @type {any} */
+let loadMicroPython = null;
+/** @type {any} */
+let startMicroPython = null;
+let executorSource = "";
+
+/** @type {{ messages: any[], size: number, dropped: number } | null} */
+let sink = null;
+
+/** @param {string} text */
+function collect(text) {
+  if (!sink) return;
+  if (sink.size + text.length > config.outputLimit * 2) {
+    sink.dropped += text.length;
+    return;
+  }
+  sink.size += text.length;
+  sink.messages.push(JSON.parse(text));
+}
+
+/** @param {any} msg */
+async function init(msg) {
+  const started = performance.now();
+  config = msg;
+  ({ loadMicroPython } = await import(pathToFileURL(msg.runtimeDir + "micropython.mjs").href));
+  ({ startMicroPython } = await import(pathToFileURL(msg.host).href));
+  executorSource = fs.readFileSync(msg.executor, "utf8");
+  send({ ev: "ready", seconds: (performance.now() - started) / 1000, node: process.version, snapshot: "off" });
+}
+
+/** @param {any} err */
+function describeFatal(err) {
+  const text = String(err && err.message ? err.message : err);
+  if (/Maximum call stack size exceeded/.test(text) || /stack overflow/i.test(text)) {
+    return {
+      type: "RecursionError",
+      message: "the interpreter's stack overflowed (recursion too deep for WebAssembly)",
+    };
+  }
+  if (/memory/i.test(text)) {
+    return { type: "MemoryError", message: `MicroPython ran out of memory: ${text.split("\n")[0]}` };
+  }
+  return { type: "FatalError", message: `the interpreter failed: ${text.split("\n")[0]}` };
+}
+
+/** @param {any} msg */
+async function runPage(msg) {
+  const started = performance.now();
+  if (msg.packages && msg.packages.length) {
+    send({ ev: "page-error", page: msg.page, message: "MicroPython loads no packages" });
+    return;
+  }
+  let host;
+  try {
+    host = await startMicroPython(loadMicroPython, {
+      executor: executorSource,
+      emit: collect,
+      outputLimit: config.outputLimit,
+      url: config.runtimeDir + "micropython.wasm",
+      jsModule: snippetGlobals(),
+    });
+  } catch (err) {
+    send({ ev: "page-error", page: msg.page, message: `MicroPython could not start: ${err}` });
+    return;
+  }
+  send({ ev: "booted", page: msg.page, seconds: (performance.now() - started) / 1000, how: "cold" });
+  for (const run of msg.runs) {
+    sink = { messages: [], size: 0, dropped: 0 };
+    send({ ev: "start", run: run.run });
+    const runStarted = performance.now();
+    let result;
+    let fatal = false;
+    try {
+      result = host.run(run);
+    } catch (err) {
+      fatal = true;
+      process.exitCode = 0;
+      const { type, message } = describeFatal(err);
+      result = { ok: false, error: { type, message, traceback: `${type}: ${message}\n`, line: null } };
+    }
+    const { messages, dropped } = sink;
+    sink = null;
+    const ms = performance.now() - runStarted;
+    send({ ev: "done", run: run.run, result, messages, dropped, fatal, ms });
+    if (fatal) return; // Python resumes the page in a fresh interpreter
+  }
+  send({ ev: "page-done", page: msg.page, rss: process.memoryUsage().rss, fresh: [], resetMs: 0 });
+}
+
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of lines) {
+  if (!line.trim()) continue;
+  const msg = JSON.parse(line);
+  try {
+    if (msg.op === "init") await init(msg);
+    else if (msg.op === "page") await runPage(msg);
+    else if (msg.op === "exit") break;
+  } catch (err) {
+    send({ ev: "page-error", page: msg.page ?? null, message: `harness error: ${err && /** @type {any} */ (err).stack || err}` });
+  }
+}
+process.exit(0);
