@@ -45,6 +45,7 @@ from pyrun_docs.config import CHECK_LEVELS, PRELOAD_MODES, RUNTIME_SOURCES, Pyru
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.fences import Fence, find_fences
 from pyrun_docs.options import parse_options_lenient
+from pyrun_docs.packages import Resolution, build_packages
 from pyrun_docs.render import page_config_json, render_snippet
 from pyrun_docs.runtime import RUNTIMES
 from pyrun_docs.snippet import Snippet, normalize_code
@@ -71,6 +72,8 @@ class PyrunPluginConfig(base.Config):
     preload = c.Choice(PRELOAD_MODES, default=_DEFAULTS.preload)
     output_limit = c.Type(int, default=_DEFAULTS.output_limit)
     offline_pages = c.Type(bool, default=_DEFAULTS.offline_pages)
+    packages = c.ListOfItems(c.Type(str), default=[])
+    project = c.Optional(c.Type(str))
 
 
 def _display_path(path: str) -> str:
@@ -239,9 +242,33 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             copy_service_worker(Path(config.site_dir))
         except PyrunError as exc:
             log.warning(f"{exc.message}; the widgets cannot run until this is fixed")
-        self.check()
+        site = Path(config.site_dir) / STATIC_ROOT / SITE_DIR
+        self.check(self.resolve_packages(site, Path(config.config_file_path or ".").parent))
 
-    def check(self) -> None:
+    def resolve_packages(self, site: Path, base_dir: Path) -> Resolution | None:
+        """Resolve ``packages``, ``project``, options and imports into ``site/assets/pyrun/``.
+
+        Each problem is a warning at ``docs/page.md:LINE``; with ``check: error`` they fail the
+        build (not under ``mkdocs serve``).
+        """
+        resolution: Resolution | None
+        try:
+            resolution = build_packages(
+                self.pages, self.pyrun_config, site, base_dir=base_dir,
+                setting_prefix="plugins.pyrun.",
+            )  # fmt: skip
+        except PyrunError as exc:
+            log.warning(f"packages: {exc.message}")
+            problems, resolution = 1, None
+        else:
+            for found in resolution.problems:
+                log.warning(str(found))
+            problems = len(resolution.problems)
+        if problems and self.pyrun_config.check == "error" and self.command != "serve":
+            raise Abort(f"pyrun: {problems} package problem(s) (check: error in mkdocs.yml)")
+        return resolution
+
+    def check(self, packages: Resolution | None = None) -> None:
         """Run every collected snippet in headless Pyodide (``check: warn | error``).
 
         Each failure is a warning at ``docs/page.md:LINE`` (so ``--strict`` fails on it); with
@@ -251,7 +278,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             return
         log.info("checking examples in headless Pyodide...")
         try:
-            report = run_check(self.pages, self.pyrun_config)
+            report = run_check(self.pages, self.pyrun_config, packages=packages)
         except PyrunError as exc:
             failed, problems = 1, [f"the check could not run: {exc.message}"]
         else:

@@ -33,6 +33,12 @@ class PyrunConfig:
         preload: when the browser fetches the runtime: ``none`` (first Run), ``visible``, ``boot``.
         output_limit: characters of output a widget keeps per run (the rest is cut, and says so).
         offline_pages: also cache visited pages (network first), so the docs read offline.
+        packages: requirements loaded before every snippet (``["attrs", "inflection>=0.5"]``);
+            Pyodide's own packages come from its lock file, others must be pure-Python wheels
+            (see :mod:`pyrun_docs.packages`).
+        project: the documented project, importable in every example: a project folder
+            (``"."``, relative to ``conf.py`` / ``mkdocs.yml``) whose wheel is built at docs
+            build time, or a ``.whl`` file; ``None``: none.
     """
 
     runtime: str = "pyodide"
@@ -44,6 +50,8 @@ class PyrunConfig:
     preload: str = "none"
     output_limit: int = 100_000
     offline_pages: bool = False
+    packages: tuple[str, ...] | list[str] = ()
+    project: str | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = "") -> PyrunConfig:
@@ -104,5 +112,11 @@ class PyrunConfig:
             raise bad("offline_pages", "use True or False")
         if not isinstance(self.output_limit, int) or self.output_limit < 1000:
             raise bad("output_limit", "use a number of characters, at least 1000")
+        if not isinstance(self.packages, (list, tuple)) or not all(
+            isinstance(p, str) and p.strip() for p in self.packages
+        ):
+            raise bad("packages", 'use a list of requirements, e.g. ["attrs", "inflection>=0.5"]')
+        if self.project is not None and (not isinstance(self.project, str) or not self.project):
+            raise bad("project", 'use a path to the project folder (e.g. ".") or to a .whl file')
         if not isinstance(self.cdn_url, str) or not self.cdn_url.startswith(("https://", "http")):
             raise bad("cdn_url", "use an http(s) URL")

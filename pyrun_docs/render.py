@@ -23,6 +23,9 @@ from .config import PyrunConfig
 from .runtime import RuntimePin, load_pins
 from .snippet import Snippet
 
+#: the site's resolved packages (``pyrun_docs.packages``), next to the loader
+PACKAGE_LOCK = "pyrun-lock.json"
+
 
 def highlight_code(
     code: str, *, hl_lines: Sequence[int] = (), line_prefix: str = "", wrapcode: bool = False
@@ -159,6 +162,7 @@ def page_config(
         "preload": config.preload,
         "serviceWorker": service_worker,
         "offlinePages": config.offline_pages,
+        "packageLock": PACKAGE_LOCK,
         "runtimes": runtimes,
     }
 

@@ -14,6 +14,7 @@ Event order, and what each hook does:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
@@ -29,6 +30,7 @@ from pyrun_docs.assets import (
     copy_site_assets,
 )
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.packages import build_packages
 from pyrun_docs.render import page_config_json
 from pyrun_docs.snippet import Snippet
 
@@ -81,7 +83,30 @@ def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
             type="pyrun",
             subtype="runtime",
         )
+    resolve_packages(app, store, static / SITE_DIR)
     return []
+
+
+def resolve_packages(app: Sphinx, store: dict[str, list[Snippet]], site_dir: Path | None) -> None:
+    """Resolve the docs' packages once per build (``pyrun_packages``, ``pyrun_project``, options
+    and imports) into ``_static/pyrun/``; each problem is a ``pyrun.packages`` warning at its
+    snippet's line."""
+    config = get_config(app)
+    try:
+        resolution = build_packages(
+            store, config, site_dir, base_dir=Path(app.confdir), setting_prefix="pyrun_"
+        )
+    except PyrunError as exc:
+        logger.warning(f"pyrun: packages: {exc.message}", type="pyrun", subtype="packages")
+        app.pyrun_packages_failed = True  # type: ignore[attr-defined]
+        return
+    for found in resolution.problems:
+        location = (found.snippet.page, found.snippet.line) if found.snippet else None
+        logger.warning(
+            f"pyrun: {found.message}", location=location, type="pyrun", subtype="packages"
+        )
+    app.pyrun_packages = resolution  # type: ignore[attr-defined]
+    app.pyrun_packages_failed = bool(resolution.problems)  # type: ignore[attr-defined]
 
 
 def on_html_page_context(

@@ -30,7 +30,8 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
     pages = {doc: snips for doc, snips in sorted(snippets.items()) if snips}
     logger.info("pyrun: checking examples in headless Pyodide...")
     try:
-        report = run_check(pages, config, progress=not app.quiet)
+        packages = getattr(app, "pyrun_packages", None)
+        report = run_check(pages, config, progress=not app.quiet, packages=packages)
     except PyrunError as exc:
         logger.warning(
             f"pyrun: the check could not run: {exc.message}", type="pyrun", subtype="check"
@@ -61,4 +62,8 @@ def on_build_finished(app: Sphinx, exception: BaseException | None) -> None:
     if exception is None and getattr(app, "pyrun_failed", False):
         if get_config(app).check == "error":
             logger.error("pyrun: examples failed the check (pyrun_check = 'error')")
+            app.statuscode = 1
+    elif exception is None and getattr(app, "pyrun_packages_failed", False):
+        if get_config(app).check == "error":
+            logger.error("pyrun: packages the examples need are missing (pyrun_check = 'error')")
             app.statuscode = 1

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pyrun_docs.assets import executor_path
 from pyrun_docs.config import PyrunConfig
@@ -40,6 +40,9 @@ from .progress import Progress
 from .results import CheckReport, SnippetResult, Status
 from .snapshot import SnapshotStore
 from .verdict import judge, problem, skipped
+
+if TYPE_CHECKING:
+    from pyrun_docs.packages import Resolution
 
 #: modules imported before the snapshot is taken, so pages do not each pay for importing them
 WARM_IMPORTS = (
@@ -72,6 +75,7 @@ def run_check(
     jobs: int | None = None,
     progress: bool | TextIO = True,
     use_cache: bool = True,
+    packages: Resolution | None = None,
 ) -> CheckReport:
     """Run every snippet of *pages* in the pinned Pyodide, through the browser's executor.
 
@@ -95,6 +99,9 @@ def run_check(
         jobs: interpreter processes to run at once; default ``min(os.cpu_count(), pages to run)``.
         progress: a progress bar on stderr (``True``), on the given stream, or none (``False``).
         use_cache: ``False`` runs every snippet and stores nothing.
+        packages: the docs' resolved package set (:func:`pyrun_docs.packages.build_packages`),
+            so the check loads exactly what the site serves; ``None`` resolves here (the
+            ``packages`` setting and options; a problem is an error result for its snippet).
 
     Returns:
         The report: one result per snippet, in page and document order (see :class:`CheckReport`).
@@ -137,6 +144,9 @@ def run_check(
         runtime = ensure_runtime(pin)
         engine = engine_of(pin)
         index = PackageIndex.from_lock(runtime / "pyodide-lock.json")
+        if packages is None:
+            packages = _resolve_here(runnable, config, runtime, settle)
+        index.add_resolved(packages)
         base_url = config.cdn_url.replace("{version}", pin.version)
         store = PackageStore(packages_dir(pin), index, base_url)
         for page, snippets in runnable.items():
@@ -195,6 +205,29 @@ def run_check(
     )
     report.seconds = time.monotonic() - started
     return report
+
+
+def _resolve_here(
+    runnable: dict[str, list[Snippet]],
+    config: PyrunConfig,
+    runtime: Path,
+    settle: Callable[[str, SnippetResult], None],
+) -> Resolution:
+    """Resolve packages for a check run without a docs build (the CLI)."""
+    from pyrun_docs.packages import PyodideLock, resolve
+
+    pin = get_pin(CHECKED_RUNTIME)
+    resolution = resolve(
+        runnable, config, PyodideLock.from_path(runtime / "pyodide-lock.json"), pin
+    )
+    for found in resolution.problems:
+        if found.snippet is not None:
+            page = found.snippet.page
+            if found.snippet in runnable.get(page, []):
+                runnable[page].remove(found.snippet)
+                message = f"not checked: {found.message}"
+                settle(page, problem(found.snippet, Status.ERROR, message))
+    return resolution
 
 
 def engine_of(pin: RuntimePin) -> str:
@@ -264,8 +297,9 @@ def _plan_page(
         packages, unknown = index.needs(snippet)
         if unknown:
             message = (
-                f"not checked: {', '.join(unknown)} is not a package of the pinned Pyodide; "
-                "the check cannot install it (mark the snippet `check: skip`)"
+                f"not checked: {', '.join(unknown)} is not a package of the pinned Pyodide "
+                "nor a resolved pure-Python wheel (see the package message for this snippet, "
+                "or mark it `check: skip`)"
             )
             settle(page, problem(snippet, Status.ERROR, message))
             runnable.discard(snippet.index)
@@ -275,7 +309,9 @@ def _plan_page(
         if snippet.index not in runnable:
             continue
         chain = session_members(snippet, everything, config)
-        chain_packages = sorted({p for s in chain for p in needs.get(s.index, [])})
+        chain_packages = sorted(
+            {index.fingerprint(p) for s in chain for p in needs.get(s.index, [])}
+        )
         key = cache_key(snippet, chain, engine=engine, packages=chain_packages)
         keys[(page, snippet.index)] = key
         hit = cache.get(key)

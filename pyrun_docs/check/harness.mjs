@@ -420,7 +420,10 @@ async function runPage(msg) {
     } catch (err) {
       problems.push(String(err));
     }
-    const missing = msg.packages.filter((/** @type {string} */ name) => !(name in py.loadedPackages));
+    // a wheel of ours is loaded by path; Pyodide records it under its file name's first part
+    const loadKey = (/** @type {string} */ spec) =>
+      spec.endsWith(".whl") ? String(spec.split(/[\\/]/).pop()).split("-")[0].toLowerCase() : spec;
+    const missing = msg.packages.filter((/** @type {string} */ spec) => !(loadKey(spec) in py.loadedPackages));
     if (missing.length) {
       discard();
       const detail = problems.join("; ") || "not found in the verified package folder";

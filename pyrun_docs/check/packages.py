@@ -20,16 +20,22 @@ import threading
 import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.snippet import Snippet
+
+if TYPE_CHECKING:
+    from pyrun_docs.packages import Resolution
 
 _IMPORT_LINE = re.compile(r"^\s*(?:>>>\s*)?(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
 class PackageError(PyrunError):
     """A package a snippet needs cannot be provided from a verified wheel."""
+
+    url: str | None = None  # the download that failed, if one did
+    reason: str = ""
 
 
 def normalize(name: str) -> str:
@@ -59,9 +65,31 @@ class PackageIndex:
     def __init__(self, packages: Mapping[str, Mapping[str, Any]]) -> None:
         self.packages = {normalize(name): entry for name, entry in packages.items()}
         self.by_import: dict[str, str] = {}
+        #: loaded before every snippet (site-wide ``packages`` and the project)
+        self.site: list[str] = []
         for name, entry in self.packages.items():
             for module in entry.get("imports", ()):
                 self.by_import.setdefault(str(module), name)
+
+    def add_resolved(self, resolution: Resolution) -> None:
+        """Add the docs' resolved set: our own verified wheels (PyPI, the project) and the site set.
+
+        Their entries carry ``path``, the verified local wheel the harness loads by path.
+        """
+        for name, pkg in resolution.packages.items():
+            if pkg.source == "pyodide" or pkg.path is None:
+                continue
+            self.packages[name] = {**pkg.to_json(), "path": str(pkg.path)}
+            for module in pkg.imports:
+                self.by_import[module] = name
+        self.site = list(resolution.site)
+
+    def fingerprint(self, name: str) -> str:
+        """*name* with the version and hash of a wheel of ours (cache keys change with it)."""
+        entry = self.packages.get(name, {})
+        if "path" not in entry:
+            return name  # the pinned lock file (covered by the engine digest) fixes it
+        return f"{name}=={entry.get('version')}#{str(entry.get('sha256'))[:16]}"
 
     @classmethod
     def from_lock(cls, path: Path) -> PackageIndex:
@@ -70,7 +98,7 @@ class PackageIndex:
 
     def needs(self, snippet: Snippet) -> tuple[list[str], list[str]]:
         """(packages to load for *snippet*, requested packages the runtime does not have)."""
-        wanted: set[str] = set()
+        wanted: set[str] = set(self.site)
         unknown: list[str] = []
         for requirement in snippet.options.packages:
             name = normalize(requirement)
@@ -110,7 +138,8 @@ class PackageStore:
         """Make sure the wheels of *names* (with dependencies) are present and verified.
 
         Returns:
-            The package names to load (the closure).
+            What to load (the closure): names from the pinned lock file, and the paths of our own
+            verified wheels (PyPI packages, the project).
 
         Raises:
             PackageError: a wheel cannot be fetched or does not match the lock file.
@@ -119,9 +148,17 @@ class PackageStore:
         with self._lock:
             for name in closure:
                 self._ensure_one(self.index.packages[name])
-        return closure
+        return [str(self.index.packages[n].get("path") or n) for n in closure]
 
     def _ensure_one(self, entry: Mapping[str, Any]) -> None:
+        if entry.get("path"):
+            path = Path(str(entry["path"]))
+            if path.is_file() and _sha256(path.read_bytes()) == entry["sha256"]:
+                return
+            raise PackageError(
+                f"hash mismatch for {entry['name']}: {path} no longer matches the SHA-256 "
+                "recorded when it was resolved; refusing to load it"
+            )
         file_name = str(entry["file_name"])
         if file_name in self._verified:
             return
@@ -135,11 +172,13 @@ class PackageStore:
             with urllib.request.urlopen(url, timeout=120) as response:
                 data: bytes = response.read()
         except OSError as exc:
-            raise PackageError(
+            error = PackageError(
                 f"package {entry['name']} is not in the verified package folder {self.folder} and "
                 f"cannot be fetched from {url} ({exc}); run the check once with network access, "
                 "or mark the snippet `check: skip`"
-            ) from None
+            )
+            error.url, error.reason = url, str(exc)
+            raise error from None
         if _sha256(data) != expected:
             raise PackageError(
                 f"{url} does not match the pinned lock file's SHA-256 for {file_name}; "

@@ -1,0 +1,1017 @@
+"""Packages in examples: one resolved set for the site, the browser and the check.
+
+What a snippet needs comes from three places: the site-wide ``packages`` setting (and the documented
+project, ``project``), a snippet's ``packages`` option, and the snippet's ``import`` statements
+(mapped through the pinned Pyodide lock file's ``imports``). :func:`resolve` turns all of it into a
+:class:`Resolution` at docs build time:
+
+* packages Pyodide ships (its ``pyodide-lock.json``) are taken from its lock, with their
+  ``depends``; their wheels come from the CDN (``runtime_source = "cdn"``) or are copied into the
+  site, verified against the lock's SHA-256 (:func:`write_site`);
+* anything else must be a pure-Python wheel (``py3-none-any``) on the package index: the host's pip
+  downloads it (honouring the user's pip configuration) for Pyodide's Python version, its
+  ``Requires-Dist`` is followed the same way, every wheel's SHA-256 is recorded, and the result is
+  cached in the user cache keyed by the requirements, so a second build resolves nothing;
+* the project (``project = "."``, a project folder or a ``.whl``) is built with ``pip wheel`` and its
+  dependencies are resolved like the rest.
+
+The site gets ``pyrun/pyrun-lock.json`` (the resolved set) and ``pyrun/wheels/`` (our wheels); the
+browser worker and the build check both load exactly what that lock names. Problems are
+:class:`PackageProblem` values that name the snippet's ``file:line`` (or the setting), the package
+and why; nothing here raises a traceback at an author.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.parser import HeaderParser
+from pathlib import Path
+from typing import Any
+
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .config import PyrunConfig
+from .errors import PyrunError
+from .fetch import cache_root
+from .runtime import RuntimePin
+from .snippet import Snippet
+
+LOCK_NAME = "pyrun-lock.json"
+WHEELS_DIR = "wheels"
+LOCK_FORMAT = 1
+#: bump when the resolution cache's content changes shape
+RESOLVE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Request:
+    """One requirement as written, and where (a snippet, or a setting)."""
+
+    requirement: str
+    origin: str  # "docs/page.rst:12", "pyrun_packages", "project fixture_project"
+    snippet: Snippet | None = None
+
+
+@dataclass(frozen=True)
+class PackageProblem:
+    """A package that cannot be provided, with where it was asked for and why."""
+
+    message: str
+    snippet: Snippet | None = None
+
+    def __str__(self) -> str:
+        return f"{self.snippet.location}: {self.message}" if self.snippet else self.message
+
+
+@dataclass
+class LockedPackage:
+    """One wheel of the resolved set."""
+
+    name: str  # canonical (``fixture-project``)
+    version: str
+    source: str  # "pyodide" | "pypi" | "project"
+    file_name: str
+    sha256: str
+    depends: list[str] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)
+    path: Path | None = None  # the verified local wheel (pypi/project)
+    lock_name: str = ""  # the Pyodide lock's own name for it (pyodide)
+
+    @property
+    def url(self) -> str:
+        """Where the site serves our wheel, relative to ``pyrun-lock.json``."""
+        return f"{WHEELS_DIR}/{self.sha256[:16]}/{self.file_name}"
+
+    @property
+    def load_key(self) -> str:
+        """The name Pyodide records in ``loadedPackages`` once this wheel is loaded."""
+        if self.source == "pyodide":
+            return self.lock_name or self.name
+        return wheel_load_key(self.file_name)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "version": self.version,
+            "source": self.source,
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "depends": sorted(self.depends),
+            "imports": sorted(self.imports),
+            "key": self.load_key,
+        }
+        if self.source != "pyodide":
+            out["url"] = self.url
+        return out
+
+
+def wheel_load_key(file_name: str) -> str:
+    """Pyodide's ``loadedPackages`` key for a wheel loaded by URL (its file name's first part)."""
+    return file_name.split("/")[-1].split("-")[0].lower()
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def sri_sha256(hex_digest: str) -> str:
+    """A Subresource Integrity value (``sha256-<base64>``) for a hex SHA-256."""
+    return "sha256-" + base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+# --- the Pyodide side --------------------------------------------------------------------------
+
+
+def pyodide_environment(lock_info: Mapping[str, Any]) -> dict[str, str]:
+    """PEP 508 marker values for the pinned Pyodide (``sys_platform == "emscripten"``...)."""
+    full = str(lock_info.get("python", "3.14.0"))
+    short = ".".join(full.split(".")[:2])
+    return {
+        "implementation_name": "cpython",
+        "implementation_version": full,
+        "os_name": "posix",
+        "platform_machine": "wasm32",
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_system": "Emscripten",
+        "platform_version": "",
+        "python_full_version": full,
+        "python_version": short,
+        "sys_platform": "emscripten",
+    }
+
+
+class PyodideLock:
+    """The pinned ``pyodide-lock.json``: names, versions, ``depends`` and ``imports``."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.info: Mapping[str, Any] = data.get("info", {})
+        self.packages: dict[str, Mapping[str, Any]] = {
+            canonicalize_name(name): entry for name, entry in data["packages"].items()
+        }
+        self.by_import: dict[str, str] = {}
+        for name, entry in self.packages.items():
+            for module in entry.get("imports", ()):
+                self.by_import.setdefault(str(module), name)
+
+    @classmethod
+    def from_path(cls, path: Path) -> PyodideLock:
+        return cls(json.loads(path.read_text(encoding="utf-8")))
+
+    @property
+    def python_version(self) -> str:
+        return pyodide_environment(self.info)["python_version"]
+
+    def locked(self, name: str) -> LockedPackage:
+        entry = self.packages[name]
+        return LockedPackage(
+            name=name,
+            version=str(entry.get("version", "")),
+            source="pyodide",
+            file_name=str(entry["file_name"]),
+            sha256=str(entry["sha256"]),
+            depends=[canonicalize_name(d) for d in entry.get("depends", ())],
+            imports=[str(i) for i in entry.get("imports", ())],
+            lock_name=str(entry.get("name", name)),
+        )
+
+
+# --- wheels ------------------------------------------------------------------------------------
+
+
+@dataclass
+class WheelInfo:
+    name: str
+    version: str
+    requires: list[str]
+    imports: list[str]
+
+
+def read_wheel(path: Path) -> WheelInfo:
+    """Name, version, ``Requires-Dist`` and top-level import names of a wheel."""
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        meta_name = next(
+            (n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")), None
+        )
+        if meta_name is None:
+            raise PyrunError(f"{path.name} is not a wheel (no .dist-info/METADATA)")
+        meta = HeaderParser().parsestr(zf.read(meta_name).decode("utf-8", "replace"))
+        dist_info = meta_name.split("/")[0]
+        top_level = f"{dist_info}/top_level.txt"
+        if top_level in names:
+            imports = {
+                line.strip().split("/")[0]
+                for line in zf.read(top_level).decode("utf-8", "replace").splitlines()
+                if line.strip()
+            }
+        else:
+            imports = set()
+            for n in names:
+                first = n.split("/")[0]
+                if first.endswith((".dist-info", ".data")):
+                    continue
+                if "/" in n:
+                    imports.add(first)
+                elif n.endswith(".py"):
+                    imports.add(n[:-3])
+    return WheelInfo(
+        name=str(meta.get("Name", "")),
+        version=str(meta.get("Version", "")),
+        requires=[str(r) for r in meta.get_all("Requires-Dist") or []],
+        imports=sorted(i for i in imports if i.isidentifier()),
+    )
+
+
+def is_pure_wheel(file_name: str) -> bool:
+    """``*-none-any.whl`` built for Python 3 (``py3``, ``py2.py3``, ``py3x``)."""
+    parts = file_name[:-4].split("-")
+    if not file_name.endswith(".whl") or len(parts) < 5:
+        return False
+    python, abi, platform = parts[-3:]
+    return (
+        abi == "none" and platform == "any" and any(t.startswith("py3") for t in python.split("."))
+    )
+
+
+# --- pip ---------------------------------------------------------------------------------------
+
+_NETWORK = re.compile(
+    r"connection error|NewConnectionError|Failed to establish a new connection|Temporary failure "
+    r"in name resolution|Name or service not known|Network is unreachable|Max retries exceeded|"
+    r"ConnectTimeoutError|Connection refused|ProxyError|Read timed out|No route to host",
+)
+_NO_VERSIONS = re.compile(r"\(from versions: ([^)]*)\)")
+
+
+class Pip:
+    """The host's pip, run for Pyodide's Python version and only pure-Python wheels."""
+
+    def __init__(self, python_version: str, *, executable: str | None = None) -> None:
+        self.python = executable or sys.executable
+        self.python_version = python_version
+        self.calls = 0
+
+    def target(self) -> list[str]:
+        return [
+            "--only-binary=:all:",
+            "--python-version",
+            self.python_version,
+            "--platform",
+            "any",
+            "--implementation",
+            "py",
+            "--abi",
+            "none",
+        ]
+
+    def _run(self, args: Sequence[str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        self.calls += 1
+        cmd = [self.python, "-m", "pip", *args, "--disable-pip-version-check"]
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return subprocess.CompletedProcess(cmd, 1, "", f"ERROR: {exc}")
+
+    def download(self, spec: str, dest: Path) -> tuple[Path | None, str]:
+        """Download one pure-Python wheel for *spec* (no dependencies) into *dest*."""
+        dest.mkdir(parents=True, exist_ok=True)
+        proc = self._run(["download", "--no-deps", *self.target(), "-d", str(dest), spec])
+        wheels = sorted(dest.glob("*.whl"))
+        if proc.returncode == 0 and wheels:
+            return wheels[0], ""
+        return None, (proc.stderr + proc.stdout).strip()
+
+    def exists_anywhere(self, name: str) -> bool | None:
+        """Whether the index has *name* at all, for any platform (``None``: cannot tell, the
+        index is unreachable). Verbose, because pip mentions connection errors only then."""
+        proc = self._run(["index", "versions", "-vvv", name], timeout=180)
+        if proc.returncode == 0:
+            return True
+        text = proc.stderr + proc.stdout
+        if _NETWORK.search(text):
+            return None
+        return False
+
+    def wheel(self, project: Path, dest: Path) -> tuple[Path | None, str]:
+        """Build *project*'s wheel (``pip wheel --no-deps``; without isolation as a fallback)."""
+        outputs: list[str] = []
+        for extra in ([], ["--no-build-isolation"]):
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.mkdir(parents=True)
+            proc = self._run(["wheel", "--no-deps", *extra, "-w", str(dest), str(project)])
+            wheels = sorted(dest.glob("*.whl"))
+            if proc.returncode == 0 and wheels:
+                return wheels[0], ""
+            outputs.append((proc.stderr + proc.stdout).strip())
+        return None, outputs[0]
+
+
+def _last_error(text: str) -> str:
+    errors = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("ERROR")]
+    lines = errors or [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else "pip gave no reason"
+
+
+# --- resolution --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Want:
+    name: str
+    specs: list[tuple[Requirement, Request]] = field(default_factory=list)
+
+    @property
+    def specifier(self) -> SpecifierSet:
+        combined = SpecifierSet()
+        for req, _ in self.specs:
+            combined &= req.specifier
+        return combined
+
+    @property
+    def extras(self) -> set[str]:
+        return {e for req, _ in self.specs for e in req.extras}
+
+    @property
+    def first(self) -> Request:
+        return self.specs[0][1]
+
+    def spec_text(self) -> str:
+        return f"{self.name}{self.specifier}"
+
+    def asked(self) -> str:
+        """`` (as written, where)``, or nothing when that says no more than the name."""
+        text = self.origins()
+        return "" if text in (self.name, self.spec_text()) else f" ({text})"
+
+    def origins(self) -> str:
+        """``inflection<0.5 (docs/b.rst:7)``, leaving out the location the problem is shown at."""
+        here = self.first.snippet.location if self.first.snippet else None
+        parts = [
+            f"{req}" if request.origin == here else f"{req} ({request.origin})"
+            for req, request in self.specs
+        ]
+        return ", ".join(dict.fromkeys(parts))
+
+
+@dataclass
+class Resolution:
+    """The resolved set: every wheel any page needs, and what loads before every snippet."""
+
+    packages: dict[str, LockedPackage] = field(default_factory=dict)
+    site: list[str] = field(default_factory=list)  # loaded before every snippet
+    problems: list[PackageProblem] = field(default_factory=list)
+    pip_calls: int = 0
+    runtime: str = ""
+    by_import: dict[str, str] = field(default_factory=dict)
+    #: names each snippet asked for, by (page, index): its own ``packages`` that resolved
+    requested: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    #: the first snippet that needs each package (to name it when its wheel cannot be had)
+    needed_by: dict[str, Snippet] = field(default_factory=dict)
+
+    def closure(self, names: Iterable[str]) -> list[str]:
+        seen: set[str] = set()
+        stack: list[str] = [canonicalize_name(n) for n in names]
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in self.packages:
+                continue
+            seen.add(name)
+            stack.extend(self.packages[name].depends)
+        return sorted(seen)
+
+    def lock_json(self, *, mode: str) -> dict[str, Any]:
+        """The content of ``pyrun-lock.json`` (what the browser and the check load)."""
+        return {
+            "format": LOCK_FORMAT,
+            "runtime": self.runtime,
+            "mode": mode,
+            "site": sorted(self.site),
+            "packages": {n: p.to_json() for n, p in sorted(self.packages.items())},
+        }
+
+
+def _parse(request: Request) -> Requirement | PackageProblem:
+    try:
+        return Requirement(request.requirement)
+    except InvalidRequirement as exc:
+        return PackageProblem(
+            f"{request.requirement!r} is not a package requirement ({exc}) [{request.origin}]",
+            request.snippet,
+        )
+
+
+def _marker_ok(req: Requirement, env: Mapping[str, str], extras: Iterable[str]) -> bool:
+    if req.marker is None:
+        return True
+    try:
+        for extra in ["", *extras]:
+            if req.marker.evaluate({**env, "extra": extra}):
+                return True
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+        return True
+    return False
+
+
+def _version_ok(version: str, spec: SpecifierSet) -> bool:
+    try:
+        return spec.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return not str(spec)
+
+
+def packages_cache() -> Path:
+    return cache_root() / "packages"
+
+
+def requests_for(
+    pages: Mapping[str, Sequence[Snippet]], config: PyrunConfig, *, setting: str = "packages"
+) -> tuple[list[Request], list[Request]]:
+    """(site-wide requests from the setting, per-snippet requests from ``packages`` options)."""
+    site = [Request(r, setting) for r in config.packages]
+    snippets = [
+        Request(r, s.location, s)
+        for snippets in pages.values()
+        for s in snippets
+        for r in s.options.packages
+    ]
+    return site, snippets
+
+
+def resolve(
+    pages: Mapping[str, Sequence[Snippet]],
+    config: PyrunConfig,
+    lock: PyodideLock,
+    pin: RuntimePin,
+    *,
+    base_dir: Path | None = None,
+    setting_prefix: str = "",
+    pip: Pip | None = None,
+    cache_dir: Path | None = None,
+) -> Resolution:
+    """Resolve everything the docs need into one set (see the module docstring).
+
+    Args:
+        pages: the snippets of each page.
+        config: site settings (``packages``, ``project``).
+        lock: the pinned Pyodide lock file.
+        pin: the pinned Pyodide (names the cache and the lock).
+        base_dir: what a relative ``project`` path is relative to (the folder of ``conf.py`` or
+            ``mkdocs.yml``); default: the current directory.
+        setting_prefix: how settings are named in messages (``pyrun_`` in Sphinx).
+        pip: the pip runner (tests pass their own); default: this Python's pip.
+        cache_dir: the user cache for wheels and resolutions; default ``<cache>/packages``.
+    """
+    cache = cache_dir or packages_cache()
+    pip = pip or Pip(lock.python_version)
+    env = pyodide_environment(lock.info)
+    result = Resolution(runtime=pin.key)
+    site_requests, snippet_requests = requests_for(
+        pages, config, setting=f"{setting_prefix}packages"
+    )
+    wants: dict[str, _Want] = {}
+    bad_requests: set[int] = set()
+
+    def want(request: Request) -> str | None:
+        parsed = _parse(request)
+        if isinstance(parsed, PackageProblem):
+            result.problems.append(parsed)
+            bad_requests.add(id(request))
+            return None
+        name = canonicalize_name(parsed.name)
+        wants.setdefault(name, _Want(name)).specs.append((parsed, request))
+        return name
+
+    project: LockedPackage | None = None
+    if config.project:
+        built = _project_wheel(config.project, base_dir, cache, pip, setting_prefix)
+        if isinstance(built, PackageProblem):
+            result.problems.append(built)
+        else:
+            project, info = built
+            origin = f"project {project.name} ({setting_prefix}project)"
+            for text in info.requires:
+                try:
+                    req = Requirement(text)
+                except InvalidRequirement:
+                    continue
+                if _marker_ok(req, env, ()):
+                    name = want(Request(str(req).split(";")[0].strip(), origin))
+                    if name:
+                        project.depends.append(name)
+            result.site.append(project.name)
+
+    for request in site_requests:
+        name = want(request)
+        if name:
+            result.site.append(name)
+    for request in snippet_requests:
+        name = want(request)
+        if name and request.snippet is not None:
+            where = (request.snippet.page, request.snippet.index)
+            result.requested.setdefault(where, []).append(name)
+
+    # imports found in snippets, mapped through Pyodide's lock (only what Pyodide ships)
+    imported: set[str] = set()
+    for snippets in pages.values():
+        for s in snippets:
+            for module in detect_imports(s.source):
+                if module in lock.by_import:
+                    imported.add(lock.by_import[module])
+
+    # split: the Pyodide lock provides some, pip the rest (with their dependencies)
+    from_lock: set[str] = set(imported)
+    pypi: dict[str, LockedPackage] = {}
+    pending = list(wants)
+    outside = [
+        n for n in wants if n not in lock.packages and (project is None or n != project.name)
+    ]
+    key = _resolve_key(pin, lock, [wants[n] for n in sorted(outside)])
+    cached = _load_cached(cache, key)
+    failed: set[str] = set()
+    if cached is not None:  # a second build resolves nothing; a tampered wheel is refused
+        pypi, problems = cached
+        for p in problems:
+            origin_want = wants.get(p.name)
+            result.problems.append(
+                PackageProblem(p.message, origin_want.first.snippet if origin_want else None)
+            )
+            failed.add(p.name)
+        for pkg in pypi.values():
+            from_lock.update(dep for dep in pkg.depends if dep in lock.packages)
+        pending = [n for n in wants if n not in pypi and n not in failed]
+    downloads = cache / "wheels"
+    while pending:
+        name = pending.pop(0)
+        w = wants[name]
+        if project is not None and name == project.name:
+            if not _version_ok(project.version, w.specifier):
+                result.problems.append(
+                    PackageProblem(
+                        f"the project {project.name} is version {project.version}, which does "
+                        f"not satisfy {w.origins()}",
+                        w.first.snippet,
+                    )
+                )
+            continue
+        if name in lock.packages:
+            version = str(lock.packages[name].get("version", ""))
+            if not _version_ok(version, w.specifier):
+                result.problems.append(
+                    PackageProblem(
+                        f"version conflict for {name}: Pyodide {pin.version} ships {name} "
+                        f"{version}, which does not satisfy {w.origins()}",
+                        w.first.snippet,
+                    )
+                )
+                failed.add(name)
+            else:
+                from_lock.add(name)
+            continue
+        have = pypi.get(name)
+        if have is not None and _version_ok(have.version, w.specifier):
+            continue
+        got = _download(w, pip, downloads, lock, pin)
+        if isinstance(got, PackageProblem):
+            result.problems.append(got)
+            failed.add(name)
+            continue
+        pkg, info = got
+        pypi[name] = pkg
+        for text in info.requires:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if not _marker_ok(req, env, w.extras):
+                continue
+            spec = str(req).split(";")[0].strip()
+            needed = want(Request(spec, f"required by {pkg.name} {pkg.version}", w.first.snippet))
+            if needed:
+                if needed not in pkg.depends:
+                    pkg.depends.append(needed)
+                pending.append(needed)
+    result.pip_calls = pip.calls
+
+    if outside and cached is None and not failed:
+        _store_cached(cache, key, pypi)
+
+    for name in lock_closure(lock, from_lock):
+        result.packages[name] = lock.locked(name)
+    for name, pkg in pypi.items():
+        result.packages[name] = pkg
+    if project is not None:
+        result.packages[project.name] = project
+    result.site = [n for n in dict.fromkeys(result.site) if n in result.packages]
+    for name, pkg in result.packages.items():
+        for module in pkg.imports:
+            result.by_import.setdefault(module, name)
+    for name in sorted(failed):
+        result.packages.pop(name, None)
+    for snippets in pages.values():
+        for s in snippets:
+            for name in snippet_needs(s, result):
+                result.needed_by.setdefault(name, s)
+    return result
+
+
+def lock_closure(lock: PyodideLock, names: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in lock.packages:
+            continue
+        seen.add(name)
+        stack.extend(canonicalize_name(d) for d in lock.packages[name].get("depends", ()))
+    return sorted(seen)
+
+
+def _resolve_key(pin: RuntimePin, lock: PyodideLock, wants: Sequence[_Want]) -> str:
+    payload = {
+        "format": RESOLVE_FORMAT,
+        "runtime": pin.key,
+        "python": lock.python_version,
+        "requirements": [[w.name, str(w.specifier), sorted(w.extras)] for w in wants],
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass
+class _CachedProblem:
+    name: str
+    message: str
+
+
+def _load_cached(
+    cache: Path, key: str
+) -> tuple[dict[str, LockedPackage], list[_CachedProblem]] | None:
+    """The cached resolution for *key*, its wheels verified (``None``: resolve again)."""
+    path = cache / "resolved" / f"{key}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    packages: dict[str, LockedPackage] = {}
+    problems: list[_CachedProblem] = []
+    for name, entry in data.get("packages", {}).items():
+        wheel = cache / "wheels" / entry["sha256"][:16] / entry["file_name"]
+        if not wheel.is_file():
+            return None  # a cleaned cache: resolve again
+        actual = sha256_file(wheel)
+        if actual != entry["sha256"]:
+            problems.append(
+                _CachedProblem(
+                    name,
+                    f"hash mismatch for {name} {entry['version']}: the cached wheel {wheel} has "
+                    f"SHA-256 {actual[:16]}…, the recorded lock says {entry['sha256'][:16]}…; "
+                    "refusing to use it (delete the file to download it again)",
+                )
+            )
+            continue
+        packages[name] = LockedPackage(
+            name=name,
+            version=entry["version"],
+            source=entry["source"],
+            file_name=entry["file_name"],
+            sha256=entry["sha256"],
+            depends=list(entry.get("depends", [])),
+            imports=list(entry.get("imports", [])),
+            path=wheel,
+        )
+    return packages, problems
+
+
+def _store_cached(cache: Path, key: str, packages: Mapping[str, LockedPackage]) -> None:
+    folder = cache / "resolved"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"format": RESOLVE_FORMAT, "packages": {n: p.to_json() for n, p in packages.items()}}
+    _write_atomic(folder / f"{key}.json", json.dumps(data, indent=1, sort_keys=True))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _store_wheel(src: Path, folder: Path) -> tuple[Path, str]:
+    digest = sha256_file(src)
+    dest = folder / digest[:16] / src.name
+    if not (dest.is_file() and sha256_file(dest) == digest):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+    return dest, digest
+
+
+def _download(
+    w: _Want, pip: Pip, folder: Path, lock: PyodideLock, pin: RuntimePin
+) -> tuple[LockedPackage, WheelInfo] | PackageProblem:
+    where = w.first.snippet
+    with tempfile.TemporaryDirectory(prefix="pyrun-pip-") as tmp:
+        wheel, output = pip.download(w.spec_text(), Path(tmp))
+        if wheel is None:
+            return PackageProblem(_why_not(w, output, pip, pin), where)
+        if not is_pure_wheel(wheel.name):
+            return PackageProblem(
+                f"{w.name}: pip found {wheel.name}, which is not a pure-Python wheel; only "
+                "py3-none-any wheels run in Pyodide",
+                where,
+            )
+        stored, digest = _store_wheel(wheel, folder)
+    try:
+        info = read_wheel(stored)
+    except (PyrunError, zipfile.BadZipFile, OSError) as exc:
+        return PackageProblem(f"{w.name}: {stored.name} cannot be read ({exc})", where)
+    pkg = LockedPackage(
+        name=w.name,
+        version=info.version,
+        source="pypi",
+        file_name=stored.name,
+        sha256=digest,
+        imports=info.imports,
+        path=stored,
+    )
+    return pkg, info
+
+
+def _why_not(w: _Want, output: str, pip: Pip, pin: RuntimePin) -> str:
+    """The reason pip found no wheel for *w*, in words an author can act on."""
+    reason = _last_error(output)
+    offline = (
+        f"cannot resolve {w.spec_text()}{w.asked()}: the package index is unreachable and "
+        f"the pyrun-docs cache has no resolution for it yet (pip: {reason}). Build once with "
+        "network access; cached wheels keep working offline"
+    )
+    if _NETWORK.search(output):
+        return offline
+    versions = _NO_VERSIONS.search(output)
+    available = versions.group(1).strip() if versions else "none"
+    if available and available != "none":
+        if len({str(req.specifier) for req, _ in w.specs}) > 1:
+            return (
+                f"version conflict for {w.name}: no version satisfies all of {w.origins()} "
+                f"(pure-Python versions on the index: {available})"
+            )
+        return (
+            f"no version of {w.name} satisfies {w.origins()} "
+            f"(pure-Python versions on the index: {available})"
+        )
+    exists = pip.exists_anywhere(w.name)
+    if exists:
+        return (
+            f"{w.name}{w.asked()} has no pure-Python wheel (py3-none-any) on the package "
+            f"index and is not one of the packages Pyodide {pin.version} ships: it is compiled "
+            "or CPython-only, so it cannot run in the browser"
+        )
+    if exists is None:
+        return offline
+    return (
+        f"unknown package {w.name}{w.asked()}: it is not on the package index and not one "
+        f"of the packages Pyodide {pin.version} ships"
+    )
+
+
+# --- the project being documented --------------------------------------------------------------
+
+
+def _project_source_digest(folder: Path) -> str:
+    """A digest of a project's sources (so an unchanged project is not rebuilt)."""
+    skip = {"build", "dist", "_build", "site", "node_modules", "__pycache__"}
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and d not in skip and not d.endswith(".egg-info")
+        )
+        for fname in sorted(files):
+            if not fname.endswith((".py", ".toml", ".cfg", ".txt", ".pyi", ".json", ".typed")):
+                continue
+            path = Path(root) / fname
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def _project_wheel(
+    spec: str, base_dir: Path | None, cache: Path, pip: Pip, prefix: str
+) -> tuple[LockedPackage, WheelInfo] | PackageProblem:
+    setting = f"{prefix}project"
+    path = Path(spec).expanduser()
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    path = path.resolve()
+    if path.is_file() and path.suffix == ".whl":
+        wheel = path
+    elif path.is_dir():
+        if not any((path / f).is_file() for f in ("pyproject.toml", "setup.py", "setup.cfg")):
+            return PackageProblem(
+                f"{setting} = {spec!r}: {path} has no pyproject.toml or setup.py to build a "
+                "wheel from"
+            )
+        built = cache / "project" / _project_source_digest(path)
+        existing = sorted(built.glob("*.whl")) if built.is_dir() else []
+        if existing:
+            wheel = existing[0]
+        else:
+            with tempfile.TemporaryDirectory(prefix="pyrun-wheel-") as tmp:
+                made, output = pip.wheel(path, Path(tmp) / "out")
+                if made is None:
+                    return PackageProblem(
+                        f"{setting} = {spec!r}: building the project's wheel with pip failed "
+                        f"({_last_error(output)})"
+                    )
+                built.mkdir(parents=True, exist_ok=True)
+                wheel = built / made.name
+                shutil.copyfile(made, wheel)
+    else:
+        return PackageProblem(
+            f"{setting} = {spec!r}: {path} is neither a project folder nor a .whl file"
+        )
+    if not is_pure_wheel(wheel.name):
+        return PackageProblem(
+            f"{setting}: {wheel.name} is not a pure-Python wheel (py3-none-any), so it cannot run "
+            "in Pyodide"
+        )
+    try:
+        info = read_wheel(wheel)
+    except (PyrunError, zipfile.BadZipFile, OSError) as exc:
+        return PackageProblem(f"{setting}: {wheel.name} cannot be read ({exc})")
+    pkg = LockedPackage(
+        name=canonicalize_name(info.name or wheel.name.split("-")[0]),
+        version=info.version,
+        source="project",
+        file_name=wheel.name,
+        sha256=sha256_file(wheel),
+        imports=info.imports,
+        path=wheel,
+    )
+    return pkg, info
+
+
+# --- detection ----------------------------------------------------------------------------------
+
+
+def detect_imports(code: str) -> set[str]:
+    """Top-level module names a snippet imports (shared with the check)."""
+    from .check.packages import detect_imports as detect
+
+    return detect(code)
+
+
+def snippet_needs(snippet: Snippet, resolution: Resolution) -> list[str]:
+    """Names (with dependencies) loaded before *snippet* runs: site, its ``packages``, imports."""
+    names = set(resolution.site)
+    names.update(resolution.requested.get((snippet.page, snippet.index), []))
+    for module in detect_imports(snippet.source):
+        if module in resolution.by_import:
+            names.add(resolution.by_import[module])
+    return resolution.closure(names)
+
+
+# --- the site ------------------------------------------------------------------------------------
+
+
+def write_site(
+    target: Path,
+    resolution: Resolution,
+    config: PyrunConfig,
+    pin: RuntimePin,
+    *,
+    fetch_pyodide: Any = None,
+) -> list[PackageProblem]:
+    """Write ``pyrun-lock.json`` and our wheels into the site's ``pyrun/`` folder.
+
+    In self-host mode the Pyodide wheels the docs need are copied into the runtime folder
+    (``pyrun/pyodide-VERSION/``), each verified against the lock's SHA-256; *fetch_pyodide* is a
+    callable ``(names) -> {name: Path}`` that provides them (the check's verified package store)
+    and raises :class:`PyrunError` when it cannot.
+
+    Returns:
+        Problems (a Pyodide wheel that cannot be fetched names the snippets that need it).
+    """
+    problems: list[PackageProblem] = []
+    target.mkdir(parents=True, exist_ok=True)
+    for pkg in resolution.packages.values():
+        if pkg.source == "pyodide" or pkg.path is None:
+            continue
+        dest = target / pkg.url
+        if dest.is_file() and sha256_file(dest) == pkg.sha256:
+            continue
+        if sha256_file(pkg.path) != pkg.sha256:
+            problems.append(
+                PackageProblem(
+                    f"hash mismatch for {pkg.name} {pkg.version}: {pkg.path} no longer matches "
+                    "the SHA-256 recorded when it was resolved; refusing to copy it into the site"
+                )
+            )
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(pkg.path, dest)
+    wanted = [p for p in resolution.packages.values() if p.source == "pyodide"]
+    if config.runtime_source == "self-host" and wanted and fetch_pyodide is not None:
+        runtime_dir = target / pin.key
+        for pkg in wanted:
+            dest = runtime_dir / pkg.file_name
+            if dest.is_file() and sha256_file(dest) == pkg.sha256:
+                continue
+            try:
+                found: Mapping[str, Path] = fetch_pyodide([pkg.name])
+            except PyrunError as exc:
+                problems.append(
+                    PackageProblem(
+                        f"{pkg.name} {pkg.version} (a Pyodide package) cannot be self-hosted: "
+                        f"{exc.message}",
+                        resolution.needed_by.get(pkg.name),
+                    )
+                )
+                continue
+            src = found.get(pkg.name)
+            if src is None or sha256_file(src) != pkg.sha256:
+                problems.append(
+                    PackageProblem(f"hash mismatch for {pkg.name}: refusing to copy it")
+                )
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+    lock = resolution.lock_json(mode=config.runtime_source)
+    text = json.dumps(lock, indent=1, sort_keys=True) + "\n"
+    path = target / LOCK_NAME
+    if not (path.is_file() and path.read_text(encoding="utf-8") == text):
+        _write_atomic(path, text)
+    return problems
+
+
+def build_packages(
+    pages: Mapping[str, Sequence[Snippet]],
+    config: PyrunConfig,
+    site_dir: Path | None,
+    *,
+    base_dir: Path | None = None,
+    setting_prefix: str = "",
+) -> Resolution:
+    """Resolve what the docs need and, with *site_dir* (the site's ``pyrun/``), write it there.
+
+    This is what adapters call once per build, after every page is read and before the check.
+    Problems are in ``resolution.problems``; a setup problem (no runtime) raises PyrunError.
+    """
+    from .check.api import CHECKED_RUNTIME, packages_dir
+    from .check.packages import PackageError, PackageIndex, PackageStore
+    from .fetch import ensure_runtime
+    from .runtime import get_pin
+
+    pin = get_pin(CHECKED_RUNTIME)
+    runtime = ensure_runtime(pin)
+    lock_path = runtime / "pyodide-lock.json"
+    lock = PyodideLock.from_path(lock_path)
+    pyodide_pages = {
+        page: [s for s in snippets if (s.options.runtime or config.runtime) == CHECKED_RUNTIME]
+        for page, snippets in pages.items()
+    }
+    resolution = resolve(
+        pyodide_pages, config, lock, pin, base_dir=base_dir, setting_prefix=setting_prefix
+    )
+    if site_dir is None:
+        return resolution
+    store = PackageStore(
+        packages_dir(pin),
+        PackageIndex.from_lock(lock_path),
+        config.cdn_url.replace("{version}", pin.version),
+    )
+
+    def fetch_pyodide(names: Sequence[str]) -> dict[str, Path]:
+        try:
+            store.ensure(names)
+        except PackageError as exc:
+            if exc.url is None:
+                raise PyrunError(exc.message) from None
+            raise PyrunError(
+                f"its wheel is not in {store.folder} and cannot be downloaded from {exc.url} "
+                f"({exc.reason}); build once with access to the Pyodide CDN, or set "
+                f'{setting_prefix}runtime_source = "cdn" so readers load it from the CDN'
+            ) from None
+        return {n: store.folder / lock.locked(n).file_name for n in names}
+
+    resolution.problems.extend(
+        write_site(site_dir, resolution, config, pin, fetch_pyodide=fetch_pyodide)
+    )
+    return resolution

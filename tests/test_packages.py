@@ -1,0 +1,464 @@
+"""Packages in examples: resolution, the site's lock and wheels, the check, and the failure cases.
+
+The fixture project (``tests/roots/project``) is a tiny package ``fixture_project`` that depends on
+``inflection`` (pure Python, on PyPI, not shipped by Pyodide). Its docs build with Sphinx
+(``docs/``) and MkDocs (``mkdocs.yml``). Tests that resolve from PyPI need the package index;
+Pyodide's own wheels come from its CDN, which these machines cannot reach, so for those we test
+the resolution, the markup and the failure message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOTS, check_dir, sphinx_build
+
+from pyrun_docs.check import run_check
+from pyrun_docs.check.packages import PackageIndex
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.errors import PyrunError
+from pyrun_docs.options import parse_options
+from pyrun_docs.packages import (
+    LOCK_NAME,
+    Pip,
+    PyodideLock,
+    build_packages,
+    is_pure_wheel,
+    read_wheel,
+    resolve,
+    snippet_needs,
+    write_site,
+)
+from pyrun_docs.render import PACKAGE_LOCK, page_config
+from pyrun_docs.runtime import get_pin
+from pyrun_docs.snippet import Snippet
+
+PIN = get_pin("pyodide")
+PROJECT = ROOTS / "project"
+
+
+def snip(code: str, line: int = 3, index: int = 0, page: str = "index", **options: str) -> Snippet:
+    return Snippet(code, f"docs/{page}.rst", line, page, index, parse_options(options))
+
+
+@pytest.fixture(scope="module")
+def lock(runtime_cache: Path) -> PyodideLock:
+    return PyodideLock.from_path(runtime_cache / "pyodide-lock.json")
+
+
+class NoPip(Pip):
+    """A pip that must not be called (everything comes from Pyodide's lock or the cache)."""
+
+    def __init__(self) -> None:
+        super().__init__("3.14")
+
+    def _run(self, args, timeout=600):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"pip was called: {args}")
+
+
+def offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The package index is unreachable (a closed port), and no local wheel folders either."""
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_FIND_LINKS", "http://127.0.0.1:9/links")
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "3")
+
+
+# ------------------------------------------------------------------------------ config, wheels
+
+
+def test_config_packages_and_project() -> None:
+    config = PyrunConfig.from_mapping({"packages": ["attrs", "inflection>=0.5"], "project": "."})
+    assert list(config.packages) == ["attrs", "inflection>=0.5"]
+    with pytest.raises(PyrunError, match="packages"):
+        PyrunConfig.from_mapping({"packages": "attrs"}, prefix="pyrun_")
+    with pytest.raises(PyrunError, match="pyrun_project"):
+        PyrunConfig.from_mapping({"project": 3}, prefix="pyrun_")
+
+
+def test_pure_wheel_tags() -> None:
+    assert is_pure_wheel("inflection-0.5.1-py2.py3-none-any.whl")
+    assert is_pure_wheel("fixture_project-0.1.0-py3-none-any.whl")
+    assert not is_pure_wheel("psutil-7.0.0-cp36-abi3-manylinux_2_17_x86_64.whl")
+    assert not is_pure_wheel("numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32.whl")
+    assert not is_pure_wheel("six-1.0-py2-none-any.whl")
+
+
+def test_page_config_names_the_lock() -> None:
+    assert LOCK_NAME == PACKAGE_LOCK
+    assert page_config(PyrunConfig())["packageLock"] == "pyrun-lock.json"
+
+
+# ------------------------------------------------------------------- Pyodide's own packages
+
+
+def test_lock_packages_from_options_and_imports_with_depends(
+    lock: PyodideLock, tmp_path: Path
+) -> None:
+    """``packages`` and imports map through Pyodide's lock (``imports``, ``depends``); no pip."""
+    pages = {
+        "index": [
+            snip("import attr\nprint(attr.__version__)\n", line=3, index=0),
+            snip("print(1)\n", line=9, index=1, packages="numpy"),
+            snip("import math, json\n", line=14, index=2),
+        ]
+    }
+    res = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=tmp_path)
+    assert not res.problems
+    assert sorted(res.packages) == ["attrs", "numpy", "six"]  # six: attrs' dependency
+    assert all(p.source == "pyodide" for p in res.packages.values())
+    assert snippet_needs(pages["index"][0], res) == ["attrs", "six"]
+    assert snippet_needs(pages["index"][1], res) == ["numpy"]
+    assert snippet_needs(pages["index"][2], res) == []
+    data = res.lock_json(mode="cdn")
+    assert data["packages"]["numpy"]["sha256"] == lock.packages["numpy"]["sha256"]
+    assert data["packages"]["numpy"]["key"] == "numpy"
+    assert "url" not in data["packages"]["numpy"]  # loaded by name from Pyodide's package base
+
+
+def test_cdn_mode_references_the_cdn_and_copies_nothing(lock: PyodideLock, tmp_path: Path) -> None:
+    pages = {"index": [snip("import numpy\n")]}
+    config = PyrunConfig(runtime_source="cdn")
+    res = resolve(pages, config, lock, PIN, pip=NoPip(), cache_dir=tmp_path / "cache")
+
+    def no_fetch(names: object) -> dict[str, Path]:
+        raise AssertionError("nothing is fetched in cdn mode")
+
+    site = tmp_path / "site" / "pyrun"
+    assert write_site(site, res, config, PIN, fetch_pyodide=no_fetch) == []
+    written = json.loads((site / LOCK_NAME).read_text())
+    assert written["mode"] == "cdn" and list(written["packages"]) == ["numpy"]
+    assert not (site / PIN.key).exists()
+
+
+def test_self_host_pyodide_wheel_from_unreachable_cdn_fails_clearly(
+    runtime_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Self-hosting numpy needs its wheel from the Pyodide CDN: the error names the snippet."""
+    monkeypatch.setenv("PYRUN_DOCS_CACHE", str(tmp_path / "cache"))
+    for name in os.listdir(runtime_cache.parent):  # reuse the verified runtime, not the packages
+        if name == PIN.key:
+            (tmp_path / "cache").mkdir(exist_ok=True)
+            (tmp_path / "cache" / name).symlink_to(runtime_cache.parent / name)
+    pages = {"guide": [snip("import numpy\nprint(numpy.pi)\n", line=12, page="guide")]}
+    config = PyrunConfig(cdn_url="http://127.0.0.1:9/pyodide/v{version}/full/")
+    res = build_packages(pages, config, tmp_path / "site" / "pyrun", setting_prefix="pyrun_")
+    assert len(res.problems) == 1, res.problems
+    text = str(res.problems[0])
+    assert text.startswith("docs/guide.rst:12: numpy 2.4.6 (a Pyodide package) cannot be")
+    assert "http://127.0.0.1:9/pyodide/v314.0.7/full/numpy-2.4.6" in text
+    assert 'pyrun_runtime_source = "cdn"' in text
+    assert "Traceback" not in text
+
+
+def test_version_conflict_with_pyodide_lock(lock: PyodideLock, tmp_path: Path) -> None:
+    pages = {"index": [snip("print(1)\n", line=7, packages="numpy<2")]}
+    res = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=tmp_path)
+    (problem,) = res.problems
+    assert str(problem) == (
+        "docs/index.rst:7: version conflict for numpy: Pyodide 314.0.7 ships numpy 2.4.6, "
+        "which does not satisfy numpy<2"
+    )
+    assert "numpy" not in res.packages
+
+
+# ------------------------------------------------------------------------ PyPI (needs network)
+
+
+@pytest.fixture(scope="module")
+def pypi_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pypi-cache")
+
+
+def test_pypi_package_resolved_verified_cached(
+    lock: PyodideLock, pypi_cache: Path, tmp_path: Path
+) -> None:
+    """A pure-Python wheel from PyPI: resolved once with pip, then from the cache with no pip."""
+    pages = {"index": [snip("import inflection\n", packages="inflection>=0.5")]}
+    first = resolve(pages, PyrunConfig(), lock, PIN, cache_dir=pypi_cache)
+    assert not first.problems, first.problems
+    pkg = first.packages["inflection"]
+    assert (pkg.source, pkg.version) == ("pypi", "0.5.1")
+    assert pkg.path is not None and is_pure_wheel(pkg.path.name)
+    assert first.pip_calls == 1
+    second = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=pypi_cache)
+    assert second.pip_calls == 0
+    assert second.lock_json(mode="self-host") == first.lock_json(mode="self-host")
+    site = tmp_path / "pyrun"
+    assert write_site(site, second, PyrunConfig(), PIN) == []
+    data = json.loads((site / LOCK_NAME).read_text())
+    entry = data["packages"]["inflection"]
+    assert (site / entry["url"]).read_bytes() == pkg.path.read_bytes()
+    assert entry["key"] == "inflection" and entry["imports"] == ["inflection"]
+
+
+def test_cold_cache_without_network_is_a_clear_error_and_cached_wheels_still_work(
+    lock: PyodideLock, pypi_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = {"index": [snip("import inflection\n", line=4, packages="inflection>=0.5")]}
+    resolve(pages, PyrunConfig(), lock, PIN, cache_dir=pypi_cache)  # warm (network)
+    offline_env(monkeypatch)
+    warm = resolve(pages, PyrunConfig(), lock, PIN, cache_dir=pypi_cache)
+    assert not warm.problems and "inflection" in warm.packages and warm.pip_calls == 0
+    cold = resolve(pages, PyrunConfig(), lock, PIN, cache_dir=tmp_path / "cold")
+    (problem,) = cold.problems
+    text = str(problem)
+    assert text.startswith("docs/index.rst:4: cannot resolve inflection>=0.5")
+    assert "package index is unreachable" in text and "cached wheels keep working" in text
+
+
+def test_hash_mismatch_of_a_cached_wheel(
+    lock: PyodideLock, tmp_path: Path, pypi_cache: Path
+) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(pypi_cache, cache)
+    pages = {"index": [snip("import inflection\n", line=5, packages="inflection>=0.5")]}
+    res = resolve(pages, PyrunConfig(), lock, PIN, cache_dir=cache)
+    wheel = res.packages["inflection"].path
+    assert wheel is not None
+    with zipfile.ZipFile(wheel, "a") as zf:
+        zf.writestr("inflection/extra.py", "print('tampered')\n")
+    again = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=cache)
+    (problem,) = again.problems
+    assert str(problem).startswith("docs/index.rst:5: hash mismatch for inflection 0.5.1")
+    assert "refusing to use it" in str(problem)
+    assert "inflection" not in again.packages
+
+
+@pytest.mark.parametrize(
+    ("requirement", "expected"),
+    [
+        (
+            "no-such-package-pyrun-docs-test",
+            "unknown package no-such-package-pyrun-docs-test: it is not on the package index",
+        ),
+        ("psutil", "psutil has no pure-Python wheel (py3-none-any)"),
+        ("inflection<0.1", "no version of inflection satisfies inflection<0.1"),
+    ],
+)
+def test_package_that_cannot_run_in_pyodide(
+    lock: PyodideLock, tmp_path: Path, requirement: str, expected: str
+) -> None:
+    pages = {"index": [snip("print(1)\n", line=21, packages=requirement)]}
+    res = resolve(pages, PyrunConfig(), lock, PIN, cache_dir=tmp_path)
+    (problem,) = res.problems
+    assert str(problem).startswith(f"docs/index.rst:21: {expected}"), str(problem)
+
+
+def test_version_conflict_between_two_snippets(lock: PyodideLock, tmp_path: Path) -> None:
+    pages = {
+        "a": [snip("print(1)\n", line=3, page="a", packages="inflection==0.5.1")],
+        "b": [snip("print(2)\n", line=8, page="b", packages="inflection<0.5")],
+    }
+    res = resolve(pages, PyrunConfig(), lock, PIN, cache_dir=tmp_path)
+    (problem,) = res.problems
+    text = str(problem)
+    assert text.startswith("docs/a.rst:3: version conflict for inflection: no version satisfies")
+    assert "inflection==0.5.1" in text and "inflection<0.5 (docs/b.rst:8)" in text
+
+
+def test_site_packages_setting_problem_names_the_setting(lock: PyodideLock, tmp_path: Path) -> None:
+    config = PyrunConfig(packages=["no-such-package-pyrun-docs-test"])
+    res = resolve({"index": []}, config, lock, PIN, cache_dir=tmp_path, setting_prefix="pyrun_")
+    (problem,) = res.problems
+    assert problem.snippet is None
+    assert "(pyrun_packages)" in str(problem) and "unknown package" in str(problem)
+
+
+# --------------------------------------------------------------------- the project, end to end
+
+
+def test_project_wheel_and_its_dependency(lock: PyodideLock, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    config = PyrunConfig(project=".")
+    pages = {"index": [snip("import fixture_project\n")]}
+    res = resolve(pages, config, lock, PIN, base_dir=project, cache_dir=tmp_path / "c")
+    assert not res.problems, res.problems
+    assert res.site == ["fixture-project"]
+    fp = res.packages["fixture-project"]
+    assert (fp.source, fp.version, fp.depends) == ("project", "0.1.0", ["inflection"])
+    assert fp.load_key == "fixture_project" and fp.imports == ["fixture_project"]
+    assert res.packages["inflection"].source == "pypi"
+    assert snippet_needs(snip("print(1)\n"), res) == ["fixture-project", "inflection"]
+    # a changed project is rebuilt; an unchanged one is not
+    again = resolve(
+        pages, config, lock, PIN, base_dir=project, pip=NoPip(), cache_dir=tmp_path / "c"
+    )
+    assert again.packages["fixture-project"].sha256 == fp.sha256
+    init = project / "src" / "fixture_project" / "__init__.py"
+    init.write_text(init.read_text().replace("0.1.0", "0.1.1"))
+    (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml").read_text().replace("0.1.0", "0.1.1")
+    )
+    changed = resolve(pages, config, lock, PIN, base_dir=project, cache_dir=tmp_path / "c")
+    assert changed.packages["fixture-project"].version == "0.1.1"
+    info = read_wheel(changed.packages["fixture-project"].path)  # type: ignore[arg-type]
+    assert info.requires == ["inflection>=0.5"]
+
+
+def test_project_that_is_not_a_project(lock: PyodideLock, tmp_path: Path) -> None:
+    res = resolve(
+        {"index": []},
+        PyrunConfig(project="nowhere"),
+        lock,
+        PIN,
+        base_dir=tmp_path,
+        cache_dir=tmp_path,
+        setting_prefix="pyrun_",
+    )
+    (problem,) = res.problems
+    assert str(problem).startswith("pyrun_project = 'nowhere':")
+    assert "neither a project folder nor a .whl file" in str(problem)
+
+
+@pytest.fixture(scope="module")
+def project_html(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Path:
+    """The fixture project's Sphinx docs, built once (the check runs, with ``error``)."""
+    base = tmp_path_factory.mktemp("project")
+    shutil.copytree(PROJECT, base / "project")
+    build = sphinx_build(base / "project" / "docs", base / "html")
+    assert build.status == 0, build.stderr
+    assert "WARNING" not in build.stderr, build.stderr
+    return base / "html"
+
+
+def test_sphinx_build_self_hosts_the_project_and_its_dependency(project_html: Path) -> None:
+    folder = project_html / "_static" / "pyrun"
+    data = json.loads((folder / LOCK_NAME).read_text())
+    assert data["site"] == ["fixture-project"]
+    assert {n: p["version"] for n, p in data["packages"].items()} == {
+        "fixture-project": "0.1.0",
+        "inflection": "0.5.1",
+    }
+    for entry in data["packages"].values():
+        wheel = folder / entry["url"]
+        assert hashlib.sha256(wheel.read_bytes()).hexdigest() == entry["sha256"]
+    page = (project_html / "index.html").read_text()
+    assert '"packageLock":"pyrun-lock.json"' in page
+
+
+def test_browser_and_check_agree_on_versions(
+    project_html: Path, runtime_cache: Path, tmp_path: Path
+) -> None:
+    """The check loads exactly the wheels the site's pyrun-lock.json names (same bytes)."""
+    site_lock = json.loads((project_html / "_static" / "pyrun" / LOCK_NAME).read_text())
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    pages = {"index": [snip("import fixture_project\n")]}
+    res = build_packages(pages, PyrunConfig(project=str(project)), None)
+    index = PackageIndex.from_lock(runtime_cache / "pyodide-lock.json")
+    index.add_resolved(res)
+    for name, entry in site_lock["packages"].items():
+        checked = index.packages[name]
+        assert (checked["version"], checked["sha256"]) == (entry["version"], entry["sha256"])
+        assert Path(checked["path"]).name == entry["file_name"]
+    # and what the check imports is that version
+    report = run_check(
+        {
+            "index": [
+                snip(
+                    "from importlib.metadata import version\n"
+                    "print(version('inflection'), version('fixture_project'))\n"
+                )
+            ]
+        },
+        PyrunConfig(project=str(project)),
+        cache_dir=check_dir(tmp_path),
+        progress=False,
+        packages=res,
+    )
+    assert report.ok, report.results
+    expected = [site_lock["packages"][n]["version"] for n in ("inflection", "fixture-project")]
+    assert report.results[0].output == " ".join(expected) + "\n"
+
+
+def test_second_sphinx_build_resolves_nothing(project_html: Path, tmp_path: Path) -> None:
+    """Everything is cached: a rebuild with the package index unreachable still works."""
+    base = tmp_path / "again"
+    shutil.copytree(PROJECT, base)
+    env = {
+        **os.environ,
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_EXTRA_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_FIND_LINKS": "http://127.0.0.1:9/links",
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "3",
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-q",
+            str(base / "docs"),
+            str(tmp_path / "h"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "WARNING" not in proc.stderr, proc.stderr
+    assert (tmp_path / "h" / "_static" / "pyrun" / LOCK_NAME).read_text() == (
+        project_html / "_static" / "pyrun" / LOCK_NAME
+    ).read_text()
+
+
+def test_sphinx_package_problem_is_a_located_warning(make_root, runtime_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    root = make_root(
+        "basic",
+        **{"extra.rst": ("Extra\n=====\n\n.. pyrun::\n   :packages: psutil\n\n   import psutil\n")},
+    )
+    index = root / "index.rst"
+    index.write_text(index.read_text() + "\n.. toctree::\n\n   extra\n")
+    build = sphinx_build(root, root.parent / "html")
+    assert re.search(
+        r"extra\.rst:\d+: WARNING: pyrun: psutil has no pure-Python wheel", build.stderr
+    ), build.stderr
+    assert "[pyrun.packages]" in build.stderr
+    assert "Traceback" not in build.stderr
+
+
+def test_mkdocs_build_of_the_project(tmp_path: Path, runtime_cache: Path) -> None:
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT, root)
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    assert "WARNING" not in build.output, build.output
+    folder = build.site / "assets" / "pyrun"
+    data = json.loads((folder / LOCK_NAME).read_text())
+    assert sorted(data["packages"]) == ["fixture-project", "inflection"]
+    for entry in data["packages"].values():
+        assert (folder / entry["url"]).is_file()
+    assert "passed" in build.output or "cached" in build.output
+
+
+def test_mkdocs_package_problem_fails_the_build(tmp_path: Path, runtime_cache: Path) -> None:
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT, root)
+    page = root / "mkdocs_docs" / "index.md"
+    page.write_text(page.read_text() + '\n```pyrun packages="psutil"\nimport psutil\n```\n')
+    build = mkdocs_build(root)
+    assert build.status != 0
+    assert "mkdocs_docs/index.md:" in build.output
+    assert "psutil has no pure-Python wheel" in build.output
+    assert "Traceback" not in build.output
