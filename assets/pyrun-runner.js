@@ -79,6 +79,8 @@ class Runner {
     this.counter = 0;
     /** @type {Promise<any>} */
     this.chain = Promise.resolve();
+    /** how the current worker's Python started: "snapshot" (restored) or "cold" */
+    this.bootKind = "";
   }
 
   /** @param {any} el */
@@ -109,7 +111,10 @@ class Runner {
       // The service worker registers alongside, off the critical path; this first download is
       // cached by the worker itself, after verification.
       registerServiceWorker(this.config);
-      Promise.resolve().then(() => {
+      /** @type {ReturnType<typeof setTimeout> | undefined} */
+      let watchdog;
+      /** @param {string | null} snapshotBad why the stored memory snapshot must not be used */
+      const spawn = (snapshotBad) => {
         if (this.ready !== ready) return; // stopped meanwhile
         const worker = new Worker(assetURL(this.config.worker), { type: "module" });
         this.worker = worker;
@@ -117,8 +122,24 @@ class Runner {
           const msg = /** @type {Message} */ (event.data);
           if (msg.type === "ready") {
             clearTimeout(timer);
+            clearTimeout(watchdog);
             this.abortBoot = null;
+            this.bootKind = msg.boot || "cold";
             resolve();
+          } else if (msg.type === "snapshot") {
+            // A damaged snapshot can make a restore spin forever inside the worker, where nothing
+            // can stop it: end that worker and start Python normally.
+            clearTimeout(watchdog);
+            const limit = Number(this.config.snapshotWatchdog) || 8;
+            if (msg.phase === "restoring") {
+              watchdog = setTimeout(() => {
+                if (this.worker !== worker) return;
+                console.warn(`pyrun: restoring the memory snapshot took over ${limit} s; starting Python normally`);
+                worker.terminate();
+                spawn(`restoring it did not finish within ${limit} s`);
+              }, limit * 1000);
+            }
+            document.dispatchEvent(new CustomEvent("pyrun:snapshot", { detail: msg }));
           } else if (msg.type === "boot-error") {
             clearTimeout(timer);
             reject(new Error(msg.message));
@@ -150,8 +171,13 @@ class Runner {
           entry: rt.entry,
           executorURL: assetURL(this.config.executor),
           outputLimit: this.config.outputLimit,
+          buildId: rt.buildId,
+          assetVersion: this.config.assetVersion,
+          snapshot: this.config.snapshot ?? "browser",
+          snapshotBad,
         });
-      });
+      };
+      Promise.resolve().then(() => spawn(null));
     });
     this.ready = ready;
     return ready;
@@ -204,6 +230,7 @@ class Runner {
     }
     const id = `r${++this.counter}`;
     const worker = /** @type {Worker} */ (this.worker);
+    el.setAttribute("data-pyrun-boot", this.bootKind); // how the Python that runs this started
     el.setStatus("Running…");
     /** @type {(r: any) => void} */
     let finish = () => {};

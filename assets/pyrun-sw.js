@@ -47,11 +47,17 @@ async function touch(name) {
   await meta.put(`/__pyrun__/${name}`, new Response(JSON.stringify({ lastUsed: now })));
 }
 
-/** Delete runtime caches that no page on this origin has used for MAX_IDLE_DAYS. */
+/**
+ * Delete runtime caches that no page on this origin has used for MAX_IDLE_DAYS, and with each the
+ * memory snapshots made for that runtime version (IndexedDB, written by pyrun-snapshot.js).
+ */
 async function cleanup() {
   const meta = await caches.open(META);
-  for (const name of await caches.keys()) {
-    if (!name.startsWith("pyrun-runtime-")) continue;
+  const names = new Set((await caches.keys()).filter((n) => n.startsWith("pyrun-runtime-")));
+  const snapshotKeys = await snapshotEntries().catch(() => []);
+  for (const key of snapshotKeys) names.add(key.slice(0, key.indexOf("/")));
+  const idle = [];
+  for (const name of names) {
     const entry = await meta.match(`/__pyrun__/${name}`);
     if (!entry) {
       await touch(name); // unknown age: start counting now
@@ -61,8 +67,45 @@ async function cleanup() {
     if (Date.now() - lastUsed > MAX_IDLE_DAYS * 86400_000) {
       await caches.delete(name);
       await meta.delete(`/__pyrun__/${name}`);
+      idle.push(name);
     }
   }
+  const gone = snapshotKeys.filter((key) => idle.includes(key.slice(0, key.indexOf("/"))));
+  if (gone.length) await snapshotEntries(gone).catch(() => {});
+}
+
+/**
+ * The keys of the stored memory snapshots (`pyrun-runtime-NAME-VERSION/BUILD/ASSETS`), after
+ * deleting *remove*. Same database layout as pyrun-snapshot.js.
+ * @param {string[]} [remove]
+ * @returns {Promise<string[]>}
+ */
+function snapshotEntries(remove = []) {
+  return new Promise((resolve, reject) => {
+    if (typeof indexedDB === "undefined") return resolve([]);
+    const request = indexedDB.open("pyrun-snapshots", 1);
+    request.onupgradeneeded = () => {
+      if (!request.result.objectStoreNames.contains("snapshots")) {
+        request.result.createObjectStore("snapshots");
+      }
+    };
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const db = request.result;
+      const tx = db.transaction("snapshots", "readwrite");
+      const store = tx.objectStore("snapshots");
+      for (const key of remove) store.delete(key);
+      const keys = store.getAllKeys();
+      tx.oncomplete = () => {
+        db.close();
+        resolve(keys.result.map(String).filter((k) => k.startsWith("pyrun-runtime-")));
+      };
+      tx.onerror = () => {
+        db.close();
+        reject(tx.error);
+      };
+    };
+  });
 }
 
 /** @param {Request} request @param {string} name */

@@ -159,6 +159,135 @@ function moduleURL(file) {
   return URL.createObjectURL(new Blob([file.buffer], { type: "text/javascript" }));
 }
 
+// --- memory snapshots (pyrun-snapshot.js) -------------------------------------------------------
+
+/** @type {{msg: any, bytes: Uint8Array, module: Promise<any>} | null} made, to be stored after the first output */
+let deferredSnapshot = null;
+
+/**
+ * Whether this boot uses memory snapshots; if so, the snapshot module and the stored snapshot for
+ * this exact build (verified, or null), read while the runtime files are fetched.
+ * @param {any} msg
+ * @returns {{module: Promise<any>, stored: Promise<Uint8Array | null>} | null}
+ */
+function snapshotPlan(msg) {
+  if (msg.runtime !== "pyodide" || !msg.snapshot || msg.snapshot === "off") return null;
+  if (typeof indexedDB === "undefined" || !self.crypto || !crypto.subtle) {
+    console.info("pyrun: no IndexedDB here, so no memory snapshot: Python starts normally");
+    return null;
+  }
+  const url = new URL(`pyrun-snapshot.js${self.location.search}`, self.location.href);
+  const module = import(url.href);
+  const stored = module.then(async (m) => {
+    if (msg.snapshotBad) {
+      await m.discard(msg, msg.snapshotBad);
+      return null;
+    }
+    return m.loadStored(msg);
+  });
+  module.catch(() => {});
+  stored.catch(() => {});
+  return { module, stored };
+}
+
+/**
+ * Restore the interpreter from the stored snapshot, or boot it cold (able to make a snapshot).
+ * Any failure of a restore deletes the entry and boots cold: never a broken widget.
+ * @param {any} loadPyodide @param {any} options @param {any} msg
+ * @param {{module: Promise<any>, stored: Promise<Uint8Array | null>} | null} snap
+ * @param {Promise<void>} wasmArrived
+ * @returns {Promise<{py: any, kind: "snapshot" | "cold", makeSnapshot: boolean}>}
+ */
+async function startInterpreter(loadPyodide, options, msg, snap, wasmArrived) {
+  if (snap) {
+    let bytes = await snap.stored.catch((err) => {
+      console.warn(`pyrun: memory snapshots unavailable (${err}); Python starts normally`);
+      return null;
+    });
+    snap.stored = Promise.resolve(null); // keep no reference to the 31 MB once restored
+    if (bytes) {
+      await wasmArrived;
+      post({ type: "status", text: "Restoring Python…" });
+      post({ type: "snapshot", phase: "restoring" }); // the page's watchdog starts now
+      try {
+        const py = await loadPyodide({ ...options, _loadSnapshot: bytes });
+        bytes = null;
+        // Pyodide keeps the input buffer in its config: drop it (~30 MB held for nothing)
+        if (py._api && py._api.config) py._api.config._loadSnapshot = undefined;
+        if (!py.runPython("import sys\n'pyrun_executor' in sys.modules")) {
+          // a runtime that ignored _loadSnapshot booted cold: use it as it is
+          console.warn("pyrun: this Pyodide did not restore the memory snapshot; it started normally");
+          return { py, kind: "cold", makeSnapshot: false };
+        }
+        return { py, kind: "snapshot", makeSnapshot: false };
+      } catch (err) {
+        bytes = null;
+        post({ type: "snapshot", phase: "failed" });
+        await (await snap.module).discard(msg, `restoring it failed: ${err}`);
+        post({ type: "status", text: "Starting Python…" });
+      }
+    }
+  }
+  const py = await loadPyodide({ ...options, _makeSnapshot: Boolean(snap) });
+  return { py, kind: "cold", makeSnapshot: Boolean(snap) };
+}
+
+/** Start-up state a restored interpreter shares with every other one, made its own. */
+const RESEED = `
+import random, sys
+random.seed()
+if "tempfile" in sys.modules:
+    sys.modules["tempfile"]._name_sequence = None
+del random, sys
+`;
+
+/**
+ * After the executor is imported and before any reader code: reseed a restored interpreter, or
+ * make the snapshot of a cold one (stored later, after the first output is shown).
+ * @param {any} py @param {{kind: string, makeSnapshot: boolean}} how @param {any} msg
+ * @param {{module: Promise<any>} | null} snap
+ */
+function settleSnapshot(py, how, msg, snap) {
+  if (how.kind === "snapshot") {
+    // Restored interpreters are not clones: the snapshot's `random` state would give every
+    // reader the same "random" numbers. (The string hash seed cannot change: documented.)
+    py.runPython(RESEED, { globals: py.toPy({}) });
+    return;
+  }
+  if (!snap || !how.makeSnapshot) return;
+  /** @type {Uint8Array | null} */
+  let bytes = null;
+  try {
+    if (typeof py.makeMemorySnapshot !== "function") {
+      throw new Error("this Pyodide has no makeMemorySnapshot");
+    }
+    bytes = py.makeMemorySnapshot();
+  } catch (err) {
+    console.warn(`pyrun: could not make a memory snapshot (${err}); Python will start normally next time`);
+  }
+  // The interpreter that made a snapshot sees the worker's globals through Pyodide's recording
+  // proxy, on which `js.self.location` and friends throw "Illegal invocation": give it the real ones.
+  try {
+    py.registerJsModule("js", self);
+    py.runPython("import sys\nsys.modules.pop('js', None)", { globals: py.toPy({}) });
+    if (py._api && py._api.config) py._api.config.jsglobals = self;
+  } catch (err) {
+    console.warn(`pyrun: could not re-register the js module (${err})`);
+  }
+  if (bytes) deferredSnapshot = { msg, bytes, module: /** @type {any} */ (snap).module };
+}
+
+/** Store the snapshot this worker made (once; after the first output is on the page). */
+function storeDeferredSnapshot() {
+  const pending = deferredSnapshot;
+  deferredSnapshot = null;
+  if (!pending) return;
+  pending.module
+    .then((m) => m.store(pending.msg, pending.bytes))
+    .then((stored) => post({ type: "snapshot", phase: stored ? "stored" : "not-stored" }))
+    .catch(() => {});
+}
+
 /** @param {any} msg */
 async function boot(msg) {
   const started = performance.now();
@@ -172,8 +301,16 @@ async function boot(msg) {
   // compiled code. The first visit reads it ourselves (progress with a byte count, our hash check).
   const wasmName = "pyodide.asm.wasm";
   const wasmURL = new URL(wasmName, msg.indexURL).href;
+  const snap = snapshotPlan(msg);
   const warmWasm = await isCached(wasmURL, msg);
   if (warmWasm) totalBytes -= Number((msg.sizes || {})[wasmName]) || 0;
+  // asked for at once (a restore needs it as soon as the snapshot is read); the SRI check means
+  // the whole body is in when this resolves
+  /** @type {Promise<Response> | null} */
+  let earlyWasm = warmWasm
+    ? networkFetch(wasmURL, { credentials: "same-origin", integrity: msg.files[wasmName] })
+    : null;
+  if (earlyWasm) earlyWasm.catch(() => {});
   /** @type {(err: Error) => void} */
   let wasmFailed = () => {};
   /** @type {Promise<never>} */
@@ -202,10 +339,11 @@ async function boot(msg) {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     if (warmWasm && new URL(url, msg.indexURL).href === wasmURL) {
       try {
-        return await networkFetch(wasmURL, {
-          credentials: "same-origin",
-          integrity: msg.files[wasmName],
-        });
+        const pending =
+          earlyWasm ??
+          networkFetch(wasmURL, { credentials: "same-origin", integrity: msg.files[wasmName] });
+        earlyWasm = null; // a body is read once; a second boot (restore failed) fetches again
+        return await pending;
       } catch (err) {
         // say precisely what is wrong (missing, wrong type, different bytes), then stop the boot
         await fetchVerified(wasmName, msg).then(
@@ -230,7 +368,7 @@ async function boot(msg) {
     ]);
     const { loadPyodide } = await import(moduleURL(entry));
     const createPyodideModule = (await import(moduleURL(asm))).default;
-    return loadPyodide({
+    const options = {
       indexURL: msg.indexURL,
       packageBaseUrl: msg.indexURL,
       lockFileContents: new TextDecoder().decode(lock.buffer),
@@ -238,14 +376,20 @@ async function boot(msg) {
       // Runtime chatter ("Loading micropip") stays out of the reader's output.
       stdout: () => {},
       stderr: () => {},
-    });
+    };
+    const wasmArrived = (earlyWasm ?? get(wasmName)).then(
+      () => {},
+      () => {},
+    );
+    return startInterpreter(loadPyodide, options, msg, snap, wasmArrived);
   })();
   loading.catch(() => {});
-  const pyodide = await Promise.race([
+  const how = await Promise.race([
     loading,
     Promise.all(files.values()).then(() => loading),
     wasmProblem,
   ]);
+  const pyodide = how.py;
   post({ type: "status", text: "Starting Python…" });
   if (msg.interruptBuffer) {
     // cross-origin isolated page: Stop raises KeyboardInterrupt instead of ending the worker
@@ -254,11 +398,21 @@ async function boot(msg) {
   }
   pyodide.FS.mkdirTree("/pyrun");
   pyodide.FS.writeFile("/pyrun/pyrun_executor.py", await executorSource);
-  pyodide.runPython("import sys\nsys.path.insert(0, '/pyrun')\nimport pyrun_executor");
+  pyodide.runPython(
+    "import sys\nif '/pyrun' not in sys.path: sys.path.insert(0, '/pyrun')\nimport pyrun_executor",
+  );
+  settleSnapshot(pyodide, how, msg, snap); // before any reader code
   const module = pyodide.pyimport("pyrun_executor");
   const emit = (/** @type {string} */ text) => post(JSON.parse(text));
   executor = module.Executor.callKwargs(emit, { output_limit: msg.outputLimit });
-  post({ type: "ready", seconds: (performance.now() - started) / 1000 });
+  const seconds = (performance.now() - started) / 1000;
+  console.info(
+    how.kind === "snapshot"
+      ? `pyrun: Python restored from a memory snapshot in ${seconds.toFixed(2)} s`
+      : `pyrun: Python started in ${seconds.toFixed(2)} s`,
+  );
+  post({ type: "ready", seconds, boot: how.kind });
+  if (deferredSnapshot) setTimeout(storeDeferredSnapshot, 3000); // no Run came (preload = boot)
 }
 
 /**
@@ -344,6 +498,8 @@ self.onmessage = (event) => {
         }),
       ),
     );
+    // the memory snapshot is stored once the first run's output is on its way to the page
+    queue.then(() => setTimeout(storeDeferredSnapshot, 0));
   }
 };
 

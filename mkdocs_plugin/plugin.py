@@ -41,7 +41,13 @@ from pyrun_docs.assets import (
 )
 from pyrun_docs.check import run_check
 from pyrun_docs.check.progress import describe_failure, format_counts
-from pyrun_docs.config import CHECK_LEVELS, PRELOAD_MODES, RUNTIME_SOURCES, PyrunConfig
+from pyrun_docs.config import (
+    CHECK_LEVELS,
+    PRELOAD_MODES,
+    RUNTIME_SOURCES,
+    SNAPSHOT_MODES,
+    PyrunConfig,
+)
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.fences import Fence, find_fences
 from pyrun_docs.options import parse_options_lenient
@@ -72,6 +78,7 @@ class PyrunPluginConfig(base.Config):
     preload = c.Choice(PRELOAD_MODES, default=_DEFAULTS.preload)
     output_limit = c.Type(int, default=_DEFAULTS.output_limit)
     offline_pages = c.Type(bool, default=_DEFAULTS.offline_pages)
+    snapshot = c.Choice(SNAPSHOT_MODES, default=_DEFAULTS.snapshot)
     packages = c.ListOfItems(c.Type(str), default=[])
     project = c.Optional(c.Type(str))
 

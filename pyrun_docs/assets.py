@@ -36,6 +36,8 @@ SERVICE_WORKER_URL = f"../../{SERVICE_WORKER_NAME}"
 EDITOR_NAME = "pyrun-editor.js"
 #: the MicroPython host, imported by the worker (and the check's harness) for MicroPython only
 MICROPYTHON_HOST_NAME = "pyrun-micropython.js"
+#: memory snapshots in the reader's browser, imported by the worker (Pyodide only)
+SNAPSHOT_NAME = "pyrun-snapshot.js"
 ASSET_FILES = (
     LOADER_NAME,
     STYLE_NAME,
@@ -43,6 +45,7 @@ ASSET_FILES = (
     EDITOR_NAME,
     WORKER_NAME,
     MICROPYTHON_HOST_NAME,
+    SNAPSHOT_NAME,
 )
 
 

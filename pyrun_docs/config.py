@@ -16,6 +16,7 @@ from .runtime import RUNTIMES
 CHECK_LEVELS = ("off", "warn", "error")
 RUNTIME_SOURCES = ("self-host", "cdn")
 PRELOAD_MODES = ("none", "visible", "boot")
+SNAPSHOT_MODES = ("browser", "off", "site")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class PyrunConfig:
         preload: when the browser fetches the runtime: ``none`` (first Run), ``visible``, ``boot``.
         output_limit: characters of output a widget keeps per run (the rest is cut, and says so).
         offline_pages: also cache visited pages (network first), so the docs read offline.
+        snapshot: memory snapshots of the booted interpreter: ``browser`` (the reader's browser
+            stores one after the first boot, later boots restore it in well under a second),
+            ``off``, or ``site`` (not implemented yet: the build would ship one).
         packages: requirements loaded before every snippet (``["attrs", "inflection>=0.5"]``);
             Pyodide's own packages come from its lock file, others must be pure-Python wheels
             (see :mod:`pyrun_docs.packages`).
@@ -50,6 +54,7 @@ class PyrunConfig:
     preload: str = "none"
     output_limit: int = 100_000
     offline_pages: bool = False
+    snapshot: str = "browser"
     packages: tuple[str, ...] | list[str] = ()
     project: str | None = None
 
@@ -104,6 +109,8 @@ class PyrunConfig:
             raise bad("check", f"use one of {', '.join(CHECK_LEVELS)}")
         if self.preload not in PRELOAD_MODES:
             raise bad("preload", f"use one of {', '.join(PRELOAD_MODES)}")
+        if self.snapshot not in SNAPSHOT_MODES:
+            raise bad("snapshot", f"use one of {', '.join(SNAPSHOT_MODES)}")
         for name in ("timeout", "load_timeout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:

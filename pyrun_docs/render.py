@@ -150,6 +150,7 @@ def page_config(
             "entry": pin.entry,
             "files": {f.name: f.sri for f in pin.served_files()},
             "sizes": {f.name: f.size for f in pin.served_files()},
+            "buildId": pin.build_id,
         }
     return {
         "version": __version__,
@@ -163,6 +164,7 @@ def page_config(
         "serviceWorker": service_worker,
         "offlinePages": config.offline_pages,
         "packageLock": PACKAGE_LOCK,
+        "snapshot": config.snapshot,
         "runtimes": runtimes,
     }
 

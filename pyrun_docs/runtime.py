@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,6 +65,9 @@ class RuntimePin:
     entry: str  # the ES module a host imports to boot the runtime
     serve: tuple[str, ...]  # files a browser (and the check) needs
     files: Mapping[str, PinnedFile]
+    #: the exact build: the runtime's own build id (Pyodide's ``BUILD_ID``, which its memory
+    #: snapshots carry) or, for a runtime without one, a hash of the served files
+    build_id: str = ""
 
     @property
     def key(self) -> str:
@@ -92,6 +96,7 @@ def _pin_from_json(name: str, data: Mapping[str, Any]) -> RuntimePin:
         entry=str(data["entry"]),
         serve=tuple(data["serve"]),
         files=files,
+        build_id=str(data.get("build_id", "")),
     )
 
 
@@ -117,11 +122,30 @@ def tarball_integrity(data: bytes) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")
 
 
+#: how Pyodide's entry module spells its build id (checked against every memory snapshot)
+_BUILD_ID = re.compile(rb'BUILD_ID\s*:\s*"([0-9a-f]{64})"')
+
+
+def build_id_of(entry: bytes, served: Mapping[str, str]) -> str:
+    """The runtime's build id: the one in its entry module, else a hash of the served files.
+
+    *served* maps each served file name to its sha256.
+    """
+    found = _BUILD_ID.search(entry)
+    if found:
+        return found.group(1).decode("ascii")
+    digest = hashlib.sha256()
+    for fname in sorted(served):
+        digest.update(f"{fname}\0{served[fname]}\n".encode())
+    return digest.hexdigest()
+
+
 def make_pin(name: str, version: str, tarball: Path) -> dict[str, Any]:
     """Build the ``pins.json`` entry for *name* from a downloaded npm tarball."""
     package, entry, serve = _PACKAGES[name]
     data = tarball.read_bytes()
     files: dict[str, dict[str, Any]] = {}
+    entry_bytes = b""
     with tarfile.open(tarball, "r:gz") as tar:
         for member in sorted(tar.getmembers(), key=lambda m: m.name):
             if not member.isfile():
@@ -130,6 +154,8 @@ def make_pin(name: str, version: str, tarball: Path) -> dict[str, Any]:
             handle = tar.extractfile(member)
             assert handle is not None
             content = handle.read()
+            if fname == entry:
+                entry_bytes = content
             sha256, sri = file_digests(content)
             files[fname] = {"size": len(content), "sha256": sha256, "sri": sri}
     missing = [f for f in serve if f not in files]
@@ -142,6 +168,7 @@ def make_pin(name: str, version: str, tarball: Path) -> dict[str, Any]:
         "entry": entry,
         "serve": list(serve),
         "files": files,
+        "build_id": build_id_of(entry_bytes, {f: files[f]["sha256"] for f in serve}),
     }
 
 

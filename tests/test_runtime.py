@@ -132,3 +132,16 @@ def test_cache_location_honours_environment(
 def test_npm_registry_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("npm_config_registry", "https://mirror.example/npm/")
     assert fetch.npm_registry() == "https://mirror.example/npm/"
+
+
+def test_build_id_is_the_runtimes_own(runtime_cache: Path) -> None:
+    """The pin's build id is the one Pyodide writes into (and checks in) its memory snapshots."""
+    from pyrun_docs.runtime import build_id_of
+
+    pin = get_pin("pyodide")
+    entry = (runtime_cache / pin.entry).read_bytes()
+    assert len(pin.build_id) == 64
+    assert f'BUILD_ID:"{pin.build_id}"'.encode() in entry
+    served = {f.name: f.sha256 for f in pin.served_files()}
+    assert build_id_of(entry, served) == pin.build_id
+    assert build_id_of(b"no id here", served) == build_id_of(b"", served) != pin.build_id

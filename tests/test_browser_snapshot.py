@@ -1,0 +1,309 @@
+"""Memory snapshots in real Chromium: a returning reader's Python is restored, not booted.
+
+The first boot on an origin takes a snapshot of the clean interpreter and stores it in IndexedDB
+(``pyrun-snapshots``) after the first output; later boots verify and restore it and say so through
+``data-pyrun-boot="snapshot"`` on the widget that ran. Every test uses its own browser context
+(own storage) and its own server, so entries never leak between tests.
+
+Snippets of the site built here, by element id:
+
+* ``pyrun-0``: ``print(42)``
+* ``pyrun-1``: ``import random`` then ``print(random.random())``
+* ``pyrun-2``: ``import js`` then ``print(js.self.location.protocol)``
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOTS, sphinx_build
+from test_browser import click_run, open_page, output, status
+
+from pyrun_docs.serve import serve_in_thread
+
+pytestmark = pytest.mark.browser
+
+SOURCE = """\
+Snapshots
+=========
+
+.. pyrun::
+
+   print(42)
+
+.. pyrun::
+
+   import random
+   print(random.random())
+
+.. pyrun::
+
+   import js
+   print(js.self.location.protocol)
+"""
+
+#: the page's view of the stored snapshots: {key: {size, sha256, buildId, actual}}
+ENTRIES = """async () => {
+  const db = await new Promise((ok, fail) => {
+    const r = indexedDB.open("pyrun-snapshots", 1);
+    r.onupgradeneeded = () => r.result.createObjectStore("snapshots");
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error);
+  });
+  const tx = db.transaction("snapshots", "readonly");
+  const store = tx.objectStore("snapshots");
+  const keys = await new Promise((ok) => { const r = store.getAllKeys(); r.onsuccess = () => ok(r.result); });
+  const out = {};
+  for (const key of keys) {
+    const rec = await new Promise((ok) => { const r = store.get(key); r.onsuccess = () => ok(r.result); });
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", rec.bytes));
+    out[key] = {
+      size: rec.size, length: rec.bytes.length, sha256: rec.sha256, buildId: rec.buildId,
+      created: rec.created,
+      actual: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
+    };
+  }
+  db.close();
+  return out;
+}"""
+
+#: change the one stored record with *edit* (JS source of a function (record) => void, may be async)
+EDIT = """async (edit) => {
+  const change = eval(edit);
+  const db = await new Promise((ok, fail) => {
+    const r = indexedDB.open("pyrun-snapshots", 1);
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error);
+  });
+  const ask = (call) => new Promise((ok) => {
+    const r = call(db.transaction("snapshots", "readonly").objectStore("snapshots"));
+    r.onsuccess = () => ok(r.result);
+  });
+  const keys = await ask((s) => s.getAllKeys());
+  const rec = await ask((s) => s.get(keys[0]));
+  await change(rec);
+  await new Promise((ok, fail) => {
+    const tx = db.transaction("snapshots", "readwrite");
+    tx.objectStore("snapshots").put(rec, keys[0]);
+    tx.oncomplete = ok;
+    tx.onerror = () => fail(tx.error);
+  });
+  db.close();
+  return keys[0];
+}"""
+
+SHA256 = """async function sha256(bytes) {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}"""
+
+
+def _build(tmp_path: Path, setting: str = "") -> Path:
+    src = tmp_path / "src"
+    shutil.copytree(ROOTS / "basic", src)
+    (src / "index.rst").write_text(SOURCE, encoding="utf-8")
+    for extra in ("myst.md", "plain.rst", "sub"):
+        target = src / extra
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    if setting:
+        conf = src / "conf.py"
+        conf.write_text(conf.read_text() + setting + "\n")
+    build = sphinx_build(src, tmp_path / "html")
+    assert build.status == 0, build.stderr
+    return tmp_path / "html"
+
+
+@pytest.fixture(scope="module")
+def snapshot_site(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Path:
+    return _build(tmp_path_factory.mktemp("snapshot-site"))
+
+
+@contextmanager
+def visiting(browser: Any, site: Path) -> Iterator[tuple[Any, str, list[str]]]:
+    """A context of its own (own IndexedDB) on a server of its own; yields (context, url, console)."""
+    url, server = serve_in_thread(site)
+    context = browser.new_context()
+    console: list[str] = []
+    errors: list[str] = []
+    context.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    context.on("page", lambda p: p.on("pageerror", lambda e: errors.append(str(e))))
+    try:
+        yield context, url, console
+        assert not errors, errors
+    finally:
+        context.close()
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+
+
+def visit(context: Any, url: str, sid: str = "pyrun-0") -> tuple[Any, str]:
+    """Open the page, run *sid*; return the page and how its Python started."""
+    page = context.new_page()
+    open_page(page, url + "index.html")
+    result = click_run(page, sid)
+    assert result["ok"], result
+    return page, str(page.get_attribute(f"#{sid}", "data-pyrun-boot"))
+
+
+def wait_stored(page: Any, after: float = 0, timeout: float = 30) -> dict[str, Any]:
+    """Wait until a snapshot made after *after* (ms) with a matching SHA-256 is stored."""
+    deadline = time.monotonic() + timeout
+    while True:
+        entries: dict[str, Any] = page.evaluate(ENTRIES)
+        if any(e["sha256"] == e["actual"] and e["created"] > after for e in entries.values()):
+            return entries
+        assert time.monotonic() < deadline, f"no snapshot stored within {timeout} s: {entries}"
+        page.wait_for_timeout(250)
+
+
+def first_visit(context: Any, url: str) -> tuple[Any, dict[str, Any]]:
+    page, boot = visit(context, url)
+    assert boot == "cold"
+    assert output(page, "pyrun-0").strip() == "42"
+    return page, wait_stored(page)
+
+
+def test_second_visit_restores(browser: Any, snapshot_site: Path) -> None:
+    from pyrun_docs.runtime import get_pin
+
+    pin = get_pin("pyodide")
+    with visiting(browser, snapshot_site) as (context, url, console):
+        page, entries = first_visit(context, url)
+        (key,) = entries
+        assert key.startswith(f"pyrun-runtime-pyodide-{pin.version}/{pin.build_id}/")
+        entry = entries[key]
+        assert entry["buildId"] == pin.build_id
+        assert entry["size"] == entry["length"] > 20_000_000
+        # the interpreter that made the snapshot has a working js module
+        click_run(page, "pyrun-2")
+        assert output(page, "pyrun-2").strip() == "http:"
+
+        second, boot = visit(context, url)  # a returning reader: another page load
+        assert boot == "snapshot", console
+        assert output(second, "pyrun-0").strip() == "42"
+        assert status(second, "pyrun-0").startswith("Done in")
+        assert any("restored from a memory snapshot" in line for line in console), console
+        click_run(second, "pyrun-2")
+        assert output(second, "pyrun-2").strip() == "http:"
+
+        # Stop ends the worker; the next Run starts a new one, restored as well
+        second.evaluate("document.querySelector('#pyrun-0').stop()")
+        second.wait_for_timeout(200)
+        assert click_run(second, "pyrun-0")["ok"]
+        assert second.get_attribute("#pyrun-0", "data-pyrun-boot") == "snapshot"
+        assert list(second.evaluate(ENTRIES)) == [key]  # nothing stored twice
+
+
+def test_restored_interpreters_have_their_own_random_numbers(
+    browser: Any, snapshot_site: Path
+) -> None:
+    with visiting(browser, snapshot_site) as (context, url, _console):
+        first_visit(context, url)
+        numbers = []
+        for _ in range(2):
+            page, boot = visit(context, url, "pyrun-1")
+            assert boot == "snapshot"
+            numbers.append(float(output(page, "pyrun-1")))
+        assert numbers[0] != numbers[1]
+
+
+DAMAGE = {
+    "flipped": "(rec) => { rec.bytes[rec.bytes.length >> 1] ^= 0xff; }",
+    "truncated": "(rec) => { rec.bytes = rec.bytes.slice(0, rec.bytes.length >> 1); }",
+    "malformed": "(rec) => { rec.bytes = 'not bytes'; }",
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_damaged_snapshot_falls_back_and_is_replaced(
+    browser: Any, snapshot_site: Path, damage: str
+) -> None:
+    with visiting(browser, snapshot_site) as (context, url, console):
+        page, entries = first_visit(context, url)
+        (key,) = entries
+        page.evaluate(EDIT, DAMAGE[damage])
+        second, boot = visit(context, url)
+        assert boot == "cold"
+        assert output(second, "pyrun-0").strip() == "42"
+        assert any("stored memory snapshot is not used" in line for line in console), console
+        replaced = wait_stored(second, after=entries[key]["created"])
+        assert list(replaced) == [key]
+        _third, boot = visit(context, url)
+        assert boot == "snapshot"
+
+
+def test_snapshot_of_another_build_is_ignored(browser: Any, snapshot_site: Path) -> None:
+    with visiting(browser, snapshot_site) as (context, url, console):
+        page, entries = first_visit(context, url)
+        (key,) = entries
+        page.evaluate(EDIT, "(rec) => { rec.buildId = '0'.repeat(64); }")
+        second, boot = visit(context, url)
+        assert boot == "cold"
+        assert any("made by another build" in line for line in console), console
+        replaced = wait_stored(second, after=entries[key]["created"])
+        assert replaced[key]["buildId"] != "0" * 64
+
+
+def test_snapshot_bytes_of_another_build_fail_cleanly(browser: Any, snapshot_site: Path) -> None:
+    """The record says our build, the bytes another (hash recomputed): Pyodide's own check."""
+    with visiting(browser, snapshot_site) as (context, url, console):
+        page, entries = first_visit(context, url)
+        (key,) = entries
+        page.evaluate(
+            EDIT,
+            f"""async (rec) => {{
+              {SHA256}
+              rec.bytes[16] ^= 0xff;  // the build id in the snapshot header
+              rec.sha256 = await sha256(rec.bytes);
+            }}""",
+        )
+        second, boot = visit(context, url)
+        assert boot == "cold"
+        assert output(second, "pyrun-0").strip() == "42"
+        assert any("build id mismatch" in line for line in console), console
+        wait_stored(second, after=entries[key]["created"])
+
+
+def test_watchdog_ends_a_restore_that_does_not_finish(browser: Any, snapshot_site: Path) -> None:
+    """A restore that spins cannot be stopped inside the worker: the page ends it, boots cold."""
+    with visiting(browser, snapshot_site) as (context, url, console):
+        _page, entries = first_visit(context, url)
+        (key,) = entries
+        page = context.new_page()
+        open_page(page, url + "index.html")
+        # a watchdog no restore can meet stands in for a snapshot that makes the restore spin
+        page.evaluate(
+            """() => {
+              const node = document.getElementById("pyrun-config");
+              const config = JSON.parse(node.textContent);
+              config.snapshotWatchdog = 0.001;
+              node.textContent = JSON.stringify(config);
+            }"""
+        )
+        assert click_run(page, "pyrun-0")["ok"]
+        assert page.get_attribute("#pyrun-0", "data-pyrun-boot") == "cold"
+        assert output(page, "pyrun-0").strip() == "42"
+        assert any("did not finish within" in line for line in console), console
+        wait_stored(page, after=entries[key]["created"])
+
+
+def test_snapshot_off_never_stores(browser: Any, tmp_path: Path, runtime_cache: Path) -> None:
+    site = _build(tmp_path, 'pyrun_snapshot = "off"')
+    with visiting(browser, site) as (context, url, _console):
+        page, boot = visit(context, url)
+        assert boot == "cold"
+        click_run(page, "pyrun-2")
+        assert output(page, "pyrun-2").strip() == "http:"
+        page.wait_for_timeout(4000)  # longer than the deferred store waits
+        assert page.evaluate(ENTRIES) == {}
+        _second, boot = visit(context, url)
+        assert boot == "cold"
