@@ -285,6 +285,8 @@ class Executor:
     def __init__(self, emit: Emit, *, output_limit: int = 100_000, pull: Any = None) -> None:
         self.emit = emit
         self.output_limit = output_limit
+        if not MICROPYTHON:
+            _install_matplotlib_backend()  # plt.show() displays PNGs (see the end of this module)
         self.sessions: dict[str, dict[str, Any]] = {}
         #: MicroPython hosts: ``pull(stream)`` -> text written to the real stdout/stderr
         self.pull = pull
@@ -410,8 +412,11 @@ class Executor:
         error: dict[str, Any] | None = None
         matched = False
         started = _monotonic()
+        global _RUNNING
+        _RUNNING = (self.emit, run_id)
         try:
             await body(out)
+            _show_figures()  # figures left open are shown, as in a notebook
         except _Mismatch as exc:
             error = exc.error
         except BaseException as exc:  # the reader's code may raise anything, KeyboardInterrupt too
@@ -858,3 +863,65 @@ def _none(value: Any) -> Any:
 
 def _is_awaitable_code(code: Any) -> bool:
     return bool(code.co_flags & 0x80)  # CO_COROUTINE: top-level await was used
+
+
+# --- matplotlib: plt.show() becomes PNG display messages ---------------------------------------
+# The browser's default matplotlib backend draws on a page canvas, which a Web Worker does not have.
+# ``MPLBACKEND=module://pyrun_mpl_backend`` (set by the Executor) loads the small backend below,
+# created by an import hook only when matplotlib asks for it (so this module never imports
+# matplotlib): Agg renders, and ``plt.show()`` displays each open figure as a PNG, in the browser
+# and in the check alike. Figures still open when a snippet ends are shown too, as in a notebook.
+
+MPL_BACKEND = "pyrun_mpl_backend"
+_MPL_BACKEND_SOURCE = """
+from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas
+
+
+def show(*args, **kwargs):
+    show_figures()
+"""
+
+#: ``(emit, run_id)`` of the snippet running now (the last one between runs)
+_RUNNING: tuple[Emit, str] | None = None
+
+
+class _BackendFinder:
+    """Import hook that provides :data:`MPL_BACKEND` (and nothing else)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != MPL_BACKEND:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(name, self)  # type: ignore[arg-type]  # duck-typed loader
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        module.show_figures = _show_figures
+        exec(_MPL_BACKEND_SOURCE, module.__dict__)
+
+
+def _install_matplotlib_backend() -> None:
+    import os
+
+    if not any(isinstance(finder, _BackendFinder) for finder in sys.meta_path):
+        sys.meta_path.append(_BackendFinder())
+    os.environ.setdefault("MPLBACKEND", f"module://{MPL_BACKEND}")
+
+
+def _show_figures() -> None:
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None or _RUNNING is None:
+        return
+    emit, run_id = _RUNNING
+    for number in pyplot.get_fignums():
+        figure = pyplot.figure(number)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", bbox_inches="tight")
+        png = base64.b64encode(buffer.getvalue()).decode("ascii")
+        sys.stdout.flush()
+        bundle = {"image/png": png, "text/plain": repr(figure)}
+        emit(_dumps({"type": "display", "run": run_id, "bundle": bundle}))
+    pyplot.close("all")

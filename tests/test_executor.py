@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import json
 from typing import Any
@@ -170,3 +171,31 @@ def test_streams_restored_after_run() -> None:
     before = sys.stdout, sys.stderr, sys.stdin
     Host().run("raise KeyboardInterrupt")
     assert (sys.stdout, sys.stderr, sys.stdin) == before
+
+
+def test_matplotlib_figures_become_png_images() -> None:
+    """plt.show() displays each open figure as a PNG (the worker has no canvas for matplotlib's
+    browser backend); figures still open at the end are shown too, as in a notebook."""
+    host = Host()
+    code = (
+        "import matplotlib.pyplot as plt\n"
+        "plt.plot([1, 2, 3], [1, 4, 9])\n"
+        "plt.show()\n"
+        "print('between')\n"
+        "plt.figure()\n"
+        "plt.bar([1, 2], [3, 4])\n"
+        "None\n"
+    )
+    result = host.run(code)
+    assert result["ok"], result
+    kinds = [(m["type"], m.get("text") or sorted(m.get("bundle", {}))) for m in host.messages]
+    assert kinds == [
+        ("display", ["image/png", "text/plain"]),
+        ("stream", "between\n"),
+        ("display", ["image/png", "text/plain"]),
+    ], kinds
+    png = base64.b64decode(host.messages[0]["bundle"]["image/png"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+    assert host.messages[0]["bundle"]["text/plain"] == "<Figure size 640x480 with 1 Axes>"
+    assert host.run("import matplotlib.pyplot as plt\nprint(plt.get_fignums())")["ok"]
+    assert host.stdout() == "[]\n"  # shown figures are closed
