@@ -17,8 +17,11 @@
  *   at end of file, and the executor's `input` uses the snippet's `stdin` lines or fails.
  */
 
-/** MicroPython's garbage-collected heap, in bytes (its default of 1 MB is small for examples). */
-export const HEAP_SIZE = 32 * 1024 * 1024;
+/**
+ * MicroPython's garbage-collected heap to start with, in bytes: more than its default 1 MB, so
+ * examples rarely wait for it to grow (it grows on its own when full).
+ */
+export const HEAP_SIZE = 8 * 1024 * 1024;
 
 /**
  * @typedef {object} MicroPythonHost

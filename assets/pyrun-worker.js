@@ -433,18 +433,19 @@ async function bootMicroPython(msg) {
   });
   const names = Object.keys(msg.files);
   const wasmName = names.find((name) => name.endsWith(".wasm")) || "micropython.wasm";
-  const [entry, wasm] = await Promise.all([
-    fetchVerified(msg.entry, msg),
+  // the runtime's script is parsed while its wasm still downloads
+  const loader = fetchVerified(msg.entry, msg).then((entry) => import(moduleURL(entry)));
+  const [{ loadMicroPython }, wasm, executor, { startMicroPython }] = await Promise.all([
+    loader,
     fetchVerified(wasmName, msg),
     executorSource,
     host,
   ]);
   post({ type: "status", text: "Starting Python…" });
-  const { loadMicroPython } = await import(moduleURL(entry));
   const url = URL.createObjectURL(new Blob([wasm.buffer], { type: "application/wasm" }));
   try {
-    micro = await (await host).startMicroPython(loadMicroPython, {
-      executor: await executorSource,
+    micro = await startMicroPython(loadMicroPython, {
+      executor,
       emit: (/** @type {string} */ text) => post(JSON.parse(text)),
       outputLimit: msg.outputLimit,
       url,
