@@ -254,6 +254,8 @@ class Runner {
         filename: `<example ${el.number}>`,
         raises: el.dataset.raises || null,
         stdin: el.dataset.stdin ?? null,
+        packages: el.dataset.packages || null,
+        lock: this.config.packageLock ? new URL(this.config.packageLock, HERE).href : null,
       });
     });
     if (!result.stopped) this.ran.add(el);

@@ -5,7 +5,8 @@
  *
  * Protocol (page -> worker):
  *   {type: "init", runtime, version, indexURL, entry, files: {name: sri}, executorURL, outputLimit}
- *   {type: "run", run, code, session, filename, raises, stdin}
+ *   {type: "run", run, code, session, filename, raises, stdin, packages, lock}
+ *     (packages: the snippet's `packages` option; lock: the URL of the site's pyrun-lock.json)
  * (worker -> page):
  *   {type: "status", text} | {type: "ready", seconds} | {type: "boot-error", message}
  *   {type: "stream" | "display", run, ...} (from the executor) | {type: "done", run, result}
@@ -396,6 +397,7 @@ async function boot(msg) {
     interruptBuffer = msg.interruptBuffer;
     pyodide.setInterruptBuffer(interruptBuffer);
   }
+  pyodideAPI = pyodide; // for loading packages before a run
   pyodide.FS.mkdirTree("/pyrun");
   pyodide.FS.writeFile("/pyrun/pyrun_executor.py", await executorSource);
   pyodide.runPython(
@@ -456,6 +458,153 @@ async function bootMicroPython(msg) {
   post({ type: "ready", seconds: (performance.now() - started) / 1000 });
 }
 
+// --- packages: what pyrun-lock.json (the build's resolved set, also the check's) names ---------
+
+/** @type {any} the booted Pyodide (set by boot), for loading packages */
+let pyodideAPI = null;
+/** @type {Map<string, Promise<any>>} */
+const packageLocks = new Map();
+
+/**
+ * The site's resolved packages (`pyrun-lock.json`), read once per worker; a site without one has
+ * no packages. Never taken from a cache without asking the server: a rebuild may change it.
+ * @param {string} url
+ */
+function readPackageLock(url) {
+  let pending = packageLocks.get(url);
+  if (!pending) {
+    pending = networkFetch(url, { cache: "no-cache", credentials: "same-origin" }).then((r) => {
+      if (r.status === 404) return { packages: {}, site: [] };
+      if (!r.ok) throw new Error(`cannot load the site's package list ${url} (HTTP ${r.status})`);
+      return r.json();
+    });
+    packageLocks.set(url, pending);
+    pending.catch(() => packageLocks.delete(url));
+  }
+  return pending;
+}
+
+/** `Scikit_Learn>=1` -> `scikit-learn`, as the lock's keys are written. @param {string} text */
+const canonicalName = (text) =>
+  text.trim().split(/[[<>=!~ ;]/)[0].replace(/[-_.]+/g, "-").toLowerCase();
+
+/** An SRI value for a hex SHA-256. @param {string} hex */
+function sri256(hex) {
+  const bytes = (hex.match(/../g) || []).map((h) => String.fromCharCode(parseInt(h, 16)));
+  return `sha256-${btoa(bytes.join(""))}`;
+}
+
+/**
+ * Load what a snippet needs before it runs: the site-wide set, its `packages` and the packages its
+ * imports come from, with their dependencies, at the versions pyrun-lock.json names. Pyodide's own
+ * packages load by name (from the self-hosted copy or the CDN, checked against its lock); ours
+ * (PyPI wheels, the project) by URL with their SHA-256 enforced by the browser. loadPackage
+ * resolves quietly when a download fails (FIELD.md pitfall 2): its chatter stays out of the
+ * reader's output, its errors are collected, and what was loaded is checked afterwards.
+ * @param {any} msg
+ * @returns {Promise<string | null>} a message naming what failed, or null
+ */
+async function loadPackagesFor(msg) {
+  if (!msg.lock || !pyodideAPI) return null;
+  const lock = await readPackageLock(msg.lock);
+  /** @type {Record<string, any>} */
+  const entries = lock.packages || {};
+  /** @type {Map<string, string>} */
+  const byImport = new Map();
+  for (const [name, entry] of Object.entries(entries)) {
+    for (const module of entry.imports || []) if (!byImport.has(module)) byImport.set(module, name);
+  }
+  const wanted = new Set(lock.site || []);
+  for (const text of String(msg.packages || "").split(/[\s,]+/)) if (text) wanted.add(canonicalName(text));
+  /** @type {string[]} */
+  let imports = [];
+  try {
+    const found = pyodideAPI.pyodide_py.code.find_imports(msg.code);
+    imports = found.toJs();
+    found.destroy();
+  } catch {
+    // a syntax error: the run itself reports it
+  }
+  const elsewhere = imports.filter((module) => !byImport.has(module));
+  for (const module of imports) if (byImport.has(module)) wanted.add(/** @type {string} */ (byImport.get(module)));
+  const all = new Set();
+  const stack = [...wanted];
+  while (stack.length) {
+    const name = /** @type {string} */ (stack.pop());
+    if (all.has(name) || !entries[name]) continue;
+    all.add(name);
+    stack.push(...(entries[name].depends || []));
+  }
+  const loaded = pyodideAPI.loadedPackages;
+  const todo = [...all].map((name) => entries[name]).filter((e) => !(e.key in loaded));
+  /** @type {string[]} */
+  const errors = [];
+  const options = {
+    messageCallback: () => {},
+    errorCallback: (/** @type {string} */ text) => errors.push(text),
+    checkIntegrity: true,
+  };
+  if (todo.length) {
+    post({ type: "status", text: `Loading ${todo.map((e) => e.name).join(", ")}…` });
+    const names = todo.filter((e) => e.source === "pyodide").map((e) => e.key);
+    try {
+      if (names.length) await pyodideAPI.loadPackage(names, options);
+    } catch (err) {
+      errors.push(String(err));
+    }
+    const integrity = new Map(
+      todo.filter((e) => e.source !== "pyodide").map((e) => [new URL(e.url, msg.lock).href, sri256(e.sha256)]),
+    );
+    if (integrity.size) {
+      const previous = self.fetch;
+      self.fetch = (input, init) => {
+        const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+        const sri = integrity.get(new URL(url, self.location.href).href);
+        return previous(input, sri ? { ...init, integrity: sri } : init);
+      };
+      try {
+        await pyodideAPI.loadPackage([...integrity.keys()], options);
+      } catch (err) {
+        errors.push(String(err));
+      } finally {
+        self.fetch = previous;
+      }
+    }
+  }
+  if (lock.mode === "cdn" && elsewhere.length) {
+    // the reader imported another of Pyodide's packages: the CDN has it
+    await pyodideAPI.loadPackagesFromImports(msg.code, options).catch(() => {});
+  }
+  const failed = todo.filter((e) => !(e.key in loaded));
+  if (!failed.length) return null;
+  const reasons = await Promise.all(failed.map((e) => whyNotLoaded(e, msg.lock)));
+  const detail = errors.filter((text) => !/^The following error occurred/.test(text)).join("; ");
+  const named = failed.map((e, i) => `${e.name} ${e.version}${reasons[i] ? ` (${reasons[i]})` : ""}`);
+  return (
+    `could not load ${named.join(", ")}${detail && !reasons.some(Boolean) ? ` (${detail})` : ""}. ` +
+    "The package files of this site may be missing or changed; rebuilding the docs puts them back."
+  );
+}
+
+/**
+ * Why one of our wheels did not load: missing, or bytes that differ from pyrun-lock.json.
+ * @param {any} entry @param {string} lockURL
+ */
+async function whyNotLoaded(entry, lockURL) {
+  if (!entry.url) return "";
+  const url = new URL(entry.url, lockURL).href;
+  try {
+    const response = await networkFetch(url, { cache: "no-store", credentials: "same-origin" });
+    if (!response.ok) return `${url} is missing: HTTP ${response.status}`;
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await response.arrayBuffer()));
+    const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+    if (hex !== entry.sha256) return `${url} does not match the SHA-256 in pyrun-lock.json`;
+  } catch (err) {
+    return `cannot reach ${url}: ${err}`;
+  }
+  return "";
+}
+
 /** @param {any} msg */
 async function run(msg) {
   if (booting) await booting;
@@ -464,6 +613,12 @@ async function run(msg) {
     return;
   }
   if (interruptBuffer) Atomics.store(interruptBuffer, 0, 0); // a Stop meant for an earlier run
+  const missing = await loadPackagesFor(msg);
+  if (missing) {
+    const error = { type: "PackageError", message: missing, traceback: `PackageError: ${missing}\n`, line: null };
+    post({ type: "done", run: msg.run, result: { ok: false, error } });
+    return;
+  }
   const text = await executor.run.callKwargs(msg.code, {
     run_id: msg.run,
     // undefined becomes Python None; null would become pyodide.ffi.jsnull

@@ -1,0 +1,91 @@
+"""Packages in real Chromium: the fixture project's docs, served with nothing but the built site.
+
+``tests/roots/project/docs/index.rst``: ``pyrun-0`` imports ``fixture_project`` (built from the
+project at docs build time), ``pyrun-1`` imports ``inflection`` (a pure-Python wheel from PyPI that
+Pyodide does not ship), ``pyrun-2`` prints both versions as installed in the browser.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOTS, sphinx_build
+
+from pyrun_docs.serve import serve_in_thread
+
+pytestmark = pytest.mark.browser
+
+DONE = (
+    "id => { const s = document.querySelector(`#${id} .pyrun-status`);"
+    " return s && /^(Done|Error)/.test(s.textContent); }"
+)
+
+
+@pytest.fixture(scope="module")
+def project_site(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Path:
+    base = tmp_path_factory.mktemp("project-site")
+    shutil.copytree(ROOTS / "project", base / "project")
+    build = sphinx_build(base / "project" / "docs", base / "html")
+    assert build.status == 0, build.stderr
+    return base / "html"
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Any]:
+    servers: list[Any] = []
+
+    def start(root: Path) -> str:
+        url, server = serve_in_thread(root)
+        servers.append(server)
+        return str(url)
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def run(page: Any, element_id: str) -> str:
+    page.click(f"#{element_id} .pyrun-run")
+    page.wait_for_function(DONE, arg=element_id, timeout=90_000)
+    return str(page.inner_text(f"#{element_id} .pyrun-output"))
+
+
+def test_project_and_its_pypi_dependency_import_in_the_browser(
+    page: Any, project_site: Path, serve: Any
+) -> None:
+    url = serve(project_site)
+    page.goto(url + "index.html")
+    assert run(page, "pyrun-0").strip() == "Hello World! 0.1.0"
+    assert run(page, "pyrun-1").strip() == "mice"
+    lock = json.loads((project_site / "_static" / "pyrun" / "pyrun-lock.json").read_text())
+    versions = [lock["packages"][n]["version"] for n in ("inflection", "fixture-project")]
+    assert run(page, "pyrun-2").strip() == " ".join(versions)  # what the check saw too
+    assert "Loading" not in page.inner_text("#pyrun-0 .pyrun-output")
+
+
+@pytest.mark.parametrize("damage", ["missing", "changed"])
+def test_a_wheel_that_fails_to_load_is_named(
+    page: Any, project_site: Path, serve: Any, tmp_path: Path, damage: str
+) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(project_site, site)
+    folder = site / "_static" / "pyrun"
+    entry = json.loads((folder / "pyrun-lock.json").read_text())["packages"]["inflection"]
+    wheel = folder / entry["url"]
+    if damage == "missing":
+        wheel.unlink()
+    else:
+        wheel.write_bytes(wheel.read_bytes() + b"\0")
+    page.goto(serve(site) + "index.html")
+    out = run(page, "pyrun-1")
+    assert "could not load inflection 0.5.1" in out, out
+    assert "ModuleNotFoundError" not in out
+    assert "rebuilding the docs" in out
+    why = "is missing: HTTP 404" if damage == "missing" else "does not match the SHA-256"
+    assert why in out, out
