@@ -12,8 +12,10 @@ Hook order, and what each does:
    silent fallback), and add the loader, stylesheet and page config to pages *with* snippets only
    (inside the content, so mkdocs-material's instant navigation brings them along).
 5. ``on_post_build``: copy the widget assets and the verified runtime into ``site/assets/pyrun/``,
-   then, with ``check`` on, run every snippet in headless Pyodide (a failure is a warning at
-   ``docs/page.md:LINE``; ``check: error`` fails the build without ``--strict``).
+   resolve the packages examples need (``packages``, ``project``, options, imports) into
+   ``pyrun-lock.json`` and its wheels there, then, with ``check`` on, run every snippet in
+   headless Pyodide (a failure is a warning at ``docs/page.md:LINE``; ``check: error`` fails the
+   build without ``--strict``).
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Event order, and what each hook does:
 1. ``config-inited``: validate the ``pyrun_*`` values (:mod:`.config`).
 2. reading: the ``pyrun`` directive builds core snippets and stores them per document in
    ``env.pyrun_snippets`` (purged per document, merged after parallel reads).
-3. ``env-updated``: copy the widget assets and the verified runtime into ``_static/pyrun/``; with
+3. ``env-updated``: copy the widget assets and the verified runtime into ``_static/pyrun/``,
+   resolve the packages examples need (``pyrun_packages``, ``pyrun_project``, options, imports;
+   :mod:`pyrun_docs.packages`) into ``_static/pyrun/pyrun-lock.json`` and its wheels; with
    ``pyrun_check`` on, run every snippet in headless Pyodide (:mod:`.check`), one warning per
    failure at its line; ``build-finished`` sets a nonzero exit status for ``"error"``.
 4. writing: a post-transform swaps snippets for ``<py-repl>`` HTML on HTML builders;
@@ -69,9 +71,13 @@ def on_env_merge_info(
 
 def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     store = _snippets(env)
-    if not is_widget_builder(app.builder) or not any(store.values()):
+    if not any(store.values()):
         return []
     config = get_config(app)
+    if not is_widget_builder(app.builder):
+        if config.check != "off":  # the check loads the same packages as a site would
+            resolve_packages(app, store, None)
+        return []
     runtimes = {s.options.runtime or config.runtime for snips in store.values() for s in snips}
     static = app.builder.outdir / "_static"
     try:

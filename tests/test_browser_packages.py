@@ -89,3 +89,17 @@ def test_a_wheel_that_fails_to_load_is_named(
     assert "rebuilding the docs" in out
     why = "is missing: HTTP 404" if damage == "missing" else "does not match the SHA-256"
     assert why in out, out
+
+
+def test_mkdocs_site_imports_the_project(
+    page: Any, serve: Any, tmp_path: Path, runtime_cache: Path
+) -> None:
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "project"
+    shutil.copytree(ROOTS / "project", root)
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    page.goto(serve(build.site))
+    assert run(page, "pyrun-0").strip() == "Hello World! 0.1.0"
+    assert run(page, "pyrun-1").strip() == "mice"

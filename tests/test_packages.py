@@ -462,3 +462,33 @@ def test_mkdocs_package_problem_fails_the_build(tmp_path: Path, runtime_cache: P
     assert "mkdocs_docs/index.md:" in build.output
     assert "psutil has no pure-Python wheel" in build.output
     assert "Traceback" not in build.output
+
+
+def test_check_cache_key_follows_our_wheels(lock: PyodideLock, tmp_path: Path) -> None:
+    """A rebuilt project wheel (new hash) re-runs its examples; Pyodide's packages go by name."""
+    from pyrun_docs.packages import LockedPackage
+
+    res = resolve({"index": []}, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=tmp_path)
+    wheel = tmp_path / "fixture_project-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"x")
+    res.packages["fixture-project"] = LockedPackage(
+        "fixture-project", "0.1.0", "project", wheel.name, "ab" * 32, path=wheel
+    )
+    res.site = ["fixture-project"]
+    one = PackageIndex(lock.packages)
+    one.add_resolved(res)
+    res.packages["fixture-project"].sha256 = "cd" * 32
+    two = PackageIndex(lock.packages)
+    two.add_resolved(res)
+    assert one.fingerprint("fixture-project") != two.fingerprint("fixture-project")
+    assert one.fingerprint("numpy") == "numpy"
+    assert one.needs(snip("print(1)\n")) == (["fixture-project"], [])
+
+
+def test_sphinx_text_builder_checks_with_the_project(project_html: Path, tmp_path: Path) -> None:
+    """Non-HTML builders write no site, but the check still loads the project and its deps."""
+    base = tmp_path / "project"
+    shutil.copytree(PROJECT, base)
+    build = sphinx_build(base / "docs", tmp_path / "text", "text")
+    assert build.status == 0, build.stderr
+    assert "WARNING" not in build.stderr, build.stderr
