@@ -109,6 +109,39 @@ export async function loadStored(msg) {
 }
 
 /**
+ * The snapshot the site ships (`snapshot = "site"`, made by the docs build from the same pinned
+ * runtime): `pyrun-snapshot.json` next to this file names it; it is checked like a stored one.
+ * `null` (with a console message) when there is none or it does not fit.
+ * @param {any} msg
+ * @returns {Promise<Uint8Array | null>}
+ */
+export async function loadSite(msg) {
+  const manifestURL = new URL("pyrun-snapshot.json", import.meta.url);
+  try {
+    if (typeof DecompressionStream === "undefined") throw new Error("no DecompressionStream here");
+    const response = await fetch(manifestURL, { credentials: "same-origin", cache: "no-cache" });
+    if (!response.ok) throw new Error(`${manifestURL} is missing (HTTP ${response.status})`);
+    const manifest = await response.json();
+    const problem = checkRecord({ ...manifest, bytes: new Uint8Array(0), size: 0 }, msg);
+    if (problem) throw new Error(`the site's snapshot does not fit: ${problem}`);
+    const file = await fetch(new URL(manifest.file, manifestURL), { credentials: "same-origin" });
+    if (!file.ok || !file.body) throw new Error(`${manifest.file} is missing (HTTP ${file.status})`);
+    const stream = file.body.pipeThrough(new DecompressionStream("gzip"));
+    const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    if (bytes.length !== manifest.size) {
+      throw new Error(`the site's snapshot is truncated (${bytes.length} of ${manifest.size} bytes)`);
+    }
+    if ((await sha256hex(bytes)) !== manifest.sha256) {
+      throw new Error("the site's snapshot is damaged (its SHA-256 does not match)");
+    }
+    return bytes;
+  } catch (err) {
+    warn(`the site's memory snapshot is not used (${err instanceof Error ? err.message : err}); Python starts normally`);
+    return null;
+  }
+}
+
+/**
  * @param {any} record @param {any} msg
  * @returns {string | null} what is wrong with a stored record, if anything
  */

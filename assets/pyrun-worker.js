@@ -169,7 +169,7 @@ let deferredSnapshot = null;
  * Whether this boot uses memory snapshots; if so, the snapshot module and the stored snapshot for
  * this exact build (verified, or null), read while the runtime files are fetched.
  * @param {any} msg
- * @returns {{module: Promise<any>, stored: Promise<Uint8Array | null>} | null}
+ * @returns {{module: Promise<any>, stored: Promise<Uint8Array | null>, fromSite: boolean} | null}
  */
 function snapshotPlan(msg) {
   if (msg.runtime !== "pyodide" || !msg.snapshot || msg.snapshot === "off") return null;
@@ -179,23 +179,28 @@ function snapshotPlan(msg) {
   }
   const url = new URL(`pyrun-snapshot.js${self.location.search}`, self.location.href);
   const module = import(url.href);
-  const stored = module.then(async (m) => {
+  const plan = { module, stored: Promise.resolve(/** @type {Uint8Array | null} */ (null)), fromSite: false };
+  plan.stored = module.then(async (m) => {
     if (msg.snapshotBad) {
       await m.discard(msg, msg.snapshotBad);
       return null;
     }
-    return m.loadStored(msg);
+    const own = await m.loadStored(msg);
+    if (own || msg.snapshot !== "site") return own;
+    const site = await m.loadSite(msg); // the site ships one: even a first visit restores
+    plan.fromSite = Boolean(site);
+    return site;
   });
   module.catch(() => {});
-  stored.catch(() => {});
-  return { module, stored };
+  plan.stored.catch(() => {});
+  return plan;
 }
 
 /**
  * Restore the interpreter from the stored snapshot, or boot it cold (able to make a snapshot).
  * Any failure of a restore deletes the entry and boots cold: never a broken widget.
  * @param {any} loadPyodide @param {any} options @param {any} msg
- * @param {{module: Promise<any>, stored: Promise<Uint8Array | null>} | null} snap
+ * @param {{module: Promise<any>, stored: Promise<Uint8Array | null>, fromSite: boolean} | null} snap
  * @param {Promise<void>} wasmArrived
  * @returns {Promise<{py: any, kind: "snapshot" | "cold", makeSnapshot: boolean}>}
  */
@@ -212,6 +217,8 @@ async function startInterpreter(loadPyodide, options, msg, snap, wasmArrived) {
       post({ type: "snapshot", phase: "restoring" }); // the page's watchdog starts now
       try {
         const py = await loadPyodide({ ...options, _loadSnapshot: bytes });
+        // the site's snapshot is kept in this browser too, like one made here (after the first output)
+        if (snap.fromSite) deferredSnapshot = { msg, bytes, module: snap.module };
         bytes = null;
         // Pyodide keeps the input buffer in its config: drop it (~30 MB held for nothing)
         if (py._api && py._api.config) py._api.config._loadSnapshot = undefined;

@@ -56,6 +56,7 @@ from pyrun_docs.options import parse_options_lenient
 from pyrun_docs.packages import Resolution, build_packages
 from pyrun_docs.render import page_config_json, render_snippet
 from pyrun_docs.runtime import RUNTIMES
+from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet, normalize_code
 
 from . import fence
@@ -252,6 +253,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         except PyrunError as exc:
             log.warning(f"{exc.message}; the widgets cannot run until this is fixed")
         site = Path(config.site_dir) / STATIC_ROOT / SITE_DIR
+        problem = add_site_snapshot(site, self.pyrun_config, runtimes)
+        if problem:
+            log.warning(problem)
         self.check(self.resolve_packages(site, Path(config.config_file_path or ".").parent))
 
     def resolve_packages(self, site: Path, base_dir: Path) -> Resolution | None:

@@ -34,6 +34,7 @@ from pyrun_docs.assets import (
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.packages import build_packages
 from pyrun_docs.render import page_config_json
+from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet
 
 from .check import on_build_finished, on_env_updated_check
@@ -89,6 +90,9 @@ def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
             type="pyrun",
             subtype="runtime",
         )
+    problem = add_site_snapshot(static / SITE_DIR, config, runtimes)
+    if problem:
+        logger.warning(f"pyrun: {problem}", type="pyrun", subtype="snapshot")
     resolve_packages(app, store, static / SITE_DIR)
     return []
 

@@ -307,3 +307,44 @@ def test_snapshot_off_never_stores(browser: Any, tmp_path: Path, runtime_cache: 
         assert page.evaluate(ENTRIES) == {}
         _second, boot = visit(context, url)
         assert boot == "cold"
+
+
+def test_site_snapshot_restores_a_first_visit(
+    browser: Any, tmp_path: Path, runtime_cache: Path
+) -> None:
+    """``snapshot = "site"``: the build ships one (gzip), so even a first visit restores."""
+    import json
+
+    from pyrun_docs.assets import asset_version
+    from pyrun_docs.runtime import get_pin
+
+    site = _build(tmp_path, 'pyrun_snapshot = "site"')
+    pin = get_pin("pyodide")
+    folder = site / "_static" / "pyrun"
+    manifest = json.loads((folder / "pyrun-snapshot.json").read_text())
+    assert manifest["buildId"] == pin.build_id
+    assert manifest["assetVersion"] == asset_version()
+    shipped = folder / manifest["file"]
+    assert shipped.stat().st_size == manifest["gzipSize"] < 10_000_000  # about 6 MB
+    with visiting(browser, site) as (context, url, console):
+        page, boot = visit(context, url)
+        assert boot == "snapshot", console
+        click_run(page, "pyrun-2")
+        assert output(page, "pyrun-2").strip() == "http:"
+        entries = wait_stored(page)  # kept in the browser too
+        assert [e["sha256"] for e in entries.values()] == [manifest["sha256"]]
+        numbers = []
+        for _ in range(2):
+            again, boot = visit(context, url, "pyrun-1")
+            assert boot == "snapshot"
+            numbers.append(output(again, "pyrun-1"))
+        assert numbers[0] != numbers[1]
+
+    # a damaged shipped snapshot: a cold boot, a console message, never a broken widget
+    data = bytearray(shipped.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shipped.write_bytes(bytes(data))
+    with visiting(browser, site) as (context, url, console):
+        _page, boot = visit(context, url)
+        assert boot == "cold"
+        assert any("site's memory snapshot is not used" in line for line in console), console

@@ -64,6 +64,8 @@ def test_wheel_contents(wheel: Path) -> None:
         "pyrun_docs/assets/pyrun.js",
         "pyrun_docs/assets/pyrun-worker.js",
         "pyrun_docs/assets/pyrun-micropython.js",
+        "pyrun_docs/assets/pyrun-snapshot.js",
+        "pyrun_docs/site_snapshot.mjs",
         "pyrun_docs/check/harness.mjs",
         "pyrun_docs/check/harness_micropython.mjs",
         "pyrun_docs/assets/pyrun.css",
