@@ -23,7 +23,6 @@ and why; nothing here raises a traceback at an author.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -127,11 +126,6 @@ def wheel_load_key(file_name: str) -> str:
 
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def sri_sha256(hex_digest: str) -> str:
-    """A Subresource Integrity value (``sha256-<base64>``) for a hex SHA-256."""
-    return "sha256-" + base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
 
 # --- the Pyodide side --------------------------------------------------------------------------
@@ -284,9 +278,15 @@ class Pip:
         self.calls += 1
         cmd = [self.python, "-m", "pip", *args, "--disable-pip-version-check"]
         try:
-            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return subprocess.CompletedProcess(cmd, 1, "", f"ERROR: {exc}")
+        if proc.returncode != 0 and "No module named pip" in proc.stderr:
+            raise PyrunError(
+                f"{self.python} has no pip, which resolves packages that Pyodide does not ship "
+                f"from the package index; install it (`{self.python} -m ensurepip`)"
+            )
+        return proc
 
     def download(self, spec: str, dest: Path) -> tuple[Path | None, str]:
         """Download one pure-Python wheel for *spec* (no dependencies) into *dest*."""
@@ -717,9 +717,17 @@ def _store_wheel(src: Path, folder: Path) -> tuple[Path, str]:
     digest = sha256_file(src)
     dest = folder / digest[:16] / src.name
     if not (dest.is_file() and sha256_file(dest) == digest):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
+        _copy_atomic(src, dest)
     return dest, digest
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    """Copy so that another build reading *dest* at the same time never sees half a file."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
+    os.close(fd)
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
 
 
 def _download(
@@ -795,7 +803,7 @@ def _why_not(w: _Want, output: str, pip: Pip, pin: RuntimePin) -> str:
 
 def _project_source_digest(folder: Path) -> str:
     """A digest of a project's sources (so an unchanged project is not rebuilt)."""
-    skip = {"build", "dist", "_build", "site", "node_modules", "__pycache__"}
+    skip = {"build", "dist", "_build", "site", "node_modules", "__pycache__", "venv", "env"}
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(
@@ -840,9 +848,8 @@ def _project_wheel(
                         f"{setting} = {spec!r}: building the project's wheel with pip failed "
                         f"({_last_error(output)})"
                     )
-                built.mkdir(parents=True, exist_ok=True)
                 wheel = built / made.name
-                shutil.copyfile(made, wheel)
+                _copy_atomic(made, wheel)
     else:
         return PackageProblem(
             f"{setting} = {spec!r}: {path} is neither a project folder nor a .whl file"
@@ -921,12 +928,12 @@ def write_site(
             problems.append(
                 PackageProblem(
                     f"hash mismatch for {pkg.name} {pkg.version}: {pkg.path} no longer matches "
-                    "the SHA-256 recorded when it was resolved; refusing to copy it into the site"
+                    "the SHA-256 recorded when it was resolved; refusing to copy it into the site",
+                    resolution.needed_by.get(pkg.name),
                 )
             )
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(pkg.path, dest)
+        _copy_atomic(pkg.path, dest)
     wanted = [p for p in resolution.packages.values() if p.source == "pyodide"]
     if config.runtime_source == "self-host" and wanted and fetch_pyodide is not None:
         runtime_dir = target / pin.key
@@ -948,11 +955,15 @@ def write_site(
             src = found.get(pkg.name)
             if src is None or sha256_file(src) != pkg.sha256:
                 problems.append(
-                    PackageProblem(f"hash mismatch for {pkg.name}: refusing to copy it")
+                    PackageProblem(
+                        f"hash mismatch for {pkg.name} {pkg.version}: its wheel does not match "
+                        f"the SHA-256 in Pyodide {pin.version}'s lock file; refusing to copy it "
+                        "into the site",
+                        resolution.needed_by.get(pkg.name),
+                    )
                 )
                 continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
+            _copy_atomic(src, dest)
     lock = resolution.lock_json(mode=config.runtime_source)
     text = json.dumps(lock, indent=1, sort_keys=True) + "\n"
     path = target / LOCK_NAME

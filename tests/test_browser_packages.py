@@ -103,3 +103,21 @@ def test_mkdocs_site_imports_the_project(
     page.goto(serve(build.site))
     assert run(page, "pyrun-0").strip() == "Hello World! 0.1.0"
     assert run(page, "pyrun-1").strip() == "mice"
+
+
+def test_imports_are_detected_in_the_browser(
+    page: Any, serve: Any, tmp_path: Path, runtime_cache: Path
+) -> None:
+    """No site-wide packages: a plain ``import`` of a resolved package loads its wheel first."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text('extensions = ["pyrun_docs.sphinx_ext"]\n')
+    (src / "index.rst").write_text(
+        "Detect\n======\n\n"
+        ".. pyrun::\n   :packages: inflection\n\n   print(1)\n\n"
+        ".. pyrun::\n\n   import inflection\n   print(inflection.camelize('run_me'))\n"
+    )
+    build = sphinx_build(src, tmp_path / "html")
+    assert build.status == 0, build.stderr
+    page.goto(serve(tmp_path / "html") + "index.html")
+    assert run(page, "pyrun-1").strip() == "RunMe"

@@ -31,6 +31,7 @@ from pyrun_docs.packages import (
     LOCK_NAME,
     Pip,
     PyodideLock,
+    Resolution,
     build_packages,
     is_pure_wheel,
     read_wheel,
@@ -492,3 +493,27 @@ def test_sphinx_text_builder_checks_with_the_project(project_html: Path, tmp_pat
     build = sphinx_build(base / "docs", tmp_path / "text", "text")
     assert build.status == 0, build.stderr
     assert "WARNING" not in build.stderr, build.stderr
+
+
+def test_self_host_copies_only_verified_pyodide_wheels(tmp_path: Path) -> None:
+    """Self-host mode puts exactly the needed Pyodide wheels next to the runtime, verified."""
+    from pyrun_docs.packages import LockedPackage
+
+    good, bad = tmp_path / "good.whl", tmp_path / "bad.whl"
+    good.write_bytes(b"the pinned bytes")
+    bad.write_bytes(b"other bytes")
+    user = snip("import a, b\n", line=30)
+    res = Resolution(runtime=PIN.key)
+    for name, version, data in (("a", "1.0", b"the pinned bytes"), ("b", "2.0", b"x")):
+        file_name = f"{name}-{version}-py3-none-any.whl"
+        sha = hashlib.sha256(data).hexdigest()
+        res.packages[name] = LockedPackage(name, version, "pyodide", file_name, sha)
+    res.needed_by = {"a": user, "b": user}
+    site = tmp_path / "pyrun"
+    problems = write_site(
+        site, res, PyrunConfig(), PIN, fetch_pyodide=lambda names: {"a": good, "b": bad}
+    )
+    assert (site / PIN.key / "a-1.0-py3-none-any.whl").read_bytes() == b"the pinned bytes"
+    assert not (site / PIN.key / "b-2.0-py3-none-any.whl").exists()
+    (problem,) = problems
+    assert str(problem).startswith("docs/index.rst:30: hash mismatch for b 2.0")
