@@ -137,3 +137,20 @@ def test_timeout_stops_and_the_page_goes_on(runtime_cache: Path, tmp_path: Path)
     # unchanged: answered from the cache (passes only; the failures run again)
     again = run_check(pages_of(loop=page), PyrunConfig(), cache_dir=folder, progress=False)
     assert by_code(again)["state = 41"].status is Status.CACHED
+
+
+def test_micropython_only_needs_no_pyodide(
+    runtime_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyrun_docs.check.api as api
+
+    def no_pyodide(pin: object) -> Path:
+        raise AssertionError(f"fetched {pin} for a MicroPython-only check")
+
+    monkeypatch.setattr(api, "ensure_runtime", no_pyodide)
+    page = rst(f"{MICRO}\n\nprint(sum(range(10)))")
+    report = run_check(
+        pages_of(only=page), PyrunConfig(), cache_dir=check_dir(tmp_path), progress=False
+    )
+    [result] = report.results
+    assert result.status is Status.PASSED and result.output == "45\n"

@@ -168,7 +168,8 @@ def run_check(
                 job.packages = store.ensure(job.packages)
             except PackageError as exc:
                 job.error = f"not checked: {exc.message}"
-        settings = harness_settings(config, folder, runtime=runtime)
+        pyodide_jobs = any(job.runtime == CHECKED_RUNTIME for job in page_jobs)
+        settings = harness_settings(config, folder, runtime=runtime, pyodide=pyodide_jobs)
         if micro:
             settings.micropython = micropython.harness_init(config)
         snapshots = settings.snapshots
@@ -246,19 +247,24 @@ def packages_dir(pin: RuntimePin) -> Path:
     return cache_root() / f"{pin.key}-packages"
 
 
-def harness_settings(config: PyrunConfig, folder: Path, *, runtime: Path | None = None) -> Settings:
+def harness_settings(
+    config: PyrunConfig, folder: Path, *, runtime: Path | None = None, pyodide: bool = True
+) -> Settings:
     """Node, the harness's ``init`` message and the snapshot store, for the pool (or a benchmark).
 
     Args:
         config: site settings (``output_limit``, ``timeout``).
         folder: the check's cache folder (snapshots go to ``folder / "snapshots"``).
         runtime: the verified runtime folder, if the caller already has it.
+        pyodide: ``False`` when only MicroPython pages run: Pyodide is then neither fetched nor
+            verified (a MicroPython-only site checks offline with only MicroPython cached).
 
     Raises:
         PyrunError: no usable Node.js, or the runtime cannot be fetched and verified.
     """
     pin = get_pin(CHECKED_RUNTIME)
-    runtime = runtime or ensure_runtime(pin)
+    if runtime is None and pyodide:
+        runtime = ensure_runtime(pin)
     node = find_node()
     snapshot_key = engine_digest(engine_of(pin), node.version, *WARM_IMPORTS)[:24]
     return Settings(
@@ -273,7 +279,9 @@ def harness_settings(config: PyrunConfig, folder: Path, *, runtime: Path | None 
             "outputLimit": config.output_limit,
             "warm": list(WARM_IMPORTS),
         },
-        snapshots=SnapshotStore(folder / "snapshots", f"{pin.key}-{snapshot_key}"),
+        snapshots=SnapshotStore(
+            folder / "snapshots", f"{pin.key}-{snapshot_key}", enabled=None if pyodide else False
+        ),
     )
 
 
