@@ -582,14 +582,17 @@ class Executor:
         sys.print_exception(exc, buffer)  # type: ignore[attr-defined]
         lines = buffer.getvalue().rstrip("\n").split("\n")
         frames = [i for i, ln in enumerate(lines) if ln.startswith('  File "')]
-        tail = lines[frames[-1] + 1 :] if frames else lines[1:]
+        tail = lines[frames[-1] + 1 :] if frames else lines
+        name, message = type(exc).__name__, _exception_text(exc)
+        if tail and tail[0] == f"{name}: {exc}":
+            tail[0] = f"{name}: {message}"  # KeyError: 'k', as CPython writes it
         mine = f'  File "{filename}"'
         start = next((i for i in frames if lines[i].startswith(mine)), None)
         kept = [i for i in frames if start is not None and i >= start]
         while len(kept) > 1 and lines[kept[-1]].startswith(f'  File "{_HERE}"'):
             kept.pop()  # our own frames (print, input) are not the reader's business
         source = self._sources.get(filename, [])
-        shown = ["Traceback (most recent call last):"] if kept or not frames else lines[:1]
+        shown = ["Traceback (most recent call last):"] if frames else []
         line: int | None = None
         repeated = 0
         previous = ""
@@ -607,13 +610,12 @@ class Executor:
                 line = number or line
                 if number and 0 < number <= len(source) and source[number - 1].strip():
                     shown.append("    " + source[number - 1].strip())
-        message = _exception_text(exc)
         hint = micropython_hint(exc, source[line - 1] if line and line <= len(source) else "")
         text = "\n".join(shown + tail) + "\n"
         if hint:
             message = f"{message} ({hint})"
             text += f"\n{hint}\n"
-        return {"type": type(exc).__name__, "message": message, "traceback": text, "line": line}
+        return {"type": name, "message": message, "traceback": text, "line": line}
 
     def run_blocking(
         self,

@@ -199,3 +199,10 @@ def test_hints_and_exception_matching() -> None:
     assert _exception_matches(Mine(), "LookupError")
     assert _exception_matches(Mine(), "builtins.KeyError")
     assert not _exception_matches(Mine(), "ValueError")
+
+
+def test_key_error_and_errors_without_frames(run_micro: Any) -> None:
+    key, bare = run_micro({"code": "{}['k']"}, {"code": "raise ValueError('plain')"})
+    assert key["result"]["error"]["message"] == "'k'"
+    assert key["result"]["error"]["traceback"].endswith("KeyError: 'k'\n")
+    assert bare["result"]["error"]["traceback"].splitlines()[-1] == "ValueError: plain"
