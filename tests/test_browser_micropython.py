@@ -74,8 +74,11 @@ Two runtimes
 """
 
 
+MICRO_DIR = "_static/pyrun/micropython-1.27.0"
+
+
 @pytest.fixture(scope="module")
-def micro_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
+def micro_site(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Path:
     from conftest import ROOTS, sphinx_build
 
     base = tmp_path_factory.mktemp("micro")
@@ -83,8 +86,13 @@ def micro_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> 
     (base / "src" / "micro.rst").write_text(MICRO_PAGE)
     build = sphinx_build(base / "src", base / "html")
     assert build.status == 0, build.stderr
-    assert (base / "html/_static/pyrun/micropython-1.27.0/micropython.wasm").is_file()
-    with serving(base / "html", DocsRequestHandler) as url:
+    assert (base / "html" / MICRO_DIR / "micropython.wasm").is_file()
+    return base / "html"
+
+
+@pytest.fixture
+def micro_url(micro_site: Path) -> Iterator[str]:
+    with serving(micro_site, DocsRequestHandler) as url:
         yield url + "micro.html"
 
 
@@ -170,3 +178,61 @@ def test_stop_then_run(page: Any, micro_url: str) -> None:
     assert result["ok"] is True, result
     assert output(page, "pyrun-0").strip() == "micropython"
     assert workers(page) == 2
+
+
+def test_tampered_micropython_is_refused(page: Any, micro_site: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(micro_site, site)
+    target = site / MICRO_DIR / "micropython.wasm"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    target.write_bytes(bytes(data))
+    with serving(site, DocsRequestHandler) as url:
+        open_page(page, url + "micro.html")
+        result = click_run(page, "pyrun-0", RUN_MS)
+        assert result["ok"] is False and result.get("boot") is True, result
+        text = output(page, "pyrun-0")
+        assert "micropython.wasm failed its integrity check" in text, text
+        assert "micropython\n" not in text  # nothing ran
+
+
+def test_second_visit_and_offline(browser: Any, micro_site: Path, tmp_path: Path) -> None:
+    from pyrun_docs.runtime import get_pin
+
+    site = tmp_path / "site"
+    shutil.copytree(micro_site, site)
+    files = ("micropython.mjs", "micropython.wasm")
+    context = browser.new_context()
+    try:
+        requests: list[Any] = []
+        context.on("requestfinished", lambda req: requests.append(req))
+        with serving(site, DocsRequestHandler) as url:
+            page = context.new_page()
+            open_page(page, url + "micro.html")
+            click_run(page, "pyrun-0")
+            caches = page.evaluate("caches.keys()")
+            assert f"pyrun-runtime-{get_pin('micropython').key}" in caches
+
+            def from_network() -> list[str]:
+                return [
+                    r.url.rsplit("/", 1)[-1]
+                    for r in requests
+                    if r.url.rsplit("/", 1)[-1] in files
+                    and (r.service_worker is not None or not r.response().from_service_worker)
+                ]
+
+            assert from_network()  # the first visit downloads MicroPython
+            requests.clear()
+            second = context.new_page()
+            open_page(second, url + "micro.html")
+            click_run(second, "pyrun-0")
+            assert output(second, "pyrun-0").strip() == "micropython"
+            assert from_network() == []  # the second one does not
+        # the docs server is gone: Stop, then Run again in the open page
+        second.evaluate("document.querySelector('#pyrun-0').stop()")
+        second.wait_for_timeout(200)
+        result = click_run(second, "pyrun-0")
+        assert result["ok"] is True, result
+        assert output(second, "pyrun-0").strip().endswith("micropython")
+    finally:
+        context.close()
