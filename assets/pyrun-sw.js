@@ -8,7 +8,9 @@
  *   - runtime files under a versioned folder (`.../pyodide-314.0.7/...`, or the CDN's `/v314.0.7/`),
  *     one cache per runtime version (`pyrun-runtime-pyodide-314.0.7`), so two versions never mix;
  *   - pyrun's own assets with a `?v=` content version (`pyrun-assets`), older versions of the same
- *     file are dropped when a new one is stored.
+ *     file are dropped when a new one is stored;
+ *   - the site's package wheels, under their content hash (`pyrun/wheels/<hash>/`, `pyrun-wheels`);
+ *     the package list `pyrun-lock.json` goes network-first into the same cache.
  * HTML is never cached unless the site opts in (`?pages=1` on this script's URL): then pages are
  * network-first, so the docs also read offline.
  *
@@ -25,6 +27,10 @@ const ASSETS = "pyrun-assets";
 const PAGES = "pyrun-pages";
 const META = "pyrun-meta";
 const MAX_IDLE_DAYS = 30;
+/** the site's package wheels (PyPI, the project) and its package list, pyrun-lock.json */
+const WHEELS = "pyrun-wheels";
+const WHEEL = /\/pyrun\/wheels\/[0-9a-f]{16}\/[^/]+\.whl$/;
+const PACKAGE_LOCK = /\/pyrun\/pyrun-lock\.json$/;
 /** @type {Map<string, number>} */
 const touched = new Map();
 
@@ -35,6 +41,8 @@ function cacheFor(url) {
   m = url.pathname.match(CDN);
   if (m) return `pyrun-runtime-pyodide-${m[1]}`;
   if (url.searchParams.has("v") && /\/pyrun\/[^/]+$/.test(url.pathname)) return ASSETS;
+  // the site's own wheels live under their content hash: never stale, so cache-first is safe
+  if (WHEEL.test(url.pathname)) return WHEELS;
   return null;
 }
 
@@ -153,6 +161,25 @@ async function networkFirst(request) {
   }
 }
 
+/**
+ * The package list changes with a rebuild: from the network, the last copy when offline.
+ * @param {Request} request
+ */
+async function packageLockFirstFromNetwork(request) {
+  try {
+    const response = await fetch(request);
+    if (response.ok) {
+      const cache = await caches.open(WHEELS);
+      await cache.put(request.url, response.clone()).catch(() => {});
+    }
+    return response;
+  } catch (err) {
+    const hit = await caches.match(request.url, { cacheName: WHEELS });
+    if (hit) return hit;
+    throw err;
+  }
+}
+
 sw.addEventListener("install", () => {
   sw.skipWaiting();
 });
@@ -168,6 +195,8 @@ sw.addEventListener("fetch", (event) => {
   const name = cacheFor(url);
   if (name) {
     event.respondWith(cacheFirst(request, name));
+  } else if (PACKAGE_LOCK.test(url.pathname) && url.origin === sw.location.origin) {
+    event.respondWith(packageLockFirstFromNetwork(request));
   } else if (OFFLINE_PAGES && request.mode === "navigate" && url.origin === sw.location.origin) {
     event.respondWith(networkFirst(request));
   }

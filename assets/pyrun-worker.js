@@ -480,13 +480,20 @@ const packageLocks = new Map();
 function readPackageLock(url) {
   let pending = packageLocks.get(url);
   if (!pending) {
-    pending = networkFetch(url, { cache: "no-cache", credentials: "same-origin" }).then((r) => {
-      if (r.status === 404) return { packages: {}, site: [] };
-      if (!r.ok) throw new Error(`cannot load the site's package list ${url} (HTTP ${r.status})`);
-      return r.json();
-    });
+    pending = networkFetch(url, { cache: "no-cache", credentials: "same-origin" }).then(
+      (r) => {
+        if (r.status === 404) return { packages: {}, site: [] };
+        if (!r.ok) return { packages: {}, site: [], unavailable: `HTTP ${r.status}` };
+        return r.json();
+      },
+      // the docs server is gone (an open page keeps running examples): try again next run
+      (err) => ({ packages: {}, site: [], unavailable: String(err) }),
+    );
     packageLocks.set(url, pending);
-    pending.catch(() => packageLocks.delete(url));
+    pending.then(
+      (lock) => lock.unavailable && packageLocks.delete(url),
+      () => packageLocks.delete(url),
+    );
   }
   return pending;
 }
@@ -514,6 +521,12 @@ function sri256(hex) {
 async function loadPackagesFor(msg) {
   if (!msg.lock || !pyodideAPI) return null;
   const lock = await readPackageLock(msg.lock);
+  if (lock.unavailable) {
+    // run without: what needs a package then fails on its import; an explicit request says why
+    if (!msg.packages) return null;
+    return `could not read the site's package list ${msg.lock} (${lock.unavailable}), so ` +
+      `${msg.packages} cannot be loaded. Is the docs server running?`;
+  }
   /** @type {Record<string, any>} */
   const entries = lock.packages || {};
   /** @type {Map<string, string>} */

@@ -121,3 +121,26 @@ def test_imports_are_detected_in_the_browser(
     assert build.status == 0, build.stderr
     page.goto(serve(tmp_path / "html") + "index.html")
     assert run(page, "pyrun-1").strip() == "RunMe"
+
+
+def test_packages_work_offline_on_a_returning_visit(browser: Any, project_site: Path) -> None:
+    """The service worker keeps the site's wheels and package list: the server may go away."""
+    url, server = serve_in_thread(project_site)
+    context = browser.new_context()
+    try:
+        first = context.new_page()
+        first.goto(url + "index.html")
+        assert run(first, "pyrun-0").strip() == "Hello World! 0.1.0"  # registers the worker
+        second = context.new_page()
+        second.goto(url + "index.html")
+        assert run(second, "pyrun-1").strip() == "mice"
+        assert "pyrun-wheels" in second.evaluate("caches.keys()")
+        server.shutdown()
+        server.server_close()
+        second.evaluate("document.querySelector('#pyrun-1').stop()")
+        second.wait_for_timeout(200)
+        assert run(second, "pyrun-0").strip().endswith("Hello World! 0.1.0")
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
