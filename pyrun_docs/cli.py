@@ -170,6 +170,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         progress=not args.quiet,
         use_cache=not args.no_cache,
+        base_dir=site.path.parent if site.path else None,  # a relative pyrun_project
     )
     report.problems[:0] = [f"{e.location}: {e.message}" for e in scan.errors]
     if report.results or scan.errors:

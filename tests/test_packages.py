@@ -517,3 +517,15 @@ def test_self_host_copies_only_verified_pyodide_wheels(tmp_path: Path) -> None:
     assert not (site / PIN.key / "b-2.0-py3-none-any.whl").exists()
     (problem,) = problems
     assert str(problem).startswith("docs/index.rst:30: hash mismatch for b 2.0")
+
+
+def test_cli_check_uses_the_project_from_conf_py(tmp_path: Path, runtime_cache: Path) -> None:
+    """``pyrun-docs check docs`` reads ``pyrun_project`` relative to conf.py, as the build does."""
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT, root)
+    cmd = [sys.executable, "-m", "pyrun_docs", "check", "docs", "--cache-dir", str(tmp_path / "c")]
+    proc = subprocess.run(
+        cmd, cwd=tmp_path / "project", capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 snippets" in proc.stderr + proc.stdout

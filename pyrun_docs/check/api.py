@@ -76,6 +76,7 @@ def run_check(
     progress: bool | TextIO = True,
     use_cache: bool = True,
     packages: Resolution | None = None,
+    base_dir: Path | None = None,
 ) -> CheckReport:
     """Run every snippet of *pages* in the pinned Pyodide, through the browser's executor.
 
@@ -102,6 +103,8 @@ def run_check(
         packages: the docs' resolved package set (:func:`pyrun_docs.packages.build_packages`),
             so the check loads exactly what the site serves; ``None`` resolves here (the
             ``packages`` setting and options; a problem is an error result for its snippet).
+        base_dir: what a relative ``project`` setting is relative to when resolving here (the
+            folder of ``conf.py`` / ``mkdocs.yml``); default: the current directory.
 
     Returns:
         The report: one result per snippet, in page and document order (see :class:`CheckReport`).
@@ -139,13 +142,15 @@ def run_check(
     store: PackageStore | None = None
     runtime: Path | None = None
     page_jobs: list[PageJob] = []
+    notes: list[str] = []  # package problems of no snippet (a setting), when resolved here
     keys: dict[tuple[str, int], str] = {}
     if runnable:
         runtime = ensure_runtime(pin)
         engine = engine_of(pin)
         index = PackageIndex.from_lock(runtime / "pyodide-lock.json")
         if packages is None:
-            packages = _resolve_here(runnable, config, runtime, settle)
+            packages = _resolve_here(runnable, config, runtime, settle, base_dir)
+            notes = [str(p) for p in packages.problems if p.snippet is None]
         index.add_resolved(packages)
         base_url = config.cdn_url.replace("{version}", pin.version)
         store = PackageStore(packages_dir(pin), index, base_url)
@@ -202,7 +207,7 @@ def run_check(
         boots=boots,
         cold_boots=cold,
         workers=workers,
-        problems=problems,
+        problems=notes + problems,
     )
     report.seconds = time.monotonic() - started
     return report
@@ -213,14 +218,14 @@ def _resolve_here(
     config: PyrunConfig,
     runtime: Path,
     settle: Callable[[str, SnippetResult], None],
+    base_dir: Path | None,
 ) -> Resolution:
     """Resolve packages for a check run without a docs build (the CLI)."""
     from pyrun_docs.packages import PyodideLock, resolve
 
     pin = get_pin(CHECKED_RUNTIME)
-    resolution = resolve(
-        runnable, config, PyodideLock.from_path(runtime / "pyodide-lock.json"), pin
-    )
+    lock = PyodideLock.from_path(runtime / "pyodide-lock.json")
+    resolution = resolve(runnable, config, lock, pin, base_dir=base_dir)
     for found in resolution.problems:
         if found.snippet is not None:
             page = found.snippet.page
