@@ -991,7 +991,18 @@ def build_packages(
     from .runtime import get_pin
 
     pin = get_pin(CHECKED_RUNTIME)
-    runtime = ensure_runtime(pin)
+    try:
+        runtime = ensure_runtime(pin)
+    except PyrunError:
+        asked = config.packages or config.project
+        if asked or any(s.options.packages for snippets in pages.values() for s in snippets):
+            raise
+        # nothing was asked for by name: a CDN site without the runtime at hand still builds (its
+        # readers' imports of Pyodide's packages load from the CDN)
+        resolution = Resolution(runtime=pin.key)
+        if site_dir is not None:
+            write_site(site_dir, resolution, config, pin)
+        return resolution
     lock_path = runtime / "pyodide-lock.json"
     lock = PyodideLock.from_path(lock_path)
     pyodide_pages = {

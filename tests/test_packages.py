@@ -529,3 +529,28 @@ def test_cli_check_uses_the_project_from_conf_py(tmp_path: Path, runtime_cache: 
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "3 snippets" in proc.stderr + proc.stdout
+
+
+def test_sphinx_cdn_mode_references_pyodide_packages(make_root, runtime_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    """``cdn`` mode: numpy is in the site's lock, loaded from the CDN; no wheel is copied."""
+    root = make_root(
+        "basic",
+        **{"extra.rst": "Extra\n=====\n\n.. pyrun::\n\n   import numpy\n   print(numpy.pi)\n"},
+    )
+    (root / "conf.py").write_text((root / "conf.py").read_text() + 'pyrun_runtime_source = "cdn"\n')
+    index = root / "index.rst"
+    index.write_text(index.read_text() + "\n.. toctree::\n\n   extra\n")
+    out = root.parent / "html"
+    build = sphinx_build(root, out)
+    assert build.status == 0, build.stderr
+    assert "WARNING" not in build.stderr, build.stderr
+    data = json.loads((out / "_static" / "pyrun" / LOCK_NAME).read_text())
+    assert data["mode"] == "cdn" and list(data["packages"]) == ["numpy"]
+    assert not (out / "_static" / "pyrun" / PIN.key).exists()
+    config = json.loads(
+        re.search(r'id="pyrun-config"[^>]*>(.*?)</script>', (out / "extra.html").read_text()).group(
+            1
+        )  # type: ignore[union-attr]
+    )
+    assert config["runtimes"]["pyodide"]["base"].startswith("https://cdn.jsdelivr.net/pyodide/v")
+    assert config["packageLock"] == LOCK_NAME
