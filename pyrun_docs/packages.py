@@ -485,13 +485,11 @@ def resolve(
         pages, config, setting=f"{setting_prefix}packages"
     )
     wants: dict[str, _Want] = {}
-    bad_requests: set[int] = set()
 
     def want(request: Request) -> str | None:
         parsed = _parse(request)
         if isinstance(parsed, PackageProblem):
             result.problems.append(parsed)
-            bad_requests.add(id(request))
             return None
         name = canonicalize_name(parsed.name)
         wants.setdefault(name, _Want(name)).specs.append((parsed, request))
