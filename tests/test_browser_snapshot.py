@@ -348,3 +348,51 @@ def test_site_snapshot_restores_a_first_visit(
         _page, boot = visit(context, url)
         assert boot == "cold"
         assert any("site's memory snapshot is not used" in line for line in console), console
+
+
+def test_service_worker_deletes_snapshots_with_their_idle_runtime(
+    browser: Any, snapshot_site: Path
+) -> None:
+    """Snapshots go with their runtime version's cache (30 days unused), never another's."""
+    old, recent = "pyrun-runtime-pyodide-0.26.0", "pyrun-runtime-pyodide-313.0.0"
+    with visiting(browser, snapshot_site) as (context, url, _console):
+        page = context.new_page()
+        open_page(page, url + "index.html")
+        page.evaluate(
+            """async ([old, recent]) => {
+              const day = 86400000;
+              const meta = await caches.open("pyrun-meta");
+              for (const [name, age] of [[recent, 2 * day], [old, 45 * day]]) {
+                await meta.put(`/__pyrun__/${name}`,
+                  new Response(JSON.stringify({lastUsed: Date.now() - age})));
+              }
+              const db = await new Promise((ok, fail) => {
+                const r = indexedDB.open("pyrun-snapshots", 1);
+                r.onupgradeneeded = () => r.result.createObjectStore("snapshots");
+                r.onsuccess = () => ok(r.result);
+                r.onerror = () => fail(r.error);
+              });
+              await new Promise((ok, fail) => {
+                const tx = db.transaction("snapshots", "readwrite");
+                for (const name of [old, recent]) {
+                  const bytes = new Uint8Array(8);
+                  tx.objectStore("snapshots").put(
+                    {bytes, size: 8, sha256: "x", buildId: "b", created: 1}, `${name}/b/a`);
+                }
+                tx.oncomplete = ok;
+                tx.onerror = () => fail(tx.error);
+              });
+              db.close();
+            }""",
+            [old, recent],
+        )
+        assert click_run(page, "pyrun-0")["ok"]  # registers the service worker: it cleans up
+        deadline = time.monotonic() + 30
+        keys: list[str] = []
+        while time.monotonic() < deadline:
+            keys = list(page.evaluate(ENTRIES))
+            if not any(k.startswith(old) for k in keys):
+                break
+            page.wait_for_timeout(250)
+        assert not any(k.startswith(old) for k in keys), keys
+        assert any(k.startswith(recent) for k in keys), keys

@@ -106,3 +106,14 @@ def test_page_config_json_is_script_safe() -> None:
     )
     assert "</script>" not in text
     assert json.loads(text)["runtimes"]["pyodide"]["base"].startswith("https://x.example/</script>")
+
+
+def test_page_config_snapshot_setting_and_build_id() -> None:
+    pin = load_pins()["pyodide"]
+    cfg = page_config(PyrunConfig())
+    assert cfg["snapshot"] == "browser"
+    assert cfg["runtimes"]["pyodide"]["buildId"] == pin.build_id
+    assert page_config(PyrunConfig(snapshot="off"))["snapshot"] == "off"
+    config, errors = PyrunConfig.from_mapping_lenient({"snapshot": "always"}, prefix="pyrun_")
+    assert config.snapshot == "browser"
+    assert "pyrun_snapshot = 'always' is invalid: use one of browser, off, site" in str(errors[0])
