@@ -54,7 +54,7 @@ from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.fences import Fence, find_fences
 from pyrun_docs.options import parse_options_lenient
 from pyrun_docs.packages import Resolution, build_packages
-from pyrun_docs.render import page_config_json, render_snippet
+from pyrun_docs.render import page_config_json, page_runtimes, render_snippet
 from pyrun_docs.runtime import RUNTIMES
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet, normalize_code
@@ -235,7 +235,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             f'<link rel="stylesheet" href="{html.escape(base_url + STYLE_NAME)}">'
             f'<script type="module" src="{html.escape(base_url + LOADER_NAME)}"></script>'
             f'<script type="application/json" id="pyrun-config">'
-            f"{page_config_json(self.pyrun_config)}</script>\n"
+            f"{page_config_json(self.pyrun_config, runtimes=page_runtimes(snippets, self.pyrun_config))}"
+            "</script>\n"
         )
         return head + html_text
 

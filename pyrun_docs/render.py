@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from pygments import highlight
@@ -128,6 +128,7 @@ def page_config(
     pins: dict[str, RuntimePin] | None = None,
     *,
     service_worker: str | None = SERVICE_WORKER_URL,
+    runtimes: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Settings the browser needs, the same on every page.
 
@@ -136,15 +137,20 @@ def page_config(
 
     Args:
         service_worker: URL of the service worker (at the site root), or ``None`` for none.
+        runtimes: the runtimes the page's snippets use (``None``: all). Their file hashes are most
+            of this JSON, which every page with a widget carries: a Pyodide-only page does not
+            pay for MicroPython's.
     """
     pins = pins if pins is not None else load_pins()
-    runtimes: dict[str, Any] = {}
+    described: dict[str, Any] = {}
     for name, pin in pins.items():
+        if runtimes is not None and name not in runtimes:
+            continue
         if config.runtime_source == "cdn" and name == "pyodide":
             base = config.cdn_url.format(version=pin.version)
         else:
             base = f"{pin.key}/"
-        runtimes[name] = {
+        described[name] = {
             "version": pin.version,
             "base": base,
             "entry": pin.entry,
@@ -165,21 +171,32 @@ def page_config(
         "offlinePages": config.offline_pages,
         "packageLock": PACKAGE_LOCK,
         "snapshot": config.snapshot,
-        "runtimes": runtimes,
+        "runtimes": described,
     }
 
 
 def page_config_json(
-    config: PyrunConfig, *, service_worker: str | None = SERVICE_WORKER_URL
+    config: PyrunConfig,
+    *,
+    service_worker: str | None = SERVICE_WORKER_URL,
+    runtimes: Collection[str] | None = None,
 ) -> str:
     """:func:`page_config` as JSON that is safe inside a ``<script>`` element."""
-    cfg = page_config(config, service_worker=service_worker)
+    cfg = page_config(config, service_worker=service_worker, runtimes=runtimes)
     text = json.dumps(cfg, separators=(",", ":"), sort_keys=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def page_config_script(
-    config: PyrunConfig, *, service_worker: str | None = SERVICE_WORKER_URL
+    config: PyrunConfig,
+    *,
+    service_worker: str | None = SERVICE_WORKER_URL,
+    runtimes: Collection[str] | None = None,
 ) -> str:
-    body = page_config_json(config, service_worker=service_worker)
+    body = page_config_json(config, service_worker=service_worker, runtimes=runtimes)
     return f'<script type="application/json" id="pyrun-config">{body}</script>'
+
+
+def page_runtimes(snippets: Iterable[Snippet], config: PyrunConfig) -> set[str]:
+    """The runtimes a page's snippets run on (what its page config must describe)."""
+    return {s.options.runtime or config.runtime for s in snippets}

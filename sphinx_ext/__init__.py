@@ -33,7 +33,7 @@ from pyrun_docs.assets import (
 )
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.packages import build_packages
-from pyrun_docs.render import page_config_json
+from pyrun_docs.render import page_config_json, page_runtimes
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet
 
@@ -130,9 +130,10 @@ def on_html_page_context(
         return
     app.add_css_file(f"{SITE_DIR}/{STYLE_NAME}")
     app.add_js_file(f"{SITE_DIR}/{LOADER_NAME}", type="module")
-    app.add_js_file(
-        None, body=page_config_json(get_config(app)), type="application/json", id="pyrun-config"
-    )
+    config = get_config(app)
+    on_page = store.get(pagename) or [s for page in store.values() for s in page]  # singlehtml
+    body = page_config_json(config, runtimes=page_runtimes(on_page, config))
+    app.add_js_file(None, body=body, type="application/json", id="pyrun-config")
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

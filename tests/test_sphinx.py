@@ -220,3 +220,28 @@ def test_snippet_lines_match_the_source(
             first = snip.source.splitlines()[0]
             assert lines[snip.line - 1].strip() == first.strip(), (docname, snip.line, first)
     assert env.pyrun_snippets["myst"][0].line == 6
+
+
+def test_page_config_describes_only_the_runtimes_on_the_page(
+    make_root: Callable[..., Path], runtime_cache: Path
+) -> None:
+    """Every page with a widget carries the page config, whose runtime file hashes are most of it:
+    a page pays only for the runtimes its snippets use."""
+    import json
+
+    micro = "Micro\n=====\n\n.. pyrun::\n   :runtime: micropython\n\n   print(1)\n"
+    src = make_root("basic", **{"micro.rst": micro})
+    index = src / "index.rst"
+    index.write_text(index.read_text() + "\n.. toctree::\n\n   micro\n")
+    out = src.parent / "html"
+    result = sphinx_build(src, out)
+    assert result.status == 0, result.stderr
+
+    def runtimes(page: str) -> list[str]:
+        text = (out / page).read_text(encoding="utf-8")
+        body = re.search(r'id="pyrun-config"[^>]*>(.*?)</script>', text, re.S)
+        assert body, page
+        return sorted(json.loads(body.group(1))["runtimes"])
+
+    assert runtimes("index.html") == ["pyodide"]
+    assert runtimes("micro.html") == ["micropython"]
