@@ -68,6 +68,7 @@ def test_wheel_contents(wheel: Path) -> None:
         "pyrun_docs/site_snapshot.mjs",
         "pyrun_docs/check/harness.mjs",
         "pyrun_docs/check/harness_micropython.mjs",
+        "pyrun_docs/check/harness_io.mjs",
         "pyrun_docs/assets/pyrun.css",
     ):
         assert required in names, required

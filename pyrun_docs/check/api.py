@@ -21,7 +21,7 @@ from pyrun_docs.snippet import Snippet
 
 from . import micropython
 from .cache import ResultCache
-from .harness import HARNESS_PATH
+from .harness import HARNESS_IO_PATH, HARNESS_PATH
 from .node import find_node
 from .packages import PackageError, PackageIndex, PackageStore
 from .plan import (
@@ -262,6 +262,7 @@ def engine_of(pin: RuntimePin) -> str:
         pin.integrity,
         executor_path().read_bytes(),
         HARNESS_PATH.read_bytes(),
+        HARNESS_IO_PATH.read_bytes(),
         ISOLATION_PATH.read_bytes(),
     )
 

@@ -35,54 +35,9 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as readline from "node:readline";
 import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import { send, snippetGlobals, startHarness, toStderr } from "./harness_io.mjs";
 
-const NO_NETWORK =
-  "network access is disabled during the pyrun-docs check; mark this snippet `check: skip` " +
-  "if it needs the network";
-
-// --- the protocol --------------------------------------------------------------------------------
-
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
-/**
- * Write one event. If nobody reads any more (the check was stopped) the harness exits: an
- * orphaned harness must never keep running a snippet.
- * @param {Record<string, any>} event
- */
-function send(event) {
-  const data = Buffer.from(JSON.stringify(event) + "\n", "utf8");
-  let offset = 0;
-  let waited = 0;
-  while (offset < data.length) {
-    try {
-      offset += fs.writeSync(1, data, offset);
-    } catch (err) {
-      if (/** @type {any} */ (err).code !== "EAGAIN" || waited > 120_000) process.exit(0);
-      Atomics.wait(pause, 0, 0, 5); // the pipe is full: let the reader catch up
-      waited += 5;
-    }
-  }
-}
-
-/**
- * A snippet in `while True: pass` blocks this thread, so only another thread can notice that the
- * Python side is gone (killed, crashed) and end the process instead of leaving it spinning.
- */
-const watchdog = new Worker(
-  `const { workerData } = require("node:worker_threads");
-   setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, "SIGKILL"); }, 500);`,
-  { eval: true, workerData: process.ppid },
-);
-watchdog.unref();
-
-/** @param {any[]} args */
-const toStderr = (...args) => process.stderr.write(args.map(String).join(" ") + "\n");
-console.log = toStderr;
-console.info = toStderr;
-console.debug = toStderr;
-console.warn = toStderr;
-console.error = toStderr;
+startHarness();
 
 /**
  * Some ways a snippet can end the interpreter (`os._exit()`, a stack overflow in C code) surface as
@@ -102,44 +57,6 @@ function uncaught(err) {
 }
 process.on("unhandledRejection", uncaught);
 process.on("uncaughtException", uncaught);
-
-// --- no network ----------------------------------------------------------------------------------
-
-const blocked = () => Promise.reject(new TypeError(NO_NETWORK));
-class BlockedWebSocket {
-  constructor() {
-    throw new TypeError(NO_NETWORK);
-  }
-}
-globalThis.fetch = /** @type {any} */ (blocked);
-/** @type {any} */ (globalThis).WebSocket = BlockedWebSocket;
-
-/** What Python's `js` module sees: the language's own globals and timers, no Node internals. */
-function snippetGlobals() {
-  /** @type {Record<string, any>} */
-  const g = {};
-  const names = [
-    "Array", "ArrayBuffer", "BigInt", "BigInt64Array", "BigUint64Array", "Boolean", "DataView",
-    "Date", "Error", "EvalError", "Float32Array", "Float64Array", "Function", "Int16Array",
-    "Int32Array", "Int8Array", "JSON", "Map", "Math", "Number", "Object", "Promise", "Proxy",
-    "RangeError", "ReferenceError", "Reflect", "RegExp", "Set", "String", "Symbol", "SyntaxError",
-    "TypeError", "URIError", "Uint16Array", "Uint32Array", "Uint8Array", "Uint8ClampedArray",
-    "WeakMap", "WeakSet", "WebAssembly", "TextDecoder", "TextEncoder", "URL", "URLSearchParams",
-    "AbortController", "Event", "EventTarget", "MessageChannel", "performance", "crypto",
-    "structuredClone", "atob", "btoa", "queueMicrotask", "setTimeout", "clearTimeout",
-    "setInterval", "clearInterval", "console", "isNaN", "isFinite", "parseFloat", "parseInt",
-    "eval", // pyodide.code.run_js needs it, as in the browser; the harness is no sandbox
-  ];
-  for (const name of names) {
-    if (name in globalThis) g[name] = /** @type {any} */ (globalThis)[name];
-  }
-  g.fetch = blocked;
-  g.WebSocket = BlockedWebSocket;
-  g.XMLHttpRequest = BlockedWebSocket;
-  g.globalThis = g;
-  g.self = g;
-  return g;
-}
 
 // --- booting -------------------------------------------------------------------------------------
 

@@ -21,6 +21,8 @@ from .node import Node
 HARNESS_PATH = Path(__file__).with_name("harness.mjs")
 #: the same protocol for MicroPython pages (through the browser's MicroPython host module)
 MICROPYTHON_HARNESS_PATH = Path(__file__).with_name("harness_micropython.mjs")
+#: what both harnesses import (protocol, watchdog, no network): part of what judges a snippet
+HARNESS_IO_PATH = Path(__file__).with_name("harness_io.mjs")
 _EOF = object()
 
 

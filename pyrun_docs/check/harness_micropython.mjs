@@ -22,79 +22,11 @@
 import * as fs from "node:fs";
 import * as readline from "node:readline";
 import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import { send, snippetGlobals, startHarness, toStderr } from "./harness_io.mjs";
 
-const NO_NETWORK =
-  "network access is disabled during the pyrun-docs check; mark this snippet `check: skip` " +
-  "if it needs the network";
-
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
-/** Write one event; exit when nobody reads any more. @param {Record<string, any>} event */
-function send(event) {
-  const data = Buffer.from(JSON.stringify(event) + "\n", "utf8");
-  let offset = 0;
-  let waited = 0;
-  while (offset < data.length) {
-    try {
-      offset += fs.writeSync(1, data, offset);
-    } catch (err) {
-      if (/** @type {any} */ (err).code !== "EAGAIN" || waited > 120_000) process.exit(0);
-      Atomics.wait(pause, 0, 0, 5);
-      waited += 5;
-    }
-  }
-}
-
-// A snippet in `while True: pass` blocks this thread: another thread ends the process when the
-// Python side is gone, so an orphaned harness never keeps spinning.
-const watchdog = new Worker(
-  `const { workerData } = require("node:worker_threads");
-   setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, "SIGKILL"); }, 500);`,
-  { eval: true, workerData: process.ppid },
-);
-watchdog.unref();
-
-/** @param {any[]} args */
-const toStderr = (...args) => process.stderr.write(args.map(String).join(" ") + "\n");
-console.log = toStderr;
-console.info = toStderr;
-console.debug = toStderr;
-console.warn = toStderr;
-console.error = toStderr;
+startHarness();
 process.on("unhandledRejection", (err) => toStderr("unhandled rejection:", err));
 process.on("uncaughtException", (err) => toStderr("uncaught error:", err));
-
-const blocked = () => Promise.reject(new TypeError(NO_NETWORK));
-class Blocked {
-  constructor() {
-    throw new TypeError(NO_NETWORK);
-  }
-}
-globalThis.fetch = /** @type {any} */ (blocked);
-/** @type {any} */ (globalThis).WebSocket = Blocked;
-
-/** What Python's `js` module sees: the language's own globals and timers, no Node internals. */
-function snippetGlobals() {
-  /** @type {Record<string, any>} */
-  const g = {};
-  const names = [
-    "Array", "ArrayBuffer", "BigInt", "Boolean", "DataView", "Date", "Error", "Float32Array",
-    "Float64Array", "Int16Array", "Int32Array", "Int8Array", "JSON", "Map", "Math", "Number",
-    "Object", "Promise", "RegExp", "Set", "String", "Symbol", "TypeError", "Uint16Array",
-    "Uint32Array", "Uint8Array", "WeakMap", "WeakSet", "TextDecoder", "TextEncoder", "URL",
-    "performance", "crypto", "atob", "btoa", "setTimeout", "clearTimeout", "console",
-  ];
-  for (const name of names) {
-    if (name in globalThis) g[name] = /** @type {any} */ (globalThis)[name];
-  }
-  g.fetch = blocked;
-  g.WebSocket = Blocked;
-  g.XMLHttpRequest = Blocked;
-  g.globalThis = g;
-  g.self = g;
-  return g;
-}
 
 /** @type {any} */
 let config = null;

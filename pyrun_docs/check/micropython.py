@@ -25,7 +25,7 @@ from pyrun_docs.runtime import get_pin
 from pyrun_docs.snippet import Snippet
 
 from .cache import ResultCache
-from .harness import MICROPYTHON_HARNESS_PATH
+from .harness import HARNESS_IO_PATH, MICROPYTHON_HARNESS_PATH
 from .plan import (
     Run,
     cache_key,
@@ -59,6 +59,7 @@ def engine() -> str:
         executor_path().read_bytes(),
         (assets_dir() / MICROPYTHON_HOST_NAME).read_bytes(),
         MICROPYTHON_HARNESS_PATH.read_bytes(),
+        HARNESS_IO_PATH.read_bytes(),
     )
 
 

@@ -1,0 +1,100 @@
+// @ts-check
+/**
+ * What both check harnesses (`harness.mjs` for Pyodide, `harness_micropython.mjs`) share: the JSON
+ * lines protocol on stdout, the watchdog that ends an orphaned harness, console output kept out of
+ * the protocol, and the network switched off for snippets.
+ */
+
+import * as fs from "node:fs";
+import { Worker } from "node:worker_threads";
+
+export const NO_NETWORK =
+  "network access is disabled during the pyrun-docs check; mark this snippet `check: skip` " +
+  "if it needs the network";
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Write one event, synchronously (so it is out before a snippet can block the thread). If nobody
+ * reads any more (the check was stopped) the harness exits: an orphaned harness must never keep
+ * running a snippet.
+ * @param {Record<string, any>} event
+ */
+export function send(event) {
+  const data = Buffer.from(JSON.stringify(event) + "\n", "utf8");
+  let offset = 0;
+  let waited = 0;
+  while (offset < data.length) {
+    try {
+      offset += fs.writeSync(1, data, offset);
+    } catch (err) {
+      if (/** @type {any} */ (err).code !== "EAGAIN" || waited > 120_000) process.exit(0);
+      Atomics.wait(pause, 0, 0, 5); // the pipe is full: let the reader catch up
+      waited += 5;
+    }
+  }
+}
+
+/** @param {any[]} args */
+export const toStderr = (...args) => process.stderr.write(args.map(String).join(" ") + "\n");
+
+export const blocked = () => Promise.reject(new TypeError(NO_NETWORK));
+
+export class BlockedWebSocket {
+  constructor() {
+    throw new TypeError(NO_NETWORK);
+  }
+}
+
+/**
+ * Set the harness process up: a watchdog thread (a snippet in `while True: pass` blocks this
+ * thread, so only another one can notice that the Python side is gone and end the process),
+ * everything Node or the runtime prints goes to stderr, never into the protocol, and `fetch` /
+ * `WebSocket` fail with a message.
+ */
+export function startHarness() {
+  const watchdog = new Worker(
+    `const { workerData } = require("node:worker_threads");
+     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, "SIGKILL"); }, 500);`,
+    { eval: true, workerData: process.ppid },
+  );
+  watchdog.unref();
+  console.log = toStderr;
+  console.info = toStderr;
+  console.debug = toStderr;
+  console.warn = toStderr;
+  console.error = toStderr;
+  globalThis.fetch = /** @type {any} */ (blocked);
+  /** @type {any} */ (globalThis).WebSocket = BlockedWebSocket;
+}
+
+/**
+ * What Python's `js` module sees: the language's own globals and timers, no Node internals (no
+ * `process`, no `require`); `eval` is there for `pyodide.code.run_js`, as in the browser, so this
+ * is a guard against accidents, not a sandbox.
+ */
+export function snippetGlobals() {
+  /** @type {Record<string, any>} */
+  const g = {};
+  const names = [
+    "Array", "ArrayBuffer", "BigInt", "BigInt64Array", "BigUint64Array", "Boolean", "DataView",
+    "Date", "Error", "EvalError", "Float32Array", "Float64Array", "Function", "Int16Array",
+    "Int32Array", "Int8Array", "JSON", "Map", "Math", "Number", "Object", "Promise", "Proxy",
+    "RangeError", "ReferenceError", "Reflect", "RegExp", "Set", "String", "Symbol", "SyntaxError",
+    "TypeError", "URIError", "Uint16Array", "Uint32Array", "Uint8Array", "Uint8ClampedArray",
+    "WeakMap", "WeakSet", "WebAssembly", "TextDecoder", "TextEncoder", "URL", "URLSearchParams",
+    "AbortController", "Event", "EventTarget", "MessageChannel", "performance", "crypto",
+    "structuredClone", "atob", "btoa", "queueMicrotask", "setTimeout", "clearTimeout",
+    "setInterval", "clearInterval", "console", "isNaN", "isFinite", "parseFloat", "parseInt",
+    "eval",
+  ];
+  for (const name of names) {
+    if (name in globalThis) g[name] = /** @type {any} */ (globalThis)[name];
+  }
+  g.fetch = blocked;
+  g.WebSocket = BlockedWebSocket;
+  g.XMLHttpRequest = BlockedWebSocket;
+  g.globalThis = g;
+  g.self = g;
+  return g;
+}
