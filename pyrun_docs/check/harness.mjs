@@ -33,9 +33,8 @@
 
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as readline from "node:readline";
 import { pathToFileURL } from "node:url";
-import { send, snippetGlobals, startHarness, toStderr } from "./harness_io.mjs";
+import { send, serve, snippetGlobals, startHarness, toStderr } from "./harness_io.mjs";
 
 startHarness();
 
@@ -401,16 +400,4 @@ async function runPage(msg) {
 
 // --- the request loop ----------------------------------------------------------------------------
 
-const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-for await (const line of lines) {
-  if (!line.trim()) continue;
-  const msg = JSON.parse(line);
-  try {
-    if (msg.op === "init") await init(msg);
-    else if (msg.op === "page") await runPage(msg);
-    else if (msg.op === "exit") break;
-  } catch (err) {
-    send({ ev: "page-error", page: msg.page ?? null, message: `harness error: ${err && /** @type {any} */ (err).stack || err}` });
-  }
-}
-process.exit(0);
+await serve({ init, runPage });

@@ -6,6 +6,7 @@
  */
 
 import * as fs from "node:fs";
+import * as readline from "node:readline";
 import { Worker } from "node:worker_threads";
 
 export const NO_NETWORK =
@@ -97,4 +98,25 @@ export function snippetGlobals() {
   g.globalThis = g;
   g.self = g;
   return g;
+}
+
+/**
+ * Answer requests (one JSON object a line on stdin) until `exit` or the end of input, then exit.
+ * A request that throws is reported as a `page-error`; the harness goes on with the next one.
+ * @param {{init: (msg: any) => Promise<void>, runPage: (msg: any) => Promise<void>}} handlers
+ */
+export async function serve({ init, runPage }) {
+  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    const msg = JSON.parse(line);
+    try {
+      if (msg.op === "init") await init(msg);
+      else if (msg.op === "page") await runPage(msg);
+      else if (msg.op === "exit") break;
+    } catch (err) {
+      send({ ev: "page-error", page: msg.page ?? null, message: `harness error: ${err && /** @type {any} */ (err).stack || err}` });
+    }
+  }
+  process.exit(0);
 }
