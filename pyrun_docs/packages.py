@@ -609,7 +609,7 @@ def resolve(
     if outside and cached is None and not failed:
         _store_cached(cache, key, pypi)
 
-    for name in lock_closure(lock, from_lock):
+    for name in lock_closure(lock.packages, from_lock):
         result.packages[name] = lock.locked(name)
     for name, pkg in pypi.items():
         result.packages[name] = pkg
@@ -628,15 +628,16 @@ def resolve(
     return result
 
 
-def lock_closure(lock: PyodideLock, names: Iterable[str]) -> list[str]:
+def lock_closure(packages: Mapping[str, Mapping[str, Any]], names: Iterable[str]) -> list[str]:
+    """*names* (canonical) and everything they depend on, among lock-style *packages* entries."""
     seen: set[str] = set()
     stack = list(names)
     while stack:
         name = stack.pop()
-        if name in seen or name not in lock.packages:
+        if name in seen or name not in packages:
             continue
         seen.add(name)
-        stack.extend(canonicalize_name(d) for d in lock.packages[name].get("depends", ()))
+        stack.extend(canonicalize_name(d) for d in packages[name].get("depends", ()))
     return sorted(seen)
 
 

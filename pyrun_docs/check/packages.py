@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.packages import lock_closure
 from pyrun_docs.snippet import Snippet
 
 if TYPE_CHECKING:
@@ -113,15 +114,7 @@ class PackageIndex:
 
     def closure(self, names: Iterable[str]) -> list[str]:
         """*names* and everything they depend on."""
-        seen: set[str] = set()
-        stack = [normalize(n) for n in names]
-        while stack:
-            name = stack.pop()
-            if name in seen or name not in self.packages:
-                continue
-            seen.add(name)
-            stack.extend(normalize(d) for d in self.packages[name].get("depends", ()))
-        return sorted(seen)
+        return lock_closure(self.packages, [normalize(n) for n in names])
 
 
 class PackageStore:
