@@ -31,12 +31,40 @@ export const HEAP_SIZE = 8 * 1024 * 1024;
  */
 
 /**
+ * Import the executor as `pyrun_executor`: its bytecode when given (no compiling on every start),
+ * else, or when this runtime rejects that bytecode (another .mpy version), its source.
+ * @param {any} mp @param {{executor: string | Uint8Array, source?: () => string | Promise<string>}} options
+ */
+async function importExecutor(mp, options) {
+  if (options.executor instanceof Uint8Array) {
+    // the path is the source name mpy-cross embedded (pyrun_docs/mpy.py: EMBEDDED_NAME)
+    mp.FS.writeFile("/pyrun/pyrun_executor.mpy", options.executor);
+    try {
+      mp.runPython("import pyrun_executor");
+      return;
+    } catch (err) {
+      mp.FS.unlink("/pyrun/pyrun_executor.mpy");
+      if (!options.source) throw err;
+      console.warn(`pyrun: MicroPython cannot load executor.mpy (${String(err).trim()}); using its source`);
+    }
+  }
+  const source = options.executor instanceof Uint8Array && options.source
+    ? await options.source()
+    : /** @type {string} */ (options.executor);
+  mp.FS.writeFile("/pyrun/pyrun_executor.py", source);
+  mp.runPython("import pyrun_executor");
+}
+
+/**
  * Boot MicroPython and load the executor into it.
  * @param {(options: any) => Promise<any>} loadMicroPython the runtime module's export
- * @param {{executor: string, emit: (text: string) => void, outputLimit: number, url?: string,
- *   jsModule?: any}} options `executor`: the executor's source; `emit`: receives each message as
- *   JSON text; `url`: where the wasm is (default: next to the runtime module); `jsModule`: what
- *   Python's `js` module is (the check passes a restricted set of globals)
+ * @param {{executor: string | Uint8Array, source?: () => string | Promise<string>,
+ *   emit: (text: string) => void, outputLimit: number, url?: string, jsModule?: any}} options
+ *   `executor`: the executor's source, or its bytecode (`executor.mpy`, made by mpy-cross of the
+ *   runtime's release); `source`: gives the source when the runtime rejects that bytecode;
+ *   `emit`: receives each message as JSON text; `url`: where the wasm is (default: next to the
+ *   runtime module); `jsModule`: what Python's `js` module is (the check passes a restricted set
+ *   of globals)
  * @returns {Promise<MicroPythonHost>}
  */
 export async function startMicroPython(loadMicroPython, options) {
@@ -67,11 +95,12 @@ export async function startMicroPython(loadMicroPython, options) {
   });
   if (options.jsModule) mp.registerJsModule("js", options.jsModule);
   mp.FS.mkdirTree("/pyrun");
-  mp.FS.writeFile("/pyrun/pyrun_executor.py", options.executor);
   mp.FS.writeFile("/pyrun/__future__.py", "annotations = None\n");
+  mp.runPython("import sys\nsys.path.insert(0, '/pyrun')");
+  await importExecutor(mp, options);
   mp.registerJsModule("_pyrun_host", { emit: options.emit, pull });
   mp.runPython(
-    "import sys\nsys.path.insert(0, '/pyrun')\nimport pyrun_executor, _pyrun_host\n" +
+    "import pyrun_executor, _pyrun_host\n" +
       "_pyrun_ = pyrun_executor.Executor(_pyrun_host.emit, " +
       `output_limit=${Number(options.outputLimit) || 100000}, pull=_pyrun_host.pull)\n` +
       "del _pyrun_host\n",

@@ -170,6 +170,7 @@ class Runner {
           indexURL: new URL(rt.base, HERE).href,
           entry: rt.entry,
           executorURL: assetURL(this.config.executor),
+          executorMpyURL: this.config.executorMpy ? assetURL(this.config.executorMpy) : null,
           outputLimit: this.config.outputLimit,
           buildId: rt.buildId,
           assetVersion: this.config.assetVersion,

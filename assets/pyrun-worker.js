@@ -4,7 +4,8 @@
  * executor module (the same one the build check runs), forwarding its messages to the page.
  *
  * Protocol (page -> worker):
- *   {type: "init", runtime, version, indexURL, entry, files: {name: sri}, executorURL, outputLimit}
+ *   {type: "init", runtime, version, indexURL, entry, files: {name: sri}, executorURL,
+ *    executorMpyURL (MicroPython's precompiled executor, or null), outputLimit, ...}
  *   {type: "run", run, code, session, filename, raises, stdin, packages, lock}
  *     (packages: the snippet's `packages` option; lock: the URL of the site's pyrun-lock.json)
  * (worker -> page):
@@ -436,10 +437,25 @@ async function bootMicroPython(msg) {
   totalBytes = Object.values(msg.sizes || {}).reduce((a, b) => a + Number(b), 0);
   const hostURL = new URL(`pyrun-micropython.js${self.location.search}`, self.location.href);
   const host = import(hostURL.href);
-  const executorSource = networkFetch(msg.executorURL).then((r) => {
-    if (!r.ok) throw new Error(`cannot load ${msg.executorURL} (HTTP ${r.status})`);
-    return r.text();
-  });
+  const executorSource = () =>
+    networkFetch(msg.executorURL).then((r) => {
+      if (!r.ok) throw new Error(`cannot load ${msg.executorURL} (HTTP ${r.status})`);
+      return r.text();
+    });
+  // the executor precompiled for MicroPython (executor.mpy, when the build had mpy-cross): no
+  // compiling on every start; anything wrong with it and the source is fetched instead
+  const executorCode = msg.executorMpyURL
+    ? networkFetch(msg.executorMpyURL)
+        .then((r) => {
+          if (!r.ok) throw new Error(`HTTP ${r.status}`);
+          return r.arrayBuffer();
+        })
+        .then((buffer) => new Uint8Array(buffer))
+        .catch((err) => {
+          console.warn(`pyrun: cannot load ${msg.executorMpyURL} (${err}); using the executor's source`);
+          return executorSource();
+        })
+    : executorSource();
   const names = Object.keys(msg.files);
   const wasmName = names.find((name) => name.endsWith(".wasm")) || "micropython.wasm";
   // the runtime's script is parsed while its wasm still downloads
@@ -447,7 +463,7 @@ async function bootMicroPython(msg) {
   const [{ loadMicroPython }, wasm, executor, { startMicroPython }] = await Promise.all([
     loader,
     fetchVerified(wasmName, msg),
-    executorSource,
+    executorCode,
     host,
   ]);
   post({ type: "status", text: "Starting Python…" });
@@ -455,6 +471,7 @@ async function bootMicroPython(msg) {
   try {
     micro = await startMicroPython(loadMicroPython, {
       executor,
+      source: executorSource,
       emit: (/** @type {string} */ text) => post(JSON.parse(text)),
       outputLimit: msg.outputLimit,
       url,

@@ -7,6 +7,7 @@ resolve it next to this package, falling back to the checkout's ``assets/``.
 Site layout, relative to the adapter's static root::
 
     pyrun/pyrun.js, pyrun.css, pyrun-worker.js, executor.py   (small, versioned by query string)
+    pyrun/executor.mpy                                         (MicroPython pages, with mpy-cross)
     pyrun/pyodide-314.0.7/...                                  (the verified runtime, self-host mode)
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from . import __version__
 from .config import PyrunConfig
 from .fetch import ensure_runtime, verify_dir
+from .mpy import MPY_NAME, compiled_executor
 from .runtime import RuntimePin, load_pins
 
 SITE_DIR = "pyrun"
@@ -62,8 +64,10 @@ def assets_dir() -> Path:
 def asset_version() -> str:
     """A short hash of every asset and the executor, so browsers and caches never mix versions."""
     digest = hashlib.sha256(__version__.encode())
-    for path in [*(assets_dir() / n for n in ASSET_FILES), executor_path()]:
-        digest.update(path.read_bytes())
+    compiled = compiled_executor()
+    for path in [*(assets_dir() / n for n in ASSET_FILES), executor_path(), compiled]:
+        if path is not None:
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -103,6 +107,9 @@ def copy_site_assets(
     for name in ASSET_FILES:
         _copy_if_changed(src / name, target / name)
     _copy_if_changed(executor_path(), target / EXECUTOR_NAME)
+    compiled = compiled_executor() if "micropython" in runtimes else None
+    if compiled is not None:
+        _copy_if_changed(compiled, target / MPY_NAME)
     pins = load_pins()
     for name in sorted(runtimes):
         pin = pins[name]

@@ -20,6 +20,7 @@ from pygments.lexers import PythonLexer
 from . import __version__
 from .assets import EXECUTOR_NAME, SERVICE_WORKER_URL, WORKER_NAME, asset_version
 from .config import PyrunConfig
+from .mpy import MPY_NAME, compiled_executor
 from .runtime import RuntimePin, load_pins
 from .snippet import Snippet
 
@@ -158,7 +159,7 @@ def page_config(
             "sizes": {f.name: f.size for f in pin.served_files()},
             "buildId": pin.build_id,
         }
-    return {
+    config_json: dict[str, Any] = {
         "version": __version__,
         "assetVersion": asset_version(),
         "worker": WORKER_NAME,
@@ -173,6 +174,9 @@ def page_config(
         "snapshot": config.snapshot,
         "runtimes": described,
     }
+    if "micropython" in described and compiled_executor() is not None:
+        config_json["executorMpy"] = MPY_NAME  # copied by copy_site_assets for MicroPython sites
+    return config_json
 
 
 def page_config_json(

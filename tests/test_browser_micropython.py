@@ -180,6 +180,42 @@ def test_stop_then_run(page: Any, micro_url: str) -> None:
     assert workers(page) == 2
 
 
+def test_precompiled_executor(page: Any, micro_url: str, micro_site: Path) -> None:
+    """MicroPython loads executor.mpy (made by mpy-cross at build time), not the source."""
+    assert (micro_site / "_static/pyrun/executor.mpy").read_bytes()[:2] == b"M\x06"
+    fetched: list[str] = []
+    page.on("request", lambda req: fetched.append(req.url.split("?")[0].rsplit("/", 1)[-1]))
+    open_page(page, micro_url)
+    result = click_run(page, "pyrun-0")
+    assert result["ok"] is True, result
+    assert "executor.mpy" in fetched and "executor.py" not in fetched, fetched
+
+
+@pytest.mark.parametrize("damage", ["garbage", "missing"])
+def test_bad_precompiled_executor_falls_back_to_source(
+    page: Any, micro_site: Path, tmp_path: Path, damage: str
+) -> None:
+    """An executor.mpy this MicroPython cannot load (or none at all) costs a console line, not a
+    broken widget: the worker loads the executor's source instead."""
+    site = tmp_path / "site"
+    shutil.copytree(micro_site, site)
+    compiled = site / "_static/pyrun/executor.mpy"
+    if damage == "garbage":
+        compiled.write_bytes(b"M\x05" + compiled.read_bytes()[2:])  # another .mpy version
+    else:
+        compiled.unlink()
+    warnings: list[str] = []
+    page.on("console", lambda msg: warnings.append(msg.text) if msg.type == "warning" else None)
+    with serving(site, DocsRequestHandler) as url:
+        open_page(page, url + "micro.html")
+        result = click_run(page, "pyrun-0", RUN_MS)
+        assert result["ok"] is True, result
+        assert output(page, "pyrun-0").strip() == "micropython"
+        result = click_run(page, "pyrun-3", RUN_MS)
+        assert "pyrun_executor" not in output(page, "pyrun-3")  # still no executor frames
+    assert any("executor.mpy" in w and "source" in w for w in warnings), warnings
+
+
 def test_tampered_micropython_is_refused(page: Any, micro_site: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     shutil.copytree(micro_site, site)

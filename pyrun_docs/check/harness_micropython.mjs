@@ -6,7 +6,7 @@
  *
  * Same protocol as harness.mjs (JSON lines: requests on stdin, events on stdout, written
  * synchronously so an event is out before a snippet can block the thread):
- *   {op: "init", runtimeDir, executor, host, outputLimit}
+ *   {op: "init", runtimeDir, executor, executorMpy (path or null), host, outputLimit}
  *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript}]}
  *   -> {ev: "ready", seconds, node, snapshot: "off"}
  *   -> {ev: "booted", page, seconds, how: "cold"} | {ev: "page-error", page, message}
@@ -34,6 +34,8 @@ let loadMicroPython = null;
 /** @type {any} */
 let startMicroPython = null;
 let executorSource = "";
+/** @type {Uint8Array | null} the executor's bytecode (executor.mpy), as the browser gets it */
+let executorBytecode = null;
 
 /** @type {{ messages: any[], size: number, dropped: number } | null} */
 let sink = null;
@@ -56,6 +58,7 @@ async function init(msg) {
   ({ loadMicroPython } = await import(pathToFileURL(msg.runtimeDir + "micropython.mjs").href));
   ({ startMicroPython } = await import(pathToFileURL(msg.host).href));
   executorSource = fs.readFileSync(msg.executor, "utf8");
+  executorBytecode = msg.executorMpy ? new Uint8Array(fs.readFileSync(msg.executorMpy)) : null;
   send({ ev: "ready", seconds: (performance.now() - started) / 1000, node: process.version, snapshot: "off" });
 }
 
@@ -84,7 +87,8 @@ async function runPage(msg) {
   let host;
   try {
     host = await startMicroPython(loadMicroPython, {
-      executor: executorSource,
+      executor: executorBytecode ?? executorSource,
+      source: () => executorSource,
       emit: collect,
       outputLimit: config.outputLimit,
       url: config.runtimeDir + "micropython.wasm",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pyrun_docs.assets import MICROPYTHON_HOST_NAME, assets_dir, executor_path
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.fetch import ensure_runtime
+from pyrun_docs.mpy import compiled_executor
 from pyrun_docs.runtime import get_pin
 from pyrun_docs.snippet import Snippet
 
@@ -57,6 +58,7 @@ def engine() -> str:
         pin.key,
         pin.integrity,
         executor_path().read_bytes(),
+        compiled.read_bytes() if (compiled := compiled_executor()) else b"",
         (assets_dir() / MICROPYTHON_HOST_NAME).read_bytes(),
         MICROPYTHON_HARNESS_PATH.read_bytes(),
         HARNESS_IO_PATH.read_bytes(),
@@ -73,6 +75,7 @@ def harness_init(config: PyrunConfig) -> dict[str, Any]:
     return {
         "runtimeDir": str(runtime) + os.sep,
         "executor": str(executor_path()),
+        "executorMpy": str(compiled) if (compiled := compiled_executor()) else None,
         "host": host_path(),
         "outputLimit": config.output_limit,
     }
