@@ -45,6 +45,7 @@ from run_to_output import (  # noqa: E402 (bench/ is not a package)
     chromium_path,
     environment,
     git_state,
+    serve_process,
     summarize,
 )
 
@@ -264,8 +265,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from pyrun_docs.serve import serve_in_thread
-
     exe = chromium_path()
     env = environment(exe)
     env["git"] = git_state()
@@ -281,8 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[dict[str, Any]] = []
     try:
         site, boot_site = build_sites(work)
-        base_url, server = serve_in_thread(site)
-        boot_url, boot_server = serve_in_thread(boot_site)
+        base_url, server = serve_process(site)
+        boot_url, boot_server = serve_process(boot_site)
         print(f"site {base_url}  preload=boot site {boot_url}", flush=True)
         try:
             with sync_playwright() as pw:

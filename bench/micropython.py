@@ -39,6 +39,7 @@ from run_to_output import (  # noqa: E402
     chromium_path,
     environment,
     git_state,
+    serve_process,
     summarize,
 )
 
@@ -142,14 +143,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from pyrun_docs.serve import serve_in_thread
-
     exe = chromium_path()
     work = Path(tempfile.mkdtemp(prefix="pyrun-bench-micro-"))
     runs: dict[str, list[dict[str, Any]]] = {"micropython": [], "pyodide": []}
     try:
         site = build_site(work)
-        base_url, server = serve_in_thread(site)
+        base_url, server = serve_process(site)
         try:
             with sync_playwright() as pw:
                 for i in range(args.warmup + args.runs):

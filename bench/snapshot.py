@@ -43,6 +43,7 @@ from run_to_output import (  # noqa: E402 (bench/ is not a package)
     chromium_path,
     environment,
     git_state,
+    serve_process,
     summarize,
 )
 
@@ -152,8 +153,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from pyrun_docs.serve import serve_in_thread
-
     exe = chromium_path()
     env = environment(exe)
     env["git"] = git_state()
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     check: dict[str, Any] = {}
     try:
         site, _runtime = build_site(work)
-        base_url, server = serve_in_thread(site)
+        base_url, server = serve_process(site)
         print(f"site {site} served at {base_url}", flush=True)
         try:
             with sync_playwright() as pw:
