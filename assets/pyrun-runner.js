@@ -45,6 +45,38 @@ async function registerServiceWorker(config) {
 }
 
 /**
+ * Fetch a small runtime's files (MicroPython's, and the precompiled executor) for a worker that is
+ * still starting: the downloads overlap its start-up instead of following it. Only responses that
+ * came back OK are handed over; the worker verifies them like its own downloads and fetches
+ * anything missing itself (so a failure is reported there, precisely).
+ * @param {any} rt the runtime's entry in the page config @param {any} config
+ * @returns {Promise<Record<string, {buffer: ArrayBuffer, type: string}>>}
+ */
+async function prefetch(rt, config) {
+  const base = new URL(rt.base, HERE);
+  const urls = Object.keys(rt.files).map((name) => new URL(name, base).href);
+  if (config.executorMpy) urls.push(assetURL(config.executorMpy));
+  /** @type {Record<string, {buffer: ArrayBuffer, type: string}>} */
+  const files = {};
+  await Promise.all(
+    urls.map(async (url) => {
+      try {
+        const response = await fetch(url, { credentials: "same-origin" });
+        if (!response.ok) return;
+        const type = (response.headers.get("content-type") || "").split(";")[0].trim();
+        files[url] = { buffer: await response.arrayBuffer(), type };
+      } catch {
+        // the worker fetches it again and says what is wrong
+      }
+    }),
+  );
+  return files;
+}
+
+/** @param {Record<string, {buffer: ArrayBuffer}>} files */
+const transferables = (files) => Object.values(files).map((f) => f.buffer);
+
+/**
  * An asset next to this file, with the site's asset version so caches never serve a stale copy.
  * @param {string} rel
  */
@@ -108,9 +140,8 @@ class Runner {
         clearTimeout(timer);
         reject(Object.assign(new Error("stopped while Python was starting"), { stopped: true }));
       };
-      // The service worker registers alongside, off the critical path; this first download is
-      // cached by the worker itself, after verification.
-      registerServiceWorker(this.config);
+      // MicroPython's files are small: fetched here on the click, while the worker starts
+      const early = this.runtime === "micropython" ? prefetch(rt, this.config) : null;
       /** @type {ReturnType<typeof setTimeout> | undefined} */
       let watchdog;
       /** @param {string | null} snapshotBad why the stored memory snapshot must not be used */
@@ -176,11 +207,16 @@ class Runner {
           assetVersion: this.config.assetVersion,
           snapshot: this.config.snapshot ?? "browser",
           snapshotBad,
+          prefetch: Boolean(early),
         });
+        if (early) early.then((files) => worker.postMessage({ type: "files", files }, transferables(files)));
       };
       Promise.resolve().then(() => spawn(null));
     });
     this.ready = ready;
+    // The service worker registers once Python is up, off the critical path (its script and
+    // install would compete with the boot); this first download is cached by the worker itself.
+    ready.then(() => registerServiceWorker(this.config), () => {});
     return ready;
   }
 

