@@ -744,6 +744,30 @@ export async function preload(el, boot) {
   }
 }
 
+/** runtimes already asked to start on a reader's intent, on this page */
+const warming = new Set();
+
+/**
+ * A returning reader pointing at Run (or tabbing to it) is about to run it: start that runtime's
+ * Python now, so its start (a restore from the memory snapshot, ~1 s on a slow machine) overlaps
+ * the move to the click. Only when the runtime is in the site's cache (a hover never downloads)
+ * and the reader does not save data; `preload` still decides about first visits.
+ * @param {any} el
+ */
+export async function warm(el) {
+  const name = el.runtimeName;
+  const rt = readConfig().runtimes[name];
+  const connection = /** @type {any} */ (navigator).connection;
+  if (!rt || warming.has(name) || (connection && connection.saveData) || !self.caches) return;
+  warming.add(name);
+  try {
+    if (!(await caches.has(`pyrun-runtime-${name}-${rt.version}`))) return;
+  } catch {
+    return; // storage off
+  }
+  await preload(el, true);
+}
+
 /** A widget left the page: when none is left (instant navigation away), free the workers. */
 export function disconnected() {
   setTimeout(() => {

@@ -10,13 +10,17 @@
  *  - entries are keyed by the exact build: `pyrun-runtime-<runtime>-<version>/<build id>/<asset
  *    version>` (the asset version covers this worker and the executor frozen into the snapshot), and
  *    the record repeats those fields;
- *  - a SHA-256 of the bytes is stored beside them and checked before every restore (a damaged
- *    snapshot can load and fail later, or spin forever; the page's watchdog handles the latter);
+ *  - a SHA-256 of the bytes is stored beside them and checked on every restore, alongside it (the
+ *    digest of 31 MB costs ~50 ms): a mismatch throws the restored interpreter away before any
+ *    reader code runs (a damaged snapshot can also fail to load, or spin forever; the page's
+ *    watchdog handles the latter);
  *  - any problem deletes the entry (the cold boot that follows stores a good one) and says so in the
  *    console, never in the widget.
  *
  * Storage is IndexedDB (`pyrun-snapshots`): Chromium compresses the 31 MB snapshot to ~9 MB on
- * disk, where Cache Storage keeps all of it. The service worker deletes the entries of a runtime
+ * disk, where Cache Storage keeps all of it. (A Blob value reads back faster alone, ~35 vs ~95 ms,
+ * but not during a boot, where the worker's thread is busy parsing Pyodide's scripts meanwhile:
+ * measured the same, for 31 MB on disk.) The service worker deletes the entries of a runtime
  * version together with its `pyrun-runtime-*` cache; this module keeps at most KEEP entries.
  */
 
@@ -83,10 +87,11 @@ export async function sha256hex(bytes) {
 }
 
 /**
- * The stored snapshot for this exact build, verified; `null` when there is none or it is unusable
- * (then it is deleted, with a console message saying why).
+ * The stored snapshot for this exact build and a promise of its SHA-256 check (to await before
+ * reader code runs: the restore does not wait for it); `null` when there is none or it is
+ * unusable (then it is deleted, with a console message saying why).
  * @param {any} msg
- * @returns {Promise<Uint8Array | null>}
+ * @returns {Promise<{bytes: Uint8Array, intact: Promise<boolean>} | null>}
  */
 export async function loadStored(msg) {
   const key = snapshotKey(msg);
@@ -101,12 +106,15 @@ export async function loadStored(msg) {
   if (!record) return null;
   const problem = checkRecord(record, msg);
   if (!problem) {
-    const digest = await sha256hex(record.bytes);
-    if (digest === record.sha256) return record.bytes;
+    const bytes = /** @type {Uint8Array} */ (record.bytes);
+    return { bytes, intact: sha256hex(bytes).then((digest) => digest === record.sha256) };
   }
-  await discard(msg, problem || "its SHA-256 does not match: the stored bytes are damaged");
+  await discard(msg, problem);
   return null;
 }
+
+/** What the worker says when a restored snapshot's bytes fail their SHA-256 check. */
+export const DAMAGED = "its SHA-256 does not match: the stored bytes are damaged";
 
 /**
  * The snapshot the site ships (`snapshot = "site"`, made by the docs build from the same pinned

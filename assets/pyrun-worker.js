@@ -194,6 +194,8 @@ function moduleURL(file) {
 
 // --- memory snapshots (pyrun-snapshot.js) -------------------------------------------------------
 
+/** @typedef {{bytes: Uint8Array, intact: Promise<boolean>}} Stored a snapshot and its SHA-256 check */
+
 /** @type {{msg: any, bytes: Uint8Array, module: Promise<any>} | null} made, to be stored after the first output */
 let deferredSnapshot = null;
 
@@ -201,7 +203,7 @@ let deferredSnapshot = null;
  * Whether this boot uses memory snapshots; if so, the snapshot module and the stored snapshot for
  * this exact build (verified, or null), read while the runtime files are fetched.
  * @param {any} msg
- * @returns {{module: Promise<any>, stored: Promise<Uint8Array | null>, fromSite: boolean} | null}
+ * @returns {{module: Promise<any>, stored: Promise<Stored | null>, fromSite: boolean} | null}
  */
 function snapshotPlan(msg) {
   if (msg.runtime !== "pyodide" || !msg.snapshot || msg.snapshot === "off") return null;
@@ -211,7 +213,8 @@ function snapshotPlan(msg) {
   }
   const url = new URL(`pyrun-snapshot.js${self.location.search}`, self.location.href);
   const module = import(url.href);
-  const plan = { module, stored: Promise.resolve(/** @type {Uint8Array | null} */ (null)), fromSite: false };
+  /** @type {{module: Promise<any>, stored: Promise<Stored | null>, fromSite: boolean}} */
+  const plan = { module, stored: Promise.resolve(null), fromSite: false };
   plan.stored = module.then(async (m) => {
     if (msg.snapshotBad) {
       await m.discard(msg, msg.snapshotBad);
@@ -221,7 +224,7 @@ function snapshotPlan(msg) {
     if (own || msg.snapshot !== "site") return own;
     const site = await m.loadSite(msg); // the site ships one: even a first visit restores
     plan.fromSite = Boolean(site);
-    return site;
+    return site ? { bytes: site, intact: Promise.resolve(true) } : null; // checked while fetched
   });
   module.catch(() => {});
   plan.stored.catch(() => {});
@@ -232,23 +235,26 @@ function snapshotPlan(msg) {
  * Restore the interpreter from the stored snapshot, or boot it cold (able to make a snapshot).
  * Any failure of a restore deletes the entry and boots cold: never a broken widget.
  * @param {any} loadPyodide @param {any} options @param {any} msg
- * @param {{module: Promise<any>, stored: Promise<Uint8Array | null>, fromSite: boolean} | null} snap
+ * @param {{module: Promise<any>, stored: Promise<Stored | null>, fromSite: boolean} | null} snap
  * @param {Promise<void>} wasmArrived
  * @returns {Promise<{py: any, kind: "snapshot" | "cold", makeSnapshot: boolean}>}
  */
 async function startInterpreter(loadPyodide, options, msg, snap, wasmArrived) {
   if (snap) {
-    let bytes = await snap.stored.catch((err) => {
+    const stored = await snap.stored.catch((err) => {
       console.warn(`pyrun: memory snapshots unavailable (${err}); Python starts normally`);
       return null;
     });
     snap.stored = Promise.resolve(null); // keep no reference to the 31 MB once restored
-    if (bytes) {
+    let bytes = stored && stored.bytes;
+    if (stored && bytes) {
       await wasmArrived;
       post({ type: "status", text: "Restoring Python…" });
       post({ type: "snapshot", phase: "restoring" }); // the page's watchdog starts now
       try {
         const py = await loadPyodide({ ...options, _loadSnapshot: bytes });
+        // checked while restoring; a damaged one is thrown away before any reader code runs
+        if (!(await stored.intact)) throw Object.assign(new Error("damaged"), { damaged: true });
         // the site's snapshot is kept in this browser too, like one made here (after the first output)
         if (snap.fromSite) deferredSnapshot = { msg, bytes, module: snap.module };
         bytes = null;
@@ -263,7 +269,8 @@ async function startInterpreter(loadPyodide, options, msg, snap, wasmArrived) {
       } catch (err) {
         bytes = null;
         post({ type: "snapshot", phase: "failed" });
-        await (await snap.module).discard(msg, `restoring it failed: ${err}`);
+        const m = await snap.module;
+        await m.discard(msg, /** @type {any} */ (err).damaged ? m.DAMAGED : `restoring it failed: ${err}`);
         post({ type: "status", text: "Starting Python…" });
       }
     }

@@ -126,6 +126,9 @@ class PyRepl extends HTMLElement {
     this.status = document.createElement("span");
     this.status.className = "pyrun-status";
     bar.append(this.runBtn, this.stopBtn, resetBtn, copyBtn, this.status);
+    // a returning reader (our service worker is here) pointing at Run: maybe start Python now
+    this.runBtn.onpointerenter = this.runBtn.onfocus = () =>
+      navigator.serviceWorker?.controller && loadRunner().then((m) => m.warm(this));
 
     this.output = document.createElement("div");
     this.output.className = "pyrun-output";

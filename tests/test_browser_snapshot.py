@@ -296,6 +296,42 @@ def test_watchdog_ends_a_restore_that_does_not_finish(browser: Any, snapshot_sit
         wait_stored(page, after=entries[key]["created"])
 
 
+def test_pointing_at_run_starts_a_returning_readers_python(
+    browser: Any, snapshot_site: Path
+) -> None:
+    """A returning reader's hover on Run starts the restore, so it overlaps the move to the click;
+    a first visitor's hover starts nothing (it would download the runtime)."""
+    with visiting(browser, snapshot_site) as (context, url, console):
+        page = context.new_page()
+        open_page(page, url + "index.html")
+        page.hover("#pyrun-0 .pyrun-run")
+        page.wait_for_timeout(1000)
+        assert page.evaluate("() => window.__pyrun.workers") == 0
+        assert click_run(page, "pyrun-0")["ok"]
+        wait_stored(page)
+
+        second = context.new_page()
+        open_page(second, url + "index.html")
+        second.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+        assert second.evaluate("() => window.__pyrun.workers") == 0
+        second.hover("#pyrun-0 .pyrun-run")
+        second.wait_for_function(
+            "() => document.querySelector('#pyrun-0').dataset.pyrunBoot === undefined"
+            " && window.__pyrun.workers === 1",
+            timeout=30_000,
+        )
+        restored = len([line for line in console if "restored from a memory snapshot" in line])
+        deadline = time.monotonic() + 30
+        while restored < 1 and time.monotonic() < deadline:  # started before any click
+            second.wait_for_timeout(100)
+            restored = len([line for line in console if "restored from a memory snapshot" in line])
+        assert restored == 1, console
+        assert click_run(second, "pyrun-0")["ok"]
+        assert output(second, "pyrun-0").strip() == "42"
+        assert second.get_attribute("#pyrun-0", "data-pyrun-boot") == "snapshot"
+        assert second.evaluate("() => window.__pyrun.workers") == 1  # the same worker ran it
+
+
 def test_snapshot_off_never_stores(browser: Any, tmp_path: Path, runtime_cache: Path) -> None:
     site = _build(tmp_path, 'pyrun_snapshot = "off"')
     with visiting(browser, site) as (context, url, _console):
