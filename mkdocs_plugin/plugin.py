@@ -52,6 +52,7 @@ from pyrun_docs.config import (
 )
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.fences import Fence, find_fences
+from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.options import parse_options_lenient
 from pyrun_docs.packages import Resolution, build_packages
 from pyrun_docs.render import page_config_json, page_runtimes, render_snippet
@@ -253,6 +254,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             copy_service_worker(Path(config.site_dir))
         except PyrunError as exc:
             log.warning(f"{exc.message}; the widgets cannot run until this is fixed")
+        note = mpy_site_note(runtimes)
+        if note:
+            log.info(note)
         site = Path(config.site_dir) / STATIC_ROOT / SITE_DIR
         problem = add_site_snapshot(site, self.pyrun_config, runtimes)
         if problem:

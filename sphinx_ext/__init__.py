@@ -32,6 +32,7 @@ from pyrun_docs.assets import (
     copy_site_assets,
 )
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.packages import build_packages
 from pyrun_docs.render import page_config_json, page_runtimes
 from pyrun_docs.site_snapshot import add_site_snapshot
@@ -90,6 +91,9 @@ def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
             type="pyrun",
             subtype="runtime",
         )
+    note = mpy_site_note(runtimes)
+    if note:
+        logger.info(f"pyrun: {note}")
     problem = add_site_snapshot(static / SITE_DIR, config, runtimes)
     if problem:
         logger.warning(f"pyrun: {problem}", type="pyrun", subtype="snapshot")

