@@ -5,7 +5,8 @@
  *
  * Served from the site root (so its scope covers every page) and registered on the first Run, never
  * at page load. It caches only *versioned* URLs, cache-first:
- *   - runtime files under a versioned folder (`.../pyodide-314.0.7/...`, or the CDN's `/v314.0.7/`),
+ *   - runtime files under a versioned folder (`.../pyodide-314.0.7/...`, or the CDN's `/v314.0.7/`
+ *     and `.../micropython-webassembly-pyscript@1.27.0/`),
  *     one cache per runtime version (`pyrun-runtime-pyodide-314.0.7`), so two versions never mix;
  *   - pyrun's own assets with a `?v=` content version (`pyrun-assets`), older versions of the same
  *     file are dropped when a new one is stored;
@@ -23,6 +24,7 @@ const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self
 const OFFLINE_PAGES = new URL(sw.location.href).searchParams.get("pages") === "1";
 const RUNTIME = /\/(pyodide|micropython)-(\d[^/]*)\/[^/]+$/;
 const CDN = /\/pyodide\/v(\d[^/]*)\/full\/[^/]+$/;
+const MICROPYTHON_CDN = /\/@micropython\/micropython-webassembly-pyscript@(\d[^/]*)\/[^/]+$/;
 const ASSETS = "pyrun-assets";
 const PAGES = "pyrun-pages";
 const META = "pyrun-meta";
@@ -40,6 +42,8 @@ function cacheFor(url) {
   if (m) return `pyrun-runtime-${m[1]}-${m[2]}`;
   m = url.pathname.match(CDN);
   if (m) return `pyrun-runtime-pyodide-${m[1]}`;
+  m = url.pathname.match(MICROPYTHON_CDN);
+  if (m) return `pyrun-runtime-micropython-${m[1]}`;
   if (url.searchParams.has("v") && /\/pyrun\/[^/]+$/.test(url.pathname)) return ASSETS;
   // the site's own wheels live under their content hash: never stale, so cache-first is safe
   if (WHEEL.test(url.pathname)) return WHEELS;

@@ -76,6 +76,7 @@ class PyrunPluginConfig(base.Config):
     runtime = c.Choice(RUNTIMES, default=_DEFAULTS.runtime)
     runtime_source = c.Choice(RUNTIME_SOURCES, default=_DEFAULTS.runtime_source)
     cdn_url = c.Type(str, default=_DEFAULTS.cdn_url)
+    micropython_cdn_url = c.Type(str, default=_DEFAULTS.micropython_cdn_url)
     check = c.Choice(CHECK_LEVELS, default=_DEFAULTS.check)
     timeout = c.Type((int, float), default=_DEFAULTS.timeout)
     load_timeout = c.Type((int, float), default=_DEFAULTS.load_timeout)

@@ -113,7 +113,7 @@ def copy_site_assets(
     pins = load_pins()
     for name in sorted(runtimes):
         pin = pins[name]
-        if config.runtime_source == "cdn" and name == "pyodide":
+        if config.runtime_source == "cdn":
             continue
         copy_runtime(pin, target / pin.key)
     return target

@@ -27,7 +27,8 @@ class PyrunConfig:
         runtime: default runtime for snippets without a ``runtime`` option.
         runtime_source: ``self-host`` copies the verified runtime into the site (works offline);
             ``cdn`` loads the same pinned version from ``cdn_url``.
-        cdn_url: base URL of the runtime on a CDN; ``{version}`` is replaced by the pinned version.
+        cdn_url: base URL of Pyodide on a CDN; ``{version}`` is replaced by the pinned version.
+        micropython_cdn_url: the same for MicroPython (its npm package, as jsDelivr serves it).
         check: what the build check does with a failing snippet: ``off``, ``warn`` or ``error``.
         timeout: seconds a snippet may run in the build check.
         load_timeout: seconds the browser waits for the runtime before telling the reader why.
@@ -49,6 +50,9 @@ class PyrunConfig:
     runtime: str = "pyodide"
     runtime_source: str = "self-host"
     cdn_url: str = "https://cdn.jsdelivr.net/pyodide/v{version}/full/"
+    micropython_cdn_url: str = (
+        "https://cdn.jsdelivr.net/npm/@micropython/micropython-webassembly-pyscript@{version}/"
+    )
     check: str = "off"
     timeout: float = 30.0
     load_timeout: float = 60.0
@@ -126,5 +130,7 @@ class PyrunConfig:
             raise bad("packages", 'use a list of requirements, e.g. ["attrs", "inflection>=0.5"]')
         if self.project is not None and (not isinstance(self.project, str) or not self.project):
             raise bad("project", 'use a path to the project folder (e.g. ".") or to a .whl file')
-        if not isinstance(self.cdn_url, str) or not self.cdn_url.startswith(("https://", "http")):
-            raise bad("cdn_url", "use an http(s) URL")
+        for name in ("cdn_url", "micropython_cdn_url"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+                raise bad(name, "use an http(s) URL")

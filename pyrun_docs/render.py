@@ -147,8 +147,9 @@ def page_config(
     for name, pin in pins.items():
         if runtimes is not None and name not in runtimes:
             continue
-        if config.runtime_source == "cdn" and name == "pyodide":
-            base = config.cdn_url.format(version=pin.version)
+        if config.runtime_source == "cdn":
+            cdn = config.cdn_url if name == "pyodide" else config.micropython_cdn_url
+            base = cdn.format(version=pin.version)
         else:
             base = f"{pin.key}/"
         described[name] = {

@@ -252,6 +252,55 @@ def test_wrong_wasm_type_is_named(page: Any, micro_site: Path) -> None:
         assert "application/octet-stream" in text and "application/wasm" in text, text
 
 
+class CdnHandler(DocsRequestHandler):
+    """A CDN on another origin: the runtime files with the CORS header jsDelivr sends."""
+
+    def end_headers(self) -> None:
+        self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
+
+
+def test_micropython_from_a_cdn(page: Any, tmp_path: Path, runtime_cache: Path) -> None:
+    """`runtime_source = "cdn"`: MicroPython comes from the CDN (another origin, laid out as
+    jsDelivr serves its npm package), verified against the pin; nothing of it is in the site; a
+    CDN that cannot be reached is named, with the self-host advice."""
+    from conftest import ROOTS, sphinx_build
+
+    from pyrun_docs.fetch import ensure_runtime
+    from pyrun_docs.runtime import get_pin
+
+    pin = get_pin("micropython")
+    package = tmp_path / "cdn" / "npm" / f"{pin.package}@{pin.version}"
+    package.mkdir(parents=True)
+    for f in pin.served_files():
+        shutil.copyfile(ensure_runtime(pin) / f.name, package / f.name)
+    with serving(tmp_path / "cdn", CdnHandler) as cdn:
+        src = tmp_path / "src"
+        shutil.copytree(ROOTS / "basic", src)
+        (src / "micro.rst").write_text(MICRO_PAGE)
+        with (src / "conf.py").open("a") as conf:
+            conf.write('\npyrun_runtime_source = "cdn"\n')
+            conf.write(f'pyrun_micropython_cdn_url = "{cdn}npm/{pin.package}@{{version}}/"\n')
+        build = sphinx_build(src, tmp_path / "html")
+        assert build.status == 0, build.stderr
+        assert not (tmp_path / "html" / MICRO_DIR).exists()  # nothing self-hosted
+        fetched: list[str] = []
+        page.on("request", lambda req: fetched.append(req.url))
+        with serving(tmp_path / "html", DocsRequestHandler) as url:
+            open_page(page, url + "micro.html")
+            result = click_run(page, "pyrun-0", RUN_MS)
+            assert result["ok"] is True, result
+            assert output(page, "pyrun-0").strip() == "micropython"
+            assert f"{cdn}npm/{pin.package}@{pin.version}/micropython.wasm" in fetched
+    # the CDN is gone: a new page's first Run says which URL failed and what to do
+    with serving(tmp_path / "html", DocsRequestHandler) as url:
+        open_page(page, url + "micro.html")
+        result = click_run(page, "pyrun-0", RUN_MS)
+        assert result["ok"] is False and result.get("boot") is True, result
+        text = output(page, "pyrun-0")
+        assert f"cannot reach {cdn}npm/" in text and "self-host" in text, text
+
+
 def test_second_visit_and_offline(browser: Any, micro_site: Path, tmp_path: Path) -> None:
     from pyrun_docs.runtime import get_pin
 

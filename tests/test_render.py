@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pyrun_docs.config import PyrunConfig
+from pyrun_docs.errors import PyrunError
 from pyrun_docs.options import parse_options
 from pyrun_docs.render import page_config, page_config_json, render_snippet
 from pyrun_docs.runtime import load_pins
@@ -96,8 +97,19 @@ def test_page_config_reads_the_pin() -> None:
     assert rt["version"] == pin.version
     assert rt["base"] == f"pyodide-{pin.version}/"
     assert rt["files"] == {f.name: f.sri for f in pin.served_files()}
-    cdn = page_config(PyrunConfig(runtime_source="cdn"))["runtimes"]["pyodide"]["base"]
-    assert cdn == f"https://cdn.jsdelivr.net/pyodide/v{pin.version}/full/"
+    cdn = page_config(PyrunConfig(runtime_source="cdn"))["runtimes"]
+    assert cdn["pyodide"]["base"] == f"https://cdn.jsdelivr.net/pyodide/v{pin.version}/full/"
+    micro = load_pins()["micropython"]
+    assert cdn["micropython"]["base"] == (
+        f"https://cdn.jsdelivr.net/npm/{micro.package}@{micro.version}/"
+    )
+    assert cdn["micropython"]["files"] == {f.name: f.sri for f in micro.served_files()}
+
+
+def test_cdn_urls_are_checked() -> None:
+    for name in ("cdn_url", "micropython_cdn_url"):
+        with pytest.raises(PyrunError, match=name):
+            PyrunConfig(runtime_source="cdn", **{name: "ftp://x/{version}/"}).validate()
 
 
 def test_page_config_json_is_script_safe() -> None:
