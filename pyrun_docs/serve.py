@@ -35,6 +35,14 @@ class DocsRequestHandler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            # the browser went away mid-response (a closed tab, a download it no longer needs):
+            # nothing to report, where socketserver would print a traceback
+            self.close_connection = True
+
     def log_message(self, format: str, *args: object) -> None:
         if getattr(self.server, "verbose", False):
             super().log_message(format, *args)
