@@ -398,8 +398,9 @@ class OutputMixin extends HTMLElement {
   beginRun() {
     this.running = true;
     this.clearOutput();
-    /** @type {HTMLButtonElement} */ (this.runBtn).disabled = true;
-    /** @type {HTMLButtonElement} */ (this.stopBtn).disabled = false;
+    const self = /** @type {any} */ (this); // the element's own parts (pyrun.js)
+    /** @type {HTMLButtonElement} */ (self.runBtn).disabled = true;
+    /** @type {HTMLButtonElement} */ (self.stopBtn).disabled = false;
     this.classList.add("pyrun-running");
     this.setStatus("Loading…");
     this.started = performance.now();
@@ -409,8 +410,9 @@ class OutputMixin extends HTMLElement {
   endRun(result) {
     this.flushText();
     this.running = false;
-    /** @type {HTMLButtonElement} */ (this.runBtn).disabled = false;
-    /** @type {HTMLButtonElement} */ (this.stopBtn).disabled = true;
+    const self = /** @type {any} */ (this);
+    /** @type {HTMLButtonElement} */ (self.runBtn).disabled = false;
+    /** @type {HTMLButtonElement} */ (self.stopBtn).disabled = true;
     this.classList.remove("pyrun-running");
     const secs = ((performance.now() - (this.started || 0)) / 1000).toFixed(2);
     if (result.stopped) {
@@ -434,14 +436,16 @@ class OutputMixin extends HTMLElement {
   markLine(line) {
     const editor = /** @type {any} */ (this).editor;
     if (editor) return editor.markLine(line);
-    if (!line || !this.pre) return;
-    const span = this.pre.querySelector(`[id$="-line-${line}"]`);
+    const pre = /** @type {HTMLElement | undefined} */ (/** @type {any} */ (this).pre);
+    if (!line || !pre) return;
+    const span = pre.querySelector(`[id$="-line-${line}"]`);
     if (span) span.classList.add("pyrun-error-line");
   }
 
   /** @param {string} text */
   setStatus(text) {
-    if (this.status) this.status.textContent = text;
+    const status = /** @type {HTMLElement | undefined} */ (/** @type {any} */ (this).status);
+    if (status) status.textContent = text;
   }
 
   /** @param {Message} msg */
