@@ -476,10 +476,10 @@ def test_check_cache_key_follows_our_wheels(lock: PyodideLock, tmp_path: Path) -
         "fixture-project", "0.1.0", "project", wheel.name, "ab" * 32, path=wheel
     )
     res.site = ["fixture-project"]
-    one = PackageIndex(lock.packages)
+    one = PackageIndex(lock)
     one.add_resolved(res)
     res.packages["fixture-project"].sha256 = "cd" * 32
-    two = PackageIndex(lock.packages)
+    two = PackageIndex(lock)
     two.add_resolved(res)
     assert one.fingerprint("fixture-project") != two.fingerprint("fixture-project")
     assert one.fingerprint("numpy") == "numpy"

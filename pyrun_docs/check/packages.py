@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import os
 import re
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyrun_docs.errors import PyrunError
-from pyrun_docs.packages import lock_closure
+from pyrun_docs.packages import PyodideLock, lock_closure
 from pyrun_docs.snippet import Snippet
 
 if TYPE_CHECKING:
@@ -63,14 +62,12 @@ def detect_imports(code: str) -> set[str]:
 class PackageIndex:
     """The pinned runtime's ``pyodide-lock.json``: which packages exist and what they import."""
 
-    def __init__(self, packages: Mapping[str, Mapping[str, Any]]) -> None:
-        self.packages = {normalize(name): entry for name, entry in packages.items()}
-        self.by_import: dict[str, str] = {}
+    def __init__(self, lock: PyodideLock) -> None:
+        # the lock is read once, by the resolver's own reader; this index adds our wheels to it
+        self.packages: dict[str, Mapping[str, Any]] = dict(lock.packages)
+        self.by_import: dict[str, str] = dict(lock.by_import)
         #: loaded before every snippet (site-wide ``packages`` and the project)
         self.site: list[str] = []
-        for name, entry in self.packages.items():
-            for module in entry.get("imports", ()):
-                self.by_import.setdefault(str(module), name)
 
     def add_resolved(self, resolution: Resolution) -> None:
         """Add the docs' resolved set: our own verified wheels (PyPI, the project) and the site set.
@@ -94,8 +91,7 @@ class PackageIndex:
 
     @classmethod
     def from_lock(cls, path: Path) -> PackageIndex:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(data["packages"])
+        return cls(PyodideLock.from_path(path))
 
     def needs(self, snippet: Snippet) -> tuple[list[str], list[str]]:
         """(packages to load for *snippet*, requested packages the runtime does not have)."""
