@@ -48,14 +48,21 @@ async function sri384(buffer) {
 async function fetchVerified(name, msg) {
   const url = new URL(name, msg.indexURL).href;
   const local = new URL(msg.indexURL).origin === self.location.origin;
+  // fetched by the page on the click (MicroPython), else here; checked the same way either way
   const given = msg.prefetch ? (await pageFetched)[url] : undefined;
-  if (given) {
-    // fetched by the page on the click (MicroPython): checked here exactly like our own fetch
-    checkType(name, url, given.type);
-    await checkIntegrity(name, given.buffer, msg);
-    if (local) cacheVerified(url, given.buffer, given.type, msg);
-    return given;
-  }
+  if (given) checkType(name, url, given.type);
+  const file = given ?? (await download(name, url, local, msg));
+  await checkIntegrity(name, file.buffer, msg);
+  if (local || /^https:/.test(url)) cacheVerified(url, file.buffer, file.type, msg);
+  return file;
+}
+
+/**
+ * One runtime file from the network: its type checked before the body is read.
+ * @param {string} name @param {string} url @param {boolean} local @param {any} msg
+ * @returns {Promise<{buffer: ArrayBuffer, type: string}>}
+ */
+async function download(name, url, local, msg) {
   let response;
   try {
     response = await networkFetch(url, { credentials: "same-origin" });
@@ -76,8 +83,6 @@ async function fetchVerified(name, msg) {
   const type = (response.headers.get("content-type") || "").split(";")[0].trim();
   checkType(name, url, type);
   const buffer = await readCounting(response, Number((msg.sizes || {})[name]) || 0);
-  await checkIntegrity(name, buffer, msg);
-  if (local || /^https:/.test(url)) cacheVerified(url, buffer, type, msg);
   return { buffer, type };
 }
 
@@ -375,10 +380,7 @@ async function boot(msg) {
     /** @type {Promise<{buffer: ArrayBuffer, type: string}>} */ (
       files.get(new URL(name, msg.indexURL).href)
     );
-  const executorSource = networkFetch(msg.executorURL).then((r) => {
-    if (!r.ok) throw new Error(`cannot load ${msg.executorURL} (HTTP ${r.status})`);
-    return r.text();
-  });
+  const executorSource = fetchAsset(msg.executorURL).then((r) => r.text());
   executorSource.catch(() => {});
 
   // Pyodide fetches the wasm and the standard library itself: hand it the verified bytes.
@@ -475,19 +477,19 @@ async function bootMicroPython(msg) {
   totalBytes = Object.values(msg.sizes || {}).reduce((a, b) => a + Number(b), 0);
   const hostURL = new URL(`pyrun-micropython.js${self.location.search}`, self.location.href);
   const host = import(hostURL.href);
-  const executorSource = () =>
-    networkFetch(msg.executorURL).then((r) => {
-      if (!r.ok) throw new Error(`cannot load ${msg.executorURL} (HTTP ${r.status})`);
-      return r.text();
-    });
+  const executorSource = () => fetchAsset(msg.executorURL).then((r) => r.text());
   // the executor precompiled for MicroPython (executor.mpy, when the build had mpy-cross): no
   // compiling on every start; anything wrong with it and the source is fetched instead
   const executorCode = msg.executorMpyURL
     ? (msg.prefetch ? pageFetched : Promise.resolve({}))
-        .then((given) => given[msg.executorMpyURL]?.buffer ?? fetchBytes(msg.executorMpyURL))
+        .then(
+          (given) =>
+            given[msg.executorMpyURL]?.buffer ??
+            fetchAsset(msg.executorMpyURL).then((r) => r.arrayBuffer()),
+        )
         .then((buffer) => new Uint8Array(buffer))
         .catch((err) => {
-          console.warn(`pyrun: cannot load ${msg.executorMpyURL} (${err}); using the executor's source`);
+          console.warn(`pyrun: ${err.message || err}; using the executor's source`);
           return executorSource();
         })
     : executorSource();
@@ -517,11 +519,15 @@ async function bootMicroPython(msg) {
   post({ type: "ready", seconds: (performance.now() - started) / 1000 });
 }
 
-/** @param {string} url */
-async function fetchBytes(url) {
+/**
+ * One of our own assets (the executor, as source or bytecode): same site, versioned URL, not
+ * pinned, so not hash-checked; a failed request says which file.
+ * @param {string} url
+ */
+async function fetchAsset(url) {
   const r = await networkFetch(url);
-  if (!r.ok) throw new Error(`HTTP ${r.status}`);
-  return r.arrayBuffer();
+  if (!r.ok) throw new Error(`cannot load ${url} (HTTP ${r.status})`);
+  return r;
 }
 
 // --- packages: what pyrun-lock.json (the build's resolved set, also the check's) names ---------
