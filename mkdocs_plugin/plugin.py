@@ -245,11 +245,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if not any(self.pages.values()):
             return
-        runtimes = {
-            s.options.runtime or self.pyrun_config.runtime
-            for snippets in self.pages.values()
-            for s in snippets
-        }
+        everything = (s for snippets in self.pages.values() for s in snippets)
+        runtimes = page_runtimes(everything, self.pyrun_config)
         try:
             copy_site_assets(Path(config.site_dir) / STATIC_ROOT, self.pyrun_config, runtimes)
             copy_service_worker(Path(config.site_dir))

@@ -22,6 +22,7 @@ from . import __version__
 from .config import PyrunConfig
 from .fetch import ensure_runtime, verify_dir
 from .mpy import MPY_NAME, compiled_executor
+from .mpy import fingerprint as mpy_fingerprint
 from .runtime import RuntimePin, load_pins
 
 SITE_DIR = "pyrun"
@@ -64,10 +65,10 @@ def assets_dir() -> Path:
 def asset_version() -> str:
     """A short hash of every asset and the executor, so browsers and caches never mix versions."""
     digest = hashlib.sha256(__version__.encode())
-    compiled = compiled_executor()
-    for path in [*(assets_dir() / n for n in ASSET_FILES), executor_path(), compiled]:
-        if path is not None:
-            digest.update(path.read_bytes())
+    for path in [*(assets_dir() / n for n in ASSET_FILES), executor_path()]:
+        digest.update(path.read_bytes())
+    # executor.mpy is made from executor.py: its fingerprint covers it without compiling anything
+    digest.update(mpy_fingerprint().encode())
     return digest.hexdigest()[:12]
 
 

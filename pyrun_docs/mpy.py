@@ -87,6 +87,12 @@ def compile_source(source: Path, dest: Path) -> None:
         raise OSError(f"mpy-cross failed: {detail[-1] if detail else f'exit {proc.returncode}'}")
 
 
+def fingerprint() -> str:
+    """What decides ``executor.mpy``'s bytes besides the executor's source: the compiler's version
+    and the embedded name (so a cache key or asset version needs neither the file nor a compile)."""
+    return f"{compiler_version() or 'none'}\0{EMBEDDED_NAME}"
+
+
 class Compiled(NamedTuple):
     """The outcome of :func:`build`: the ``.mpy``, or None and a note saying why not."""
 
@@ -118,8 +124,7 @@ def build() -> Compiled:
             f"so pyrun's executor ships as source; `pip install '{requirement()}'` precompiles it",
         )
     source = executor_path()
-    parts = [source.read_bytes(), version.encode(), EMBEDDED_NAME.encode()]
-    key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
+    key = hashlib.sha256(source.read_bytes() + b"\0" + fingerprint().encode()).hexdigest()[:16]
     dest = cache_root() / "mpy" / key / MPY_NAME
     if dest.is_file():
         return Compiled(dest, None)

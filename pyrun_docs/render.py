@@ -203,5 +203,6 @@ def page_config_script(
 
 
 def page_runtimes(snippets: Iterable[Snippet], config: PyrunConfig) -> set[str]:
-    """The runtimes a page's snippets run on (what its page config must describe)."""
+    """The runtimes *snippets* run on (a page's: what its page config must describe; a site's:
+    what its build copies)."""
     return {s.options.runtime or config.runtime for s in snippets}

@@ -80,7 +80,7 @@ def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
         if config.check != "off":  # the check loads the same packages as a site would
             resolve_packages(app, store, None)
         return []
-    runtimes = {s.options.runtime or config.runtime for snips in store.values() for s in snips}
+    runtimes = page_runtimes((s for snips in store.values() for s in snips), config)
     static = app.builder.outdir / "_static"
     try:
         copy_site_assets(static, config, runtimes)
