@@ -748,28 +748,82 @@ export async function preload(el, boot) {
   }
 }
 
-/** runtimes already asked to start on a reader's intent, on this page */
-const warming = new Set();
+/** runtimes whose cache is being looked at for a warm start */
+const checking = new Set();
 
 /**
- * A returning reader pointing at Run (or tabbing to it) is about to run it: start that runtime's
- * Python now, so its start (a restore from the memory snapshot, ~1 s on a slow machine) overlaps
- * the move to the click. Only when the runtime is in the site's cache (a hover never downloads)
- * and the reader does not save data; `preload` still decides about first visits.
- * @param {any} el
+ * A returning reader is about to run an example: start that runtime's Python now, so its start (a
+ * restore from the memory snapshot, about a second on a slow machine) is over, or under way, when
+ * Run is clicked. Called when the reader points at Run (or tabs to it) and, with `onView`, when a
+ * widget is on screen and the page is idle (`preload = "returning"`, the default). Only when the
+ * runtime is in the site's cache (never a download) and the reader does not save data; on view
+ * also not on devices that report under 4 GB of memory, and only while the page is visible. A
+ * Python started this way and never used is ended after the page has been hidden for a while
+ * (`releaseHidden`, 120 s), so tabs left open do not each keep an interpreter in memory.
+ * @param {any} el @param {boolean} [onView]
  */
-export async function warm(el) {
+export async function warm(el, onView = false) {
   const name = el.runtimeName;
   const rt = readConfig().runtimes[name];
-  const connection = /** @type {any} */ (navigator).connection;
-  if (!rt || warming.has(name) || (connection && connection.saveData) || !self.caches) return;
-  warming.add(name);
+  const nav = /** @type {any} */ (navigator);
+  if (!rt || checking.has(name) || runners.get(name)?.ready || nav.connection?.saveData) return;
+  if (!self.caches || (onView && nav.deviceMemory && nav.deviceMemory < 4)) return;
+  checking.add(name);
   try {
     if (!(await caches.has(`pyrun-runtime-${name}-${rt.version}`))) return;
+    if (onView) await pageVisible();
   } catch {
     return; // storage off
+  } finally {
+    checking.delete(name);
   }
-  await preload(el, true);
+  const runner = runnerFor(name);
+  if (runner.ready) return; // a click came first
+  const runs = runner.counter;
+  const started = preload(el, true);
+  releaseWhenHidden(runner, runs);
+  await started;
+}
+
+/** Resolves when the page is visible (a tab opened in the background starts nothing). */
+function pageVisible() {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (document.visibilityState !== "visible") return;
+      document.removeEventListener("visibilitychange", check);
+      resolve(undefined);
+    };
+    document.addEventListener("visibilitychange", check);
+    check();
+  });
+}
+
+/**
+ * End `runner`'s worker, started by `warm`, if it has run nothing (`runs` unchanged) by the time
+ * the page has been hidden for `releaseHidden` seconds; a later hover or view starts it again.
+ * @param {Runner} runner @param {number} runs
+ */
+function releaseWhenHidden(runner, runs) {
+  const boot = runner.ready;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const unused = () => runner.ready === boot && runner.counter === runs;
+  const changed = () => {
+    clearTimeout(timer);
+    if (!unused()) {
+      document.removeEventListener("visibilitychange", changed);
+    } else if (document.visibilityState === "hidden") {
+      const seconds = Number(runner.config.releaseHidden) || 120;
+      timer = setTimeout(() => {
+        if (!unused() || document.visibilityState !== "hidden") return;
+        document.removeEventListener("visibilitychange", changed);
+        console.info(`pyrun: the page was hidden for ${seconds} s; Python, never used, was ended to free memory`);
+        runner.kill();
+      }, seconds * 1000);
+    }
+  };
+  document.addEventListener("visibilitychange", changed);
+  changed();
 }
 
 /** A widget left the page: when none is left (instant navigation away), free the workers. */

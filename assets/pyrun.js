@@ -60,15 +60,18 @@ function button(label, cls, title) {
 let observer = null;
 
 /**
- * `preload: visible | boot`: once a widget is on screen and the page is idle, fetch the runtime at
- * low priority (and, for `boot`, start Python) so the first Run answers at once. Skipped when the
+ * `preload`: once a widget is on screen and the page is idle, a returning reader's Python starts
+ * (restored from its memory snapshot; `returning`, `visible`, `boot`); on a first visit
+ * `visible` fetches the runtime at low priority and `boot` starts Python. Skipped when the
  * reader asked to save data.
  * @param {HTMLElement} el
  */
 function watchForPreload(el) {
   const mode = pageConfig().preload;
   const connection = /** @type {any} */ (navigator).connection;
-  if ((mode !== "visible" && mode !== "boot") || (connection && connection.saveData)) return;
+  // our service worker controls only pages of a site where the reader ran Python before
+  const back = navigator.serviceWorker?.controller && mode !== "boot";
+  if (!mode || mode === "none" || (mode === "returning" && !back) || connection?.saveData) return;
   if (!("IntersectionObserver" in window)) return;
   observer ??= new IntersectionObserver((entries) => {
     const seen = entries.find((e) => e.isIntersecting);
@@ -76,7 +79,9 @@ function watchForPreload(el) {
     /** @type {IntersectionObserver} */ (observer).disconnect();
     observer = null;
     const idle = window.requestIdleCallback || ((/** @type {() => void} */ f) => setTimeout(f, 200));
-    idle(() => loadRunner().then((m) => m.preload(seen.target, mode === "boot")));
+    idle(() =>
+      loadRunner().then((m) => (back ? m.warm(seen.target, true) : m.preload(seen.target, mode === "boot"))),
+    );
   });
   observer.observe(el);
 }

@@ -7,9 +7,12 @@
    click timed. Ours must report ``data-pyrun-boot="snapshot"`` on the returning visit (counted and
    printed if not). The bare page has a warm HTTP cache (and a warm wasm code cache) and boots
    normally: the best a site without snapshots gets. Target: ours / bare <= 0.3 (medians).
-   Ours also gets a third visit where the pointer rests on Run ``--point-ms`` (500) before the
-   click, as a reader's does: a returning reader's widget starts Python on the pointer. Reported
-   on its own line ("ours pointed"), not in the ratio.
+   The returning visit clicks as soon as the widget is there: the page's own start on view
+   (``preload = "returning"``, the default) has barely begun. Ours also gets a third visit where
+   the reader reads ``--read-ms`` (2000) before clicking, the pointer away from Run ("ours read":
+   the start on view had time), and a fourth where the pointer rests on Run ``--point-ms`` (500)
+   before the click ("ours pointed": Python also starts on the pointer). Both are reported on
+   their own lines, not in the ratio.
 2. **Build check wall time** for the generated 500-snippet tree of ``check_speed.py`` (50 pages x
    10 snippets), empty result cache, with memory snapshots (made beforehand) and without
    (``PYRUN_DOCS_CHECK_SNAPSHOT=0``: every fresh interpreter boots cold), median of ``--check-runs``.
@@ -73,13 +76,21 @@ STORED_JS = """async () => {
 
 
 def timed_click(
-    page: Any, url: str, spec: dict[str, Any], timeout_s: float, point_ms: int = 0
+    page: Any,
+    url: str,
+    spec: dict[str, Any],
+    timeout_s: float,
+    point_ms: int = 0,
+    read_ms: int = 0,
 ) -> dict[str, Any]:
     """Open *url*, click Run, time click -> output; with *point_ms*, the pointer rests on Run
-    that long before the click (as a reader's does), which lets the widget start early."""
+    that long before the click (as a reader's does), which lets the widget start early; with
+    *read_ms*, the reader reads that long (the pointer away from Run) before clicking."""
     page.goto(url, wait_until="load")
     page.wait_for_selector(spec["ready"], state="visible")
     page.evaluate(INSTRUMENT_JS, [spec["run"], spec["out"], spec["status"], EXPECTED])
+    if read_ms:
+        page.wait_for_timeout(read_ms)
     if point_ms:
         page.hover(spec["run"])
         page.wait_for_timeout(point_ms)
@@ -97,10 +108,11 @@ def timed_click(
 
 
 def session(
-    pw: Any, exe: str, base_url: str, name: str, timeout_s: float, point_ms: int
+    pw: Any, exe: str, base_url: str, name: str, timeout_s: float, point_ms: int, read_ms: int
 ) -> dict[str, Any]:
-    """A fresh profile: a first visit, the returning visit, and (ours) one more returning visit
-    with the pointer on Run *point_ms* before the click."""
+    """A fresh profile: a first visit, the returning visit (click as soon as the widget is
+    there), and (ours) two more returning visits: the reader reads *read_ms* before the click
+    (the page's own start on view), and the pointer rests on Run *point_ms* before it."""
     spec = VARIANTS[name]
     url = base_url + spec["page"]
     profile = Path(tempfile.mkdtemp(prefix="pyrun-bench-profile-"))
@@ -120,15 +132,26 @@ def session(
         again = context.new_page()  # a new page load: another visit in the same browser
         page.close()
         returning = timed_click(again, url, spec, timeout_s)
-        pointed = None
-        if name == "ours" and point_ms:
+        read = pointed = None
+        if name == "ours" and read_ms:
             third = context.new_page()
             again.close()
-            pointed = timed_click(third, url, spec, timeout_s, point_ms)
+            again = third
+            read = timed_click(third, url, spec, timeout_s, read_ms=read_ms)
+        if name == "ours" and point_ms:
+            fourth = context.new_page()
+            again.close()
+            pointed = timed_click(fourth, url, spec, timeout_s, point_ms)
     finally:
         context.close()
         shutil.rmtree(profile, ignore_errors=True)
-    return {"first": first, "stored": stored, "returning": returning, "pointed": pointed}
+    return {
+        "first": first,
+        "stored": stored,
+        "returning": returning,
+        "read": read,
+        "pointed": pointed,
+    }
 
 
 def check_times(work: Path, runs: int) -> dict[str, Any]:
@@ -169,7 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         "--point-ms",
         type=int,
         default=500,
-        help="ours, a third visit: the pointer rests on Run this long before the click (0: skip)",
+        help="ours, a fourth visit: the pointer rests on Run this long before the click (0: skip)",
+    )
+    parser.add_argument(
+        "--read-ms",
+        type=int,
+        default=2000,
+        help="ours, a third visit: the reader reads this long before the click (0: skip)",
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per click")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
@@ -195,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
                     tag = "warmup" if i < args.warmup else f"run {i - args.warmup + 1}/{args.runs}"
                     for name in ("ours", "bare"):
                         try:
-                            result = session(pw, exe, base_url, name, args.timeout, args.point_ms)
+                            result = session(
+                                pw, exe, base_url, name, args.timeout, args.point_ms, args.read_ms
+                            )
                         except Exception as exc:  # a report, not a test
                             failed.append({"variant": name, "run": tag, "error": str(exc)})
                             print(f"  {tag:>10} {name:<4} FAILED: {str(exc)[:200]}", flush=True)
@@ -207,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
                             f"  {tag:>10} {name:<4} first {result['first']['ms']:8.1f} ms"
                             f"  returning {r['ms']:8.1f} ms"
                             + (f"  boot={r['boot']} stored={result['stored']}" if r["boot"] else "")
+                            + (
+                                f"  read {result['read']['ms']:8.1f} ms"
+                                if result.get("read")
+                                else ""
+                            )
                             + (
                                 f"  pointed {result['pointed']['ms']:8.1f} ms"
                                 if result.get("pointed")
@@ -234,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup": args.warmup,
             "check_runs": args.check_runs,
             "point_ms": args.point_ms,
+            "read_ms": args.read_ms,
         },
         "environment": env,
         "sessions": sessions,
@@ -247,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("ours", "bare")
             for visit in ("first", "returning")
         }
+        read = [s["read"]["ms"] for s in sessions["ours"] if s.get("read")]
+        if read:
+            stats[f"ours read {args.read_ms} ms"] = summarize(read)
         pointed = [s["pointed"]["ms"] for s in sessions["ours"] if s.get("pointed")]
         if pointed:
             stats[f"ours pointed {args.point_ms} ms"] = summarize(pointed)
@@ -262,6 +302,15 @@ def main(argv: list[str] | None = None) -> int:
         for label, s in stats.items():
             print(f"{label:<24} {s['median']:>9.1f} {s['min']:>9.1f} {s['max']:>9.1f}")
         print(f"returning visits restored from the snapshot: {restored}/{len(sessions['ours'])}")
+        if read:
+            read_ratio = (
+                stats[f"ours read {args.read_ms} ms"]["median"] / stats["bare returning"]["median"]
+            )
+            print(
+                f"'ours read': a returning visit where the reader read {args.read_ms} ms before"
+                " clicking, pointer away from Run (Python starts once the widget is on screen);"
+                f" ratio to bare returning {read_ratio:.3f}"
+            )
         if pointed:
             print(
                 f"'ours pointed': a returning visit where the pointer rested on Run {args.point_ms}"
@@ -276,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
             target_ratio=TARGET_RATIO,
             within_target=ratio <= TARGET_RATIO,
         )
+        if read:
+            report["ratio_read"] = round(read_ratio, 4)
     if failed:
         print(f"{len(failed)} session(s) failed (see failed_runs in the JSON)")
     if check:

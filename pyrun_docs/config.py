@@ -15,7 +15,7 @@ from .runtime import RUNTIMES
 
 CHECK_LEVELS = ("off", "warn", "error")
 RUNTIME_SOURCES = ("self-host", "cdn")
-PRELOAD_MODES = ("none", "visible", "boot")
+PRELOAD_MODES = ("returning", "none", "visible", "boot")
 SNAPSHOT_MODES = ("browser", "off", "site")
 
 
@@ -32,7 +32,9 @@ class PyrunConfig:
         check: what the build check does with a failing snippet: ``off``, ``warn`` or ``error``.
         timeout: seconds a snippet may run in the build check.
         load_timeout: seconds the browser waits for the runtime before telling the reader why.
-        preload: when the browser fetches the runtime: ``none`` (first Run), ``visible``, ``boot``.
+        preload: what starts before a Run: ``returning`` (a returning reader's Python, restored
+            once a widget is on screen), ``none``, ``visible`` (also fetch the runtime on a first
+            visit), ``boot`` (always start Python).
         output_limit: characters of output a widget keeps per run (the rest is cut, and says so).
         offline_pages: also cache visited pages (network first), so the docs read offline.
         snapshot: memory snapshots of the booted interpreter: ``browser`` (the reader's browser
@@ -56,7 +58,7 @@ class PyrunConfig:
     check: str = "off"
     timeout: float = 30.0
     load_timeout: float = 60.0
-    preload: str = "none"
+    preload: str = "returning"
     output_limit: int = 100_000
     offline_pages: bool = False
     snapshot: str = "browser"

@@ -124,7 +124,14 @@ def _build(tmp_path: Path, setting: str = "") -> Path:
 
 @pytest.fixture(scope="module")
 def snapshot_site(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Path:
-    return _build(tmp_path_factory.mktemp("snapshot-site"))
+    """Python starts on a click or a hover only, so each test decides when a restore begins."""
+    return _build(tmp_path_factory.mktemp("snapshot-site"), 'pyrun_preload = "none"')
+
+
+@pytest.fixture(scope="module")
+def default_site(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Path:
+    """The default settings: a returning reader's Python starts once a widget is on screen."""
+    return _build(tmp_path_factory.mktemp("default-site"))
 
 
 @contextmanager
@@ -432,3 +439,125 @@ def test_service_worker_deletes_snapshots_with_their_idle_runtime(
             page.wait_for_timeout(250)
         assert not any(k.startswith(old) for k in keys), keys
         assert any(k.startswith(recent) for k in keys), keys
+
+
+#: runs before the page's scripts: the page reports itself hidden (a background tab) until
+#: ``window.__setVisibility("visible")``, and the device *memory* GB (``navigator.deviceMemory``)
+BACKGROUND_TAB = """([hidden, memory]) => {
+  let state = hidden ? "hidden" : "visible";
+  Object.defineProperty(document, "visibilityState", { get: () => state, configurable: true });
+  Object.defineProperty(document, "hidden", { get: () => state === "hidden", configurable: true });
+  window.__setVisibility = (next) => {
+    state = next;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+  if (memory) Object.defineProperty(Navigator.prototype, "deviceMemory", { get: () => memory });
+}"""
+
+
+def _restored(console: list[str]) -> int:
+    return len([line for line in console if "restored from a memory snapshot" in line])
+
+
+def _wait_restored(page: Any, console: list[str], count: int) -> None:
+    deadline = time.monotonic() + 30
+    while _restored(console) < count and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert _restored(console) == count, console
+
+
+def _open_as(context: Any, url: str, *, hidden: bool = False, memory: int = 0) -> Any:
+    """Open the page as a background tab (*hidden*) and/or on a device with *memory* GB."""
+    page = context.new_page()
+    page.add_init_script(f"({BACKGROUND_TAB})([{str(hidden).lower()}, {memory}])")
+    open_page(page, url + "index.html")
+    return page
+
+
+def test_returning_readers_python_starts_once_a_widget_is_on_screen(
+    browser: Any, default_site: Path
+) -> None:
+    """preload = "returning" (the default): a first visit starts nothing before Run; on a
+    returning visit Python is restored as soon as the page shows a widget and is idle, and the
+    click runs in that worker."""
+    with visiting(browser, default_site) as (context, url, console):
+        page = context.new_page()
+        open_page(page, url + "index.html")
+        page.wait_for_timeout(1500)
+        assert page.evaluate("() => window.__pyrun.workers") == 0, "a first visit starts nothing"
+        assert click_run(page, "pyrun-0")["ok"]
+        wait_stored(page)
+
+        second = context.new_page()
+        open_page(second, url + "index.html")
+        _wait_restored(second, console, 1)  # no hover, no click
+        assert second.evaluate("() => window.__pyrun.workers") == 1
+        assert second.get_attribute("#pyrun-0", "data-pyrun-boot") is None
+        assert click_run(second, "pyrun-0")["ok"]
+        assert output(second, "pyrun-0").strip() == "42"
+        assert second.get_attribute("#pyrun-0", "data-pyrun-boot") == "snapshot"
+        assert second.evaluate("() => window.__pyrun.workers") == 1
+
+
+def test_background_tabs_and_small_devices_start_nothing_on_view(
+    browser: Any, default_site: Path
+) -> None:
+    """A returning reader's tab opened in the background restores Python only once it is shown;
+    a device reporting 2 GB of memory waits for the reader's pointer on Run."""
+    with visiting(browser, default_site) as (context, url, console):
+        first_visit(context, url)
+        hidden = _open_as(context, url, hidden=True)
+        hidden.wait_for_timeout(2000)
+        assert hidden.evaluate("() => window.__pyrun.workers") == 0, "a hidden tab starts nothing"
+        hidden.evaluate("() => window.__setVisibility('visible')")
+        _wait_restored(hidden, console, 1)
+        assert hidden.evaluate("() => window.__pyrun.workers") == 1
+        hidden.close()
+
+        small = _open_as(context, url, memory=2)
+        small.wait_for_timeout(2000)
+        assert small.evaluate("() => window.__pyrun.workers") == 0, "2 GB: nothing on view"
+        small.hover("#pyrun-0 .pyrun-run")
+        _wait_restored(small, console, 2)
+        assert click_run(small, "pyrun-0")["ok"]
+        assert small.get_attribute("#pyrun-0", "data-pyrun-boot") == "snapshot"
+
+
+def test_unused_python_is_ended_when_the_page_stays_hidden(
+    browser: Any, snapshot_site: Path
+) -> None:
+    """Python started on the reader's intent but never used is ended once the page has been
+    hidden for `releaseHidden` seconds (120 by default; 1 here); a Python that ran code is kept."""
+    with visiting(browser, snapshot_site) as (context, url, console):
+        first_visit(context, url)
+        page = _open_as(context, url)
+        page.evaluate(
+            """() => {
+              const node = document.getElementById("pyrun-config");
+              const config = JSON.parse(node.textContent);
+              config.releaseHidden = 1;
+              node.textContent = JSON.stringify(config);
+            }"""
+        )
+        page.hover("#pyrun-0 .pyrun-run")
+        _wait_restored(page, console, 1)
+        page.evaluate("() => window.__setVisibility('hidden')")
+        deadline = time.monotonic() + 10
+        ended = lambda: [line for line in console if "was ended to free memory" in line]  # noqa: E731
+        while not ended() and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert len(ended()) == 1, console
+
+        page.evaluate("() => window.__setVisibility('visible')")
+        page.mouse.move(0, 0)
+        page.hover("#pyrun-0 .pyrun-run")  # started again on the next hover
+        _wait_restored(page, console, 2)
+        assert page.evaluate("() => window.__pyrun.workers") == 2
+        assert click_run(page, "pyrun-0")["ok"]
+        assert page.get_attribute("#pyrun-0", "data-pyrun-boot") == "snapshot"
+        page.evaluate("() => window.__setVisibility('hidden')")
+        page.wait_for_timeout(2500)
+        assert len(ended()) == 1, "a Python that ran code is kept"
+        page.evaluate("() => window.__setVisibility('visible')")
+        assert click_run(page, "pyrun-1")["ok"]
+        assert page.evaluate("() => window.__pyrun.workers") == 2
