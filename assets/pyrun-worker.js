@@ -462,6 +462,7 @@ async function boot(msg) {
       : `pyrun: Python started in ${seconds.toFixed(2)} s`,
   );
   post({ type: "ready", seconds, boot: how.kind });
+  files.clear(); // the runtime's bytes are Python's now: a warm worker keeps no second copy
   if (deferredSnapshot) setTimeout(storeDeferredSnapshot, 3000); // no Run came (preload = boot)
 }
 
