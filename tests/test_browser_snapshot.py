@@ -172,6 +172,17 @@ def wait_stored(page: Any, after: float = 0, timeout: float = 30) -> dict[str, A
         page.wait_for_timeout(250)
 
 
+def set_page_config(page: Any, **values: Any) -> None:
+    """Change the page's pyrun configuration before the runner reads it (internal knobs)."""
+    page.evaluate(
+        """(values) => {
+          const node = document.getElementById("pyrun-config");
+          node.textContent = JSON.stringify({ ...JSON.parse(node.textContent), ...values });
+        }""",
+        values,
+    )
+
+
 def first_visit(context: Any, url: str) -> tuple[Any, dict[str, Any]]:
     page, boot = visit(context, url)
     assert boot == "cold"
@@ -288,14 +299,7 @@ def test_watchdog_ends_a_restore_that_does_not_finish(browser: Any, snapshot_sit
         page = context.new_page()
         open_page(page, url + "index.html")
         # a watchdog no restore can meet stands in for a snapshot that makes the restore spin
-        page.evaluate(
-            """() => {
-              const node = document.getElementById("pyrun-config");
-              const config = JSON.parse(node.textContent);
-              config.snapshotWatchdog = 0.001;
-              node.textContent = JSON.stringify(config);
-            }"""
-        )
+        set_page_config(page, snapshotWatchdog=0.001)
         assert click_run(page, "pyrun-0")["ok"]
         assert page.get_attribute("#pyrun-0", "data-pyrun-boot") == "cold"
         assert output(page, "pyrun-0").strip() == "42"
@@ -531,14 +535,7 @@ def test_unused_python_is_ended_when_the_page_stays_hidden(
     with visiting(browser, snapshot_site) as (context, url, console):
         first_visit(context, url)
         page = _open_as(context, url)
-        page.evaluate(
-            """() => {
-              const node = document.getElementById("pyrun-config");
-              const config = JSON.parse(node.textContent);
-              config.releaseHidden = 1;
-              node.textContent = JSON.stringify(config);
-            }"""
-        )
+        set_page_config(page, releaseHidden=1)
         page.hover("#pyrun-0 .pyrun-run")
         _wait_restored(page, console, 1)
         page.evaluate("() => window.__setVisibility('hidden')")
