@@ -60,7 +60,8 @@ function openDB() {
 }
 
 /**
- * One request in one transaction; resolves when the transaction completes.
+ * One request in one transaction; resolves when the transaction completes (a read: as soon as
+ * its result is there, a task earlier, which a restore waiting for it notices).
  * @param {"readonly" | "readwrite"} mode
  * @param {(store: IDBObjectStore) => IDBRequest | void} body
  * @returns {Promise<any>}
@@ -71,6 +72,7 @@ async function withStore(mode, body) {
     return await new Promise((resolve, reject) => {
       const tx = db.transaction(STORE, mode);
       const request = body(tx.objectStore(STORE));
+      if (request && mode === "readonly") request.onsuccess = () => resolve(request.result);
       tx.oncomplete = () => resolve(request ? request.result : undefined);
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error || new Error("transaction aborted"));
@@ -87,13 +89,14 @@ export async function sha256hex(bytes) {
 }
 
 /**
- * The stored snapshot for this exact build and a promise of its SHA-256 check (to await before
- * reader code runs: the restore does not wait for it); `null` when there is none or it is
- * unusable (then it is deleted, with a console message saying why).
- * @param {any} msg
- * @returns {Promise<{bytes: Uint8Array, intact: Promise<boolean>} | null>}
+ * The stored snapshot for this exact build with the SHA-256 stored beside it; `null` when there
+ * is none or it is unusable (then it is deleted, with a console message saying why). The page
+ * reads it for the worker (see pyrun-runner.js) and transfers the bytes; the worker checks them
+ * with `checked`.
+ * @param {any} msg the worker's init message (or the same fields)
+ * @returns {Promise<{bytes: Uint8Array, sha256: string} | null>}
  */
-export async function loadStored(msg) {
+export async function readStored(msg) {
   const key = snapshotKey(msg);
   /** @type {any} */
   let record;
@@ -105,12 +108,19 @@ export async function loadStored(msg) {
   }
   if (!record) return null;
   const problem = checkRecord(record, msg);
-  if (!problem) {
-    const bytes = /** @type {Uint8Array} */ (record.bytes);
-    return { bytes, intact: sha256hex(bytes).then((digest) => digest === record.sha256) };
-  }
+  if (!problem) return { bytes: record.bytes, sha256: record.sha256 };
   await discard(msg, problem);
   return null;
+}
+
+/**
+ * A read snapshot and a promise of its SHA-256 check, to await before reader code runs (the
+ * restore does not wait for it).
+ * @param {{bytes: Uint8Array, sha256: string}} record
+ * @returns {{bytes: Uint8Array, intact: Promise<boolean>}}
+ */
+export function checked(record) {
+  return { bytes: record.bytes, intact: sha256hex(record.bytes).then((digest) => digest === record.sha256) };
 }
 
 /** What the worker says when a restored snapshot's bytes fail their SHA-256 check. */
