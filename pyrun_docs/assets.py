@@ -85,6 +85,43 @@ def _copy_if_changed(src: Path, dest: Path) -> None:
     shutil.copyfile(src, dest)
 
 
+def without_comment_lines(js: str) -> str:
+    """*js* without its whole-line comments (``//`` lines, ``/* ... */`` blocks on lines of their own).
+
+    The loader is the one script every page with an example downloads before any click, and a
+    third of its gzip size is its doc comments (the source keeps them: they carry the types the
+    JavaScript check reads). Only whole lines go, so no string or regular expression is touched;
+    a block whose end shares a line with code leaves the text unchanged.
+    """
+    out: list[str] = []
+    in_block = False
+    for line in js.splitlines(keepends=True):
+        text = line.strip()
+        if in_block:
+            if "*/" in text:
+                if not text.endswith("*/") or text.count("*/") > 1:
+                    return js  # code after the comment on its last line: keep everything
+                in_block = False
+            continue
+        if text.startswith("//"):
+            continue
+        if text.startswith("/*"):
+            if "*/" not in text:
+                in_block = True
+                continue
+            if text.endswith("*/") and text.count("*/") == 1:
+                continue
+        out.append(line)
+    return js if in_block else "".join(out)
+
+
+def _write_if_changed(data: bytes, dest: Path) -> None:
+    if dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+
+
 def copy_site_assets(
     static_root: Path, config: PyrunConfig, runtimes: set[str], *, name: str = SITE_DIR
 ) -> Path:
@@ -106,7 +143,11 @@ def copy_site_assets(
     target.mkdir(parents=True, exist_ok=True)
     src = assets_dir()
     for name in ASSET_FILES:
-        _copy_if_changed(src / name, target / name)
+        if name == LOADER_NAME:  # loaded by every page: its comments stay in the source
+            loader = (src / name).read_text(encoding="utf-8")
+            _write_if_changed(without_comment_lines(loader).encode("utf-8"), target / name)
+        else:
+            _copy_if_changed(src / name, target / name)
     _copy_if_changed(executor_path(), target / EXECUTOR_NAME)
     compiled = compiled_executor() if "micropython" in runtimes else None
     if compiled is not None:
