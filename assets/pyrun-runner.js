@@ -818,7 +818,7 @@ const checking = new Set();
 
 /**
  * A returning reader is about to run an example: start that runtime's Python now, so its start (a
- * restore from the memory snapshot, about a second on a slow machine) is over, or under way, when
+ * restore from the memory snapshot, 0.7-1 s on a slow machine) is over, or under way, when
  * Run is clicked. Called when the reader points at Run (or tabs to it) and, with `onView`, when a
  * widget is on screen and the page is idle (`preload = "returning"`, the default). Only when the
  * runtime is in the site's cache (never a download) and the reader does not save data; on view
