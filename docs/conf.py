@@ -12,6 +12,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]
 html_theme = "furo" if importlib.util.find_spec("furo") else "alabaster"
 html_title = "pyrun-docs"
+html_favicon = "_static/favicon.svg"
 myst_enable_extensions = ["colon_fence"]
 
 # Every example on these pages runs in headless Pyodide during the build; a broken one fails it.
