@@ -121,9 +121,21 @@ async function fromCache(rt, runtime) {
 function readSnapshot(init) {
   if (init.runtime !== "pyodide" || init.snapshot === "off" || init.snapshotBad) return null;
   if (typeof indexedDB === "undefined") return null;
-  return import(assetURL("pyrun-snapshot.js"))
+  const read = import(assetURL("pyrun-snapshot.js"))
     .then((m) => m.readStored(init))
     .catch(() => null); // the worker boots normally
+  // storage that never answers (it happens in some private modes) must not hold Python back
+  const seconds = Number(readConfig().snapshotReadTimeout) || 5;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  /** @type {Promise<null>} */
+  const late = new Promise((resolve) => {
+    timer = setTimeout(() => {
+      console.warn(`pyrun: the stored memory snapshot was not read within ${seconds} s; Python starts normally`);
+      resolve(null);
+    }, seconds * 1000);
+  });
+  return Promise.race([read.finally(() => clearTimeout(timer)), late]);
 }
 
 /** @param {Record<string, {buffer: ArrayBuffer}>} files */

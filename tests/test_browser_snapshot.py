@@ -558,3 +558,22 @@ def test_unused_python_is_ended_when_the_page_stays_hidden(
         page.evaluate("() => window.__setVisibility('visible')")
         assert click_run(page, "pyrun-1")["ok"]
         assert page.evaluate("() => window.__pyrun.workers") == 2
+
+
+def test_storage_that_never_answers_does_not_hold_python_back(
+    browser: Any, snapshot_site: Path
+) -> None:
+    """The page reads the stored snapshot for the worker; if IndexedDB never answers there, Python
+    starts normally after `snapshotReadTimeout` seconds (5 by default; 1 here)."""
+    with visiting(browser, snapshot_site) as (context, url, console):
+        first_visit(context, url)
+        page = context.new_page()
+        # a request object whose events never fire, in the page only (the worker's storage works)
+        page.add_init_script("IDBFactory.prototype.open = function () { return {}; };")
+        open_page(page, url + "index.html")
+        set_page_config(page, snapshotReadTimeout=1)
+        result = click_run(page, "pyrun-0")
+        assert result["ok"], result
+        assert output(page, "pyrun-0").strip() == "42"
+        assert page.get_attribute("#pyrun-0", "data-pyrun-boot") == "cold"
+        assert any("was not read within 1 s" in line for line in console), console
