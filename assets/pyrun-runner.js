@@ -46,6 +46,13 @@ async function registerServiceWorker(config) {
 
 /** @typedef {Record<string, {buffer: ArrayBuffer, type: string}>} Files by URL, for the worker */
 
+/**
+ * The Cache Storage cache that holds a runtime's verified files (written by the worker, read by
+ * the service worker): its presence means this browser ran that runtime on the site before.
+ * @param {string} runtime @param {any} rt the runtime's entry in the page config
+ */
+const runtimeCache = (runtime, rt) => `pyrun-runtime-${runtime}-${rt.version}`;
+
 /** @param {Response} response */
 async function fileOf(response) {
   const type = (response.headers.get("content-type") || "").split(";")[0].trim();
@@ -92,7 +99,7 @@ async function fromCache(rt, runtime) {
   /** @type {Files} */
   const files = {};
   try {
-    const name = `pyrun-runtime-${runtime}-${rt.version}`;
+    const name = runtimeCache(runtime, rt);
     if (!self.caches || !(await caches.has(name))) return files;
     const cache = await caches.open(name);
     const base = new URL(rt.base, HERE);
@@ -113,12 +120,13 @@ async function fromCache(rt, runtime) {
 /**
  * A returning reader's stored memory snapshot, read here for the Pyodide worker being started and
  * then transferred to it: the worker's own thread is busy with Pyodide's scripts meanwhile, which
- * delays a read there (measured: a returning visit's output ~0.2 s sooner). `null` when there is
- * nothing to read (another runtime, snapshots off, the stored one already found bad).
+ * delays a read there (measured: a returning visit's output ~0.2 s sooner). The worker is always
+ * told the outcome, `null` when there is nothing to read (another runtime, snapshots off, the
+ * stored one already found bad, no IndexedDB): then Python starts normally.
  * @param {any} init the worker's init message
- * @returns {Promise<{bytes: Uint8Array, sha256: string} | null> | null}
+ * @returns {Promise<{bytes: Uint8Array, sha256: string} | null>}
  */
-function readSnapshot(init) {
+async function readSnapshot(init) {
   if (init.runtime !== "pyodide" || init.snapshot === "off" || init.snapshotBad) return null;
   if (typeof indexedDB === "undefined") return null;
   const read = import(assetURL("pyrun-snapshot.js"))
@@ -276,16 +284,11 @@ class Runner {
           assetVersion: this.config.assetVersion,
           snapshot: this.config.snapshot ?? "browser",
           snapshotBad,
-          storedByPage: false,
         };
-        const stored = readSnapshot(init);
-        init.storedByPage = Boolean(stored);
         worker.postMessage(init);
-        if (stored) {
-          stored.then((record) =>
-            worker.postMessage({ type: "stored", record }, record ? [record.bytes.buffer] : []),
-          );
-        }
+        readSnapshot(init).then((record) =>
+          worker.postMessage({ type: "stored", record }, record ? [record.bytes.buffer] : []),
+        );
         early.then((files) => worker.postMessage({ type: "files", files }, transferables(files)));
       };
       Promise.resolve().then(() => spawn(null));
@@ -847,7 +850,7 @@ export async function warm(el, onView = false) {
   if (!self.caches || (onView && nav.deviceMemory && nav.deviceMemory < 4)) return;
   checking.add(name);
   try {
-    if (!(await caches.has(`pyrun-runtime-${name}-${rt.version}`))) return;
+    if (!(await caches.has(runtimeCache(name, rt)))) return;
     if (onView) await pageVisible();
   } catch {
     return; // storage off

@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * pyrun-docs memory snapshots in the reader's browser, imported by the worker (pyrun-worker.js).
+ * pyrun-docs memory snapshots in the reader's browser, imported by the worker (pyrun-worker.js)
+ * and, to read the stored snapshot for the worker, by the page's runner (pyrun-runner.js).
  *
  * The first boot of the pinned Pyodide in a browser takes a snapshot of the clean interpreter (the
  * executor imported, no reader code run) and stores it here; every later boot on the origin restores
@@ -93,7 +94,7 @@ export async function sha256hex(bytes) {
  * is none or it is unusable (then it is deleted, with a console message saying why). The page
  * reads it for the worker (see pyrun-runner.js) and transfers the bytes; the worker checks them
  * with `checked`.
- * @param {any} msg the worker's init message (or the same fields)
+ * @param {any} msg the worker's init message
  * @returns {Promise<{bytes: Uint8Array, sha256: string} | null>}
  */
 export async function readStored(msg) {

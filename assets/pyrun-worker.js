@@ -5,11 +5,11 @@
  *
  * Protocol (page -> worker):
  *   {type: "init", runtime, version, indexURL, entry, files: {name: sri}, executorURL,
- *    executorMpyURL (MicroPython's precompiled executor, or null), outputLimit, storedByPage, ...}
+ *    executorMpyURL (MicroPython's precompiled executor, or null), outputLimit, ...}
  *   {type: "files", files: {url: {buffer, type}}} (after every init: the runtime files the page
  *    fetched, or read from the cache, while this worker started; each is still verified here)
- *   {type: "stored", record: {bytes, sha256} | null} (after an init with storedByPage: the
- *    stored memory snapshot, read by the page)
+ *   {type: "stored", record: {bytes, sha256} | null} (after every init: the stored memory
+ *    snapshot, read by the page, or null)
  *   {type: "run", run, code, session, filename, raises, stdin, packages, lock}
  *     (packages: the snippet's `packages` option; lock: the URL of the site's pyrun-lock.json)
  * (worker -> page):
@@ -123,8 +123,8 @@ const pageFetched = new Promise((resolve) => {
 });
 
 /**
- * The stored memory snapshot, when the page reads it for this worker (`storedByPage` in the init
- * message, then `{type: "stored", record}`): `{bytes, sha256}` or null.
+ * The stored memory snapshot, read by the page for this worker (`{type: "stored", record}` after
+ * the init): `{bytes, sha256}`, or null when there is none (or none could be read).
  * @type {Promise<{bytes: Uint8Array, sha256: string} | null>}
  */
 const pageStored = new Promise((resolve) => {
@@ -221,8 +221,8 @@ function importSnapshotModule() {
 
 /**
  * A Pyodide worker (the page names it after its runtime) loads the snapshot module as soon as it
- * starts: a returning reader's restore waits for the stored snapshot, and the snapshot for this
- * module, which otherwise queues behind the runtime's own files (measured: up to ~0.3 s later).
+ * starts: a returning reader's restore waits for it (the SHA-256 check of the snapshot the page
+ * read), and it otherwise queues behind the runtime's own files (measured: up to ~0.3 s later).
  * @type {Promise<any> | null}
  */
 const snapshotModule = self.name === "pyodide" && typeof indexedDB !== "undefined" ? importSnapshotModule() : null;
@@ -251,7 +251,7 @@ function snapshotPlan(msg) {
       await m.discard(msg, msg.snapshotBad);
       return null;
     }
-    const record = await (msg.storedByPage ? pageStored : m.readStored(msg));
+    const record = await pageStored;
     const own = record ? m.checked(record) : null;
     if (own || msg.snapshot !== "site") return own;
     const site = await m.loadSite(msg); // the site ships one: even a first visit restores
