@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import shutil
 from pathlib import Path
 
 from . import __version__
@@ -77,12 +76,15 @@ def executor_path() -> Path:
     return Path(__file__).resolve().with_name("executor.py")
 
 
-def _copy_if_changed(src: Path, dest: Path) -> None:
-    if dest.is_file() and dest.stat().st_size == src.stat().st_size:
-        if dest.read_bytes() == src.read_bytes():
-            return
+def _write_if_changed(data: bytes, dest: Path) -> None:
+    if dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
+        return
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
+    dest.write_bytes(data)
+
+
+def _copy_if_changed(src: Path, dest: Path) -> None:
+    _write_if_changed(src.read_bytes(), dest)
 
 
 def without_comment_lines(js: str) -> str:
@@ -113,13 +115,6 @@ def without_comment_lines(js: str) -> str:
                 continue
         out.append(line)
     return js if in_block else "".join(out)
-
-
-def _write_if_changed(data: bytes, dest: Path) -> None:
-    if dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
-        return
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(data)
 
 
 def copy_site_assets(
