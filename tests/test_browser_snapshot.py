@@ -183,6 +183,17 @@ def set_page_config(page: Any, **values: Any) -> None:
     )
 
 
+def _restored(console: list[str]) -> int:
+    return len([line for line in console if "restored from a memory snapshot" in line])
+
+
+def _wait_restored(page: Any, console: list[str], count: int) -> None:
+    deadline = time.monotonic() + 30
+    while _restored(console) < count and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert _restored(console) == count, console
+
+
 def first_visit(context: Any, url: str) -> tuple[Any, dict[str, Any]]:
     page, boot = visit(context, url)
     assert boot == "cold"
@@ -331,12 +342,7 @@ def test_pointing_at_run_starts_a_returning_readers_python(
             " && window.__pyrun.workers === 1",
             timeout=30_000,
         )
-        restored = len([line for line in console if "restored from a memory snapshot" in line])
-        deadline = time.monotonic() + 30
-        while restored < 1 and time.monotonic() < deadline:  # started before any click
-            second.wait_for_timeout(100)
-            restored = len([line for line in console if "restored from a memory snapshot" in line])
-        assert restored == 1, console
+        _wait_restored(second, console, 1)  # started before any click
         assert click_run(second, "pyrun-0")["ok"]
         assert output(second, "pyrun-0").strip() == "42"
         assert second.get_attribute("#pyrun-0", "data-pyrun-boot") == "snapshot"
@@ -457,17 +463,6 @@ BACKGROUND_TAB = """([hidden, memory]) => {
   };
   if (memory) Object.defineProperty(Navigator.prototype, "deviceMemory", { get: () => memory });
 }"""
-
-
-def _restored(console: list[str]) -> int:
-    return len([line for line in console if "restored from a memory snapshot" in line])
-
-
-def _wait_restored(page: Any, console: list[str], count: int) -> None:
-    deadline = time.monotonic() + 30
-    while _restored(console) < count and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert _restored(console) == count, console
 
 
 def _open_as(context: Any, url: str, *, hidden: bool = False, memory: int = 0) -> Any:
