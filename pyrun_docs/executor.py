@@ -11,8 +11,9 @@ Every message goes through one callback, ``emit(json_text)``, as a JSON object w
 * ``{"type": "display", "run": ID, "bundle": {mime: data}}``
 
 and :meth:`Executor.run` returns (as JSON text) ``{"ok": bool, "error": {...} | None, ...}``.
-:meth:`Executor.run_transcript` runs a ``>>>`` transcript example by example and compares what each
-example prints with the transcript, doctest-style (``...`` matches anything); the build check uses it.
+:meth:`Executor.run_transcript` judges a ``>>>`` transcript with the stdlib's :mod:`doctest` (its
+parser, runner and output checker, with ``sphinx.ext.doctest``'s default option flags), or, on
+MicroPython, which has no ``doctest``, with the small port at the end of this module.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import base64
 import builtins
 import io
 import json
-import re
 import sys
 import time
 
@@ -279,10 +279,16 @@ class Executor:
 
     Sessions are namespaces within one interpreter: ``sys.modules``, the file system and
     ``os.environ`` are shared between them. Hosts that need real isolation (pages in the build check)
-    give each page its own interpreter.
+    give each page its own interpreter. A session carries more than its globals from snippet to
+    snippet: its ``contextvars`` values and the ``from __future__`` features it imported.
+
+    ``display`` is a builtin while an executor exists (as in IPython), not a name in the namespace:
+    ``globals()`` holds only what the reader's code defined.
     """
 
-    def __init__(self, emit: Emit, *, output_limit: int = 100_000, pull: Any = None) -> None:
+    def __init__(
+        self, emit: Emit, *, output_limit: int = 100_000, pull: Any = None, port: bool = False
+    ) -> None:
         self.emit = emit
         self.output_limit = output_limit
         if not MICROPYTHON:
@@ -290,43 +296,52 @@ class Executor:
         self.sessions: dict[str, dict[str, Any]] = {}
         #: MicroPython hosts: ``pull(stream)`` -> text written to the real stdout/stderr
         self.pull = pull
-        #: display() function id -> its run id holder (MicroPython functions take no attributes)
-        self._holders: dict[int, dict[str, str]] = {}
+        #: judge transcripts with the small doctest port even where ``doctest`` exists (the
+        #: differential test holds the port to doctest's verdicts in CPython too)
+        self.port = port or MICROPYTHON
+        #: the run that output belongs to (``display()`` called between runs: the last one)
+        self.run_id = "run"
+        #: session -> its ``contextvars`` context at the end of its last run
+        self._contexts: dict[str, Any] = {}
         self._streams: tuple[StreamCapture, ...] = ()
         self._sources: dict[str, list[str]] = {}
+        builtins.display = self.display  # type: ignore[attr-defined]
 
     def reset(self, session: str | None = None) -> None:
         """Forget one session's namespace, or all of them."""
         if session is None:
             self.sessions.clear()
+            self._contexts.clear()
         else:
             self.sessions.pop(session, None)
+            self._contexts.pop(session, None)
 
-    def namespace(self, session: str | None, run_id: str) -> dict[str, Any]:
-        if session is not None and session in self.sessions:
-            return self.sessions[session]
-        ns: dict[str, Any] = {
-            "__name__": "__main__",
-            "__builtins__": builtins,
-            "display": self._make_display(run_id),
-        }
-        if session is not None:
-            self.sessions[session] = ns
+    def namespace(self, session: str | None, transcript: bool = False) -> dict[str, Any]:
+        """The session's namespace (a new one without a session).
+
+        A plain snippet runs as ``__main__``; a transcript gets what ``sphinx.ext.doctest`` gives a
+        group, a namespace without ``__name__`` (so ``class A`` prints as ``<class 'A'>``, as the
+        docs were written against). In a session mixing both, each snippet sees its own kind's rule.
+        MicroPython keeps ``__name__`` (its classes print without a module either way).
+        """
+        ns = self.sessions.get(session) if session is not None else None
+        if ns is None:
+            ns = {"__builtins__": builtins}
+            if session is not None:
+                self.sessions[session] = ns
+        if transcript and not MICROPYTHON:
+            ns.pop("__name__", None)
+        else:
+            ns["__name__"] = "__main__"
         return ns
 
-    def _make_display(self, run_id: str) -> Callable[..., None]:
-        holder = {"run": run_id}
-
-        def display(*objs: Any) -> None:
-            """Show each object with its richest representation (IPython's ``display``)."""
-            for stream in self._streams if MICROPYTHON else (sys.stdout, sys.stderr):
-                stream.flush()
-            for obj in objs:
-                bundle = mime_bundle(obj)
-                self.emit(_dumps({"type": "display", "run": holder["run"], "bundle": bundle}))
-
-        self._holders[id(display)] = holder
-        return display
+    def display(self, *objs: Any) -> None:
+        """Show each object with its richest representation (IPython's ``display``)."""
+        for stream in self._streams if MICROPYTHON else (sys.stdout, sys.stderr):
+            stream.flush()
+        for obj in objs:
+            bundle = mime_bundle(obj)
+            self.emit(_dumps({"type": "display", "run": self.run_id, "bundle": bundle}))
 
     async def run(
         self,
@@ -337,15 +352,24 @@ class Executor:
         filename: str = "<snippet>",
         raises: str | None = None,
         stdin: Any = None,
+        console: bool = False,
     ) -> str:
-        """Run *code*; return the result as JSON text (see the module docstring)."""
-        session, raises = _none(session), _none(raises)
-        ns = self._prepare(code, session, run_id, filename)
+        """Run *code*; return the result as JSON text (see the module docstring).
+
+        *console*: the reader edited a transcript; every top-level expression's value is printed,
+        as at the interactive prompt, each statement echoed with its prompt first, and the
+        namespace follows the transcript rule (:meth:`namespace`).
+        """
+        session, raises, console = _none(session), _none(raises), bool(_none(console))
+        ns = self._prepare(code, session, run_id, filename, console)
 
         async def body(out: StreamCapture) -> None:
-            await self._execute(code, ns, filename)
+            if console and not MICROPYTHON:
+                await self._execute_console(code, ns, filename, out)
+            else:
+                await self._execute(code, ns, filename)
 
-        return await self._guarded(body, run_id, filename, raises, stdin)
+        return await self._guarded(body, run_id, filename, raises, stdin, session)
 
     async def run_transcript(
         self,
@@ -356,33 +380,46 @@ class Executor:
         filename: str = "<snippet>",
         raises: str | None = None,
         stdin: Any = None,
+        flags: Any = None,
+        name: str | None = None,
+        echo: bool = False,
     ) -> str:
-        """Run a ``>>>`` transcript example by example and compare outputs doctest-style.
+        """Run a ``>>>`` transcript and judge it as :mod:`doctest` does.
 
-        Each example runs like a line typed at the interactive prompt (an expression's ``repr`` is
-        printed); what it prints must match the transcript's expected output, where ``...`` matches
-        any text and ``<BLANKLINE>`` an empty line. An expected ``Traceback (most recent call
-        last):`` matches the exception's last line. The first difference stops the run and is
-        reported as ``OutputMismatch`` at the example's line; tracebacks and line numbers refer to
-        the lines of the transcript itself, so ``file:line`` points at the ``>>>`` line.
+        The stdlib's ``DocTestParser``, ``DocTestRunner`` and ``OutputChecker`` do the work (MicroPython,
+        which has no ``doctest``, uses the port below), with the option flags named in *flags*
+        (names separated by spaces or commas, e.g. ``"ELLIPSIS IGNORE_EXCEPTION_DETAIL"``; default:
+        :data:`DEFAULT_FLAGS`, those of ``sphinx.ext.doctest``) and the per-example ``# doctest:``
+        directives on top. Like doctest, every example runs; the first failure is the result's
+        error, at its ``>>>`` line (``line``, counted in the transcript; ``editor_line``, counted in
+        the prompt-less code a reader edits), the others are counted. Examples compile as
+        ``<doctest NAME[N]>`` (NAME: *name*, else the session, else ``default``).
+
+        *echo*: also send each example's source with its prompts (stream ``echo``), so the
+        reader's output reads like a console session.
         """
-        session, raises = _none(session), _none(raises)
-        ns = self._prepare(transcript, session, run_id, filename)
-        examples = parse_transcript(transcript)
+        session, raises, name = _none(session), _none(raises), _none(name)
+        ns = self._prepare(transcript, session, run_id, filename, True)
+        test_name = name or session or "default"
 
         async def body(out: StreamCapture) -> None:
-            for example in examples:
-                await self._run_example(example, ns, filename, out)
+            names = flag_names(_none(flags))
+            if self.port:
+                failure = self._transcript_port(
+                    transcript, ns, test_name, names, filename, out, echo
+                )
+            else:
+                failure = _run_doctest(self, transcript, ns, test_name, names, out, echo)
+            if failure is not None:
+                raise failure
 
-        return await self._guarded(body, run_id, filename, raises, stdin)
+        return await self._guarded(body, run_id, filename, raises, stdin, session)
 
     def _prepare(
-        self, code: str, session: str | None, run_id: str, filename: str
+        self, code: str, session: str | None, run_id: str, filename: str, transcript: bool
     ) -> dict[str, Any]:
-        ns = self.namespace(session, run_id)
-        holder = self._holders.get(id(ns.get("display")))
-        if holder is not None:
-            holder["run"] = run_id
+        self.run_id = run_id
+        ns = self.namespace(session, transcript)
         if MICROPYTHON:
             self._sources[filename] = code.split("\n")
         else:
@@ -396,9 +433,12 @@ class Executor:
         filename: str,
         raises: str | None,
         stdin: Any = None,
+        session: str | None = None,
     ) -> str:
         """Run *body* with captured streams and the given stdin lines; turn whatever it raises into
-        a result. *stdin* is a list of lines (a JS array or a JSON text from the hosts) or None."""
+        a result. *stdin* is a list of lines (a JS array or a JSON text from the hosts) or None.
+        The session's ``contextvars`` values are put back first and kept afterwards: hosts start
+        each run as a new task, which would otherwise begin from a fresh context."""
         out = StreamCapture(self.emit, "stdout", run_id, self.output_limit, self.pull)
         err = StreamCapture(self.emit, "stderr", run_id, self.output_limit, self.pull)
         self._streams = (out, err)
@@ -409,6 +449,7 @@ class Executor:
         else:
             saved = sys.stdout, sys.stderr, sys.stdin
             sys.stdout, sys.stderr, sys.stdin = out, err, NoInput(_lines(stdin), out)
+        _restore_context(self._contexts.get(session) if session is not None else None)
         error: dict[str, Any] | None = None
         matched = False
         started = _monotonic()
@@ -419,10 +460,17 @@ class Executor:
             _show_figures()  # figures left open are shown, as in a notebook
         except _Mismatch as exc:
             error = exc.error
+            matched = (
+                raises is not None
+                and exc.exception is not None
+                and _exception_matches(exc.exception, raises)
+            )
         except BaseException as exc:  # the reader's code may raise anything, KeyboardInterrupt too
             error = self._describe(exc, filename)
             matched = raises is not None and _exception_matches(exc, raises)
         finally:
+            if session is not None and not MICROPYTHON:
+                self._contexts[session] = _copy_context()
             for stream in (out, err):
                 try:
                     stream.flush()
@@ -454,94 +502,120 @@ class Executor:
             error["message"] = f"expected {raises}, got {error['type']}: {error['message']}"
         return _dumps(result)
 
-    async def _run_example(
-        self, example: Example, ns: dict[str, Any], filename: str, out: StreamCapture
-    ) -> None:
-        if MICROPYTHON:
-            return self._run_example_micropython(example, ns, filename, out)
-        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-        record: list[str] = []
-        out.record = record
+    def _transcript_port(
+        self,
+        transcript: str,
+        ns: dict[str, Any],
+        name: str,
+        flags: list[str],
+        filename: str,
+        out: StreamCapture,
+        echo: bool,
+    ) -> _Mismatch | None:
+        """doctest's ``DocTestRunner`` loop for hosts without ``doctest`` (MicroPython).
 
-        def hook(value: Any) -> None:  # the interactive prompt's display of an expression
-            if value is not None:
-                ns["_"] = value
-                sys.stdout.write(repr(value) + "\n")
-
-        saved_hook = sys.displayhook
+        Same verdicts on what MicroPython can run (the differential test holds it to that): option
+        flags and directives, SKIP, expected exceptions (IGNORE_EXCEPTION_DETAIL), every example
+        runs, the first failure is reported.
+        """
         try:
+            examples = parse_transcript(transcript)
+        except ValueError as exc:
+            return _parse_failure(str(exc), transcript)
+        base = 0
+        for flag in flags:
+            base |= FLAGS[flag]
+        first: _Mismatch | None = None
+        failures = 0
+        for example in examples:
+            optionflags = base
+            for bit, on in example.options:
+                optionflags = optionflags | bit if on else optionflags & ~bit
+            if optionflags & FLAGS["SKIP"]:
+                continue
+            if echo:
+                self.echo(example.source)
+            record: list[str] = []
+            out.record = record
+            caught: BaseException | None = None
             try:
-                tree = ast.parse(example.source, filename, "single")
-            except SyntaxError as exc:
-                exc.lineno = (exc.lineno or 1) + example.line - 1
+                value = _exec_last_value("\n" * (example.line - 1) + example.source, ns, filename)
+                if value is not None:
+                    ns["_"] = value
+                    out.write(repr(value) + "\n")
+                out.absorb()
+            except KeyboardInterrupt:
                 raise
-            ast.increment_lineno(tree, example.line - 1)
-            for node in ast.walk(tree):  # columns as in the transcript, after the prompt
-                for attr in ("col_offset", "end_col_offset"):
-                    if getattr(node, attr, None) is not None:
-                        setattr(node, attr, getattr(node, attr) + example.column)
-            code = compile(tree, filename, "single", flags=flags, dont_inherit=True)
-            sys.displayhook = hook
-            value = eval(code, ns)
-            if _is_awaitable_code(code):
-                await value
-        except BaseException as exc:
-            expected = _expected_exception(example.want)
-            if expected is None:
-                raise
-            got = "".join(traceback.format_exception_only(type(exc), exc))
-            if not output_matches(expected, got):
-                raise _Mismatch(
-                    example, f"Traceback (most recent call last):\n  ...\n{got}"
-                ) from None
-            return
-        finally:
-            sys.displayhook = saved_hook
-            out.record = None
-        got = "".join(record)
-        if _expected_exception(example.want) is not None or not output_matches(example.want, got):
-            raise _Mismatch(example, got)
+            except BaseException as exc:
+                caught = exc
+            finally:
+                out.record = None
+            got = "".join(record)
+            if caught is None:
+                ok = check_output(example.want, got, optionflags)
+            else:
+                exc_msg = _exception_line(caught)
+                if example.exc_msg is None:
+                    ok = False
+                else:
+                    ok = check_output(example.exc_msg, exc_msg, optionflags) or bool(
+                        optionflags & FLAGS["IGNORE_EXCEPTION_DETAIL"]
+                        and check_output(
+                            _strip_exception_details(example.exc_msg),
+                            _strip_exception_details(exc_msg),
+                            optionflags,
+                        )
+                    )
+                if not ok and example.exc_msg is None:
+                    error = self._describe(caught, filename)
+                    error["line"], error["editor_line"] = example.line, example.editor_line
+                    self.report(error)
+                    first = first or _Mismatch(error, caught)
+                    failures += 1
+                    continue
+                shown = "Traceback (most recent call last):\n  ...\n" + exc_msg
+                out.write(shown)
+                got += shown
+            if not ok:
+                failures += 1
+                failure = _Mismatch.output(example, got, output_difference(example, got))
+                self.report(failure.error)
+                first = first or failure
+        if first is not None:
+            first.more(failures - 1)
+        return first
 
-    def _run_example_micropython(
-        self, example: Example, ns: dict[str, Any], filename: str, out: StreamCapture
-    ) -> None:
-        """:meth:`_run_example` without ``ast``: an expression's ``repr`` is printed, as at a prompt."""
-        record: list[str] = []
-        out.record = record
-        try:
-            value = _exec_last_value("\n" * (example.line - 1) + example.source, ns, filename)
-            if value is not None:
-                ns["_"] = value
-                out.write(repr(value) + "\n")
-            out.absorb()
-        except BaseException as exc:
-            expected = _expected_exception(example.want)
-            if expected is None:
-                raise
-            got = f"{type(exc).__name__}: {_exception_text(exc)}\n"
-            if not output_matches(expected, got):
-                raise _Mismatch(
-                    example, f"Traceback (most recent call last):\n  ...\n{got}"
-                ) from None
-            return
-        finally:
-            out.record = None
-        got = "".join(record)
-        if _expected_exception(example.want) is not None or not output_matches(example.want, got):
-            raise _Mismatch(example, got)
+    def echo(self, source: str) -> None:
+        """Send an example's source with its prompts (``>>> ``, ``... ``) as the ``echo`` stream,
+        after what was printed before it."""
+        for stream in self._streams:
+            stream.flush()
+        lines = source.rstrip("\n").split("\n")
+        text = "".join(("... " if i else ">>> ") + ln + "\n" for i, ln in enumerate(lines))
+        self.emit(_dumps({"type": "stream", "run": self.run_id, "stream": "echo", "text": text}))
+
+    def report(self, error: dict[str, Any]) -> None:
+        """Show a failing example's report where it happened, in the error stream (``shown``: the
+        host need not show the result's error again)."""
+        for stream in self._streams:
+            stream.flush()
+        if len(self._streams) > 1:
+            self._streams[1].write(error["traceback"])
+            self._streams[1].flush()
+        error["shown"] = True
 
     async def _execute(self, code: str, ns: dict[str, Any], filename: str) -> None:
         if MICROPYTHON:
             value = _exec_last_value(code, ns, filename)
             if value is not None:
                 ns["_"] = value
-                ns["display"](value)
+                self.display(value)
             return
-        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-        tree = ast.parse(code, filename, "exec")
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | _future_flags(ns)
+        tree = compile(code, filename, "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True)
         last: ast.expr | None = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = tree.body.pop().value  # type: ignore[attr-defined]
+            last = tree.body.pop().value
         body = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
         value = eval(body, ns)
         if _is_awaitable_code(body):
@@ -553,13 +627,52 @@ class Executor:
                 value = await value
             if value is not None:
                 ns["_"] = value
-                ns["display"](value)
+                self.display(value)
 
-    def _describe(self, exc: BaseException, filename: str) -> dict[str, Any]:
+    async def _execute_console(
+        self, code: str, ns: dict[str, Any], filename: str, out: StreamCapture
+    ) -> None:
+        """Run *code* statement by statement as typed at the prompt: each is echoed with its prompts,
+        and an expression's ``repr`` is printed (what an edited transcript shows)."""
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | _future_flags(ns)
+        tree = compile(code, filename, "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True)
+        lines = code.split("\n")
+
+        def hook(value: Any) -> None:
+            if value is not None:
+                builtins._ = value  # type: ignore[attr-defined]
+                out.write(repr(value) + "\n")
+
+        saved_hook = sys.displayhook
+        sys.displayhook = hook
+        try:
+            for statement in tree.body:
+                first = getattr(statement, "decorator_list", None) or [statement]
+                start = min(node.lineno for node in first) - 1
+                source = "\n".join(lines[start : statement.end_lineno])
+                self.echo(source + "\n")
+                single = ast.Interactive(body=[statement])
+                compiled = compile(single, filename, "single", flags=flags, dont_inherit=True)
+                value = eval(compiled, ns)
+                if _is_awaitable_code(compiled):
+                    await value
+                flags |= _future_flags(ns)
+        finally:
+            sys.displayhook = saved_hook
+
+    def _describe(
+        self, exc: BaseException, filename: str, prefix: str | None = None
+    ) -> dict[str, Any]:
+        """The result's error for *exc*: its traceback from the first frame of the reader's code
+        (compiled as *filename*, or any name starting with *prefix*: a transcript's examples)."""
         if MICROPYTHON:
             return self._describe_micropython(exc, filename)
+
+        def mine(name: str) -> bool:
+            return name == filename or (prefix is not None and name.startswith(prefix))
+
         tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+        while tb is not None and not mine(tb.tb_frame.f_code.co_filename):
             tb = tb.tb_next
         line: int | None = None
         walk = tb
@@ -626,13 +739,33 @@ class Executor:
         raises: str | None,
         stdin: Any,
         transcript: bool,
+        flags: Any = None,
+        console: bool = False,
+        echo: bool = False,
     ) -> str:
         """:meth:`run` or :meth:`run_transcript` for hosts that cannot pass keyword arguments or
         await a coroutine (MicroPython's JavaScript API); top-level ``await`` is not available."""
-        method = self.run_transcript if transcript else self.run
-        coro = method(
-            code, run_id=run_id, session=session, filename=filename, raises=raises, stdin=stdin
-        )
+        if transcript:
+            coro = self.run_transcript(
+                code,
+                run_id=run_id,
+                session=session,
+                filename=filename,
+                raises=raises,
+                stdin=stdin,
+                flags=flags,
+                echo=bool(_none(echo)),
+            )
+        else:
+            coro = self.run(
+                code,
+                run_id=run_id,
+                session=session,
+                filename=filename,
+                raises=raises,
+                stdin=stdin,
+                console=bool(_none(console)),
+            )
         try:
             coro.send(None)
         except StopIteration as stop:
@@ -753,87 +886,219 @@ def _reader(out: StreamCapture, stdin: NoInput) -> Any:
     return input
 
 
-class Example:
-    """One ``>>>`` example of a transcript: its source, the expected output, its 1-based line."""
+# --- transcripts: doctest itself where it exists, a small port of it for MicroPython -------------
 
-    __slots__ = ("column", "line", "source", "want")
-
-    def __init__(self, source: str, want: str, line: int, column: int = 4) -> None:
-        self.source = source
-        self.want = want
-        self.line = line
-        self.column = column  # where the source starts on its line (after ">>> ")
-
-
-_PROMPT = re.compile(r"^(\s*)>>>(?: |$)")
-_CONTINUATION = re.compile(r"^\s*\.\.\.(?: |$)")
+#: ``doctest``'s option flags in its registration order (their values are ``1 << index``), for the
+#: port; where ``doctest`` exists its own ``OPTIONFLAGS_BY_NAME`` is used
+FLAG_NAMES = (
+    "DONT_ACCEPT_TRUE_FOR_1",
+    "DONT_ACCEPT_BLANKLINE",
+    "NORMALIZE_WHITESPACE",
+    "ELLIPSIS",
+    "SKIP",
+    "IGNORE_EXCEPTION_DETAIL",
+    "REPORT_UDIFF",
+    "REPORT_CDIFF",
+    "REPORT_NDIFF",
+    "REPORT_ONLY_FIRST_FAILURE",
+    "FAIL_FAST",
+)
+FLAGS = {name: 1 << i for i, name in enumerate(FLAG_NAMES)}
+#: ``sphinx.ext.doctest``'s ``doctest_default_flags``: what transcripts are judged with by default
+DEFAULT_FLAGS = ("ELLIPSIS", "IGNORE_EXCEPTION_DETAIL", "DONT_ACCEPT_TRUE_FOR_1")
+_BLANKLINE = "<BLANKLINE>"
 _TRACEBACK_HEADS = ("Traceback (most recent call last):", "Traceback (innermost last):")
 
 
-def parse_transcript(text: str) -> list[Example]:
-    """The examples of a transcript, parsed like :mod:`doctest` does.
+def flag_names(value: Any) -> list[str]:
+    """Option flag names from a host: None (the defaults), a text (``"ELLIPSIS, SKIP"``) or a list."""
+    if value is None:
+        return list(DEFAULT_FLAGS)
+    if isinstance(value, str):
+        items = value.replace(",", " ").split()
+    else:
+        items = [str(item) for item in value]
+    for item in items:
+        if item not in FLAGS:
+            raise ValueError(f"unknown doctest option flag {item!r}")
+    return items
 
-    A ``>>>`` line starts an example, ``...`` lines continue its source, and the following
-    non-blank lines up to a blank line or the next prompt are its expected output.
+
+class Example:
+    """One ``>>>`` example, as :class:`doctest.Example` has it (the port's copy).
+
+    ``line`` is the 1-based line of its ``>>>`` in the transcript, ``editor_line`` the same line in
+    the prompt-less code a reader edits, ``options`` the ``(flag, on)`` pairs of its directives.
+    """
+
+    __slots__ = ("editor_line", "exc_msg", "line", "options", "source", "want")
+
+    def __init__(
+        self,
+        source: str,
+        want: str,
+        line: int,
+        editor_line: int = 0,
+        options: list[tuple[int, bool]] | None = None,
+    ) -> None:
+        self.source = source if source.endswith("\n") else source + "\n"
+        self.want = want if not want or want.endswith("\n") else want + "\n"
+        self.exc_msg = _expected_exception(self.want)
+        self.line = line
+        self.editor_line = editor_line or line
+        self.options = options or []
+
+
+def _spaces(line: str) -> int:
+    """The number of leading spaces of *line*."""
+    return len(line) - len(line.lstrip(" "))
+
+
+def _is_ps1(line: str) -> bool:
+    return line.lstrip(" ").startswith(">>>")
+
+
+def parse_transcript(text: str, name: str = "default") -> list[Example]:
+    """The examples of a transcript, found and checked as ``doctest.DocTestParser`` does.
+
+    Raises ``ValueError`` with doctest's messages (a prompt without a blank after it, inconsistent
+    indentation, a bad directive). Blank and comment-only ``>>>`` examples are left out.
     """
     lines = text.split("\n")
     examples: list[Example] = []
+    editor = 0
     i = 0
     while i < len(lines):
-        match = _PROMPT.match(lines[i])
-        if not match:
+        if not _is_ps1(lines[i]):
             i += 1
             continue
-        indent = len(match.group(1))
+        indent = _spaces(lines[i])
         start = i
-        source = [lines[i][indent + 4 :]]
+        source_lines = [lines[i]]
         i += 1
-        while i < len(lines) and _CONTINUATION.match(lines[i]):
-            source.append(lines[i][indent + 4 :])
+        while i < len(lines) and lines[i].lstrip(" ").startswith("..."):
+            source_lines.append(lines[i])
             i += 1
-        want: list[str] = []
-        while i < len(lines) and lines[i].strip() and not _PROMPT.match(lines[i]):
-            line = lines[i]
-            want.append(line[indent:] if not line[:indent].strip() else line.lstrip())
+        want_lines: list[str] = []
+        while i < len(lines) and lines[i].strip(" ") and not _is_ps1(lines[i]):
+            want_lines.append(lines[i])
             i += 1
-        expected = "".join(f"{w}\n" for w in want)
-        examples.append(Example("\n".join(source) + "\n", expected, start + 1, indent + 4))
+        for k, line in enumerate(source_lines):
+            if len(line) >= indent + 4 and line[indent + 3] != " ":
+                raise ValueError(
+                    f"line {start + k + 1} of the docstring for {name} lacks blank after "
+                    f"{line[indent : indent + 3]}: {line!r}"
+                )
+        _check_prefix(source_lines[1:], " " * indent + ".", name, start + 1)
+        _check_prefix(want_lines, " " * indent, name, start + len(source_lines))
+        source = "\n".join(line[indent + 4 :] for line in source_lines)
+        want = "\n".join(line[indent:] for line in want_lines)
+        options = _find_options(source, name, start)
+        first_editor = editor + 1
+        editor += len(source_lines)
+        if "\n" not in source and (not source.strip(" ") or source.lstrip(" ").startswith("#")):
+            if options:
+                raise ValueError(
+                    f"line {start} of the doctest for {name} has an option directive on a line "
+                    f"with no example: {source!r}"
+                )
+            continue
+        examples.append(Example(source, want, start + 1, first_editor, options))
     return examples
 
 
-def output_matches(want: str, got: str) -> bool:
-    """doctest's comparison with ``ELLIPSIS``: ``...`` in *want* matches any text."""
-    # string operations, not regular expressions: MicroPython's re has no flags
-    want = "\n".join("" if ln == "<BLANKLINE>" else ln for ln in want.split("\n"))
-    got = "\n".join("" if not ln.strip() else ln for ln in got.split("\n"))
-    if want == got:
+def _check_prefix(lines: list[str], prefix: str, name: str, lineno: int) -> None:
+    for k, line in enumerate(lines):
+        if line and not line.startswith(prefix):
+            raise ValueError(
+                f"line {lineno + k + 1} of the docstring for {name} has inconsistent leading "
+                f"whitespace: {line!r}"
+            )
+
+
+def _find_options(source: str, name: str, lineno: int) -> list[tuple[int, bool]]:
+    """The ``# doctest: +FLAG, -FLAG`` directives of an example's source."""
+    found: list[tuple[int, bool]] = []
+    for line in source.split("\n"):
+        at = line.find("#")
+        while at >= 0:
+            rest = line[at + 1 :].lstrip()
+            if rest.startswith("doctest:"):
+                tail = rest[len("doctest:") :]
+                if "'" not in tail and '"' not in tail:
+                    for option in tail.replace(",", " ").split():
+                        if option[0] not in "+-" or option[1:] not in FLAGS:
+                            raise ValueError(
+                                f"line {lineno + 1} of the doctest for {name} has an invalid "
+                                f"option: {option!r}"
+                            )
+                        found.append((FLAGS[option[1:]], option[0] == "+"))
+                    break
+            at = line.find("#", at + 1)
+    return found
+
+
+def check_output(want: str, got: str, flags: int) -> bool:
+    """``doctest.OutputChecker.check_output``, without regular expressions (MicroPython's lack flags)."""
+    if got == want:
         return True
+    if not flags & FLAGS["DONT_ACCEPT_TRUE_FOR_1"]:
+        if (got, want) in (("True\n", "1\n"), ("False\n", "0\n")):
+            return True
+    if not flags & FLAGS["DONT_ACCEPT_BLANKLINE"]:
+        want = "\n".join(
+            "" if ln.startswith(_BLANKLINE) and not ln[len(_BLANKLINE) :].strip() else ln
+            for ln in want.split("\n")
+        )
+        got = "\n".join("" if ln and not ln.strip() else ln for ln in got.split("\n"))
+        if got == want:
+            return True
+    if flags & FLAGS["NORMALIZE_WHITESPACE"]:
+        got = " ".join(got.split())
+        want = " ".join(want.split())
+        if got == want:
+            return True
+    return bool(flags & FLAGS["ELLIPSIS"]) and _ellipsis_match(want, got)
+
+
+def output_matches(want: str, got: str) -> bool:
+    """The comparison under ``sphinx.ext.doctest``'s default flags."""
+    flags = 0
+    for name in DEFAULT_FLAGS:
+        flags |= FLAGS[name]
+    return check_output(want, got, flags)
+
+
+def _ellipsis_match(want: str, got: str) -> bool:
+    """doctest's ``_ellipsis_match``: ``...`` in *want* matches any text."""
     if "..." not in want:
-        return False
+        return want == got
     parts = want.split("...")
     start, end = 0, len(got)
     if parts[0]:
         if not got.startswith(parts[0]):
             return False
         start = len(parts[0])
+        parts = parts[1:]
     if parts[-1]:
         if not got.endswith(parts[-1]):
             return False
         end -= len(parts[-1])
+        parts = parts[:-1]
     if start > end:
         return False
-    for part in parts[1:-1]:
-        found = got.find(part, start, end)
-        if found < 0:
+    for part in parts:
+        start = got.find(part, start, end)
+        if start < 0:
             return False
-        start = found + len(part)
+        start += len(part)
     return True
 
 
 def _expected_exception(want: str) -> str | None:
-    """The exception line(s) an expected traceback ends with, or None if none is expected."""
+    """The exception line(s) an expected traceback ends with (doctest's ``exc_msg``), or None."""
     lines = want.split("\n")
-    if lines[0].rstrip(" \t") not in _TRACEBACK_HEADS:
+    if lines[0].rstrip() not in _TRACEBACK_HEADS:
         return None
     for i in range(1, len(lines)):
         first = lines[i][:1]
@@ -842,20 +1107,244 @@ def _expected_exception(want: str) -> str | None:
     return None
 
 
-class _Mismatch(Exception):
-    """A transcript example printed something other than the transcript says."""
+def _strip_exception_details(msg: str) -> str:
+    """doctest's: only the exception's name (no module path, no message) for IGNORE_EXCEPTION_DETAIL."""
+    start, end = 0, len(msg)
+    i = msg.find("\n")
+    if i >= 0:
+        end = i
+    i = msg.find(":", 0, end)
+    if i >= 0:
+        end = i
+    i = msg.rfind(".", 0, end)
+    if i >= 0:
+        start = i + 1
+    return msg[start:end]
 
-    def __init__(self, example: Example, got: str) -> None:
-        super().__init__("output differs from the transcript")
-        shown_want = "".join(f"    {ln}\n" for ln in example.want.splitlines()) or "    nothing\n"
-        shown_got = "".join(f"    {ln}\n" for ln in got.splitlines()) or "    nothing\n"
-        source = example.source.splitlines()[0] if example.source.strip() else ""
-        self.error = {
+
+def _exception_line(exc: BaseException) -> str:
+    """The last line of the exception as ``traceback.format_exception_only`` writes it."""
+    cls = type(exc)
+    name = getattr(cls, "__qualname__", cls.__name__)
+    module = getattr(cls, "__module__", None)
+    if isinstance(module, str) and module not in ("builtins", "__main__"):
+        name = f"{module}.{name}"
+    message = getattr(exc, "msg", None) if isinstance(exc, SyntaxError) else None
+    text = message if isinstance(message, str) else _exception_text(exc)
+    return f"{name}: {text}\n" if text else f"{name}\n"
+
+
+def _parse_failure(message: str, transcript: str) -> _Mismatch:
+    """A transcript doctest cannot parse: the error at the line its message names."""
+    line: int | None = None
+    _, found, rest = message.partition("line ")
+    digits = rest.split(" ")[0] if found else ""
+    if digits.isdigit():
+        line = int(digits)
+    error = {
+        "type": "ValueError",
+        "message": f"doctest cannot parse this transcript: {message}",
+        "traceback": f"ValueError: {message}\n",
+        "line": line,
+        "editor_line": _editor_line(transcript, line) if line else None,
+    }
+    return _Mismatch(error)
+
+
+def _editor_line(transcript: str, line: int) -> int:
+    """Line *line* of a transcript as a line of the prompt-less code (that of an earlier prompt)."""
+    count = 0
+    for number, text in enumerate(transcript.split("\n"), 1):
+        if number > line:
+            break
+        stripped = text.lstrip(" ")
+        if stripped.startswith(">>>") or stripped.startswith("..."):
+            count += 1
+    return max(count, 1)
+
+
+class _Mismatch(Exception):
+    """A transcript's first failing example (the others are counted in its message)."""
+
+    def __init__(self, error: dict[str, Any], exception: BaseException | None = None) -> None:
+        super().__init__(error["message"])
+        self.error = error
+        self.exception = exception
+
+    @classmethod
+    def output(cls, example: Example, got: str, difference: str) -> _Mismatch:
+        """An example whose output differs; *difference* is doctest's "Expected: ... Got: ..."."""
+        source = example.source.split("\n")[0]
+        shown = "".join(f"    {ln}\n" for ln in example.source.rstrip("\n").split("\n"))
+        error = {
             "type": "OutputMismatch",
             "message": f"the output of >>> {source} differs from the transcript",
-            "traceback": f"Expected:\n{shown_want}Got:\n{shown_got}",
+            "traceback": f"Failed example:\n{shown}{difference}",
             "line": example.line,
+            "editor_line": example.editor_line,
         }
+        return cls(error)
+
+    def more(self, count: int) -> None:
+        if count > 0:
+            plural = "s" if count > 1 else ""
+            self.error["message"] += f" (and {count} more failing example{plural})"
+
+
+def output_difference(example: Example, got: str) -> str:
+    """doctest's ``output_difference`` without its diff modes (the port's report)."""
+
+    def indent(text: str) -> str:
+        return "".join(f"    {ln}\n" for ln in text.rstrip("\n").split("\n")) if text else ""
+
+    want = example.want
+    if want:
+        return f"Expected:\n{indent(want)}" + (f"Got:\n{indent(got)}" if got else "Got nothing\n")
+    return f"Expected nothing\nGot:\n{indent(got)}" if got else "Expected nothing\nGot nothing\n"
+
+
+def _run_doctest(
+    executor: Executor,
+    transcript: str,
+    ns: dict[str, Any],
+    name: str,
+    flags: list[str],
+    out: StreamCapture,
+    echo: bool,
+) -> _Mismatch | None:
+    """Judge *transcript* with the stdlib's ``doctest`` in *ns*, as ``sphinx.ext.doctest`` does
+    with a group's namespace (``test.globs`` is the namespace itself, not a copy)."""
+    import doctest
+
+    optionflags = 0
+    for flag in flags:
+        optionflags |= doctest.OPTIONFLAGS_BY_NAME[flag]
+    try:
+        test = doctest.DocTestParser().get_doctest(transcript, {}, name, None, 0)
+    except ValueError as exc:
+        return _parse_failure(str(exc), transcript)
+    test.globs = ns
+    runner = _runner_class()(executor, optionflags, out, echo, transcript)
+    runner.run(test, out=lambda text: None, clear_globs=False)
+    if runner.first is not None:
+        runner.first.more(runner.failures_seen - 1)
+    first: _Mismatch | None = runner.first
+    return first
+
+
+_RUNNER: Any = None
+
+
+def _runner_class() -> Any:
+    """A ``doctest.DocTestRunner`` that reports to the reader (made once ``doctest`` is imported)."""
+    global _RUNNER
+    if _RUNNER is not None:
+        return _RUNNER
+    import doctest
+
+    class Fakeout(doctest._SpoofOut):  # type: ignore[name-defined,misc]
+        """doctest's captured stdout, keeping what an example printed before it raised."""
+
+        taken = ""
+
+        def truncate(self, size: int | None = None) -> Any:
+            self.taken = self.getvalue()
+            return super().truncate(size)
+
+    class TranscriptRunner(doctest.DocTestRunner):
+        def __init__(
+            self, executor: Executor, optionflags: int, out: StreamCapture, echo: bool, text: str
+        ) -> None:
+            super().__init__(verbose=False, optionflags=optionflags)
+            self._fakeout = Fakeout()
+            self.executor = executor
+            self.stream = out
+            self.echo = echo
+            self.text = text
+            self.first: _Mismatch | None = None
+            self.failures_seen = 0
+
+        def report_start(self, out: Any, test: Any, example: Any) -> None:
+            if self.echo:
+                self.executor.echo(example.source)
+
+        def report_success(self, out: Any, test: Any, example: Any, got: str) -> None:
+            self.stream.write(got)
+
+        def report_failure(self, out: Any, test: Any, example: Any, got: str) -> None:
+            self.stream.write(got)
+            self.failures_seen += 1
+            mine = Example(example.source, example.want, example.lineno + 1)
+            mine.editor_line = _editor_line(self.text, mine.line)
+            checker = self._checker  # type: ignore[attr-defined]
+            difference = checker.output_difference(example, got, self.optionflags)
+            failure = _Mismatch.output(mine, got, difference)
+            self.executor.report(failure.error)
+            self.first = self.first or failure
+
+        def report_unexpected_exception(
+            self, out: Any, test: Any, example: Any, exc_info: Any
+        ) -> None:
+            self.stream.write(self._fakeout.taken)
+            exc = exc_info[1]
+            number = test.examples.index(example)
+            own = f"<doctest {test.name}[{number}]>"
+            error = self.executor._describe(exc, own, prefix=f"<doctest {test.name}[")
+            line = example.lineno + 1
+            within = _line_in(exc, own)
+            if within:
+                line = example.lineno + within
+            error["line"] = line
+            error["editor_line"] = _editor_line(self.text, line)
+            error["examples"] = [e.lineno + 1 for e in test.examples]
+            self.failures_seen += 1
+            self.executor.report(error)
+            self.first = self.first or _Mismatch(error, exc)
+
+    _RUNNER = TranscriptRunner
+    return _RUNNER
+
+
+def _line_in(exc: BaseException, filename: str) -> int | None:
+    """The line of *exc* inside the code compiled as *filename* (its last frame there)."""
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        return exc.lineno
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _future_flags(ns: dict[str, Any]) -> int:
+    """The compiler flags of the ``from __future__`` features a namespace imported (doctest's rule),
+    so a session's later snippets compile as its first one asked."""
+    import __future__
+
+    flags = 0
+    for name in __future__.all_feature_names:
+        feature = ns.get(name)
+        if feature is getattr(__future__, name):
+            flags |= feature.compiler_flag
+    return flags
+
+
+def _copy_context() -> Any:
+    try:
+        import contextvars
+    except ImportError:
+        return None
+    return contextvars.copy_context()
+
+
+def _restore_context(context: Any) -> None:
+    """Set the variables of a session's saved ``contextvars`` context in the running one."""
+    if context is None:
+        return
+    for var, value in context.items():
+        var.set(value)
 
 
 def _none(value: Any) -> Any:
