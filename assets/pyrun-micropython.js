@@ -26,7 +26,7 @@ export const HEAP_SIZE = 8 * 1024 * 1024;
 /**
  * @typedef {object} MicroPythonHost
  * @property {(msg: any) => any} run run one snippet (`{run, code, session, filename, raises,
- *   stdin, transcript}`); returns the executor's result object
+ *   stdin, transcript, flags, console, echo}`); returns the executor's result object
  * @property {any} mp the MicroPython instance
  */
 
@@ -120,6 +120,9 @@ export async function startMicroPython(loadMicroPython, options) {
         msg.raises ?? null,
         msg.stdin ?? null,
         Boolean(msg.transcript),
+        msg.flags ?? null, // doctest option flag names of a transcript (null: the defaults)
+        Boolean(msg.console), // an edited transcript: run as typed at the prompt
+        Boolean(msg.echo), // send each example's source with its prompts
       );
       return JSON.parse(text);
     },

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .doctest_flags import site_flags
 from .errors import PyrunError
+from .executor import DEFAULT_FLAGS
 from .runtime import RUNTIMES
 
 CHECK_LEVELS = ("off", "warn", "error")
@@ -44,6 +46,10 @@ class PyrunConfig:
         packages: requirements loaded before every snippet (``["attrs", "inflection>=0.5"]``);
             Pyodide's own packages come from its lock file, others must be pure-Python wheels
             (see :mod:`pyrun_docs.packages`).
+        doctest_flags: the doctest option flags ``>>>`` transcripts are judged with: a list of
+            names, or an int as ``doctest_default_flags`` is written; default: those of
+            ``sphinx.ext.doctest`` (``ELLIPSIS``, ``IGNORE_EXCEPTION_DETAIL``,
+            ``DONT_ACCEPT_TRUE_FOR_1``).
         project: the documented project, importable in every example: a project folder
             (``"."``, relative to ``conf.py`` / ``mkdocs.yml``) whose wheel is built at docs
             build time, or a ``.whl`` file; ``None``: none.
@@ -64,6 +70,12 @@ class PyrunConfig:
     snapshot: str = "browser"
     packages: tuple[str, ...] | list[str] = ()
     project: str | None = None
+    doctest_flags: tuple[str, ...] | list[str] | int | str = DEFAULT_FLAGS
+
+    @property
+    def transcript_flags(self) -> tuple[str, ...]:
+        """:attr:`doctest_flags` as validated flag names."""
+        return site_flags(self.doctest_flags)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = "") -> PyrunConfig:
@@ -132,6 +144,7 @@ class PyrunConfig:
             raise bad("packages", 'use a list of requirements, e.g. ["attrs", "inflection>=0.5"]')
         if self.project is not None and (not isinstance(self.project, str) or not self.project):
             raise bad("project", 'use a path to the project folder (e.g. ".") or to a .whl file')
+        site_flags(self.doctest_flags, f"{prefix}doctest_flags")
         for name in ("cdn_url", "micropython_cdn_url"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.startswith(("https://", "http://")):

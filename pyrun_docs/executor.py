@@ -1151,16 +1151,33 @@ def _parse_failure(message: str, transcript: str) -> _Mismatch:
     return _Mismatch(error)
 
 
+def prompt_lines(text: str) -> list[tuple[int, str]]:
+    """The source lines of a transcript's examples, as doctest's parser finds them: each ``>>>``
+    line and the ``...`` lines right after it, as ``(0-based line, text without its prompt)``.
+
+    They are what a reader edits (``Snippet.source``), so an example's line there is known.
+    """
+    lines = text.split("\n")
+    found: list[tuple[int, str]] = []
+    i = 0
+    while i < len(lines):
+        if not _is_ps1(lines[i]):
+            i += 1
+            continue
+        indent = _spaces(lines[i])
+        found.append((i, lines[i][indent + 4 :]))
+        i += 1
+        while i < len(lines) and lines[i].lstrip(" ").startswith("..."):
+            found.append((i, lines[i][indent + 4 :]))
+            i += 1
+        while i < len(lines) and lines[i].strip(" ") and not _is_ps1(lines[i]):
+            i += 1
+    return found
+
+
 def _editor_line(transcript: str, line: int) -> int:
-    """Line *line* of a transcript as a line of the prompt-less code (that of an earlier prompt)."""
-    count = 0
-    for number, text in enumerate(transcript.split("\n"), 1):
-        if number > line:
-            break
-        stripped = text.lstrip(" ")
-        if stripped.startswith(">>>") or stripped.startswith("..."):
-            count += 1
-    return max(count, 1)
+    """Line *line* (1-based) of a transcript as a line of the prompt-less code a reader edits."""
+    return max(sum(1 for index, _ in prompt_lines(transcript) if index < line), 1)
 
 
 class _Mismatch(Exception):

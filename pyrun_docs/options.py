@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from .doctest_flags import parse_directive
 from .errors import OptionError
 from .runtime import RUNTIMES
 
@@ -45,6 +46,7 @@ class SnippetOptions:
     linenos: bool = False
     emphasize_lines: tuple[int, ...] = ()
     stdin: tuple[str, ...] | None = None  # None: input() fails with a message
+    flags: tuple[tuple[str, bool], ...] = ()  # doctest options of a transcript (`options`)
 
 
 def _flag(name: str, value: str | None) -> bool:
@@ -158,6 +160,13 @@ def _emphasize(name: str, value: str | None) -> tuple[int, ...]:
     return tuple(sorted(result))
 
 
+def _doctest_options(name: str, value: str | None) -> tuple[tuple[str, bool], ...]:
+    try:
+        return parse_directive(_required(name, value))
+    except OptionError as exc:
+        raise OptionError(f"option {name!r}: {exc.message}") from None
+
+
 #: option name as written -> (field name, parser)
 OPTION_TABLE: Mapping[str, tuple[str, Callable[[str, str | None], Any]]] = {
     "session": ("session", _session),
@@ -178,6 +187,7 @@ OPTION_TABLE: Mapping[str, tuple[str, Callable[[str, str | None], Any]]] = {
     "emphasize-lines": ("emphasize_lines", _emphasize),
     "hl_lines": ("emphasize_lines", _emphasize),  # pymdownx.highlight's name
     "stdin": ("stdin", _stdin),
+    "options": ("flags", _doctest_options),  # the doctest directive's name
 }
 OPTION_NAMES = tuple(OPTION_TABLE)
 
@@ -225,5 +235,9 @@ def options_to_dict(options: SnippetOptions) -> dict[str, Any]:
     for f in fields(options):
         value = getattr(options, f.name)
         if value != getattr(default, f.name):
-            out[f.name] = list(value) if isinstance(value, tuple) else value
+            out[f.name] = _jsonable(value)
     return out
+
+
+def _jsonable(value: Any) -> Any:
+    return [_jsonable(v) for v in value] if isinstance(value, tuple) else value

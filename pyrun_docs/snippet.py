@@ -11,10 +11,10 @@ import textwrap
 from dataclasses import dataclass, field
 
 from .errors import OptionError
+from .executor import prompt_lines
 from .options import SnippetOptions
 
 PROMPT = ">>> "
-CONTINUATION = "... "
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,10 @@ def is_transcript(code: str) -> bool:
 
 
 def transcript_source(code: str) -> str:
-    """The statements of a ``>>>`` transcript, prompts removed, expected outputs dropped."""
-    lines: list[str] = []
-    for ln in code.splitlines():
-        if ln.startswith(PROMPT) or ln.rstrip() == ">>>":
-            lines.append(ln[4:])
-        elif ln.startswith(CONTINUATION) or ln.rstrip() == "...":
-            lines.append(ln[4:])
-    return "\n".join(lines) + "\n"
+    """The statements of a ``>>>`` transcript, prompts removed, expected outputs dropped.
+
+    The lines are those doctest's parser takes as source (:func:`pyrun_docs.executor.prompt_lines`),
+    comment-only and bare ``>>>`` lines included, so the executor can name an example's line in
+    what the reader edits.
+    """
+    return "\n".join(text for _, text in prompt_lines(code)) + "\n"

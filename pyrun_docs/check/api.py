@@ -33,6 +33,7 @@ from .plan import (
     portable,
     runtime_of,
     session_members,
+    transcript_flags,
     unit_of,
 )
 from .pool import PageJob, Settings, run_pages
@@ -345,7 +346,13 @@ def _plan_page(
         chain_packages = sorted(
             {index.fingerprint(p) for s in chain for p in needs.get(s.index, [])}
         )
-        key = cache_key(snippet, chain, engine=engine, packages=chain_packages)
+        key = cache_key(
+            snippet,
+            chain,
+            engine=engine,
+            packages=chain_packages,
+            flags=config.transcript_flags,
+        )
         keys[(page, snippet.index)] = key
         hit = cache.get(key)
         if hit is not None and isinstance(hit.get("raw"), dict):
@@ -356,7 +363,7 @@ def _plan_page(
         if unit_of(snippet, config) not in stale_units:
             settle(page, judge(snippet, hit["raw"], str(hit.get("output", "")), cached=True))
     runs = [
-        Run(s)
+        Run(s, flags=transcript_flags(s, config))
         for s in execution_order(everything, config)
         if s.index in runnable and unit_of(s, config) in stale_units
     ]

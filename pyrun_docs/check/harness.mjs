@@ -11,7 +11,7 @@
  * Requests (Python -> harness):
  *   {op: "init", indexURL, packageDir, executor, isolationModule, isolation, outputLimit, warm,
  *    snapshot, makeSnapshot}
- *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript}]}
+ *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript, flags}]}
  * Events (harness -> Python):
  *   {ev: "ready", seconds, node, snapshot: "loaded" | "made" | "off" | "failed: ..."}
  *   {ev: "booted", page, seconds, how: "reused" | "snapshot" | "cold", snapshotError?}
@@ -366,6 +366,7 @@ async function runPage(msg) {
         filename: run.filename,
         raises: run.raises ?? undefined,
         stdin: run.stdin ?? undefined,
+        ...(run.transcript ? { flags: run.flags ?? undefined } : {}),
       });
       const text = await Promise.race([running, ended]);
       result = JSON.parse(text);

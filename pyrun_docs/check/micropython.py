@@ -34,6 +34,7 @@ from .plan import (
     execution_order,
     localized,
     session_members,
+    transcript_flags,
     unit_of,
 )
 from .results import SnippetResult, Status
@@ -112,7 +113,9 @@ def plan_jobs(
             if snippet.index not in runnable:
                 continue
             chain = session_members(snippet, everything[page], config)
-            key = cache_key(snippet, chain, engine=digest, packages=())
+            key = cache_key(
+                snippet, chain, engine=digest, packages=(), flags=config.transcript_flags
+            )
             keys[(page, snippet.index)] = key
             hit = cache.get(key)
             if hit is not None and isinstance(hit.get("raw"), dict):
@@ -123,7 +126,7 @@ def plan_jobs(
             if unit_of(snippet, config) not in stale:
                 settle(page, judge(snippet, hit["raw"], str(hit.get("output", "")), cached=True))
         runs = [
-            Run(s)
+            Run(s, flags=transcript_flags(s, config))
             for s in execution_order(everything[page], config)
             if s.index in runnable and unit_of(s, config) in stale
         ]

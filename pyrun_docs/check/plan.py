@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyrun_docs.config import PyrunConfig
+from pyrun_docs.doctest_flags import apply
+from pyrun_docs.executor import DEFAULT_FLAGS
 from pyrun_docs.options import options_to_dict
 from pyrun_docs.snippet import Snippet
 
 #: bump when the meaning of a cached result changes
-CACHE_FORMAT = 2  # 2: tracebacks stored position-independent (<example ?>)
+CACHE_FORMAT = 3  # 2: tracebacks stored position-independent (<example ?>); 3: doctest judges
 
 SessionKey = tuple[str, str]
 
@@ -81,6 +83,8 @@ class Run:
 
     snippet: Snippet
     report: bool = True
+    #: the doctest option flags a transcript is judged with (:func:`transcript_flags`)
+    flags: tuple[str, ...] = DEFAULT_FLAGS
 
     @property
     def run_id(self) -> str:
@@ -97,7 +101,13 @@ class Run:
             "raises": snippet.options.raises,
             "stdin": None if snippet.options.stdin is None else json.dumps(snippet.options.stdin),
             "transcript": snippet.is_transcript,
+            "flags": " ".join(self.flags),
         }
+
+
+def transcript_flags(snippet: Snippet, config: PyrunConfig) -> tuple[str, ...]:
+    """The doctest flags for *snippet*: the site's, then the snippet's ``options``."""
+    return apply(config.transcript_flags, snippet.options.flags)
 
 
 def example_filename(snippet: Snippet) -> str:
@@ -111,6 +121,7 @@ def cache_key(
     *,
     engine: str,
     packages: Sequence[str],
+    flags: Sequence[str] = DEFAULT_FLAGS,
 ) -> str:
     """A content hash of everything a snippet's result depends on.
 
@@ -120,6 +131,7 @@ def cache_key(
         engine: a digest of the runtime pin, the executor and the harness (:func:`engine_digest`).
         packages: the packages loaded for it (names; their wheels' hashes are in the pinned lock file,
             which *engine* covers).
+        flags: the site's doctest flags (a snippet's own ``options`` are in the chain).
 
     Locations are left out on purpose: moving a snippet down a page does not re-run it.
     """
@@ -129,6 +141,7 @@ def cache_key(
         "packages": sorted(packages),
         "chain": [[s.code, options_to_dict(s.options)] for s in chain],
         "transcript": snippet.is_transcript,
+        "flags": list(flags),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

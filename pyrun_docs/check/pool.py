@@ -290,7 +290,7 @@ class Worker:
             return []
         needed = {session_key(r.snippet, config) for r in rest} - {None}
         replays = [
-            Run(r.snippet, report=False)
+            Run(r.snippet, report=False, flags=r.flags)
             for r in history
             if session_key(r.snippet, config) in needed
         ]

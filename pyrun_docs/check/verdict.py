@@ -30,6 +30,8 @@ def output_text(messages: list[dict[str, Any]], dropped: int = 0) -> str:
     cut = dropped
     for message in messages:
         if message.get("type") == "stream":
+            if message.get("stream") == "echo":
+                continue  # a transcript's prompts, sent for the reader's console view
             cut += int(message.get("dropped") or 0)
             parts.append(str(message.get("text", "")))
         elif message.get("type") == "display":
@@ -43,15 +45,29 @@ def output_text(messages: list[dict[str, Any]], dropped: int = 0) -> str:
     return f"[... {cut} characters of output cut ...]\n{text}" if cut else text
 
 
-def relocate_traceback(snippet: Snippet, traceback: str) -> str:
-    """Rewrite ``File "<example N>", line L`` as the document path and its line."""
+def relocate_traceback(snippet: Snippet, traceback: str, examples: Any = None) -> str:
+    """Rewrite ``File "<example N>", line L`` as the document path and its line.
+
+    A transcript's examples compile as doctest names them (``<doctest NAME[K]>``, lines counted in
+    example K); *examples* (from the executor's error) gives each example's line in the snippet.
+    """
     name = re.escape(example_filename(snippet))
 
     def swap(match: re.Match[str]) -> str:
         line = snippet.source_line(int(match.group(1)))
         return f'File "{snippet.path}", line {line}'
 
-    return re.sub(rf'File "{name}", line (\d+)', swap, traceback)
+    text = re.sub(rf'File "{name}", line (\d+)', swap, traceback)
+    if not isinstance(examples, list):
+        return text
+
+    def swap_example(match: re.Match[str]) -> str:
+        number, line = int(match.group(1)), int(match.group(2))
+        if not 0 <= number < len(examples) or not isinstance(examples[number], int):
+            return match.group(0)
+        return f'File "{snippet.path}", line {snippet.source_line(examples[number] + line - 1)}'
+
+    return re.sub(r'File "<doctest [^"\[]*\[(\d+)\]>", line (\d+)', swap_example, text)
 
 
 def judge(
@@ -83,7 +99,9 @@ def judge(
         message=f"{kind}: {first}" if first else kind,
         exception=kind,
         line=snippet.source_line(int(line)) if isinstance(line, int) and line > 0 else None,
-        traceback=relocate_traceback(snippet, str(error.get("traceback") or "")),
+        traceback=relocate_traceback(
+            snippet, str(error.get("traceback") or ""), error.get("examples")
+        ),
         output=output,
         seconds=seconds,
         cached=cached,

@@ -1,0 +1,82 @@
+"""doctest's option flags as site settings and snippet options.
+
+A transcript is judged with ``sphinx.ext.doctest``'s default flags unless the site says otherwise
+(``pyrun_doctest_flags`` / MkDocs ``doctest_flags``, or Sphinx's own ``doctest_default_flags`` when
+``sphinx.ext.doctest`` is loaded), and a snippet's ``options`` adjust them like the doctest
+directive's ``:options:`` (``+NORMALIZE_WHITESPACE, -ELLIPSIS``). Hosts hand the executor the final
+list of names; the names and their values are the stdlib's (``doctest.OPTIONFLAGS_BY_NAME``).
+"""
+
+from __future__ import annotations
+
+import doctest
+from collections.abc import Iterable
+from typing import Any
+
+from .errors import OptionError, PyrunError
+from .executor import DEFAULT_FLAGS
+
+#: every flag name doctest knows, in its registration order
+NAMES: tuple[str, ...] = tuple(
+    sorted(doctest.OPTIONFLAGS_BY_NAME, key=lambda name: doctest.OPTIONFLAGS_BY_NAME[name])
+)
+
+
+def site_flags(value: Any, setting: str = "pyrun_doctest_flags") -> tuple[str, ...]:
+    """The flag names a site setting means: an int (``doctest.ELLIPSIS | doctest.SKIP``, as
+    ``doctest_default_flags`` is written), a list of names, or one text of names."""
+    if value is None:
+        return DEFAULT_FLAGS
+    if isinstance(value, bool):
+        raise PyrunError(f"setting {setting} = {value!r} is invalid: {_ADVICE}")
+    if isinstance(value, int):
+        unknown = value & ~sum(doctest.OPTIONFLAGS_BY_NAME.values())
+        if value < 0 or unknown:
+            raise PyrunError(
+                f"setting {setting} = {value!r} is invalid: it has bits no doctest flag uses"
+            )
+        return tuple(name for name in NAMES if value & doctest.OPTIONFLAGS_BY_NAME[name])
+    items: Iterable[Any] = value.replace(",", " ").split() if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) and not isinstance(value, str):
+        raise PyrunError(f"setting {setting} = {value!r} is invalid: {_ADVICE}")
+    names: list[str] = []
+    for item in items:
+        name = str(item).strip().upper().removeprefix("DOCTEST.")
+        if name not in doctest.OPTIONFLAGS_BY_NAME:
+            raise PyrunError(
+                f"setting {setting}: {item!r} is not a doctest option flag; known: "
+                + ", ".join(NAMES)
+            )
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+_ADVICE = 'use a list of doctest flag names (e.g. ["ELLIPSIS", "NORMALIZE_WHITESPACE"]) or an int'
+
+
+def parse_directive(text: str) -> tuple[tuple[str, bool], ...]:
+    """``+FLAG, -FLAG`` (the doctest directive's ``:options:``) as ``(name, on)`` pairs."""
+    changes: list[tuple[str, bool]] = []
+    for item in text.replace(",", " ").split():
+        sign, name = item[:1], item[1:].upper()
+        if sign not in "+-" or not sign or name not in doctest.OPTIONFLAGS_BY_NAME:
+            raise OptionError(
+                f"{item!r} is not a doctest option: write +NAME or -NAME with one of "
+                + ", ".join(NAMES)
+            )
+        changes.append((name, sign == "+"))
+    if not changes:
+        raise OptionError("needs doctest options, e.g. +NORMALIZE_WHITESPACE, -ELLIPSIS")
+    return tuple(changes)
+
+
+def apply(base: Iterable[str], changes: Iterable[tuple[str, bool]]) -> tuple[str, ...]:
+    """*base* with *changes* applied in order (a later change to the same flag wins)."""
+    names = list(base)
+    for name, on in changes:
+        if on and name not in names:
+            names.append(name)
+        elif not on and name in names:
+            names.remove(name)
+    return tuple(names)
