@@ -363,10 +363,19 @@ class Runner {
           resolve(r);
         },
       });
+      // A transcript the reader left as it was is judged as doctest judges it (its expected
+      // outputs are in data-transcript); edited, it runs as typed at the prompt.
+      const transcript = el.dataset.transcript;
+      const code = el.code;
+      const unchanged = transcript != null && code.replace(/\n+$/, "") === el.originalCode.replace(/\n+$/, "");
       worker.postMessage({
         type: "run",
         run: id,
-        code: el.code,
+        code: unchanged ? transcript : code,
+        transcript: unchanged,
+        console: transcript != null && !unchanged,
+        flags: el.dataset.flags ?? null,
+        echo: transcript != null,
         session: el.session,
         filename: `<example ${el.number}>`,
         raises: el.dataset.raises || null,
@@ -501,8 +510,9 @@ class OutputMixin extends HTMLElement {
       this.appendText(`Python could not start: ${result.error.message}\n`, "pyrun-error");
       this.setStatus("Error");
     } else if (result.error && !result.expected) {
-      this.appendText(result.error.traceback || result.error.message, "pyrun-stderr");
-      this.markLine(result.error.line);
+      // a transcript's failures were shown where they happened (`shown`)
+      if (!result.error.shown) this.appendText(result.error.traceback || result.error.message, "pyrun-stderr");
+      this.markLine(result.error.editor_line ?? result.error.line);
       this.setStatus(`Error (${secs} s)`);
     } else {
       if (result.error) this.appendText(result.error.traceback, "pyrun-stderr");
@@ -532,7 +542,8 @@ class OutputMixin extends HTMLElement {
   receive(msg) {
     if (msg.type === "stream") {
       if (msg.dropped) this.cut = (this.cut || 0) + msg.dropped;
-      this.appendText(msg.text, msg.stream === "stderr" ? "pyrun-stderr" : "pyrun-stdout");
+      const kind = { stderr: "pyrun-stderr", echo: "pyrun-echo" }[/** @type {string} */ (msg.stream)];
+      this.appendText(msg.text, kind || "pyrun-stdout");
     } else if (msg.type === "display") {
       this.appendBundle(msg.bundle);
     }

@@ -10,7 +10,8 @@
  *    fetched, or read from the cache, while this worker started; each is still verified here)
  *   {type: "stored", record: {bytes, sha256} | null} (after every init: the stored memory
  *    snapshot, read by the page, or null)
- *   {type: "run", run, code, session, filename, raises, stdin, packages, lock}
+ *   {type: "run", run, code, session, filename, raises, stdin, packages, lock,
+ *    transcript, console, flags, echo}
  *     (packages: the snippet's `packages` option; lock: the URL of the site's pyrun-lock.json)
  * (worker -> page):
  *   {type: "status", text} | {type: "ready", seconds} | {type: "boot-error", message}
@@ -732,14 +733,19 @@ async function run(msg) {
     post({ type: "done", run: msg.run, result: { ok: false, error } });
     return;
   }
-  const text = await executor.run.callKwargs(msg.code, {
+  const kwargs = {
     run_id: msg.run,
     // undefined becomes Python None; null would become pyodide.ffi.jsnull
     session: msg.session ?? undefined,
     filename: msg.filename,
     raises: msg.raises ?? undefined,
     stdin: msg.stdin ?? undefined, // JSON list of lines for input()
-  });
+  };
+  // a transcript: judged by doctest with these flags, each example echoed with its prompts;
+  // an edited one (console): every statement's value shown, as at the prompt
+  const text = msg.transcript
+    ? await executor.run_transcript.callKwargs(msg.code, { ...kwargs, flags: msg.flags ?? undefined, echo: true })
+    : await executor.run.callKwargs(msg.code, { ...kwargs, console: Boolean(msg.console) });
   post({ type: "done", run: msg.run, result: JSON.parse(text) });
 }
 

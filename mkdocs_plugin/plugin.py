@@ -51,6 +51,7 @@ from pyrun_docs.config import (
     PyrunConfig,
 )
 from pyrun_docs.errors import OptionError, PyrunError
+from pyrun_docs.executor import DEFAULT_FLAGS
 from pyrun_docs.fences import Fence, find_fences
 from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.options import parse_options_lenient
@@ -86,6 +87,8 @@ class PyrunPluginConfig(base.Config):
     snapshot = c.Choice(SNAPSHOT_MODES, default=_DEFAULTS.snapshot)
     packages = c.ListOfItems(c.Type(str), default=[])
     project = c.Optional(c.Type(str))
+    # doctest option flag names for >>> transcripts (sphinx.ext.doctest's defaults)
+    doctest_flags = c.ListOfItems(c.Type(str), default=list(DEFAULT_FLAGS))
 
 
 def _display_path(path: str) -> str:

@@ -551,6 +551,8 @@ class Executor:
             finally:
                 out.record = None
             got = "".join(record)
+            if got and not got.endswith("\n"):
+                got += "\n"  # doctest's captured output always ends a line
             if caught is None:
                 ok = check_output(example.want, got, optionflags)
             else:

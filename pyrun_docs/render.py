@@ -20,6 +20,7 @@ from pygments.lexers import PythonLexer
 from . import __version__
 from .assets import EXECUTOR_NAME, SERVICE_WORKER_URL, WORKER_NAME, asset_version
 from .config import PyrunConfig
+from .doctest_flags import apply
 from .mpy import MPY_NAME, compiled_executor
 from .runtime import RuntimePin, load_pins
 from .snippet import Snippet
@@ -93,7 +94,9 @@ def render_snippet(
     if opts.stdin is not None:
         attrs["data-stdin"] = json.dumps(list(opts.stdin))
     if snippet.is_transcript:
-        attrs["data-transcript"] = ""
+        # the transcript with its expected outputs: the browser judges it as the check does
+        attrs["data-transcript"] = snippet.code
+        attrs["data-flags"] = " ".join(apply(config.transcript_flags, opts.flags))
     attr_text = "".join(
         f" {k}" if v is None or (v == "" and k.startswith("data-")) else f' {k}="{html.escape(v)}"'
         for k, v in attrs.items()

@@ -19,6 +19,7 @@ from typing import Any
 
 from .config import PyrunConfig
 from .errors import PyrunError
+from .executor import DEFAULT_FLAGS
 
 CONFIG_NAMES = ("conf.py", "mkdocs.yml", "mkdocs.yaml")
 #: a folder that ends the search upwards (the project's root)
@@ -94,11 +95,16 @@ def _sphinx_values(file: Path) -> dict[str, Any]:
             "Fix the error or pass --no-config"
         ) from None
     known = {f.name for f in fields(PyrunConfig)}
-    return {
+    values = {
         name[len("pyrun_") :]: value
         for name, value in namespace.items()
         if name.startswith("pyrun_") and name[len("pyrun_") :] in known
     }
+    extensions = namespace.get("extensions")
+    if isinstance(extensions, (list, tuple)) and "sphinx.ext.doctest" in extensions:
+        # as the Sphinx adapter: the doctest builder's flags judge transcripts
+        values["doctest_flags"] = namespace.get("doctest_default_flags", DEFAULT_FLAGS)
+    return values
 
 
 def _mkdocs_values(file: Path) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     (Raising ``ConfigError`` from an extension makes Sphinx print a traceback, which is exactly
     what an author with a typo should not see.)
     """
-    values = {f.name: getattr(config, PREFIX + f.name) for f in fields(PyrunConfig)}
+    values = _values(app, config)
     pyrun_config, errors = PyrunConfig.from_mapping_lenient(values, prefix=PREFIX)
     for err in errors:
         logger.warning(f"pyrun: {err.message} (in conf.py)", type="pyrun", subtype="config")
@@ -38,5 +38,13 @@ def get_config(app: Sphinx) -> PyrunConfig:
     cached = getattr(app, "pyrun_config", None)
     if isinstance(cached, PyrunConfig):
         return cached
-    values = {f.name: getattr(app.config, PREFIX + f.name) for f in fields(PyrunConfig)}
-    return PyrunConfig.from_mapping_lenient(values, prefix=PREFIX)[0]
+    return PyrunConfig.from_mapping_lenient(_values(app, app.config), prefix=PREFIX)[0]
+
+
+def _values(app: Sphinx, config: Config) -> dict[str, object]:
+    """The ``pyrun_*`` values; with ``sphinx.ext.doctest`` loaded, its ``doctest_default_flags``
+    judge transcripts (so the check and ``sphinx-build -b doctest`` use the same flags)."""
+    values = {f.name: getattr(config, PREFIX + f.name) for f in fields(PyrunConfig)}
+    if "sphinx.ext.doctest" in app.extensions:
+        values["doctest_flags"] = config.doctest_default_flags
+    return values

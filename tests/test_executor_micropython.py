@@ -222,3 +222,18 @@ def test_key_error_and_errors_without_frames(run_micro: Any) -> None:
     assert key["result"]["error"]["message"] == "'k'"
     assert key["result"]["error"]["traceback"].endswith("KeyError: 'k'\n")
     assert bare["result"]["error"]["traceback"].splitlines()[-1] == "ValueError: plain"
+
+
+def test_doctest_port_gives_doctests_verdicts(run_micro: Any) -> None:
+    """The differential table (tests/doctest_cases.py) in real MicroPython: the port there gives
+    CPython doctest's verdict on every case MicroPython can run."""
+    from doctest_cases import CASES, reference
+
+    cases = [c for c in CASES if c.mp]
+    outs = run_micro(*({"code": c.text, "transcript": True} for c in cases))
+    differ = [
+        (case.name, out["result"].get("error"))
+        for case, out in zip(cases, outs, strict=True)
+        if out["result"]["ok"] is not reference(case.text)
+    ]
+    assert not differ, differ
