@@ -689,7 +689,10 @@ class Executor:
         while len(report.stack) > 1 and report.stack[-1].filename == _HERE:
             del report.stack[-1]
         text = "".join(report.format())
-        return {"type": type(exc).__name__, "message": str(exc), "traceback": text, "line": line}
+        message = str(exc)
+        if isinstance(exc, SyntaxError) and isinstance(exc.msg, str):
+            message = exc.msg  # without "(<example 2>, line 3)": the line is reported on its own
+        return {"type": type(exc).__name__, "message": message, "traceback": text, "line": line}
 
     def _describe_micropython(self, exc: BaseException, filename: str) -> dict[str, Any]:
         """:meth:`_describe` from MicroPython's printed traceback (it has no ``__traceback__``)."""

@@ -74,3 +74,93 @@ def test_check_in_pyodide_gives_doctests_verdicts(pyodide_report: CheckReport) -
         if (result.status is Status.PASSED) is not reference(case.text):
             differ.append((case.name, result.message))
     assert not differ, differ
+
+
+SESSIONS = """Sessions
+========
+
+.. pyrun::
+   :session: ctx
+
+   import contextvars
+   var = contextvars.ContextVar("var", default="unset")
+   var.set("from the first snippet")
+
+.. pyrun::
+   :session: ctx
+
+   print(var.get())
+
+.. pyrun::
+   :session: fut
+
+   from __future__ import annotations
+
+.. pyrun::
+   :session: fut
+
+   def f(x: int): pass
+   print(f.__annotations__)
+
+.. pyrun::
+   :session: mix
+
+   class Plain: pass
+   print(Plain, __name__, "display" in globals())
+
+.. pyrun::
+   :session: mix
+
+   >>> class T: pass
+   >>> T
+   <class 'T'>
+   >>> Plain
+   <class '__main__.Plain'>
+
+.. pyrun::
+
+   >>> def f():
+   ...     return 1 / 0
+   >>> 1 + 1
+   2
+   >>> f()
+   3
+
+.. pyrun::
+
+   >>> x = 1
+   >>> x +
+   2
+"""
+
+
+@pytest.fixture(scope="module")
+def sessions_report(runtime_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> CheckReport:
+    errors: list[PyrunError] = []
+    snippets = scan_text(SESSIONS, "docs/sessions.rst", page="sessions", errors=errors)
+    assert not errors, errors
+    cache = check_dir(tmp_path_factory.mktemp("sessions"))
+    return run_check({"sessions": snippets}, PyrunConfig(), cache_dir=cache, progress=False)
+
+
+def test_a_session_keeps_contextvars_and_future_flags(sessions_report: CheckReport) -> None:
+    results = sessions_report.results
+    assert all(r.status is Status.PASSED for r in results[:6]), [r.message for r in results]
+    assert results[1].output == "from the first snippet\n"
+    assert results[3].output == "{'x': 'int'}\n"
+    # plain code runs as __main__ and display() is a builtin, not a name in the namespace
+    assert results[4].output == "<class '__main__.Plain'> __main__ False\n"
+
+
+def test_a_failing_example_is_named_at_its_own_line(sessions_report: CheckReport) -> None:
+    failed = sessions_report.results[6]
+    assert failed.status is Status.FAILED and failed.exception == "ZeroDivisionError"
+    assert failed.line == failed.snippet.line + 4  # the `>>> f()` line, not the `def`
+    # the traceback names the page and shows the failing source lines
+    assert f'File "docs/sessions.rst", line {failed.line}, in <module>' in failed.traceback
+    assert f'File "docs/sessions.rst", line {failed.snippet.line + 1}, in f' in failed.traceback
+    assert "    return 1 / 0" in failed.traceback and "<doctest" not in failed.traceback
+    syntax = sessions_report.results[7]
+    assert syntax.status is Status.FAILED and syntax.exception == "SyntaxError"
+    assert syntax.line == syntax.snippet.line + 1
+    assert "<example" not in syntax.message and "<doctest" not in syntax.message
