@@ -1,0 +1,116 @@
+"""``>>>`` transcripts in the reader's browser: judged by doctest as the check judges them.
+
+An unchanged transcript runs through ``doctest`` in the page's Pyodide with the site's flags: every
+example is echoed with its prompt and shows its result, as a console does, and a mismatch shows
+doctest's own "Expected / Got" and marks that example's line in the code. An edited transcript runs
+as typed at the prompt (every expression's value shown).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_browser import RUN_MS, click_run, focus_editor, open_page, serving
+
+from pyrun_docs.serve import DocsRequestHandler
+
+pytestmark = pytest.mark.browser
+
+PAGE = """Transcripts
+===========
+
+.. pyrun::
+
+   >>> x = 6 * 7
+   >>> x
+   42
+   >>> class A: pass
+   >>> A
+   <class 'A'>
+   >>> print("a  b")  # doctest: +NORMALIZE_WHITESPACE
+   a b
+
+.. pyrun::
+
+   >>> 1 + 1
+   2
+   >>> def f():
+   ...     return 1 / 0
+   >>> 2 * 3
+   7
+   >>> f()
+"""
+
+
+@pytest.fixture(scope="module")
+def transcripts_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
+    from conftest import ROOTS, sphinx_build
+
+    base = tmp_path_factory.mktemp("transcripts")
+    shutil.copytree(ROOTS / "basic", base / "src")
+    (base / "src" / "transcripts.rst").write_text(PAGE)
+    build = sphinx_build(base / "src", base / "html")
+    assert build.status == 0, build.stderr
+    with serving(base / "html", DocsRequestHandler) as url:
+        yield url + "transcripts.html"
+
+
+def lines(page: Any, selector: str) -> list[str]:
+    texts: list[str] = page.locator(selector).all_inner_texts()
+    return [ln for text in texts for ln in text.splitlines() if ln]
+
+
+def test_a_transcript_reads_like_a_console(page: Any, transcripts_url: str) -> None:
+    open_page(page, transcripts_url)
+    result = click_run(page, "pyrun-0")
+    assert result["ok"] is True, result
+    # every example's result appears after its own prompt, not only the last value
+    text = page.locator("#pyrun-0 .pyrun-output").inner_text()
+    assert text.splitlines() == [
+        ">>> x = 6 * 7",
+        ">>> x",
+        "42",
+        ">>> class A: pass",
+        ">>> A",
+        "<class 'A'>",
+        '>>> print("a  b")  # doctest: +NORMALIZE_WHITESPACE',
+        "a  b",
+    ]
+    assert lines(page, "#pyrun-0 .pyrun-echo")[0] == ">>> x = 6 * 7"
+
+
+def test_a_mismatch_shows_expected_and_got_at_its_line(page: Any, transcripts_url: str) -> None:
+    open_page(page, transcripts_url)
+    result = click_run(page, "pyrun-1")
+    assert result["ok"] is False
+    error = result["error"]
+    assert error["type"] == "OutputMismatch" and error["line"] == 5
+    assert "(and 1 more failing example)" in error["message"]
+    text = page.locator("#pyrun-1 .pyrun-output").inner_text()
+    # each failure where it happened: doctest's report after the example, then the next example
+    assert "Failed example:\n    2 * 3\nExpected:\n    7\nGot:\n    6\n>>> f()" in text
+    assert "ZeroDivisionError: division by zero" in text
+    assert text.count("Expected:") == 1  # the result's error is not shown a second time
+    # the editor shows the code without prompts; the failing example's line there is marked
+    marked = page.locator("#pyrun-1 .pyrun-error-line").all_inner_texts()
+    assert [m.strip() for m in marked] == ["2 * 3"]
+
+
+def test_an_edited_transcript_runs_as_typed_at_the_prompt(
+    page: Any, transcripts_url: str
+) -> None:
+    open_page(page, transcripts_url)
+    focus_editor(page, "pyrun-1")
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("y = 2\ny * 21\nprint('done')")
+    result = click_run(page, "pyrun-1", RUN_MS * 4)
+    assert result["ok"] is True, result
+    text = page.locator("#pyrun-1 .pyrun-output").inner_text()
+    assert text.splitlines() == [">>> y = 2", ">>> y * 21", "42", ">>> print('done')", "done"]
+    # back to the original: judged as the transcript again
+    page.click("#pyrun-1 .pyrun-reset")
+    assert click_run(page, "pyrun-1", RUN_MS)["error"]["type"] == "OutputMismatch"
