@@ -84,8 +84,9 @@ def interpreters(stdout: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def per_snippet_ms(count: int) -> dict[str, float]:
-    """(c): one harness, one page of *count* trivial snippets.
+def per_snippet_ms(count: int, transcript: bool = False) -> dict[str, float]:
+    """(c): one harness, one page of *count* trivial snippets (``x = 1``, or the transcript
+    ``>>> x = 1`` / ``>>> x`` / ``1``, judged by doctest).
 
     Per snippet: the harness's own clock from sending ``start`` to ``done`` (median, p90), and the
     mean over the page as seen from Python (protocol included).
@@ -99,8 +100,9 @@ def per_snippet_ms(count: int) -> dict[str, float]:
     try:
         harness.send({"op": "init", **settings.init, **settings.snapshots.init_fields()})
         harness.event(300)
-        runs = [{"run": str(i), "code": "x = 1\n", "filename": f"<example {i + 1}>"}
-                for i in range(count)]  # fmt: skip
+        code = ">>> x = 1\n>>> x\n1\n" if transcript else "x = 1\n"
+        runs = [{"run": str(i), "code": code, "filename": f"<example {i + 1}>",
+                 "transcript": transcript} for i in range(count)]  # fmt: skip
         harness.send({"op": "page", "page": "bench", "packages": [], "runs": runs})
         inside: list[float] = []
         started = ended = 0.0
@@ -181,6 +183,7 @@ def main() -> int:
             inproc.append(time.perf_counter() - started)
             boots.append(report.boots)
         trivial = per_snippet_ms(args.trivial)
+        trivial_transcript = per_snippet_ms(args.trivial, transcript=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -204,6 +207,9 @@ def main() -> int:
         ("(c) trivial snippet after boot, median", f"{trivial['median_ms']:.2f} ms",
          f"p90 {trivial['p90_ms']:.2f} ms, mean with protocol "
          f"{trivial['mean_end_to_end_ms']:.2f} ms (target <= 2 ms)"),
+        ("(c) trivial transcript (doctest), median", f"{trivial_transcript['median_ms']:.2f} ms",
+         f"p90 {trivial_transcript['p90_ms']:.2f} ms, mean with protocol "
+         f"{trivial_transcript['mean_end_to_end_ms']:.2f} ms"),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows)
     print()
@@ -222,6 +228,7 @@ def main() -> int:
                 "second_inprocess_s": inproc,
                 "second_boots": boots,
                 "trivial": trivial,
+                "trivial_transcript": trivial_transcript,
                 "load": [load_before, os.getloadavg()],
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
