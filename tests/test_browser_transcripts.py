@@ -43,6 +43,16 @@ PAGE = """Transcripts
    >>> 2 * 3
    7
    >>> f()
+
+.. pyrun::
+   :runtime: micropython
+
+   >>> 2 + 2
+   4
+   >>> print("a  b")  # doctest: +NORMALIZE_WHITESPACE
+   a b
+   >>> 3
+   4
 """
 
 
@@ -114,3 +124,16 @@ def test_an_edited_transcript_runs_as_typed_at_the_prompt(
     # back to the original: judged as the transcript again
     page.click("#pyrun-1 .pyrun-reset")
     assert click_run(page, "pyrun-1", RUN_MS)["error"]["type"] == "OutputMismatch"
+
+
+def test_micropython_judges_with_the_port(page: Any, transcripts_url: str) -> None:
+    """MicroPython has no doctest: the port judges, with the same flags, echo and report."""
+    open_page(page, transcripts_url)
+    result = click_run(page, "pyrun-2")
+    assert result["ok"] is False and result["error"]["type"] == "OutputMismatch"
+    assert result["error"]["line"] == 5 and result["error"]["editor_line"] == 3
+    text = page.locator("#pyrun-2 .pyrun-output").inner_text()
+    assert text.startswith(">>> 2 + 2\n4\n>>> print(\"a  b\")")
+    assert "Expected:\n    4\nGot:\n    3" in text
+    marked = page.locator("#pyrun-2 .pyrun-error-line").all_inner_texts()
+    assert [m.strip() for m in marked] == ["3"]
