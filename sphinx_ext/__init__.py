@@ -28,6 +28,7 @@ from pyrun_docs.assets import (
     LOADER_NAME,
     SITE_DIR,
     STYLE_NAME,
+    asset_version,
     copy_service_worker,
     copy_site_assets,
 )
@@ -98,7 +99,22 @@ def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     if problem:
         logger.warning(f"pyrun: {problem}", type="pyrun", subtype="snapshot")
     resolve_packages(app, store, static / SITE_DIR)
-    return []
+    return _outdated_by_assets(env, store)
+
+
+def _outdated_by_assets(env: BuildEnvironment, store: dict[str, list[Snippet]]) -> list[str]:
+    """Every page with a snippet when pyrun's assets changed since the last build.
+
+    Pages carry the asset version in their page config (``html-page-context``); an incremental
+    build would otherwise rewrite only changed pages and leave the others loading old ``?v=`` URLs
+    and keying memory snapshots under the old version. Sphinx rewrites what this returns.
+    """
+    version = asset_version()
+    previous = getattr(env, "pyrun_asset_version", None)
+    env.pyrun_asset_version = version  # type: ignore[attr-defined]
+    if previous == version:
+        return []  # (None: a fresh environment, or one from before this was recorded)
+    return sorted(name for name, snippets in store.items() if snippets)
 
 
 def resolve_packages(app: Sphinx, store: dict[str, list[Snippet]], site_dir: Path | None) -> None:

@@ -110,9 +110,7 @@ def test_a_mismatch_shows_expected_and_got_at_its_line(page: Any, transcripts_ur
     assert [m.strip() for m in marked] == ["2 * 3"]
 
 
-def test_an_edited_transcript_runs_as_typed_at_the_prompt(
-    page: Any, transcripts_url: str
-) -> None:
+def test_an_edited_transcript_runs_as_typed_at_the_prompt(page: Any, transcripts_url: str) -> None:
     open_page(page, transcripts_url)
     focus_editor(page, "pyrun-1")
     page.keyboard.press("ControlOrMeta+a")
@@ -133,7 +131,7 @@ def test_micropython_judges_with_the_port(page: Any, transcripts_url: str) -> No
     assert result["ok"] is False and result["error"]["type"] == "OutputMismatch"
     assert result["error"]["line"] == 5 and result["error"]["editor_line"] == 3
     text = page.locator("#pyrun-2 .pyrun-output").inner_text()
-    assert text.startswith(">>> 2 + 2\n4\n>>> print(\"a  b\")")
+    assert text.startswith('>>> 2 + 2\n4\n>>> print("a  b")')
     assert "Expected:\n    4\nGot:\n    3" in text
     marked = page.locator("#pyrun-2 .pyrun-error-line").all_inner_texts()
     assert [m.strip() for m in marked] == ["3"]

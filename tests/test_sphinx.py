@@ -245,3 +245,34 @@ def test_page_config_describes_only_the_runtimes_on_the_page(
 
     assert runtimes("index.html") == ["pyodide"]
     assert runtimes("micro.html") == ["micropython"]
+
+
+def test_pages_follow_a_new_asset_version_on_an_incremental_build(
+    make_root: Callable[..., Path], runtime_cache: Path
+) -> None:
+    """A rebuild after pyrun's assets changed rewrites every page with a snippet, not only the
+    changed ones (each page's config names the asset version its URLs and snapshots use)."""
+    import pickle
+
+    from pyrun_docs.assets import asset_version
+
+    src = make_root("basic")
+    out = src.parent / "html"
+    assert sphinx_build(src, out).status == 0
+    pages = ["index.html", "plain.html", "sub/deep.html"]
+    env_file = out / ".doctrees" / "environment.pickle"
+    env = pickle.loads(env_file.read_bytes())
+    assert env.pyrun_asset_version == asset_version()
+    env.pyrun_asset_version = "0ld0ld0ld0ld"  # as built by an earlier pyrun
+    env_file.write_bytes(pickle.dumps(env))
+    for name in pages:
+        html = (out / name).read_text().replace(asset_version(), "0ld0ld0ld0ld")
+        (out / name).write_text(html)
+
+    build = sphinx_build(src, out)
+    assert build.status == 0, build.stderr
+    for name in pages:
+        html = (out / name).read_text()
+        if "<py-repl" in html:
+            assert "0ld0ld0ld0ld" not in html, name
+            assert f'"assetVersion": "{asset_version()}"' in html.replace('":"', '": "'), name
