@@ -26,7 +26,7 @@ export const HEAP_SIZE = 8 * 1024 * 1024;
 /**
  * @typedef {object} MicroPythonHost
  * @property {(msg: any) => any} run run one snippet (`{run, code, session, filename, raises,
- *   stdin, transcript, flags, console, echo}`); returns the executor's result object
+ *   stdin, transcript, flags, console, echo, want, module}`); returns the executor's result object
  * @property {any} mp the MicroPython instance
  */
 
@@ -123,6 +123,8 @@ export async function startMicroPython(loadMicroPython, options) {
         msg.flags ?? null, // doctest option flag names of a transcript (null: the defaults)
         Boolean(msg.console), // an edited transcript: run as typed at the prompt
         Boolean(msg.echo), // send each example's source with its prompts
+        msg.want ?? null, // a testcode block's expected output
+        msg.module ?? null, // a docstring example's module: its globals seed the namespace
       );
       return JSON.parse(text);
     },

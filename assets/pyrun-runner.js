@@ -365,17 +365,23 @@ class Runner {
       });
       // A transcript the reader left as it was is judged as doctest judges it (its expected
       // outputs are in data-transcript); edited, it runs as typed at the prompt.
+      // Code with an expected output (an upgraded testcode block, data-expected) is judged the
+      // same way while unchanged.
       const transcript = el.dataset.transcript;
+      const expected = el.dataset.expected;
       const code = el.code;
-      const unchanged = transcript != null && code.replace(/\n+$/, "") === el.originalCode.replace(/\n+$/, "");
+      const unchanged = code.replace(/\n+$/, "") === el.originalCode.replace(/\n+$/, "");
+      const judged = unchanged && (transcript != null || expected != null);
       worker.postMessage({
         type: "run",
         run: id,
-        code: unchanged ? transcript : code,
-        transcript: unchanged,
+        code: unchanged && transcript != null ? transcript : code,
+        transcript: judged,
         console: transcript != null && !unchanged,
         flags: el.dataset.flags ?? null,
         echo: transcript != null,
+        want: judged && expected != null ? expected : null,
+        module: el.dataset.module ?? null,
         session: el.session,
         filename: `<example ${el.number}>`,
         raises: el.dataset.raises || null,

@@ -11,7 +11,7 @@
  *   {type: "stored", record: {bytes, sha256} | null} (after every init: the stored memory
  *    snapshot, read by the page, or null)
  *   {type: "run", run, code, session, filename, raises, stdin, packages, lock,
- *    transcript, console, flags, echo}
+ *    transcript, console, flags, echo, want, module}
  *     (packages: the snippet's `packages` option; lock: the URL of the site's pyrun-lock.json)
  * (worker -> page):
  *   {type: "status", text} | {type: "ready", seconds} | {type: "boot-error", message}
@@ -639,6 +639,7 @@ async function loadPackagesFor(msg) {
   } catch {
     // a syntax error: the run itself reports it
   }
+  if (msg.module) imports.push(String(msg.module).split(".")[0]); // its namespace's module
   const elsewhere = imports.filter((module) => !byImport.has(module));
   for (const module of imports) if (byImport.has(module)) wanted.add(/** @type {string} */ (byImport.get(module)));
   const all = new Set();
@@ -740,11 +741,17 @@ async function run(msg) {
     filename: msg.filename,
     raises: msg.raises ?? undefined,
     stdin: msg.stdin ?? undefined, // JSON list of lines for input()
+    module: msg.module ?? undefined, // a docstring example runs in a copy of its module's globals
   };
   // a transcript: judged by doctest with these flags, each example echoed with its prompts;
   // an edited one (console): every statement's value shown, as at the prompt
   const text = msg.transcript
-    ? await executor.run_transcript.callKwargs(msg.code, { ...kwargs, flags: msg.flags ?? undefined, echo: true })
+    ? await executor.run_transcript.callKwargs(msg.code, {
+        ...kwargs,
+        flags: msg.flags ?? undefined,
+        echo: Boolean(msg.echo),
+        want: msg.want ?? undefined, // a testcode block's expected output
+      })
     : await executor.run.callKwargs(msg.code, { ...kwargs, console: Boolean(msg.console) });
   post({ type: "done", run: msg.run, result: JSON.parse(text) });
 }

@@ -14,6 +14,7 @@ from .doctest_flags import site_flags
 from .errors import PyrunError
 from .executor import DEFAULT_FLAGS
 from .runtime import RUNTIMES
+from .upgrade import FAILING_MODES, UPGRADE_KINDS
 
 CHECK_LEVELS = ("off", "warn", "error")
 RUNTIME_SOURCES = ("self-host", "cdn")
@@ -46,6 +47,12 @@ class PyrunConfig:
         packages: requirements loaded before every snippet (``["attrs", "inflection>=0.5"]``);
             Pyodide's own packages come from its lock file, others must be pure-Python wheels
             (see :mod:`pyrun_docs.packages`).
+        upgrade: existing examples that become snippets: ``"doctest"`` (every ``>>>`` block and
+            ``sphinx.ext.doctest``'s directives, sessions following doctest groups) and
+            ``"python"`` (Python code blocks, each on its own); see :mod:`pyrun_docs.upgrade`.
+        upgrade_exclude: pages (docname or page path globs) whose examples stay as they are.
+        upgrade_failing: an upgraded example that fails the check: ``"static"`` keeps it the
+            plain block it was, with a note for the reader; ``"error"`` fails like any snippet.
         doctest_flags: the doctest option flags ``>>>`` transcripts are judged with: a list of
             names, or an int as ``doctest_default_flags`` is written; default: those of
             ``sphinx.ext.doctest`` (``ELLIPSIS``, ``IGNORE_EXCEPTION_DETAIL``,
@@ -71,6 +78,9 @@ class PyrunConfig:
     packages: tuple[str, ...] | list[str] = ()
     project: str | None = None
     doctest_flags: tuple[str, ...] | list[str] | int | str = DEFAULT_FLAGS
+    upgrade: tuple[str, ...] | list[str] = ()
+    upgrade_exclude: tuple[str, ...] | list[str] = ()
+    upgrade_failing: str = "static"
 
     @property
     def transcript_flags(self) -> tuple[str, ...]:
@@ -145,6 +155,16 @@ class PyrunConfig:
         if self.project is not None and (not isinstance(self.project, str) or not self.project):
             raise bad("project", 'use a path to the project folder (e.g. ".") or to a .whl file')
         site_flags(self.doctest_flags, f"{prefix}doctest_flags")
+        if not isinstance(self.upgrade, (list, tuple)) or not all(
+            kind in UPGRADE_KINDS for kind in self.upgrade
+        ):
+            raise bad("upgrade", f"use a list of {', '.join(repr(k) for k in UPGRADE_KINDS)}")
+        if not isinstance(self.upgrade_exclude, (list, tuple)) or not all(
+            isinstance(p, str) for p in self.upgrade_exclude
+        ):
+            raise bad("upgrade_exclude", 'use a list of page globs, e.g. ["changelog", "api/*"]')
+        if self.upgrade_failing not in FAILING_MODES:
+            raise bad("upgrade_failing", f"use one of {', '.join(FAILING_MODES)}")
         for name in ("cdn_url", "micropython_cdn_url"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.startswith(("https://", "http://")):

@@ -303,6 +303,8 @@ class Executor:
         self.run_id = "run"
         #: session -> its ``contextvars`` context at the end of its last run
         self._contexts: dict[str, Any] = {}
+        #: session -> the module whose globals seeded it
+        self._modules: dict[str, str] = {}
         self._streams: tuple[StreamCapture, ...] = ()
         self._sources: dict[str, list[str]] = {}
         builtins.display = self.display  # type: ignore[attr-defined]
@@ -312,28 +314,51 @@ class Executor:
         if session is None:
             self.sessions.clear()
             self._contexts.clear()
+            self._modules.clear()
         else:
             self.sessions.pop(session, None)
             self._contexts.pop(session, None)
+            self._modules.pop(session, None)
 
-    def namespace(self, session: str | None, transcript: bool = False) -> dict[str, Any]:
+    def namespace(
+        self, session: str | None, transcript: bool = False, module: str | None = None
+    ) -> dict[str, Any]:
         """The session's namespace (a new one without a session).
 
         A plain snippet runs as ``__main__``; a transcript gets what ``sphinx.ext.doctest`` gives a
         group, a namespace without ``__name__`` (so ``class A`` prints as ``<class 'A'>``, as the
         docs were written against). In a session mixing both, each snippet sees its own kind's rule.
-        MicroPython keeps ``__name__`` (its classes print without a module either way).
+        MicroPython keeps ``__name__`` (its classes print without a module either way). A namespace
+        seeded from a *module* (a docstring's examples) keeps the module's ``__name__``, as
+        doctest's finder gives it.
         """
         ns = self.sessions.get(session) if session is not None else None
         if ns is None:
             ns = {"__builtins__": builtins}
             if session is not None:
                 self.sessions[session] = ns
+        if module is not None:
+            return ns
         if transcript and not MICROPYTHON:
             ns.pop("__name__", None)
         else:
             ns["__name__"] = "__main__"
         return ns
+
+    def seed(self, ns: dict[str, Any], session: str | None, module: str | None) -> None:
+        """Copy *module*'s globals into a new namespace (once per session): docstring examples
+        run as doctest's finder and pytest's ``--doctest-modules`` run them, seeing the names the
+        module imports and defines."""
+        if module is None or (session is not None and self._modules.get(session) == module):
+            return
+        imported = __import__(module)
+        for part in module.split(".")[1:]:
+            imported = getattr(imported, part)
+        for name, value in imported.__dict__.items():
+            if name != "__builtins__":
+                ns[name] = value
+        if session is not None:
+            self._modules[session] = module
 
     def display(self, *objs: Any) -> None:
         """Show each object with its richest representation (IPython's ``display``)."""
@@ -353,6 +378,7 @@ class Executor:
         raises: str | None = None,
         stdin: Any = None,
         console: bool = False,
+        module: str | None = None,
     ) -> str:
         """Run *code*; return the result as JSON text (see the module docstring).
 
@@ -361,9 +387,11 @@ class Executor:
         namespace follows the transcript rule (:meth:`namespace`).
         """
         session, raises, console = _none(session), _none(raises), bool(_none(console))
-        ns = self._prepare(code, session, run_id, filename, console)
+        module = _none(module)
+        ns = self._prepare(code, session, run_id, filename, console, module)
 
         async def body(out: StreamCapture) -> None:
+            self.seed(ns, session, module)
             if console and not MICROPYTHON:
                 await self._execute_console(code, ns, filename, out)
             else:
@@ -383,6 +411,8 @@ class Executor:
         flags: Any = None,
         name: str | None = None,
         echo: bool = False,
+        want: str | None = None,
+        module: str | None = None,
     ) -> str:
         """Run a ``>>>`` transcript and judge it as :mod:`doctest` does.
 
@@ -397,29 +427,42 @@ class Executor:
 
         *echo*: also send each example's source with its prompts (stream ``echo``), so the
         reader's output reads like a console session.
+
+        *want*: the text is plain code (a ``testcode`` block) run as one example in ``exec`` mode,
+        whose output must match *want* (its ``testoutput``), as ``sphinx.ext.doctest`` judges them.
+
+        *module*: a docstring's examples run in a copy of that module's globals (:meth:`seed`).
         """
-        session, raises, name = _none(session), _none(raises), _none(name)
-        ns = self._prepare(transcript, session, run_id, filename, True)
+        session, raises, name, want = _none(session), _none(raises), _none(name), _none(want)
+        module = _none(module)
+        ns = self._prepare(transcript, session, run_id, filename, True, module)
         test_name = name or session or "default"
 
         async def body(out: StreamCapture) -> None:
+            self.seed(ns, session, module)
             names = flag_names(_none(flags))
             if self.port:
                 failure = self._transcript_port(
-                    transcript, ns, test_name, names, filename, out, echo
+                    transcript, ns, test_name, names, filename, out, echo, want
                 )
             else:
-                failure = _run_doctest(self, transcript, ns, test_name, names, out, echo)
+                failure = _run_doctest(self, transcript, ns, test_name, names, out, echo, want)
             if failure is not None:
                 raise failure
 
         return await self._guarded(body, run_id, filename, raises, stdin, session)
 
     def _prepare(
-        self, code: str, session: str | None, run_id: str, filename: str, transcript: bool
+        self,
+        code: str,
+        session: str | None,
+        run_id: str,
+        filename: str,
+        transcript: bool,
+        module: str | None = None,
     ) -> dict[str, Any]:
         self.run_id = run_id
-        ns = self.namespace(session, transcript)
+        ns = self.namespace(session, transcript, module)
         if MICROPYTHON:
             self._sources[filename] = code.split("\n")
         else:
@@ -511,6 +554,7 @@ class Executor:
         filename: str,
         out: StreamCapture,
         echo: bool,
+        want: str | None = None,
     ) -> _Mismatch | None:
         """doctest's ``DocTestRunner`` loop for hosts without ``doctest`` (MicroPython).
 
@@ -518,8 +562,13 @@ class Executor:
         flags and directives, SKIP, expected exceptions (IGNORE_EXCEPTION_DETAIL), every example
         runs, the first failure is reported.
         """
+        exec_mode = want is not None
         try:
-            examples = parse_transcript(transcript)
+            examples = (
+                [Example(transcript, want or "", 1, 1, [(FLAGS["DONT_ACCEPT_BLANKLINE"], True)])]
+                if exec_mode
+                else parse_transcript(transcript)
+            )
         except ValueError as exc:
             return _parse_failure(str(exc), transcript)
         base = 0
@@ -539,7 +588,13 @@ class Executor:
             out.record = record
             caught: BaseException | None = None
             try:
-                value = _exec_last_value("\n" * (example.line - 1) + example.source, ns, filename)
+                if exec_mode:
+                    exec(compile(example.source, filename, "exec"), ns)
+                    value = None
+                else:
+                    value = _exec_last_value(
+                        "\n" * (example.line - 1) + example.source, ns, filename
+                    )
                 if value is not None:
                     ns["_"] = value
                     out.write(repr(value) + "\n")
@@ -747,6 +802,8 @@ class Executor:
         flags: Any = None,
         console: bool = False,
         echo: bool = False,
+        want: Any = None,
+        module: Any = None,
     ) -> str:
         """:meth:`run` or :meth:`run_transcript` for hosts that cannot pass keyword arguments or
         await a coroutine (MicroPython's JavaScript API); top-level ``await`` is not available."""
@@ -760,6 +817,8 @@ class Executor:
                 stdin=stdin,
                 flags=flags,
                 echo=bool(_none(echo)),
+                want=_none(want),
+                module=_none(module),
             )
         else:
             coro = self.run(
@@ -770,6 +829,7 @@ class Executor:
                 raises=raises,
                 stdin=stdin,
                 console=bool(_none(console)),
+                module=_none(module),
             )
         try:
             coro.send(None)
@@ -1233,25 +1293,51 @@ def _run_doctest(
     flags: list[str],
     out: StreamCapture,
     echo: bool,
+    want: str | None = None,
 ) -> _Mismatch | None:
     """Judge *transcript* with the stdlib's ``doctest`` in *ns*, as ``sphinx.ext.doctest`` does
-    with a group's namespace (``test.globs`` is the namespace itself, not a copy)."""
+    with a group's namespace (``test.globs`` is the namespace itself, not a copy).
+
+    With *want*, the text is a ``testcode`` block: one example compiled in ``exec`` mode (several
+    statements, no echo of values), without ``<BLANKLINE>`` processing, as Sphinx runs it.
+    """
     import doctest
 
     optionflags = 0
     for flag in flags:
         optionflags |= doctest.OPTIONFLAGS_BY_NAME[flag]
-    try:
-        test = doctest.DocTestParser().get_doctest(transcript, {}, name, None, 0)
-    except ValueError as exc:
-        return _parse_failure(str(exc), transcript)
+    parser = doctest.DocTestParser()
+    if want is not None:
+        found = parser._EXCEPTION_RE.match(want)  # type: ignore[attr-defined]
+        example = doctest.Example(
+            transcript,
+            want,
+            exc_msg=found.group("msg") if found else None,
+            lineno=0,
+            options={doctest.DONT_ACCEPT_BLANKLINE: True},
+        )
+        test = doctest.DocTest([example], {}, name, None, 0, None)
+    else:
+        try:
+            test = parser.get_doctest(transcript, {}, name, None, 0)
+        except ValueError as exc:
+            return _parse_failure(str(exc), transcript)
     test.globs = ns
     runner = _runner_class()(executor, optionflags, out, echo, transcript)
-    runner.run(test, out=lambda text: None, clear_globs=False)
+    if want is not None:  # doctest compiles "single"; Sphinx swaps its compile for testcode too
+        doctest.compile = _exec_compile  # type: ignore[attr-defined]
+    try:
+        runner.run(test, out=lambda text: None, clear_globs=False)
+    finally:
+        vars(doctest).pop("compile", None)
     if runner.first is not None:
         runner.first.more(runner.failures_seen - 1)
     first: _Mismatch | None = runner.first
     return first
+
+
+def _exec_compile(source: str, filename: str, mode: str, flags: int, dont_inherit: bool) -> Any:
+    return compile(source, filename, "exec", flags, dont_inherit)
 
 
 _RUNNER: Any = None

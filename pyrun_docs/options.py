@@ -47,6 +47,7 @@ class SnippetOptions:
     emphasize_lines: tuple[int, ...] = ()
     stdin: tuple[str, ...] | None = None  # None: input() fails with a message
     flags: tuple[tuple[str, bool], ...] = ()  # doctest options of a transcript (`options`)
+    module: str | None = None  # run in a copy of this module's globals (docstring examples)
 
 
 def _flag(name: str, value: str | None) -> bool:
@@ -167,6 +168,13 @@ def _doctest_options(name: str, value: str | None) -> tuple[tuple[str, bool], ..
         raise OptionError(f"option {name!r}: {exc.message}") from None
 
 
+def _module(name: str, value: str | None) -> str:
+    text = _required(name, value)
+    if not _EXC.match(text):
+        raise OptionError(f"option {name!r}: {text!r} is not a module name (e.g. pkg.mod)")
+    return text
+
+
 #: option name as written -> (field name, parser)
 OPTION_TABLE: Mapping[str, tuple[str, Callable[[str, str | None], Any]]] = {
     "session": ("session", _session),
@@ -188,6 +196,7 @@ OPTION_TABLE: Mapping[str, tuple[str, Callable[[str, str | None], Any]]] = {
     "hl_lines": ("emphasize_lines", _emphasize),  # pymdownx.highlight's name
     "stdin": ("stdin", _stdin),
     "options": ("flags", _doctest_options),  # the doctest directive's name
+    "module": ("module", _module),
 }
 OPTION_NAMES = tuple(OPTION_TABLE)
 

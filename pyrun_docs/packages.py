@@ -528,7 +528,7 @@ def resolve(
     imported: set[str] = set()
     for snippets in pages.values():
         for s in snippets:
-            for module in detect_imports(s.source):
+            for module in snippet_imports(s):
                 if module in lock.by_import:
                     imported.add(lock.by_import[module])
 
@@ -877,18 +877,18 @@ def _project_wheel(
 # --- detection ----------------------------------------------------------------------------------
 
 
-def detect_imports(code: str) -> set[str]:
+def snippet_imports(snippet: Snippet) -> set[str]:
     """Top-level module names a snippet imports (shared with the check)."""
-    from .check.packages import detect_imports as detect
+    from .check.packages import snippet_imports as detect
 
-    return detect(code)
+    return detect(snippet)
 
 
 def snippet_needs(snippet: Snippet, resolution: Resolution) -> list[str]:
     """Names (with dependencies) loaded before *snippet* runs: site, its ``packages``, imports."""
     names = set(resolution.site)
     names.update(resolution.requested.get((snippet.page, snippet.index), []))
-    for module in detect_imports(snippet.source):
+    for module in snippet_imports(snippet):
         if module in resolution.by_import:
             names.add(resolution.by_import[module])
     return resolution.closure(names)

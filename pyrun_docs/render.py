@@ -96,6 +96,11 @@ def render_snippet(
     if snippet.is_transcript:
         # the transcript with its expected outputs: the browser judges it as the check does
         attrs["data-transcript"] = snippet.code
+    if opts.module:
+        attrs["data-module"] = opts.module
+    if snippet.expected is not None:
+        attrs["data-expected"] = snippet.expected
+    if snippet.judged_by_doctest:
         attrs["data-flags"] = " ".join(apply(config.transcript_flags, opts.flags))
     attr_text = "".join(
         f" {k}" if v is None or (v == "" and k.startswith("data-")) else f' {k}="{html.escape(v)}"'

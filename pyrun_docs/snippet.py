@@ -28,6 +28,10 @@ class Snippet:
         page: the page it appears on (Sphinx docname or MkDocs page path); sessions are per page.
         index: its order on the page, from 0.
         options: validated options.
+        expected: the output the code must print (a ``testcode`` block's ``testoutput``), judged
+            by doctest's output checker; ``None``: none is compared.
+        origin: ``"pyrun"`` (written as a pyrun block) or ``"upgrade"`` (an existing example the
+            ``upgrade`` setting turned into a snippet; one that fails may stay a static block).
     """
 
     code: str
@@ -36,6 +40,8 @@ class Snippet:
     page: str
     index: int
     options: SnippetOptions = field(default_factory=SnippetOptions)
+    expected: str | None = None
+    origin: str = "pyrun"
 
     @property
     def location(self) -> str:
@@ -54,6 +60,15 @@ class Snippet:
     def source(self) -> str:
         """The code a reader edits and runs: a transcript without its prompts and outputs."""
         return transcript_source(self.code) if self.is_transcript else self.code
+
+    @property
+    def judged_by_doctest(self) -> bool:
+        """A transcript, or code with an expected output: doctest judges it."""
+        return self.is_transcript or self.expected is not None
+
+    @property
+    def upgraded(self) -> bool:
+        return self.origin == "upgrade"
 
     @property
     def digest(self) -> str:

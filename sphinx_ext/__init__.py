@@ -4,7 +4,9 @@ Event order, and what each hook does:
 
 1. ``config-inited``: validate the ``pyrun_*`` values (:mod:`.config`).
 2. reading: the ``pyrun`` directive builds core snippets and stores them per document in
-   ``env.pyrun_snippets`` (purged per document, merged after parallel reads).
+   ``env.pyrun_snippets`` (purged per document, merged after parallel reads); with
+   ``pyrun_upgrade``, a transform turns the page's existing examples into snippets too
+   (:mod:`.upgrade`).
 3. ``env-updated``: copy the widget assets and the verified runtime into ``_static/pyrun/``,
    resolve the packages examples need (``pyrun_packages``, ``pyrun_project``, options, imports;
    :mod:`pyrun_docs.packages`) into ``_static/pyrun/pyrun-lock.json`` and its wheels; with
@@ -43,6 +45,7 @@ from .check import on_build_finished, on_env_updated_check
 from .config import get_config, on_config_inited, register
 from .directive import PyrunDirective, pyrun_block
 from .transform import PyrunWidgets, is_widget_builder
+from .upgrade import UpgradeExamples
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +163,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     register(app)
     app.add_node(pyrun_block)
     app.add_directive("pyrun", PyrunDirective)
+    app.add_transform(UpgradeExamples)
     app.add_post_transform(PyrunWidgets)
     app.connect("config-inited", on_config_inited)
     app.connect("builder-inited", on_builder_inited)

@@ -13,7 +13,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from pyrun_docs.check import run_check
-from pyrun_docs.check.progress import describe_failure, format_counts
+from pyrun_docs.check.progress import describe_failure, format_counts, static_lines
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.snippet import Snippet
 
@@ -38,16 +38,21 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
         )
         app.pyrun_failed = True  # type: ignore[attr-defined]
         return
+    app.pyrun_results = {  # type: ignore[attr-defined]
+        (r.snippet.page, r.snippet.index): r for r in report.results
+    }
     for result in report.failures:
         text = describe_failure(result).split(": ", 1)[1]  # Sphinx prints the location itself
         logger.warning(
             f"pyrun: {text}",
-            location=(result.snippet.page, result.line or result.snippet.line),
+            location=result.location,  # the file it is written in (an include, a docstring)
             type="pyrun",
             subtype="check",
         )
     for note in report.problems:
         logger.warning(f"pyrun: {note}", type="pyrun", subtype="check")
+    for line in static_lines(report):
+        logger.info(f"pyrun: {line}")
     logger.info(format_counts(report))
     app.pyrun_failed = not report.ok  # type: ignore[attr-defined]
 

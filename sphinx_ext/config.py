@@ -18,6 +18,8 @@ PREFIX = "pyrun_"
 def register(app: Sphinx) -> None:
     for f in fields(PyrunConfig):
         default = f.default if f.default is not MISSING else None
+        if isinstance(default, tuple):  # conf.py writes lists; Sphinx warns on a type change
+            default = list(default)
         app.add_config_value(PREFIX + f.name, default, "env")
 
 

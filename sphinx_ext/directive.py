@@ -8,7 +8,6 @@ block. HTML builders swap it for the widget in :mod:`.transform`.
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 from docutils import nodes
@@ -19,6 +18,8 @@ from sphinx.util.docutils import SphinxDirective
 from pyrun_docs.errors import OptionError
 from pyrun_docs.options import parse_options_lenient
 from pyrun_docs.snippet import Snippet, normalize_code
+
+from .locate import locate
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +61,19 @@ class PyrunDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         docname = self.env.docname
-        path = _display_path(self.env.doc2path(docname))
-        first_line = self.content_offset + 1
         try:
             code, skipped = normalize_code("\n".join(self.content))
         except OptionError as exc:
             self._warn(exc.message, self.lineno, "empty")
             return []
+        # where the body is written: the included file, the docstring's .py file, the page
+        source, offset = self.content.items[0] if self.content.items else (None, None)
+        path, line = locate(
+            source,
+            None if offset is None else offset + 1 + skipped,
+            code,
+            str(self.env.doc2path(docname)),
+        )
         raw = {str(k): (None if v is None else str(v)) for k, v in self.options.items()}
         options, errors = parse_options_lenient(raw)
         for err in errors:
@@ -74,12 +81,7 @@ class PyrunDirective(SphinxDirective):
         counter = int(self.env.temp_data.get("pyrun_counter") or 0)
         self.env.temp_data["pyrun_counter"] = counter + 1
         snippet = Snippet(
-            code=code,
-            path=path,
-            line=self._code_line(first_line + skipped, code),
-            page=docname,
-            index=counter,
-            options=options,
+            code=code, path=path, line=line, page=docname, index=counter, options=options
         )
         self.env.pyrun_snippets.setdefault(docname, []).append(snippet)  # type: ignore[attr-defined]
 
@@ -98,31 +100,6 @@ class PyrunDirective(SphinxDirective):
             self.add_name(result)
         return [result]
 
-    def _code_line(self, guess: int, code: str) -> int:
-        """The source line of the code's first line.
-
-        reST gives it exactly (``content_offset``); MyST counts content lines after the fence's
-        option block, so there we find the first code line in the source, searching down from the
-        fence.
-        """
-        source = self.state.document.current_source or ""
-        if not source.endswith(".md"):
-            return guess
-        first = code.splitlines()[0].strip()
-        lines = self.env.temp_data.get("pyrun_source_lines")
-        if not lines or lines[0] != source:
-            try:
-                with open(source, encoding="utf-8-sig") as handle:
-                    lines = (source, handle.read().splitlines())
-            except OSError:
-                return guess
-            self.env.temp_data["pyrun_source_lines"] = lines
-        text = lines[1]
-        for i in range(max(self.lineno - 1, 0), min(len(text), self.lineno + 500)):
-            if text[i].strip() == first:
-                return i + 1
-        return guess
-
     def _warn(self, message: str, line: int, subtype: str) -> None:
         logger.warning(
             f"pyrun: {message}",
@@ -130,13 +107,3 @@ class PyrunDirective(SphinxDirective):
             type="pyrun",
             subtype=subtype,
         )
-
-
-def _display_path(path: str | os.PathLike[str]) -> str:
-    """The source path as authors read it: relative to the working directory when inside it."""
-    full = os.fspath(path)
-    try:
-        rel = os.path.relpath(full)
-    except ValueError:  # another drive on Windows
-        return full
-    return full if rel.startswith("..") else rel

@@ -13,6 +13,7 @@ from docutils import nodes
 from sphinx.builders import Builder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
+from pyrun_docs.check.results import Status
 from pyrun_docs.render import render_snippet
 from pyrun_docs.snippet import Snippet
 
@@ -37,9 +38,28 @@ class PyrunWidgets(SphinxPostTransform):
             # a caption wraps the block in a container (as for code-block); Sphinx renders the
             # caption itself, with inline markup and a permalink
             captioned = isinstance(parent, nodes.container) and parent.get("literal_block")
+            original = node.get("pyrun_original")
             if config is None:
-                if snippet.options.hidden:
+                if original is not None:  # an upgraded example prints as it was written
+                    node.replace_self(original)
+                elif snippet.options.hidden:
                     (parent if captioned else node).replace_self([])
+                continue
+            static = _kept_static(self.app, snippet)
+            if original is not None and static is not None:
+                note = nodes.paragraph(
+                    "", f"Does not run in the browser: {static}", classes=["pyrun-static-note"]
+                )
+                node.replace_self([original, note] if original.tagname != "comment" else [])
                 continue
             html = render_snippet(snippet, config, ids=node.get("ids", []), with_caption=False)
             node.replace_self(nodes.raw("", html, format="html"))
+
+
+def _kept_static(app: Any, snippet: Snippet) -> str | None:
+    """Why an upgraded example stays a plain block (the check kept it static), else None."""
+    result = getattr(app, "pyrun_results", {}).get((snippet.page, snippet.index))
+    if result is None or result.status is not Status.STATIC:
+        return None
+    reason = str(result.message).removeprefix("stays a plain block: ")
+    return reason.splitlines()[0] if reason else "it fails in Python 3.14 (Pyodide)"

@@ -120,7 +120,8 @@ def test_json_report(tmp_path: Path) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["ok"] is False
     assert data["counts"] == {
-        "passed": 1, "failed": 1, "skipped": 1, "cached": 0, "timeout": 1, "error": 0
+        "passed": 1, "failed": 1, "skipped": 1, "cached": 0, "timeout": 1, "error": 0,
+        "static": 0,
     }  # fmt: skip
     failed = data["results"][1]
     assert failed["location"] == "docs/p.rst:9" and failed["exception"] == "ZeroDivisionError"

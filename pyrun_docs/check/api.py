@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -201,8 +202,11 @@ def run_check(
     cache.prune()
     report = CheckReport(
         results=[
-            results.get((page, s.index))
-            or problem(s, Status.ERROR, "internal error: the snippet got no result")
+            kept_static(
+                results.get((page, s.index))
+                or problem(s, Status.ERROR, "internal error: the snippet got no result"),
+                config,
+            )
             for page, snippets in ordered.items()
             for s in snippets
         ],
@@ -213,6 +217,14 @@ def run_check(
     )
     report.seconds = time.monotonic() - started
     return report
+
+
+def kept_static(result: SnippetResult, config: PyrunConfig) -> SnippetResult:
+    """An upgraded example that fails stays the plain block it was (``upgrade_failing``)."""
+    if not (result.failed and result.snippet.upgraded and config.upgrade_failing == "static"):
+        return result
+    reason = result.message or result.status.value
+    return replace(result, status=Status.STATIC, message=f"stays a plain block: {reason}")
 
 
 def _resolve_here(

@@ -11,7 +11,8 @@
  * Requests (Python -> harness):
  *   {op: "init", indexURL, packageDir, executor, isolationModule, isolation, outputLimit, warm,
  *    snapshot, makeSnapshot}
- *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript, flags}]}
+ *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript, flags, want,
+ *     module}]}
  * Events (harness -> Python):
  *   {ev: "ready", seconds, node, snapshot: "loaded" | "made" | "off" | "failed: ..."}
  *   {ev: "booted", page, seconds, how: "reused" | "snapshot" | "cold", snapshotError?}
@@ -366,7 +367,8 @@ async function runPage(msg) {
         filename: run.filename,
         raises: run.raises ?? undefined,
         stdin: run.stdin ?? undefined,
-        ...(run.transcript ? { flags: run.flags ?? undefined } : {}),
+        module: run.module ?? undefined,
+        ...(run.transcript ? { flags: run.flags ?? undefined, want: run.want ?? undefined } : {}),
       });
       const text = await Promise.race([running, ended]);
       result = JSON.parse(text);

@@ -7,7 +7,8 @@
  * Same protocol as harness.mjs (JSON lines: requests on stdin, events on stdout, written
  * synchronously so an event is out before a snippet can block the thread):
  *   {op: "init", runtimeDir, executor, executorMpy (path or null), host, outputLimit}
- *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript, flags}]}
+ *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript, flags, want,
+ *     module}]}
  *   -> {ev: "ready", seconds, node, snapshot: "off"}
  *   -> {ev: "booted", page, seconds, how: "cold"} | {ev: "page-error", page, message}
  *   -> {ev: "start", run} | {ev: "done", run, result, messages, dropped, fatal, ms}

@@ -44,6 +44,14 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", bare).lower()
 
 
+def snippet_imports(snippet: Snippet) -> set[str]:
+    """What a snippet imports: its code's imports, and the module its namespace copies."""
+    found = detect_imports(snippet.source)
+    if snippet.options.module:
+        found.add(snippet.options.module.split(".")[0])
+    return found
+
+
 def detect_imports(code: str) -> set[str]:
     """Top-level module names a snippet imports (anywhere in it, like Pyodide's own detection)."""
     try:
@@ -103,7 +111,7 @@ class PackageIndex:
                 wanted.add(name)
             else:
                 unknown.append(requirement)
-        for module in detect_imports(snippet.source):
+        for module in snippet_imports(snippet):
             if module in self.by_import:
                 wanted.add(self.by_import[module])
         return sorted(wanted), unknown

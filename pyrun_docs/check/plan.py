@@ -100,8 +100,10 @@ class Run:
             "filename": example_filename(snippet),
             "raises": snippet.options.raises,
             "stdin": None if snippet.options.stdin is None else json.dumps(snippet.options.stdin),
-            "transcript": snippet.is_transcript,
+            "transcript": snippet.judged_by_doctest,
             "flags": " ".join(self.flags),
+            "want": snippet.expected,
+            "module": snippet.options.module,
         }
 
 
@@ -139,7 +141,7 @@ def cache_key(
         "format": CACHE_FORMAT,
         "engine": engine,
         "packages": sorted(packages),
-        "chain": [[s.code, options_to_dict(s.options)] for s in chain],
+        "chain": [[s.code, options_to_dict(s.options), s.expected] for s in chain],
         "transcript": snippet.is_transcript,
         "flags": list(flags),
     }

@@ -88,19 +88,29 @@ def format_summary(report: CheckReport) -> str:
         lines.append("")
     for note in report.problems:
         lines.append(f"note: {note}")
+    lines.extend(static_lines(report))
     lines.append(format_counts(report))
     return "\n".join(lines)
+
+
+def static_lines(report: CheckReport) -> list[str]:
+    """One line per upgraded example kept as a plain block, with its reason."""
+    return [
+        f"{r.location}: static: {r.message.removeprefix('stays a plain block: ')}"
+        for r in report.results
+        if r.status is Status.STATIC
+    ]
 
 
 def format_counts(report: CheckReport) -> str:
     """The table of counts and one line of totals (adapters log the failures themselves)."""
     lines: list[str] = []
     counts = report.counts()
-    widths = [max(len(s.value), len(str(counts[s]))) for s in STATUS_ORDER]
-    lines.append("  ".join(s.value.rjust(w) for s, w in zip(STATUS_ORDER, widths, strict=True)))
-    lines.append(
-        "  ".join(str(counts[s]).rjust(w) for s, w in zip(STATUS_ORDER, widths, strict=True))
-    )
+    # "static" (upgraded examples kept as plain blocks) only where there are some
+    shown = [s for s in STATUS_ORDER if s is not Status.STATIC or counts[s]]
+    widths = [max(len(s.value), len(str(counts[s]))) for s in shown]
+    lines.append("  ".join(s.value.rjust(w) for s, w in zip(shown, widths, strict=True)))
+    lines.append("  ".join(str(counts[s]).rjust(w) for s, w in zip(shown, widths, strict=True)))
     pages = len({r.snippet.page for r in report.results})
     verdict = "all passed" if report.ok else f"{len(report.failures)} failed"
     if report.ok and counts[Status.SKIPPED]:

@@ -67,7 +67,7 @@ def junit_tree(report: CheckReport) -> ET.ElementTree[ET.Element]:
         tests=str(len(report.results)),
         failures=str(counts[Status.FAILED] + counts[Status.TIMEOUT]),
         errors=str(counts[Status.ERROR]),
-        skipped=str(counts[Status.SKIPPED]),
+        skipped=str(counts[Status.SKIPPED] + counts[Status.STATIC]),
         time=f"{report.seconds:.3f}",
     )
     for page, results in report.by_page().items():
@@ -78,7 +78,7 @@ def junit_tree(report: CheckReport) -> ET.ElementTree[ET.Element]:
             tests=str(len(results)),
             failures=str(sum(r.status in (Status.FAILED, Status.TIMEOUT) for r in results)),
             errors=str(sum(r.status is Status.ERROR for r in results)),
-            skipped=str(sum(r.status is Status.SKIPPED for r in results)),
+            skipped=str(sum(r.status in (Status.SKIPPED, Status.STATIC) for r in results)),
             time=f"{sum(r.seconds for r in results):.3f}",
         )
         for result in results:
@@ -103,7 +103,7 @@ def junit_tree(report: CheckReport) -> ET.ElementTree[ET.Element]:
             elif result.status is Status.ERROR:
                 tag = ET.SubElement(case, "error", message=result.message, type="error")
                 tag.text = f"{result.location}: {result.message}"
-            elif result.status is Status.SKIPPED:
+            elif result.status in (Status.SKIPPED, Status.STATIC):
                 ET.SubElement(case, "skipped", message=result.message)
             if result.output:
                 ET.SubElement(case, "system-out").text = result.output

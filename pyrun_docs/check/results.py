@@ -21,6 +21,8 @@ class Status(str, Enum):
     failure stays ``failed`` (with :attr:`SnippetResult.cached` set), so a cache never hides one.
     ``error`` means the snippet could not be judged (the harness crashed, a package could not be
     loaded, an earlier snippet of its session timed out); it fails the check like ``failed``.
+    ``static``: an upgraded example (``upgrade``) that does not run in the reader's runtime; with
+    ``upgrade_failing = "static"`` it stays the plain block it was, and is listed, not failed.
     """
 
     PASSED = "passed"
@@ -29,6 +31,7 @@ class Status(str, Enum):
     CACHED = "cached"
     TIMEOUT = "timeout"
     ERROR = "error"
+    STATIC = "static"
 
 
 #: statuses that make the check fail
@@ -41,6 +44,7 @@ STATUS_ORDER = (
     Status.CACHED,
     Status.TIMEOUT,
     Status.ERROR,
+    Status.STATIC,
 )
 
 

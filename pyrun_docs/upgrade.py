@@ -1,0 +1,194 @@
+"""Existing examples become snippets: the ``upgrade`` setting (``pyrun_upgrade``).
+
+Projects already have their examples as ``>>>`` blocks, ``sphinx.ext.doctest`` directives and
+Python code blocks. An adapter finds them in its own syntax tree and hands them here as
+:class:`Found` blocks, in document order; :func:`upgrade_page` turns them into the core
+:class:`~pyrun_docs.snippet.Snippet` with the sessions ``sphinx.ext.doctest`` would give them, so
+the build check judges them as ``sphinx-build -b doctest`` does:
+
+* a doctest group is a session (plain ``>>>`` blocks are in the ``default`` group of their page);
+* ``testsetup`` blocks (and the site's ``doctest_global_setup``) are hidden setup snippets of the
+  groups they name, which run first in their session; ``*`` names every group on the page;
+* a ``testcode`` block followed by a ``testoutput`` block of the same group is one snippet whose
+  output must match (:attr:`Snippet.expected`);
+* ``testcleanup`` blocks are not shown (as in Sphinx) and not run: a reader's session has no end;
+* a Python code block (the ``python`` kind) is a snippet of its own.
+
+Every snippet made here has ``origin="upgrade"``: one the reader's runtime cannot run may stay the
+plain block it was (``upgrade_failing``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from .errors import OptionError
+from .options import SnippetOptions
+from .snippet import Snippet, is_transcript, normalize_code
+
+#: what ``upgrade`` may name
+UPGRADE_KINDS = ("doctest", "python")
+#: what happens to an upgraded example that fails the check
+FAILING_MODES = ("static", "error")
+#: the group of ``>>>`` blocks outside any doctest directive (``doctest_test_doctest_blocks``)
+DEFAULT_GROUP = "default"
+
+
+@dataclass(frozen=True)
+class Found:
+    """An example block as an adapter found it.
+
+    Attributes:
+        kind: ``transcript`` (any ``>>>`` block), ``testsetup``, ``testcode``, ``testoutput``,
+            ``testcleanup`` or ``python``.
+        code: the block's text, as written (indentation is removed here).
+        path: the file it is written in (a docstring's ``.py`` file, an included file).
+        line: the 1-based line of the code's first line in *path*.
+        groups: the doctest groups it belongs to (empty: ``default``).
+        flags: doctest option changes of the directive's ``:options:`` as ``(name, on)``.
+        hide: the directive's ``:hide:``: the block is not shown (it becomes a hidden snippet).
+        module: a docstring's module: its examples run in a copy of the module's globals, one
+            session per docstring (its *groups* names the documented object), as doctest's
+            finder and ``pytest --doctest-modules`` run them.
+        key: the adapter's handle on the block (its node), returned with the result.
+    """
+
+    kind: str
+    code: str
+    path: str
+    line: int
+    groups: tuple[str, ...] = ()
+    flags: tuple[tuple[str, bool], ...] = ()
+    hide: bool = False
+    module: str | None = None
+    key: object = field(default=None, compare=False)
+
+
+@dataclass
+class Upgraded:
+    """What became of a found block: a snippet, or why it stays as it is."""
+
+    found: Found
+    snippet: Snippet | None = None
+    reason: str = ""
+
+
+def excluded(page: str, patterns: Iterable[str]) -> bool:
+    """Whether *page* (a docname or page path) matches one of the ``upgrade_exclude`` globs."""
+    return any(fnmatch.fnmatchcase(page, pattern) for pattern in patterns)
+
+
+def upgrade_page(
+    found: Sequence[Found],
+    *,
+    page: str,
+    global_setup: str | None = None,
+    setup_path: str = "conf.py",
+    setup_line: int = 1,
+) -> tuple[list[Snippet], list[Upgraded]]:
+    """The snippets for the blocks found on one page.
+
+    Returns:
+        The hidden setup snippets of ``doctest_global_setup`` (one per group on the page; the
+        adapter puts them before the page's first example), and for each found block what became
+        of it. Snippets carry index 0: the adapter numbers every snippet of the page in order.
+    """
+    groups = _page_groups(found)
+    results: list[Upgraded] = []
+    last_testcode: dict[str, Upgraded] = {}
+    for block in found:
+        kind = block.kind
+        group = _session(block)
+        if kind == "testcleanup":
+            results.append(Upgraded(block, reason="cleanup code runs only in the doctest builder"))
+            continue
+        if kind == "testoutput":
+            owner = last_testcode.pop(group, None)
+            if owner is None or owner.snippet is None:
+                results.append(Upgraded(block, reason="a testoutput block without testcode"))
+                continue
+            owner.snippet = replace(
+                owner.snippet,
+                expected=_dedent(block.code),
+                options=replace(
+                    owner.snippet.options, flags=owner.snippet.options.flags + block.flags
+                ),
+            )
+            results.append(Upgraded(block, reason="shown with its testcode block"))
+            continue
+        try:
+            code, skipped = normalize_code(block.code)
+        except OptionError as exc:
+            results.append(Upgraded(block, reason=exc.message))
+            continue
+        sessions = sorted(groups) if "*" in block.groups else [group]
+        hidden = kind == "testsetup" or block.hide
+        if kind == "python":
+            options = SnippetOptions()
+        else:
+            options = SnippetOptions(
+                session=sessions[0], hidden=hidden, flags=block.flags, module=block.module
+            )
+        if kind == "transcript" and not is_transcript(code):
+            results.append(Upgraded(block, reason="no >>> prompt on its first line"))
+            continue
+        if kind == "transcript":
+            problem = _unparsable(code)
+            if problem:
+                results.append(Upgraded(block, reason=f"doctest cannot parse it: {problem}"))
+                continue
+        snippet = Snippet(
+            code=code,
+            path=block.path,
+            line=block.line + skipped,
+            page=page,
+            index=0,
+            options=options,
+            origin="upgrade",
+        )
+        upgraded = Upgraded(block, snippet)
+        results.append(upgraded)
+        for extra in sessions[1:]:  # a setup for every group (``*``): one hidden copy per group
+            copy = replace(snippet, options=replace(options, session=extra))
+            results.append(Upgraded(block, copy))
+        if kind == "testcode":
+            last_testcode[group] = upgraded
+    setups: list[Snippet] = []
+    if global_setup and global_setup.strip() and groups:
+        code, skipped = normalize_code(global_setup)
+        for name in sorted(groups):
+            options = SnippetOptions(session=name, hidden=True)
+            line = setup_line + skipped
+            setups.append(Snippet(code, setup_path, line, page, 0, options, origin="upgrade"))
+    return setups, results
+
+
+def _session(block: Found) -> str:
+    """The session of a block: its first doctest group (a snippet belongs to one session)."""
+    named = [g for g in block.groups if g and g != "*"]
+    return named[0] if named else DEFAULT_GROUP
+
+
+def _page_groups(found: Sequence[Found]) -> set[str]:
+    """The doctest groups of the page's examples (what ``*`` and the global setup apply to)."""
+    return {_session(b) for b in found if b.kind in ("transcript", "testcode") and b.module is None}
+
+
+def _dedent(text: str) -> str:
+    import textwrap
+
+    body = textwrap.dedent(text.expandtabs(4)).strip("\n")
+    return body + "\n" if body else ""
+
+
+def _unparsable(code: str) -> str:
+    """doctest's complaint about a transcript it cannot parse ("" when it can)."""
+    import doctest
+
+    try:
+        doctest.DocTestParser().parse(code, "the example")
+    except ValueError as exc:
+        return str(exc)
+    return ""

@@ -1,0 +1,136 @@
+"""Where a block's code is written: the file and the 1-based line of its first code line.
+
+docutils numbers lines in the input it parses, which is not always a file: content of an
+``.. include::`` is numbered in the included file, an autodoc docstring's content inside the
+docstring (``/src/pkg/mod.py:docstring of pkg.mod.func``), a directive's node carries the
+directive's line, not its body's. Both the ``pyrun`` directive and the upgrade of existing blocks
+come here, so a snippet is reported at the line the author reads in the file they edit, as
+``pyrun-docs check`` reports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import sys
+from functools import lru_cache
+from typing import Any
+
+DOCSTRING = ":docstring of "
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """The source path as authors read it: relative to the working directory when inside it."""
+    full = os.fspath(path)
+    try:
+        rel = os.path.relpath(full)
+    except ValueError:  # another drive on Windows
+        return full
+    return full if rel.startswith("..") else rel
+
+
+def locate(source: str | None, line: int | None, code: str, fallback: str) -> tuple[str, int]:
+    """The display path and the line of *code*'s first line.
+
+    Args:
+        source: the node's (or content's) source: a file, or a docstring's ``FILE:docstring of
+            NAME``; ``None``: *fallback* (the document).
+        line: the 1-based line docutils gives, counted in *source* (a docstring: in the
+            docstring); where the code begins at or after it (a directive's own line).
+        code: the block's text; its first non-blank line is looked for from *line* on.
+        fallback: the document's file.
+    """
+    source = source or fallback
+    hint = max(line or 1, 1)
+    if DOCSTRING in source:
+        path, _, name = source.partition(DOCSTRING)
+        hint = _docstring_start(path, name) + hint - 1
+        source = path
+    return display_path(source), _search(source, hint, code)
+
+
+def _search(path: str, hint: int, code: str) -> int:
+    first = next((ln.strip() for ln in code.splitlines() if ln.strip()), "")
+    lines = _lines(path)
+    if not first or not lines:
+        return hint
+    # the nearest such line, later ones first (a directive's body follows its line; napoleon and
+    # numpydoc rewrite docstrings, so their line numbers are only close)
+    for distance in range(0, 200):
+        for number in (hint + distance, hint - distance):
+            if 1 <= number <= len(lines) and lines[number - 1].strip() == first:
+                return number
+    return hint
+
+
+@lru_cache(maxsize=256)
+def _lines(path: str) -> tuple[str, ...]:
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return tuple(handle.read().expandtabs(8).splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+def _docstring_start(path: str, name: str) -> int:
+    """The line in *path* where the docstring of the object named *name* starts (its ``def``
+    or ``class`` line as a lower bound, found through the object autodoc imported)."""
+    obj: Any = _resolve(name)
+    if obj is not None:
+        try:
+            source_file = inspect.getsourcefile(obj)
+            _, start = inspect.getsourcelines(obj)
+        except (OSError, TypeError):
+            pass
+        else:
+            if source_file and os.path.realpath(source_file) == os.path.realpath(path):
+                return _docstring_line(path, max(start, 1))
+    return 1
+
+
+def _docstring_line(path: str, start: int) -> int:
+    """The first line of the docstring at or after *start* (a module's: line 1)."""
+    lines = _lines(path)
+    for number in range(start, min(len(lines), start + 100) + 1):
+        text = lines[number - 1].lstrip()
+        for quote in ('"""', "'''", 'r"""', "r'''"):
+            if text.startswith(quote):
+                return number
+    return start
+
+
+def _resolve(name: str) -> object | None:
+    """The object autodoc documented as *name* (``pkg.mod.Class.method``), if importable."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        module_name = ".".join(parts[:cut])
+        module = sys.modules.get(module_name)
+        if module is None:
+            try:
+                module = importlib.import_module(module_name)
+            except Exception:  # anything a documented module may raise on import
+                continue
+        obj: object = module
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return inspect.unwrap(obj) if callable(obj) else obj
+    return None
+
+
+def module_of(name: str) -> str | None:
+    """The module of the documented object *name* (``pkg.mod.Class.method`` -> ``pkg.mod``)."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        module_name = ".".join(parts[:cut])
+        if module_name in sys.modules:
+            return module_name
+        try:
+            importlib.import_module(module_name)
+        except Exception:  # anything a documented module may raise on import
+            continue
+        return module_name
+    return None

@@ -1,0 +1,225 @@
+"""``pyrun_upgrade``: the project's existing examples become widgets, checked like ``.. pyrun::``.
+
+A read-time transform finds, in document order, what ``sphinx.ext.doctest`` would test (``>>>``
+doctest blocks, also in autodoc docstrings, ``code-block:: pycon``, the ``doctest``, ``testsetup``,
+``testcode``, ``testoutput`` and ``testcleanup`` directives) and, with ``"python"``, Python code
+blocks; the core (:func:`pyrun_docs.upgrade.upgrade_page`) makes the snippets, with sessions that
+follow doctest groups, and each block's node is swapped for a ``pyrun_block`` that keeps the
+original node: an upgraded example that fails the check is rendered as that block again
+(``pyrun_upgrade_failing = "static"``), with a note.
+
+Opt-outs: ``pyrun_upgrade_exclude`` (docname globs), the ``no-pyrun`` class on a block, and
+``:pyrun: off`` in a page's metadata (MyST front matter ``pyrun: off``).
+"""
+
+from __future__ import annotations
+
+import doctest
+from typing import Any
+
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
+
+from pyrun_docs.snippet import Snippet
+from pyrun_docs.upgrade import Found, excluded, upgrade_page
+
+from .config import get_config
+from .directive import pyrun_block
+from .locate import DOCSTRING, display_path, locate, module_of
+
+logger = logging.getLogger(__name__)
+
+#: ``code-block`` languages that hold ``>>>`` transcripts, and Python code
+TRANSCRIPT_LANGUAGES = frozenset({"pycon", "doctest", "pytb-console"})
+PYTHON_LANGUAGES = frozenset({"python", "python3", "py", "py3"})
+OPT_OUT_CLASS = "no-pyrun"
+_FLAG_NAMES = {value: name for name, value in doctest.OPTIONFLAGS_BY_NAME.items()}
+
+
+class UpgradeExamples(SphinxTransform):
+    """Swap the page's existing examples for ``pyrun_block`` nodes and number every snippet."""
+
+    default_priority = 880  # after docinfo and the highlight settings, before the post-transforms
+
+    def apply(self, **kwargs: Any) -> None:
+        config = get_config(self.app)
+        docname = self.env.docname
+        metadata = self.env.metadata.get(docname, {})
+        off = str(metadata.get("pyrun", "")).strip().lower() in ("off", "false", "no")
+        if (
+            not config.upgrade
+            or excluded(docname, config.upgrade_exclude)
+            or off
+            or _opted_out(self.document)
+        ):
+            return
+        fallback = str(self.env.doc2path(docname))
+        found: list[Found] = []
+        for node in self.document.findall(_candidate):
+            assert isinstance(node, nodes.Element)
+            block = _found(node, config.upgrade, fallback)
+            if block is not None:
+                found.append(block)
+        if not found:
+            return
+        setup_path, setup_line = _global_setup_location(self.app)
+        setups, results = upgrade_page(
+            found,
+            page=docname,
+            global_setup=getattr(self.config, "doctest_global_setup", None)
+            if "sphinx.ext.doctest" in self.app.extensions
+            else None,
+            setup_path=setup_path,
+            setup_line=setup_line,
+        )
+        replaced: dict[int, list[nodes.Node]] = {}
+        for result in results:
+            key = result.found.key
+            assert isinstance(key, nodes.Element)
+            if result.snippet is None:
+                if result.reason.startswith("doctest cannot parse"):
+                    logger.warning(
+                        f"pyrun: this example stays a plain block: {result.reason}",
+                        location=f"{result.found.path}:{result.found.line}",
+                        type="pyrun",
+                        subtype="upgrade",
+                    )
+                continue
+            replaced.setdefault(id(key), []).append(_widget(result.snippet, key))
+        first = next((r.found.key for r in results if r.snippet is not None), None)
+        if isinstance(first, nodes.Element) and setups:
+            first.parent.insert(first.parent.index(first), [_widget(s, None) for s in setups])
+        for element in {id(r.found.key): r.found.key for r in results}.values():
+            if isinstance(element, nodes.Element) and id(element) in replaced:
+                element.replace_self(replaced[id(element)])
+        renumber(self.document, self.env, docname)
+
+
+def renumber(document: nodes.document, env: Any, docname: str) -> None:
+    """Index every snippet of the page in document order and record them for the check."""
+    from dataclasses import replace
+
+    snippets: list[Snippet] = []
+    for index, node in enumerate(document.findall(pyrun_block)):
+        snippet = replace(node["pyrun"], index=index)
+        node["pyrun"] = snippet
+        snippets.append(snippet)
+    env.pyrun_snippets[docname] = snippets
+
+
+def _candidate(node: nodes.Node) -> bool:
+    if isinstance(node, pyrun_block):
+        return False
+    if isinstance(node, nodes.doctest_block):
+        return True
+    return isinstance(node, (nodes.literal_block, nodes.comment)) and (
+        "testnodetype" in node or isinstance(node, nodes.literal_block)
+    )
+
+
+def _found(node: nodes.Element, modes: Any, fallback: str) -> Found | None:
+    """The block *node* holds, if the ``upgrade`` modes take it."""
+    if OPT_OUT_CLASS in node.get("classes", []) or _in_opted_out_container(node):
+        return None
+    kind = node.get("testnodetype")
+    language = str(node.get("language") or "")
+    if kind:  # sphinx.ext.doctest's directives
+        if "doctest" not in modes:
+            return None
+        kind = "transcript" if kind == "doctest" else str(kind)
+    elif isinstance(node, nodes.doctest_block) or language in TRANSCRIPT_LANGUAGES:
+        if "doctest" not in modes:
+            return None
+        kind = "transcript"
+    elif language in PYTHON_LANGUAGES and "python" in modes:
+        if node.astext().lstrip().startswith(">>>"):
+            return None if "doctest" not in modes else _found_as(node, "transcript", fallback)
+        if not _compiles(node.astext()):
+            return None  # a fragment or pseudo-code: not an example to run
+        kind = "python"
+    else:
+        return None
+    return _found_as(node, kind, fallback)
+
+
+def _found_as(node: nodes.Element, kind: str, fallback: str) -> Found:
+    code = str(node["test"]) if "test" in node else node.astext()
+    path, line = locate(node.source, node.line, code, fallback)
+    options = node.get("options") or {}
+    flags = tuple((_FLAG_NAMES[f], bool(on)) for f, on in options.items() if f in _FLAG_NAMES)
+    groups = tuple(node.get("groups") or ())
+    module = None
+    if kind == "transcript" and DOCSTRING in (node.source or ""):
+        # a docstring's examples: one session per docstring, in a copy of its module's globals
+        name = str(node.source).partition(DOCSTRING)[2].strip()
+        module = module_of(name)
+        groups = (name,) if module else groups
+    return Found(
+        kind=kind,
+        code=code,
+        path=path,
+        line=line,
+        groups=groups,
+        flags=flags,
+        hide=isinstance(node, nodes.comment) and kind not in ("testsetup", "testcleanup"),
+        module=module,
+        key=node,
+    )
+
+
+def _compiles(code: str) -> bool:
+    import textwrap
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(textwrap.dedent(code), "<block>", "exec", 0x2000, dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
+    return True
+
+
+def _in_opted_out_container(node: nodes.Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if OPT_OUT_CLASS in getattr(parent, "get", lambda *_: [])("classes", []):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _opted_out(document: nodes.document) -> bool:
+    """``:pyrun: off`` among the page's metadata fields (MyST: ``pyrun: off`` front matter)."""
+    for field in document.findall(nodes.field):
+        name = field.next_node(nodes.field_name)
+        body = field.next_node(nodes.field_body)
+        if name is not None and name.astext().strip().lower() == "pyrun":
+            if body is not None and body.astext().strip().lower() in ("off", "false", "no"):
+                return True
+    return False
+
+
+def _widget(snippet: Snippet, original: nodes.Element | None) -> pyrun_block:
+    node = pyrun_block(snippet.source, snippet.source)
+    node["language"] = "python"
+    node["pyrun"] = snippet
+    node["linenos"] = False
+    if original is not None:
+        node["pyrun_original"] = original.deepcopy()
+        node.source, node.line = original.source, original.line
+    return node
+
+
+def _global_setup_location(app: Any) -> tuple[str, int]:
+    """``conf.py`` and the line where ``doctest_global_setup`` is set (for setup failures)."""
+    conf = f"{app.confdir}/conf.py"
+    try:
+        with open(conf, encoding="utf-8") as handle:
+            for number, text in enumerate(handle, 1):
+                if text.lstrip().startswith("doctest_global_setup"):
+                    return display_path(conf), number + 1
+    except OSError:
+        pass
+    return display_path(conf), 1
