@@ -21,12 +21,16 @@ import tempfile
 import webbrowser
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import PyrunError
 from .fetch import ensure_runtime
 from .runtime import RUNTIMES, get_pin, make_pin, write_pin
 from .site_config import SiteConfig, find_config_file, read_site_config
+
+if TYPE_CHECKING:
+    from .check import ScanResult
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -155,7 +159,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     )
 
     site = _site_config(args)
-    scan = scan_paths(args.paths)
+    if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
+        scan = _sphinx_scan(site.path.parent, args)
+    else:
+        scan = scan_paths(args.paths)
     for err in scan.errors:
         print(f"{err.location}: error: {err.message}", file=sys.stderr)
     config = site.config
@@ -181,6 +188,30 @@ def _cmd_check(args: argparse.Namespace) -> int:
         write_junit(report, Path(args.junit_xml))
     emit_github_annotations(report, sys.stdout, extra=scan.errors)
     return 0 if report.ok and not scan.errors else 1
+
+
+def _sphinx_scan(confdir: Path, args: argparse.Namespace) -> ScanResult:
+    """The snippets the Sphinx build finds (``pyrun_upgrade`` takes what Sphinx parses: autodoc
+    docstrings, includes, doctest directives), limited to the sources under *args.paths*."""
+    import importlib
+
+    from .check import ScanResult, default_cache_dir
+    from .check.scan import source_files
+
+    print("pyrun check: pyrun_upgrade is on: reading the project with Sphinx", file=sys.stderr)
+    collect = importlib.import_module("pyrun_docs.sphinx_ext.collect").collect
+    cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    pages, sources, problems, warnings = collect(confdir, cache)
+    if warnings:
+        print(warnings, file=sys.stderr)
+    wanted = {p.resolve() for p in source_files(args.paths)}
+    folders = [Path(p).resolve() for p in args.paths if Path(p).is_dir()]
+    result = ScanResult(errors=problems, files=len(sources))
+    for doc, snippets in pages.items():
+        source = sources[doc].resolve()
+        if source in wanted or any(source.is_relative_to(folder) for folder in folders):
+            result.pages[doc] = snippets
+    return result
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,8 @@ import concurrent.futures
 import json
 from typing import Any
 
+import pytest
+
 from pyrun_docs.executor import Executor
 
 
@@ -199,3 +201,22 @@ def test_matplotlib_figures_become_png_images() -> None:
     assert host.messages[0]["bundle"]["text/plain"] == "<Figure size 640x480 with 1 Axes>"
     assert host.run("import matplotlib.pyplot as plt\nprint(plt.get_fignums())")["ok"]
     assert host.stdout() == "[]\n"  # shown figures are closed
+
+
+@pytest.mark.parametrize("port", [False, True])
+def test_testcode_is_judged_against_its_output(port: bool) -> None:
+    """A testcode block runs in exec mode (no values echoed) and its output is compared with
+    doctest's checker, <BLANKLINE> processing off, as sphinx.ext.doctest does."""
+    import asyncio
+
+    executor = Executor(lambda _: None, port=port)
+
+    def judge(code: str, want: str) -> dict[str, Any]:
+        return json.loads(asyncio.run(executor.run_transcript(code, want=want)))  # type: ignore[no-any-return]
+
+    assert judge("x = 1\nx\nprint(x)\nprint()", "1\n\n")["ok"] is True
+    wrong = judge("print(5)", "6\n")
+    assert wrong["ok"] is False and wrong["error"]["type"] == "OutputMismatch"
+    assert "Expected:\n    6\nGot:\n    5" in wrong["error"]["traceback"]
+    assert judge("1 / 0", "Traceback (most recent call last):\nZeroDivisionError: x\n")["ok"]
+    assert judge("print('a\\n')", "a\n<BLANKLINE>\n")["ok"] is False  # no <BLANKLINE> here

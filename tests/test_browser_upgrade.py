@@ -1,0 +1,55 @@
+"""Upgraded examples in the reader's browser: a docstring example runs in a copy of its module's
+globals, a ``testcode`` block is judged against its ``testoutput``, a doctest group's setup runs
+first (``tests/roots/upgrade``, built with the check on)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOTS, sphinx_build
+from test_browser import click_run, open_page, serving
+
+from pyrun_docs.serve import DocsRequestHandler
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def upgrade_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
+    base = tmp_path_factory.mktemp("upgrade-browser")
+    shutil.copytree(ROOTS / "upgrade", base / "project")
+    build = sphinx_build(
+        base / "project" / "docs", base / "html", "html", "-D", "pyrun_check=warn",
+        cwd=base / "project",
+    )  # fmt: skip
+    assert build.status == 0, build.stderr
+    with serving(base / "html", DocsRequestHandler) as url:
+        yield url
+
+
+def test_a_docstring_example_runs_with_its_modules_names(page: Any, upgrade_url: str) -> None:
+    open_page(page, upgrade_url + "api.html")
+    result = click_run(page, "pyrun-0")
+    assert result["ok"] is True, result
+    text = page.locator("#pyrun-0 .pyrun-output").inner_text()
+    # area() and islice come from upgrade_fixture.shapes, as in its own doctests
+    assert text.splitlines() == [">>> area(2, 3)", "6", '>>> list(islice("abc", 2))', "['a', 'b']"]
+
+
+def test_testcode_is_judged_against_its_testoutput(page: Any, upgrade_url: str) -> None:
+    open_page(page, upgrade_url + "index.html")
+    # the group's setup (doctest_global_setup, then testsetup) runs first, as in the check
+    result = click_run(page, "pyrun-6")
+    assert result["ok"] is True, result
+    assert page.locator("#pyrun-6 .pyrun-output").inner_text() == "20\ndone\n"
+    # edited, it is plain code again: no comparison
+    page.evaluate(
+        "() => { const pre = document.querySelector('#pyrun-6 pre'); "
+        "pre.textContent = 'print(base * 3)'; }"
+    )
+    result = click_run(page, "pyrun-6")
+    assert result["ok"] is True and page.locator("#pyrun-6 .pyrun-output").inner_text() == "30\n"

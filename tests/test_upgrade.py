@@ -1,0 +1,167 @@
+"""``pyrun_upgrade``: a project's existing examples become checked widgets with one setting.
+
+The core's grouping (:func:`pyrun_docs.upgrade.upgrade_page`) is tested on its own; the fixture
+project ``tests/roots/upgrade`` (doctest blocks, ``code-block:: pycon``, ``sphinx.ext.doctest``'s
+directives with groups and a global setup, autodoc + napoleon docstrings, an include, a Python
+code block, opt-outs, examples that need a subprocess) is built with real Sphinx, checked in the
+pinned Pyodide and read back; ``pyrun-docs check`` must find the same snippets at the same lines.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOTS, check_dir, sphinx_build
+
+from pyrun_docs.cli import main
+from pyrun_docs.upgrade import Found, upgrade_page
+
+
+def found(kind: str, code: str, line: int, *groups: str, **extra: object) -> Found:
+    return Found(kind=kind, code=code, path="p.rst", line=line, groups=groups, **extra)  # type: ignore[arg-type]
+
+
+def test_doctest_groups_become_sessions() -> None:
+    blocks = [
+        found("transcript", ">>> a = 1\n", 1),
+        found("testsetup", "b = 2\n", 3, "*"),
+        found("testcode", "print(b)\n", 5, "g"),
+        found("testoutput", "2\n", 7, "g", flags=(("ELLIPSIS", False),)),
+        found("testcleanup", "del b\n", 9, "g"),
+        found("transcript", ">>> print(b)\n2\n", 11, "g", "other"),
+        found("python", "x = 1\n", 13),
+        found("transcript", ">>> 1\n1\n>>>2\n", 15),
+        found("transcript", ">>> f()\n", 17, "mod.f", module="mod"),
+    ]
+    setups, results = upgrade_page(blocks, page="p", global_setup="\nimport math\n", setup_line=4)
+    # the global setup: one hidden snippet per group of the page (not a docstring's session)
+    assert [(s.options.session, s.options.hidden, s.line) for s in setups] == [
+        ("default", True, 5), ("g", True, 5)]  # fmt: skip
+    snippets = [(r.found.line, r.snippet) for r in results if r.snippet is not None]
+    sessions = [(line, s.options.session, s.options.hidden) for line, s in snippets]
+    assert sessions == [
+        (1, "default", False),
+        (3, "default", True),  # testsetup for every group (*): one copy per group
+        (3, "g", True),
+        (5, "g", False),
+        (11, "g", False),  # a block in two groups runs in its first
+        (13, None, False),  # a Python code block is on its own
+        (17, "mod.f", False),
+    ]
+    testcode = dict(snippets)[5]
+    assert testcode.expected == "2\n" and testcode.options.flags == (("ELLIPSIS", False),)
+    assert dict(snippets)[17].options.module == "mod"
+    assert all(s.upgraded for _, s in snippets) and all(s.upgraded for s in setups)
+    reasons = {r.found.line: r.reason for r in results if r.snippet is None}
+    assert reasons[7] == "shown with its testcode block"
+    assert "cleanup" in reasons[9]
+    assert (
+        reasons[15].startswith("doctest cannot parse it") and "lacks blank after >>>" in reasons[15]
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> tuple[Path, str]:
+    base = tmp_path_factory.mktemp("upgrade")
+    shutil.copytree(ROOTS / "upgrade", base / "project")
+    build = sphinx_build(
+        base / "project" / "docs", base / "html", "html", "-D", "pyrun_check=error",
+        cwd=base / "project",
+    )  # fmt: skip
+    assert build.status == 0, build.stderr
+    return base, build.stderr
+
+
+def snippets_of(html_dir: Path) -> dict[str, list[object]]:
+    env = pickle.loads((html_dir / ".doctrees" / "environment.pickle").read_bytes())
+    return env.pyrun_snippets  # type: ignore[no-any-return]
+
+
+def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) -> None:
+    base, stderr = built
+    pages = snippets_of(base / "html")
+    assert set(pages) == {
+        "index",
+        "api",
+    }  # excluded.rst (pyrun_upgrade_exclude), off.rst (:pyrun: off)
+    where = [(s.path, s.line, s.options.session, s.options.hidden) for s in pages["index"]]  # type: ignore[attr-defined]
+    assert where == [
+        ("docs/conf.py", 17, "default", True),  # doctest_global_setup, per group
+        ("docs/conf.py", 17, "shared", True),
+        ("docs/index.rst", 12, "default", False),  # a doctest block
+        ("docs/index.rst", 21, "default", False),  # code-block:: pycon
+        ("docs/index.rst", 27, "shared", True),  # testsetup
+        ("docs/index.rst", 32, "shared", False),  # doctest:: shared
+        ("docs/index.rst", 37, "shared", False),  # testcode + testoutput
+        ("docs/index.rst", 57, None, False),  # code-block:: python
+        ("docs/index.rst", 68, "default", False),  # needs a subprocess
+        ("docs/included.rst", 3, "default", False),  # in the included file, at its line
+    ]
+    api = [(s.path, s.line, s.options.module) for s in pages["api"]]  # type: ignore[attr-defined]
+    assert api == [
+        ("src/upgrade_fixture/shapes.py", 11, "upgrade_fixture.shapes"),
+        ("src/upgrade_fixture/shapes.py", 24, "upgrade_fixture.shapes"),
+    ]
+    # the examples that cannot run in the browser do not fail the build (pyrun_check = "error")
+    assert "WARNING" not in stderr, stderr
+
+
+def test_the_page_keeps_what_cannot_run(built: tuple[Path, str]) -> None:
+    base, _ = built
+    index = (base / "html" / "index.html").read_text()
+    assert index.count("<py-repl") == 9  # 10 snippets, the subprocess one stays static
+    assert "Does not run in the browser: OSError: [Errno 138] emscripten does not support" in index
+    static = index.split("Something that needs a subprocess")[1].split("pyrun-static-note")[0]
+    assert "<py-repl" not in static and "subprocess" in static
+    kept = index.split("A block kept as it is")[1].split("A Python code block")[0]
+    assert "<py-repl" not in kept and 'class="no-pyrun highlight-pycon' in kept
+    assert "data-expected=" in index and 'data-module="' not in index
+    api = (base / "html" / "api.html").read_text()
+    assert api.count("<py-repl") == 1 and 'data-module="upgrade_fixture.shapes"' in api
+    for page in ("excluded.html", "off.html"):
+        assert "<py-repl" not in (base / "html" / page).read_text()
+
+
+def test_the_cli_finds_the_same_snippets(
+    built: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, _ = built
+    docs = base / "project" / "docs"
+    out = tmp_path / "check.json"
+    status = main(
+        ["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"]
+    )
+    assert status == 0, capsys.readouterr().err
+    results = json.loads(out.read_text())["results"]
+    mine = sorted((Path(r["path"]).resolve(), r["line"]) for r in results)
+    built_snippets = [s for page in snippets_of(base / "html").values() for s in page]
+    theirs = sorted(((base / "project" / s.path).resolve(), s.line) for s in built_snippets)  # type: ignore[attr-defined]
+    assert mine == theirs
+    statuses = sorted(r["status"] for r in results)
+    assert statuses.count("static") == 2 and statuses.count("passed") == 10
+
+
+def test_failing_upgrades_can_fail_the_build(tmp_path: Path, runtime_cache: Path) -> None:
+    shutil.copytree(ROOTS / "upgrade", tmp_path / "project")
+    docs = tmp_path / "project" / "docs"
+    build = sphinx_build(
+        docs, tmp_path / "html", "html", "-D", "pyrun_check=error",
+        "-D", "pyrun_upgrade_failing=error", cwd=tmp_path / "project",
+    )  # fmt: skip
+    assert build.status != 0
+    assert re.search(r"shapes\.py:25: WARNING: pyrun: failed: OSError", build.stderr), build.stderr
+    assert "Traceback (most recent call last)" not in build.stderr.split("WARNING")[0]
+
+
+def test_other_builders_print_the_examples_as_written(tmp_path: Path, runtime_cache: Path) -> None:
+    shutil.copytree(ROOTS / "upgrade", tmp_path / "project")
+    build = sphinx_build(tmp_path / "project" / "docs", tmp_path / "text", "text", cwd=tmp_path)
+    assert build.status == 0, build.stderr
+    text = (tmp_path / "text" / "index.txt").read_text()
+    assert ">>> 1 + 1" in text and ">>> x = 40" in text  # with their prompts, as written
+    assert "GLOBAL = " not in text and "base = 10" not in text  # setups stay hidden
