@@ -17,3 +17,5 @@ myst_enable_extensions = ["colon_fence"]
 
 # Every example on these pages runs in headless Pyodide during the build; a broken one fails it.
 pyrun_check = "error"
+# ...and the plain doctest blocks become widgets too (docs/upgrade.rst shows one)
+pyrun_upgrade = ["doctest"]
