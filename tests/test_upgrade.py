@@ -88,19 +88,26 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
     assert set(pages) == {
         "index",
         "api",
+        "myst",
     }  # excluded.rst (pyrun_upgrade_exclude), off.rst (:pyrun: off)
     where = [(s.path, s.line, s.options.session, s.options.hidden) for s in pages["index"]]  # type: ignore[attr-defined]
     assert where == [
-        ("docs/conf.py", 17, "default", True),  # doctest_global_setup, per group
-        ("docs/conf.py", 17, "shared", True),
-        ("docs/index.rst", 12, "default", False),  # a doctest block
-        ("docs/index.rst", 21, "default", False),  # code-block:: pycon
-        ("docs/index.rst", 27, "shared", True),  # testsetup
-        ("docs/index.rst", 32, "shared", False),  # doctest:: shared
-        ("docs/index.rst", 37, "shared", False),  # testcode + testoutput
-        ("docs/index.rst", 57, None, False),  # code-block:: python
-        ("docs/index.rst", 68, "default", False),  # needs a subprocess
+        ("docs/conf.py", 19, "default", True),  # doctest_global_setup, per group
+        ("docs/conf.py", 19, "shared", True),
+        ("docs/index.rst", 14, "default", False),  # a doctest block
+        ("docs/index.rst", 23, "default", False),  # code-block:: pycon
+        ("docs/index.rst", 29, "shared", True),  # testsetup
+        ("docs/index.rst", 34, "shared", False),  # doctest:: shared
+        ("docs/index.rst", 39, "shared", False),  # testcode + testoutput
+        ("docs/index.rst", 59, None, False),  # code-block:: python
+        ("docs/index.rst", 70, "default", False),  # needs a subprocess
         ("docs/included.rst", 3, "default", False),  # in the included file, at its line
+    ]
+    myst = [(s.path, s.line, s.options.session) for s in pages["myst"]]  # type: ignore[attr-defined]
+    assert myst == [
+        ("docs/conf.py", 19, "default"),
+        ("docs/myst.md", 6, "default"),  # a pycon fence
+        ("docs/myst.md", 14, "default"),  # {doctest}
     ]
     api = [(s.path, s.line, s.options.module) for s in pages["api"]]  # type: ignore[attr-defined]
     assert api == [
@@ -123,7 +130,7 @@ def test_the_page_keeps_what_cannot_run(built: tuple[Path, str]) -> None:
     assert "data-expected=" in index and 'data-module="' not in index
     api = (base / "html" / "api.html").read_text()
     assert api.count("<py-repl") == 1 and 'data-module="upgrade_fixture.shapes"' in api
-    for page in ("excluded.html", "off.html"):
+    for page in ("excluded.html", "off.html", "myst_off.html"):
         assert "<py-repl" not in (base / "html" / page).read_text()
 
 
@@ -143,7 +150,7 @@ def test_the_cli_finds_the_same_snippets(
     theirs = sorted(((base / "project" / s.path).resolve(), s.line) for s in built_snippets)  # type: ignore[attr-defined]
     assert mine == theirs
     statuses = sorted(r["status"] for r in results)
-    assert statuses.count("static") == 2 and statuses.count("passed") == 10
+    assert statuses.count("static") == 2 and statuses.count("passed") == 13
 
 
 def test_failing_upgrades_can_fail_the_build(tmp_path: Path, runtime_cache: Path) -> None:
