@@ -9,13 +9,13 @@ runtime. Verdicts must be identical.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from conftest import check_dir
 from doctest_cases import CASES, Case, reference
+from test_executor import run_coroutine
 
 from pyrun_docs.check import CheckReport, Status, run_check
 from pyrun_docs.check.scan import scan_text
@@ -26,8 +26,8 @@ from pyrun_docs.executor import Executor
 
 def judge(case: Case, *, port: bool = False) -> bool:
     executor = Executor(lambda _: None, port=port)
-    result = json.loads(asyncio.run(executor.run_transcript(case.text, filename="<example 1>")))
-    return bool(result["ok"])
+    coroutine = executor.run_transcript(case.text, filename="<example 1>")
+    return bool(json.loads(run_coroutine(coroutine))["ok"])
 
 
 def test_the_table_has_both_verdicts() -> None:

@@ -207,12 +207,11 @@ def test_matplotlib_figures_become_png_images() -> None:
 def test_testcode_is_judged_against_its_output(port: bool) -> None:
     """A testcode block runs in exec mode (no values echoed) and its output is compared with
     doctest's checker, <BLANKLINE> processing off, as sphinx.ext.doctest does."""
-    import asyncio
 
     executor = Executor(lambda _: None, port=port)
 
     def judge(code: str, want: str) -> dict[str, Any]:
-        return json.loads(asyncio.run(executor.run_transcript(code, want=want)))  # type: ignore[no-any-return]
+        return json.loads(run_coroutine(executor.run_transcript(code, want=want)))  # type: ignore[no-any-return]
 
     assert judge("x = 1\nx\nprint(x)\nprint()", "1\n\n")["ok"] is True
     wrong = judge("print(5)", "6\n")
