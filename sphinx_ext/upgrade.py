@@ -58,6 +58,8 @@ class UpgradeExamples(SphinxTransform):
         found: list[Found] = []
         for node in self.document.findall(_candidate):
             assert isinstance(node, nodes.Element)
+            if "skipif" in node and _skipped(self.app, str(node["skipif"]), node):
+                continue  # as the doctest builder skips it (the condition runs in the build)
             block = _found(node, config.upgrade, fallback)
             if block is not None:
                 found.append(block)
@@ -166,6 +168,26 @@ def _found_as(node: nodes.Element, kind: str, fallback: str) -> Found:
         module=module,
         key=node,
     )
+
+
+def _skipped(app: Any, condition: str, node: nodes.Element) -> bool:
+    """``:skipif:``, evaluated as ``sphinx.ext.doctest`` does: in the build's Python, after
+    ``doctest_global_setup``. A condition that fails is a warning and the block stays."""
+    context: dict[str, Any] = {}
+    try:
+        setup = getattr(app.config, "doctest_global_setup", "") or ""
+        if setup:
+            exec(setup, context)
+        return bool(eval(condition, context))
+    except Exception as exc:  # the author's expression may raise anything
+        logger.warning(
+            f"pyrun: the :skipif: condition {condition!r} failed ({type(exc).__name__}: {exc}); "
+            "the block stays as it is",
+            location=node,
+            type="pyrun",
+            subtype="upgrade",
+        )
+        return True
 
 
 def _compiles(code: str) -> bool:
