@@ -807,30 +807,20 @@ class Executor:
     ) -> str:
         """:meth:`run` or :meth:`run_transcript` for hosts that cannot pass keyword arguments or
         await a coroutine (MicroPython's JavaScript API); top-level ``await`` is not available."""
+        common = {
+            "run_id": run_id,
+            "session": session,
+            "filename": filename,
+            "raises": raises,
+            "stdin": stdin,
+            "module": _none(module),
+        }
         if transcript:
             coro = self.run_transcript(
-                code,
-                run_id=run_id,
-                session=session,
-                filename=filename,
-                raises=raises,
-                stdin=stdin,
-                flags=flags,
-                echo=bool(_none(echo)),
-                want=_none(want),
-                module=_none(module),
+                code, flags=flags, echo=bool(_none(echo)), want=_none(want), **common
             )
         else:
-            coro = self.run(
-                code,
-                run_id=run_id,
-                session=session,
-                filename=filename,
-                raises=raises,
-                stdin=stdin,
-                console=bool(_none(console)),
-                module=_none(module),
-            )
+            coro = self.run(code, console=bool(_none(console)), **common)
         try:
             coro.send(None)
         except StopIteration as stop:

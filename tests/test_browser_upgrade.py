@@ -4,14 +4,13 @@ first (``tests/roots/upgrade``, built with the check on)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOTS, sphinx_build
 from test_browser import click_run, open_page, serving
+from test_upgrade import build_upgrade_root
 
 from pyrun_docs.serve import DocsRequestHandler
 
@@ -21,11 +20,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def upgrade_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
     base = tmp_path_factory.mktemp("upgrade-browser")
-    shutil.copytree(ROOTS / "upgrade", base / "project")
-    build = sphinx_build(
-        base / "project" / "docs", base / "html", "html", "-D", "pyrun_check=warn",
-        cwd=base / "project",
-    )  # fmt: skip
+    build = build_upgrade_root(base, "pyrun_check=warn")
     assert build.status == 0, build.stderr
     with serving(base / "html", DocsRequestHandler) as url:
         yield url

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOTS, check_dir, sphinx_build
+from conftest import ROOTS, Build, check_dir, sphinx_build
 
 from pyrun_docs.cli import main
 from pyrun_docs.upgrade import Found, upgrade_page
@@ -65,14 +65,18 @@ def test_doctest_groups_become_sessions() -> None:
     )
 
 
+def build_upgrade_root(base: Path, *settings: str, builder: str = "html") -> Build:
+    """Copy ``tests/roots/upgrade`` into *base*/project and build it into *base*/*builder*."""
+    shutil.copytree(ROOTS / "upgrade", base / "project")
+    overrides = [arg for setting in settings for arg in ("-D", setting)]
+    docs = base / "project" / "docs"
+    return sphinx_build(docs, base / builder, builder, *overrides, cwd=base / "project")
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> tuple[Path, str]:
     base = tmp_path_factory.mktemp("upgrade")
-    shutil.copytree(ROOTS / "upgrade", base / "project")
-    build = sphinx_build(
-        base / "project" / "docs", base / "html", "html", "-D", "pyrun_check=error",
-        cwd=base / "project",
-    )  # fmt: skip
+    build = build_upgrade_root(base, "pyrun_check=error")
     assert build.status == 0, build.stderr
     return base, build.stderr
 
@@ -156,20 +160,14 @@ def test_the_cli_finds_the_same_snippets(
 
 
 def test_failing_upgrades_can_fail_the_build(tmp_path: Path, runtime_cache: Path) -> None:
-    shutil.copytree(ROOTS / "upgrade", tmp_path / "project")
-    docs = tmp_path / "project" / "docs"
-    build = sphinx_build(
-        docs, tmp_path / "html", "html", "-D", "pyrun_check=error",
-        "-D", "pyrun_upgrade_failing=error", cwd=tmp_path / "project",
-    )  # fmt: skip
+    build = build_upgrade_root(tmp_path, "pyrun_check=error", "pyrun_upgrade_failing=error")
     assert build.status != 0
     assert re.search(r"shapes\.py:25: WARNING: pyrun: failed: OSError", build.stderr), build.stderr
     assert "Traceback (most recent call last)" not in build.stderr.split("WARNING")[0]
 
 
 def test_other_builders_print_the_examples_as_written(tmp_path: Path, runtime_cache: Path) -> None:
-    shutil.copytree(ROOTS / "upgrade", tmp_path / "project")
-    build = sphinx_build(tmp_path / "project" / "docs", tmp_path / "text", "text", cwd=tmp_path)
+    build = build_upgrade_root(tmp_path, builder="text")
     assert build.status == 0, build.stderr
     text = (tmp_path / "text" / "index.txt").read_text()
     assert ">>> 1 + 1" in text and ">>> x = 40" in text  # with their prompts, as written
