@@ -172,3 +172,17 @@ def test_other_builders_print_the_examples_as_written(tmp_path: Path, runtime_ca
     text = (tmp_path / "text" / "index.txt").read_text()
     assert ">>> 1 + 1" in text and ">>> x = 40" in text  # with their prompts, as written
     assert "GLOBAL = " not in text and "base = 10" not in text  # setups stay hidden
+
+
+def test_numpydoc_docstrings_are_upgraded_like_napoleons(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    extensions = "myst_parser,sphinx.ext.autodoc,numpydoc,sphinx.ext.doctest,pyrun_docs.sphinx_ext"
+    build = build_upgrade_root(tmp_path, f"extensions={extensions}", "pyrun_check=warn")
+    assert build.status == 0, build.stderr
+    api = snippets_of(tmp_path / "html")["api"]
+    assert [(s.path, s.line, s.options.module) for s in api] == [  # type: ignore[attr-defined]
+        ("src/upgrade_fixture/shapes.py", 11, "upgrade_fixture.shapes"),
+        ("src/upgrade_fixture/shapes.py", 24, "upgrade_fixture.shapes"),
+    ]
+    assert (tmp_path / "html" / "api.html").read_text().count("<py-repl") == 1
