@@ -274,11 +274,15 @@ class Pip:
             "none",
         ]
 
-    def _run(self, args: Sequence[str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, args: Sequence[str], timeout: float = 600, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         self.calls += 1
         cmd = [self.python, "-m", "pip", *args, "--disable-pip-version-check"]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return subprocess.CompletedProcess(cmd, 1, "", f"ERROR: {exc}")
         if proc.returncode != 0 and "No module named pip" in proc.stderr:
@@ -309,17 +313,27 @@ class Pip:
         return False
 
     def wheel(self, project: Path, dest: Path) -> tuple[Path | None, str]:
-        """Build *project*'s wheel (``pip wheel --no-deps``; without isolation as a fallback)."""
+        """Build *project*'s wheel (``pip wheel --no-deps``; without isolation as a fallback).
+
+        Reproducibly (``SOURCE_DATE_EPOCH``, unless the caller set one): the same sources give
+        the same bytes, hence the same hash, so the check's results for examples that import the
+        project stay cached while it does not change.
+        """
         outputs: list[str] = []
+        env = {"SOURCE_DATE_EPOCH": REPRODUCIBLE_EPOCH, **os.environ}
         for extra in ([], ["--no-build-isolation"]):
             shutil.rmtree(dest, ignore_errors=True)
             dest.mkdir(parents=True)
-            proc = self._run(["wheel", "--no-deps", *extra, "-w", str(dest), str(project)])
+            proc = self._run(["wheel", "--no-deps", *extra, "-w", str(dest), str(project)], env=env)
             wheels = sorted(dest.glob("*.whl"))
             if proc.returncode == 0 and wheels:
                 return wheels[0], ""
             outputs.append((proc.stderr + proc.stdout).strip())
         return None, outputs[0]
+
+
+#: the timestamp a project's wheel is built with (1980-01-01, the earliest a zip file can hold)
+REPRODUCIBLE_EPOCH = "315532800"
 
 
 def _last_error(text: str) -> str:

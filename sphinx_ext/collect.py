@@ -33,7 +33,10 @@ def collect(
         reported (a bad option, an empty snippet), and Sphinx's other warnings as text.
     """
     from sphinx.application import Sphinx
+    from sphinx.util.console import nocolor
     from sphinx.util.docutils import docutils_namespace, patch_docutils
+
+    nocolor()  # the warnings are text for the terminal summary, not escape codes
 
     key = hashlib.sha256(str(confdir.resolve()).encode()).hexdigest()[:16]
     work = cache / "sphinx-read" / key

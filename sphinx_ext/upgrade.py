@@ -18,6 +18,7 @@ import doctest
 from typing import Any
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
@@ -147,14 +148,15 @@ def _found(node: nodes.Element, modes: Any, fallback: str) -> Found | None:
 
 def _found_as(node: nodes.Element, kind: str, fallback: str) -> Found:
     code = str(node["test"]) if "test" in node else node.astext()
-    path, line = locate(node.source, node.line, code, fallback)
+    source = _source_of(node)
+    path, line = locate(source, node.line, code, fallback)
     options = node.get("options") or {}
     flags = tuple((_FLAG_NAMES[f], bool(on)) for f, on in options.items() if f in _FLAG_NAMES)
     groups = tuple(node.get("groups") or ())
     module = None
-    if kind == "transcript" and DOCSTRING in (node.source or ""):
+    if kind == "transcript" and DOCSTRING in (source or ""):
         # a docstring's examples: one session per docstring, in a copy of its module's globals
-        name = str(node.source).partition(DOCSTRING)[2].strip()
+        name = str(source).partition(DOCSTRING)[2].strip()
         module = module_of(name)
         groups = (name,) if module else groups
     return Found(
@@ -188,6 +190,37 @@ def _skipped(app: Any, condition: str, node: nodes.Element) -> bool:
             subtype="upgrade",
         )
         return True
+
+
+def _source_of(node: nodes.Element) -> str | None:
+    """The node's source, else its nearest ancestor's, else (inside an autodoc entry) the
+    docstring its neighbours come from: docutils leaves the source unset on some nodes (an
+    indented doctest block in a docstring), whose line still counts in that docstring."""
+    current: nodes.Node | None = node
+    while current is not None:
+        if current.source:
+            break
+        current = current.parent
+    source = str(current.source) if current is not None and current.source else None
+    if node.source or (source and DOCSTRING in source):
+        return source
+    entry = node.parent
+    while entry is not None and not isinstance(entry, addnodes.desc_content):
+        entry = entry.parent
+    if entry is None:
+        return source
+    before: str | None = None
+    after: str | None = None
+    seen = False
+    for other in entry.findall(nodes.Element):
+        if other is node:
+            seen = True
+        elif other.source and DOCSTRING in other.source:
+            if not seen:
+                before = str(other.source)
+            elif after is None:
+                after = str(other.source)
+    return before or after or source
 
 
 def _compiles(code: str) -> bool:
@@ -241,7 +274,7 @@ def _global_setup_location(app: Any) -> tuple[str, int]:
         with open(conf, encoding="utf-8") as handle:
             for number, text in enumerate(handle, 1):
                 if text.lstrip().startswith("doctest_global_setup"):
-                    return display_path(conf), number + 1
+                    return display_path(conf), number
     except OSError:
         pass
     return display_path(conf), 1

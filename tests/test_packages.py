@@ -554,3 +554,23 @@ def test_sphinx_cdn_mode_references_pyodide_packages(make_root, runtime_cache: P
     )
     assert config["runtimes"]["pyodide"]["base"].startswith("https://cdn.jsdelivr.net/pyodide/v")
     assert config["packageLock"] == LOCK_NAME
+
+
+def test_the_project_wheel_is_reproducible(tmp_path: Path) -> None:
+    """Two builds of unchanged sources give the same bytes, so results that depend on the
+    project's wheel stay cached (its hash is part of their cache key)."""
+    import hashlib
+    import time
+
+    from pyrun_docs.packages import Pip
+
+    project = tmp_path / "project"
+    shutil.copytree(Path(__file__).parent / "roots" / "upgrade", project)
+    pip = Pip("3.14")
+    digests = []
+    for attempt in range(2):
+        wheel, error = pip.wheel(project, tmp_path / f"out{attempt}")
+        assert wheel is not None, error
+        digests.append(hashlib.sha256(wheel.read_bytes()).hexdigest())
+        time.sleep(2.1)  # zip timestamps have a resolution of two seconds
+    assert digests[0] == digests[1]

@@ -12,8 +12,16 @@ def area(width, height):
     6
     >>> list(islice("abc", 2))
     ['a', 'b']
+
+    An indented block, in the same docstring's session:
+
+        >>> area(1, 1) + SIDES
+        5
     """
     return width * height
+
+
+SIDES = 4
 
 
 def broken():
