@@ -41,8 +41,8 @@ from pyrun_docs.assets import (
     copy_service_worker,
     copy_site_assets,
 )
-from pyrun_docs.check import run_check
-from pyrun_docs.check.progress import describe_failure, format_counts
+from pyrun_docs.check import CheckReport, Status, run_check
+from pyrun_docs.check.progress import describe_failure, format_counts, static_lines
 from pyrun_docs.config import (
     CHECK_LEVELS,
     PRELOAD_MODES,
@@ -60,8 +60,16 @@ from pyrun_docs.render import page_config_json, page_runtimes, render_snippet
 from pyrun_docs.runtime import RUNTIMES
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet, normalize_code
+from pyrun_docs.upgrade import (
+    FAILING_MODES,
+    UPGRADE_KINDS,
+    UpgradedFence,
+    excluded,
+    upgrade_markdown,
+)
 
 from . import fence
+from .static import restore_static_blocks
 
 log = get_plugin_logger("pyrun")
 
@@ -89,6 +97,10 @@ class PyrunPluginConfig(base.Config):
     project = c.Optional(c.Type(str))
     # doctest option flag names for >>> transcripts (sphinx.ext.doctest's defaults)
     doctest_flags = c.ListOfItems(c.Type(str), default=list(DEFAULT_FLAGS))
+    # existing pycon/python fences that become widgets (docs/upgrade.rst)
+    upgrade = c.ListOfItems(c.Choice(UPGRADE_KINDS), default=[])
+    upgrade_exclude = c.ListOfItems(c.Type(str), default=[])
+    upgrade_failing = c.Choice(FAILING_MODES, default=_DEFAULTS.upgrade_failing)
 
 
 def _display_path(path: str) -> str:
@@ -106,17 +118,28 @@ class PageCollector:
         self.fences: list[Fence] = []
         self.used: set[int] = set()
         self.snippets: list[Snippet] = []
+        #: upgraded fences by their opening line, and by the index of the snippet they became
+        self.upgraded: dict[int, UpgradedFence] = {}
+        self.originals: dict[int, UpgradedFence] = {}
 
-    def start(self, page: Page) -> None:
+    def start(self, page: Page, modes: tuple[str, ...] = ()) -> None:
+        """Read the page's source for its fences; with upgrade *modes*, its ``pycon``/``python``
+        fences count as ``pyrun`` fences (as :func:`upgrade_markdown` rewrites the page)."""
         self.page = page
         src = page.file.abs_src_path
         self.path = _display_path(src) if src else page.file.src_uri
         text = (
             page.file.content_string if src is None else Path(src).read_text(encoding="utf-8-sig")
         )
+        self.upgraded = {}
+        if modes:
+            text, self.upgraded, problems = upgrade_markdown(text, modes)
+            for line, reason in problems:
+                self.warn(line, f"this example stays a plain block: {reason}")
         self.fences = find_fences(text)
         self.used = set()
         self.snippets = []
+        self.originals = {}
 
     def _match(self, src: str) -> Fence | None:
         """The fence SuperFences is formatting: same code, first unused (nesting changes order)."""
@@ -146,6 +169,7 @@ class PageCollector:
         for err in errors:
             self.warn(line, f"{err.message} (the snippet is kept without it)")
         page = self.page.file.src_uri if self.page else ""
+        original = self.upgraded.get(line)
         snippet = Snippet(
             code=code,
             path=self.path,
@@ -153,7 +177,10 @@ class PageCollector:
             page=page,
             index=len(self.snippets),
             options=options,
+            origin="upgrade" if original else "pyrun",
         )
+        if original:
+            self.originals[snippet.index] = original
         self.snippets.append(snippet)
         return render_snippet(snippet, self.config, wrapcode=True)
 
@@ -186,6 +213,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.pyrun_config = PyrunConfig()
         self.collector = PageCollector(self.pyrun_config)
         self.pages: dict[str, list[Snippet]] = {}
+        #: page -> (its written HTML file, upgraded fences by snippet index)
+        self.originals: dict[str, tuple[str, dict[int, UpgradedFence]]] = {}
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         values = {name: self.config[name] for name in self.config}
@@ -218,12 +247,24 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         self.pages = {}
+        self.originals = {}
 
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
-        self.collector.start(page)
+        modes = self.upgrade_modes(page)
+        self.collector.start(page, modes)
+        if modes:  # the same rewrite as the collector's, on the text without front matter
+            markdown = upgrade_markdown(markdown, modes)[0]
         return markdown
+
+    def upgrade_modes(self, page: Page) -> tuple[str, ...]:
+        """What ``upgrade`` takes on *page*: none when excluded or ``pyrun: off`` in its meta."""
+        cfg = self.pyrun_config
+        off = str(page.meta.get("pyrun", "")).strip().lower() in ("off", "false", "no")
+        if not cfg.upgrade or off or excluded(page.file.src_uri, cfg.upgrade_exclude):
+            return ()
+        return tuple(cfg.upgrade)
 
     def on_page_content(
         self, html_text: str, *, page: Page, config: MkDocsConfig, files: Files
@@ -234,6 +275,10 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             self.pages.pop(page.file.src_uri, None)
             return html_text
         self.pages[page.file.src_uri] = list(snippets)
+        self.originals[page.file.src_uri] = (
+            page.file.abs_dest_path,
+            dict(self.collector.originals),
+        )
         base_url = get_relative_url(f"{STATIC_ROOT}/{SITE_DIR}/", page.url)
         base_url = base_url if base_url.endswith("/") else base_url + "/"
         head = (
@@ -287,6 +332,21 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             raise Abort(f"pyrun: {problems} package problem(s) (check: error in mkdocs.yml)")
         return resolution
 
+    def keep_static(self, report: CheckReport) -> None:
+        """Upgraded examples that cannot run become the plain code blocks they were, with a note
+        (``upgrade_failing: static``): their written pages are rewritten."""
+        by_page: dict[str, dict[int, str]] = {}
+        for result in report.results:
+            if result.status is Status.STATIC:
+                reason = result.message.removeprefix("stays a plain block: ").splitlines()[0]
+                by_page.setdefault(result.snippet.page, {})[result.snippet.index] = reason
+        for page, reasons in by_page.items():
+            dest, originals = self.originals.get(page, ("", {}))
+            if dest:
+                restore_static_blocks(
+                    Path(dest), {i: (originals[i], r) for i, r in reasons.items() if i in originals}
+                )
+
     def check(self, packages: Resolution | None = None) -> None:
         """Run every collected snippet in headless Pyodide (``check: warn | error``).
 
@@ -305,6 +365,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
                 log.warning(describe_failure(result))
             problems = report.problems
             failed = len(report.failures)
+            for line in static_lines(report):
+                log.info(line)
+            self.keep_static(report)
             log.info(format_counts(report))
         for note in problems:
             log.warning(note)

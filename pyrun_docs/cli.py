@@ -161,8 +161,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     site = _site_config(args)
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
         scan = _sphinx_scan(site.path.parent, args)
-    else:
-        scan = scan_paths(args.paths)
+    else:  # MkDocs' upgrade rewrites fences, which the scanner does the same way
+        scan = scan_paths(
+            args.paths,
+            upgrade=site.config.upgrade,
+            upgrade_exclude=site.config.upgrade_exclude,
+            docs_dir=site.path.parent / "docs" if site.path is not None else None,
+        )
     for err in scan.errors:
         print(f"{err.location}: error: {err.message}", file=sys.stderr)
     config = site.config

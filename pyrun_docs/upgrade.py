@@ -21,6 +21,8 @@ plain block it was (``upgrade_failing``).
 from __future__ import annotations
 
 import fnmatch
+import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -177,8 +179,6 @@ def _page_groups(found: Sequence[Found]) -> set[str]:
 
 
 def _dedent(text: str) -> str:
-    import textwrap
-
     body = textwrap.dedent(text.expandtabs(4)).strip("\n")
     return body + "\n" if body else ""
 
@@ -192,3 +192,104 @@ def _unparsable(code: str) -> str:
     except ValueError as exc:
         return str(exc)
     return ""
+
+
+# --- Markdown (MkDocs): fenced code blocks ---------------------------------------------------------
+
+#: fence languages that hold ``>>>`` transcripts, and Python code
+TRANSCRIPT_LANGUAGES = frozenset({"pycon", "doctest"})
+PYTHON_LANGUAGES = frozenset({"python", "python3", "py", "py3"})
+OPT_OUT_CLASS = "no-pyrun"
+
+_OPEN = re.compile(r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
+
+
+@dataclass(frozen=True)
+class UpgradedFence:
+    """A Markdown fence the upgrade turned into a ``pyrun`` fence (its original, for a static
+    block if it cannot run)."""
+
+    line: int
+    language: str
+    code: str
+
+
+def upgrade_markdown(
+    text: str, modes: Iterable[str]
+) -> tuple[str, dict[int, UpgradedFence], list[tuple[int, str]]]:
+    """Rewrite the page's ``pycon``/``python`` fences as ``pyrun`` fences (lines stay in place).
+
+    Returns:
+        The new text, the upgraded fences by their opening line (1-based), and the fences that
+        look like transcripts but cannot be parsed, as ``(line, reason)`` (they stay as written).
+    """
+    modes = set(modes)
+    lines = text.split("\n")
+    upgraded: dict[int, UpgradedFence] = {}
+    problems: list[tuple[int, str]] = []
+    i = 0
+    while i < len(lines):
+        match = _OPEN.match(lines[i])
+        if match is None:
+            i += 1
+            continue
+        indent, fence, info = match.group("indent"), match.group("fence"), match.group("info")
+        end = _fence_close(lines, i, fence)
+        language, classes = _fence_language(info)
+        body = "\n".join(_unindent(ln, len(indent)) for ln in lines[i + 1 : end])
+        kind = _fence_kind(language, body, modes) if OPT_OUT_CLASS not in classes else None
+        if kind == "transcript":
+            problem = _unparsable(textwrap.dedent(body))
+            if problem:
+                problems.append((i + 1, f"doctest cannot parse it: {problem}"))
+                kind = None
+        if kind is not None:
+            header = 'pyrun session="default"' if kind == "transcript" else "pyrun"
+            lines[i] = f"{indent}{fence}{header}"
+            upgraded[i + 1] = UpgradedFence(i + 1, language, textwrap.dedent(body))
+        i = end + 1
+    return "\n".join(lines), upgraded, problems
+
+
+def _fence_language(info: str) -> tuple[str, set[str]]:
+    """A fence header's language and classes: ``python title="x"`` or ``{.python .no-pyrun}``."""
+    info = info.strip()
+    if info.startswith("{"):
+        classes = {part[1:] for part in info.strip("{}").split() if part.startswith(".")}
+        first = next((part[1:] for part in info.strip("{}").split() if part.startswith(".")), "")
+        return first.lower(), classes
+    return (info.split()[0].lower() if info else ""), set()
+
+
+def _fence_kind(language: str, body: str, modes: set[str]) -> str | None:
+    code = textwrap.dedent(body)
+    transcript = code.lstrip().startswith(">>>")
+    if language in TRANSCRIPT_LANGUAGES or (language in PYTHON_LANGUAGES and transcript):
+        return "transcript" if "doctest" in modes and transcript else None
+    if language in PYTHON_LANGUAGES and "python" in modes and code.strip() and _compiles(code):
+        return "python"
+    return None
+
+
+def _compiles(code: str) -> bool:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(code, "<block>", "exec", 0x2000, dont_inherit=True)  # top-level await allowed
+        except (SyntaxError, ValueError):
+            return False
+    return True
+
+
+def _fence_close(lines: list[str], start: int, fence: str) -> int:
+    close = re.compile(rf"^[ \t>]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+    for j in range(start + 1, len(lines)):
+        if close.match(lines[j]):
+            return j
+    return len(lines) - 1
+
+
+def _unindent(line: str, width: int) -> str:
+    return line[width:] if line[:width].strip(" \t>") == "" else line.lstrip(" \t>")

@@ -64,7 +64,7 @@ def collect(
     others: list[str] = []
     for line in warnings.getvalue().splitlines():
         found = _PROBLEM.match(line.strip())
-        if found and found.group("kind") in ("options", "empty"):
+        if found and found.group("kind") in ("options", "empty", "upgrade"):
             problems.append(PyrunError(found.group("message"), location=found.group("location")))
         elif line.strip():
             others.append(line)

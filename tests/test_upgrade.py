@@ -188,3 +188,97 @@ def test_numpydoc_docstrings_are_upgraded_like_napoleons(
         ("src/upgrade_fixture/shapes.py", 32, "upgrade_fixture.shapes"),
     ]
     assert (tmp_path / "html" / "api.html").read_text().count("<py-repl") == 2
+
+
+MARKDOWN = """# Upgraded
+
+```pycon
+>>> x = 20
+>>> x + 1
+21
+```
+
+!!! note "Inside an admonition"
+
+    ```python
+    print("from python")
+    ```
+
+```{.python .no-pyrun}
+print("not a widget")
+```
+
+```python
+def fragment(...):
+```
+
+```pycon
+>>> import subprocess
+>>> subprocess.run(["true"]).returncode
+0
+```
+
+```pycon
+>>> 1
+1
+>>>2
+```
+"""
+
+
+def test_markdown_fences_are_rewritten_in_place() -> None:
+    from pyrun_docs.upgrade import upgrade_markdown
+
+    text, fences, problems = upgrade_markdown(MARKDOWN, ["doctest", "python"])
+    assert text.count("\n") == MARKDOWN.count("\n")  # lines stay where they were
+    lines = text.split("\n")
+    assert lines[2] == '```pyrun session="default"' and lines[10] == "    ```pyrun"
+    assert sorted(fences) == [3, 11, 23]
+    assert fences[11].language == "python" and fences[11].code == 'print("from python")'
+    assert [line for line, _ in problems] == [29]  # doctest cannot parse ">>>2"
+    assert "```{.python .no-pyrun}" in text and "```python\ndef fragment" in text
+    only_doctest = upgrade_markdown(MARKDOWN, ["doctest"])[1]
+    assert sorted(only_doctest) == [3, 23]
+
+
+def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
+    tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "mk"
+    shutil.copytree(ROOTS / "mkdocs", root)
+    (root / "docs" / "snippets.md").write_text(MARKDOWN)
+    (root / "docs" / "sub" / "other.md").write_text(
+        "---\npyrun: off\n---\n\n```pycon\n>>> 1\n1\n```\n"
+    )
+    yml = (root / "mkdocs.yml").read_text()
+    (root / "mkdocs.yml").write_text(
+        yml.replace("  - pyrun", "  - pyrun:\n      upgrade: [doctest, python]\n      check: error")
+    )
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output  # a static example does not fail `check: error`
+    assert (
+        "docs/snippets.md:29: this example stays a plain block: doctest cannot parse"
+        in build.output
+    )
+    page = build.read("snippets/index.html")
+    assert page.count("<py-repl") == 2
+    assert "Does not run in the browser: OSError: [Errno 138] emscripten" in page
+    static = page.split("Inside an admonition")[1]
+    assert 'class="language-pycon highlight"' in static and "subprocess" in static
+    assert "<py-repl" not in build.read("sub/other/index.html")  # pyrun: off
+    # the check without a build finds the same snippets, at the same lines
+    out = tmp_path / "check.json"
+    status = main(["check", str(root / "docs"), "--config", str(root / "mkdocs.yml"),
+                   "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])  # fmt: skip
+    assert status == 1  # the unparsable transcript is an error for the command
+    results = json.loads(out.read_text())["results"]
+    found = [(Path(r["path"]).name, r["line"], r["status"]) for r in results]
+    assert [f for f in found if f[0] == "snippets.md"] == [
+        ("snippets.md", 4, "passed"),
+        ("snippets.md", 12, "passed"),
+        ("snippets.md", 24, "static"),
+    ]
+    assert not [f for f in found if f[0] == "other.md"]
+    assert "snippets.md:29" in capsys.readouterr().err

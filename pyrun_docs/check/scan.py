@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.fences import find_fences, normalize_flags
 from pyrun_docs.options import parse_options_lenient
 from pyrun_docs.snippet import Snippet, normalize_code
+from pyrun_docs.upgrade import excluded, upgrade_markdown
 
 SUFFIXES = (".rst", ".md")
 SKIP_DIRS = frozenset(
@@ -101,8 +102,19 @@ def source_files(paths: Iterable[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def scan_paths(paths: Iterable[str | Path]) -> ScanResult:
-    """Scan files and folders; each file is one page (sessions are per page)."""
+def scan_paths(
+    paths: Iterable[str | Path],
+    *,
+    upgrade: Sequence[str] = (),
+    upgrade_exclude: Sequence[str] = (),
+    docs_dir: Path | None = None,
+) -> ScanResult:
+    """Scan files and folders; each file is one page (sessions are per page).
+
+    *upgrade*: the MkDocs ``upgrade`` setting: Markdown pages' ``pycon``/``python`` fences are
+    snippets too, as the plugin makes them (not on pages matching *upgrade_exclude*, relative to
+    *docs_dir*, or with ``pyrun: off`` in their front matter).
+    """
     result = ScanResult()
     for path in source_files(paths):
         shown = display_path(path)
@@ -112,18 +124,34 @@ def scan_paths(paths: Iterable[str | Path]) -> ScanResult:
             result.errors.append(PyrunError(f"cannot read the file: {exc}", location=shown))
             continue
         result.files += 1
-        snippets = scan_text(text, shown, page=shown, errors=result.errors)
+        page = _page_name(path, docs_dir)
+        modes = () if excluded(page, upgrade_exclude) or _front_matter_off(text) else upgrade
+        snippets = scan_text(text, shown, page=shown, errors=result.errors, upgrade=modes)
         if snippets:
             result.pages[shown] = snippets
     return result
 
 
-def scan_text(text: str, path: str, *, page: str, errors: list[PyrunError]) -> list[Snippet]:
+def scan_text(
+    text: str,
+    path: str,
+    *,
+    page: str,
+    errors: list[PyrunError],
+    upgrade: Sequence[str] = (),
+) -> list[Snippet]:
     """The snippets of one source text (syntax chosen by the suffix of *path*)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    upgraded: set[int] = set()
     if path.endswith(".rst"):
         blocks = _rst_blocks(text, path, errors)
     else:
+        if upgrade:  # as the MkDocs plugin rewrites the page
+            text, fences, unparsable = upgrade_markdown(text, upgrade)
+            upgraded = set(fences)
+            for line, reason in unparsable:
+                message = f"this example stays a plain block: {reason}"
+                errors.append(PyrunError(message, location=f"{path}:{line}"))
         blocks = _myst_blocks(text, path, errors) + _mkdocs_blocks(text, path, errors)
     blocks.sort(key=lambda b: b[0])
     snippets: list[Snippet] = []
@@ -145,9 +173,33 @@ def scan_text(text: str, path: str, *, page: str, errors: list[PyrunError]) -> l
                 page=page,
                 index=len(snippets),
                 options=options,
+                origin="upgrade" if header_line in upgraded else "pyrun",
             )
         )
     return snippets
+
+
+def _page_name(path: Path, docs_dir: Path | None) -> str:
+    """The page as the MkDocs plugin names it (relative to ``docs_dir``), for the exclude globs."""
+    if docs_dir is not None:
+        try:
+            return path.resolve().relative_to(docs_dir.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+def _front_matter_off(text: str) -> bool:
+    """``pyrun: off`` in a Markdown page's front matter."""
+    if not text.startswith("---"):
+        return False
+    for line in text.split("\n")[1:]:
+        if line.strip() == "---":
+            return False
+        key, _, value = line.partition(":")
+        if key.strip() == "pyrun" and value.strip().strip("\"'").lower() in ("off", "false", "no"):
+            return True
+    return False
 
 
 Block = tuple[int, int, str, dict[str, str | None]]  # header line, body line, body, raw options

@@ -1,0 +1,53 @@
+"""Upgraded examples that cannot run in the browser become plain code blocks again (MkDocs).
+
+MkDocs writes every page before ``on_post_build``, where the check runs; so an upgraded fence the
+check keeps static (``upgrade_failing: static``) is put back into the written page afterwards:
+beautifulsoup4 finds the widget by its id and swaps it for the fence as the author wrote it,
+highlighted as the theme highlights code, with a note saying why it does not run.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from pyrun_docs.upgrade import UpgradedFence
+
+
+def restore_static_blocks(page: Path, blocks: dict[int, tuple[UpgradedFence, str]]) -> None:
+    """Replace the widgets ``pyrun-INDEX`` of the written *page* by their original fences."""
+    from bs4 import BeautifulSoup
+
+    if not blocks or not page.is_file():
+        return
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    changed = False
+    for index, (fence, reason) in blocks.items():
+        widget = soup.find("py-repl", id=f"pyrun-{index}")
+        if widget is None:
+            continue
+        wrapper = widget.find_parent("div", class_="pyrun-widget") or widget
+        block = BeautifulSoup(plain_block(fence, reason), "html.parser")
+        wrapper.replace_with(block)
+        changed = True
+    if changed:
+        page.write_text(str(soup), encoding="utf-8")
+
+
+def plain_block(fence: UpgradedFence, reason: str) -> str:
+    """The fence as a highlighted code block (as pymdownx.highlight writes one) and the note."""
+    try:
+        lexer = get_lexer_by_name(fence.language or "python")
+    except ClassNotFound:
+        lexer = get_lexer_by_name("text")
+    code = highlight(fence.code.rstrip("\n") + "\n", lexer, HtmlFormatter(wrapcode=True))
+    note = html.escape(f"Does not run in the browser: {reason}")
+    return (
+        f'<div class="language-{html.escape(fence.language)} highlight">{code}</div>'
+        f'<p class="pyrun-static-note">{note}</p>'
+    )
