@@ -173,4 +173,24 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-updated", on_env_updated_check)
     app.connect("build-finished", on_build_finished)
     app.connect("html-page-context", on_html_page_context)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": __version__,
+        "env_version": _code_version(),
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }
+
+
+def _code_version() -> int:
+    """A number that changes with pyrun's Python code: Sphinx re-reads every document when an
+    extension's ``env_version`` changes, so snippets (made while reading) never come from an
+    older pyrun; ``pyrun-docs check`` keeps its read of a project only as long as that holds."""
+    import hashlib
+
+    import pyrun_docs
+
+    digest = hashlib.sha256(__version__.encode())
+    for folder in (Path(__file__).parent, Path(pyrun_docs.__file__).parent):
+        for path in sorted(folder.glob("*.py")):
+            digest.update(path.read_bytes())
+    return int(digest.hexdigest()[:8], 16)

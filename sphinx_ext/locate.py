@@ -30,7 +30,9 @@ def display_path(path: str | os.PathLike[str]) -> str:
     return full if rel.startswith("..") else rel
 
 
-def locate(source: str | None, line: int | None, code: str, fallback: str) -> tuple[str, int]:
+def locate(
+    source: str | None, line: int | None, code: str, fallback: str, name: str | None = None
+) -> tuple[str, int]:
     """The display path and the line of *code*'s first line.
 
     Args:
@@ -40,13 +42,15 @@ def locate(source: str | None, line: int | None, code: str, fallback: str) -> tu
             docstring); where the code begins at or after it (a directive's own line).
         code: the block's text; its first non-blank line is looked for from *line* on.
         fallback: the document's file.
+        name: the documented object's name, where autodoc's own name for the docstring cannot
+            be imported (a function made by a factory: ``f.<locals>.wrapped``).
     """
     source = source or fallback
     hint = max(line or 1, 1)
     if DOCSTRING in source:
-        path, _, name = source.partition(DOCSTRING)
-        hint = _docstring_start(path, name) + hint - 1
-        source = path
+        path, _, own = source.partition(DOCSTRING)
+        source, start = _docstring_start(path, name if name and "<locals>" in own else own)
+        hint = start + hint - 1
     return display_path(source), _search(source, hint, code)
 
 
@@ -73,10 +77,16 @@ def _lines(path: str) -> tuple[str, ...]:
         return ()
 
 
-def _docstring_start(path: str, name: str) -> int:
-    """The line in *path* where the docstring of the object named *name* starts (its ``def``
-    or ``class`` line as a lower bound, found through the object autodoc imported)."""
+def _docstring_start(path: str, name: str) -> tuple[str, int]:
+    """The file and line where the docstring of the object named *name* is written.
+
+    Usually right under the object's ``def`` or ``class`` in *path* (found through the object
+    autodoc imported); a docstring assigned elsewhere (``f.__doc__ = docs.f``, as mpmath does)
+    is found by its text, in *path* or another module of the same package.
+    """
     obj: Any = _resolve(name)
+    doc = obj.__doc__ if obj is not None and isinstance(obj.__doc__, str) else ""
+    text = [ln.strip() for ln in doc.splitlines() if ln.strip()][:2]
     if obj is not None:
         try:
             source_file = inspect.getsourcefile(obj)
@@ -85,8 +95,47 @@ def _docstring_start(path: str, name: str) -> int:
             pass
         else:
             if source_file and os.path.realpath(source_file) == os.path.realpath(path):
-                return _docstring_line(path, max(start, 1))
-    return 1
+                line = _docstring_line(path, max(start, 1))
+                if not text or _holds(path, line, text):
+                    return path, line
+    if text:
+        for candidate in [path, *_package_files(path)]:
+            found = _find_text(candidate, text)
+            if found:
+                return candidate, found
+    return path, 1
+
+
+def _holds(path: str, line: int, text: list[str]) -> bool:
+    """Whether the docstring's first line is written at *line* (or just under its quotes)."""
+    lines = _lines(path)
+    window = " ".join(lines[line - 1 : line + 2])
+    return text[0] in window
+
+
+def _find_text(path: str, text: list[str]) -> int | None:
+    """The line where a docstring whose first lines are *text* starts in *path*."""
+    lines = _lines(path)
+    for number, line in enumerate(lines, 1):
+        if text[0] not in line:
+            continue
+        rest = [ln.strip() for ln in lines[number : number + 5] if ln.strip()]
+        if len(text) < 2 or (rest and rest[0] == text[1]):
+            return number
+    return None
+
+
+def _package_files(path: str) -> list[str]:
+    """The other ``.py`` files of the package *path* belongs to (its top-level folder)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while os.path.isfile(os.path.join(os.path.dirname(folder), "__init__.py")):
+        folder = os.path.dirname(folder)
+    found: list[str] = []
+    for root, _dirs, files in os.walk(folder):
+        found.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(".py"))
+        if len(found) > 2000:
+            break
+    return [f for f in found if os.path.realpath(f) != os.path.realpath(path)]
 
 
 def _docstring_line(path: str, start: int) -> int:

@@ -149,7 +149,8 @@ def _found(node: nodes.Element, modes: Any, fallback: str) -> Found | None:
 def _found_as(node: nodes.Element, kind: str, fallback: str) -> Found:
     code = str(node["test"]) if "test" in node else node.astext()
     source = _source_of(node)
-    path, line = locate(source, node.line, code, fallback)
+    documented = _documented(node)
+    path, line = locate(source, node.line, code, fallback, ".".join(filter(None, documented)))
     options = node.get("options") or {}
     flags = tuple((_FLAG_NAMES[f], bool(on)) for f, on in options.items() if f in _FLAG_NAMES)
     groups = tuple(node.get("groups") or ())
@@ -157,7 +158,11 @@ def _found_as(node: nodes.Element, kind: str, fallback: str) -> Found:
     if kind == "transcript" and DOCSTRING in (source or ""):
         # a docstring's examples: one session per docstring, in a copy of its module's globals
         name = str(source).partition(DOCSTRING)[2].strip()
-        module = module_of(name)
+        if "<locals>" in name and documented[1]:  # made by a factory: the name it is shown as
+            name = ".".join(filter(None, documented))
+            module = documented[0] or module_of(name)
+        else:
+            module = module_of(name)
         groups = (name,) if module else groups
     return Found(
         kind=kind,
@@ -190,6 +195,17 @@ def _skipped(app: Any, condition: str, node: nodes.Element) -> bool:
             subtype="upgrade",
         )
         return True
+
+
+def _documented(node: nodes.Element) -> tuple[str, str]:
+    """The module and name of the autodoc entry around *node* (``("mpmath", "primepi2")``)."""
+    entry = node.parent
+    while entry is not None and not isinstance(entry, addnodes.desc):
+        entry = entry.parent
+    signature = entry.next_node(addnodes.desc_signature) if entry is not None else None
+    if signature is None:
+        return "", ""
+    return str(signature.get("module") or ""), str(signature.get("fullname") or "")
 
 
 def _source_of(node: nodes.Element) -> str | None:

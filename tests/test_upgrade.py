@@ -116,9 +116,11 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
     ]
     api = [(s.path, s.line, s.options.module) for s in pages["api"]]  # type: ignore[attr-defined]
     assert api == [
-        ("src/upgrade_fixture/shapes.py", 11, "upgrade_fixture.shapes"),
-        ("src/upgrade_fixture/shapes.py", 18, "upgrade_fixture.shapes"),  # indented, same session
-        ("src/upgrade_fixture/shapes.py", 32, "upgrade_fixture.shapes"),
+        ("src/upgrade_fixture/shapes.py", 13, "upgrade_fixture.shapes"),
+        ("src/upgrade_fixture/shapes.py", 20, "upgrade_fixture.shapes"),  # indented, same session
+        ("src/upgrade_fixture/shapes.py", 34, "upgrade_fixture.shapes"),
+        # a factory-made function whose docstring is written in another module
+        ("src/upgrade_fixture/texts.py", 8, "upgrade_fixture.shapes"),
     ]
     # the examples that cannot run in the browser do not fail the build (pyrun_check = "error")
     assert "WARNING" not in stderr, stderr
@@ -136,7 +138,7 @@ def test_the_page_keeps_what_cannot_run(built: tuple[Path, str]) -> None:
     assert "<py-repl" not in kept and 'class="no-pyrun highlight-pycon' in kept
     assert "data-expected=" in index and 'data-module="' not in index
     api = (base / "html" / "api.html").read_text()
-    assert api.count("<py-repl") == 2 and 'data-module="upgrade_fixture.shapes"' in api
+    assert api.count("<py-repl") == 3 and 'data-module="upgrade_fixture.shapes"' in api
     for page in ("excluded.html", "off.html", "myst_off.html"):
         assert "<py-repl" not in (base / "html" / page).read_text()
 
@@ -157,13 +159,13 @@ def test_the_cli_finds_the_same_snippets(
     theirs = sorted(((base / "project" / s.path).resolve(), s.line) for s in built_snippets)  # type: ignore[attr-defined]
     assert mine == theirs
     statuses = sorted(r["status"] for r in results)
-    assert statuses.count("static") == 2 and statuses.count("passed") == 15
+    assert statuses.count("static") == 2 and statuses.count("passed") == 16
 
 
 def test_failing_upgrades_can_fail_the_build(tmp_path: Path, runtime_cache: Path) -> None:
     build = build_upgrade_root(tmp_path, "pyrun_check=error", "pyrun_upgrade_failing=error")
     assert build.status != 0
-    assert re.search(r"shapes\.py:33: WARNING: pyrun: failed: OSError", build.stderr), build.stderr
+    assert re.search(r"shapes\.py:35: WARNING: pyrun: failed: OSError", build.stderr), build.stderr
     assert "Traceback (most recent call last)" not in build.stderr.split("WARNING")[0]
 
 
@@ -183,11 +185,13 @@ def test_numpydoc_docstrings_are_upgraded_like_napoleons(
     assert build.status == 0, build.stderr
     api = snippets_of(tmp_path / "html")["api"]
     assert [(s.path, s.line, s.options.module) for s in api] == [  # type: ignore[attr-defined]
-        ("src/upgrade_fixture/shapes.py", 11, "upgrade_fixture.shapes"),
-        ("src/upgrade_fixture/shapes.py", 18, "upgrade_fixture.shapes"),  # indented, same session
-        ("src/upgrade_fixture/shapes.py", 32, "upgrade_fixture.shapes"),
+        ("src/upgrade_fixture/shapes.py", 13, "upgrade_fixture.shapes"),
+        ("src/upgrade_fixture/shapes.py", 20, "upgrade_fixture.shapes"),  # indented, same session
+        ("src/upgrade_fixture/shapes.py", 34, "upgrade_fixture.shapes"),
+        # a factory-made function whose docstring is written in another module
+        ("src/upgrade_fixture/texts.py", 8, "upgrade_fixture.shapes"),
     ]
-    assert (tmp_path / "html" / "api.html").read_text().count("<py-repl") == 2
+    assert (tmp_path / "html" / "api.html").read_text().count("<py-repl") == 3
 
 
 MARKDOWN = """# Upgraded

@@ -2,6 +2,8 @@
 
 from itertools import islice  # noqa: F401  (the docstring example uses it)
 
+from . import texts
+
 
 def area(width, height):
     """The area of a rectangle.
@@ -33,3 +35,14 @@ def broken():
     >>> subprocess.run(["true"]).returncode
     0
     """
+
+
+def _power(exponent):
+    def powered(x):
+        return x**exponent
+
+    return powered
+
+
+square = _power(2)
+square.__doc__ = texts.SQUARE
