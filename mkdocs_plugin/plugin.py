@@ -223,7 +223,11 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         except PyrunError as exc:
             raise PluginError(f"pyrun: {exc.message} (in mkdocs.yml)") from None
         self.collector = PageCollector(self.pyrun_config)
-        names = [e if isinstance(e, str) else next(iter(e)) for e in config.markdown_extensions]
+        # entries are names, {name: config} or, once another plugin added one, extension objects
+        names = [
+            e if isinstance(e, str) else next(iter(e), "") if isinstance(e, dict) else ""
+            for e in config.markdown_extensions
+        ]
         if "pymdownx.superfences" not in names:
             raise PluginError(
                 "pyrun: the pyrun fence needs SuperFences; add it to mkdocs.yml:\n"

@@ -188,3 +188,14 @@ def test_fence_registered_by_hand_without_the_plugin(tmp_path: Path, runtime_cac
     assert (root / "site" / "assets" / "pyrun" / "pyrun.js").is_file()
     pin = get_pin("pyodide")
     assert not verify_dir(pin, root / "site" / "assets" / "pyrun" / pin.key)
+
+
+def test_other_plugins_markdown_extension_objects(mk_root: Path, runtime_cache: Path) -> None:
+    """mkdocstrings adds its Markdown extension to the config as an object, not a name: the
+    plugin must still find SuperFences there (it used to crash with a traceback)."""
+    yml = (mk_root / "mkdocs.yml").read_text()
+    (mk_root / "mkdocs.yml").write_text(yml.replace("  - pyrun", "  - mkdocstrings\n  - pyrun"))
+    build = mkdocs_build(mk_root)
+    assert build.status == 0, build.output
+    assert "Traceback" not in build.output
+    assert "<py-repl" in build.read("snippets/index.html")
