@@ -69,6 +69,7 @@ from pyrun_docs.upgrade import (
 )
 
 from . import fence
+from .docstrings import upgrade_docstrings
 from .static import restore_static_blocks
 
 log = get_plugin_logger("pyrun")
@@ -213,8 +214,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.pyrun_config = PyrunConfig()
         self.collector = PageCollector(self.pyrun_config)
         self.pages: dict[str, list[Snippet]] = {}
-        #: page -> (its written HTML file, upgraded fences by snippet index)
-        self.originals: dict[str, tuple[str, dict[int, UpgradedFence]]] = {}
+        #: page -> (its written HTML file, upgraded fences or original HTML by snippet index)
+        self.originals: dict[str, tuple[str, dict[int, UpgradedFence | str]]] = {}
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         values = {name: self.config[name] for name in self.config}
@@ -274,15 +275,25 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self, html_text: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
         self.collector.finish()
-        snippets = self.collector.snippets
+        snippets = list(self.collector.snippets)
+        originals: dict[int, UpgradedFence | str] = dict(self.collector.originals)
+        if "doctest" in self.upgrade_modes(page):  # mkdocstrings' docstring examples
+            html_text, found, html_originals = upgrade_docstrings(
+                html_text,
+                page=page.file.src_uri,
+                path=self.collector.path,
+                first_index=len(snippets),
+                config=self.pyrun_config,
+                search_paths=_mkdocstrings_paths(config),
+                warn=lambda where, message: log.warning(f"{where}: {message}"),
+            )
+            snippets += found
+            originals.update(html_originals)
         if not snippets:
             self.pages.pop(page.file.src_uri, None)
             return html_text
-        self.pages[page.file.src_uri] = list(snippets)
-        self.originals[page.file.src_uri] = (
-            page.file.abs_dest_path,
-            dict(self.collector.originals),
-        )
+        self.pages[page.file.src_uri] = snippets
+        self.originals[page.file.src_uri] = (page.file.abs_dest_path, originals)
         base_url = get_relative_url(f"{STATIC_ROOT}/{SITE_DIR}/", page.url)
         base_url = base_url if base_url.endswith("/") else base_url + "/"
         head = (
@@ -377,3 +388,13 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             log.warning(note)
         if failed and self.pyrun_config.check == "error" and self.command != "serve":
             raise Abort(f"pyrun: {failed} example(s) failed the check (check: error in mkdocs.yml)")
+
+
+def _mkdocstrings_paths(config: MkDocsConfig) -> list[str]:
+    """Where mkdocstrings-python looks for the documented packages (its ``paths``, from the
+    folder of ``mkdocs.yml``), so pyrun finds their docstrings where mkdocstrings did."""
+    base = Path(config.config_file_path or ".").parent
+    plugin = config.plugins.get("mkdocstrings")
+    handlers = getattr(plugin, "config", {}).get("handlers", {}) if plugin is not None else {}
+    paths = (handlers.get("python") or {}).get("paths") or ["."]
+    return [str((base / p).resolve()) for p in paths]

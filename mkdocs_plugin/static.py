@@ -19,8 +19,9 @@ from pygments.util import ClassNotFound
 from pyrun_docs.upgrade import UpgradedFence
 
 
-def restore_static_blocks(page: Path, blocks: dict[int, tuple[UpgradedFence, str]]) -> None:
-    """Replace the widgets ``pyrun-INDEX`` of the written *page* by their original fences."""
+def restore_static_blocks(page: Path, blocks: dict[int, tuple[UpgradedFence | str, str]]) -> None:
+    """Replace the widgets ``pyrun-INDEX`` of the written *page* by what they were: a fence, or
+    the original HTML (a docstring example mkdocstrings rendered), with the note."""
     from bs4 import BeautifulSoup
 
     if not blocks or not page.is_file():
@@ -32,7 +33,12 @@ def restore_static_blocks(page: Path, blocks: dict[int, tuple[UpgradedFence, str
         if widget is None:
             continue
         wrapper = widget.find_parent("div", class_="pyrun-widget") or widget
-        block = BeautifulSoup(plain_block(fence, reason), "html.parser")
+        if isinstance(fence, str):
+            note = html.escape(f"Does not run in the browser: {reason}")
+            original = f'{fence}<p class="pyrun-static-note">{note}</p>'
+        else:
+            original = plain_block(fence, reason)
+        block = BeautifulSoup(original, "html.parser")
         wrapper.replace_with(block)
         changed = True
     if changed:

@@ -137,7 +137,7 @@ def upgrade_page(
             results.append(Upgraded(block, reason="no >>> prompt on its first line"))
             continue
         if kind == "transcript":
-            problem = _unparsable(code)
+            problem = unparsable(code)
             if problem:
                 results.append(Upgraded(block, reason=f"doctest cannot parse it: {problem}"))
                 continue
@@ -183,7 +183,7 @@ def _dedent(text: str) -> str:
     return body + "\n" if body else ""
 
 
-def _unparsable(code: str) -> str:
+def unparsable(code: str) -> str:
     """doctest's complaint about a transcript it cannot parse ("" when it can)."""
     import doctest
 
@@ -239,7 +239,7 @@ def upgrade_markdown(
         body = "\n".join(_unindent(ln, len(indent)) for ln in lines[i + 1 : end])
         kind = _fence_kind(language, body, modes) if OPT_OUT_CLASS not in classes else None
         if kind == "transcript":
-            problem = _unparsable(textwrap.dedent(body))
+            problem = unparsable(textwrap.dedent(body))
             if problem:
                 problems.append((i + 1, f"doctest cannot parse it: {problem}"))
                 kind = None

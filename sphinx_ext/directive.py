@@ -16,10 +16,9 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from pyrun_docs.errors import OptionError
+from pyrun_docs.locate import locate
 from pyrun_docs.options import parse_options_lenient
 from pyrun_docs.snippet import Snippet, normalize_code
-
-from .locate import locate
 
 logger = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
+from pyrun_docs.locate import DOCSTRING, display_path, locate, module_of
 from pyrun_docs.snippet import Snippet
 from pyrun_docs.upgrade import Found, excluded, upgrade_page
 
 from .config import get_config
 from .directive import pyrun_block
-from .locate import DOCSTRING, display_path, locate, module_of
 
 logger = logging.getLogger(__name__)
 

@@ -286,3 +286,32 @@ def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
     ]
     assert not [f for f in found if f[0] == "other.md"]
     assert "snippets.md:29" in capsys.readouterr().err
+
+
+def test_mkdocstrings_docstring_examples_are_upgraded(tmp_path: Path, runtime_cache: Path) -> None:
+    """mkdocstrings renders docstrings straight to HTML: their examples are found there, run in a
+    copy of their module's globals (one session per object) and reported at the source line."""
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "strings"
+    shutil.copytree(ROOTS / "upgrade", root, ignore=shutil.ignore_patterns("docs"))
+    (root / "docs").mkdir()
+    (root / "docs" / "index.md").write_text(
+        "# API\n\n::: upgrade_fixture.shapes.area\n\n::: upgrade_fixture.shapes.broken\n"
+    )
+    (root / "mkdocs.yml").write_text(
+        "site_name: Strings\ntheme:\n  name: material\n  font: false\n"
+        "markdown_extensions:\n  - pymdownx.superfences\n  - pymdownx.highlight\n"
+        "plugins:\n  - mkdocstrings:\n      handlers:\n        python:\n          paths: [src]\n"
+        "          options:\n            docstring_style: numpy\n"
+        '  - pyrun:\n      upgrade: [doctest]\n      check: error\n      project: "."\n'
+    )
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output  # area's examples pass; broken's is kept static
+    assert "src/upgrade_fixture/shapes.py:35: static: OSError" in build.output
+    page = build.read("index.html")
+    assert page.count("<py-repl") == 2
+    assert page.count('data-session="upgrade_fixture.shapes.area"') == 2
+    assert 'data-module="upgrade_fixture.shapes"' in page
+    static = page.split("cannot run in the browser")[1]
+    assert "Does not run in the browser: OSError" in static and "<py-repl" not in static

@@ -5,7 +5,8 @@ docutils numbers lines in the input it parses, which is not always a file: conte
 docstring (``/src/pkg/mod.py:docstring of pkg.mod.func``), a directive's node carries the
 directive's line, not its body's. Both the ``pyrun`` directive and the upgrade of existing blocks
 come here, so a snippet is reported at the line the author reads in the file they edit, as
-``pyrun-docs check`` reports it.
+``pyrun-docs check`` reports it. mkdocstrings' rendered docstrings (MkDocs) come here too, by the
+object's name (:func:`locate_object`).
 """
 
 from __future__ import annotations
@@ -183,3 +184,35 @@ def module_of(name: str) -> str | None:
             continue
         return module_name
     return None
+
+
+def locate_object(name: str, code: str, search_paths: list[str]) -> tuple[str, int, str] | None:
+    """Where the docstring example *code* of the object *name* is written, for mkdocstrings:
+    ``(display path, line, module)``, found statically with griffe (what mkdocstrings-python
+    reads, so the project need not be importable in the build), else through an import."""
+    found = _griffe_location(name, code, search_paths)
+    if found is not None:
+        return found
+    module = module_of(name)
+    if module is None:
+        return None
+    file = inspect.getsourcefile(sys.modules[module]) if module in sys.modules else None
+    if not file:
+        return None
+    source, start = _docstring_start(file, name)
+    return display_path(source), _search(source, start, code), module
+
+
+def _griffe_location(name: str, code: str, search_paths: list[str]) -> tuple[str, int, str] | None:
+    try:
+        import griffe
+    except ImportError:
+        return None
+    try:
+        obj: Any = griffe.load(name, search_paths=search_paths, resolve_aliases=False)
+        path = str(obj.filepath)
+        start = obj.docstring.lineno if obj.docstring and obj.docstring.lineno else obj.lineno
+        module = obj.module.path if obj.kind.value != "module" else obj.path
+    except Exception:  # griffe raises its own errors for names it cannot load
+        return None
+    return display_path(path), _search(path, max(start or 1, 1), code), str(module)

@@ -1,0 +1,82 @@
+"""mkdocstrings' docstring examples become widgets (MkDocs ``upgrade: [doctest]``).
+
+mkdocstrings renders an object's docstring straight to HTML, so its ``>>>`` examples never pass
+through SuperFences: they are found in the page's HTML (beautifulsoup4), each in the
+``div.doc-object`` of its object, whose anchor names it. Each docstring is a session of its own
+that runs in a copy of its module's globals, as ``doctest``'s finder runs it, and is reported at
+the object's source file and line (found as mkdocstrings-python finds it, with griffe).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.errors import OptionError
+from pyrun_docs.locate import locate_object
+from pyrun_docs.options import SnippetOptions
+from pyrun_docs.render import render_snippet
+from pyrun_docs.snippet import Snippet, is_transcript, normalize_code
+from pyrun_docs.upgrade import OPT_OUT_CLASS, unparsable
+
+
+def upgrade_docstrings(
+    html_text: str,
+    *,
+    page: str,
+    path: str,
+    first_index: int,
+    config: PyrunConfig,
+    search_paths: list[str],
+    warn: Any,
+) -> tuple[str, list[Snippet], dict[int, str]]:
+    """The page's HTML with mkdocstrings' ``>>>`` examples as widgets, their snippets, and each
+    snippet's original HTML by index (put back if the check keeps it static)."""
+    if "doc-object" not in html_text or "&gt;&gt;&gt;" not in html_text:
+        return html_text, [], {}
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html_text, "html.parser")
+    snippets: list[Snippet] = []
+    originals: dict[int, str] = {}
+    for block in soup.select("div.doc-object div.highlight"):
+        if block.find_parent("details", class_="mkdocstrings-source") or block.find_parent(
+            class_=OPT_OUT_CLASS
+        ):
+            continue
+        code_tag = block.find("code")
+        text = (code_tag or block).get_text()
+        owner = block.find_parent("div", class_="doc-object")
+        anchor = owner.find("a", id=True, recursive=False) if owner is not None else None
+        if anchor is None or not text.lstrip().startswith(">>>"):
+            continue
+        name = str(anchor["id"])
+        try:
+            code, _ = normalize_code(text)
+        except OptionError:
+            continue
+        where = locate_object(name, code, search_paths)
+        file, line, module = where if where is not None else (path, 1, None)
+        problem = unparsable(code) if is_transcript(code) else "no >>> prompt"
+        if problem:
+            warn(
+                f"{file}:{line}",
+                f"this example stays a plain block: doctest cannot parse it: {problem}",
+            )
+            continue
+        snippet = Snippet(
+            code=code,
+            path=file,
+            line=line,
+            page=page,
+            index=first_index + len(snippets),
+            options=SnippetOptions(session=name, module=module),
+            origin="upgrade",
+        )
+        originals[snippet.index] = str(block)
+        widget = BeautifulSoup(render_snippet(snippet, config, wrapcode=True), "html.parser")
+        block.replace_with(widget)
+        snippets.append(snippet)
+    if not snippets:
+        return html_text, [], {}
+    return str(soup), snippets, originals
