@@ -21,7 +21,9 @@ from .config import PyrunConfig
 from .errors import PyrunError
 from .executor import DEFAULT_FLAGS
 
-CONFIG_NAMES = ("conf.py", "mkdocs.yml", "mkdocs.yaml")
+CONFIG_NAMES = ("conf.py", "mkdocs.yml", "mkdocs.yaml", "zensical.toml")
+#: the Markdown extension that upgrades fences where no MkDocs plugin runs (Zensical)
+UPGRADE_EXTENSION = "pyrun_docs.mkdocs_plugin.extension"
 #: a folder that ends the search upwards (the project's root)
 _ROOT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.cfg")
 
@@ -65,6 +67,8 @@ def read_site_config(path: str | Path) -> SiteConfig:
     try:
         if file.suffix == ".py":
             values, prefix = _sphinx_values(file), "pyrun_"
+        elif file.suffix == ".toml":
+            values, prefix = _zensical_values(file), f"{UPGRADE_EXTENSION}."
         else:
             values, prefix = _mkdocs_values(file), "plugins.pyrun."
     except PyrunError as exc:
@@ -145,6 +149,40 @@ def _mkdocs_values(file: Path) -> dict[str, Any]:
             if not isinstance(options, Mapping):
                 raise PyrunError(f"{file}: plugins.pyrun must be a mapping; using the defaults")
             return {str(k): v for k, v in options.items() if k != "enabled"}
+    # no plugin (a Zensical site keeping mkdocs.yml): the upgrade extension's setting, if listed
+    extensions = data.get("markdown_extensions") if isinstance(data, Mapping) else None
+    for entry in extensions if isinstance(extensions, list) else []:
+        if isinstance(entry, Mapping) and UPGRADE_EXTENSION in entry:
+            return _extension_values(entry[UPGRADE_EXTENSION])
+        if entry == UPGRADE_EXTENSION:
+            return _extension_values(None)
+    return {}
+
+
+def _extension_values(options: Any) -> dict[str, Any]:
+    """The settings the upgrade extension takes (``upgrade``, default ``["doctest"]``)."""
+    upgrade = options.get("upgrade", ["doctest"]) if isinstance(options, Mapping) else ["doctest"]
+    return {"upgrade": upgrade}
+
+
+def _zensical_values(file: Path) -> dict[str, Any]:
+    """The upgrade extension's settings in a ``zensical.toml``
+    (``[project.markdown_extensions."pyrun_docs.mkdocs_plugin.extension"]``, quoted)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        raise PyrunError(
+            f"{file}: reading it needs Python 3.11 or newer; using the defaults"
+        ) from None
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PyrunError(f"{file}: could not read it ({exc}); using the defaults") from None
+    project = data.get("project") if isinstance(data.get("project"), Mapping) else {}
+    extensions = project.get("markdown_extensions") or {}
+    # a quoted key: Zensical reads an unquoted dotted name as nested tables of another extension
+    if isinstance(extensions, Mapping) and UPGRADE_EXTENSION in extensions:
+        return _extension_values(extensions[UPGRADE_EXTENSION])
     return {}
 
 

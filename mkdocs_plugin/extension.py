@@ -1,0 +1,59 @@
+"""``upgrade`` as a Python-Markdown extension, for builders that run no MkDocs plugins (Zensical).
+
+.. code-block:: yaml
+
+   markdown_extensions:
+     - pymdownx.superfences:
+         custom_fences:
+           - name: pyrun
+             class: pyrun
+             validator: !!python/name:pyrun_docs.mkdocs_plugin.fence.validator
+             format: !!python/name:pyrun_docs.mkdocs_plugin.fence.formatter
+     - pyrun_docs.mkdocs_plugin.extension:
+         upgrade: [doctest, python]
+
+A preprocessor rewrites the page's ``pycon``/``python`` fences into ``pyrun`` fences before
+SuperFences reads them, with :func:`pyrun_docs.upgrade.upgrade_markdown` (what the plugin does).
+Without the plugin there is no build check, so every upgraded example becomes a widget; the
+plugin's check, static blocks and ``file:line`` warnings need MkDocs (or ``pyrun-docs check``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markdown import Markdown
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+
+from pyrun_docs.upgrade import UPGRADE_KINDS, upgrade_markdown
+
+#: before SuperFences' fenced-block preprocessor (25) and its raw-block one (31.05)
+PRIORITY = 32
+
+
+class UpgradeFences(Preprocessor):  # type: ignore[misc]  # markdown ships no types
+    def __init__(self, md: Markdown, modes: tuple[str, ...]) -> None:
+        super().__init__(md)
+        self.modes = modes
+
+    def run(self, lines: list[str]) -> list[str]:
+        meta = getattr(self.md, "Meta", {}) or {}
+        if str((meta.get("pyrun") or [""])[0]).strip().lower() in ("off", "false", "no"):
+            return lines
+        text, _, _ = upgrade_markdown("\n".join(lines), self.modes)
+        return text.split("\n")
+
+
+class PyrunUpgradeExtension(Extension):  # type: ignore[misc]  # markdown ships no types
+    def __init__(self, **kwargs: Any) -> None:
+        self.config = {"upgrade": [["doctest"], f"what becomes a widget: {UPGRADE_KINDS}"]}
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md: Markdown) -> None:
+        modes = tuple(str(m) for m in self.getConfig("upgrade") if m in UPGRADE_KINDS)
+        md.preprocessors.register(UpgradeFences(md, modes), "pyrun_upgrade", PRIORITY)
+
+
+def makeExtension(**kwargs: Any) -> PyrunUpgradeExtension:
+    return PyrunUpgradeExtension(**kwargs)
