@@ -211,6 +211,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
 
     def __init__(self) -> None:
         self.command = "build"
+        #: ``pyrun-docs check`` only collects the snippets (:mod:`.collect`): no assets, no check
+        self.collect_only = False
         self.pyrun_config = PyrunConfig()
         self.collector = PageCollector(self.pyrun_config)
         self.pages: dict[str, list[Snippet]] = {}
@@ -306,7 +308,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         return head + html_text
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
-        if not any(self.pages.values()):
+        if not any(self.pages.values()) or self.collect_only:
             return
         everything = (s for snippets in self.pages.values() for s in snippets)
         runtimes = page_runtimes(everything, self.pyrun_config)

@@ -161,6 +161,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     site = _site_config(args)
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
         scan = _sphinx_scan(site.path.parent, args)
+    elif site.path is not None and _mkdocstrings_upgrade(site):
+        scan = _mkdocs_scan(site.path, args)
     else:  # MkDocs' upgrade rewrites fences, which the scanner does the same way
         scan = scan_paths(
             args.paths,
@@ -216,6 +218,39 @@ def _sphinx_scan(confdir: Path, args: argparse.Namespace) -> ScanResult:
         source = sources[doc].resolve()
         if source in wanted or any(source.is_relative_to(folder) for folder in folders):
             result.pages[doc] = snippets
+    return result
+
+
+def _mkdocstrings_upgrade(site: SiteConfig) -> bool:
+    """An MkDocs site whose docstring examples mkdocstrings renders, with ``upgrade: [doctest]``:
+    only MkDocs' build knows those examples."""
+    if site.path is None or site.path.suffix not in (".yml", ".yaml"):
+        return False
+    if "doctest" not in site.config.upgrade:
+        return False
+    text = site.path.read_text(encoding="utf-8", errors="replace")
+    return "mkdocstrings" in text and "pyrun" in text
+
+
+def _mkdocs_scan(config_file: Path, args: argparse.Namespace) -> ScanResult:
+    """The snippets MkDocs' build finds (mkdocstrings' docstring examples included), limited to
+    the sources under *args.paths*."""
+    import importlib
+
+    from .check import ScanResult
+    from .check.scan import source_files
+
+    print("pyrun check: upgrading mkdocstrings' examples: building with MkDocs", file=sys.stderr)
+    collect = importlib.import_module("pyrun_docs.mkdocs_plugin.collect").collect
+    pages, problems = collect(config_file)
+    docs = config_file.parent / "docs"
+    wanted = {p.resolve() for p in source_files(args.paths)}
+    folders = [Path(p).resolve() for p in args.paths if Path(p).is_dir()]
+    result = ScanResult(errors=problems, files=len(pages))
+    for page, snippets in pages.items():
+        source = (docs / page).resolve()
+        if source in wanted or any(source.is_relative_to(folder) for folder in folders):
+            result.pages[page] = snippets
     return result
 
 

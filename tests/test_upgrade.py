@@ -315,3 +315,13 @@ def test_mkdocstrings_docstring_examples_are_upgraded(tmp_path: Path, runtime_ca
     assert 'data-module="upgrade_fixture.shapes"' in page
     static = page.split("cannot run in the browser")[1]
     assert "Does not run in the browser: OSError" in static and "<py-repl" not in static
+    # the check without a build runs MkDocs' build to find them, at the same lines
+    out = tmp_path / "check.json"
+    cache = str(check_dir(tmp_path))
+    assert main(["check", str(root / "docs"), "--json", str(out), "--cache-dir", cache, "-q"]) == 0
+    results = json.loads(out.read_text())["results"]
+    assert [(r["path"].split("src/")[-1], r["line"], r["status"]) for r in results] == [
+        ("upgrade_fixture/shapes.py", 13, "passed"),
+        ("upgrade_fixture/shapes.py", 20, "passed"),
+        ("upgrade_fixture/shapes.py", 34, "static"),
+    ]
