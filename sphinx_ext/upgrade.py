@@ -57,11 +57,17 @@ class UpgradeExamples(SphinxTransform):
             return
         fallback = str(self.env.doc2path(docname))
         found: list[Found] = []
+        # a literal block without a language is highlighted as the last ``.. highlight::`` says
+        # (applied only when writing, so followed here), else as ``highlight_language``
+        highlight = str(self.config.highlight_language or "")
         for node in self.document.findall(_candidate):
             assert isinstance(node, nodes.Element)
+            if isinstance(node, addnodes.highlightlang):
+                highlight = str(node.get("lang") or "")
+                continue
             if "skipif" in node and _skipped(self.app, str(node["skipif"]), node):
                 continue  # as the doctest builder skips it (the condition runs in the build)
-            block = _found(node, config.upgrade, fallback)
+            block = _found(node, config.upgrade, fallback, highlight)
             if block is not None:
                 found.append(block)
         if not found:
@@ -112,6 +118,8 @@ def renumber(document: nodes.document, env: Any, docname: str) -> None:
 
 
 def _candidate(node: nodes.Node) -> bool:
+    if isinstance(node, addnodes.highlightlang):
+        return True
     if isinstance(node, pyrun_block):
         return False
     if isinstance(node, nodes.doctest_block):
@@ -121,12 +129,13 @@ def _candidate(node: nodes.Node) -> bool:
     )
 
 
-def _found(node: nodes.Element, modes: Any, fallback: str) -> Found | None:
-    """The block *node* holds, if the ``upgrade`` modes take it."""
+def _found(node: nodes.Element, modes: Any, fallback: str, highlight: str = "") -> Found | None:
+    """The block *node* holds, if the ``upgrade`` modes take it (*highlight*: the language a
+    literal block without its own is highlighted in)."""
     if OPT_OUT_CLASS in node.get("classes", []) or _in_opted_out_container(node):
         return None
     kind = node.get("testnodetype")
-    language = str(node.get("language") or "")
+    language = str(node.get("language") or highlight)
     if kind:  # sphinx.ext.doctest's directives
         if "doctest" not in modes:
             return None
