@@ -107,6 +107,7 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
         ("docs/index.rst", 70, "default", False),  # needs a subprocess
         ("docs/index.rst", 82, "default", False),  # :skipif: False (the True one stays)
         ("docs/included.rst", 3, "default", False),  # in the included file, at its line
+        ("docs/included.rst", 8, None, False),  # a pyrun directive there too
         ("docs/index.rst", 91, None, False),  # a literal block after `.. highlight:: python`
     ]
     myst = [(s.path, s.line, s.options.session) for s in pages["myst"]]  # type: ignore[attr-defined]
@@ -130,7 +131,7 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
 def test_the_page_keeps_what_cannot_run(built: tuple[Path, str]) -> None:
     base, _ = built
     index = (base / "html" / "index.html").read_text()
-    assert index.count("<py-repl") == 11  # 12 snippets, the subprocess one stays static
+    assert index.count("<py-repl") == 12  # 13 snippets, the subprocess one stays static
     assert "skipped, as the doctest builder skips it" in index
     assert "Does not run in the browser: OSError: [Errno 138] emscripten does not support" in index
     static = index.split("Something that needs a subprocess")[1].split("pyrun-static-note")[0]
@@ -160,7 +161,7 @@ def test_the_cli_finds_the_same_snippets(
     theirs = sorted(((base / "project" / s.path).resolve(), s.line) for s in built_snippets)  # type: ignore[attr-defined]
     assert mine == theirs
     statuses = sorted(r["status"] for r in results)
-    assert statuses.count("static") == 2 and statuses.count("passed") == 17
+    assert statuses.count("static") == 2 and statuses.count("passed") == 18
 
 
 def test_failing_upgrades_can_fail_the_build(tmp_path: Path, runtime_cache: Path) -> None:
