@@ -126,9 +126,12 @@ def run_check(
     bar = Progress(total, stream=stream, enabled=progress is not False)
     results: dict[tuple[str, int], SnippetResult] = {}
 
+    def tally(result: SnippetResult) -> None:
+        bar.advance(kept_static(result, config))  # counted as the report will show it
+
     def settle(page: str, result: SnippetResult) -> None:
         results[(page, result.snippet.index)] = result
-        bar.advance(result)
+        tally(result)
 
     runnable: dict[str, list[Snippet]] = {}
     micro: dict[str, list[Snippet]] = {}
@@ -183,7 +186,7 @@ def run_check(
         snapshots = settings.snapshots
         count = jobs or default_workers(page_jobs, os.cpu_count() or 1)
         page_of = {(id(r.snippet)): job.page for job in page_jobs for r in job.runs}
-        outcomes, stats = run_pages(page_jobs, settings, count, bar.advance)
+        outcomes, stats = run_pages(page_jobs, settings, count, tally)
         for outcome in outcomes:
             result = outcome.result
             page = page_of[id(result.snippet)]
