@@ -1116,14 +1116,6 @@ def check_output(want: str, got: str, flags: int) -> bool:
     return bool(flags & FLAGS["ELLIPSIS"]) and _ellipsis_match(want, got)
 
 
-def output_matches(want: str, got: str) -> bool:
-    """The comparison under ``sphinx.ext.doctest``'s default flags."""
-    flags = 0
-    for name in DEFAULT_FLAGS:
-        flags |= FLAGS[name]
-    return check_output(want, got, flags)
-
-
 def _ellipsis_match(want: str, got: str) -> bool:
     """doctest's ``_ellipsis_match``: ``...`` in *want* matches any text."""
     if "..." not in want:

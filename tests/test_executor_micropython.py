@@ -17,10 +17,11 @@ import pytest
 from pyrun_docs.assets import assets_dir, executor_path
 from pyrun_docs.check.node import find_node
 from pyrun_docs.executor import (
+    FLAGS,
     _exception_matches,
     _expected_exception,
+    check_output,
     micropython_hint,
-    output_matches,
 )
 
 DRIVER = """
@@ -196,9 +197,11 @@ def test_expected_exception_and_output_matching() -> None:
     assert _expected_exception(want) == "KeyError: 'k'\nmore\n"
     assert _expected_exception("Traceback (innermost last):\nValueError") == "ValueError"
     assert _expected_exception("KeyError: 'k'\n") is None
-    assert output_matches("a\n<BLANKLINE>\nb\n", "a\n   \nb\n")
-    assert output_matches("a ... d\n", "a b c d\n")
-    assert not output_matches("a\n<BLANKLINE>\n", "a\nx\n")
+    ellipsis = FLAGS["ELLIPSIS"]
+    assert check_output("a\n<BLANKLINE>\nb\n", "a\n   \nb\n", ellipsis)
+    assert check_output("a ... d\n", "a b c d\n", ellipsis)
+    assert not check_output("a ... d\n", "a b c d\n", 0)
+    assert not check_output("a\n<BLANKLINE>\n", "a\nx\n", ellipsis)
 
 
 def test_hints_and_exception_matching() -> None:
