@@ -493,6 +493,9 @@ class OutputMixin extends HTMLElement {
   beginRun() {
     this.running = true;
     this.clearOutput();
+    // the output the build verified gives way to the live one (Reset brings it back)
+    const verified = /** @type {HTMLElement | null} */ (this.querySelector(":scope > .pyrun-verified"));
+    if (verified) verified.hidden = true;
     const self = /** @type {any} */ (this); // the element's own parts (pyrun.js)
     /** @type {HTMLButtonElement} */ (self.runBtn).disabled = true;
     /** @type {HTMLButtonElement} */ (self.stopBtn).disabled = false;

@@ -287,6 +287,8 @@ class PyRepl extends HTMLElement {
     this.saveDraft(this.originalCode);
     const self = /** @type {any} */ (this);
     if (self.clearOutput) self.clearOutput();
+    const verified = /** @type {HTMLElement | null} */ (this.querySelector(":scope > .pyrun-verified"));
+    if (verified) verified.hidden = false;
     this.setStatus("");
     this.dispatchEvent(new CustomEvent("pyrun:reset", { bubbles: true }));
   }

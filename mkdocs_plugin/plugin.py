@@ -45,6 +45,7 @@ from pyrun_docs.check import CheckReport, Status, run_check
 from pyrun_docs.check.progress import describe_failure, format_counts, static_lines
 from pyrun_docs.config import (
     CHECK_LEVELS,
+    OUTPUT_MODES,
     PRELOAD_MODES,
     RUNTIME_SOURCES,
     SNAPSHOT_MODES,
@@ -56,7 +57,13 @@ from pyrun_docs.fences import Fence, find_fences
 from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.options import parse_options_lenient
 from pyrun_docs.packages import Resolution, build_packages
-from pyrun_docs.render import page_config_json, page_runtimes, render_snippet
+from pyrun_docs.render import (
+    page_config_json,
+    page_runtimes,
+    render_snippet,
+    verified_html,
+    verified_output,
+)
 from pyrun_docs.runtime import RUNTIMES
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet, normalize_code
@@ -70,7 +77,7 @@ from pyrun_docs.upgrade import (
 
 from . import fence
 from .docstrings import upgrade_docstrings
-from .static import restore_static_blocks
+from .static import insert_verified, restore_static_blocks
 
 log = get_plugin_logger("pyrun")
 
@@ -102,6 +109,8 @@ class PyrunPluginConfig(base.Config):
     upgrade = c.ListOfItems(c.Choice(UPGRADE_KINDS), default=[])
     upgrade_exclude = c.ListOfItems(c.Type(str), default=[])
     upgrade_failing = c.Choice(FAILING_MODES, default=_DEFAULTS.upgrade_failing)
+    # the check's output under each passing snippet, before any Run
+    output = c.Choice(OUTPUT_MODES, default=_DEFAULTS.output)
 
 
 def _display_path(path: str) -> str:
@@ -364,6 +373,20 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
                     Path(dest), {i: (originals[i], r) for i, r in reasons.items() if i in originals}
                 )
 
+    def show_verified(self, report: CheckReport) -> None:
+        """Each passing snippet's captured output under its code (``output: verified``)."""
+        by_page: dict[str, dict[int, str]] = {}
+        for result in report.results:
+            snippet = result.snippet
+            text = verified_output(snippet, result, self.pyrun_config)
+            if text:
+                runtime = snippet.options.runtime or self.pyrun_config.runtime
+                by_page.setdefault(snippet.page, {})[snippet.index] = verified_html(text, runtime)
+        for page, outputs in by_page.items():
+            dest = self.originals.get(page, ("", {}))[0]
+            if dest:
+                insert_verified(Path(dest), outputs)
+
     def check(self, packages: Resolution | None = None) -> None:
         """Run every collected snippet in headless Pyodide (``check: warn | error``).
 
@@ -385,6 +408,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             for line in static_lines(report):
                 log.info(line)
             self.keep_static(report)
+            self.show_verified(report)
             log.info(format_counts(report))
         for note in problems:
             log.warning(note)

@@ -1,9 +1,12 @@
-"""Upgraded examples that cannot run in the browser become plain code blocks again (MkDocs).
+"""What the check decides, written into the built pages afterwards (MkDocs).
 
-MkDocs writes every page before ``on_post_build``, where the check runs; so an upgraded fence the
-check keeps static (``upgrade_failing: static``) is put back into the written page afterwards:
-beautifulsoup4 finds the widget by its id and swaps it for the fence as the author wrote it,
-highlighted as the theme highlights code, with a note saying why it does not run.
+MkDocs writes every page before ``on_post_build``, where the check runs; so the check's verdicts
+reach the written pages afterwards, through beautifulsoup4, which finds each widget by its id:
+
+* an upgraded fence the check keeps static (``upgrade_failing: static``) becomes the fence as the
+  author wrote it again, highlighted as the theme highlights code, with a note saying why;
+* a snippet that passed gets the output the check captured under its code (``output:
+  verified``), shown before any Run and without JavaScript.
 """
 
 from __future__ import annotations
@@ -57,3 +60,24 @@ def plain_block(fence: UpgradedFence, reason: str) -> str:
         f'<div class="language-{html.escape(fence.language)} highlight">{code}</div>'
         f'<p class="pyrun-static-note">{note}</p>'
     )
+
+
+def insert_verified(page: Path, outputs: dict[int, str]) -> None:
+    """Put each verified output block (HTML) under the code of widget ``pyrun-INDEX``."""
+    from bs4 import BeautifulSoup
+
+    if not outputs or not page.is_file():
+        return
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    changed = False
+    for index, block in outputs.items():
+        widget = soup.find("py-repl", id=f"pyrun-{index}")
+        if widget is None or widget.find("div", class_="pyrun-verified") is not None:
+            continue
+        code = widget.find("div", class_="pyrun-code")
+        if code is None:
+            continue
+        code.insert_after(BeautifulSoup(block, "html.parser"))
+        changed = True
+    if changed:
+        page.write_text(str(soup), encoding="utf-8")

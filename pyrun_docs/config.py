@@ -20,6 +20,7 @@ CHECK_LEVELS = ("off", "warn", "error")
 RUNTIME_SOURCES = ("self-host", "cdn")
 PRELOAD_MODES = ("returning", "none", "visible", "boot")
 SNAPSHOT_MODES = ("browser", "off", "site")
+OUTPUT_MODES = ("verified", "off")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class PyrunConfig:
         packages: requirements loaded before every snippet (``["attrs", "inflection>=0.5"]``);
             Pyodide's own packages come from its lock file, others must be pure-Python wheels
             (see :mod:`pyrun_docs.packages`).
+        output: ``"verified"`` shows, under each snippet, the output the build check captured for
+            it (before any Run, without JavaScript, in print); ``"off"`` does not.
         upgrade: existing examples that become snippets: ``"doctest"`` (every ``>>>`` block and
             ``sphinx.ext.doctest``'s directives, sessions following doctest groups) and
             ``"python"`` (Python code blocks, each on its own); see :mod:`pyrun_docs.upgrade`.
@@ -78,6 +81,7 @@ class PyrunConfig:
     packages: tuple[str, ...] | list[str] = ()
     project: str | None = None
     doctest_flags: tuple[str, ...] | list[str] | int | str = DEFAULT_FLAGS
+    output: str = "verified"
     upgrade: tuple[str, ...] | list[str] = ()
     upgrade_exclude: tuple[str, ...] | list[str] = ()
     upgrade_failing: str = "static"
@@ -163,6 +167,8 @@ class PyrunConfig:
             isinstance(p, str) for p in self.upgrade_exclude
         ):
             raise bad("upgrade_exclude", 'use a list of page globs, e.g. ["changelog", "api/*"]')
+        if self.output not in OUTPUT_MODES:
+            raise bad("output", f"use one of {', '.join(OUTPUT_MODES)}")
         if self.upgrade_failing not in FAILING_MODES:
             raise bad("upgrade_failing", f"use one of {', '.join(FAILING_MODES)}")
         for name in ("cdn_url", "micropython_cdn_url"):

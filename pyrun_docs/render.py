@@ -55,10 +55,13 @@ def render_snippet(
     show_source: bool = False,
     with_caption: bool = True,
     wrapcode: bool = False,
+    verified: str | None = None,
 ) -> str:
     """The widget's HTML for an HTML page.
 
     Args:
+        verified: the output the build check captured for exactly this snippet (shown under the
+            code before any Run, without JavaScript; :func:`verified_output`).
         ids: extra anchors (reference targets) to put before the widget.
         show_source: add ``data-source="file:line"`` (for debugging pages).
         with_caption: render ``caption`` here; Sphinx renders it itself (inline markup, permalinks).
@@ -118,9 +121,10 @@ def render_snippet(
         line_prefix=f"{snippet.element_id}-line",
         wrapcode=wrapcode,
     )
+    shown = verified_html(verified, snippet.options.runtime or config.runtime) if verified else ""
     element = (
         f"<py-repl{attr_text}>{caption}"
-        f'<div class="pyrun-code highlight-python notranslate">{code_html}</div></py-repl>'
+        f'<div class="pyrun-code highlight-python notranslate">{code_html}</div>{shown}</py-repl>'
     )
     if opts.hidden:
         element = (
@@ -130,6 +134,45 @@ def render_snippet(
     # A block-level wrapper: Markdown wraps unknown (custom) elements in <p>, and an HTML parser
     # then closes that <p> at the first <div>, leaving the widget empty.
     return f'<div class="pyrun-widget">{anchors}{element}</div>\n'
+
+
+def verified_output(snippet: Snippet, result: Any, config: PyrunConfig) -> str | None:
+    """The output to show under *snippet* before any Run: what a passing check of exactly this
+    snippet printed (a check result is keyed by the snippet's content, session chain, options,
+    runtime and packages, so it is never stale). None for a failing, skipped or static snippet,
+    a hidden one, one whose output the page already shows (a transcript, a ``testcode`` block
+    with its ``testoutput``), one that printed nothing, or with ``output = "off"``."""
+    if config.output != "verified" or result is None or snippet.options.hidden:
+        return None
+    status = getattr(getattr(result, "status", None), "value", None)
+    if snippet.judged_by_doctest or status not in VERIFIED_STATUSES:
+        return None
+    text = str(getattr(result, "output", "") or "")
+    return text if text.strip() else None
+
+
+#: the check statuses whose output is shown (a pass now, or one remembered for the same content)
+VERIFIED_STATUSES = frozenset({"passed", "cached"})
+
+
+def verified_html(text: str, runtime: str) -> str:
+    """The verified output block: a quiet label naming the runtime that produced it, the text
+    escaped (as the widget escapes live output)."""
+    pin = load_pins().get(runtime)
+    label = runtime_label(pin) if pin is not None else runtime
+    return (
+        f'<div class="pyrun-verified"><div class="pyrun-verified-label">Output · '
+        f"{html.escape(label)}</div><pre>{html.escape(text)}</pre></div>"
+    )
+
+
+def runtime_label(pin: RuntimePin) -> str:
+    """``Python 3.14 (Pyodide 314.0.7)``, ``MicroPython 1.27.0``."""
+    if pin.name == "pyodide":
+        major = pin.version.split(".")[0]
+        python = f"{major[0]}.{major[1:]}" if len(major) >= 2 and major.isdigit() else ""
+        return f"Python {python} (Pyodide {pin.version})" if python else f"Pyodide {pin.version}"
+    return f"MicroPython {pin.version}" if pin.name == "micropython" else pin.spec
 
 
 def page_config(

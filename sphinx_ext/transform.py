@@ -14,7 +14,7 @@ from sphinx.builders import Builder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 from pyrun_docs.check.results import Status
-from pyrun_docs.render import render_snippet
+from pyrun_docs.render import render_snippet, verified_output
 from pyrun_docs.snippet import Snippet
 
 from .config import get_config
@@ -39,7 +39,13 @@ class PyrunWidgets(SphinxPostTransform):
             # caption itself, with inline markup and a permalink
             captioned = isinstance(parent, nodes.container) and parent.get("literal_block")
             original = node.get("pyrun_original")
+            result = getattr(self.app, "pyrun_results", {}).get((snippet.page, snippet.index))
+            verified = verified_output(snippet, result, get_config(self.app))
             if config is None:
+                if verified:  # printed under the code, as the page shows it
+                    target = parent if captioned else node
+                    block = nodes.literal_block(verified, verified, classes=["pyrun-verified"])
+                    target.parent.insert(target.parent.index(target) + 1, block)
                 if original is not None:  # an upgraded example prints as it was written
                     node.replace_self(original)
                 elif snippet.options.hidden:
@@ -52,7 +58,9 @@ class PyrunWidgets(SphinxPostTransform):
                 )
                 node.replace_self([original, note] if original.tagname != "comment" else [])
                 continue
-            html = render_snippet(snippet, config, ids=node.get("ids", []), with_caption=False)
+            html = render_snippet(
+                snippet, config, ids=node.get("ids", []), with_caption=False, verified=verified
+            )
             node.replace_self(nodes.raw("", html, format="html"))
 
 
