@@ -45,6 +45,7 @@ class PyrunWidgets(SphinxPostTransform):
                 if verified:  # printed under the code, as the page shows it
                     target = parent if captioned else node
                     block = nodes.literal_block(verified, verified, classes=["pyrun-verified"])
+                    block["language"] = "none"  # output, not code: no highlighting
                     target.parent.insert(target.parent.index(target) + 1, block)
                 if original is not None:  # an upgraded example prints as it was written
                     node.replace_self(original)

@@ -77,6 +77,31 @@ def test_other_builders_print_it_under_the_code(
     assert "before" not in text.split("1 / 0")[1]  # a failing snippet's output is not shown
 
 
+@pytest.mark.parametrize("builder", ["latex", "epub"])
+def test_pdf_and_epub_get_it(
+    make_root: Callable[..., Path], runtime_cache: Path, builder: str
+) -> None:
+    result = build(make_root, builder=builder)
+    files = list(result.outdir.rglob("*.tex" if builder == "latex" else "*.xhtml"))
+    text = "".join(f.read_text(encoding="utf-8") for f in files)
+    if builder == "epub":  # the output blocks (every page's), as ordinary literal blocks
+        blocks = text.split('class="pyrun-verified')[1:]
+        assert any("hello" in b[:300] and "42" in b[:300] for b in blocks), blocks
+    else:
+        output = text.split("PYG{l+m+mi}{7}")[1]  # what follows the snippet's code
+        assert "hello" in output[:300] and "42" in output[:300], output[:300]
+
+
+def test_an_unchanged_rebuild_reuses_the_output(
+    make_root: Callable[..., Path], runtime_cache: Path
+) -> None:
+    first = build(make_root)
+    again = sphinx_build(first.srcdir, first.outdir.parent / "again", "html")
+    assert again.status == 0, again.stderr
+    assert "remembered from an earlier run" in again.stderr  # results come from the cache
+    assert verified_blocks(again.read("index.html")) == verified_blocks(first.read("index.html"))
+
+
 def test_mkdocs_writes_it_after_its_check(tmp_path: Path, runtime_cache: Path) -> None:
     from test_mkdocs import mkdocs_build
 
