@@ -571,9 +571,7 @@ class Executor:
             )
         except ValueError as exc:
             return _parse_failure(str(exc), transcript)
-        base = 0
-        for flag in flags:
-            base |= FLAGS[flag]
+        base = flag_bits(flags)
         first: _Mismatch | None = None
         failures = 0
         for example in examples:
@@ -979,6 +977,15 @@ def flag_names(value: Any) -> list[str]:
     return items
 
 
+def flag_bits(names: list[str]) -> int:
+    """The option flags named, as the int doctest's runner takes (:data:`FLAGS` has doctest's own
+    values; a test holds them to ``doctest.OPTIONFLAGS_BY_NAME``)."""
+    bits = 0
+    for name in names:
+        bits |= FLAGS[name]
+    return bits
+
+
 class Example:
     """One ``>>>`` example, as :class:`doctest.Example` has it (the port's copy).
 
@@ -1013,6 +1020,27 @@ def _is_ps1(line: str) -> bool:
     return line.lstrip(" ").startswith(">>>")
 
 
+def _example_spans(lines: list[str]) -> list[tuple[int, int, int]]:
+    """Where doctest's parser finds examples in *lines*: ``(start, source end, want end)`` for each
+    ``>>>`` line, the ``...`` lines right after it and the expected output up to a blank line or
+    the next prompt (ends exclusive). One scan serves the parser and the editor's lines."""
+    spans: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(lines):
+        if not _is_ps1(lines[i]):
+            i += 1
+            continue
+        start = i
+        i += 1
+        while i < len(lines) and lines[i].lstrip(" ").startswith("..."):
+            i += 1
+        source_end = i
+        while i < len(lines) and lines[i].strip(" ") and not _is_ps1(lines[i]):
+            i += 1
+        spans.append((start, source_end, i))
+    return spans
+
+
 def parse_transcript(text: str, name: str = "default") -> list[Example]:
     """The examples of a transcript, found and checked as ``doctest.DocTestParser`` does.
 
@@ -1022,22 +1050,10 @@ def parse_transcript(text: str, name: str = "default") -> list[Example]:
     lines = text.split("\n")
     examples: list[Example] = []
     editor = 0
-    i = 0
-    while i < len(lines):
-        if not _is_ps1(lines[i]):
-            i += 1
-            continue
-        indent = _spaces(lines[i])
-        start = i
-        source_lines = [lines[i]]
-        i += 1
-        while i < len(lines) and lines[i].lstrip(" ").startswith("..."):
-            source_lines.append(lines[i])
-            i += 1
-        want_lines: list[str] = []
-        while i < len(lines) and lines[i].strip(" ") and not _is_ps1(lines[i]):
-            want_lines.append(lines[i])
-            i += 1
+    for start, source_end, want_end in _example_spans(lines):
+        indent = _spaces(lines[start])
+        source_lines = lines[start:source_end]
+        want_lines = lines[source_end:want_end]
         for k, line in enumerate(source_lines):
             if len(line) >= indent + 4 and line[indent + 3] != " ":
                 raise ValueError(
@@ -1206,19 +1222,9 @@ def prompt_lines(text: str) -> list[tuple[int, str]]:
     """
     lines = text.split("\n")
     found: list[tuple[int, str]] = []
-    i = 0
-    while i < len(lines):
-        if not _is_ps1(lines[i]):
-            i += 1
-            continue
-        indent = _spaces(lines[i])
-        found.append((i, lines[i][indent + 4 :]))
-        i += 1
-        while i < len(lines) and lines[i].lstrip(" ").startswith("..."):
-            found.append((i, lines[i][indent + 4 :]))
-            i += 1
-        while i < len(lines) and lines[i].strip(" ") and not _is_ps1(lines[i]):
-            i += 1
+    for start, source_end, _ in _example_spans(lines):
+        indent = _spaces(lines[start])
+        found.extend((i, lines[i][indent + 4 :]) for i in range(start, source_end))
     return found
 
 
@@ -1285,9 +1291,7 @@ def _run_doctest(
     """
     import doctest
 
-    optionflags = 0
-    for flag in flags:
-        optionflags |= doctest.OPTIONFLAGS_BY_NAME[flag]
+    optionflags = flag_bits(flags)
     parser = doctest.DocTestParser()
     if want is not None:
         found = parser._EXCEPTION_RE.match(want)  # type: ignore[attr-defined]
@@ -1364,8 +1368,8 @@ def _runner_class() -> Any:
         def report_failure(self, out: Any, test: Any, example: Any, got: str) -> None:
             self.stream.write(got)
             self.failures_seen += 1
-            mine = Example(example.source, example.want, example.lineno + 1)
-            mine.editor_line = _editor_line(self.text, mine.line)
+            line = example.lineno + 1
+            mine = Example(example.source, example.want, line, _editor_line(self.text, line))
             checker = self._checker  # type: ignore[attr-defined]
             difference = checker.output_difference(example, got, self.optionflags)
             failure = _Mismatch.output(mine, got, difference)
