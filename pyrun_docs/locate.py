@@ -152,23 +152,16 @@ def _docstring_line(path: str, start: int) -> int:
 
 def _resolve(name: str) -> object | None:
     """The object autodoc documented as *name* (``pkg.mod.Class.method``), if importable."""
-    parts = name.split(".")
-    for cut in range(len(parts), 0, -1):
-        module_name = ".".join(parts[:cut])
-        module = sys.modules.get(module_name)
-        if module is None:
-            try:
-                module = importlib.import_module(module_name)
-            except Exception:  # anything a documented module may raise on import
-                continue
-        obj: object = module
-        try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return inspect.unwrap(obj) if callable(obj) else obj
-    return None
+    module_name = module_of(name)
+    if module_name is None:
+        return None
+    obj: object = sys.modules[module_name]
+    try:
+        for attr in name[len(module_name) :].split(".")[1:]:
+            obj = getattr(obj, attr)
+    except AttributeError:
+        return None
+    return inspect.unwrap(obj) if callable(obj) else obj
 
 
 def module_of(name: str) -> str | None:
