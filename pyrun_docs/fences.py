@@ -110,7 +110,7 @@ def find_fences(text: str) -> list[Fence]:
         if not m:
             other = _ANY_FENCE.match(lines[i])
             if other:  # skip any other fenced block entirely (it may contain pyrun examples)
-                i = _skip_block(lines, i, other.group("indent"), other.group("fence"))
+                i = fence_end(lines, i, other.group("fence"))
             i += 1
             continue
         indent, fence = m.group("indent"), m.group("fence")
@@ -118,15 +118,15 @@ def find_fences(text: str) -> list[Fence]:
             options, errors = parse_attrs(m.group("attrs"))
         else:
             options, errors = parse_header(m.group("options") or "")
-        end = _skip_block(lines, i, indent, fence)
-        body = [_strip_indent(ln, len(indent)) for ln in lines[i + 1 : end]]
+        end = fence_end(lines, i, fence)
+        body = [strip_indent(ln, len(indent)) for ln in lines[i + 1 : end]]
         code = textwrap.dedent("\n".join(body))
         fences.append(Fence(line=i + 1, code=code, options=options, errors=errors))
         i = end + 1
     return fences
 
 
-def _skip_block(lines: list[str], start: int, indent: str, fence: str) -> int:
+def fence_end(lines: list[str], start: int, fence: str) -> int:
     """Index of the closing fence line of the block opened at *start* (or the last line)."""
     close = re.compile(rf"^[ \t>]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
     for j in range(start + 1, len(lines)):
@@ -135,7 +135,8 @@ def _skip_block(lines: list[str], start: int, indent: str, fence: str) -> int:
     return len(lines) - 1
 
 
-def _strip_indent(line: str, width: int) -> str:
+def strip_indent(line: str, width: int) -> str:
+    """*line* without the *width* characters of its fence's indentation (or quote markers)."""
     return line[width:] if line[:width].strip(" \t>") == "" else line.lstrip(" \t>")
 
 

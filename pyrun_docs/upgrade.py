@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from .errors import OptionError
+from .fences import fence_end, strip_indent
 from .options import SnippetOptions
 from .snippet import Snippet, is_transcript, normalize_code
 
@@ -234,9 +235,9 @@ def upgrade_markdown(
             i += 1
             continue
         indent, fence, info = match.group("indent"), match.group("fence"), match.group("info")
-        end = _fence_close(lines, i, fence)
+        end = fence_end(lines, i, fence)
         language, classes = _fence_language(info)
-        body = "\n".join(_unindent(ln, len(indent)) for ln in lines[i + 1 : end])
+        body = "\n".join(strip_indent(ln, len(indent)) for ln in lines[i + 1 : end])
         kind = _fence_kind(language, body, modes) if OPT_OUT_CLASS not in classes else None
         if kind == "transcript":
             problem = unparsable(textwrap.dedent(body))
@@ -266,30 +267,20 @@ def _fence_kind(language: str, body: str, modes: set[str]) -> str | None:
     transcript = code.lstrip().startswith(">>>")
     if language in TRANSCRIPT_LANGUAGES or (language in PYTHON_LANGUAGES and transcript):
         return "transcript" if "doctest" in modes and transcript else None
-    if language in PYTHON_LANGUAGES and "python" in modes and code.strip() and _compiles(code):
+    if language in PYTHON_LANGUAGES and "python" in modes and code.strip() and compiles(code):
         return "python"
     return None
 
 
-def _compiles(code: str) -> bool:
+def compiles(code: str) -> bool:
+    """Whether *code* (indented as written, top-level ``await`` allowed) is Python: a block that is
+    not (a fragment, pseudo-code) is not an example to run."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            compile(code, "<block>", "exec", 0x2000, dont_inherit=True)  # top-level await allowed
+            compile(textwrap.dedent(code), "<block>", "exec", 0x2000, dont_inherit=True)
         except (SyntaxError, ValueError):
             return False
     return True
-
-
-def _fence_close(lines: list[str], start: int, fence: str) -> int:
-    close = re.compile(rf"^[ \t>]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
-    for j in range(start + 1, len(lines)):
-        if close.match(lines[j]):
-            return j
-    return len(lines) - 1
-
-
-def _unindent(line: str, width: int) -> str:
-    return line[width:] if line[:width].strip(" \t>") == "" else line.lstrip(" \t>")

@@ -24,17 +24,21 @@ from sphinx.util import logging
 
 from pyrun_docs.locate import DOCSTRING, display_path, locate, module_of
 from pyrun_docs.snippet import Snippet
-from pyrun_docs.upgrade import Found, excluded, upgrade_page
+from pyrun_docs.upgrade import (
+    OPT_OUT_CLASS,
+    PYTHON_LANGUAGES,
+    TRANSCRIPT_LANGUAGES,
+    Found,
+    compiles,
+    excluded,
+    upgrade_page,
+)
 
 from .config import get_config
 from .directive import pyrun_block
 
 logger = logging.getLogger(__name__)
 
-#: ``code-block`` languages that hold ``>>>`` transcripts, and Python code
-TRANSCRIPT_LANGUAGES = frozenset({"pycon", "doctest", "pytb-console"})
-PYTHON_LANGUAGES = frozenset({"python", "python3", "py", "py3"})
-OPT_OUT_CLASS = "no-pyrun"
 _FLAG_NAMES = {value: name for name, value in doctest.OPTIONFLAGS_BY_NAME.items()}
 
 
@@ -147,7 +151,7 @@ def _found(node: nodes.Element, modes: Any, fallback: str, highlight: str = "") 
     elif language in PYTHON_LANGUAGES and "python" in modes:
         if node.astext().lstrip().startswith(">>>"):
             return None if "doctest" not in modes else _found_as(node, "transcript", fallback)
-        if not _compiles(node.astext()):
+        if not compiles(node.astext()):
             return None  # a fragment or pseudo-code: not an example to run
         kind = "python"
     else:
@@ -246,19 +250,6 @@ def _source_of(node: nodes.Element) -> str | None:
             elif after is None:
                 after = str(other.source)
     return before or after or source
-
-
-def _compiles(code: str) -> bool:
-    import textwrap
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            compile(textwrap.dedent(code), "<block>", "exec", 0x2000, dont_inherit=True)
-        except (SyntaxError, ValueError):
-            return False
-    return True
 
 
 def _in_opted_out_container(node: nodes.Node) -> bool:
