@@ -31,6 +31,7 @@ from .site_config import SiteConfig, find_config_file, read_site_config
 
 if TYPE_CHECKING:
     from .check import ScanResult
+    from .snippet import Snippet
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -202,8 +203,7 @@ def _sphinx_scan(confdir: Path, args: argparse.Namespace) -> ScanResult:
     docstrings, includes, doctest directives), limited to the sources under *args.paths*."""
     import importlib
 
-    from .check import ScanResult, default_cache_dir
-    from .check.scan import source_files
+    from .check import default_cache_dir
 
     print("pyrun check: pyrun_upgrade is on: reading the project with Sphinx", file=sys.stderr)
     collect = importlib.import_module("pyrun_docs.sphinx_ext.collect").collect
@@ -211,14 +211,7 @@ def _sphinx_scan(confdir: Path, args: argparse.Namespace) -> ScanResult:
     pages, sources, problems, warnings = collect(confdir, cache)
     if warnings:
         print(warnings, file=sys.stderr)
-    wanted = {p.resolve() for p in source_files(args.paths)}
-    folders = [Path(p).resolve() for p in args.paths if Path(p).is_dir()]
-    result = ScanResult(errors=problems, files=len(sources))
-    for doc, snippets in pages.items():
-        source = sources[doc].resolve()
-        if source in wanted or any(source.is_relative_to(folder) for folder in folders):
-            result.pages[doc] = snippets
-    return result
+    return _built_scan(pages, sources, problems, args.paths)
 
 
 def _mkdocstrings_upgrade(site: SiteConfig) -> bool:
@@ -237,18 +230,28 @@ def _mkdocs_scan(config_file: Path, args: argparse.Namespace) -> ScanResult:
     the sources under *args.paths*."""
     import importlib
 
-    from .check import ScanResult
-    from .check.scan import source_files
-
     print("pyrun check: upgrading mkdocstrings' examples: building with MkDocs", file=sys.stderr)
     collect = importlib.import_module("pyrun_docs.mkdocs_plugin.collect").collect
     pages, problems = collect(config_file)
-    docs = config_file.parent / "docs"
-    wanted = {p.resolve() for p in source_files(args.paths)}
-    folders = [Path(p).resolve() for p in args.paths if Path(p).is_dir()]
-    result = ScanResult(errors=problems, files=len(pages))
+    sources = {page: config_file.parent / "docs" / page for page in pages}
+    return _built_scan(pages, sources, problems, args.paths)
+
+
+def _built_scan(
+    pages: dict[str, list[Snippet]],
+    sources: dict[str, Path],
+    problems: list[PyrunError],
+    paths: Sequence[str],
+) -> ScanResult:
+    """The pages a build found (each with its source file), limited to those under *paths*."""
+    from .check import ScanResult
+    from .check.scan import source_files
+
+    wanted = {p.resolve() for p in source_files(paths)}
+    folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
+    result = ScanResult(errors=problems, files=len(sources))
     for page, snippets in pages.items():
-        source = (docs / page).resolve()
+        source = sources[page].resolve()
         if source in wanted or any(source.is_relative_to(folder) for folder in folders):
             result.pages[page] = snippets
     return result
