@@ -77,7 +77,7 @@ from pyrun_docs.upgrade import (
 
 from . import fence
 from .docstrings import upgrade_docstrings
-from .static import insert_verified, restore_static_blocks
+from .static import write_verdicts
 
 log = get_plugin_logger("pyrun")
 
@@ -358,34 +358,30 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             raise Abort(f"pyrun: {problems} package problem(s) (check: error in mkdocs.yml)")
         return resolution
 
-    def keep_static(self, report: CheckReport) -> None:
-        """Upgraded examples that cannot run become the plain code blocks they were, with a note
-        (``upgrade_failing: static``): their written pages are rewritten."""
-        by_page: dict[str, dict[int, str]] = {}
-        for result in report.results:
-            if result.status is Status.STATIC:
-                reason = result.message.removeprefix("stays a plain block: ").splitlines()[0]
-                by_page.setdefault(result.snippet.page, {})[result.snippet.index] = reason
-        for page, reasons in by_page.items():
-            dest, originals = self.originals.get(page, ("", {}))
-            if dest:
-                restore_static_blocks(
-                    Path(dest), {i: (originals[i], r) for i, r in reasons.items() if i in originals}
-                )
-
-    def show_verified(self, report: CheckReport) -> None:
-        """Each passing snippet's captured output under its code (``output: verified``)."""
-        by_page: dict[str, dict[int, str]] = {}
+    def write_verdicts(self, report: CheckReport) -> None:
+        """Rewrite the written pages with the check's verdicts, one pass per page: upgraded
+        examples that cannot run become the plain blocks they were, with a note
+        (``upgrade_failing: static``); passing snippets get their captured output under the code
+        (``output: verified``)."""
+        static: dict[str, dict[int, tuple[UpgradedFence | str, str]]] = {}
+        outputs: dict[str, dict[int, str]] = {}
         for result in report.results:
             snippet = result.snippet
+            originals = self.originals.get(snippet.page, ("", {}))[1]
+            if result.status is Status.STATIC and snippet.index in originals:
+                reason = result.message.removeprefix("stays a plain block: ").splitlines()[0]
+                static.setdefault(snippet.page, {})[snippet.index] = (
+                    originals[snippet.index],
+                    reason,
+                )
             text = verified_output(snippet, result, self.pyrun_config)
             if text:
                 runtime = snippet.options.runtime or self.pyrun_config.runtime
-                by_page.setdefault(snippet.page, {})[snippet.index] = verified_html(text, runtime)
-        for page, outputs in by_page.items():
+                outputs.setdefault(snippet.page, {})[snippet.index] = verified_html(text, runtime)
+        for page in static.keys() | outputs.keys():
             dest = self.originals.get(page, ("", {}))[0]
             if dest:
-                insert_verified(Path(dest), outputs)
+                write_verdicts(Path(dest), static.get(page, {}), outputs.get(page, {}))
 
     def check(self, packages: Resolution | None = None) -> None:
         """Run every collected snippet in headless Pyodide (``check: warn | error``).
@@ -407,8 +403,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             failed = len(report.failures)
             for line in static_lines(report):
                 log.info(line)
-            self.keep_static(report)
-            self.show_verified(report)
+            self.write_verdicts(report)
             log.info(format_counts(report))
         for note in problems:
             log.warning(note)

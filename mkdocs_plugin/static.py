@@ -22,16 +22,22 @@ from pygments.util import ClassNotFound
 from pyrun_docs.upgrade import UpgradedFence
 
 
-def restore_static_blocks(page: Path, blocks: dict[int, tuple[UpgradedFence | str, str]]) -> None:
-    """Replace the widgets ``pyrun-INDEX`` of the written *page* by what they were: a fence, or
-    the original HTML (a docstring example mkdocstrings rendered), with the note."""
+def write_verdicts(
+    page: Path,
+    static: dict[int, tuple[UpgradedFence | str, str]],
+    outputs: dict[int, str],
+) -> None:
+    """Apply the check's verdicts to the written *page*, read and written once: each widget
+    ``pyrun-INDEX`` in *static* becomes what it was (a fence, or the original HTML of a docstring
+    example mkdocstrings rendered) with the note; each in *outputs* gets that verified output
+    block (HTML) under its code."""
     from bs4 import BeautifulSoup
 
-    if not blocks or not page.is_file():
+    if not (static or outputs) or not page.is_file():
         return
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     changed = False
-    for index, (fence, reason) in blocks.items():
+    for index, (fence, reason) in static.items():
         widget = soup.find("py-repl", id=f"pyrun-{index}")
         if widget is None:
             continue
@@ -41,8 +47,16 @@ def restore_static_blocks(page: Path, blocks: dict[int, tuple[UpgradedFence | st
             original = f'{fence}<p class="pyrun-static-note">{note}</p>'
         else:
             original = plain_block(fence, reason)
-        block = BeautifulSoup(original, "html.parser")
-        wrapper.replace_with(block)
+        wrapper.replace_with(BeautifulSoup(original, "html.parser"))
+        changed = True
+    for index, block in outputs.items():
+        widget = soup.find("py-repl", id=f"pyrun-{index}")
+        if widget is None or widget.find("div", class_="pyrun-verified") is not None:
+            continue
+        code = widget.find("div", class_="pyrun-code")
+        if code is None:
+            continue
+        code.insert_after(BeautifulSoup(block, "html.parser"))
         changed = True
     if changed:
         page.write_text(str(soup), encoding="utf-8")
@@ -60,24 +74,3 @@ def plain_block(fence: UpgradedFence, reason: str) -> str:
         f'<div class="language-{html.escape(fence.language)} highlight">{code}</div>'
         f'<p class="pyrun-static-note">{note}</p>'
     )
-
-
-def insert_verified(page: Path, outputs: dict[int, str]) -> None:
-    """Put each verified output block (HTML) under the code of widget ``pyrun-INDEX``."""
-    from bs4 import BeautifulSoup
-
-    if not outputs or not page.is_file():
-        return
-    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    changed = False
-    for index, block in outputs.items():
-        widget = soup.find("py-repl", id=f"pyrun-{index}")
-        if widget is None or widget.find("div", class_="pyrun-verified") is not None:
-            continue
-        code = widget.find("div", class_="pyrun-code")
-        if code is None:
-            continue
-        code.insert_after(BeautifulSoup(block, "html.parser"))
-        changed = True
-    if changed:
-        page.write_text(str(soup), encoding="utf-8")

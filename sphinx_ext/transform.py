@@ -13,7 +13,7 @@ from docutils import nodes
 from sphinx.builders import Builder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-from pyrun_docs.check.results import Status
+from pyrun_docs.check.results import SnippetResult, Status
 from pyrun_docs.render import render_snippet, verified_output
 from pyrun_docs.snippet import Snippet
 
@@ -30,8 +30,9 @@ class PyrunWidgets(SphinxPostTransform):
     default_priority = 200
 
     def run(self, **kwargs: Any) -> None:
-        widgets = is_widget_builder(self.app.builder)
-        config = get_config(self.app) if widgets else None
+        site = get_config(self.app)
+        config = site if is_widget_builder(self.app.builder) else None
+        results = getattr(self.app, "pyrun_results", {})
         for node in list(self.document.findall(pyrun_block)):
             snippet: Snippet = node["pyrun"]
             parent = node.parent
@@ -39,8 +40,8 @@ class PyrunWidgets(SphinxPostTransform):
             # caption itself, with inline markup and a permalink
             captioned = isinstance(parent, nodes.container) and parent.get("literal_block")
             original = node.get("pyrun_original")
-            result = getattr(self.app, "pyrun_results", {}).get((snippet.page, snippet.index))
-            verified = verified_output(snippet, result, get_config(self.app))
+            result = results.get((snippet.page, snippet.index))
+            verified = verified_output(snippet, result, site)
             if config is None:
                 if verified:  # printed under the code, as the page shows it
                     target = parent if captioned else node
@@ -52,7 +53,7 @@ class PyrunWidgets(SphinxPostTransform):
                 elif snippet.options.hidden:
                     (parent if captioned else node).replace_self([])
                 continue
-            static = _kept_static(self.app, snippet)
+            static = _kept_static(result)
             if original is not None and static is not None:
                 note = nodes.paragraph(
                     "", f"Does not run in the browser: {static}", classes=["pyrun-static-note"]
@@ -65,9 +66,8 @@ class PyrunWidgets(SphinxPostTransform):
             node.replace_self(nodes.raw("", html, format="html"))
 
 
-def _kept_static(app: Any, snippet: Snippet) -> str | None:
+def _kept_static(result: SnippetResult | None) -> str | None:
     """Why an upgraded example stays a plain block (the check kept it static), else None."""
-    result = getattr(app, "pyrun_results", {}).get((snippet.page, snippet.index))
     if result is None or result.status is not Status.STATIC:
         return None
     reason = str(result.message).removeprefix("stays a plain block: ")
