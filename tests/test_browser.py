@@ -145,6 +145,19 @@ def serving(root: Path, handler: type[http.server.SimpleHTTPRequestHandler]) -> 
         thread.join(5)
 
 
+@contextmanager
+def basic_with_page(base: Path, name: str, text: str) -> Iterator[str]:
+    """The ``basic`` fixture root plus the page ``NAME.rst``, built and served; yields its URL."""
+    from conftest import ROOTS
+
+    shutil.copytree(ROOTS / "basic", base / "src")
+    (base / "src" / f"{name}.rst").write_text(text)
+    build = sphinx_build(base / "src", base / "html")
+    assert build.status == 0, build.stderr
+    with serving(base / "html", DocsRequestHandler) as url:
+        yield url + f"{name}.html"
+
+
 class WrongWasmTypeHandler(DocsRequestHandler):
     """A misconfigured server: ``.wasm`` goes out as a generic binary type."""
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import click_run, open_page, serving
-
-from pyrun_docs.serve import DocsRequestHandler
+from test_browser import basic_with_page, click_run, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -83,15 +80,8 @@ Display
 
 @pytest.fixture(scope="module")
 def display_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
-    from conftest import ROOTS, sphinx_build
-
-    base = tmp_path_factory.mktemp("display")
-    shutil.copytree(ROOTS / "basic", base / "src")
-    (base / "src" / "display.rst").write_text(PAGE)
-    build = sphinx_build(base / "src", base / "html")
-    assert build.status == 0, build.stderr
-    with serving(base / "html", DocsRequestHandler) as url:
-        yield url + "display.html"
+    with basic_with_page(tmp_path_factory.mktemp("display"), "display", PAGE) as url:
+        yield url
 
 
 def test_each_mime_type(page: Any, display_url: str) -> None:

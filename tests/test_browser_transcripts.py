@@ -8,15 +8,12 @@ as typed at the prompt (every expression's value shown).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import RUN_MS, click_run, focus_editor, open_page, serving
-
-from pyrun_docs.serve import DocsRequestHandler
+from test_browser import RUN_MS, basic_with_page, click_run, focus_editor, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -58,15 +55,8 @@ PAGE = """Transcripts
 
 @pytest.fixture(scope="module")
 def transcripts_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
-    from conftest import ROOTS, sphinx_build
-
-    base = tmp_path_factory.mktemp("transcripts")
-    shutil.copytree(ROOTS / "basic", base / "src")
-    (base / "src" / "transcripts.rst").write_text(PAGE)
-    build = sphinx_build(base / "src", base / "html")
-    assert build.status == 0, build.stderr
-    with serving(base / "html", DocsRequestHandler) as url:
-        yield url + "transcripts.html"
+    with basic_with_page(tmp_path_factory.mktemp("transcripts"), "transcripts", PAGE) as url:
+        yield url
 
 
 def lines(page: Any, selector: str) -> list[str]:
