@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,10 +29,11 @@ from .errors import PyrunError
 from .fetch import ensure_runtime
 from .runtime import RUNTIMES, get_pin, make_pin, write_pin
 from .site_config import SiteConfig, find_config_file, read_site_config
+from .snippet import Snippet
+from .words import plural
 
 if TYPE_CHECKING:
-    from .check import ScanResult
-    from .snippet import Snippet
+    from .check import CheckReport, ScanResult
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -171,13 +173,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
             upgrade_exclude=site.config.upgrade_exclude,
             docs_dir=site.path.parent / "docs" if site.path is not None else None,
         )
-    for err in scan.errors:
-        print(f"{err.location}: error: {err.message}", file=sys.stderr)
     config = site.config
     if args.timeout is not None:
         config = dataclasses.replace(config, timeout=args.timeout)
-    if not scan.pages:
-        print(f"pyrun check: no pyrun snippets in {scan.files} files", file=sys.stderr)
+    if not scan.pages and not scan.errors:
+        print(f"pyrun check: no pyrun snippets in {plural(scan.files, 'file')}", file=sys.stderr)
     report = run_check(
         scan.pages,
         config,
@@ -187,15 +187,85 @@ def _cmd_check(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         base_dir=site.path.parent if site.path else None,  # a relative pyrun_project
     )
-    report.problems[:0] = [f"{e.location}: {e.message}" for e in scan.errors]
-    if report.results or scan.errors:
+    report = with_scan_errors(report, scan.errors)
+    if report.results:
         print(format_summary(report))
     if args.json:
         write_json(report, Path(args.json))
     if args.junit_xml:
         write_junit(report, Path(args.junit_xml))
-    emit_github_annotations(report, sys.stdout, extra=scan.errors)
-    return 0 if report.ok and not scan.errors else 1
+    emit_github_annotations(report, sys.stdout)
+    return 0 if report.ok else 1
+
+
+def with_scan_errors(report: CheckReport, errors: Sequence[PyrunError]) -> CheckReport:
+    """The report with the problems found while reading the sources counted in it as errors.
+
+    Why: a problem printed beside a summary that says "all passed" is missed, and printed twice it
+    is noise. So each problem becomes one ``error`` result, printed once by the summary and counted
+    in its table, the JSON, the JUnit XML and the annotations: a snippet kept without a bad option
+    is itself an error (whatever its run said); a problem that belongs to no kept snippet (a file
+    that cannot be read, a fence or block that did not become a snippet) is an error of its own
+    at its ``file:line``.
+    """
+    from .check import SnippetResult, Status
+
+    if not errors:
+        return report
+    by_path: dict[str, list[Snippet]] = {}
+    for result in report.results:
+        by_path.setdefault(result.snippet.path, []).append(result.snippet)
+    owned: dict[int, list[tuple[int, str]]] = {}  # id(snippet) -> its problems' lines, messages
+    extra: list[SnippetResult] = []
+    for error in errors:
+        path, line = _split_location(error.location)
+        owner = _owner(path, line, by_path.get(path, []))
+        if owner is not None:
+            owned.setdefault(id(owner), []).append((line, error.message))
+            continue
+        stand_in = Snippet(code="", path=path, line=line, page=path, index=-1)
+        extra.append(SnippetResult(stand_in, Status.ERROR, error.message))
+    results: list[SnippetResult] = []
+    for result in report.results:
+        problems = owned.get(id(result.snippet))
+        if problems:
+            message = "; ".join(text for _, text in problems)
+            if result.failed:
+                message += f"; and it {result.status.value}: {result.message}"
+            # reported at the (first) option's line, where the author fixes it
+            line = problems[0][0]
+            result = dataclasses.replace(result, status=Status.ERROR, message=message, line=line)
+        results.append(result)
+    return dataclasses.replace(report, results=results + extra)
+
+
+def _split_location(location: str | None) -> tuple[str, int]:
+    """``("docs/page.rst", 4)`` from ``docs/page.rst:4``; a location without a line is line 1."""
+    path, _, line = (location or "").rpartition(":")
+    if path and line.isdigit():
+        return path, int(line)
+    return location or "<unknown>", 1
+
+
+def _owner(path: str, line: int, snippets: Sequence[Snippet]) -> Snippet | None:
+    """The snippet whose header is at *line* of *path*: the next snippet after it, when only
+    option lines or blank lines stand between (a block that did not become a snippet has code, a
+    closing fence or the next header there)."""
+    after = [s for s in snippets if s.line > line]
+    if not after:
+        return None
+    first = min(after, key=lambda s: s.line)
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    between = lines[line : first.line - 1]
+    return first if all(_OPTION_LINE.match(text) for text in between) else None
+
+
+#: what may stand between a snippet's header and its code: blank lines, ``:name: value`` options,
+#: a MyST ``---`` options block and its ``key: value`` lines
+_OPTION_LINE = re.compile(r"^\s*(?:|:[^:\s][^:]*:.*|---|[\w-]+\s*:.*)$")
 
 
 def _sphinx_scan(confdir: Path, args: argparse.Namespace) -> ScanResult:

@@ -4,8 +4,9 @@
 timeout, output limit and packages. So the command finds the configuration file next to (or above)
 the sources it is given and reads the same settings the adapters read: ``pyrun_*`` names in a
 Sphinx ``conf.py`` (executed as Sphinx executes it, in its own folder), or the ``pyrun`` entry of
-``plugins`` in ``mkdocs.yml``. A file that cannot be read is a problem that names the file and says
-what went wrong; the check then goes on with the defaults instead of stopping.
+``plugins`` in ``mkdocs.yml``. A file that cannot be read is an error that names the file and the
+exception, never a silent fallback to the defaults: a ``conf.py`` that fails before it sets
+``pyrun_project`` would otherwise let the examples import another copy of the project.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ CONFIG_NAMES = ("conf.py", "mkdocs.yml", "mkdocs.yaml", "zensical.toml")
 UPGRADE_EXTENSION = "pyrun_docs.mkdocs_plugin.extension"
 #: a folder that ends the search upwards (the project's root)
 _ROOT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.cfg")
+_WHAT_TO_DO = "fix it, name another file with --config, or pass --no-config for the defaults"
 
 
 @dataclass
@@ -61,18 +63,18 @@ def read_site_config(path: str | Path) -> SiteConfig:
     """Read the pyrun settings of one ``conf.py`` or ``mkdocs.yml``.
 
     Unknown or bad values are reported (and fall back to their defaults) exactly as the adapters
-    report them; a file that cannot be read at all gives the defaults and one problem.
+    report them.
+
+    Raises:
+        PyrunError: the file cannot be read or run (its name, the exception, what to do).
     """
     file = Path(path)
-    try:
-        if file.suffix == ".py":
-            values, prefix = _sphinx_values(file), "pyrun_"
-        elif file.suffix == ".toml":
-            values, prefix = _zensical_values(file), f"{UPGRADE_EXTENSION}."
-        else:
-            values, prefix = _mkdocs_values(file), "plugins.pyrun."
-    except PyrunError as exc:
-        return SiteConfig(path=file, problems=[exc])
+    if file.suffix == ".py":
+        values, prefix = _sphinx_values(file), "pyrun_"
+    elif file.suffix == ".toml":
+        values, prefix = _zensical_values(file), f"{UPGRADE_EXTENSION}."
+    else:
+        values, prefix = _mkdocs_values(file), "plugins.pyrun."
     config, problems = PyrunConfig.from_mapping_lenient(values, prefix=prefix)
     where = f" (in {file.name})"
     return SiteConfig(
@@ -90,13 +92,10 @@ def _sphinx_values(file: Path) -> dict[str, Any]:
         with _cwd(file.parent):
             exec(compile(source, str(file), "exec"), namespace)  # as Sphinx does
     except SystemExit as exc:
-        raise PyrunError(
-            f"{file}: conf.py called sys.exit({exc.code}); using the defaults"
-        ) from None
+        raise PyrunError(f"{file}: conf.py called sys.exit({exc.code}); {_WHAT_TO_DO}") from None
     except Exception as exc:  # the author's file may raise anything
         raise PyrunError(
-            f"{file}: could not run conf.py ({type(exc).__name__}: {exc}); using the defaults. "
-            "Fix the error or pass --no-config"
+            f"{file}: could not run conf.py ({type(exc).__name__}: {exc}); {_WHAT_TO_DO}"
         ) from None
     known = {f.name for f in fields(PyrunConfig)}
     values = {
@@ -117,7 +116,7 @@ def _mkdocs_values(file: Path) -> dict[str, Any]:
         import yaml
     except ImportError:
         raise PyrunError(
-            f"{file}: reading mkdocs.yml needs PyYAML (pip install mkdocs); using the defaults"
+            f"{file}: reading mkdocs.yml needs PyYAML (pip install mkdocs); {_WHAT_TO_DO}"
         ) from None
 
     class Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
@@ -134,7 +133,7 @@ def _mkdocs_values(file: Path) -> dict[str, Any]:
     try:
         data = yaml.load(file.read_text(encoding="utf-8"), Loader=Loader)  # a SafeLoader
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise PyrunError(f"{file}: could not read it ({exc}); using the defaults") from None
+        raise PyrunError(f"{file}: could not read it ({exc}); {_WHAT_TO_DO}") from None
     plugins = data.get("plugins") if isinstance(data, Mapping) else None
     entries: list[Any] = []
     if isinstance(plugins, Mapping):
@@ -147,7 +146,7 @@ def _mkdocs_values(file: Path) -> dict[str, Any]:
         if isinstance(entry, Mapping) and "pyrun" in entry:
             options = entry["pyrun"] or {}
             if not isinstance(options, Mapping):
-                raise PyrunError(f"{file}: plugins.pyrun must be a mapping; using the defaults")
+                raise PyrunError(f"{file}: plugins.pyrun must be a mapping; {_WHAT_TO_DO}")
             return {str(k): v for k, v in options.items() if k != "enabled"}
     # no plugin (a Zensical site keeping mkdocs.yml): the upgrade extension's setting, if listed
     extensions = data.get("markdown_extensions") if isinstance(data, Mapping) else None
@@ -171,13 +170,11 @@ def _zensical_values(file: Path) -> dict[str, Any]:
     try:
         import tomllib
     except ImportError:  # Python 3.10
-        raise PyrunError(
-            f"{file}: reading it needs Python 3.11 or newer; using the defaults"
-        ) from None
+        raise PyrunError(f"{file}: reading it needs Python 3.11 or newer; {_WHAT_TO_DO}") from None
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PyrunError(f"{file}: could not read it ({exc}); using the defaults") from None
+        raise PyrunError(f"{file}: could not read it ({exc}); {_WHAT_TO_DO}") from None
     project = data.get("project") if isinstance(data.get("project"), Mapping) else {}
     extensions = project.get("markdown_extensions") or {}
     # a quoted key: Zensical reads an unquoted dotted name as nested tables of another extension

@@ -99,8 +99,70 @@ def test_option_errors_exit_1_and_annotate(
     monkeypatch.chdir(tmp_path)
     assert main(["check", "docs", "--cache-dir", str(tmp_path / "c"), "-q"]) == 1
     captured = capsys.readouterr()
-    assert "docs/page.rst:4: error: unknown option 'sesion'" in captured.err.replace("\\", "/")
+    everything = (captured.out + captured.err).replace("\\", "/")
+    # printed once, counted as an error of that snippet (not "all passed" beside exit status 1)
+    assert everything.count("unknown option 'sesion'") == 2  # the summary and the annotation
+    assert "docs/page.rst:4: error: unknown option 'sesion'" in captured.out.replace("\\", "/")
+    assert "all passed" not in everything and "1 failed: 1 snippet on 1 page" in captured.out
     assert "::error file=" in captured.out and ",line=4," in captured.out
+
+
+def test_problems_are_counted_and_printed_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snippets with option problems and unreadable files are errors in the summary, the JSON
+    and the exit status, each printed once; a fence that did not become a snippet too."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "page.rst").write_text(
+        "Page\n====\n\n.. pyrun::\n   :check: skip\n   :colour: red\n\n   x = 1\n"
+        "\n.. pyrun::\n   :check: skip\n\n   y = 2\n",
+        encoding="utf-8",
+    )
+    (docs / "latin1.rst").write_bytes("Caf\xe9\n====\n".encode("latin-1"))
+    (docs / "fences.md").write_text(
+        '# F\n\n```pyrun session=intro\nprint(1)\n```\n\n```pyrun check="skip"\nz = 3\n```\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    out_json = tmp_path / "r.json"
+    assert (
+        main(["check", "docs", "--cache-dir", str(tmp_path / "c"), "-q", "--json", str(out_json)])
+        == 1
+    )
+    captured = capsys.readouterr()
+    out = captured.out.replace("\\", "/")
+    assert out.count("unknown option 'colour'") == 1 and "colour" not in captured.err
+    assert "docs/page.rst:4: error: unknown option 'colour'" in out
+    assert out.count("cannot read the file") == 1 and "docs/latin1.rst:1: error:" in out
+    assert out.count("docs/fences.md:3: error: this pyrun fence is shown as plain code") == 1
+    assert "all passed" not in out
+    assert "3 failed: 5 snippets on 3 pages" in out
+    data = json.loads(out_json.read_text(encoding="utf-8"))
+    assert data["ok"] is False
+    assert data["counts"]["error"] == 3 and data["counts"]["skipped"] == 2
+
+
+def test_unreadable_site_config_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A conf.py that fails stops the check (exit 2) naming the file and the exception: the
+    defaults would quietly check against another copy of the project."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.rst").write_text(".. pyrun::\n   :check: skip\n\n   x = 1\n", encoding="utf-8")
+    (docs / "conf.py").write_text("import not_installed_here\npyrun_project = '..'\n")
+    assert main(["check", str(docs), "--cache-dir", str(tmp_path / "c"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "conf.py: could not run conf.py (ModuleNotFoundError" in err
+    assert "--no-config" in err and "all passed" not in err
+    (docs / "conf.py").unlink()
+    (tmp_path / "mkdocs.yml").write_text("plugins:\n  - pyrun: {timeout: [\n")
+    (tmp_path / ".git").mkdir()
+    assert main(["check", str(docs), "--cache-dir", str(tmp_path / "c"), "-q"]) == 2
+    assert "mkdocs.yml: could not read it (" in capsys.readouterr().err
+    # --no-config is the way out
+    assert main(["check", str(docs), "--cache-dir", str(tmp_path / "c"), "-q", "--no-config"]) == 0
 
 
 def test_usage_and_setup_errors_exit_2(

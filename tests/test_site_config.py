@@ -8,6 +8,7 @@ import pytest
 from conftest import check_dir
 
 from pyrun_docs.cli import main
+from pyrun_docs.errors import PyrunError
 from pyrun_docs.site_config import find_config_file, read_site_config
 
 
@@ -31,12 +32,19 @@ def test_sphinx_conf_py_is_run_like_sphinx_runs_it(tmp_path: Path) -> None:
     assert "pyrun_output_limit" in problem.message and "conf.py" in problem.message
 
 
-def test_broken_conf_py_gives_defaults_and_one_problem(tmp_path: Path) -> None:
+def test_broken_conf_py_is_an_error_naming_file_and_exception(tmp_path: Path) -> None:
     (tmp_path / "conf.py").write_text("pyrun_timeout = 3\nraise RuntimeError('boom')\n")
-    site = read_site_config(tmp_path / "conf.py")
-    assert site.config.timeout == 30
-    [problem] = site.problems
-    assert "RuntimeError: boom" in problem.message and "--no-config" in problem.message
+    with pytest.raises(PyrunError) as info:
+        read_site_config(tmp_path / "conf.py")  # never the defaults in silence
+    message = info.value.message
+    assert str(tmp_path / "conf.py") in message
+    assert "RuntimeError: boom" in message and "--no-config" in message
+    (tmp_path / "conf.py").write_text("import sys\nsys.exit(3)\n")
+    with pytest.raises(PyrunError, match=r"sys\.exit\(3\)"):
+        read_site_config(tmp_path / "conf.py")
+    (tmp_path / "mkdocs.yml").write_text("plugins:\n  - pyrun: [1, 2]\n")
+    with pytest.raises(PyrunError, match=r"plugins\.pyrun must be a mapping"):
+        read_site_config(tmp_path / "mkdocs.yml")
 
 
 def test_mkdocs_yml_beside_docs(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ import time
 from collections import Counter
 from typing import TextIO
 
+from pyrun_docs.words import plural
+
 from .results import STATUS_ORDER, CheckReport, SnippetResult, Status
 
 BAR_WIDTH = 28
@@ -116,7 +118,8 @@ def format_counts(report: CheckReport) -> str:
     if report.ok and counts[Status.SKIPPED]:
         verdict = f"passed, {counts[Status.SKIPPED]} skipped"
     lines.append(
-        f"pyrun check: {verdict}: {len(report.results)} snippets on {pages} pages in "
-        f"{report.seconds:.1f} s ({report.boots} interpreters started, {report.workers} processes)"
+        f"pyrun check: {verdict}: {plural(len(report.results), 'snippet')} on "
+        f"{plural(pages, 'page')} in {report.seconds:.1f} s "
+        f"({plural(report.boots, 'interpreter')} started, {plural(report.workers, 'process')})"
     )
     return "\n".join(lines)
