@@ -404,7 +404,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             for line in static_lines(report):
                 log.info(line)
             self.write_verdicts(report)
-            log.info(format_counts(report))
+            for line in format_counts(report).splitlines():  # each under the log's prefix
+                log.info(line)
         for note in problems:
             log.warning(note)
         if failed and self.pyrun_config.check == "error" and self.command != "serve":

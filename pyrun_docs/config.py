@@ -33,7 +33,10 @@ class PyrunConfig:
             ``cdn`` loads the same pinned version from ``cdn_url``.
         cdn_url: base URL of Pyodide on a CDN; ``{version}`` is replaced by the pinned version.
         micropython_cdn_url: the same for MicroPython (its npm package, as jsDelivr serves it).
-        check: what the build check does with a failing snippet: ``off``, ``warn`` or ``error``.
+        check: what the build check does with a failing snippet: ``warn`` (the default: every
+            example runs during the build, a failure is a warning at its ``file:line``; an
+            unchanged tree is answered from the result cache), ``error`` (the build fails) or
+            ``off``. On by default because an example nobody runs is one that breaks unseen.
         timeout: seconds a snippet may run in the build check.
         load_timeout: seconds the browser waits for the runtime before telling the reader why.
         preload: what starts before a Run: ``returning`` (a returning reader's Python, restored
@@ -71,7 +74,7 @@ class PyrunConfig:
     micropython_cdn_url: str = (
         "https://cdn.jsdelivr.net/npm/@micropython/micropython-webassembly-pyscript@{version}/"
     )
-    check: str = "off"
+    check: str = "warn"
     timeout: float = 30.0
     load_timeout: float = 60.0
     preload: str = "returning"

@@ -96,7 +96,7 @@ def _mk_root(tmp_path: Path, level: str) -> Path:
     root = tmp_path / "mk"
     shutil.copytree(MK_ROOT, root)
     cfg = root / "mkdocs.yml"
-    cfg.write_text(cfg.read_text().replace("  - pyrun\n", f"  - pyrun:\n      check: {level}\n"))
+    cfg.write_text(cfg.read_text().replace('check: "off"', f"check: {level}"))
     page = root / "docs" / "sub" / "other.md"
     page.write_text(page.read_text() + '\n```pyrun\nitems = {}\nitems["missing"]\n```\n')
     return root

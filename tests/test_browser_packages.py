@@ -111,7 +111,7 @@ def test_imports_are_detected_in_the_browser(
     """No site-wide packages: a plain ``import`` of a resolved package loads its wheel first."""
     src = tmp_path / "src"
     src.mkdir()
-    (src / "conf.py").write_text('extensions = ["pyrun_docs.sphinx_ext"]\n')
+    (src / "conf.py").write_text('extensions = ["pyrun_docs.sphinx_ext"]\npyrun_check = "off"\n')
     (src / "index.rst").write_text(
         "Detect\n======\n\n"
         ".. pyrun::\n   :packages: inflection\n\n   print(1)\n\n"

@@ -127,7 +127,7 @@ def test_mkdocs_doctest_flags(tmp_path: Path, runtime_cache: Path) -> None:
     (root / "docs" / "index.md").write_text("# T\n\n```pyrun\n>>> 1 + 1\n2\n```\n")
     yml = (root / "mkdocs.yml").read_text()
     (root / "mkdocs.yml").write_text(
-        yml.replace("  - pyrun", "  - pyrun:\n      doctest_flags: [ELLIPSIS, SKIP]")
+        yml.replace("  - pyrun:\n", "  - pyrun:\n      doctest_flags: [ELLIPSIS, SKIP]\n")
     )
     build = mkdocs_build(root)
     assert build.status == 0, build.output

@@ -147,7 +147,7 @@ def test_superfences_missing_stops_with_instructions(mk_root: Path) -> None:
 def test_bad_plugin_setting_is_a_config_error(mk_root: Path) -> None:
     cfg = mk_root / "mkdocs.yml"
     cfg.write_text(
-        cfg.read_text().replace("  - pyrun\n", "  - pyrun:\n      runtime_source: ftp\n")
+        cfg.read_text().replace("  - pyrun:\n", "  - pyrun:\n      runtime_source: ftp\n")
     )
     build = mkdocs_build(mk_root)
     assert build.status != 0

@@ -126,7 +126,8 @@ def test_sphinx_build_log_names_the_missing_compiler(
     monkeypatch.setattr(mpy, "compiler_version", lambda: None)
     src = tmp_path / "src"
     src.mkdir()
-    (src / "conf.py").write_text('extensions = ["pyrun_docs.sphinx_ext"]\n', encoding="utf-8")
+    conf = 'extensions = ["pyrun_docs.sphinx_ext"]\npyrun_check = "off"\n'
+    (src / "conf.py").write_text(conf, encoding="utf-8")
     (src / "index.rst").write_text(
         "Micro\n=====\n\n.. pyrun::\n   :runtime: micropython\n\n   print(1)\n", encoding="utf-8"
     )

@@ -260,7 +260,7 @@ def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
     )
     yml = (root / "mkdocs.yml").read_text()
     (root / "mkdocs.yml").write_text(
-        yml.replace("  - pyrun", "  - pyrun:\n      upgrade: [doctest, python]\n      check: error")
+        yml.replace('check: "off"', "upgrade: [doctest, python]\n      check: error")
     )
     build = mkdocs_build(root)
     assert build.status == 0, build.output  # a static example does not fail `check: error`

@@ -111,7 +111,7 @@ def test_mkdocs_writes_it_after_its_check(tmp_path: Path, runtime_cache: Path) -
         '# V\n\n```pyrun\nprint("from mkdocs")\n```\n\n```pyrun\n1 / 0\n```\n'
     )
     yml = (root / "mkdocs.yml").read_text()
-    (root / "mkdocs.yml").write_text(yml.replace("  - pyrun", "  - pyrun:\n      check: warn"))
+    (root / "mkdocs.yml").write_text(yml.replace('check: "off"', "check: warn"))
     result = mkdocs_build(root)
     assert result.status == 0, result.output
     blocks = verified_blocks(result.read("snippets/index.html"))

@@ -20,3 +20,4 @@ GLOBAL = "set up"
 pyrun_project = ".."
 pyrun_upgrade = ["doctest", "python"]
 pyrun_upgrade_exclude = ["excluded"]
+pyrun_check = "off"  # the tests that check set it with -D
