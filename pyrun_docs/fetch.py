@@ -1,29 +1,40 @@
 """Fetch a pinned runtime from the npm registry into a per-user cache, verified.
 
 Why not vendor the runtime: 13 MB of binaries do not belong in a repository or a wheel, and the npm
-registry is where Pyodide publishes. We honour the user's npm configuration (mirrors, proxies, auth) by
-running ``npm pack`` when npm exists, and otherwise read the registry from ``npm_config_registry`` /
-``~/.npmrc`` and download the tarball ourselves. Every byte is verified against the pin before it is
-used; a cache that no longer matches the pin is fetched again.
+registry is where Pyodide publishes. We download the tarball ourselves from the registry the user's
+npm configuration names (``npm_config_registry``, ``npm config get registry`` when npm exists,
+``~/.npmrc``), so a machine without network fails within :data:`STALL_SECONDS` with a message
+that says what to do (``npm pack`` retries for minutes in silence), and the download shows its
+progress in bytes on stderr (Sphinx, MkDocs and ``pyrun-docs fetch`` alike). A registry that asks
+for credentials is left to ``npm pack``, which knows them. Every byte is verified against the pin
+before it is used; a cache that no longer matches the pin is fetched again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TextIO
 
 from .errors import RuntimeFetchError
 from .runtime import RuntimePin, tarball_integrity
 
 CACHE_ENV = "PYRUN_DOCS_CACHE"
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
+#: seconds a download may go without receiving a byte (a connection included) before it fails:
+#: no network is a clear message in seconds, not minutes of silent retries
+STALL_SECONDS = 10.0
 
 
 def cache_root() -> Path:
@@ -118,45 +129,151 @@ def _unpack(pin: RuntimePin, data: bytes, dest: Path) -> None:
 
 
 def _download_tarball(pin: RuntimePin) -> bytes:
-    npm = shutil.which("npm")
-    if npm:
-        with tempfile.TemporaryDirectory(prefix="pyrun-npm-") as tmp:
-            try:
-                proc = subprocess.run(
-                    [npm, "pack", pin.spec, "--pack-destination", tmp, "--silent"],
-                    cwd=tmp,
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
-                    check=False,
-                )
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                raise RuntimeFetchError(f"`npm pack {pin.spec}` failed: {exc}") from None
-            tarballs = list(Path(tmp).glob("*.tgz"))
-            if proc.returncode == 0 and tarballs:
-                return tarballs[0].read_bytes()
-            detail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            raise RuntimeFetchError(
-                f"`npm pack {pin.spec}` failed: {' / '.join(detail) or 'no tarball'}; check the "
-                "network and your npm registry configuration (npm config get registry)"
-            )
-    url = f"{npm_registry().rstrip('/')}/{pin.package}/-/{pin.package.split('/')[-1]}-{pin.version}.tgz"
+    """The pinned tarball's bytes, from the npm registry the user configured."""
+    registry = npm_registry()
+    url = tarball_url(registry, pin)
     try:
-        with urllib.request.urlopen(url, timeout=120) as resp:
-            body: bytes = resp.read()
-            return body
-    except OSError as exc:
+        return _http_get(url, pin.spec)
+    except _AuthRequired:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeFetchError(
+                f"{url} asks for credentials and npm is not installed to supply them; install "
+                "npm (it reads them from ~/.npmrc) or set npm_config_registry to a public mirror"
+            ) from None
+        return _npm_pack(npm, pin)
+
+
+def tarball_url(registry: str, pin: RuntimePin) -> str:
+    """Where *registry* serves the pinned tarball (npm's layout: ``<pkg>/-/<name>-<ver>.tgz``)."""
+    name = pin.package.split("/")[-1]
+    return f"{registry.rstrip('/')}/{pin.package}/-/{name}-{pin.version}.tgz"
+
+
+class _AuthRequired(Exception):
+    """The registry answered 401/403: credentials only npm knows are needed."""
+
+
+def _http_get(url: str, spec: str) -> bytes:
+    """Download *url*, showing progress; give up after :data:`STALL_SECONDS` without a byte."""
+    what = f"cannot download {url}"
+    hint = (
+        "check the network, or set npm_config_registry to a reachable npm registry "
+        "(then `pyrun-docs fetch` fills the cache once; builds after that need no network)"
+    )
+    _say(f"pyrun: fetching {spec} from {url}")
+    try:
+        with urllib.request.urlopen(url, timeout=STALL_SECONDS) as resp:
+            total = int(resp.headers.get("Content-Length") or 0)
+            shown = DownloadProgress(spec, total)
+            chunks: list[bytes] = []
+            done = 0
+            while chunk := resp.read(64 * 1024):
+                chunks.append(chunk)
+                done += len(chunk)
+                shown.update(done)
+            shown.finish(done)
+            return b"".join(chunks)
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise _AuthRequired from None
+        raise RuntimeFetchError(f"{what}: HTTP {exc.code} {exc.reason}; {hint}") from None
+    except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
+        reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            reason = f"no answer for {STALL_SECONDS:g} s"
+        raise RuntimeFetchError(f"{what}: {reason}; {hint}") from None
+
+
+class DownloadProgress:
+    """Bytes downloaded so far, on stderr: redrawn in place on a terminal, otherwise a line at
+    every quarter (CI logs stay short), so a first build never sits silent for a minute."""
+
+    def __init__(self, spec: str, total: int, stream: TextIO | None = None) -> None:
+        self.spec = spec
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._drawn = 0.0
+        self._quarter = 0
+
+    def update(self, done: int) -> None:
+        if self.tty:
+            now = time.monotonic()
+            if now - self._drawn >= 0.2:
+                self._drawn = now
+                self.stream.write(f"\r{self._line(done)}")
+                self.stream.flush()
+        elif self.total and done * 4 >= (self._quarter + 1) * self.total:
+            self._quarter = done * 4 // self.total
+            if self._quarter < 4:  # the last quarter is the finish line
+                self._write(self._line(done))
+
+    def finish(self, done: int) -> None:
+        self._write(("\r" if self.tty else "") + self._line(done) + ", verifying")
+
+    def _line(self, done: int) -> str:
+        if not self.total:
+            return f"pyrun: {self.spec}: {_mb(done)}"
+        return f"pyrun: {self.spec}: {_mb(done)} of {_mb(self.total)}"
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _npm_pack(npm: str, pin: RuntimePin) -> bytes:
+    """``npm pack`` the pin (for registries that need npm's credentials), without npm's minutes of
+    retries: one attempt, :data:`STALL_SECONDS` per request."""
+    with tempfile.TemporaryDirectory(prefix="pyrun-npm-") as tmp:
+        cmd = [npm, "pack", pin.spec, "--pack-destination", tmp, "--silent",
+               "--fetch-retries=0", f"--fetch-timeout={int(STALL_SECONDS * 1000)}"]  # fmt: skip
+        _say(f"pyrun: fetching {pin.spec} with npm pack (the registry asks for credentials)")
+        try:
+            proc = subprocess.run(
+                cmd, cwd=tmp, capture_output=True, text=True, timeout=600, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RuntimeFetchError(f"`npm pack {pin.spec}` failed: {exc}") from None
+        tarballs = list(Path(tmp).glob("*.tgz"))
+        if proc.returncode == 0 and tarballs:
+            return tarballs[0].read_bytes()
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise RuntimeFetchError(
-            f"cannot download {url}: {exc}; check the network, or set npm_config_registry "
-            f"to a reachable npm registry"
-        ) from None
+            f"`npm pack {pin.spec}` failed: {' / '.join(detail) or 'no tarball'}; check the "
+            "network and your npm registry configuration (npm config get registry)"
+        )
 
 
 def npm_registry() -> str:
-    """The npm registry from ``npm_config_registry`` or ``~/.npmrc``, else the public one."""
+    """The npm registry from ``npm_config_registry``, npm's own configuration (every ``.npmrc`` it
+    reads, when npm is installed) or ``~/.npmrc``, else the public one."""
     env = os.environ.get("npm_config_registry") or os.environ.get("NPM_CONFIG_REGISTRY")
     if env:
         return env
+    npm = shutil.which("npm")
+    if npm:
+        try:
+            proc = subprocess.run(
+                [npm, "config", "get", "registry"],
+                capture_output=True,
+                text=True,
+                timeout=STALL_SECONDS,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            proc = None
+        value = proc.stdout.strip() if proc is not None and proc.returncode == 0 else ""
+        if value.startswith(("http://", "https://")):
+            return value
     npmrc = Path.home() / ".npmrc"
     if npmrc.is_file():
         for line in npmrc.read_text(encoding="utf-8", errors="replace").splitlines():

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import http.server
 import io
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import tarfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -145,3 +152,92 @@ def test_build_id_is_the_runtimes_own(runtime_cache: Path) -> None:
     served = {f.name: f.sha256 for f in pin.served_files()}
     assert build_id_of(entry, served) == pin.build_id
     assert build_id_of(b"no id here", served) == build_id_of(b"", served) != pin.build_id
+
+
+# ----------------------------------------------------------- no network: fail fast, say what to do
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """A registry that accepts connections and never answers (a dead proxy, a captive network)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)  # the kernel completes the handshakes; nobody ever reads or replies
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/"
+    server.close()
+
+
+def test_unanswering_registry_fails_once_with_the_message(tmp_path: Path, blackhole: str) -> None:
+    """``pyrun-docs fetch`` against a registry that never answers: one attempt that gives up after
+    STALL_SECONDS (no npm retries), the clear message, exit status 2, no traceback."""
+    assert fetch.STALL_SECONDS <= 15
+    env = {**os.environ, fetch.CACHE_ENV: str(tmp_path / "cache"), "npm_config_registry": blackhole}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pyrun_docs", "fetch"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    pin = get_pin("pyodide")
+    assert f"pyrun: fetching {pin.spec} from {blackhole}" in proc.stderr
+    assert f"cannot download {fetch.tarball_url(blackhole, pin)}" in proc.stderr
+    assert f"no answer for {fetch.STALL_SECONDS:g} s" in proc.stderr
+    assert "check the network" in proc.stderr and "npm_config_registry" in proc.stderr
+    assert "Traceback" not in proc.stderr and "npm pack" not in proc.stderr
+
+
+def test_refused_registry_fails_with_the_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")  # discard port: refused
+    with pytest.raises(RuntimeFetchError) as info:
+        fetch.ensure_runtime(get_pin("pyodide"))
+    assert "cannot download http://127.0.0.1:9/" in info.value.message
+    assert "refused" in info.value.message and "check the network" in info.value.message
+
+
+class _TarballHandler(http.server.BaseHTTPRequestHandler):
+    body = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_download_shows_its_progress_in_bytes(
+    tmp_path: Path,
+    runtime_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A real HTTP download from a local registry: progress lines on stderr (not a terminal: one
+    per quarter), then the verified runtime in the cache."""
+    pin = get_pin("pyodide")
+    _TarballHandler.body = _tarball_from(runtime_cache)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TarballHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path / "cache"))
+        monkeypatch.setenv("npm_config_registry", f"http://127.0.0.1:{server.server_port}/")
+        # our re-packed tarball has the pinned files but not npm's exact bytes
+        monkeypatch.setattr("pyrun_docs.fetch.tarball_integrity", lambda data: pin.integrity)
+        target = fetch.ensure_runtime(pin)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not fetch.verify_dir(pin, target)
+    err = capsys.readouterr().err
+    total = f"{len(_TarballHandler.body) / 1_000_000:.1f} MB"
+    lines = [ln for ln in err.splitlines() if ln.startswith(f"pyrun: {pin.spec}: ")]
+    assert len(lines) == 4, err  # a quarter, a half, three quarters, done
+    assert all(ln.split(": ")[2].endswith(f" of {total}") or "verifying" in ln for ln in lines)
+    assert lines[-1] == f"pyrun: {pin.spec}: {total} of {total}, verifying"
