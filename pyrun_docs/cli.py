@@ -327,8 +327,15 @@ def _built_scan(
     return result
 
 
+#: what ``pyrun-docs --help`` says first (plain words: the module docstring is reST)
+DESCRIPTION = (
+    "Runnable, checked Python examples in Sphinx and MkDocs docs: check the examples, fetch the "
+    "pinned runtimes, serve a built site, build the demo."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pyrun-docs", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="pyrun-docs", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"pyrun-docs {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 

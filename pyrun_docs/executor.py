@@ -86,6 +86,7 @@ class StreamCapture(_TextBase):
         self._size = 0
         self._dropped = 0
         self._last = _monotonic()
+        self.line_ended = True
         #: while a transcript example runs, everything it writes, for the comparison (capped)
         self.record: list[str] | None = None
         self._recorded = 0
@@ -125,6 +126,8 @@ class StreamCapture(_TextBase):
             self._recorded += len(self.record[-1])
         self._parts.append(text)
         self._size += len(text)
+        #: the last text ended its line (an ``input()`` that fails ends its prompt's line first)
+        self.line_ended = text.endswith("\n")
         if self._size > self._limit:
             joined = "".join(self._parts)
             keep = joined[-self._limit :]
@@ -184,6 +187,8 @@ class NoInput(_TextBase):
             if self._echo is not None:
                 self._echo.write(line + "\n")
             return line + "\n"
+        if self._echo is not None and not getattr(self._echo, "line_ended", True):
+            self._echo.write("\n")  # the prompt's line ends before the traceback starts
         if self._lines is not None:
             raise EOFError(
                 f"input() was called more often than the example's `stdin` option gives lines "
