@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import PyrunConfig
+from .errors import PyrunError
 from .fetch import ensure_runtime, verify_dir
 from .mpy import MPY_NAME, compiled_executor
 from .mpy import fingerprint as mpy_fingerprint
@@ -34,6 +35,10 @@ SERVICE_WORKER_NAME = "pyrun-sw.js"
 #: the service worker lives at the site root (its scope must cover every page); adapters put the
 #: loader two folders down (``_static/pyrun/`` in Sphinx, ``assets/pyrun/`` in MkDocs)
 SERVICE_WORKER_URL = f"../../{SERVICE_WORKER_NAME}"
+#: the worker that takes pyrun off a site: shipped under :data:`SERVICE_WORKER_NAME` in its place
+REMOVAL_WORKER_NAME = "pyrun-sw-remove.js"
+#: where a built site (or a folder copied into one) keeps pyrun's loader: Sphinx, MkDocs
+LOADER_PLACES = (f"_static/{SITE_DIR}/{LOADER_NAME}", f"assets/{SITE_DIR}/{LOADER_NAME}")
 #: files copied from assets/ into every site that has a snippet
 EDITOR_NAME = "pyrun-editor.js"
 #: the MicroPython host, imported by the worker (and the check's harness) for MicroPython only
@@ -160,6 +165,31 @@ def copy_service_worker(site_root: Path) -> Path:
     """Put the service worker at the site root, where its scope covers every page."""
     dest = site_root / SERVICE_WORKER_NAME
     _copy_if_changed(assets_dir() / SERVICE_WORKER_NAME, dest)
+    return dest
+
+
+def write_removal_worker(folder: Path) -> Path:
+    """Put the removal worker in *folder* as ``pyrun-sw.js``: the built site's root, or a folder the
+    build copies to the site root (Sphinx ``html_extra_path``, MkDocs ``docs/``).
+
+    Why a worker and not nothing: a deleted ``pyrun-sw.js`` fails the browser's update check, and
+    a failed check keeps the old worker registered for good; a changed one replaces it, and this
+    one deletes pyrun's caches and snapshots and unregisters itself.
+
+    Raises:
+        PyrunError: *folder* is missing, or still ships pyrun's loader, which would register the
+            removal worker again on every Run.
+    """
+    if not folder.is_dir():
+        raise PyrunError(f"{folder} is not a directory; build the site without pyrun first")
+    still = [place for place in LOADER_PLACES if (folder / place).is_file()]
+    if still:
+        raise PyrunError(
+            f"{folder / still[0]} is pyrun's loader: this site still uses pyrun. Remove "
+            "pyrun_docs.sphinx_ext / the pyrun plugin, rebuild, then run this on the new build"
+        )
+    dest = folder / SERVICE_WORKER_NAME
+    _copy_if_changed(assets_dir() / REMOVAL_WORKER_NAME, dest)
     return dest
 
 

@@ -4,6 +4,8 @@
 * ``pyrun-docs serve DIR``: serve a built site with the MIME types the runtime needs.
 * ``pyrun-docs fetch [RUNTIME...]``: fetch and verify pinned runtimes into the user cache.
 * ``pyrun-docs pin RUNTIME VERSION``: rewrite ``pins.json`` for another runtime release.
+* ``pyrun-docs remove DIR``: take pyrun off a site (a service worker that removes it from readers'
+  browsers).
 * ``pyrun-docs check PATH...``: run every snippet in the sources in headless Pyodide (exit 1 on a
   failure).
 
@@ -100,6 +102,19 @@ def _cmd_assets(args: argparse.Namespace) -> int:
         dest.parent, PyrunConfig(), set(args.runtime or ["pyodide"]), name=dest.name
     )
     print(f"pyrun assets and runtime written to {folder}")
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    from .assets import write_removal_worker
+
+    dest = write_removal_worker(Path(args.directory))
+    print(
+        f"wrote {dest}: the service worker that removes pyrun from readers' browsers.\n"
+        "Deploy it at the site root, where pyrun-sw.js was, and keep it there: a returning "
+        "reader's browser checks that script on a visit at most 24 hours after its last check, "
+        "then drops pyrun's worker, caches and snapshots."
+    )
     return 0
 
 
@@ -368,6 +383,17 @@ def build_parser() -> argparse.ArgumentParser:
     assets.add_argument("dest", help="e.g. docs/assets/pyrun (for a hand-registered MkDocs fence)")
     assets.add_argument("--runtime", action="append", choices=RUNTIMES)
     assets.set_defaults(func=_cmd_assets)
+
+    remove = sub.add_parser(
+        "remove",
+        help="take pyrun off a site: a service worker that removes pyrun from readers' browsers",
+        description="Write pyrun-sw.js into DIR as a service worker that, in each returning "
+        "reader's browser, deletes pyrun's caches and memory snapshots and unregisters itself. "
+        "DIR: the site built without pyrun (its root), or a folder the build copies to the site "
+        "root (Sphinx html_extra_path, MkDocs docs/).",
+    )
+    remove.add_argument("directory", metavar="DIR")
+    remove.set_defaults(func=_cmd_remove)
 
     pin = sub.add_parser("pin", help="pin another runtime release (rewrites pins.json)")
     pin.add_argument("runtime", choices=RUNTIMES)
