@@ -101,9 +101,23 @@ function caretIn(pre) {
     const range = document.createRange();
     range.setStart(pre, 0);
     range.setEnd(node, at);
-    return range.toString().length;
+    const part = range.cloneContents(); // without the line numbers, as in the editor
+    for (const n of part.querySelectorAll(".linenos")) n.remove();
+    return (part.textContent || "").length;
   };
   return [offset(/** @type {Node} */ (sel.anchorNode), sel.anchorOffset), offset(/** @type {Node} */ (sel.focusNode), sel.focusOffset)];
+}
+
+/**
+ * The code in the static `<pre>`, without the line numbers Pygments writes into it (`linenos`).
+ * @param {HTMLElement} pre
+ */
+function codeText(pre) {
+  const copy = /** @type {HTMLElement} */ (pre.cloneNode(true));
+  for (const n of copy.querySelectorAll(".linenos")) n.remove();
+  // Chromium inserts <br> for Enter in an editable <pre>; textContent would drop it.
+  for (const br of copy.querySelectorAll("br")) br.replaceWith("\n");
+  return copy.textContent || "";
 }
 
 class PyRepl extends HTMLElement {
@@ -114,7 +128,7 @@ class PyRepl extends HTMLElement {
     if (!pre) return;
     this.pre = /** @type {HTMLElement} */ (pre);
     this.originalHTML = this.pre.innerHTML;
-    this.originalCode = (this.pre.textContent || "").replace(/\n$/, "");
+    this.originalCode = codeText(this.pre).replace(/\n$/, "");
     /** @type {any} */
     this.editor = null;
     this.running = false;
@@ -130,7 +144,13 @@ class PyRepl extends HTMLElement {
     const copyBtn = button("Copy", "pyrun-copy", "Copy the code");
     this.status = document.createElement("span");
     this.status.className = "pyrun-status";
-    bar.append(this.runBtn, this.stopBtn, resetBtn, copyBtn, this.status);
+    // a long snippet is shown at its `lines` (default 30) and scrolls inside; this lets it grow
+    // to the screen's height
+    this.expandBtn = button("Expand", "pyrun-expand", "Show more of the code");
+    this.expandBtn.setAttribute("aria-expanded", "false");
+    this.expandBtn.hidden = true;
+    this.expandBtn.addEventListener("click", () => this.toggleExpanded());
+    bar.append(this.runBtn, this.stopBtn, resetBtn, copyBtn, this.expandBtn, this.status);
     // a returning reader (our service worker is here) pointing at Run: maybe start Python now
     this.runBtn.onpointerenter = this.runBtn.onfocus = () =>
       navigator.serviceWorker?.controller && loadRunner().then((m) => m.warm(this));
@@ -167,6 +187,10 @@ class PyRepl extends HTMLElement {
         this.run();
       }
     });
+    // the code's size changes when it is first laid out (also in a closed <details> or a hidden
+    // tab opened later), when the editor replaces it and as it is edited
+    if ("ResizeObserver" in window) new ResizeObserver(() => this.fitHeight()).observe(this.pre);
+    else this.fitHeight();
     this.dispatchEvent(new CustomEvent("pyrun:ready", { bubbles: true }));
     if (this.hasAttribute("data-autorun")) this.run();
     else watchForPreload(this);
@@ -194,10 +218,7 @@ class PyRepl extends HTMLElement {
     if (this.editor) {
       text = this.editor.getCode();
     } else if (this.pre) {
-      // Chromium inserts <br> for Enter in an editable <pre>; textContent would drop it.
-      const copy = /** @type {HTMLElement} */ (this.pre.cloneNode(true));
-      for (const br of copy.querySelectorAll("br")) br.replaceWith("\n");
-      text = copy.textContent || "";
+      text = codeText(this.pre);
     }
     return text.endsWith("\n") ? text : `${text}\n`;
   }
@@ -230,7 +251,11 @@ class PyRepl extends HTMLElement {
         const hadFocus = document.activeElement === pre;
         const code = this.code.replace(/\n$/, "");
         const caret = caretIn(pre);
-        pre.style.minHeight = `${pre.offsetHeight}px`; // no layout jump
+        // no layout jump (min-height sizes the content box unless the theme says border-box)
+        const cs = getComputedStyle(pre);
+        const edges = cs.boxSizing === "border-box" ? 0 : pre.offsetHeight - pre.clientHeight +
+          parseFloat(cs.paddingTop) + parseFloat(cs.paddingBottom);
+        pre.style.minHeight = `${pre.offsetHeight - edges}px`;
         for (const a of ["contenteditable", "role", "aria-multiline", "aria-label", "tabindex"]) {
           pre.removeAttribute(a);
         }
@@ -239,6 +264,8 @@ class PyRepl extends HTMLElement {
         this.editor = m.createEditor(pre, {
           doc: code,
           linenos: this.hasAttribute("data-linenos"),
+          firstLine: Number(this.dataset.linenoStart || 1),
+          emphasize: (this.dataset.emphasizeLines || "").split(" ").filter(Boolean).map(Number),
           onRun: () => this.run(),
           onChange: (/** @type {string} */ text) => this.saveDraft(text),
         });
@@ -252,6 +279,35 @@ class PyRepl extends HTMLElement {
       .catch(() => {
         editorModule = null; // offline or blocked: the plain editable code keeps working
       });
+  }
+
+  /**
+   * Cap the code at `lines` (default 30) of its real line height, which depends on the theme;
+   * the stylesheet's estimate in `em` holds until then (and without JavaScript). Offer Expand
+   * only when something is hidden.
+   */
+  fitHeight() {
+    const box = /** @type {HTMLElement | null} */ (this.querySelector(".pyrun-code"));
+    if (!box || !this.pre || !this.expandBtn) return;
+    const cm = this.pre.querySelector(".cm-line");
+    const lineHeight = cm ? cm.getBoundingClientRect().height : parseFloat(getComputedStyle(this.pre).lineHeight);
+    const lines = Number(this.dataset.lines || 30);
+    if (lineHeight > 0) {
+      const style = getComputedStyle(this.pre);
+      const chrome = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom) + 2;
+      box.style.maxHeight = `${Math.ceil(lines * lineHeight + chrome)}px`;
+    }
+    const expanded = this.hasAttribute("data-expanded");
+    this.expandBtn.hidden = !expanded && box.scrollHeight <= box.clientHeight + 1;
+  }
+
+  toggleExpanded() {
+    const expanded = this.toggleAttribute("data-expanded");
+    if (!this.expandBtn) return;
+    this.expandBtn.textContent = expanded ? "Collapse" : "Expand";
+    this.expandBtn.setAttribute("aria-expanded", String(expanded));
+    // keep Run on screen (a theme's sticky header may cover the top of the page)
+    this.expandBtn.scrollIntoView({ block: "nearest" });
   }
 
   /** @param {string} text */

@@ -44,7 +44,9 @@ class SnippetOptions:
     caption: str | None = None
     name: str | None = None
     linenos: bool = False
+    lineno_start: int | None = None  # as code-block's: numbers from here (implies linenos)
     emphasize_lines: tuple[int, ...] = ()
+    dedent: int | None = None  # code-block's dedent: accepted bare or 0 (code is always dedented)
     stdin: tuple[str, ...] | None = None  # None: input() fails with a message
     flags: tuple[tuple[str, bool], ...] = ()  # doctest options of a transcript (`options`)
     module: str | None = None  # run in a copy of this module's globals (docstring examples)
@@ -145,9 +147,10 @@ def _stdin(name: str, value: str | None) -> tuple[str, ...]:
 
 
 def _emphasize(name: str, value: str | None) -> tuple[int, ...]:
-    text = _required(name, value)
+    text = re.sub(r"\s*-\s*", "-", _required(name, value))
     result: set[int] = set()
-    for part in re.split(r"\s*,\s*", text):
+    # Sphinx's "1,3-5"; pymdownx.highlight's hl_lines="1 3-5"
+    for part in re.split(r"[\s,]+", text):
         m = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
         if not m:
             raise OptionError(
@@ -159,6 +162,34 @@ def _emphasize(name: str, value: str | None) -> tuple[int, ...]:
             raise OptionError(f"option {name!r}: bad line range {part!r}")
         result.update(range(lo, hi + 1))
     return tuple(sorted(result))
+
+
+def _lineno_start(name: str, value: str | None) -> int:
+    text = _required(name, value)
+    if not text.isdigit() or int(text) < 1:
+        raise OptionError(f"option {name!r}: {text!r} is not a line number (1 or more)")
+    return int(text)
+
+
+def _dedent(name: str, value: str | None) -> int:
+    """``code-block``'s ``dedent``: bare, or a number of columns to strip from every line.
+
+    A snippet's code is always stripped of its common indentation (``normalize_code``), as
+    docutils strips a ``code-block``'s, so the bare form and ``0`` change nothing. Any larger
+    number would cut into the least-indented line: ``code-block`` does that with a warning, but
+    cut code cannot run, so here it is refused (the option is dropped with a located warning).
+    """
+    text = (value or "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise OptionError(f"option {name!r}: {text!r} is not a number of columns (or bare)")
+    if int(text) > 0:
+        raise OptionError(
+            f"option {name!r}: {text} would cut code: the snippet is already dedented to its "
+            "least-indented line (write the option bare, or leave it out)"
+        )
+    return 0
 
 
 def _doctest_options(name: str, value: str | None) -> tuple[tuple[str, bool], ...]:
@@ -192,6 +223,9 @@ OPTION_TABLE: Mapping[str, tuple[str, Callable[[str, str | None], Any]]] = {
     "title": ("caption", _text),  # mkdocs-material's name for a caption
     "name": ("name", _text),
     "linenos": ("linenos", _flag),
+    "lineno-start": ("lineno_start", _lineno_start),
+    "linenums": ("lineno_start", _lineno_start),  # pymdownx.highlight's name
+    "dedent": ("dedent", _dedent),
     "emphasize-lines": ("emphasize_lines", _emphasize),
     "hl_lines": ("emphasize_lines", _emphasize),  # pymdownx.highlight's name
     "stdin": ("stdin", _stdin),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from pygments import highlight
@@ -29,20 +29,60 @@ from .snippet import Snippet
 PACKAGE_LOCK = "pyrun-lock.json"
 
 
-def highlight_code(
-    code: str, *, hl_lines: Sequence[int] = (), line_prefix: str = "", wrapcode: bool = False
-) -> str:
-    """Pygments HTML (``<div class="highlight"><pre>...``) with one span per line.
+class _LineFormatter(HtmlFormatter):  # type: ignore[misc]
+    """Pygments' HTML with one span per line, numbered from 1 whatever ``linenostart`` says.
 
-    Per-line spans (``id="<prefix>-N"``) let the widget number lines with CSS (numbers stay out of
-    the copied text) and mark the line a traceback points at. *wrapcode* adds the ``<code>`` that
-    pymdownx.highlight emits and mkdocs-material styles; Sphinx themes style a bare ``<pre>``.
+    An emphasized line is that span itself (``<span id=.. class="hll">``), not a second span
+    inside it: themes give ``.hll`` ``display: block`` (furo, pydata...), and a block inside the
+    inline line span split the line in two. Ids stay 1-based so the widget marks the line a
+    traceback names (the snippet's own numbering) even when the shown numbers start elsewhere.
     """
-    formatter = HtmlFormatter(
+
+    def _wrap_linespans(self, inner: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+        number = 0
+        for is_line, line in inner:
+            if not is_line:
+                yield 0, line
+                continue
+            number += 1
+            span_id = f"{self.linespans}-{number}"
+            if line.startswith(_HLL_OPEN) and line.endswith("</span>"):
+                inner_html = line[len(_HLL_OPEN) : -len("</span>")]
+                yield 1, f'<span id="{span_id}" class="hll">{inner_html}</span>'
+            else:
+                yield 1, f'<span id="{span_id}">{line}</span>'
+
+
+_HLL_OPEN = '<span class="hll">'
+
+
+def highlight_code(
+    code: str,
+    *,
+    hl_lines: Sequence[int] = (),
+    line_prefix: str = "",
+    wrapcode: bool = False,
+    linenos: bool = False,
+    lineno_start: int = 1,
+) -> str:
+    """Pygments HTML (``<div class="highlight">...``) with one span per line.
+
+    The markup is Sphinx's own ``code-block`` markup (its default
+    ``html_codeblock_linenos_style``: ``<span class="linenos">`` inside the line, inside the
+    ``hll`` span of an emphasized line), so every theme styles the widget's numbers and emphasis
+    exactly as it styles its code blocks (themes make the numbers unselectable; the widget leaves
+    them out of the code it runs and copies). Per-line spans
+    (``id="<prefix>-N"``, N from 1) let the widget mark the line a traceback points at.
+    *wrapcode* adds the ``<code>`` that pymdownx.highlight emits and mkdocs-material styles;
+    Sphinx themes style a bare ``<pre>``.
+    """
+    formatter = _LineFormatter(
         cssclass="highlight",
         hl_lines=list(hl_lines),
         linespans=line_prefix or None,
         wrapcode=wrapcode,
+        linenos="inline" if linenos else False,
+        linenostart=lineno_start,
     )
     return str(highlight(code, PythonLexer(stripnl=False, ensurenl=True), formatter))
 
@@ -86,10 +126,16 @@ def render_snippet(
         attrs["data-autorun"] = ""
     if opts.readonly:
         attrs["data-readonly"] = ""
-    if opts.linenos:
+    if opts.linenos or opts.lineno_start is not None:
         attrs["data-linenos"] = ""
+    if opts.lineno_start is not None and opts.lineno_start != 1:
+        attrs["data-lineno-start"] = str(opts.lineno_start)
+    if opts.emphasize_lines:
+        attrs["data-emphasize-lines"] = " ".join(map(str, opts.emphasize_lines))
     if opts.lines:
         attrs["data-lines"] = str(opts.lines)
+        # the stylesheet's height cap without JavaScript (the widget then measures real lines)
+        attrs["style"] = f"--pyrun-lines: {opts.lines}"
     if opts.raises:
         attrs["data-raises"] = opts.raises
     if opts.packages:
@@ -120,6 +166,8 @@ def render_snippet(
         hl_lines=opts.emphasize_lines,
         line_prefix=f"{snippet.element_id}-line",
         wrapcode=wrapcode,
+        linenos=opts.linenos or opts.lineno_start is not None,
+        lineno_start=opts.lineno_start or 1,
     )
     shown = verified_html(verified, snippet.options.runtime or config.runtime) if verified else ""
     element = (

@@ -129,3 +129,71 @@ def test_page_config_snapshot_setting_and_build_id() -> None:
     config, errors = PyrunConfig.from_mapping_lenient({"snapshot": "always"}, prefix="pyrun_")
     assert config.snapshot == "browser"
     assert "pyrun_snapshot = 'always' is invalid: use one of browser, off, site" in str(errors[0])
+
+
+LINES_CODE = "a, b = 0, 1\nfor _ in range(10):\n    a, b = b, a + b\n    print(a)\n"
+
+
+def _lines_view(html: str) -> dict[str, list[str]]:
+    """What a reader gets from highlighted code: the text (numbers where they sit, indentation),
+    which lines are emphasized (with their number inside the emphasis), and the numbers."""
+    from bs4 import BeautifulSoup
+
+    pre = BeautifulSoup(html, "html.parser").select_one("div.highlight pre")
+    assert pre is not None
+    return {
+        "text": pre.get_text().splitlines(),
+        "emphasized": [hll.get_text() for hll in pre.select(".hll")],
+        "numbers": [n.get_text() for n in pre.select(".linenos")],
+        # the number's parent: the emphasis (hll) or a plain line, never a block of its own
+        "number_in": [
+            "hll" if "hll" in (n.parent.get("class") or []) else "line"  # type: ignore[union-attr]
+            for n in pre.select(".linenos")
+        ],
+    }
+
+
+@pytest.mark.parametrize("linenos", [False, True])
+@pytest.mark.parametrize("emphasize", [None, "3", "1,3-4"])
+@pytest.mark.parametrize("start", [None, "9", "98"])
+@pytest.mark.parametrize("dedent", [False, True])
+def test_lines_match_sphinx_code_block(
+    linenos: bool, emphasize: str | None, start: str | None, dedent: bool
+) -> None:
+    """Numbers, emphasis and indentation are Sphinx's code-block's, for every combination of
+    linenos, emphasize-lines, lineno-start and dedent (issue 20: an emphasized line lost its
+    number and indentation)."""
+    from sphinx.highlighting import PygmentsBridge
+    from sphinx.util import parselinenos
+
+    raw: dict[str, str | None] = {}
+    if linenos:
+        raw["linenos"] = None
+    if emphasize:
+        raw["emphasize-lines"] = emphasize
+    if start:
+        raw["lineno-start"] = start
+    if dedent:
+        raw["dedent"] = None
+    html = render_snippet(snippet(LINES_CODE, **raw), PyrunConfig())
+    # what Sphinx's HTML writer does for `.. code-block::` with the same options
+    hl_lines = [i + 1 for i in parselinenos(emphasize, 4)] if emphasize else []
+    args: dict[str, object] = {"hl_lines": hl_lines} if hl_lines else {}
+    if start:
+        args["linenostart"] = int(start)
+    sphinx_html = PygmentsBridge("html").highlight_block(
+        LINES_CODE, "python", linenos="inline" if linenos or start else False, **args
+    )
+    assert _lines_view(html) == _lines_view(sphinx_html)
+    # the line spans the widget marks a traceback's line with stay the snippet's own numbering
+    assert [f"pyrun-2-line-{n}" in html for n in (1, 4)] == [True, True]
+    assert ("data-linenos" in html) == bool(linenos or start)
+    assert ('data-lineno-start="' in html) == (start is not None)
+
+
+def test_dedent_that_would_cut_code_is_refused() -> None:
+    from pyrun_docs.errors import OptionError
+
+    with pytest.raises(OptionError, match="would cut code"):
+        parse_options({"dedent": "4"})
+    assert parse_options({"dedent": "0"}).dedent == 0

@@ -53,9 +53,22 @@ const errorLine = StateField.define({
   provide: (f) => EditorView.decorations.from(f),
 });
 
+// The author's `emphasize-lines` as line decorations with the class Pygments gives them (`hll`),
+// so the theme paints them as in the static code; they follow the lines through edits.
+const emphasis = (/** @type {number[]} */ lines) =>
+  StateField.define({
+    create(state) {
+      const wanted = lines.filter((n) => n >= 1 && n <= state.doc.lines).sort((a, b) => a - b);
+      return Decoration.set(wanted.map((n) => Decoration.line({ class: "hll" }).range(state.doc.line(n).from)));
+    },
+    update: (deco, tr) => deco.map(tr.changes),
+    provide: (f) => EditorView.decorations.from(f),
+  });
+
 /**
  * @param {HTMLElement} parent
- * @param {{doc: string, readonly?: boolean, linenos?: boolean, label?: string,
+ * @param {{doc: string, readonly?: boolean, linenos?: boolean, firstLine?: number,
+ *          emphasize?: number[], label?: string,
  *          onRun: () => void, onChange?: (code: string) => void}} options
  */
 export function createEditor(parent, options) {
@@ -92,7 +105,11 @@ export function createEditor(parent, options) {
       ".cm-gutters": { backgroundColor: "transparent", border: "none", opacity: "0.5" },
     }),
   ];
-  if (options.linenos) extensions.push(lineNumbers());
+  if (options.linenos) {
+    const first = options.firstLine || 1; // `lineno-start`
+    extensions.push(lineNumbers({ formatNumber: (n) => String(n + first - 1) }));
+  }
+  if (options.emphasize && options.emphasize.length) extensions.push(emphasis(options.emphasize));
   if (options.readonly) extensions.push(EditorState.readOnly.of(true));
   const view = new EditorView({ doc: options.doc, extensions, parent });
   return {
