@@ -193,15 +193,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, timeout=args.timeout)
     if not scan.pages and not scan.errors:
         print(f"pyrun check: no pyrun snippets in {plural(scan.files, 'file')}", file=sys.stderr)
-    report = run_check(
-        scan.pages,
-        config,
-        cache_dir=args.cache_dir,
-        jobs=args.jobs,
-        progress=not args.quiet,
-        use_cache=not args.no_cache,
-        base_dir=site.path.parent if site.path else None,  # a relative pyrun_project
-    )
+    try:
+        report = run_check(
+            scan.pages,
+            config,
+            cache_dir=args.cache_dir,
+            jobs=args.jobs,
+            progress=not args.quiet,
+            use_cache=not args.no_cache,
+            base_dir=site.path.parent if site.path else None,  # a relative pyrun_project
+        )
+    except PyrunError:  # a setup error (no Node.js...): the problems found so far still count
+        for err in scan.errors:
+            print(f"{err.location}: error: {err.message}", file=sys.stderr)
+        raise
     report = with_scan_errors(report, scan.errors)
     if report.results:
         print(format_summary(report))

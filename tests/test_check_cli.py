@@ -181,6 +181,11 @@ def test_usage_and_setup_errors_exit_2(
     assert main(["check", str(docs), "--no-cache", "-q"]) == 2
     err = capsys.readouterr().err
     assert "needs Node.js 18 or newer" in err and 'pip install "pyrun-docs[node]"' in err
+    # a setup error does not hide the problems already found in the sources
+    (docs / "b.rst").write_text(f".. pyrun::\n   :colour: red\n\n   # {uuid.uuid4().hex}\n")
+    assert main(["check", str(docs), "--no-cache", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "b.rst:1: error: unknown option 'colour'" in err and "needs Node.js" in err
 
 
 def test_harness_ships_in_the_wheel(tmp_path: Path) -> None:
