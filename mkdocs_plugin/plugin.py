@@ -74,6 +74,7 @@ from pyrun_docs.upgrade import (
     excluded,
     upgrade_markdown,
 )
+from pyrun_docs.words import plural
 
 from . import fence
 from .docstrings import upgrade_docstrings
@@ -355,7 +356,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
                 log.warning(str(found))
             problems = len(resolution.problems)
         if problems and self.pyrun_config.check == "error" and self.command != "serve":
-            raise Abort(f"pyrun: {problems} package problem(s) (check: error in mkdocs.yml)")
+            raise Abort(
+                f"pyrun: {plural(problems, 'package problem')} (check: error in mkdocs.yml)"
+            )
         return resolution
 
     def write_verdicts(self, report: CheckReport) -> None:
@@ -409,7 +412,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         for note in problems:
             log.warning(note)
         if failed and self.pyrun_config.check == "error" and self.command != "serve":
-            raise Abort(f"pyrun: {failed} example(s) failed the check (check: error in mkdocs.yml)")
+            raise Abort(
+                f"pyrun: {plural(failed, 'example')} failed the check (check: error in mkdocs.yml)"
+            )
 
 
 def _mkdocstrings_paths(config: MkDocsConfig) -> list[str]:
