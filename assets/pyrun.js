@@ -151,6 +151,14 @@ class PyRepl extends HTMLElement {
     this.expandBtn.hidden = true;
     this.expandBtn.addEventListener("click", () => this.toggleExpanded());
     bar.append(this.runBtn, this.stopBtn, resetBtn, copyBtn, this.expandBtn, this.status);
+    // the build's take-away links (plain links, so they work without JavaScript) join the toolbar
+    const takeaway = /** @type {HTMLDetailsElement | null} */ (this.querySelector(":scope > .pyrun-takeaway"));
+    if (takeaway) {
+      bar.insertBefore(takeaway, this.status);
+      document.addEventListener("click", (event) => {
+        if (takeaway.open && !takeaway.contains(/** @type {Node} */ (event.target))) takeaway.open = false;
+      });
+    }
     // a returning reader (our service worker is here) pointing at Run: maybe start Python now
     this.runBtn.onpointerenter = this.runBtn.onfocus = () =>
       navigator.serviceWorker?.controller && loadRunner().then((m) => m.warm(this));

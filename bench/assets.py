@@ -13,9 +13,15 @@ Measured in one go, on sites built from the working tree and served by ``pyrun_d
 3. **preload = "boot"**: a second site with ``pyrun_preload = "boot"``; fresh profile, open the
    page, wait 5 s, click Run. Target: <= 100 ms. Compared with ``ours cold``.
 
+4. **Verified output** (``--output-weight``, on its own, no browser): a page of eight checked
+   snippets (six printing text, one PNG image, one HTML table) built with ``pyrun_output =
+   "verified"`` against the same page with ``"off"``: the HTML's bytes (raw and gzip -9) and the
+   image files, which the page fetches only when scrolled near (``loading="lazy"``).
+
 This is a report, not a test: the exit code is 0 whatever the numbers.
 
     .venv/bin/python bench/assets.py --runs 5
+    .venv/bin/python bench/assets.py --output-weight
 """
 
 from __future__ import annotations
@@ -252,14 +258,120 @@ def fmt_kb(n: float) -> str:
     return f"{n / 1024:.1f}"
 
 
+OUTPUT_RST = """Output
+======
+
+.. pyrun::
+
+   for n in range(1, 11):
+       print(f"{n:2} squared is {n * n:3}")
+
+.. pyrun::
+
+   import json
+   print(json.dumps({"name": "pyrun", "checked": True, "examples": [1, 2, 3]}, indent=2))
+
+.. pyrun::
+
+   sorted("the output of this example was verified at build time".split(), key=len)
+
+.. pyrun::
+
+   import textwrap
+   print(textwrap.fill("Lorem ipsum dolor sit amet, " * 12, width=72))
+
+.. pyrun::
+
+   print(sum(range(1_000_000)))
+
+.. pyrun::
+
+   {n: n ** 0.5 for n in range(8)}
+
+.. pyrun::
+
+   import struct, zlib
+
+   def chunk(kind, data):
+       crc = struct.pack(">I", zlib.crc32(kind + data))
+       return struct.pack(">I", len(data)) + kind + data + crc
+
+   class Square:
+       def _repr_png_(self):
+           pixels = [bytes((x * 4 % 256, y * 4 % 256, 128)) for y in range(64) for x in range(64)]
+           rows = b"".join(b"\\x00" + b"".join(pixels[y * 64:(y + 1) * 64]) for y in range(64))
+           head = struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 0)
+           return (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", head)
+                   + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+   display(Square())
+
+.. pyrun::
+
+   class Table:
+       def _repr_html_(self):
+           rows = "".join(f"<tr><td>{n}</td><td>{n * n}</td></tr>" for n in range(10))
+           return f"<table><tr><th>n</th><th>n²</th></tr>{rows}</table>"
+   display(Table())
+"""
+
+
+def output_weight() -> int:
+    """Measurement 4: the page's weight with the verified output, against the same page without."""
+    import re
+
+    work = Path(tempfile.mkdtemp(prefix="pyrun-bench-output-"))
+    try:
+        src = work / "src"
+        src.mkdir()
+        conf = 'extensions = ["pyrun_docs.sphinx_ext"]\npyrun_check = "warn"\n'
+        (src / "conf.py").write_text(conf, encoding="utf-8")
+        (src / "index.rst").write_text(OUTPUT_RST, encoding="utf-8")
+        rows: dict[str, dict[str, float]] = {}
+        for mode in ("off", "verified"):
+            out = work / mode
+            cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(src), str(out)]
+            cmd += ["-D", f"pyrun_output={mode}"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0 or "WARNING" in proc.stderr:
+                sys.exit(f"sphinx build failed:\n{proc.stdout}\n{proc.stderr}")
+            page = (out / "index.html").read_bytes()
+            images = re.findall(rb'<img src="([^"]+)"[^>]*loading="lazy"', page)
+            rows[mode] = {
+                "html": len(page),
+                "gzip": len(gzip.compress(page, 9)),
+                "images": len(images),
+                "image_bytes": sum((out / i.decode()).stat().st_size for i in images),
+                "blocks": page.count(b'class="pyrun-verified"'),
+            }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    off, on = rows["off"], rows["verified"]
+    print("Verified output: a page of 8 checked snippets (6 text, 1 PNG 64x64, 1 HTML table)")
+    print("| | output off (baseline) | output verified | difference | ratio |")
+    print("|---|---|---|---|---|")
+    for key, label in (("html", "HTML bytes"), ("gzip", "HTML gzip -9 bytes")):
+        print(f"| {label} | {off[key]:,.0f} | {on[key]:,.0f} | +{on[key] - off[key]:,.0f} "
+              f"| {on[key] / off[key]:.2f}x |")  # fmt: skip
+    print(f"| output blocks | {off['blocks']:.0f} | {on['blocks']:.0f} | | |")
+    print(f"| lazy images (bytes, fetched on scroll) | 0 | {on['images']:.0f} "
+          f"({on['image_bytes']:,.0f}) | | |")  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--output-weight", action="store_true", help="only measurement 4 (verified output)"
+    )
     parser.add_argument("--runs", type=int, default=5, help="measured sessions per variant")
     parser.add_argument("--warmup", type=int, default=1, help="discarded ours/bare sessions first")
     parser.add_argument("--preload-wait", type=float, default=5.0, help="s idle before the click")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per click")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args(argv)
+    if args.output_weight:
+        return output_weight()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 

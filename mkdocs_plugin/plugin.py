@@ -56,17 +56,20 @@ from pyrun_docs.executor import DEFAULT_FLAGS
 from pyrun_docs.fences import Fence, find_fences
 from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.options import parse_options_lenient
+from pyrun_docs.outputs import OutputFiles
 from pyrun_docs.packages import Resolution, build_packages
 from pyrun_docs.render import (
     page_config_json,
     page_runtimes,
     render_snippet,
+    takeaway_html,
     verified_html,
     verified_output,
 )
 from pyrun_docs.runtime import RUNTIMES
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet, normalize_code
+from pyrun_docs.takeaway import notebook_name, page_files, script_name
 from pyrun_docs.upgrade import (
     FAILING_MODES,
     UPGRADE_KINDS,
@@ -78,9 +81,17 @@ from pyrun_docs.words import plural
 
 from . import fence
 from .docstrings import upgrade_docstrings
-from .static import write_verdicts
+from .static import insert_into_widgets, write_verdicts
 
 log = get_plugin_logger("pyrun")
+
+
+def _markdown(text: str) -> str:
+    """``_repr_markdown_`` output as HTML, with Python-Markdown (MkDocs' own)."""
+    import markdown
+
+    return str(markdown.markdown(text, extensions=["tables", "fenced_code"]))
+
 
 #: where the assets go in the built site (mkdocs-material keeps its own under ``assets/`` too)
 STATIC_ROOT = "assets"
@@ -112,6 +123,7 @@ class PyrunPluginConfig(base.Config):
     upgrade_failing = c.Choice(FAILING_MODES, default=_DEFAULTS.upgrade_failing)
     # the check's output under each passing snippet, before any Run
     output = c.Choice(OUTPUT_MODES, default=_DEFAULTS.output)
+    takeaway = c.Type(bool, default=_DEFAULTS.takeaway)
 
 
 def _display_path(path: str) -> str:
@@ -228,6 +240,12 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.pages: dict[str, list[Snippet]] = {}
         #: page -> (its written HTML file, upgraded fences or original HTML by snippet index)
         self.originals: dict[str, tuple[str, dict[int, UpgradedFence | str]]] = {}
+        #: page -> its title (for the take-away files)
+        self.titles: dict[str, str] = {}
+        #: the last check's report (``None``: no check ran)
+        self.report: CheckReport | None = None
+        #: content-addressed output images (``site/assets/pyrun-output/``), set per build
+        self.output_files = OutputFiles(Path("site") / STATIC_ROOT / "pyrun-output")
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         values = {name: self.config[name] for name in self.config}
@@ -265,6 +283,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         self.pages = {}
         self.originals = {}
+        self.titles = {}
+        self.report = None
+        self.output_files = OutputFiles(Path(config.site_dir) / STATIC_ROOT / "pyrun-output")
 
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
@@ -306,6 +327,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             return html_text
         self.pages[page.file.src_uri] = snippets
         self.originals[page.file.src_uri] = (page.file.abs_dest_path, originals)
+        self.titles[page.file.src_uri] = page.title or page.file.src_uri
+        if self.pyrun_config.takeaway and not self.collect_only:
+            html_text = self.add_takeaway(html_text, page, config, snippets)
         base_url = get_relative_url(f"{STATIC_ROOT}/{SITE_DIR}/", page.url)
         base_url = base_url if base_url.endswith("/") else base_url + "/"
         head = (
@@ -335,6 +359,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         if problem:
             log.warning(problem)
         self.check(self.resolve_packages(site, Path(config.config_file_path or ".").parent))
+        self.write_notebooks(config, self.report)
 
     def resolve_packages(self, site: Path, base_dir: Path) -> Resolution | None:
         """Resolve ``packages``, ``project``, options and imports into ``site/assets/pyrun/``.
@@ -361,6 +386,53 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             )
         return resolution
 
+    def downloads(self, config: MkDocsConfig, page: str) -> Path:
+        """The folder of *page*'s take-away files in the built site."""
+        folder = Path(config.site_dir) / STATIC_ROOT / "pyrun-downloads"
+        return folder / Path(page).parent / Path(page).stem
+
+    def add_takeaway(
+        self, html_text: str, page: Page, config: MkDocsConfig, snippets: list[Snippet]
+    ) -> str:
+        """Write the page's ``.py`` files and link them (and the notebook, written after the
+        check with its outputs: :meth:`write_notebooks`) from each widget's menu."""
+        src = page.file.src_uri
+        files = page_files(snippets, self.pyrun_config, title=self.titles[src])
+        folder = self.downloads(config, src)
+        page_dir = Path(page.file.abs_dest_path).parent
+        notebook = Path(os.path.relpath(folder / notebook_name(src), page_dir)).as_posix()
+        menus: dict[int, str] = {}
+        for index, text in files.scripts.items():
+            path = folder / script_name(src, index)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            menus[index] = takeaway_html(Path(os.path.relpath(path, page_dir)).as_posix(), notebook)
+        return insert_into_widgets(html_text, menus)
+
+    def write_notebooks(self, config: MkDocsConfig, report: CheckReport | None) -> None:
+        """Each page's notebook, with the outputs the check verified (none without a check)."""
+        if not self.pyrun_config.takeaway:
+            return
+        results = {(r.snippet.page, r.snippet.index): r for r in report.results} if report else {}
+        for page, snippets in self.pages.items():
+            runnable = [
+                s
+                for s in snippets
+                if getattr(results.get((page, s.index)), "status", None) is not Status.STATIC
+            ]
+            files = page_files(
+                runnable,
+                self.pyrun_config,
+                title=self.titles.get(page, page),
+                shown=lambda s: verified_output(
+                    s, results.get((s.page, s.index)), self.pyrun_config
+                ),
+            )
+            if files.notebook:
+                path = self.downloads(config, page) / notebook_name(page)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(files.notebook, encoding="utf-8")
+
     def write_verdicts(self, report: CheckReport) -> None:
         """Rewrite the written pages with the check's verdicts, one pass per page: upgraded
         examples that cannot run become the plain blocks they were, with a note
@@ -377,10 +449,14 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
                     originals[snippet.index],
                     reason,
                 )
-            text = verified_output(snippet, result, self.pyrun_config)
-            if text:
+            shown = verified_output(snippet, result, self.pyrun_config)
+            dest = self.originals.get(snippet.page, ("", {}))[0]
+            if shown and dest:
                 runtime = snippet.options.runtime or self.pyrun_config.runtime
-                outputs.setdefault(snippet.page, {})[snippet.index] = verified_html(text, runtime)
+                link = self.output_files.linker(Path(dest).parent)
+                outputs.setdefault(snippet.page, {})[snippet.index] = verified_html(
+                    shown, runtime, link, _markdown
+                )
         for page in static.keys() | outputs.keys():
             dest = self.originals.get(page, ("", {}))[0]
             if dest:
@@ -396,7 +472,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             return
         log.info("checking examples in headless Pyodide...")
         try:
-            report = run_check(self.pages, self.pyrun_config, packages=packages)
+            report = self.report = run_check(self.pages, self.pyrun_config, packages=packages)
         except PyrunError as exc:
             failed, problems = 1, [f"the check could not run: {exc.message}"]
         else:

@@ -74,3 +74,14 @@ def plain_block(fence: UpgradedFence, reason: str) -> str:
         f'<div class="language-{html.escape(fence.language)} highlight">{code}</div>'
         f'<p class="pyrun-static-note">{note}</p>'
     )
+
+
+def insert_into_widgets(page_html: str, fragments: dict[int, str]) -> str:
+    """*page_html* with ``fragments[index]`` put at the end of widget ``pyrun-INDEX`` (before its
+    ``</py-repl>``): a string edit, as the page is still being rendered (no parse needed)."""
+    for index, fragment in fragments.items():
+        start = page_html.find(f'<py-repl id="pyrun-{index}"')
+        end = page_html.find("</py-repl>", start) if start >= 0 else -1
+        if end >= 0:
+            page_html = page_html[:end] + fragment + page_html[end:]
+    return page_html

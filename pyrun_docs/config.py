@@ -53,6 +53,9 @@ class PyrunConfig:
             (see :mod:`pyrun_docs.packages`).
         output: ``"verified"`` shows, under each snippet, the output the build check captured for
             it (before any Run, without JavaScript, in print); ``"off"`` does not.
+        takeaway: each widget links a ``.py`` (its session's setup and earlier snippets first,
+            runnable with CPython) and each page a notebook (``.ipynb``, verified outputs
+            included), generated at build time; ``False``: no such links or files.
         upgrade: existing examples that become snippets: ``"doctest"`` (every ``>>>`` block and
             ``sphinx.ext.doctest``'s directives, sessions following doctest groups) and
             ``"python"`` (Python code blocks, each on its own); see :mod:`pyrun_docs.upgrade`.
@@ -85,6 +88,7 @@ class PyrunConfig:
     project: str | None = None
     doctest_flags: tuple[str, ...] | list[str] | int | str = DEFAULT_FLAGS
     output: str = "verified"
+    takeaway: bool = True
     upgrade: tuple[str, ...] | list[str] = ()
     upgrade_exclude: tuple[str, ...] | list[str] = ()
     upgrade_failing: str = "static"
@@ -172,6 +176,8 @@ class PyrunConfig:
             raise bad("upgrade_exclude", 'use a list of page globs, e.g. ["changelog", "api/*"]')
         if self.output not in OUTPUT_MODES:
             raise bad("output", f"use one of {', '.join(OUTPUT_MODES)}")
+        if not isinstance(self.takeaway, bool):
+            raise bad("takeaway", "use True or False")
         if self.upgrade_failing not in FAILING_MODES:
             raise bad("upgrade_failing", f"use one of {', '.join(FAILING_MODES)}")
         for name in ("cdn_url", "micropython_cdn_url"):

@@ -90,6 +90,8 @@ class StreamCapture(_TextBase):
         #: while a transcript example runs, everything it writes, for the comparison (capped)
         self.record: list[str] | None = None
         self._recorded = 0
+        #: the example wrote more than :data:`RECORD_LIMIT` characters (too large to compare)
+        self.overflowed = False
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
@@ -121,9 +123,12 @@ class StreamCapture(_TextBase):
                 self._add(str(raw))
 
     def _add(self, text: str) -> None:
-        if self.record is not None and self._recorded < RECORD_LIMIT:
-            self.record.append(text[: RECORD_LIMIT - self._recorded])
-            self._recorded += len(self.record[-1])
+        if self.record is not None:
+            if self._recorded + len(text) > RECORD_LIMIT:
+                self.overflowed = True  # cannot be compared: the example fails, saying so
+            else:
+                self.record.append(text)
+                self._recorded += len(text)
         self._parts.append(text)
         self._size += len(text)
         #: the last text ended its line (an ``input()`` that fails ends its prompt's line first)
@@ -588,7 +593,7 @@ class Executor:
             if echo:
                 self.echo(example.source)
             record: list[str] = []
-            out.record = record
+            out.record, out._recorded, out.overflowed = record, 0, False
             caught: BaseException | None = None
             try:
                 if exec_mode:
@@ -611,6 +616,12 @@ class Executor:
             got = "".join(record)
             if got and not got.endswith("\n"):
                 got += "\n"  # doctest's captured output always ends a line
+            if out.overflowed:
+                failures += 1
+                failure = _Mismatch.output(example, got, _TOO_LARGE)
+                self.report(failure.error)
+                first = first or failure
+                continue
             if caught is None:
                 ok = check_output(example.want, got, optionflags)
             else:
@@ -1264,6 +1275,12 @@ class _Mismatch(Exception):
         if count > 0:
             plural = "s" if count > 1 else ""
             self.error["message"] += f" (and {count} more failing example{plural})"
+
+
+_TOO_LARGE = (
+    f"Output too large to compare: the example printed more than {RECORD_LIMIT} characters,\n"
+    "more than MicroPython's transcript checker keeps; print less, or run it with Pyodide.\n"
+)
 
 
 def output_difference(example: Example, got: str) -> str:

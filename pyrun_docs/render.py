@@ -22,6 +22,7 @@ from .assets import EXECUTOR_NAME, SERVICE_WORKER_URL, WORKER_NAME, asset_versio
 from .config import PyrunConfig
 from .doctest_flags import apply
 from .mpy import MPY_NAME, compiled_executor
+from .outputs import Link, MarkdownToHtml, Recorded, to_html
 from .runtime import RuntimePin, load_pins
 from .snippet import Snippet
 
@@ -95,13 +96,14 @@ def render_snippet(
     show_source: bool = False,
     with_caption: bool = True,
     wrapcode: bool = False,
-    verified: str | None = None,
+    verified: str = "",
 ) -> str:
     """The widget's HTML for an HTML page.
 
     Args:
-        verified: the output the build check captured for exactly this snippet (shown under the
-            code before any Run, without JavaScript; :func:`verified_output`).
+        verified: HTML put under the code, inside the widget: the output the build check
+            captured for exactly this snippet (:func:`verified_html`, shown before any Run and
+            without JavaScript) and the take-away links.
         ids: extra anchors (reference targets) to put before the widget.
         show_source: add ``data-source="file:line"`` (for debugging pages).
         with_caption: render ``caption`` here; Sphinx renders it itself (inline markup, permalinks).
@@ -169,10 +171,9 @@ def render_snippet(
         linenos=opts.linenos or opts.lineno_start is not None,
         lineno_start=opts.lineno_start or 1,
     )
-    shown = verified_html(verified, snippet.options.runtime or config.runtime) if verified else ""
     element = (
         f"<py-repl{attr_text}>{caption}"
-        f'<div class="pyrun-code highlight-python notranslate">{code_html}</div>{shown}</py-repl>'
+        f'<div class="pyrun-code highlight-python notranslate">{code_html}</div>{verified}</py-repl>'
     )
     if opts.hidden:
         element = (
@@ -184,34 +185,59 @@ def render_snippet(
     return f'<div class="pyrun-widget">{anchors}{element}</div>\n'
 
 
-def verified_output(snippet: Snippet, result: Any, config: PyrunConfig) -> str | None:
+def verified_output(snippet: Snippet, result: Any, config: PyrunConfig) -> Recorded | None:
     """The output to show under *snippet* before any Run: what a passing check of exactly this
-    snippet printed (a check result is keyed by the snippet's content, session chain, options,
-    runtime and packages, so it is never stale). None for a failing, skipped or static snippet,
-    a hidden one, one whose output the page already shows (a transcript, a ``testcode`` block
-    with its ``testoutput``), one that printed nothing, or with ``output = "off"``."""
+    snippet showed (a check result is keyed by the snippet's content, session chain, options,
+    runtime and packages, so it is never stale). A transcript's is its console view (each
+    example after its prompt, then its output), which the widget's prompt-less code lacks. None
+    for a failing, skipped or static snippet, a hidden one, a ``testcode`` block (its
+    ``testoutput`` block shows the output), one that showed nothing, or with ``output = "off"``."""
     if config.output != "verified" or result is None or snippet.options.hidden:
         return None
     status = getattr(getattr(result, "status", None), "value", None)
-    if snippet.judged_by_doctest or status not in VERIFIED_STATUSES:
+    if snippet.expected is not None or status not in VERIFIED_STATUSES:
         return None
-    text = str(getattr(result, "output", "") or "")
-    return text if text.strip() else None
+    shown = getattr(result, "shown", None)
+    return shown if isinstance(shown, Recorded) and shown else None
 
 
 #: the check statuses whose output is shown (a pass now, or one remembered for the same content)
 VERIFIED_STATUSES = frozenset({"passed", "cached"})
 
 
-def verified_html(text: str, runtime: str) -> str:
-    """The verified output block: a quiet label naming the runtime that produced it, the text
-    escaped (as the widget escapes live output)."""
-    pin = load_pins().get(runtime)
-    label = runtime_label(pin) if pin is not None else runtime
+def verified_html(
+    shown: Recorded, runtime: str, link: Link, markdown: MarkdownToHtml | None = None
+) -> str:
+    """The verified output block: a quiet label naming the runtime that produced it, then the
+    output as static HTML (text escaped as the widget escapes live output; images as files that
+    *link* stores, loaded lazily; :func:`pyrun_docs.outputs.to_html`)."""
     return (
         f'<div class="pyrun-verified"><div class="pyrun-verified-label">Output · '
-        f"{html.escape(label)}</div><pre>{html.escape(text)}</pre></div>"
+        f"{html.escape(verified_label(runtime))}</div>{to_html(shown, link, markdown)}</div>"
     )
+
+
+def takeaway_html(script_url: str | None, notebook_url: str | None) -> str:
+    """The widget's take-away menu: plain download links in a ``<details>``, so they work without
+    JavaScript (the loader moves the menu into the toolbar)."""
+    links = [
+        f'<a href="{html.escape(url, quote=True)}" download>{label}</a>'
+        for url, label in ((script_url, "Download .py"), (notebook_url, "Download notebook"))
+        if url
+    ]
+    if not links:
+        return ""
+    return (
+        '<details class="pyrun-takeaway"><summary class="pyrun-btn" '
+        'title="Take this example away">⤓ Download</summary>'
+        f'<div class="pyrun-takeaway-menu">{"".join(links)}</div></details>'
+    )
+
+
+def verified_label(runtime: str) -> str:
+    """The runtime that produced a verified output: ``Python 3.14 (Pyodide 314.0.7)``."""
+    pin = load_pins().get(runtime)
+    return runtime_label(pin) if pin is not None else runtime
 
 
 def runtime_label(pin: RuntimePin) -> str:

@@ -7,6 +7,9 @@ setup snippets are dropped from print-like output.
 
 from __future__ import annotations
 
+import functools
+import os
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -14,8 +17,17 @@ from sphinx.builders import Builder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 from pyrun_docs.check.results import SnippetResult, Status
-from pyrun_docs.render import render_snippet, verified_output
+from pyrun_docs.outputs import (
+    CUT_NOTE,
+    IMAGE_TYPES,
+    MarkdownToHtml,
+    OutputFiles,
+    Recorded,
+    image_bytes,
+)
+from pyrun_docs.render import render_snippet, takeaway_html, verified_html, verified_output
 from pyrun_docs.snippet import Snippet
+from pyrun_docs.takeaway import notebook_name, page_files, script_name
 
 from .config import get_config
 from .directive import pyrun_block
@@ -30,10 +42,16 @@ class PyrunWidgets(SphinxPostTransform):
     default_priority = 200
 
     def run(self, **kwargs: Any) -> None:
+        found = list(self.document.findall(pyrun_block))
+        if not found:
+            return
         site = get_config(self.app)
-        config = site if is_widget_builder(self.app.builder) else None
+        builder = self.app.builder
+        config = site if is_widget_builder(builder) else None
         results = getattr(self.app, "pyrun_results", {})
-        for node in list(self.document.findall(pyrun_block)):
+        place = Placement(builder, self.env.docname)
+        scripts, notebook = ({}, None) if config is None else self._takeaway(found, results, place)
+        for node in found:
             snippet: Snippet = node["pyrun"]
             parent = node.parent
             # a caption wraps the block in a container (as for code-block); Sphinx renders the
@@ -41,13 +59,12 @@ class PyrunWidgets(SphinxPostTransform):
             captioned = isinstance(parent, nodes.container) and parent.get("literal_block")
             original = node.get("pyrun_original")
             result = results.get((snippet.page, snippet.index))
-            verified = verified_output(snippet, result, site)
+            shown = verified_output(snippet, result, site)
             if config is None:
-                if verified:  # printed under the code, as the page shows it
+                if shown:  # printed under the code, as the page shows it
                     target = parent if captioned else node
-                    block = nodes.literal_block(verified, verified, classes=["pyrun-verified"])
-                    block["language"] = "none"  # output, not code: no highlighting
-                    target.parent.insert(target.parent.index(target) + 1, block)
+                    at = target.parent.index(target) + 1
+                    target.parent[at:at] = output_nodes(shown, builder, place)
                 if original is not None:  # an upgraded example prints as it was written
                     node.replace_self(original)
                 elif snippet.options.hidden:
@@ -60,10 +77,121 @@ class PyrunWidgets(SphinxPostTransform):
                 )
                 node.replace_self([original, note] if original.tagname != "comment" else [])
                 continue
+            runtime = snippet.options.runtime or config.runtime
+            verified = verified_html(shown, runtime, place.link, _markdown()) if shown else ""
+            if snippet.index in scripts:  # hidden setup has none: it runs first in each script
+                verified += takeaway_html(scripts[snippet.index], notebook)
             html = render_snippet(
                 snippet, config, ids=node.get("ids", []), with_caption=False, verified=verified
             )
             node.replace_self(nodes.raw("", html, format="html"))
+
+    def _takeaway(
+        self, found: list[pyrun_block], results: dict[Any, SnippetResult], place: Placement
+    ) -> tuple[dict[int, str], str | None]:
+        """Write the page's ``.py`` files and notebook; return their URLs (per snippet index,
+        and the notebook's)."""
+        site = get_config(self.app)
+        if not site.takeaway:
+            return {}, None
+        runnable = [
+            node["pyrun"]
+            for node in found
+            if _kept_static(results.get((node["pyrun"].page, node["pyrun"].index))) is None
+        ]
+        if not runnable:
+            return {}, None
+        title = self.env.titles.get(self.env.docname)
+        files = page_files(
+            runnable,
+            site,
+            title=title.astext() if title is not None else self.env.docname,
+            shown=lambda s: verified_output(s, results.get((s.page, s.index)), site),
+        )
+        page = self.env.docname
+        scripts = {
+            index: place.download(script_name(page, index), text)
+            for index, text in files.scripts.items()
+        }
+        notebook = place.download(notebook_name(page), files.notebook) if files.notebook else None
+        return scripts, notebook
+
+
+class Placement:
+    """Where a page's generated files go in the output folder, and their URLs from the page:
+    output images content-addressed in ``_images/pyrun/`` (HTML, epub) or ``pyrun-output/``
+    (LaTeX, which resolves images from its output folder), take-away files in
+    ``_downloads/pyrun/DOCNAME/``."""
+
+    def __init__(self, builder: Builder, docname: str) -> None:
+        self.builder = builder
+        self.docname = docname
+        outdir = Path(builder.outdir)
+        self.html = builder.format == "html"
+        get_outfilename = getattr(builder, "get_outfilename", None)
+        self.page_dir = (
+            Path(get_outfilename(docname)).parent if callable(get_outfilename) else outdir
+        )
+        images = OutputFiles(outdir / "_images" / "pyrun" if self.html else outdir / "pyrun-output")
+        self.link = images.linker(self.page_dir if self.html else outdir)
+        self.downloads = outdir / "_downloads" / "pyrun" / docname
+
+    def download(self, name: str, text: str) -> str:
+        """Write a take-away file (only when its content changed) and return its URL."""
+        path = self.downloads / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return Path(os.path.relpath(path, self.page_dir)).as_posix()
+
+
+def output_nodes(shown: Recorded, builder: Builder, place: Placement) -> list[nodes.Element]:
+    """The verified output for builders without widgets: text as an unhighlighted literal block,
+    images as figures where the builder takes that image type (LaTeX: PNG, JPEG; epub: SVG
+    too), everything else as its text."""
+    supported = set(getattr(builder, "supported_image_types", ()))
+    made: list[nodes.Element] = []
+    text: list[str] = [CUT_NOTE.format(count=shown.cut)] if shown.cut else []
+
+    def flush() -> None:
+        if "".join(text).strip():
+            block = nodes.literal_block("".join(text), "".join(text), classes=["pyrun-verified"])
+            block["language"] = "none"  # output, not code: no highlighting
+            made.append(block)
+        text.clear()
+
+    for item in shown.items:
+        bundle = item.get("bundle")
+        if bundle is None:
+            text.append(item["text"])
+            continue
+        image = next(
+            (m for m in IMAGE_TYPES if m in bundle and m in supported),
+            None,
+        )
+        data = image_bytes(bundle[image], image) if image else None
+        if image is None or data is None:
+            plain = str(bundle.get("text/plain", ""))
+            text.append(plain if plain.endswith("\n") else plain + "\n")
+            continue
+        flush()
+        uri = place.link(data, IMAGE_TYPES[image])
+        made.append(
+            nodes.image(
+                uri=uri, alt=str(bundle.get("text/plain", "output image")), candidates={"*": uri}
+            )
+        )
+    flush()
+    return made
+
+
+def _markdown() -> MarkdownToHtml | None:
+    """Python-Markdown, when installed, renders ``_repr_markdown_`` output; else it shows as source."""
+    try:
+        import markdown
+    except ImportError:
+        return None
+    return functools.partial(markdown.markdown, extensions=["tables", "fenced_code"])
 
 
 def _kept_static(result: SnippetResult | None) -> str | None:

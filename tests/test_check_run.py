@@ -179,7 +179,7 @@ def test_bad_snippets_fail_alone(runtime_cache: Path, tmp_path: Path) -> None:
     assert results["def f(n):"].exception == "RecursionError"
     flood = results["print('x' * 50_000_000)"]
     assert flood.status is Status.PASSED and len(flood.output) < 200_000
-    assert "characters of output cut" in flood.output
+    assert "characters of earlier output cut" in flood.output
     loop = results["while True:"]
     assert loop.status is Status.TIMEOUT and "2 s" in loop.message
     assert results["print(state)"].output == "41\n"  # and after the kill

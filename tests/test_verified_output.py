@@ -1,21 +1,31 @@
-"""The check's output under each passing snippet, before any Run (``pyrun_output = "verified"``).
+"""The check's output under each passing snippet, before any Run (``pyrun_output = "verified"``),
+and every example to take away (``.py`` per widget, ``.ipynb`` per page).
 
 Shown only from a passing check of exactly that snippet: a failing snippet shows none, a
 transcript none (it carries its own output), ``output = "off"`` none. HTML gets it inside the
-widget (no JavaScript needed; Run replaces it, Reset brings it back); other builders print it
-as a block under the code; MkDocs writes it into the built page after its check.
+widget (no JavaScript needed; Run replaces it, Reset brings it back), rich output included
+(images as content-addressed files); other builders print it as a block under the code (images
+as figures where the builder takes them); MkDocs writes it into the built page after its check.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import shutil
-from collections.abc import Callable, Iterator
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
-from conftest import ROOTS, sphinx_build
+from bs4 import BeautifulSoup, Tag
+from conftest import ROOTS, Build, sphinx_build
+
+from pyrun_docs.outputs import Recorded, record, to_html
 
 PAGE = """Verified
 ========
@@ -38,114 +48,443 @@ PAGE = """Verified
 .. pyrun::
 
    x = 1
+
+.. pyrun::
+   :session: rich
+   :hidden:
+
+   import struct, zlib
+
+   def png(width=4, height=3):
+       rows = b"".join(b"\\x00" + b"\\xff\\x00\\x00" * width for _ in range(height))
+       def chunk(kind, data):
+           crc = struct.pack(">I", zlib.crc32(kind + data))
+           return struct.pack(">I", len(data)) + kind + data + crc
+       header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+       return (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", header)
+               + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+   class Red:
+       def _repr_png_(self):
+           return png()
+       def __repr__(self):
+           return "<a red square>"
+
+.. pyrun::
+   :session: rich
+
+   class Table:
+       def _repr_html_(self):
+           return "<table class='made-by-snippet'><tr><td>cell</td></tr></table>"
+
+   class Note:
+       def _repr_markdown_(self):
+           return "a **bold** note"
+
+   class Circle:
+       def _repr_svg_(self):
+           return ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+                   '<circle cx="5" cy="5" r="4"/></svg>')
+
+   print("before the square")
+   display(Red())
+   print("after the square")
+   display(Table(), Note(), Circle())
+
+.. pyrun::
+   :session: counter
+   :hidden:
+
+   total = 40
+
+.. pyrun::
+   :session: counter
+
+   total += 1
+
+.. pyrun::
+   :session: counter
+
+   print("total is", total + 1)
+
+.. toctree::
+
+   sub/deep
 """
 
+DEEP = """Deep
+====
 
-def verified_blocks(html: str) -> list[str]:
-    return re.findall(r'<div class="pyrun-verified">(.*?)</div></py-repl>', html, re.S)
+.. pyrun::
+
+   class Red:
+       def _repr_png_(self):
+           import base64
+           return base64.b64decode({!r})
+
+   display(Red())
+""".format(base64.b64encode(b"\x89PNG\r\n\x1a\n deep page image").decode())
 
 
-def build(make_root: Callable[..., Path], *settings: str, builder: str = "html") -> Any:
-    conf = (ROOTS / "basic" / "conf.py").read_text() + 'pyrun_check = "warn"\n'
-    src = make_root("basic", **{"conf.py": conf, "index.rst": PAGE})
+def widgets(page_html: str) -> dict[str, Tag]:
+    soup = BeautifulSoup(page_html, "html.parser")
+    return {str(w["id"]): w for w in soup.find_all("py-repl") if isinstance(w, Tag)}
+
+
+def verified(widget: Tag) -> Tag | None:
+    found = widget.find("div", class_="pyrun-verified", recursive=False)
+    return found if isinstance(found, Tag) else None
+
+
+def verified_blocks(page_html: str) -> list[str]:
+    return [str(block) for w in widgets(page_html).values() if (block := verified(w))]
+
+
+def write_root(src: Path, conf_extra: str = "") -> Path:
+    shutil.copytree(ROOTS / "basic", src)
+    conf = (ROOTS / "basic" / "conf.py").read_text() + 'pyrun_check = "warn"\n' + conf_extra
+    (src / "conf.py").write_text(conf)
+    (src / "index.rst").write_text(PAGE)
+    (src / "sub").mkdir(exist_ok=True)
+    (src / "sub" / "deep.rst").write_text(DEEP)
+    return src
+
+
+def build(src: Path, builder: str = "html", *settings: str, out: Path | None = None) -> Build:
     overrides = [arg for setting in settings for arg in ("-D", setting)]
-    result = sphinx_build(src, src.parent / builder, builder, *overrides)
+    result = sphinx_build(src, out or src.parent / builder, builder, *overrides)
     assert result.status == 0, result.stderr
     return result
 
 
-def test_a_passing_snippet_shows_its_output(
-    make_root: Callable[..., Path], runtime_cache: Path
-) -> None:
-    html = build(make_root).read("index.html")
-    blocks = verified_blocks(html)
-    assert len(blocks) == 1  # not the failing one, not the transcript, not the silent one
-    assert "Output · Python 3.14 (Pyodide 314.0.7)" in blocks[0]
-    assert "hello &lt;b&gt;world&lt;/b&gt;\n42\n" in blocks[0]  # escaped, with the final value
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Build:
+    """One checked HTML build shared by the module's read-only tests."""
+    src = write_root(tmp_path_factory.mktemp("verified") / "src")
+    return build(src)
 
 
-def test_output_off(make_root: Callable[..., Path], runtime_cache: Path) -> None:
-    html = build(make_root, "pyrun_output=off").read("index.html")
-    assert "pyrun-verified" not in html
+def test_a_passing_snippet_shows_its_output(site: Build) -> None:
+    found = widgets(site.read("index.html"))
+    block = verified(found["pyrun-0"])
+    assert block is not None
+    assert "Output · Python 3.14 (Pyodide 314.0.7)" in block.get_text()
+    text = block.find("pre", class_="pyrun-text")
+    assert text is not None and text.get_text() == "hello <b>world</b>\n42\n"  # with the value
+    assert "hello &lt;b&gt;world" in str(text)  # escaped, as the widget escapes live output
+    # not the failing one, not the silent one, not hidden setup
+    for index in (1, 3, 4, 6):
+        assert verified(found[f"pyrun-{index}"]) is None, index
 
 
-def test_other_builders_print_it_under_the_code(
-    make_root: Callable[..., Path], runtime_cache: Path
-) -> None:
-    text = build(make_root, builder="text").read("index.txt")
+def test_a_transcript_shows_its_console_view(site: Build) -> None:
+    """The widget shows a transcript's code without prompts; its verified output is the console
+    view a Run gives (each example after its prompt, then what it printed)."""
+    block = verified(widgets(site.read("index.html"))["pyrun-2"])
+    assert block is not None
+    assert block.get_text().endswith(">>> 1 + 1\n2\n")
+    assert block.select_one(".pyrun-echo").get_text() == ">>> 1 + 1\n"  # type: ignore[union-attr]
+
+
+def test_rich_output_is_static_html_with_images_as_files(site: Build) -> None:
+    block = verified(widgets(site.read("index.html"))["pyrun-5"])
+    assert block is not None
+    shown = str(block)
+    # in the order it was produced: text, the image, text, then HTML, Markdown, SVG
+    order = [
+        shown.index("before the square"),
+        shown.index("<img"),
+        shown.index("after the square"),
+        shown.index("made-by-snippet"),
+        shown.index("<strong>bold</strong>"),
+        shown.index(".svg"),
+    ]
+    assert order == sorted(order), shown
+    assert "data:" not in shown  # images are files, not data URLs in the page
+    images = block.find_all("img")
+    assert [img["loading"] for img in images] == ["lazy", "lazy"]
+    png = site.outdir / str(images[0]["src"])
+    assert re.fullmatch(r"_images/pyrun/[0-9a-f]{32}\.png", str(images[0]["src"]))
+    assert png.read_bytes().startswith(b"\x89PNG") and images[0]["alt"] == "<a red square>"
+    svg = (site.outdir / str(images[1]["src"])).read_text()
+    assert svg.startswith("<svg") and "<circle" in svg
+
+
+def test_a_page_in_a_folder_links_its_images_relative_to_itself(site: Build) -> None:
+    block = verified(widgets(site.read("sub/deep.html"))["pyrun-0"])
+    assert block is not None
+    src = str(block.find("img")["src"])  # type: ignore[index]
+    assert src.startswith("../_images/pyrun/")
+    assert (site.outdir / "sub" / src).read_bytes() == b"\x89PNG\r\n\x1a\n deep page image"
+
+
+def test_take_away_links_work_without_javascript(site: Build) -> None:
+    found = widgets(site.read("index.html"))
+    links = {a.get_text(): str(a["href"]) for a in found["pyrun-0"].select(".pyrun-takeaway a")}
+    assert links == {
+        "Download .py": "_downloads/pyrun/index/index-example-1.py",
+        "Download notebook": "_downloads/pyrun/index/index.ipynb",
+    }
+    assert all(a.has_attr("download") for a in found["pyrun-0"].select(".pyrun-takeaway a"))
+    assert not found["pyrun-4"].select(".pyrun-takeaway")  # hidden setup has no menu
+    deep = widgets(site.read("sub/deep.html"))["pyrun-0"]
+    href = str(deep.select_one(".pyrun-takeaway a")["href"])  # type: ignore[index]
+    assert href == "../_downloads/pyrun/sub/deep/deep-example-1.py"
+    assert (site.outdir / "sub" / href).is_file()
+
+
+def run_script(path: Path) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_a_downloaded_script_prints_what_the_page_shows(site: Build) -> None:
+    folder = site.outdir / "_downloads" / "pyrun" / "index"
+    assert run_script(folder / "index-example-1.py") == "hello <b>world</b>\n42\n"
+    # its session's hidden setup and earlier snippets run first, as in the widget
+    script = folder / "index-example-9.py"
+    assert run_script(script) == "total is 42\n"
+    text = script.read_text()
+    assert text.index("total = 40") < text.index("total += 1") < text.index('print("total is"')
+    assert "index.rst:" in text  # says where each part comes from
+    # a transcript becomes statements whose values are printed, as doctest shows them
+    assert run_script(folder / "index-example-3.py") == "2\n"
+    # rich output prints its text form in a terminal
+    rich = run_script(folder / "index-example-6.py")
+    assert rich.startswith("before the square\n<a red square>\nafter the square\n")
+
+
+def test_the_page_notebook_is_valid_and_carries_the_verified_outputs(site: Build) -> None:
+    path = site.outdir / "_downloads" / "pyrun" / "index" / "index.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    assert notebook.metadata.kernelspec.name == "python3"
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert [cell.id for cell in code] == [f"pyrun-{i}" for i in range(9)]  # session order
+    first = code[0]
+    assert first.source == 'print("hello <b>world</b>")\n6 * 7'
+    assert first.outputs[0] == {
+        "output_type": "stream",
+        "name": "stdout",
+        "text": "hello <b>world</b>\n",
+    }
+    assert first.outputs[1]["data"]["text/plain"] == "42"
+    assert code[1].outputs == []  # a failing snippet: nothing verified
+    assert code[4].metadata["jupyter"] == {"source_hidden": True}  # hidden setup
+    rich = [o["output_type"] for o in code[5].outputs]
+    assert rich == [
+        "stream",
+        "display_data",
+        "stream",
+        "display_data",
+        "display_data",
+        "display_data",
+    ]
+    assert base64.b64decode(code[5].outputs[1]["data"]["image/png"]).startswith(b"\x89PNG")
+
+
+def test_output_off_and_no_take_away(tmp_path: Path, runtime_cache: Path) -> None:
+    src = write_root(tmp_path / "src")
+    result = build(src, "html", "pyrun_output=off", "pyrun_takeaway=0")
+    page = result.read("index.html")
+    assert "pyrun-verified" not in page and "pyrun-takeaway" not in page
+    assert not (result.outdir / "_downloads" / "pyrun").exists()
+
+
+def test_other_builders_print_it_under_the_code(tmp_path: Path, runtime_cache: Path) -> None:
+    src = write_root(tmp_path / "src")
+    text = build(src, "text").read("index.txt")
     assert text.index('print("hello <b>world</b>")') < text.index("hello <b>world</b>\n   42")
-    assert "before" not in text.split("1 / 0")[1]  # a failing snippet's output is not shown
+    assert "before" not in text.split("1 / 0")[1].split("2")[0]  # no failing snippet's output
+    assert "<a red square>" in text  # an image's text form where no image can go
 
 
-@pytest.mark.parametrize("builder", ["latex", "epub"])
-def test_pdf_and_epub_get_it(
-    make_root: Callable[..., Path], runtime_cache: Path, builder: str
+def test_latex_and_epub_get_it_with_images_as_figures(tmp_path: Path, runtime_cache: Path) -> None:
+    src = write_root(tmp_path / "src")
+    latex = build(src, "latex")
+    tex = "".join(f.read_text(encoding="utf-8") for f in latex.outdir.glob("*.tex"))
+    output = tex.split("PYG{l+m+mi}{7}")[1]  # what follows the first snippet's code
+    assert "hello" in output[:300] and "42" in output[:300], output[:300]
+    figure = re.search(r"\\sphinxincludegraphics\{\{(pyrun-output/[0-9a-f]{32})\}\.png\}", tex)
+    assert figure, "the PNG output is a figure in the PDF"
+    assert (latex.outdir / f"{figure.group(1)}.png").read_bytes().startswith(b"\x89PNG")
+    # the figure sits where the image was shown, between the texts printed around it
+    assert tex.rindex("before the square") < figure.start() < tex.rindex("after the square")
+
+    epub = build(src, "epub")
+    page = (epub.outdir / "index.xhtml").read_text(encoding="utf-8")
+    assert "hello" in page.split('class="pyrun-verified')[1][:300]
+    images = re.findall(r'<img[^>]*src="(_images/pyrun/[0-9a-f]{32}\.(?:png|svg))"', page)
+    assert len(images) == 2 and all((epub.outdir / i).is_file() for i in images)
+    opf = (epub.outdir / "content.opf").read_text(encoding="utf-8")
+    assert all(i in opf for i in images)  # in the book's manifest, so readers show them
+
+
+def test_rebuilds_reuse_outputs_and_drop_them_when_a_snippet_breaks(
+    tmp_path: Path, runtime_cache: Path
 ) -> None:
-    result = build(make_root, builder=builder)
-    files = list(result.outdir.rglob("*.tex" if builder == "latex" else "*.xhtml"))
-    text = "".join(f.read_text(encoding="utf-8") for f in files)
-    if builder == "epub":  # the output blocks (every page's), as ordinary literal blocks
-        blocks = text.split('class="pyrun-verified')[1:]
-        assert any("hello" in b[:300] and "42" in b[:300] for b in blocks), blocks
-    else:
-        output = text.split("PYG{l+m+mi}{7}")[1]  # what follows the snippet's code
-        assert "hello" in output[:300] and "42" in output[:300], output[:300]
-
-
-def test_an_unchanged_rebuild_reuses_the_output(
-    make_root: Callable[..., Path], runtime_cache: Path
-) -> None:
-    first = build(make_root)
-    again = sphinx_build(first.srcdir, first.outdir.parent / "again", "html")
-    assert again.status == 0, again.stderr
+    src = write_root(tmp_path / "src")
+    first = build(src)
+    again = build(src, out=tmp_path / "again")
     assert "remembered from an earlier run" in again.stderr  # results come from the cache
     assert verified_blocks(again.read("index.html")) == verified_blocks(first.read("index.html"))
+    (src / "index.rst").write_text(PAGE.replace("   6 * 7\n", "   6 * 7 / 0\n"))
+    broken = sphinx_build(src, first.outdir, "html")
+    assert "ZeroDivisionError" in broken.stderr
+    assert verified(widgets(broken.read("index.html"))["pyrun-0"]) is None
 
 
-def test_mkdocs_writes_it_after_its_check(tmp_path: Path, runtime_cache: Path) -> None:
+def test_the_record_keeps_what_the_widget_keeps() -> None:
+    """The newest ``output_limit`` characters, the head cut and counted; rich output kept."""
+    messages: list[dict[str, Any]] = [
+        {"type": "stream", "stream": "stdout", "text": "a" * 700},
+        {"type": "stream", "stream": "echo", "text": ">>> 1\n"},
+        {"type": "display", "bundle": {"text/plain": "<img>", "image/png": "iVBO"}},
+        {"type": "stream", "stream": "stdout", "text": "b" * 300, "dropped": 5},
+        {"type": "stream", "stream": "stderr", "text": "c" * 200},
+    ]
+    kept = record(messages, dropped=10, limit=1000)
+    assert kept.cut == 10 + 5 + 206  # the echo counts, as in the widget's text box
+    streams = [item.get("stream") for item in kept.items]
+    assert streams == ["stdout", "echo", None, "stdout", "stderr"]
+    # a transcript's echo is not its output
+    assert kept.text.startswith(
+        "[… 221 characters of earlier output cut …]\n" + "a" * 494 + "<img>"
+    )
+    assert kept.text.endswith("<img>\n" + "b" * 300 + "c" * 200)
+    assert Recorded.from_json(json.loads(json.dumps(kept.to_json()))) == kept
+    stored: list[bytes] = []
+    page = to_html(kept, lambda data, suffix: stored.append(data) or f"img{suffix}")
+    assert stored and '<img src="img.png" alt="&lt;img&gt;" loading="lazy">' in page
+    assert '<span class="pyrun-stderr">' + "c" * 200 in page
+
+
+def test_the_check_keeps_the_tail_of_a_flood_and_counts_the_cut(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """Issue 20 item 4: 50,000 short prints then END: the recorded output ends with END and
+    counts exactly what was cut, as the browser's widget does."""
+    from pyrun_docs.check import run_check
+    from pyrun_docs.config import PyrunConfig
+    from pyrun_docs.snippet import Snippet
+
+    code = "for i in range(50000):\n    print(i)\nprint('END')\n"
+    printed = sum(len(f"{i}\n") for i in range(50000)) + len("END\n")
+    snippet = Snippet(code=code, path="flood.rst", line=3, page="flood", index=0)
+    report = run_check(
+        {"flood": [snippet]}, PyrunConfig(), cache_dir=tmp_path / "cache", progress=False
+    )
+    (result,) = report.results
+    assert result.output.endswith("49998\n49999\nEND\n")
+    note, _, kept = result.output.partition("\n")
+    assert len(kept) == 100_000  # the site's output_limit, as the widget keeps
+    assert note == f"[… {printed - 100_000} characters of earlier output cut …]"
+
+
+@pytest.fixture
+def mk_site(tmp_path: Path, runtime_cache: Path) -> Any:
     from test_mkdocs import mkdocs_build
 
     root = tmp_path / "mk"
     shutil.copytree(ROOTS / "mkdocs", root)
     (root / "docs" / "snippets.md").write_text(
-        '# V\n\n```pyrun\nprint("from mkdocs")\n```\n\n```pyrun\n1 / 0\n```\n'
+        '# V\n\n```pyrun\nprint("from mkdocs")\n```\n\n```pyrun\n1 / 0\n```\n\n'
+        "```pyrun\nclass Note:\n    def _repr_markdown_(self):\n        return 'a **bold** note'\n"
+        "class Dot:\n    def _repr_svg_(self):\n"
+        '        return \'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>\'\n'
+        "display(Note(), Dot())\n```\n"
     )
     yml = (root / "mkdocs.yml").read_text()
     (root / "mkdocs.yml").write_text(yml.replace('check: "off"', "check: warn"))
     result = mkdocs_build(root)
     assert result.status == 0, result.output
-    blocks = verified_blocks(result.read("snippets/index.html"))
-    assert len(blocks) == 1 and "from mkdocs\n" in blocks[0]
+    return result
+
+
+def test_mkdocs_writes_it_after_its_check_with_take_away_files(mk_site: Any) -> None:
+    page = mk_site.read("snippets/index.html")
+    found = widgets(page)
+    blocks = [b for b in (verified(w) for w in found.values()) if b]
+    assert len(blocks) == 2 and "from mkdocs\n" in blocks[0].get_text()
+    assert "<strong>bold</strong>" in str(blocks[1])  # Markdown rendered by Python-Markdown
+    src = str(blocks[1].find("img")["src"])  # type: ignore[index]
+    assert re.fullmatch(r"\.\./assets/pyrun-output/[0-9a-f]{32}\.svg", src)
+    assert (mk_site.site / "snippets" / src).read_text().startswith("<svg")
+    links = [str(a["href"]) for a in found["pyrun-0"].select(".pyrun-takeaway a")]
+    assert links == [
+        "../assets/pyrun-downloads/snippets/snippets-example-1.py",
+        "../assets/pyrun-downloads/snippets/snippets.ipynb",
+    ]
+    assert run_script(mk_site.site / "snippets" / links[0]) == "from mkdocs\n"
+    notebook = nbformat.read(mk_site.site / "snippets" / links[1], as_version=4)
+    nbformat.validate(notebook)
+    assert notebook.cells[1].outputs[0]["text"] == "from mkdocs\n"
 
 
 @pytest.fixture
-def verified_url(make_root: Callable[..., Path], runtime_cache: Path) -> Iterator[str]:
+def verified_url(site: Build) -> Iterator[str]:
     from test_browser import serving
 
     from pyrun_docs.serve import DocsRequestHandler
 
-    result = build(make_root)
-    with serving(result.outdir, DocsRequestHandler) as url:
+    with serving(site.outdir, DocsRequestHandler) as url:
         yield url
 
 
 @pytest.mark.browser
-def test_without_javascript_and_after_run_and_reset(browser: Any, verified_url: str) -> None:
+def test_without_javascript_and_after_run_and_reset(
+    browser: Any, verified_url: str, tmp_path: Path
+) -> None:
     from test_browser import click_run, open_page
 
-    static = browser.new_context(java_script_enabled=False)
+    static = browser.new_context(java_script_enabled=False, accept_downloads=True)
     page = static.new_page()
     page.goto(verified_url + "index.html")
     assert "hello <b>world</b>\n42" in page.locator("#pyrun-0 .pyrun-verified").inner_text()
+    assert page.locator("#pyrun-5 .pyrun-verified img").first.evaluate("i => i.naturalWidth") == 4
+    page.click("#pyrun-0 .pyrun-takeaway summary")
+    with page.expect_download() as download:
+        page.click("#pyrun-0 .pyrun-takeaway a >> text=Download .py")
+    saved = tmp_path / "taken.py"
+    download.value.save_as(saved)
+    assert run_script(saved) == "hello <b>world</b>\n42\n"
     static.close()
 
     live = browser.new_context()
     page = live.new_page()
     open_page(page, verified_url + "index.html")
     assert page.locator("#pyrun-0 .pyrun-verified").is_visible()
+    # with JavaScript the menu sits in the toolbar
+    assert page.locator("#pyrun-0 .pyrun-toolbar .pyrun-takeaway").count() == 1
     assert click_run(page, "pyrun-0")["ok"] is True
     assert page.locator("#pyrun-0 .pyrun-verified").is_hidden()  # the live output replaces it
     assert "42" in page.locator("#pyrun-0 .pyrun-output").inner_text()
     page.click("#pyrun-0 .pyrun-reset")
     assert page.locator("#pyrun-0 .pyrun-verified").is_visible()
     live.close()
+
+
+@pytest.mark.browser
+def test_printed_pages_show_code_and_output_without_the_toolbar(
+    browser: Any, verified_url: str, tmp_path: Path
+) -> None:
+    from test_browser import open_page
+
+    context = browser.new_context(viewport={"width": 900, "height": 1400})
+    page = context.new_page()
+    open_page(page, verified_url + "index.html")
+    page.emulate_media(media="print")
+    widget = page.locator("#pyrun-5")
+    assert page.locator("#pyrun-0 .pyrun-toolbar").is_hidden()
+    assert page.locator("#pyrun-0 .pyrun-takeaway").is_hidden()
+    assert page.locator("#pyrun-0 .pyrun-verified").is_visible()
+    assert widget.locator(".pyrun-verified img").first.is_visible()
+    shot = tmp_path / "print.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    pdf = page.pdf()  # what a reader's "Print to PDF" gets
+    assert pdf.startswith(b"%PDF") and len(pdf) > 5_000
+    context.close()

@@ -41,7 +41,7 @@ from .pool import PageJob, Settings, run_pages
 from .progress import Progress
 from .results import CheckReport, SnippetResult, Status
 from .snapshot import SnapshotStore
-from .verdict import judge, problem, skipped
+from .verdict import cached_output, judge, problem, skipped
 
 if TYPE_CHECKING:
     from pyrun_docs.packages import Resolution
@@ -377,7 +377,7 @@ def _plan_page(
             stale_units.add(unit_of(snippet, config))
     for snippet, hit in hits.values():  # a session with one stale member re-runs whole
         if unit_of(snippet, config) not in stale_units:
-            settle(page, judge(snippet, hit["raw"], str(hit.get("output", "")), cached=True))
+            settle(page, judge(snippet, hit["raw"], cached_output(hit), cached=True))
     runs = [
         Run(s, flags=transcript_flags(s, config))
         for s in execution_order(everything, config)

@@ -35,7 +35,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { pathToFileURL } from "node:url";
-import { send, serve, snippetGlobals, startHarness, toStderr } from "./harness_io.mjs";
+import { OutputSink, send, serve, snippetGlobals, startHarness, toStderr } from "./harness_io.mjs";
 
 startHarness();
 
@@ -84,7 +84,7 @@ let loadPyodide = null;
 let snapshot = null;
 let lockFileContents = "";
 
-/** @type {{ messages: any[], size: number, dropped: number } | null} */
+/** @type {OutputSink | null} */
 let sink = null;
 /** The interpreter whose output counts; a discarded one's late timers print into the void. */
 let activeToken = 0;
@@ -96,14 +96,7 @@ let tokens = 0;
  */
 function collector(token) {
   return (/** @type {string} */ text) => {
-    if (!sink || token !== activeToken) return;
-    const limit = config.outputLimit * 2;
-    if (sink.size + text.length > limit) {
-      sink.dropped += text.length;
-      return;
-    }
-    sink.size += text.length;
-    sink.messages.push(JSON.parse(text));
+    if (sink && token === activeToken) sink.add(text);
   };
 }
 
@@ -350,7 +343,7 @@ async function runPage(msg) {
   }
   const executor = makeExecutor(py, token);
   for (const run of msg.runs) {
-    sink = { messages: [], size: 0, dropped: 0 };
+    sink = new OutputSink(config.outputLimit);
     send({ ev: "start", run: run.run });
     const runStarted = performance.now();
     let result;
@@ -368,7 +361,9 @@ async function runPage(msg) {
         raises: run.raises ?? undefined,
         stdin: run.stdin ?? undefined,
         module: run.module ?? undefined,
-        ...(run.transcript ? { flags: run.flags ?? undefined, want: run.want ?? undefined } : {}),
+        ...(run.transcript
+          ? { flags: run.flags ?? undefined, want: run.want ?? undefined, echo: Boolean(run.echo) }
+          : {}),
       });
       const text = await Promise.race([running, ended]);
       result = JSON.parse(text);
@@ -379,10 +374,10 @@ async function runPage(msg) {
       result = { ok: false, error: { type, message, traceback: `${type}: ${message}\n`, line: null } };
     }
     failRunning = null;
-    const { messages, dropped } = sink;
+    const kept = /** @type {OutputSink} */ (sink).result();
     sink = null;
     const ms = performance.now() - runStarted;
-    send({ ev: "done", run: run.run, result, messages, dropped, fatal, ms });
+    send({ ev: "done", run: run.run, result, ...kept, fatal, ms });
     if (fatal) {
       discard(); // this interpreter is unusable; Python resumes the page in a fresh one
       return;

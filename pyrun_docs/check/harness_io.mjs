@@ -36,6 +36,64 @@ export function send(event) {
   }
 }
 
+/** Bytes of rich output (`display()` bundles, figures) one run may leave in its result. */
+const DISPLAY_BUDGET = 16 * 1024 * 1024;
+
+/**
+ * What one snippet showed, kept as the reader's widget keeps it: the newest `limit` characters of
+ * text (the head is cut and counted, so the tail, the part a reader sees last, is never lost) and
+ * rich output in order, up to a byte budget (later bundles are counted, not kept).
+ */
+export class OutputSink {
+  /** @param {number} limit characters of text kept (the site's `output_limit`) */
+  constructor(limit) {
+    this.limit = limit;
+    /** @type {any[]} */
+    this.messages = [];
+    this.size = 0;
+    this.bundleBytes = 0;
+    /** characters of text cut from the head */
+    this.dropped = 0;
+    /** display bundles over the budget */
+    this.droppedDisplays = 0;
+    /** index of the oldest message that may still hold text */
+    this.head = 0;
+  }
+
+  /** Take one executor message (JSON text). @param {string} text */
+  add(text) {
+    const message = JSON.parse(text);
+    if (message.type === "display") {
+      if (this.bundleBytes + text.length > DISPLAY_BUDGET) {
+        this.droppedDisplays += 1;
+        return;
+      }
+      this.bundleBytes += text.length;
+    } else if (message.type === "stream") {
+      this.size += String(message.text || "").length;
+    }
+    this.messages.push(message);
+    while (this.size > this.limit && this.head < this.messages.length) {
+      const first = this.messages[this.head];
+      if (first.type !== "stream" || !first.text) {
+        this.head += 1;
+        continue;
+      }
+      const cut = Math.min(this.size - this.limit, first.text.length);
+      first.text = first.text.slice(cut);
+      this.size -= cut;
+      this.dropped += cut;
+      if (!first.text) this.head += 1;
+    }
+  }
+
+  /** What the `done` event carries. */
+  result() {
+    const messages = this.messages.filter((m) => m.type !== "stream" || m.text || m.dropped);
+    return { messages, dropped: this.dropped, droppedDisplays: this.droppedDisplays };
+  }
+}
+
 /** @param {any[]} args */
 export const toStderr = (...args) => process.stderr.write(args.map(String).join(" ") + "\n");
 

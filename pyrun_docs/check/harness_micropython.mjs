@@ -22,7 +22,7 @@
 
 import * as fs from "node:fs";
 import { pathToFileURL } from "node:url";
-import { send, serve, snippetGlobals, startHarness, toStderr } from "./harness_io.mjs";
+import { OutputSink, send, serve, snippetGlobals, startHarness, toStderr } from "./harness_io.mjs";
 
 startHarness();
 process.on("unhandledRejection", (err) => toStderr("unhandled rejection:", err));
@@ -38,18 +38,12 @@ let executorSource = "";
 /** @type {Uint8Array | null} the executor's bytecode (executor.mpy), as the browser gets it */
 let executorBytecode = null;
 
-/** @type {{ messages: any[], size: number, dropped: number } | null} */
+/** @type {OutputSink | null} */
 let sink = null;
 
 /** @param {string} text */
 function collect(text) {
-  if (!sink) return;
-  if (sink.size + text.length > config.outputLimit * 2) {
-    sink.dropped += text.length;
-    return;
-  }
-  sink.size += text.length;
-  sink.messages.push(JSON.parse(text));
+  if (sink) sink.add(text);
 }
 
 /** @param {any} msg */
@@ -101,7 +95,7 @@ async function runPage(msg) {
   }
   send({ ev: "booted", page: msg.page, seconds: (performance.now() - started) / 1000, how: "cold" });
   for (const run of msg.runs) {
-    sink = { messages: [], size: 0, dropped: 0 };
+    sink = new OutputSink(config.outputLimit);
     send({ ev: "start", run: run.run });
     const runStarted = performance.now();
     let result;
@@ -114,10 +108,10 @@ async function runPage(msg) {
       const { type, message } = describeFatal(err);
       result = { ok: false, error: { type, message, traceback: `${type}: ${message}\n`, line: null } };
     }
-    const { messages, dropped } = sink;
+    const kept = /** @type {OutputSink} */ (sink).result();
     sink = null;
     const ms = performance.now() - runStarted;
-    send({ ev: "done", run: run.run, result, messages, dropped, fatal, ms });
+    send({ ev: "done", run: run.run, result, ...kept, fatal, ms });
     if (fatal) return; // Python resumes the page in a fresh interpreter
   }
   send({ ev: "page-done", page: msg.page, rss: process.memoryUsage().rss, fresh: [], resetMs: 0 });

@@ -38,7 +38,7 @@ from .plan import (
     unit_of,
 )
 from .results import SnippetResult, Status
-from .verdict import judge, problem
+from .verdict import cached_output, judge, problem
 
 if TYPE_CHECKING:
     from .pool import PageJob
@@ -124,7 +124,7 @@ def plan_jobs(
                 stale.add(unit_of(snippet, config))
         for snippet, hit in hits:
             if unit_of(snippet, config) not in stale:
-                settle(page, judge(snippet, hit["raw"], str(hit.get("output", "")), cached=True))
+                settle(page, judge(snippet, hit["raw"], cached_output(hit), cached=True))
         runs = [
             Run(s, flags=transcript_flags(s, config))
             for s in execution_order(everything[page], config)

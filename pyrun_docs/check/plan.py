@@ -24,7 +24,8 @@ from pyrun_docs.options import options_to_dict
 from pyrun_docs.snippet import Snippet
 
 #: bump when the meaning of a cached result changes
-CACHE_FORMAT = 3  # 2: tracebacks stored position-independent (<example ?>); 3: doctest judges
+CACHE_FORMAT = 4  # 2: tracebacks stored position-independent (<example ?>); 3: doctest judges;
+#: 4: outputs kept as the widget keeps them (text tail, rich output) for the verified output
 
 SessionKey = tuple[str, str]
 
@@ -101,6 +102,9 @@ class Run:
             "raises": snippet.options.raises,
             "stdin": None if snippet.options.stdin is None else json.dumps(snippet.options.stdin),
             "transcript": snippet.judged_by_doctest,
+            # a transcript's examples echoed with their prompts, as the reader's console view shows
+            # them (the verified output under the widget); no effect on the verdict
+            "echo": snippet.is_transcript,
             "flags": " ".join(self.flags),
             "want": snippet.expected,
             "module": snippet.options.module,

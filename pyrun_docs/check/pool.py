@@ -26,7 +26,7 @@ from .node import Node
 from .plan import Run, session_key
 from .results import SnippetResult, Status
 from .snapshot import SnapshotStore
-from .verdict import judge, output_text, problem
+from .verdict import judge, problem, recorded_output
 
 #: seconds to wait for a cold boot (and making the snapshot) / a snapshot restore
 BOOT_TIMEOUT = 180.0
@@ -243,13 +243,13 @@ class Worker:
                 message = f"the check harness answered out of turn: {str(event)[:300]}"
                 self._record(outcomes, run, problem(run.snippet, Status.ERROR, message))
                 return self._resume(pending, i, history, outcomes, "broke the check harness")
-            output = output_text(event.get("messages") or [], int(event.get("dropped") or 0))
+            shown = recorded_output(event, self.settings.config.output_limit)
             raw = event.get("result") or {}
             if job.runtime == "micropython":
                 raw = explain_limitation(run.snippet, raw)
-            result = judge(run.snippet, raw, output)
+            result = judge(run.snippet, raw, shown)
             fatal = bool(event.get("fatal"))
-            cache = None if fatal else {"raw": raw, "output": output}
+            cache = None if fatal else {"raw": raw, "outputs": shown.to_json()}
             self._record(outcomes, run, result, cache)
             history.append(run)
             if fatal:

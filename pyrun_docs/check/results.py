@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 
+from pyrun_docs.outputs import Recorded
 from pyrun_docs.snippet import Snippet
 
 
@@ -63,7 +64,10 @@ class SnippetResult:
             snippet's first line).
         traceback: the traceback trimmed to the snippet, its ``File`` lines naming the document
             and its lines (``File "docs/page.rst", line 14``).
-        output: what the snippet printed (stdout and stderr, capped), for context in reports.
+        output: what the snippet printed (stdout and stderr, and displays' text), kept as the
+            reader's widget keeps it (the newest ``output_limit`` characters, the cut counted).
+        shown: of a passing snippet, everything it showed (text and rich output, in order): the
+            verified output the page shows before any Run, and a notebook's cell outputs.
         seconds: how long the snippet ran (from the cache: how long it ran back then).
         cached: the verdict comes from the result cache, not from running it now.
     """
@@ -77,6 +81,7 @@ class SnippetResult:
     output: str = ""
     seconds: float = 0.0
     cached: bool = False
+    shown: Recorded | None = None
 
     @property
     def location(self) -> str:

@@ -11,38 +11,27 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pyrun_docs.outputs import Recorded, record
 from pyrun_docs.snippet import Snippet
 
 from .plan import example_filename
 from .results import SnippetResult, Status
 
-#: characters of a snippet's output kept in a result (the tail)
-OUTPUT_LIMIT = 20_000
+
+def recorded_output(event: dict[str, Any], limit: int) -> Recorded:
+    """What a ``done`` event says the snippet showed, kept as the reader's widget keeps it (the
+    newest *limit* characters of text, the cut counted; :func:`pyrun_docs.outputs.record`)."""
+    return record(
+        event.get("messages") or [],
+        dropped=int(event.get("dropped") or 0),
+        dropped_displays=int(event.get("droppedDisplays") or 0),
+        limit=limit,
+    )
 
 
-def output_text(messages: list[dict[str, Any]], dropped: int = 0) -> str:
-    """What the reader would have seen as text: both streams and the plain text of displays.
-
-    Capped to its last :data:`OUTPUT_LIMIT` characters; what was cut (by the executor, the harness
-    or here) is counted in a first line, as the widget does.
-    """
-    parts: list[str] = []
-    cut = dropped
-    for message in messages:
-        if message.get("type") == "stream":
-            if message.get("stream") == "echo":
-                continue  # a transcript's prompts, sent for the reader's console view
-            cut += int(message.get("dropped") or 0)
-            parts.append(str(message.get("text", "")))
-        elif message.get("type") == "display":
-            bundle = message.get("bundle") or {}
-            text = str(bundle.get("text/plain", ""))
-            parts.append(text if text.endswith("\n") else text + "\n")
-    text = "".join(parts)
-    if len(text) > OUTPUT_LIMIT:
-        cut += len(text) - OUTPUT_LIMIT
-        text = text[-OUTPUT_LIMIT:]
-    return f"[... {cut} characters of output cut ...]\n{text}" if cut else text
+def cached_output(entry: dict[str, Any]) -> Recorded:
+    """The output stored with a cached result (an entry from before outputs were kept: none)."""
+    return Recorded.from_json(entry.get("outputs"))
 
 
 def relocate_traceback(snippet: Snippet, traceback: str, examples: Any = None) -> str:
@@ -73,11 +62,13 @@ def relocate_traceback(snippet: Snippet, traceback: str, examples: Any = None) -
 def judge(
     snippet: Snippet,
     raw: dict[str, Any],
-    output: str,
+    shown: Recorded,
     *,
     cached: bool = False,
 ) -> SnippetResult:
-    """The verdict for one executor result (``{"ok", "error", "seconds", ...}``)."""
+    """The verdict for one executor result (``{"ok", "error", "seconds", ...}``) and what the run
+    showed (*shown*)."""
+    output = shown.text
     seconds = float(raw.get("seconds") or 0.0)
     error = raw.get("error")
     if raw.get("ok"):
@@ -86,7 +77,7 @@ def judge(
         if raw.get("expected") and isinstance(error, dict):
             message = f"raised {error.get('type')} as expected"
         return SnippetResult(
-            snippet, status, message, output=output, seconds=seconds, cached=cached
+            snippet, status, message, output=output, seconds=seconds, cached=cached, shown=shown
         )
     error = error if isinstance(error, dict) else {}
     kind = str(error.get("type") or "Error")

@@ -1,0 +1,207 @@
+"""Every example to take away: a ``.py`` per widget and a notebook (``.ipynb``) per page.
+
+A reader who wants to keep working on an example should not have to copy it and the three setup
+blocks it depends on by hand. Each widget links a script that runs as is with CPython (its session's
+hidden setup and earlier snippets first, then the snippet; a final expression printed as the widget
+shows it), and each page a notebook with one code cell per snippet in the order a reader runs them,
+carrying the outputs the build check verified. Both are generated at build time, plain files linked
+from the widget, so no JavaScript is needed to download them.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .check.plan import execution_order, session_members
+from .config import PyrunConfig
+from .outputs import Recorded, notebook_outputs
+from .snippet import Snippet
+
+#: nbformat version written (4.5: cells carry ids)
+NBFORMAT = (4, 5)
+
+_SHOW = '''def _show(value):
+    """What the page shows for a final expression: its repr (None shows nothing)."""
+    if value is not None:
+        print(repr(value))
+'''
+
+_DISPLAY = '''def display(*objs):
+    """pyrun's display() in a terminal: each object's repr."""
+    for obj in objs:
+        print(repr(obj))
+'''
+
+
+@dataclass(frozen=True)
+class PageFiles:
+    """The take-away files of one page: ``scripts[index]`` is the ``.py`` text of the snippet with
+    that index, ``notebook`` the page's ``.ipynb`` JSON (``None``: no snippet to put in one)."""
+
+    scripts: dict[int, str]
+    notebook: str | None
+
+
+def page_files(
+    snippets: Sequence[Snippet],
+    config: PyrunConfig,
+    *,
+    title: str,
+    shown: Callable[[Snippet], Recorded | None] = lambda s: None,
+) -> PageFiles:
+    """The scripts and the notebook of a page whose snippets are *snippets*.
+
+    Args:
+        title: the page's title, for the files' headers.
+        shown: the verified output of a snippet (the check's), put into its notebook cell.
+    """
+    page = sorted(snippets, key=lambda s: s.index)
+    scripts = {
+        s.index: script(session_members(s, page, config), title=title)
+        for s in page
+        if not s.options.hidden
+    }
+    order = execution_order(page, config)
+    return PageFiles(scripts, notebook(order, title=title, shown=shown) if order else None)
+
+
+def script_name(page: str, index: int) -> str:
+    """The file name of snippet *index*'s script: ``intro-example-3.py`` for page ``guide/intro``."""
+    return f"{_stem(page)}-example-{index + 1}.py"
+
+
+def notebook_name(page: str) -> str:
+    """The file name of a page's notebook: ``intro.ipynb`` for ``guide/intro`` or ``guide/intro.md``."""
+    return f"{_stem(page)}.ipynb"
+
+
+def _stem(page: str) -> str:
+    name = page.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name or "index"
+
+
+def script(chain: Sequence[Snippet], *, title: str) -> str:
+    """A ``.py`` running *chain* (a session's snippets up to the last, which is the one taken
+    away) in one namespace, as the reader's widget runs them."""
+    target = chain[-1]
+    bodies = [_code_of(s) for s in chain]
+    helpers = [_SHOW] if any("_show(" in body for body in bodies) else []
+    if any(re.search(r"\bdisplay\s*\(", body) for body in bodies):
+        helpers.append(_DISPLAY)
+    lines = [
+        f"# {title}: example {target.index + 1} ({target.location}), taken away from the docs.",
+        "# Runs as is with CPython: python this_file.py",
+        "",
+        *helpers,
+    ]
+    for snippet in chain:
+        role = "the example" if snippet is target else _role(snippet)
+        lines.append(f"# --- {role} ({snippet.location}) ---")
+        lines.append(_code_of(snippet).rstrip("\n"))
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def notebook(
+    order: Sequence[Snippet],
+    *,
+    title: str,
+    shown: Callable[[Snippet], Recorded | None] = lambda s: None,
+) -> str:
+    """An nbformat 4 notebook: a Markdown cell naming the page, then one code cell per snippet
+    in *order* with its verified outputs (hidden setup cells collapsed)."""
+    cells: list[dict[str, Any]] = [
+        {
+            "cell_type": "markdown",
+            "id": "pyrun-title",
+            "metadata": {},
+            "source": f"# {title}\n\nThe examples of this page, in the order they run.",
+        }
+    ]
+    for snippet in order:
+        metadata: dict[str, Any] = {"pyrun": {"source": snippet.location}}
+        if snippet.options.hidden:
+            metadata["jupyter"] = {"source_hidden": True}
+        recorded = shown(snippet)
+        cells.append(
+            {
+                "cell_type": "code",
+                "id": f"pyrun-{snippet.index}",
+                "metadata": metadata,
+                "execution_count": None,
+                "source": _cell_code(snippet).rstrip("\n"),
+                "outputs": notebook_outputs(recorded) if recorded else [],
+            }
+        )
+    document = {
+        "nbformat": NBFORMAT[0],
+        "nbformat_minor": NBFORMAT[1],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+        "cells": cells,
+    }
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def _role(snippet: Snippet) -> str:
+    return "setup" if snippet.options.hidden else f"example {snippet.index + 1}, run first"
+
+
+def _module_prelude(snippet: Snippet) -> str:
+    """A docstring's examples run in their module's namespace: bring it in first."""
+    if not snippet.options.module:
+        return ""
+    return (
+        "import importlib as _importlib\n"
+        f"globals().update({{k: v for k, v in vars(_importlib.import_module({snippet.options.module!r}))"
+        '.items() if not k.startswith("__")})\n'
+    )
+
+
+def _cell_code(snippet: Snippet) -> str:
+    """A notebook cell: the code as the reader edits it (a notebook shows final values itself)."""
+    return _module_prelude(snippet) + snippet.source
+
+
+def _code_of(snippet: Snippet) -> str:
+    """The snippet as script code: prompts gone, and every value the widget would show (a
+    transcript's expression examples, a final expression) printed with ``_show``."""
+    if snippet.is_transcript:
+        from .executor import parse_transcript
+
+        parts = [_show_last(example.source) for example in parse_transcript(snippet.code)]
+        code = "".join(p if p.endswith("\n") else p + "\n" for p in parts)
+    else:
+        code = _show_last(snippet.source)
+    return _module_prelude(snippet) + code
+
+
+def _show_last(code: str) -> str:
+    """*code* with its final expression statement wrapped in ``_show(...)`` (as the widget and
+    doctest display it); code that does not parse in this Python stays as it is."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return code
+    last = tree.body[-1]
+    if isinstance(last.value, ast.Call) and getattr(last.value.func, "id", "") in {
+        "print",
+        "display",
+    }:
+        return code  # shows nothing more than it prints
+    lines = code.splitlines(keepends=True)
+    start, end = last.lineno - 1, (last.end_lineno or last.lineno) - 1
+    segment = ast.get_source_segment(code, last.value)
+    if segment is None or last.col_offset != 0:
+        return code
+    wrapped = f"_show({segment})\n"
+    return "".join(lines[:start]) + wrapped + "".join(lines[end + 1 :])
