@@ -53,7 +53,7 @@ from pyrun_docs.config import (
 )
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.executor import DEFAULT_FLAGS
-from pyrun_docs.fences import Fence, find_fences
+from pyrun_docs.fences import Fence, find_fences, readable_headers
 from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.options import parse_options_lenient
 from pyrun_docs.outputs import OutputFiles
@@ -183,6 +183,8 @@ class PageCollector:
     def render(self, src: str, raw: dict[str, str | None]) -> str:
         found = self._match(src)
         line = found.line if found else 0
+        for problem in found.errors if found else ():
+            self.warn(line, problem)
         try:
             code, skipped = normalize_code(src)
         except OptionError as exc:
@@ -294,7 +296,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.collector.start(page, modes)
         if modes:  # the same rewrite as the collector's, on the text without front matter
             markdown = upgrade_markdown(markdown, modes)[0]
-        return markdown
+        # headers SuperFences cannot read (session=intro) would swallow the page after them
+        return readable_headers(markdown)
 
     def upgrade_modes(self, page: Page) -> tuple[str, ...]:
         """What ``upgrade`` takes on *page*: none when excluded or ``pyrun: off`` in its meta."""

@@ -1,9 +1,12 @@
 """Find ```` ```pyrun ```` fences (MkDocs / SuperFences syntax) in Markdown source, with lines.
 
-SuperFences never tells a formatter which file or line it is in, and it silently falls back to a
-plain code block when it cannot parse a header (``session=intro`` without quotes). So we read the
-page source ourselves: this gives each fence its exact line, lets the adapter match formatter calls
-to fences, and lets it warn about every ``pyrun`` fence that did not become a widget.
+SuperFences never tells a formatter which file or line it is in, and a header it cannot parse
+(``session=intro`` without quotes, a key with a hyphen) is no fence at all to it: the line becomes
+text and its closing fence opens a code block that swallows what follows. So we read the page
+source ourselves: this gives each fence its exact line, lets the adapter match formatter calls to
+fences, and gives each fence the header SuperFences can read (:attr:`Fence.header`, which
+:func:`readable_headers` writes into the page before Markdown sees it), so a header we can read
+is a widget in the build exactly when ``pyrun-docs check`` counts it as a snippet.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ _FENCE_OPEN = re.compile(
     r"[ \t]*$"
 )
 _ANY_FENCE = re.compile(r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,})")
-# what SuperFences accepts as an option: key or key="value" / key='value'
+# an option: key, key="value" / key='value' (what SuperFences reads), or key=value (unquoted)
 _OPTION = re.compile(
-    r"""[ \t]*(?P<key>[A-Za-z][A-Za-z0-9_-]*)(?:=(?P<q>["'])(?P<value>.*?)(?P=q))?(?=[ \t]|$)"""
+    r"""[ \t]*(?P<key>[A-Za-z][A-Za-z0-9_-]*)"""
+    r"""(?:=(?:(?P<q>["'])(?P<value>.*?)(?P=q)|(?P<bare>[^\s"']+)))?(?=[ \t]|$)"""
 )
 _ATTR = re.compile(
     r"""[ \t]*(?:\.(?P<cls>[\w-]+)|\#(?P<id>[\w-]+)|"""
@@ -37,13 +41,16 @@ class Fence:
         line: 1-based line of the opening fence.
         code: the code, dedented to the fence's indentation.
         options: raw options, ``None`` for a bare flag.
-        errors: header problems SuperFences would silently swallow.
+        errors: header problems (what could not be read is left out; the fence is kept).
+        header: the opening line rewritten so SuperFences reads these options (quoted values,
+            ``_`` for ``-`` in names), or ``None`` when it reads the line as written.
     """
 
     line: int
     code: str
     options: dict[str, str | None] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    header: str | None = None
 
     @property
     def code_line(self) -> int:
@@ -69,22 +76,38 @@ def _tokens(text: str, pattern: re.Pattern[str]) -> Iterator[re.Match[str] | str
 
 
 def parse_header(text: str) -> tuple[dict[str, str | None], list[str]]:
-    """Options of a ``pyrun key="value" flag`` header; errors for what SuperFences cannot read."""
+    """Options of a ``pyrun key="value" flag`` header (``key=value`` unquoted too); errors for
+    tokens that are no option at all (they are left out)."""
     options: dict[str, str | None] = {}
     errors: list[str] = []
     for item in _tokens(text, _OPTION):
         if isinstance(item, str):
-            key, eq, value = item.partition("=")
-            if eq and value and value[0] not in "\"'":
-                errors.append(
-                    f'the value of {key!r} must be quoted: write {key}="{value}"; SuperFences '
-                    "ignores the whole fence otherwise"
-                )
-            else:
-                errors.append(f'cannot read {item!r} in the fence header (use key="value")')
+            errors.append(
+                f'cannot read {item!r} in the fence header (write key="value"); it is left out'
+            )
         else:
-            options[item.group("key")] = item.group("value")
+            value = item.group("value") if item.group("q") else item.group("bare")
+            options[item.group("key")] = value
     return options, errors
+
+
+def superfences_header(options: dict[str, str | None]) -> tuple[str, list[str]]:
+    """The options as SuperFences' header syntax reads them: ``key="value"`` (``'`` when the
+    value holds a ``"``) with ``_`` for ``-`` in names (SuperFences takes no ``-``; the option
+    table does not mind), and the keys whose value no quoting can hold (left out)."""
+    parts: list[str] = []
+    dropped: list[str] = []
+    for key, value in options.items():
+        name = key.replace("-", "_")
+        if value is None:
+            parts.append(name)
+        elif '"' not in value:
+            parts.append(f'{name}="{value}"')
+        elif "'" not in value:
+            parts.append(f"{name}='{value}'")
+        else:
+            dropped.append(key)
+    return " ".join(parts), dropped
 
 
 def parse_attrs(text: str) -> tuple[dict[str, str | None], list[str]]:
@@ -114,16 +137,36 @@ def find_fences(text: str) -> list[Fence]:
             i += 1
             continue
         indent, fence = m.group("indent"), m.group("fence")
+        header: str | None = None
         if m.group("attrs") is not None:
             options, errors = parse_attrs(m.group("attrs"))
         else:
             options, errors = parse_header(m.group("options") or "")
+            readable, dropped = superfences_header(options)
+            for key in dropped:
+                del options[key]
+                errors.append(f"the value of {key!r} holds both kinds of quote; it is left out")
+            rewritten = f"{indent}{fence}pyrun {readable}".rstrip()
+            if rewritten != lines[i].rstrip():
+                header = rewritten
         end = fence_end(lines, i, fence)
         body = [strip_indent(ln, len(indent)) for ln in lines[i + 1 : end]]
         code = textwrap.dedent("\n".join(body))
-        fences.append(Fence(line=i + 1, code=code, options=options, errors=errors))
+        fences.append(Fence(line=i + 1, code=code, options=options, errors=errors, header=header))
         i = end + 1
     return fences
+
+
+def readable_headers(text: str) -> str:
+    """*text* with each ``pyrun`` fence's opening line as SuperFences reads it (see
+    :attr:`Fence.header`); the lines stay where they are, so ``file:line`` does not move."""
+    fences = [f for f in find_fences(text) if f.header is not None]
+    if not fences:
+        return text
+    lines = text.split("\n")
+    for f in fences:
+        lines[f.line - 1] = f.header or lines[f.line - 1]
+    return "\n".join(lines)
 
 
 def fence_end(lines: list[str], start: int, fence: str) -> int:

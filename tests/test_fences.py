@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pyrun_docs.fences import find_fences, normalize_flags, parse_attrs, parse_header
+from pyrun_docs.fences import (
+    find_fences,
+    normalize_flags,
+    parse_attrs,
+    parse_header,
+    readable_headers,
+)
 
 PAGE = """\
 # Title
@@ -39,16 +45,39 @@ def test_find_fences_lines_options_and_code() -> None:
     assert fences[1].options == {"session": "a", "title": "x y"}
     assert fences[1].code == "print(2)\n    nested"
     assert fences[1].code_line == 9
-    assert fences[2].errors and 'write session="intro"' in fences[2].errors[0]
+    # unquoted: read, and given to SuperFences quoted (it drops the whole fence otherwise)
+    assert fences[2].options == {"session": "intro"} and not fences[2].errors
+    assert fences[2].header == '    ```pyrun session="intro"'
+    assert fences[0].header is None  # readable as written
 
 
 def test_header_and_attribute_errors() -> None:
     assert parse_header('a="1" b') == ({"a": "1", "b": None}, [])
-    opts, errors = parse_header("x=y")
-    assert opts == {} and "must be quoted" in errors[0]
+    assert parse_header("x=y") == ({"x": "y"}, [])
+    opts, errors = parse_header('a="1" "stray')
+    assert opts == {"a": "1"} and "cannot read" in errors[0] and "left out" in errors[0]
     opts, errors = parse_attrs('.pyrun k="v" "stray')
     assert opts == {"k": "v"} and "cannot read" in errors[0]
 
 
 def test_superfences_flag_form_is_normalised() -> None:
     assert normalize_flags({"hidden": "hidden", "session": "s"}) == {"hidden": None, "session": "s"}
+
+
+def test_readable_headers_keep_lines() -> None:
+    """What SuperFences is given: every header it could not read, rewritten in place (also in an
+    HTML comment: SuperFences renders fences before Markdown sees the comment)."""
+    text = (
+        "```pyrun session=intro emphasize-lines=3 hidden\nprint(1)\n```\n"
+        "<!--\n```pyrun\nin_a_comment = 1\n```\n-->\n"
+        '```pyrun title=\'say "hi"\' "stray\ny = 2\n```\n'
+    )
+    fences = find_fences(text)
+    assert [f.line for f in fences] == [1, 5, 9]
+    rewritten = readable_headers(text).split("\n")
+    assert len(rewritten) == len(text.split("\n"))
+    assert rewritten[0] == '```pyrun session="intro" emphasize_lines="3" hidden'
+    assert rewritten[8] == "```pyrun title='say \"hi\"'"
+    assert "cannot read" in fences[2].errors[0]
+    assert rewritten[4] == "```pyrun"  # readable as written
+    assert readable_headers('```pyrun a="1"\nx\n```\n') == '```pyrun a="1"\nx\n```\n'

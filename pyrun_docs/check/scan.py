@@ -351,10 +351,8 @@ def _closes(line: str, fence: str) -> bool:
 def _mkdocs_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
     blocks: list[Block] = []
     for fence in find_fences(text):
-        if fence.errors:
-            reason = "; ".join(fence.errors)
-            message = f"this pyrun fence is shown as plain code, not a widget: {reason}"
-            errors.append(_located(message, path, fence.line))
-            continue
+        # the plugin gives SuperFences a header it reads (pyrun_docs.fences.readable_headers):
+        # the fence is a widget without what could not be read, so it is a snippet here too
+        errors.extend(_located(problem, path, fence.line) for problem in fence.errors)
         blocks.append((fence.line, fence.line + 1, fence.code, normalize_flags(fence.options)))
     return blocks
