@@ -488,3 +488,31 @@ def test_printed_pages_show_code_and_output_without_the_toolbar(
     pdf = page.pdf()  # what a reader's "Print to PDF" gets
     assert pdf.startswith(b"%PDF") and len(pdf) > 5_000
     context.close()
+
+
+@pytest.mark.browser
+def test_the_menu_sits_in_the_toolbar_like_a_button_in_mkdocs_material(
+    browser: Any, mk_site: Any
+) -> None:
+    """mkdocs-material styles every <details> as a callout (border, icon, chevron, margins): the
+    take-away menu must still look and line up like the toolbar's buttons."""
+    from test_browser import open_page, serving
+
+    from pyrun_docs.serve import DocsRequestHandler
+
+    with serving(mk_site.site, DocsRequestHandler) as url:
+        page = browser.new_page()
+        open_page(page, url + "snippets/")
+        run = page.locator("#pyrun-0 .pyrun-run").bounding_box()
+        menu = page.locator("#pyrun-0 .pyrun-toolbar .pyrun-takeaway > summary").bounding_box()
+        assert run is not None and menu is not None
+        assert abs(menu["height"] - run["height"]) <= 2, (menu, run)
+        assert abs((menu["y"] + menu["height"] / 2) - (run["y"] + run["height"] / 2)) <= 2
+        icon = page.evaluate(
+            "getComputedStyle(document.querySelector('#pyrun-0 .pyrun-takeaway > summary'),"
+            " '::before').content"
+        )
+        assert icon in ("none", "normal"), icon  # no callout icon
+        page.click("#pyrun-0 .pyrun-takeaway > summary")
+        assert page.locator("#pyrun-0 .pyrun-takeaway-menu a").first.is_visible()
+        page.close()
