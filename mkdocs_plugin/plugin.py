@@ -42,7 +42,7 @@ from pyrun_docs.assets import (
     copy_site_assets,
 )
 from pyrun_docs.check import CheckReport, Status, run_check
-from pyrun_docs.check.progress import describe_failure, format_counts, static_lines
+from pyrun_docs.check.progress import counted, describe_failure, format_counts, static_lines
 from pyrun_docs.config import (
     CHECK_LEVELS,
     OUTPUT_MODES,
@@ -475,7 +475,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             return
         log.info("checking examples in headless Pyodide...")
         try:
-            report = self.report = run_check(self.pages, self.pyrun_config, packages=packages)
+            report = self.report = run_check(
+                self.pages, self.pyrun_config, packages=packages, progress=counted(log.info)
+            )
         except PyrunError as exc:
             failed, problems = 1, [f"the check could not run: {exc.message}"]
         else:

@@ -8,16 +8,26 @@ with ``"error"`` the build also exits nonzero without ``-W``.
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
+from sphinx.util.display import status_iterator
 
-from pyrun_docs.check import run_check
+from pyrun_docs.check import CheckReport, SnippetResult, run_check
 from pyrun_docs.check.progress import describe_failure, format_counts, static_lines
+from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.snippet import Snippet
 
 from .config import get_config
+
+if TYPE_CHECKING:
+    from pyrun_docs.packages import Resolution
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +38,12 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
     if config.check == "off" or not any(snippets.values()):
         return
     pages = {doc: snips for doc, snips in sorted(snippets.items()) if snips}
-    logger.info("pyrun: checking examples in headless Pyodide...")
     try:
         packages = getattr(app, "pyrun_packages", None)
-        report = run_check(pages, config, progress=not app.quiet, packages=packages)
+        if app.quiet:
+            report = run_check(pages, config, progress=False, packages=packages)
+        else:
+            report = _with_progress(app, pages, config, packages)
     except PyrunError as exc:
         logger.warning(
             f"pyrun: the check could not run: {exc.message}", type="pyrun", subtype="check"
@@ -55,6 +67,51 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
         logger.info(f"pyrun: {line}")
     logger.info(format_counts(report))
     app.pyrun_failed = not report.ok  # type: ignore[attr-defined]
+
+
+def _with_progress(
+    app: Sphinx,
+    pages: Mapping[str, Sequence[Snippet]],
+    config: PyrunConfig,
+    packages: Resolution | None,
+) -> CheckReport:
+    """Run the check on a thread and show each settled snippet with Sphinx's status iterator
+    (``pyrun: checking examples... [ 40%] page:12``), so a long check shows progress in the
+    build's own log, from the main thread as Sphinx's logging expects."""
+    settled: queue.Queue[SnippetResult | None] = queue.Queue()
+    outcome: dict[str, Any] = {}
+
+    def check() -> None:
+        try:
+            outcome["report"] = run_check(
+                pages, config, progress=lambda _d, _t, r: settled.put(r), packages=packages
+            )
+        except BaseException as exc:  # re-raised on the main thread
+            outcome["error"] = exc
+        finally:
+            settled.put(None)
+
+    def results() -> Iterator[SnippetResult]:
+        while (result := settled.get()) is not None:
+            yield result
+
+    thread = threading.Thread(target=check, name="pyrun-check")
+    thread.start()
+    total = sum(len(s) for s in pages.values())
+    for _ in status_iterator(
+        results(),
+        "pyrun: checking examples in headless Pyodide... ",
+        "darkgreen",
+        total,
+        app.verbosity,
+        stringify_func=lambda r: f"{r.snippet.page}:{r.snippet.line} {r.status.value}",
+    ):
+        pass
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    report: CheckReport = outcome["report"]
+    return report
 
 
 def on_env_updated_check(app: Sphinx, env: BuildEnvironment) -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from pyrun_docs.assets import executor_path
 from pyrun_docs.config import PyrunConfig
@@ -38,7 +38,7 @@ from .plan import (
     unit_of,
 )
 from .pool import PageJob, Settings, run_pages
-from .progress import Progress
+from .progress import Progress, ProgressCallback
 from .results import CheckReport, SnippetResult, Status
 from .snapshot import SnapshotStore
 from .verdict import cached_output, judge, problem, skipped
@@ -76,7 +76,7 @@ def run_check(
     *,
     cache_dir: Path | str | None = None,
     jobs: int | None = None,
-    progress: bool | TextIO = True,
+    progress: bool | TextIO | ProgressCallback = True,
     use_cache: bool = True,
     packages: Resolution | None = None,
     base_dir: Path | None = None,
@@ -101,7 +101,9 @@ def run_check(
         cache_dir: where results and interpreter snapshots are kept; default
             :func:`default_cache_dir`.
         jobs: interpreter processes to run at once; default :func:`default_workers`.
-        progress: a progress bar on stderr (``True``), on the given stream, or none (``False``).
+        progress: a progress bar on stderr (``True``), on the given stream, none (``False``),
+            or a callable ``(done, total, result)`` called as each snippet is settled (adapters
+            show progress in their own log with it).
         use_cache: ``False`` runs every snippet and stores nothing.
         packages: the docs' resolved package set (:func:`pyrun_docs.packages.build_packages`),
             so the check loads exactly what the site serves; ``None`` resolves here (the
@@ -122,8 +124,15 @@ def run_check(
     cache = ResultCache(folder / "results" if use_cache else None)
     ordered = {page: sorted(snippets, key=lambda s: s.index) for page, snippets in pages.items()}
     total = sum(len(s) for s in ordered.values())
-    stream = progress if not isinstance(progress, bool) else None
-    bar = Progress(total, stream=stream, enabled=progress is not False)
+    stream: TextIO | None = None
+    callback: ProgressCallback | None = None
+    if hasattr(progress, "write"):
+        stream = cast("TextIO", progress)
+    elif not isinstance(progress, bool):
+        callback = progress
+    bar = Progress(
+        total, stream=stream, enabled=progress is not False and not callback, callback=callback
+    )
     results: dict[tuple[str, int], SnippetResult] = {}
 
     def tally(result: SnippetResult) -> None:
@@ -180,7 +189,15 @@ def run_check(
             except PackageError as exc:
                 job.error = f"not checked: {exc.message}"
         pyodide_jobs = any(job.runtime == CHECKED_RUNTIME for job in page_jobs)
-        settings = harness_settings(config, folder, runtime=runtime, pyodide=pyodide_jobs)
+        install, install_key = _site_install(store) if pyodide_jobs else ([], "")
+        settings = harness_settings(
+            config,
+            folder,
+            runtime=runtime,
+            pyodide=pyodide_jobs,
+            install=install,
+            install_key=install_key,
+        )
         if micro:
             settings.micropython = micropython.harness_init(config)
         snapshots = settings.snapshots
@@ -192,11 +209,7 @@ def run_check(
             page = page_of[id(result.snippet)]
             results[(page, result.snippet.index)] = result
             key = keys.get((page, result.snippet.index))
-            if (
-                key
-                and outcome.cache is not None
-                and result.status in (Status.PASSED, Status.FAILED)
-            ):
+            if key and outcome.cache is not None:  # the pool keeps only deterministic verdicts
                 cache.put(key, portable(outcome.cache, result.snippet))
         boots, cold, workers = stats.boots, stats.cold_boots, stats.workers
         problems = stats.problems + snapshots.problems
@@ -228,6 +241,25 @@ def kept_static(result: SnippetResult, config: PyrunConfig) -> SnippetResult:
         return result
     reason = result.message or result.status.value
     return replace(result, status=Status.STATIC, message=f"stays a plain block: {reason}")
+
+
+def _site_install(store: PackageStore | None) -> tuple[list[str], str]:
+    """What every interpreter has installed before its first page, and a key for that set.
+
+    The site's packages (loaded before every snippet anyway) that are pure Python with all their
+    dependencies: their files are all there is to them, so an interpreter snapshot can hold them
+    (a compiled one also loads shared libraries, which a snapshot cannot restore). A wheel that
+    cannot be provided is left out here; the pages that need it report it.
+    """
+    if store is None:
+        return [], ""
+    names = store.index.installable(store.index.site)
+    try:
+        specs = store.ensure(names)
+    except PackageError:
+        return [], ""
+    key = engine_digest(*(store.index.fingerprint(n) for n in names))[:16] if names else ""
+    return specs, key
 
 
 def _resolve_here(
@@ -290,7 +322,13 @@ def packages_dir(pin: RuntimePin) -> Path:
 
 
 def harness_settings(
-    config: PyrunConfig, folder: Path, *, runtime: Path | None = None, pyodide: bool = True
+    config: PyrunConfig,
+    folder: Path,
+    *,
+    runtime: Path | None = None,
+    pyodide: bool = True,
+    install: Sequence[str] = (),
+    install_key: str = "",
 ) -> Settings:
     """Node, the harness's ``init`` message and the snapshot store, for the pool (or a benchmark).
 
@@ -300,6 +338,9 @@ def harness_settings(
         runtime: the verified runtime folder, if the caller already has it.
         pyodide: ``False`` when only MicroPython pages run: Pyodide is then neither fetched nor
             verified (a MicroPython-only site checks offline with only MicroPython cached).
+        install: load specs (lock names, verified wheel paths) every interpreter has installed
+            before its first page (:func:`_site_install`); their pages load nothing.
+        install_key: names that set in the installed snapshot's file name.
 
     Raises:
         PyrunError: no usable Node.js, or the runtime cannot be fetched and verified.
@@ -320,11 +361,36 @@ def harness_settings(
             "isolation": isolation_mode(),
             "outputLimit": config.output_limit,
             "warm": list(WARM_IMPORTS),
+            "install": list(install),
         },
         snapshots=SnapshotStore(
-            folder / "snapshots", f"{pin.key}-{snapshot_key}", enabled=None if pyodide else False
+            folder / "snapshots",
+            f"{pin.key}-{snapshot_key}",
+            enabled=None if pyodide else False,
+            install_key=install_key if install else "",
         ),
     )
+
+
+def _usable(hit: dict[str, Any], snippet: Snippet, config: PyrunConfig) -> bool:
+    """Whether a cache entry answers for *snippet*: a verdict, a timeout under a limit no longer
+    than today's (a raised limit runs it again), or a snippet a timeout of its session kept from
+    running (which runs again with its session whenever the snippet that timed out does)."""
+    if isinstance(hit.get("raw"), dict) or isinstance(hit.get("blocked"), str):
+        return True
+    limit = hit.get("timeout")
+    if not isinstance(limit, (int, float)) or "message" not in hit:
+        return False
+    return limit >= (snippet.options.timeout or config.timeout)
+
+
+def _remembered(snippet: Snippet, hit: dict[str, Any]) -> SnippetResult:
+    """A remembered timeout, or a snippet of its session it kept from running."""
+    if "blocked" in hit:
+        return replace(problem(snippet, Status.ERROR, str(hit["blocked"])), cached=True)
+    seconds = float(hit.get("seconds") or 0.0)
+    result = problem(snippet, Status.TIMEOUT, str(hit["message"]), seconds=seconds)
+    return replace(result, cached=True)
 
 
 def _plan_page(
@@ -371,12 +437,16 @@ def _plan_page(
         )
         keys[(page, snippet.index)] = key
         hit = cache.get(key)
-        if hit is not None and isinstance(hit.get("raw"), dict):
+        if hit is not None and _usable(hit, snippet, config):
             hits[snippet.index] = (snippet, localized(hit, snippet))
         else:
             stale_units.add(unit_of(snippet, config))
     for snippet, hit in hits.values():  # a session with one stale member re-runs whole
-        if unit_of(snippet, config) not in stale_units:
+        if unit_of(snippet, config) in stale_units:
+            continue
+        if not isinstance(hit.get("raw"), dict):
+            settle(page, _remembered(snippet, hit))
+        else:
             settle(page, judge(snippet, hit["raw"], cached_output(hit), cached=True))
     runs = [
         Run(s, flags=transcript_flags(s, config))

@@ -10,15 +10,23 @@
  *
  * Requests (Python -> harness):
  *   {op: "init", indexURL, packageDir, executor, isolationModule, isolation, outputLimit, warm,
- *    snapshot, makeSnapshot}
+ *    snapshot, makeSnapshot, install, installed, makeInstalled}
  *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript, flags, want,
  *     module}]}
  * Events (harness -> Python):
- *   {ev: "ready", seconds, node, snapshot: "loaded" | "made" | "off" | "failed: ..."}
- *   {ev: "booted", page, seconds, how: "reused" | "snapshot" | "cold", snapshotError?}
+ *   {ev: "ready", seconds, node, snapshot: "loaded" | "made" | "off" | "failed: ...",
+ *    installed: "loaded" | "made" | "off" | "failed: ..."}
+ *   {ev: "booted", page, seconds, how: "reused" | "snapshot" | "cold", snapshotError?, installedError?}
  *   {ev: "start", run} | {ev: "done", run, result, messages, dropped, fatal, ms}
  *   {ev: "page-done", page, rss, resetMs, fresh: [why the next page needs a fresh interpreter]}
  *   {ev: "page-error", page, message}
+ *
+ * Installed packages: `install` names the site's packages (the project's wheel and its resolved
+ * dependencies, pure Python only), which every fresh interpreter has installed, not imported, so a
+ * page that needs only those loads nothing and may hand its interpreter on. With a snapshot, they are
+ * installed once into an interpreter restored from it, whose memory is snapshotted again (the
+ * "installed snapshot", `installed` / `makeInstalled`); the files the installation wrote (memory
+ * snapshots hold no files) are kept beside it and written back after every restore.
  *
  * Isolation: a page runs in a fresh interpreter (restored from a memory snapshot, `random`
  * reseeded, or booted cold), or in the previous page's one after `pyrun_isolation` put it back to
@@ -83,6 +91,15 @@ let loadPyodide = null;
 /** @type {Uint8Array | null} */
 let snapshot = null;
 let lockFileContents = "";
+/**
+ * The installed snapshot: memory with the `install` packages installed, the files they wrote, and
+ * Pyodide's record of them (`loadedPackages`, kept in JavaScript, not in the memory).
+ * @typedef {{ snapshot: Uint8Array, files: [string, Uint8Array][], loaded: Record<string, string> }} Installed
+ * @type {Installed | null}
+ */
+let installed = null;
+/** What every fresh interpreter has installed (`install` load specs: lock names, wheel paths). */
+let installSpecs = new Set();
 
 /** @type {OutputSink | null} */
 let sink = null;
@@ -173,6 +190,7 @@ function installExecutor(py) {
   py.FS.writeFile("/pyrun/pyrun_executor.py", fs.readFileSync(config.executor, "utf8"));
   py.FS.writeFile("/pyrun/pyrun_isolation.py", fs.readFileSync(config.isolationModule, "utf8"));
   py.runPython("import sys\nsys.path.insert(0, '/pyrun')\nimport pyrun_executor\nimport pyrun_isolation");
+  py.pyimport("pyrun_isolation").keep_compiled_stdlib();
   for (const name of config.warm || []) py.pyimport(name);
 }
 
@@ -180,6 +198,132 @@ function installExecutor(py) {
 function makeExecutor(py, token) {
   const module = py.pyimport("pyrun_executor");
   return module.Executor.callKwargs(collector(token), { output_limit: config.outputLimit });
+}
+
+/**
+ * The name Pyodide records in `loadedPackages` for a load spec: a wheel of ours is loaded by path and
+ * recorded under its file name's first part.
+ * @param {string} spec
+ */
+const loadKey = (spec) => (spec.endsWith(".whl") ? String(spec.split(/[\\/]/).pop()).split("-")[0].toLowerCase() : spec);
+
+/** Every file under *root* in *py*'s file system. @param {any} py @param {string} root @returns {string[]} */
+function filesUnder(py, root) {
+  /** @type {string[]} */
+  const found = [];
+  /** @param {string} dir */
+  const walk = (dir) => {
+    /** @type {string[]} */
+    let names;
+    try {
+      names = py.FS.readdir(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name === "." || name === "..") continue;
+      const path = `${dir}/${name}`;
+      const mode = py.FS.lstat(path).mode;
+      if (py.FS.isDir(mode)) walk(path);
+      else if (py.FS.isFile(mode)) found.push(path);
+    }
+  };
+  walk(root);
+  return found;
+}
+
+/**
+ * Install the `install` packages into *py* (nothing is imported) and compile their modules, so a
+ * page importing them reads bytecode instead of compiling them again; the bytecode is unchecked
+ * (PEP 552) because the files are written back with new times after each restore.
+ * @param {any} py
+ * @returns {Promise<{ files: [string, Uint8Array][], loaded: Record<string, string> }>}
+ */
+async function installPackages(py) {
+  const sitePackages = String(py.pyimport("sysconfig").get_paths().get("purelib"));
+  const before = new Set(filesUnder(py, sitePackages));
+  /** @type {string[]} */
+  const problems = [];
+  await py.loadPackage(config.install, {
+    messageCallback: () => {},
+    errorCallback: (/** @type {string} */ text) => problems.push(text),
+    checkIntegrity: true,
+  });
+  const missing = config.install.filter((/** @type {string} */ spec) => !(loadKey(spec) in py.loadedPackages));
+  if (missing.length) {
+    throw new Error(`could not install ${missing.join(", ")}: ${problems.join("; ") || "not found in the verified package folder"}`);
+  }
+  const compiler = py.pyimport("py_compile");
+  const unchecked = compiler.PycInvalidationMode.UNCHECKED_HASH;
+  for (const path of filesUnder(py, sitePackages)) {
+    if (!before.has(path) && path.endsWith(".py")) {
+      compiler.compile.callKwargs(path, { doraise: false, invalidation_mode: unchecked });
+    }
+  }
+  /** @type {[string, Uint8Array][]} */
+  const files = filesUnder(py, sitePackages)
+    .filter((path) => !before.has(path))
+    .map((path) => [path, py.FS.readFile(path)]);
+  /** @type {Record<string, string>} */
+  const loaded = {};
+  for (const spec of config.install) loaded[loadKey(spec)] = py.loadedPackages[loadKey(spec)];
+  return { files, loaded };
+}
+
+/** Put the installed files and Pyodide's record of them into *py*, restored from the installed snapshot. @param {any} py */
+function writeInstalled(py) {
+  const { files, loaded } = /** @type {Installed} */ (installed);
+  for (const [path, data] of files) {
+    py.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+    py.FS.writeFile(path, data);
+  }
+  Object.assign(py.loadedPackages, loaded);
+  py.pyimport("importlib").invalidate_caches(); // the import system's view of the folders changed
+}
+
+/**
+ * The files and record beside an installed snapshot: a 4-byte length, a JSON header
+ * `{files: [[path, size]...], loaded}`, then the files' bytes in order.
+ * @param {Installed} made
+ */
+function packInstalled(made) {
+  const header = Buffer.from(JSON.stringify({ files: made.files.map(([path, data]) => [path, data.length]), loaded: made.loaded }));
+  const size = Buffer.alloc(4);
+  size.writeUInt32LE(header.length);
+  return Buffer.concat([size, header, ...made.files.map(([, data]) => data)]);
+}
+
+/** @param {string} path @returns {Installed} */
+function readInstalled(path) {
+  const bundle = fs.readFileSync(`${path}.files`);
+  const length = bundle.readUInt32LE(0);
+  const header = JSON.parse(bundle.subarray(4, 4 + length).toString("utf8"));
+  let offset = 4 + length;
+  /** @type {[string, Uint8Array][]} */
+  const files = header.files.map((/** @type {[string, number]} */ [file, size]) => {
+    const data = new Uint8Array(bundle.subarray(offset, offset + size));
+    offset += size;
+    return [file, data];
+  });
+  return { snapshot: new Uint8Array(fs.readFileSync(path)), files, loaded: header.loaded };
+}
+
+/**
+ * Restore the base snapshot, install the packages, snapshot that memory and keep it (with the
+ * files) at *path*: later harnesses verify and load it instead of installing again.
+ * @param {string} path
+ * @returns {Promise<Installed>}
+ */
+async function makeInstalled(path) {
+  const maker = await load({ _loadSnapshot: snapshot, _makeSnapshot: true });
+  const { files, loaded } = await installPackages(maker);
+  const made = { snapshot: /** @type {Uint8Array} */ (maker.makeMemorySnapshot()), files, loaded };
+  const bundle = packInstalled(made);
+  writeAtomically(path, made.snapshot);
+  writeAtomically(`${path}.files`, bundle);
+  const digests = [made.snapshot, bundle].map((bytes) => createHash("sha256").update(bytes).digest("hex"));
+  writeAtomically(`${path}.sha256`, Buffer.from(digests.join(" ") + "\n"));
+  return made;
 }
 
 /** @param {string} path @param {Uint8Array} bytes */
@@ -217,27 +361,70 @@ async function init(msg) {
       state = `failed: ${err}`;
     }
   }
-  send({ ev: "ready", seconds: (performance.now() - started) / 1000, node: process.version, snapshot: state });
+  installSpecs = new Set(msg.install || []);
+  let installState = "off";
+  if (snapshot && installSpecs.size && (msg.installed || msg.makeInstalled)) {
+    try {
+      installed = msg.installed ? readInstalled(msg.installed) : await makeInstalled(msg.makeInstalled);
+      installState = msg.installed ? "loaded" : "made";
+    } catch (err) {
+      installed = null;
+      installState = `failed: ${err}`;
+    }
+  }
+  send({
+    ev: "ready",
+    seconds: (performance.now() - started) / 1000,
+    node: process.version,
+    snapshot: state,
+    installed: installState,
+  });
 }
 
-/** A fresh interpreter: restored from the snapshot (random reseeded), else booted cold. */
+/**
+ * A fresh interpreter with the `install` packages installed: restored from the installed snapshot,
+ * else from the snapshot and installed, else booted cold and installed (random reseeded after a
+ * restore).
+ */
 async function freshInterpreter() {
+  /** @type {string | undefined} */
   let snapshotError;
+  /** @type {string | undefined} */
+  let installedError;
+  // Restored interpreters share the snapshot's random state: reseed from the OS.
+  const reseed = (/** @type {any} */ py) => py.runPython("import random\nrandom.seed()\nimport pyrun_executor, pyrun_isolation");
+  if (installed) {
+    try {
+      const py = await load({ _loadSnapshot: installed.snapshot });
+      writeInstalled(py);
+      reseed(py);
+      return { py, how: "snapshot", snapshotError, installedError };
+    } catch (err) {
+      installedError = String(err);
+      toStderr("installed snapshot restore failed, installing in each interpreter:", err);
+      installed = null;
+    }
+  }
+  /** @type {any} */
+  let py = null;
+  let how = "cold";
   if (snapshot) {
     try {
-      const py = await load({ _loadSnapshot: snapshot });
-      // Restored interpreters share the snapshot's random state: reseed from the OS.
-      py.runPython("import random\nrandom.seed()\nimport pyrun_executor, pyrun_isolation");
-      return { py, how: "snapshot", snapshotError };
+      py = await load({ _loadSnapshot: snapshot });
+      reseed(py);
+      how = "snapshot";
     } catch (err) {
       snapshotError = String(err);
       toStderr("snapshot restore failed, booting cold:", err);
       snapshot = null;
     }
   }
-  const py = await load({});
-  installExecutor(py);
-  return { py, how: "cold", snapshotError };
+  if (!py) {
+    py = await load({});
+    installExecutor(py);
+  }
+  if (installSpecs.size) await installPackages(py);
+  return { py, how, snapshotError, installedError };
 }
 
 /**
@@ -247,11 +434,11 @@ async function freshInterpreter() {
 let current = null;
 
 async function pageInterpreter() {
-  if (current) return { ...current, how: "reused", snapshotError: undefined };
+  if (current) return { ...current, how: "reused", snapshotError: undefined, installedError: undefined };
   const fresh = await freshInterpreter();
   const baseline = fresh.py.pyimport("pyrun_isolation").Baseline();
   current = { py: fresh.py, baseline, token: ++tokens };
-  return { ...current, how: fresh.how, snapshotError: fresh.snapshotError };
+  return { ...current, how: fresh.how, snapshotError: fresh.snapshotError, installedError: fresh.installedError };
 }
 
 function discard() {
@@ -312,17 +499,19 @@ async function runPage(msg) {
     send({ ev: "page-error", page: msg.page, message: `Pyodide could not start: ${err}` });
     return;
   }
-  const { py, how, snapshotError, token } = interpreter;
+  const { py, how, snapshotError, installedError, token } = interpreter;
   activeToken = token;
   timers.clear(); // only what this page schedules counts against handing the interpreter on
   const seconds = (performance.now() - started) / 1000;
-  send({ ev: "booted", page: msg.page, seconds, how, snapshotError });
-  const loadedPackages = Boolean(msg.packages && msg.packages.length);
+  send({ ev: "booted", page: msg.page, seconds, how, snapshotError, installedError });
+  // what the interpreter has installed already is not loaded again (and leaves it reusable)
+  const extra = (msg.packages || []).filter((/** @type {string} */ spec) => !installSpecs.has(spec));
+  const loadedPackages = extra.length > 0;
   if (loadedPackages) {
     /** @type {string[]} */
     const problems = [];
     try {
-      await py.loadPackage(msg.packages, {
+      await py.loadPackage(extra, {
         messageCallback: () => {},
         errorCallback: (/** @type {string} */ text) => problems.push(text),
         checkIntegrity: true,
@@ -330,10 +519,7 @@ async function runPage(msg) {
     } catch (err) {
       problems.push(String(err));
     }
-    // a wheel of ours is loaded by path; Pyodide records it under its file name's first part
-    const loadKey = (/** @type {string} */ spec) =>
-      spec.endsWith(".whl") ? String(spec.split(/[\\/]/).pop()).split("-")[0].toLowerCase() : spec;
-    const missing = msg.packages.filter((/** @type {string} */ spec) => !(loadKey(spec) in py.loadedPackages));
+    const missing = extra.filter((/** @type {string} */ spec) => !(loadKey(spec) in py.loadedPackages));
     if (missing.length) {
       discard();
       const detail = problems.join("; ") || "not found in the verified package folder";

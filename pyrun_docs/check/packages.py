@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyrun_docs.errors import PyrunError
-from pyrun_docs.packages import PyodideLock, lock_closure
+from pyrun_docs.packages import PyodideLock, is_pure_wheel, lock_closure
 from pyrun_docs.snippet import Snippet
 
 if TYPE_CHECKING:
@@ -119,6 +119,13 @@ class PackageIndex:
     def closure(self, names: Iterable[str]) -> list[str]:
         """*names* and everything they depend on."""
         return lock_closure(self.packages, [normalize(n) for n in names])
+
+    def installable(self, names: Iterable[str]) -> list[str]:
+        """The closure of *names* without the packages that are, or depend on, compiled wheels:
+        what an interpreter snapshot can hold installed (shared libraries do not survive one)."""
+        closure = self.closure(names)
+        pure = {n for n in closure if is_pure_wheel(str(self.packages[n].get("file_name", "")))}
+        return [n for n in closure if set(self.closure([n])) <= pure]
 
 
 class PackageStore:

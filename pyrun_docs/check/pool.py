@@ -107,7 +107,17 @@ class Worker:
         if self.harness is not None:
             return self.harness
         micro = self.runtime == "micropython"
-        fields = {} if micro else self.settings.snapshots.init_fields()
+        snapshots = self.settings.snapshots
+        fields = {} if micro else snapshots.init_fields(self.settings.boot_timeout)
+        try:
+            harness = self._start(micro, fields)
+        finally:
+            if fields:
+                snapshots.release()
+        self.harness = harness
+        return harness
+
+    def _start(self, micro: bool, fields: dict[str, str]) -> Harness:
         init = self.settings.micropython if micro else self.settings.init
         try:
             harness = Harness(
@@ -125,14 +135,9 @@ class Worker:
         if event is None or event.get("ev") != "ready":
             harness.kill()
             raise _StartError(f"the check harness did not start within {timeout:g} s: {event}")
-        state = str(event.get("snapshot", "off"))
-        if state == "made":
-            self.settings.snapshots.made()
+        made, self.restoring = self.settings.snapshots.status(event) if fields else (False, False)
+        if made:
             self.stats.add(cold=1)
-        elif state.startswith("failed"):
-            self.settings.snapshots.discard(state)
-        self.restoring = state in ("made", "loaded")
-        self.harness = harness
         return harness
 
     def _drop(self) -> None:
@@ -163,9 +168,15 @@ class Worker:
             outcomes[run.snippet.index] = Outcome(result, cache)
             self.on_result(result)
 
-    def _fail_all(self, outcomes: dict[int, Outcome], runs: Sequence[Run], message: str) -> None:
+    def _fail_all(
+        self,
+        outcomes: dict[int, Outcome],
+        runs: Sequence[Run],
+        message: str,
+        cache: dict[str, Any] | None = None,
+    ) -> None:
         for run in runs:
-            self._record(outcomes, run, problem(run.snippet, Status.ERROR, message))
+            self._record(outcomes, run, problem(run.snippet, Status.ERROR, message), cache)
 
     def _attempt(self, job: PageJob, pending: list[Run], outcomes: dict[int, Outcome]) -> list[Run]:
         """Run *pending* in one fresh interpreter; return what is left to resume, if anything."""
@@ -212,6 +223,10 @@ class Worker:
             self.stats.add(boots=1, cold=int(how == "cold"))
         if event.get("snapshotError"):
             self.settings.snapshots.discard(f"restoring failed: {event['snapshotError']}")
+        if event.get("installedError"):
+            self.settings.snapshots.discard_installed(
+                f"restoring failed: {event['installedError']}"
+            )
         history: list[Run] = []
         for i, run in enumerate(pending):
             timeout = run.snippet.options.timeout or self.settings.config.timeout
@@ -231,10 +246,15 @@ class Worker:
                 self._drop()
                 message = f"timed out after {timeout:g} s (the interpreter was stopped)"
                 seconds = time.monotonic() - started
+                # remembered like a failure: the same snippet with the same timeout runs as long
+                remember = {"timeout": timeout, "message": message, "seconds": seconds}
                 self._record(
-                    outcomes, run, problem(run.snippet, Status.TIMEOUT, message, seconds=seconds)
+                    outcomes,
+                    run,
+                    problem(run.snippet, Status.TIMEOUT, message, seconds=seconds),
+                    remember,
                 )
-                return self._resume(pending, i, history, outcomes, "timed out")
+                return self._resume(pending, i, history, outcomes, "timed out", timeout)
             if event.get("ev") == "page-error":  # e.g. packages could not be loaded
                 self._fail_all(outcomes, pending[i:], f"not checked: {event.get('message')}")
                 return []
@@ -272,8 +292,13 @@ class Worker:
         history: list[Run],
         outcomes: dict[int, Outcome],
         reason: str,
+        timeout: float | None = None,
     ) -> list[Run]:
-        """What to run in a new interpreter after ``pending[failed_at]`` stopped this one."""
+        """What to run in a new interpreter after ``pending[failed_at]`` stopped this one.
+
+        After a timeout (*timeout*: the limit that was hit) the later snippets of its session are
+        remembered as not run, under keys that hold the snippet that timed out (their chain).
+        """
         config = self.settings.config
         failed = pending[failed_at]
         rest = pending[failed_at + 1 :]
@@ -284,7 +309,8 @@ class Worker:
             message = (
                 f"not run: the {what} at {failed.snippet.location} of session {key[1]!r} {reason}"
             )
-            self._fail_all(outcomes, blocked, message)
+            remember = None if timeout is None else {"blocked": message, "timeout": timeout}
+            self._fail_all(outcomes, blocked, message, remember)
             rest = [r for r in rest if session_key(r.snippet, config) != key]
         if not any(r.report for r in rest):
             return []

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import TextIO
 
 from pyrun_docs.words import plural
@@ -20,11 +21,24 @@ from .results import STATUS_ORDER, CheckReport, SnippetResult, Status
 BAR_WIDTH = 28
 
 
-class Progress:
-    """A thread-safe progress display for *total* snippets."""
+#: what an adapter hands in to show progress its own way: ``(done, total, result)``, called (from
+#: the pool's threads, one at a time) for every snippet as it is settled
+ProgressCallback = Callable[[int, int, SnippetResult], None]
 
-    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+
+class Progress:
+    """A thread-safe progress display for *total* snippets (or a :data:`ProgressCallback`)."""
+
+    def __init__(
+        self,
+        total: int,
+        *,
+        stream: TextIO | None = None,
+        enabled: bool = True,
+        callback: ProgressCallback | None = None,
+    ) -> None:
         self.total = total
+        self.callback = callback
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled and total > 0
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -38,6 +52,8 @@ class Progress:
         with self._lock:
             self.done += 1
             self.counts[result.status] += 1
+            if self.callback is not None:
+                self.callback(self.done, self.total, result)
             if not self.enabled:
                 return
             if self.tty:
@@ -69,10 +85,30 @@ class Progress:
                 self.stream.flush()
 
 
+def counted(write: Callable[[str], None], steps: int = 10) -> ProgressCallback:
+    """A :data:`ProgressCallback` writing ``pyrun check: 120/480 snippets (25%)`` lines, one per
+    *steps*-th of the way and one at the end, for logs that cannot redraw a bar (MkDocs)."""
+    shown = 0
+
+    def advance(done: int, total: int, result: SnippetResult) -> None:
+        nonlocal shown
+        step = done * steps // max(total, 1)
+        if step > shown or done == total:
+            shown = step
+            write(f"pyrun check: {done}/{total} snippets ({done * 100 // max(total, 1)}%)")
+
+    return advance
+
+
 def describe_failure(result: SnippetResult) -> str:
     """``docs/page.rst:14: failed: ZeroDivisionError: ...`` plus the indented traceback."""
     head = f"{result.location}: {result.status.value}: {result.message}"
-    if result.cached:
+    if result.cached and result.status is not Status.FAILED:
+        head += (
+            " (remembered from an earlier run: the snippet, its session, runtime and packages "
+            "have not changed; clear the check's cache or use --no-cache to run it again)"
+        )
+    elif result.cached:
         head += " (remembered from an earlier run; the snippet has not changed)"
     body = result.traceback.rstrip()
     if not body and result.output.strip() and result.status is not Status.ERROR:

@@ -1,0 +1,183 @@
+"""What makes a real project's check fast, held to the semantics it must keep.
+
+Pages start from an interpreter that has the site's packages installed (not imported), so every
+page still starts with the standard library's modules and nothing of the project; a timeout is
+remembered like a failure; progress reaches the adapters. Real Node.js and the real pinned Pyodide,
+no timing assertions (speed is ``bench/check_speed.py``).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOTS, check_dir
+from test_check_run import pages_of, rst
+
+from pyrun_docs.check import SnippetResult, Status, run_check
+from pyrun_docs.check.isolation import keep_compiled_stdlib
+from pyrun_docs.check.progress import counted, format_summary
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.packages import build_packages
+
+#: a page of the fixture project's docs: the project must not be imported yet, and whatever an
+#: earlier page did to it must not show
+PROJECT_PAGE = rst(
+    "\n\nimport sys\nprint(sorted(m for m in sys.modules if m.startswith('fixture_project')))",
+    ":session: s\n\nimport fixture_project\nfrom importlib.metadata import version\n"
+    "print(getattr(fixture_project, 'leak', 'clean'), version('fixture_project'))\n"
+    "fixture_project.leak = 'leaked'",
+)
+
+
+def test_pages_start_with_the_site_packages_installed_not_imported(
+    runtime_cache: Path, tmp_path: Path
+) -> None:
+    """Three pages import the project; one interpreter serves them all (nothing is loaded per
+    page, so the interpreter is handed on), and each starts without the project's modules and
+    sees none of the last page's changes. A second check restores the installed snapshot from
+    disk (its files written back: ``importlib.metadata`` still finds the project)."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOTS / "project", project)
+    config = PyrunConfig(project=str(project))
+    pages = pages_of(a=PROJECT_PAGE, b=PROJECT_PAGE, c=PROJECT_PAGE)
+    resolution = build_packages(pages, config, None)
+    assert not resolution.problems, resolution.problems
+    folder = check_dir(tmp_path)
+    for attempt in range(2):
+        report = run_check(
+            pages, config, cache_dir=folder, progress=False, jobs=1, use_cache=False,
+            packages=resolution,
+        )  # fmt: skip
+        assert report.ok, [(r.message, r.traceback) for r in report.results]
+        outputs = [r.output for r in report.results]
+        assert outputs == ["[]\n", "clean 0.1.0\n"] * 3, (attempt, outputs)
+        assert report.boots == 1, (attempt, report.problems)
+        assert not report.problems, report.problems
+    installed = list((folder / "snapshots").glob("*-*-*.snap.files"))
+    assert installed, "no installed snapshot was kept"
+
+
+def test_a_timeout_is_remembered_until_something_it_depends_on_changes(
+    runtime_cache: Path, tmp_path: Path
+) -> None:
+    """A runaway snippet and the later snippet of its session are answered from the cache, as
+    remembered, without starting an interpreter; a longer timeout runs them again."""
+    page = rst(
+        ":session: s\n:timeout: 1\n\nwhile True:\n    pass",
+        ":session: s\n\nprint('after')",
+        "\n\nprint('alone')",
+    )
+    folder = check_dir(tmp_path)
+    first = run_check(pages_of(p=page), PyrunConfig(), cache_dir=folder, progress=False)
+    assert [r.status for r in first.results] == [Status.TIMEOUT, Status.ERROR, Status.PASSED]
+    assert not any(r.cached for r in first.results)
+
+    again = run_check(pages_of(p=page), PyrunConfig(), cache_dir=folder, progress=False)
+    assert [r.status for r in again.results] == [Status.TIMEOUT, Status.ERROR, Status.CACHED]
+    assert [r.cached for r in again.results] == [True] * 3 and again.boots == 0
+    assert again.results[0].message == first.results[0].message
+    assert "remembered from an earlier run" in format_summary(again)
+
+    longer = page.replace(":timeout: 1", ":timeout: 2")
+    rerun = run_check(pages_of(p=longer), PyrunConfig(), cache_dir=folder, progress=False)
+    assert [r.cached for r in rerun.results[:2]] == [False, False] and rerun.boots >= 1
+    assert rerun.results[0].status is Status.TIMEOUT
+
+
+def test_a_raised_site_timeout_runs_a_remembered_timeout_again(
+    runtime_cache: Path, tmp_path: Path
+) -> None:
+    page = rst("\n\nimport time\nwhile True:\n    time.sleep(0.05)")
+    folder = check_dir(tmp_path)
+    run_check(pages_of(p=page), PyrunConfig(timeout=1), cache_dir=folder, progress=False)
+    same = run_check(pages_of(p=page), PyrunConfig(timeout=1), cache_dir=folder, progress=False)
+    assert same.results[0].cached and same.boots == 0
+    raised = run_check(pages_of(p=page), PyrunConfig(timeout=2), cache_dir=folder, progress=False)
+    assert not raised.results[0].cached and raised.results[0].status is Status.TIMEOUT
+
+
+def test_progress_reaches_a_callback_for_every_snippet(runtime_cache: Path, tmp_path: Path) -> None:
+    seen: list[tuple[int, int, SnippetResult]] = []
+    pages = pages_of(a=rst("\n\nx = 1", ":check: skip\n\ny = 2"), b=rst("\n\nprint(3)"))
+    report = run_check(
+        pages, PyrunConfig(), cache_dir=check_dir(tmp_path),
+        progress=lambda done, total, result: seen.append((done, total, result)),
+    )  # fmt: skip
+    assert [(done, total) for done, total, _ in seen] == [(1, 3), (2, 3), (3, 3)]
+    assert report.ok
+    assert sorted(r.status.value for _, _, r in seen) == ["passed", "passed", "skipped"]
+
+
+def test_counted_progress_lines() -> None:
+    """MkDocs' log gets a line every tenth of the way and one at the end, never a bar."""
+    lines: list[str] = []
+    advance = counted(lines.append)
+    for done in range(1, 21):
+        advance(done, 20, None)  # type: ignore[arg-type]
+    assert lines[0] == "pyrun check: 2/20 snippets (10%)"
+    assert lines[-1] == "pyrun check: 20/20 snippets (100%)"
+    assert len(lines) == 10
+    few: list[str] = []
+    advance = counted(few.append)
+    for done in range(1, 4):
+        advance(done, 3, None)  # type: ignore[arg-type]
+    assert few == [f"pyrun check: {n}/3 snippets ({n * 100 // 3}%)" for n in (1, 2, 3)]
+
+
+def test_standard_library_compiled_once_yet_imported_fresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pyodide's standard library is a zip of sources: a page importing a module must not pay for
+    compiling it again, yet must get a new module (what a page did to the last one is gone)."""
+    archive = tmp_path / "lib.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("zipped_mod.py", "def f():\n    return 1\n")
+    monkeypatch.syspath_prepend(str(archive))
+    keep_compiled_stdlib()
+    keep_compiled_stdlib()  # idempotent: wrapping twice would still work, but once is enough
+    import zipimport
+
+    assert zipimport._compile_source.keeps_compiled  # type: ignore[attr-defined]
+    try:
+        import zipped_mod
+
+        zipped_mod.f.patched = True
+        first = zipped_mod
+        del sys.modules["zipped_mod"]
+        import zipped_mod
+
+        assert zipped_mod is not first and not hasattr(zipped_mod.f, "patched")
+        assert zipped_mod.f.__code__ is first.f.__code__  # compiled once
+    finally:
+        sys.modules.pop("zipped_mod", None)
+
+
+def test_sphinx_progress_line(tmp_path: Path, runtime_cache: Path) -> None:
+    """A Sphinx build (not quiet) shows the check's progress with its status iterator."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        'extensions = ["pyrun_docs.sphinx_ext"]\npyrun_check = "warn"\n', encoding="utf-8"
+    )
+    (src / "index.rst").write_text(rst("\n\nprint(1)", "\n\nprint(2)"), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", str(src), str(tmp_path / "html")],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "pyrun: checking examples in headless Pyodide... [ 50%] index:" in proc.stdout
+    assert "pyrun: checking examples in headless Pyodide... [100%] index:" in proc.stdout
+
+
+def test_progress_stream_still_draws_a_bar(runtime_cache: Path, tmp_path: Path) -> None:
+    stream = io.StringIO()
+    run_check(
+        pages_of(a=rst("\n\nx = 1")), PyrunConfig(), cache_dir=check_dir(tmp_path), progress=stream
+    )
+    assert "pyrun check [" in stream.getvalue()
