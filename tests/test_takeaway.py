@@ -1,0 +1,99 @@
+"""The take-away files, made from snippets directly: what each ``.py`` runs and prints under
+CPython, and what each notebook holds (the built-site tests are in test_verified_output.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.options import SnippetOptions
+from pyrun_docs.outputs import Recorded
+from pyrun_docs.snippet import Snippet
+from pyrun_docs.takeaway import notebook_name, page_files, script_name
+
+
+def snippet(index: int, code: str, **options: object) -> Snippet:
+    return Snippet(
+        code=code, path="docs/page.rst", line=10 * index + 1, page="guide/page", index=index,
+        options=SnippetOptions(**options),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def run(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "example.py"
+    path.write_text(text)
+    proc = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_names_follow_the_page() -> None:
+    assert script_name("guide/page", 2) == "page-example-3.py"
+    assert script_name("guide/page.md", 0) == "page-example-1.py"
+    assert notebook_name("guide/page.md") == "page.ipynb"
+    assert notebook_name("index") == "index.ipynb"
+
+
+def test_a_docstring_example_runs_in_its_module(tmp_path: Path) -> None:
+    """``module``: the example saw its module's names (doctest's finder), so the script does."""
+    page = [snippet(0, ">>> dumps([1, None])\n'[1, null]'\n", module="json", session="d")]
+    files = page_files(page, PyrunConfig(), title="Page")
+    assert run(tmp_path, files.scripts[0]) == "'[1, null]'\n"
+
+
+def test_values_are_printed_as_the_widget_shows_them(tmp_path: Path) -> None:
+    page = [
+        snippet(0, "x = 5\nx * 2\n"),
+        snippet(1, "print('no value twice')\n"),
+        snippet(2, "None\n"),
+        snippet(3, ">>> for i in range(2):\n...     i\n0\n1\n>>> 'a'\n'a'\n"),
+        snippet(4, "if True:\n    y = 1\ny + 1  # a comment\n"),
+    ]
+    scripts = page_files(page, PyrunConfig(), title="Page").scripts
+    assert run(tmp_path, scripts[0]) == "10\n"
+    assert run(tmp_path, scripts[1]) == "no value twice\n"
+    assert run(tmp_path, scripts[2]) == ""  # None shows nothing
+    assert run(tmp_path, scripts[3]) == "'a'\n"  # a loop's values are not shown by a script
+    assert run(tmp_path, scripts[4]) == "2\n"
+
+
+def test_a_session_script_runs_setup_and_earlier_snippets_first(tmp_path: Path) -> None:
+    page = [
+        snippet(0, "items = []\n", session="s"),
+        snippet(1, "items.append(1)\n", session="s"),
+        snippet(2, "n = 10\n", session="s", hidden=True),
+        snippet(3, "print(len(items), n)\n", session="s"),
+        snippet(4, "print('alone')\n"),
+    ]
+    files = page_files(page, PyrunConfig(), title="Page")
+    assert sorted(files.scripts) == [0, 1, 3, 4]  # hidden setup has no script of its own
+    assert run(tmp_path, files.scripts[3]) == "1 10\n"
+    assert "items" not in files.scripts[4]
+    notebook = nbformat.reads(files.notebook or "", as_version=4)
+    nbformat.validate(notebook)
+    # the order a reader running each widget top to bottom runs them: setup before the session
+    assert [cell.id for cell in notebook.cells[1:]] == [f"pyrun-{i}" for i in (2, 0, 1, 3, 4)]
+
+
+def test_notebook_cells_carry_the_outputs_given() -> None:
+    page = [snippet(0, "print('hi')\n"), snippet(1, ">>> 1 + 1\n2\n")]
+    shown = {
+        0: Recorded(({"stream": "stdout", "text": "hi\n"},)),
+        1: Recorded(
+            ({"stream": "echo", "text": ">>> 1 + 1\n"}, {"stream": "stdout", "text": "2\n"})
+        ),
+    }
+    files = page_files(page, PyrunConfig(), title="Page", shown=lambda s: shown[s.index])
+    document = json.loads(files.notebook or "")
+    nbformat.validate(nbformat.from_dict(document))
+    cells = document["cells"][1:]
+    assert cells[0]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "hi\n"}]
+    assert cells[1]["source"] == "1 + 1"  # prompts gone; the echo is not an output
+    assert cells[1]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "2\n"}]
