@@ -50,6 +50,7 @@ from pyrun_docs.config import (
     RUNTIME_SOURCES,
     SNAPSHOT_MODES,
     PyrunConfig,
+    as_check_level,
 )
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.executor import DEFAULT_FLAGS
@@ -99,6 +100,13 @@ STATIC_ROOT = "assets"
 _DEFAULTS = PyrunConfig()
 
 
+class _CheckLevel(c.Choice):  # type: ignore[type-arg]
+    """``check``: YAML turns a bare ``off`` into ``false`` before MkDocs validates it."""
+
+    def run_validation(self, value: object) -> str:
+        return str(super().run_validation(as_check_level(value)))
+
+
 class PyrunPluginConfig(base.Config):
     """The same settings as Sphinx's ``pyrun_*`` values (see :class:`PyrunConfig`)."""
 
@@ -106,7 +114,7 @@ class PyrunPluginConfig(base.Config):
     runtime_source = c.Choice(RUNTIME_SOURCES, default=_DEFAULTS.runtime_source)
     cdn_url = c.Type(str, default=_DEFAULTS.cdn_url)
     micropython_cdn_url = c.Type(str, default=_DEFAULTS.micropython_cdn_url)
-    check = c.Choice(CHECK_LEVELS, default=_DEFAULTS.check)
+    check = _CheckLevel(CHECK_LEVELS, default=_DEFAULTS.check)
     timeout = c.Type((int, float), default=_DEFAULTS.timeout)
     load_timeout = c.Type((int, float), default=_DEFAULTS.load_timeout)
     preload = c.Choice(PRELOAD_MODES, default=_DEFAULTS.preload)

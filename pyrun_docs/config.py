@@ -23,6 +23,12 @@ SNAPSHOT_MODES = ("browser", "off", "site")
 OUTPUT_MODES = ("verified", "off")
 
 
+def as_check_level(value: Any) -> Any:
+    """``False`` as ``"off"``: YAML reads ``check: off`` in ``mkdocs.yml`` as ``false``, and an
+    author who wrote ``off`` means off (``pyrun_check = False`` reads the same way)."""
+    return "off" if value is False else value
+
+
 @dataclass(frozen=True)
 class PyrunConfig:
     """Site settings.
@@ -106,7 +112,7 @@ class PyrunConfig:
         for name, value in values.items():
             if name not in known:
                 raise PyrunError(f"unknown setting {prefix}{name}")
-            kwargs[name] = value
+            kwargs[name] = as_check_level(value) if name == "check" else value
         config = cls(**kwargs)
         config.validate(prefix)
         return config
@@ -126,6 +132,8 @@ class PyrunConfig:
             if name not in known:
                 errors.append(PyrunError(f"unknown setting {prefix}{name}"))
                 continue
+            if name == "check":
+                value = as_check_level(value)
             try:
                 cls(**{name: value}).validate(prefix)
             except PyrunError as exc:

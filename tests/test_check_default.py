@@ -99,6 +99,13 @@ def test_mkdocs_checks_by_default(tmp_path: Path, runtime_cache: Path) -> None:
     build = mkdocs_build(root)
     assert build.status == 0, build.output
     assert "docs/index.md:8: failed: KeyError: 'missing'" in build.output
+    # check: off, written bare (YAML reads it as false), turns it off
+    config = (
+        (root / "mkdocs.yml").read_text().replace("  - pyrun\n", "  - pyrun:\n      check: off\n")
+    )
+    (root / "mkdocs.yml").write_text(config)
+    off = mkdocs_build(root)
+    assert off.status == 0 and "pyrun check" not in off.output and "failed" not in off.output
     # the summary table keeps its columns under the log prefix: every count ends under its name
     lines = build.output.splitlines()
     at = next(i for i, ln in enumerate(lines) if "passed  failed" in ln)

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from pyrun_docs.config import PyrunConfig
+from pyrun_docs.errors import PyrunError
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [
@@ -149,12 +150,16 @@ def test_config_snippet_parses_and_its_settings_are_valid(block: Block) -> None:
 
 
 def test_a_broken_snippet_would_be_caught(tmp_path: Path) -> None:
-    """The checks above can fail: the YAML that docs/mkdocs.rst once had, and a bare ``off``."""
+    """The checks above can fail: the YAML that docs/mkdocs.rst once had, and a bad value."""
     old = "plugins:\n  - search\n  - pyrun   # settings\n      # load_timeout: 60\n"
     yaml.load(old, Loader=_Loader)  # fine while commented out...
     with pytest.raises(yaml.YAMLError):
         yaml.load(_uncommented(old), Loader=_Loader)  # ...invalid once uncommented
-    bare_off = yaml.load("plugins:\n  - pyrun:\n      check: off\n", Loader=_Loader)
-    with pytest.raises(Exception, match="check"):
-        for settings in _pyrun_settings_yaml(bare_off):
+    bad = yaml.load("plugins:\n  - pyrun:\n      check: always\n", Loader=_Loader)
+    with pytest.raises(PyrunError, match=r"plugins\.pyrun\.check"):
+        for settings in _pyrun_settings_yaml(bad):
             PyrunConfig.from_mapping(dict(settings), prefix="plugins.pyrun.")
+    # YAML reads a bare off as false; pyrun takes it as the off that was written
+    bare_off = yaml.load("plugins:\n  - pyrun:\n      check: off\n", Loader=_Loader)
+    [settings] = _pyrun_settings_yaml(bare_off)
+    assert PyrunConfig.from_mapping(dict(settings)).check == "off"
