@@ -21,11 +21,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .errors import RuntimeFetchError
 from .runtime import RuntimePin, tarball_integrity
@@ -163,7 +164,7 @@ def _http_get(url: str, spec: str) -> bytes:
     )
     _say(f"pyrun: fetching {spec} from {url}")
     try:
-        with urllib.request.urlopen(url, timeout=STALL_SECONDS) as resp:
+        with _open(url) as resp:
             total = int(resp.headers.get("Content-Length") or 0)
             shown = DownloadProgress(spec, total)
             chunks: list[bytes] = []
@@ -183,6 +184,27 @@ def _http_get(url: str, spec: str) -> bytes:
         if isinstance(reason, TimeoutError) or "timed out" in str(reason):
             reason = f"no answer for {STALL_SECONDS:g} s"
         raise RuntimeFetchError(f"{what}: {reason}; {hint}") from None
+
+
+def _open(url: str) -> Any:
+    """``urlopen`` with a deadline that also covers the name lookup: a socket timeout does not, and
+    a machine whose DNS server is unreachable would otherwise wait for the resolver's retries."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["response"] = urllib.request.urlopen(url, timeout=STALL_SECONDS)
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="pyrun-fetch", daemon=True)
+    worker.start()
+    worker.join(STALL_SECONDS)
+    if worker.is_alive():
+        raise TimeoutError("timed out")
+    if "error" in box:
+        raise box["error"]
+    return box["response"]
 
 
 class DownloadProgress:

@@ -13,6 +13,7 @@ import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -241,3 +242,25 @@ def test_download_shows_its_progress_in_bytes(
     assert len(lines) == 4, err  # a quarter, a half, three quarters, done
     assert all(ln.split(": ")[2].endswith(f" of {total}") or "verifying" in ln for ln in lines)
     assert lines[-1] == f"pyrun: {pin.spec}: {total} of {total}, verifying"
+
+
+def test_a_hanging_name_lookup_is_covered_by_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A socket timeout does not cover DNS: an unreachable DNS server must not outlast it."""
+    monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv("npm_config_registry", "http://registry.invalid/")
+    monkeypatch.setattr(fetch, "STALL_SECONDS", 0.5)
+    release = threading.Event()
+
+    def hanging_lookup(*args: object, **kwargs: object) -> list[Any]:
+        release.wait(30)
+        raise OSError("released")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_lookup)
+    try:
+        with pytest.raises(RuntimeFetchError) as info:
+            fetch.ensure_runtime(get_pin("pyodide"))
+    finally:
+        release.set()
+    assert "no answer for 0.5 s" in info.value.message
