@@ -445,6 +445,7 @@ async function boot(msg) {
     ]);
     const { loadPyodide } = await import(moduleURL(entry));
     const createPyodideModule = (await import(moduleURL(asm))).default;
+    packageBase = msg.indexURL; // to name the file of a package that fails to load
     const options = {
       indexURL: msg.indexURL,
       packageBaseUrl: msg.indexURL,
@@ -563,6 +564,8 @@ async function fetchAsset(url) {
 
 /** @type {any} the booted Pyodide (set by boot), for loading packages */
 let pyodideAPI = null;
+/** where Pyodide's own packages come from: the runtime's folder (self-hosted, or the CDN) */
+let packageBase = "";
 /** @type {Map<string, Promise<any>>} */
 const packageLocks = new Map();
 
@@ -694,30 +697,44 @@ async function loadPackagesFor(msg) {
   if (!failed.length) return null;
   const reasons = await Promise.all(failed.map((e) => whyNotLoaded(e, msg.lock)));
   const detail = errors.filter((text) => !/^The following error occurred/.test(text)).join("; ");
-  const named = failed.map((e, i) => `${e.name} ${e.version}${reasons[i] ? ` (${reasons[i]})` : ""}`);
-  return (
-    `could not load ${named.join(", ")}${detail && !reasons.some(Boolean) ? ` (${detail})` : ""}. ` +
-    "The package files of this site may be missing or changed; rebuilding the docs puts them back."
-  );
+  const named = failed.map((e, i) => `${e.name} ${e.version}${reasons[i] ? ` (${reasons[i]?.text})` : ""}`);
+  const unreachable = [...new Set(reasons.flatMap((r) => (r && r.unreachable ? [r.unreachable] : [])))];
+  const advice = reasons.some((r) => r && r.site)
+    ? "The package files of this site may be missing or changed; rebuilding the docs puts them back."
+    : unreachable.length
+      ? `Check the connection to ${unreachable.join(", ")} (a firewall, a proxy or a content ` +
+        "blocker may stop it), then Run again."
+      : "Run again; if it keeps failing, the package files of this site may be missing or changed.";
+  return `could not load ${named.join(", ")}${detail && !reasons.some(Boolean) ? ` (${detail})` : ""}. ${advice}`;
 }
 
 /**
- * Why one of our wheels did not load: missing, or bytes that differ from pyrun-lock.json.
+ * Why a package did not load, naming the host and the file: unreachable (no answer: offline, a
+ * blocked CDN), missing (an HTTP error) or bytes that differ from the lock. Our wheels are
+ * relative to pyrun-lock.json; Pyodide's own come from the runtime's folder (maybe a CDN).
  * @param {any} entry @param {string} lockURL
+ * @returns {Promise<{text: string, site?: boolean, unreachable?: string} | null>}
  */
 async function whyNotLoaded(entry, lockURL) {
-  if (!entry.url) return "";
-  const url = new URL(entry.url, lockURL).href;
+  const file = entry.url || entry.file_name;
+  if (!file) return null;
+  const url = new URL(file, entry.url ? lockURL : packageBase || lockURL).href;
+  const where = new URL(url);
+  const name = decodeURIComponent(where.pathname.split("/").pop() || file);
+  const site = where.origin === self.location.origin; // this site's own files: a rebuild helps
   try {
     const response = await networkFetch(url, { cache: "no-store", credentials: "same-origin" });
-    if (!response.ok) return `${url} is missing: HTTP ${response.status}`;
+    if (!response.ok) return { text: `${url} is missing: HTTP ${response.status} from ${where.host}`, site };
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await response.arrayBuffer()));
     const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-    if (hex !== entry.sha256) return `${url} does not match the SHA-256 in pyrun-lock.json`;
+    if (entry.sha256 && hex !== entry.sha256) {
+      return { text: `${url} does not match the SHA-256 in pyrun-lock.json`, site };
+    }
   } catch (err) {
-    return `cannot reach ${url}: ${err}`;
+    const why = err && /** @type {Error} */ (err).message ? /** @type {Error} */ (err).message : String(err);
+    return { text: `cannot reach ${where.host} for ${name}: ${why}`, unreachable: where.host };
   }
-  return "";
+  return null;
 }
 
 /** @param {any} msg */
