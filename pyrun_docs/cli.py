@@ -175,6 +175,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         write_json,
         write_junit,
     )
+    from .check.scan import SphinxSources
 
     site = _site_config(args)
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
@@ -182,11 +183,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     elif site.path is not None and _mkdocstrings_upgrade(site):
         scan = _mkdocs_scan(site.path, args)
     else:  # MkDocs' upgrade rewrites fences, which the scanner does the same way
+        conf = site.path if site.path is not None and site.path.name == "conf.py" else None
         scan = scan_paths(
             args.paths,
             upgrade=site.config.upgrade,
             upgrade_exclude=site.config.upgrade_exclude,
             docs_dir=site.path.parent / "docs" if site.path is not None else None,
+            # the pages a Sphinx build reads (exclude_patterns...), includes followed
+            sphinx=SphinxSources.from_conf(conf.parent, site.sources) if conf else None,
         )
     config = site.config
     if args.timeout is not None:

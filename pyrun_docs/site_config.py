@@ -28,6 +28,8 @@ UPGRADE_EXTENSION = "pyrun_docs.mkdocs_plugin.extension"
 #: a folder that ends the search upwards (the project's root)
 _ROOT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.cfg")
 _WHAT_TO_DO = "fix it, name another file with --config, or pass --no-config for the defaults"
+#: the ``conf.py`` names that choose its pages (``pyrun_docs.check.scan.SphinxSources``)
+SOURCE_NAMES = ("source_suffix", "exclude_patterns", "include_patterns", "extensions")
 
 
 @dataclass
@@ -38,6 +40,8 @@ class SiteConfig:
     #: the file they came from, or None when none was found (defaults)
     path: Path | None = None
     problems: list[PyrunError] = field(default_factory=list)
+    #: a ``conf.py``'s values that choose which files its build reads as pages (SOURCE_NAMES)
+    sources: dict[str, Any] = field(default_factory=dict)
 
 
 def find_config_file(paths: Iterable[str | Path]) -> Path | None:
@@ -69,8 +73,9 @@ def read_site_config(path: str | Path) -> SiteConfig:
         PyrunError: the file cannot be read or run (its name, the exception, what to do).
     """
     file = Path(path)
+    sources: dict[str, Any] = {}
     if file.suffix == ".py":
-        values, prefix = _sphinx_values(file), "pyrun_"
+        values, prefix = _sphinx_values(file, sources), "pyrun_"
     elif file.suffix == ".toml":
         values, prefix = _zensical_values(file), f"{UPGRADE_EXTENSION}."
     else:
@@ -81,11 +86,13 @@ def read_site_config(path: str | Path) -> SiteConfig:
         config=config,
         path=file,
         problems=[PyrunError(p.message + where) for p in problems],
+        sources=sources,
     )
 
 
-def _sphinx_values(file: Path) -> dict[str, Any]:
-    """The ``pyrun_*`` settings of a ``conf.py``, run the way Sphinx runs it."""
+def _sphinx_values(file: Path, sources: dict[str, Any]) -> dict[str, Any]:
+    """The ``pyrun_*`` settings of a ``conf.py``, run the way Sphinx runs it; its
+    :data:`SOURCE_NAMES` values go into *sources*."""
     namespace: dict[str, Any] = {"__file__": str(file), "__name__": "conf", "tags": _Tags()}
     try:
         source = file.read_bytes()
@@ -97,6 +104,7 @@ def _sphinx_values(file: Path) -> dict[str, Any]:
         raise PyrunError(
             f"{file}: could not run conf.py ({type(exc).__name__}: {exc}); {_WHAT_TO_DO}"
         ) from None
+    sources.update({name: namespace[name] for name in SOURCE_NAMES if name in namespace})
     known = {f.name for f in fields(PyrunConfig)}
     values = {
         name[len("pyrun_") :]: value

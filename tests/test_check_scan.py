@@ -244,3 +244,113 @@ def test_lines_agree_with_the_sphinx_adapter(
     # MyST: the line of the code's first line (the directive's own line would be 3)
     myst = ours[str(Path("src") / "myst.md")]
     assert myst[0].line == 6 and myst[0].options.session == "intro"
+
+
+INCLUDED = """\
+Shared part
+-----------
+
+.. pyrun::
+   :session: s
+
+   shared = 41
+"""
+
+INCLUDING = """\
+Including page
+==============
+
+.. pyrun::
+   :session: s
+
+   before = 1
+
+.. include:: _parts/shared.rst
+
+.. include:: /_parts/tail.rst
+   :start-after: .. cut here
+
+.. include:: _parts/shared.rst
+   :literal:
+
+.. pyrun::
+   :session: s
+
+   print(before + shared)
+"""
+
+TAIL = """\
+.. pyrun::
+
+   not_included = 0
+
+.. cut here
+
+.. pyrun::
+
+   tail = 3
+"""
+
+
+def test_pages_and_includes_agree_with_the_sphinx_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file only pulled in by ``.. include::`` (and in ``exclude_patterns``) is no page of its
+    own for the check either; its snippets count where it is included, in the including page's
+    order and sessions, at the included file's lines (issue 20, item 7)."""
+    from sphinx.application import Sphinx
+
+    from pyrun_docs.check.scan import SphinxSources
+    from pyrun_docs.site_config import read_site_config
+
+    src = tmp_path / "src"
+    shutil.copytree(ROOTS / "basic", src)
+    conf = src / "conf.py"
+    conf.write_text(conf.read_text().replace('["_build"]', '["_build", "_parts", "draft*.rst"]'))
+    (src / "_parts").mkdir()
+    (src / "_parts" / "shared.rst").write_text(INCLUDED, encoding="utf-8")
+    (src / "_parts" / "tail.rst").write_text(TAIL, encoding="utf-8")
+    (src / "including.rst").write_text(INCLUDING, encoding="utf-8")
+    (src / "draft-1.rst").write_text(".. pyrun::\n\n   draft = 1\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    app = Sphinx(
+        str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
+        status=None, warning=None, freshenv=True,
+    )  # fmt: skip
+    app.build()
+    site = read_site_config(conf)
+    rules = SphinxSources.from_conf(src, site.sources)
+    ours = scan_paths([src], sphinx=rules).pages
+    built: dict[str, list] = app.env.pyrun_snippets  # type: ignore[attr-defined,type-arg]
+
+    def key(snippets: list) -> list[tuple[str, int, int, str, str | None]]:  # type: ignore[type-arg]
+        return [(Path(s.path).name, s.line, s.index, s.code, s.options.session) for s in snippets]
+
+    pages = {str(Path(app.env.doc2path(doc)).relative_to(tmp_path)): s for doc, s in built.items()}
+    assert sorted(ours) == sorted(p for p, s in pages.items() if s)
+    for page, snippets in pages.items():
+        if snippets:
+            assert key(ours[page]) == key(snippets), page
+    including = key(ours[str(Path("src") / "including.rst")])
+    assert [(name, line) for name, line, *_ in including] == [
+        ("including.rst", 7), ("shared.rst", 7), ("tail.rst", 9), ("including.rst", 20)
+    ]  # fmt: skip
+    # without the project's rules every file is a page (what `--no-config` gets)
+    assert str(Path("src") / "_parts" / "shared.rst") in scan_paths([src]).pages
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["_build", "_parts", "draft*.rst", "**/secret.rst", "a/*", "a/**", "[!x]*.md", "?.rst"],
+)
+def test_exclude_patterns_match_as_sphinx_matches(pattern: str) -> None:
+    from sphinx.util.matching import Matcher
+
+    from pyrun_docs.check.scan import _matches
+
+    paths = [
+        "_build", "_parts/x.rst", "draft-1.rst", "drafts/a.rst", "secret.rst", "a/b/secret.rst",
+        "a/x.rst", "a/b/c.rst", "y.md", "x.md", "z.rst", "zz.rst",
+    ]  # fmt: skip
+    sphinx = Matcher([pattern])
+    assert [_matches([pattern], p) for p in paths] == [sphinx(p) for p in paths]

@@ -12,6 +12,11 @@ and options the adapters produce:
   indented inside admonitions and content tabs, read by :func:`pyrun_docs.fences.find_fences`
   (the MkDocs adapter's own reader, so the two cannot drift apart).
 
+In a Sphinx project (:class:`SphinxSources`, from its ``conf.py``) only the files its build reads
+are pages (``source_suffix``, ``include_patterns``, ``exclude_patterns``), and ``.. include::`` is
+followed as docutils follows it: an included file's snippets belong to the including page, in its
+order and sessions, at the included file's lines.
+
 Every problem (unknown option, bad value, unreadable fence header, empty snippet) is a
 :class:`~pyrun_docs.errors.PyrunError` with its ``file:line``; a snippet with a bad option is kept
 without it, as the adapters do.
@@ -21,9 +26,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.fences import find_fences, normalize_flags
@@ -73,6 +79,85 @@ class ScanResult:
         return [s for page in self.pages.values() for s in page]
 
 
+@dataclass(frozen=True)
+class SphinxSources:
+    """Which files a Sphinx build reads as pages: ``conf.py``'s ``source_suffix``,
+    ``include_patterns`` and ``exclude_patterns``, relative to the source folder.
+
+    A file the build does not read (an ``exclude_patterns`` match that is only pulled into other
+    pages by ``.. include::``) is no page for the check either; its snippets count where it is
+    included, as in the build.
+    """
+
+    srcdir: Path
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ("**",)
+    suffixes: tuple[str, ...] = (".rst",)
+
+    @classmethod
+    def from_conf(cls, srcdir: Path, conf: Mapping[str, Any]) -> SphinxSources:
+        """The rules from the values of a ``conf.py`` (Sphinx's defaults where it sets none)."""
+        suffix = conf.get("source_suffix", {".rst": "restructuredtext"})
+        suffixes = [suffix] if isinstance(suffix, str) else list(suffix)
+        extensions = conf.get("extensions") or ()
+        if any(e in extensions for e in ("myst_parser", "myst_nb")):
+            suffixes.append(".md")  # registered by the parser extension itself
+        return cls(
+            srcdir=srcdir.resolve(),
+            exclude=tuple(conf.get("exclude_patterns") or ()),
+            include=tuple(conf.get("include_patterns") or ("**",)),
+            suffixes=tuple(dict.fromkeys(str(x) for x in suffixes)),
+        )
+
+    def is_page(self, path: Path) -> bool:
+        """Whether the build reads *path* as a page (files outside the source folder: yes, they
+        were named on purpose)."""
+        try:
+            rel = path.resolve().relative_to(self.srcdir).as_posix()
+        except ValueError:
+            return True
+        if not rel.endswith(self.suffixes):
+            return False
+        if not _matches(self.include, rel):
+            return False
+        parents = [rel.rsplit("/", k)[0] for k in range(1, rel.count("/") + 1)]
+        return not any(_matches(self.exclude, x) for x in (rel, *parents))
+
+
+def _matches(patterns: Iterable[str], path: str) -> bool:
+    """Whether *path* matches one of *patterns* as ``sphinx.util.matching.Matcher`` decides: a
+    leading ``**/`` also matches at the top folder."""
+    return any(
+        _glob(p).match(path) or (p.startswith("**/") and _glob(p[3:]).match(path)) for p in patterns
+    )
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """Sphinx's pattern syntax (``sphinx.util.matching``): ``**`` crosses folders, ``*`` and
+    ``?`` do not, ``[...]`` is a set; the whole path must match."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        i += 1
+        if c == "*":
+            if pattern[i : i + 1] == "*":
+                i += 1
+                out += ".*"
+            else:
+                out += "[^/]*"
+        elif c == "?":
+            out += "[^/]"
+        elif c == "[" and "]" in pattern[i + 1 :]:
+            end = pattern.index("]", i + 1)
+            body = pattern[i:end].replace("\\", "\\\\")
+            i = end + 1
+            out += f"[^{body[1:]}]" if body.startswith("!") else f"[{body}]"
+        else:
+            out += re.escape(c)
+    return re.compile(out + r"\Z")
+
+
 def display_path(path: Path) -> str:
     """The path as authors read it: relative to the working directory when inside it."""
     try:
@@ -108,15 +193,19 @@ def scan_paths(
     upgrade: Sequence[str] = (),
     upgrade_exclude: Sequence[str] = (),
     docs_dir: Path | None = None,
+    sphinx: SphinxSources | None = None,
 ) -> ScanResult:
     """Scan files and folders; each file is one page (sessions are per page).
 
     *upgrade*: the MkDocs ``upgrade`` setting: Markdown pages' ``pycon``/``python`` fences are
     snippets too, as the plugin makes them (not on pages matching *upgrade_exclude*, relative to
     *docs_dir*, or with ``pyrun: off`` in their front matter).
+    *sphinx*: the sources are a Sphinx project's: only the files its build reads are pages.
     """
     result = ScanResult()
     for path in source_files(paths):
+        if sphinx is not None and not sphinx.is_page(path):
+            continue
         shown = display_path(path)
         try:
             text = path.read_text(encoding="utf-8-sig")
@@ -126,7 +215,9 @@ def scan_paths(
         result.files += 1
         page = _page_name(path, docs_dir)
         modes = () if excluded(page, upgrade_exclude) or _front_matter_off(text) else upgrade
-        snippets = scan_text(text, shown, page=shown, errors=result.errors, upgrade=modes)
+        snippets = scan_text(
+            text, shown, page=shown, errors=result.errors, upgrade=modes, file=path, sphinx=sphinx
+        )
         if snippets:
             result.pages[shown] = snippets
     return result
@@ -139,12 +230,18 @@ def scan_text(
     page: str,
     errors: list[PyrunError],
     upgrade: Sequence[str] = (),
+    file: Path | None = None,
+    sphinx: SphinxSources | None = None,
 ) -> list[Snippet]:
-    """The snippets of one source text (syntax chosen by the suffix of *path*)."""
+    """The snippets of one source text (syntax chosen by the suffix of *path*).
+
+    *file* is where *text* was read from: ``.. include::`` paths resolve against its folder (and
+    a leading ``/`` against *sphinx*'s source folder); without it includes are not followed.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     upgraded: set[int] = set()
     if path.endswith(".rst"):
-        blocks = _rst_blocks(text, path, errors)
+        blocks = _rst_blocks(text, path, errors, _Includes(file, sphinx))
     else:
         if upgrade:  # as the MkDocs plugin rewrites the page
             text, fences, unparsable = upgrade_markdown(text, upgrade)
@@ -153,27 +250,28 @@ def scan_text(
                 message = f"this example stays a plain block: {reason}"
                 errors.append(PyrunError(message, location=f"{path}:{line}"))
         blocks = _myst_blocks(text, path, errors) + _mkdocs_blocks(text, path, errors)
-    blocks.sort(key=lambda b: b[0])
+    blocks.sort(key=lambda b: b.order)
     snippets: list[Snippet] = []
-    for header_line, body_line, body, raw in blocks:
+    for block in blocks:
+        where = f"{block.path}:{block.header}"
         try:
-            code, skipped = normalize_code(body)
+            code, skipped = normalize_code(block.body)
         except OptionError as exc:
-            errors.append(PyrunError(exc.message, location=f"{path}:{header_line}"))
+            errors.append(PyrunError(exc.message, location=where))
             continue
-        options, problems = parse_options_lenient(raw)
+        options, problems = parse_options_lenient(block.raw)
         for err in problems:
             message = f"{err.message} (the snippet is kept without it)"
-            errors.append(PyrunError(message, location=f"{path}:{header_line}"))
+            errors.append(PyrunError(message, location=where))
         snippets.append(
             Snippet(
                 code=code,
-                path=path,
-                line=body_line + skipped,
+                path=block.path,
+                line=block.body_line + skipped,
                 page=page,
                 index=len(snippets),
                 options=options,
-                origin="upgrade" if header_line in upgraded else "pyrun",
+                origin="upgrade" if block.path == path and block.header in upgraded else "pyrun",
             )
         )
     return snippets
@@ -202,14 +300,36 @@ def _front_matter_off(text: str) -> bool:
     return False
 
 
-Block = tuple[int, int, str, dict[str, str | None]]  # header line, body line, body, raw options
+@dataclass(frozen=True)
+class Block:
+    """A snippet as written: where it sits in its page's reading order (an included file's
+    blocks sort at their ``.. include::``), its header and code lines in *path*, code, options."""
+
+    order: tuple[int, ...]
+    header: int
+    body_line: int
+    body: str
+    raw: dict[str, str | None]
+    path: str
+
+
+@dataclass(frozen=True)
+class _Includes:
+    """How to follow ``.. include::`` from one file: its path, the project, files already open
+    (an include cycle stops instead of recursing forever)."""
+
+    file: Path | None
+    sphinx: SphinxSources | None
+    open: frozenset[Path] = frozenset()
 
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def _rst_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
+def _rst_blocks(
+    text: str, path: str, errors: list[PyrunError], includes: _Includes | None = None
+) -> list[Block]:
     lines = text.expandtabs(8).split("\n")
     blocks: list[Block] = []
     i = 0
@@ -221,6 +341,12 @@ def _rst_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
             comment = _RST_COMMENT.match(line) and not line.lstrip().startswith(".. _")
             i = _block_end(lines, i, _indent(line)) if literal or comment else i + 1
             continue
+        if match.group("name") == "include" and includes is not None and includes.file:
+            end = _block_end(lines, i, _indent(line))
+            raw, _ = _rst_options(lines, i + 1, end)
+            blocks += _included(match.group("arg").strip(), raw, i + 1, path, errors, includes)
+            i = end
+            continue
         if match.group("name") != "pyrun":
             literal = match.group("name") in LITERAL_DIRECTIVES
             i = _block_end(lines, i, _indent(line)) if literal else i + 1
@@ -231,9 +357,71 @@ def _rst_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
         raw, j = _rst_options(lines, i + 1, end)
         while j < end and not lines[j].strip():
             j += 1
-        blocks.append((i + 1, j + 1, "\n".join(lines[j:end]), raw))
+        blocks.append(Block((i + 1,), i + 1, j + 1, "\n".join(lines[j:end]), raw, path))
         i = end
     return blocks
+
+
+def _included(
+    target: str,
+    raw: dict[str, str | None],
+    line: int,
+    path: str,
+    errors: list[PyrunError],
+    includes: _Includes,
+) -> list[Block]:
+    """The snippets of a file pulled in by ``.. include::`` at *line*, located in that file and
+    ordered at the include (docutils inserts its text there, so the build does the same)."""
+    assert includes.file is not None
+    if not target or target.startswith("<") or "literal" in raw or "code" in raw:
+        return []  # a standard docutils include, or text shown as code: no snippets
+    if target.startswith("/") and includes.sphinx is not None:
+        file = includes.sphinx.srcdir / target.lstrip("/")
+    else:
+        file = includes.file.parent / target
+    file = file.resolve()
+    if file in includes.open or includes.file.resolve() == file:
+        errors.append(_located(f"{target} includes itself; not followed", path, line))
+        return []
+    try:
+        text = file.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(_located(f"cannot read the included file {target}: {exc}", path, line))
+        return []
+    first, text = _include_slice(text, raw)
+    shown = display_path(file)
+    inner = _Includes(file, includes.sphinx, includes.open | {includes.file.resolve()})
+    found = _rst_blocks(text, shown, errors, inner)
+    return [
+        Block(
+            (line, *b.order),
+            b.header + first if b.path == shown else b.header,
+            b.body_line + first if b.path == shown else b.body_line,
+            b.body,
+            b.raw,
+            b.path,
+        )
+        for b in found
+    ]
+
+
+def _include_slice(text: str, raw: dict[str, str | None]) -> tuple[int, str]:
+    """The part of an included text its options select, and how many lines come before it."""
+    lines = text.split("\n")
+    start, end = (raw.get(k) or "" for k in ("start-line", "end-line"))
+    lines = lines[int(start) if start.isdigit() else 0 : int(end) if end.isdigit() else None]
+    start = start if start.isdigit() else "0"
+    chosen = "\n".join(lines)
+    offset = int(start)
+    after = raw.get("start-after")
+    if after and after in chosen:
+        cut = chosen.index(after) + len(after)
+        offset += chosen[:cut].count("\n")
+        chosen = chosen[cut:]
+    before = raw.get("end-before")
+    if before and before in chosen:
+        chosen = chosen[: chosen.index(before)]
+    return offset, chosen
 
 
 def _rst_options(lines: list[str], start: int, end: int) -> tuple[dict[str, str | None], int]:
@@ -304,7 +492,7 @@ def _myst_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
         raw, j = _myst_options(body, path, i + 2, errors)
         while j < len(body) and not body[j].strip():
             j += 1
-        blocks.append((i + 1, i + 2 + j, "\n".join(body[j:]), raw))
+        blocks.append(Block((i + 1,), i + 1, i + 2 + j, "\n".join(body[j:]), raw, path))
         i = end + 1
     return blocks
 
@@ -354,5 +542,6 @@ def _mkdocs_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block
         # the plugin gives SuperFences a header it reads (pyrun_docs.fences.readable_headers):
         # the fence is a widget without what could not be read, so it is a snippet here too
         errors.extend(_located(problem, path, fence.line) for problem in fence.errors)
-        blocks.append((fence.line, fence.line + 1, fence.code, normalize_flags(fence.options)))
+        raw = normalize_flags(fence.options)
+        blocks.append(Block((fence.line,), fence.line, fence.line + 1, fence.code, raw, path))
     return blocks
