@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import click_run, open_page, output
+from test_browser import click_run, open_page, output, serving
 
 from pyrun_docs.cli import main
-from pyrun_docs.serve import serve_in_thread
+from pyrun_docs.serve import DocsRequestHandler
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,14 @@ def test_removal_worker_clears_pyrun_from_a_returning_browser(
 ) -> None:
     site = tmp_path / "site"
     shutil.copytree(basic_site, site)
-    url, server = serve_in_thread(site)
+    with serving(site, DocsRequestHandler) as url:
+        _remove_and_return(browser, site, url, capsys)
+
+
+def _remove_and_return(
+    browser: Any, site: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reader runs an example, the author ships the removal worker, the reader comes back."""
     context = browser.new_context()
     try:
         # a reader ran an example: pyrun's worker, its caches and a memory snapshot are stored
@@ -75,5 +82,3 @@ def test_removal_worker_clears_pyrun_from_a_returning_browser(
         }
     finally:
         context.close()
-        server.shutdown()  # type: ignore[attr-defined]
-        server.server_close()  # type: ignore[attr-defined]
