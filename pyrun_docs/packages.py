@@ -47,11 +47,24 @@ from packaging.version import InvalidVersion, Version
 from .config import PyrunConfig
 from .errors import PyrunError
 from .fetch import cache_root
+from .package_store import (
+    CHECKED_RUNTIME,
+    LockedPackage,
+    PackageError,
+    PackageIndex,
+    PackageStore,
+    PyodideLock,
+    is_pure_wheel,
+    lock_closure,
+    packages_dir,
+    pyodide_environment,
+    sha256_file,
+    snippet_imports,
+)
 from .runtime import RuntimePin
 from .snippet import Snippet
 
 LOCK_NAME = "pyrun-lock.json"
-WHEELS_DIR = "wheels"
 LOCK_FORMAT = 1
 #: bump when the resolution cache's content changes shape
 RESOLVE_FORMAT = 1
@@ -75,114 +88,6 @@ class PackageProblem:
 
     def __str__(self) -> str:
         return f"{self.snippet.location}: {self.message}" if self.snippet else self.message
-
-
-@dataclass
-class LockedPackage:
-    """One wheel of the resolved set."""
-
-    name: str  # canonical (``fixture-project``)
-    version: str
-    source: str  # "pyodide" | "pypi" | "project"
-    file_name: str
-    sha256: str
-    depends: list[str] = field(default_factory=list)
-    imports: list[str] = field(default_factory=list)
-    path: Path | None = None  # the verified local wheel (pypi/project)
-    lock_name: str = ""  # the Pyodide lock's own name for it (pyodide)
-
-    @property
-    def url(self) -> str:
-        """Where the site serves our wheel, relative to ``pyrun-lock.json``."""
-        return f"{WHEELS_DIR}/{self.sha256[:16]}/{self.file_name}"
-
-    @property
-    def load_key(self) -> str:
-        """The name Pyodide records in ``loadedPackages`` once this wheel is loaded."""
-        if self.source == "pyodide":
-            return self.lock_name or self.name
-        return wheel_load_key(self.file_name)
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "version": self.version,
-            "source": self.source,
-            "file_name": self.file_name,
-            "sha256": self.sha256,
-            "depends": sorted(self.depends),
-            "imports": sorted(self.imports),
-            "key": self.load_key,
-        }
-        if self.source != "pyodide":
-            out["url"] = self.url
-        return out
-
-
-def wheel_load_key(file_name: str) -> str:
-    """Pyodide's ``loadedPackages`` key for a wheel loaded by URL (its file name's first part)."""
-    return file_name.split("/")[-1].split("-")[0].lower()
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-# --- the Pyodide side --------------------------------------------------------------------------
-
-
-def pyodide_environment(lock_info: Mapping[str, Any]) -> dict[str, str]:
-    """PEP 508 marker values for the pinned Pyodide (``sys_platform == "emscripten"``...)."""
-    full = str(lock_info.get("python", "3.14.0"))
-    short = ".".join(full.split(".")[:2])
-    return {
-        "implementation_name": "cpython",
-        "implementation_version": full,
-        "os_name": "posix",
-        "platform_machine": "wasm32",
-        "platform_python_implementation": "CPython",
-        "platform_release": "",
-        "platform_system": "Emscripten",
-        "platform_version": "",
-        "python_full_version": full,
-        "python_version": short,
-        "sys_platform": "emscripten",
-    }
-
-
-class PyodideLock:
-    """The pinned ``pyodide-lock.json``: names, versions, ``depends`` and ``imports``."""
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self.info: Mapping[str, Any] = data.get("info", {})
-        self.packages: dict[str, Mapping[str, Any]] = {
-            canonicalize_name(name): entry for name, entry in data["packages"].items()
-        }
-        self.by_import: dict[str, str] = {}
-        for name, entry in self.packages.items():
-            for module in entry.get("imports", ()):
-                self.by_import.setdefault(str(module), name)
-
-    @classmethod
-    def from_path(cls, path: Path) -> PyodideLock:
-        return cls(json.loads(path.read_text(encoding="utf-8")))
-
-    @property
-    def python_version(self) -> str:
-        return pyodide_environment(self.info)["python_version"]
-
-    def locked(self, name: str) -> LockedPackage:
-        entry = self.packages[name]
-        return LockedPackage(
-            name=name,
-            version=str(entry.get("version", "")),
-            source="pyodide",
-            file_name=str(entry["file_name"]),
-            sha256=str(entry["sha256"]),
-            depends=[canonicalize_name(d) for d in entry.get("depends", ())],
-            imports=[str(i) for i in entry.get("imports", ())],
-            lock_name=str(entry.get("name", name)),
-        )
 
 
 # --- wheels ------------------------------------------------------------------------------------
@@ -229,17 +134,6 @@ def read_wheel(path: Path) -> WheelInfo:
         version=str(meta.get("Version", "")),
         requires=[str(r) for r in meta.get_all("Requires-Dist") or []],
         imports=sorted(i for i in imports if i.isidentifier()),
-    )
-
-
-def is_pure_wheel(file_name: str) -> bool:
-    """``*-none-any.whl`` built for Python 3 (``py3``, ``py2.py3``, ``py3x``)."""
-    parts = file_name[:-4].split("-")
-    if not file_name.endswith(".whl") or len(parts) < 5:
-        return False
-    python, abi, platform = parts[-3:]
-    return (
-        abi == "none" and platform == "any" and any(t.startswith("py3") for t in python.split("."))
     )
 
 
@@ -623,12 +517,14 @@ def resolve(
     if outside and cached is None and not failed:
         _store_cached(cache, key, pypi)
 
-    for name in lock_closure(lock.packages, from_lock):
-        result.packages[name] = lock.locked(name)
-    for name, pkg in pypi.items():
-        result.packages[name] = pkg
+    # Our wheels replace Pyodide's packages of the same name, with their own dependencies: a
+    # project Pyodide also ships (attrs) must not pull in what Pyodide's copy depends on (six).
+    ours = dict(pypi)
     if project is not None:
-        result.packages[project.name] = project
+        ours[project.name] = project
+    installed = {**lock.packages, **{n: {"depends": p.depends} for n, p in ours.items()}}
+    for name in lock_closure(installed, from_lock | set(ours)):
+        result.packages[name] = ours[name] if name in ours else lock.locked(name)
     result.site = [n for n in dict.fromkeys(result.site) if n in result.packages]
     for name, pkg in result.packages.items():
         for module in pkg.imports:
@@ -640,19 +536,6 @@ def resolve(
             for name in snippet_needs(s, result):
                 result.needed_by.setdefault(name, s)
     return result
-
-
-def lock_closure(packages: Mapping[str, Mapping[str, Any]], names: Iterable[str]) -> list[str]:
-    """*names* (canonical) and everything they depend on, among lock-style *packages* entries."""
-    seen: set[str] = set()
-    stack = list(names)
-    while stack:
-        name = stack.pop()
-        if name in seen or name not in packages:
-            continue
-        seen.add(name)
-        stack.extend(canonicalize_name(d) for d in packages[name].get("depends", ()))
-    return sorted(seen)
 
 
 def _resolve_key(pin: RuntimePin, lock: PyodideLock, wants: Sequence[_Want]) -> str:
@@ -891,13 +774,6 @@ def _project_wheel(
 # --- detection ----------------------------------------------------------------------------------
 
 
-def snippet_imports(snippet: Snippet) -> set[str]:
-    """Top-level module names a snippet imports (shared with the check)."""
-    from .check.packages import snippet_imports as detect
-
-    return detect(snippet)
-
-
 def snippet_needs(snippet: Snippet, resolution: Resolution) -> list[str]:
     """Names (with dependencies) loaded before *snippet* runs: site, its ``packages``, imports."""
     names = set(resolution.site)
@@ -998,8 +874,6 @@ def build_packages(
     This is what adapters call once per build, after every page is read and before the check.
     Problems are in ``resolution.problems``; a setup problem (no runtime) raises PyrunError.
     """
-    from .check.api import CHECKED_RUNTIME, packages_dir
-    from .check.packages import PackageError, PackageIndex, PackageStore
     from .fetch import ensure_runtime
     from .runtime import get_pin
 

@@ -26,6 +26,7 @@ from .assets import asset_version, executor_path
 from .config import PyrunConfig
 from .errors import PyrunError
 from .fetch import cache_root, ensure_runtime
+from .node import find_node
 from .runtime import RuntimePin, load_pins
 
 MANIFEST_NAME = "pyrun-snapshot.json"
@@ -54,8 +55,6 @@ def make_snapshot(pin: RuntimePin, *, timeout: float = 600) -> tuple[Path, dict[
     Raises:
         PyrunError: no Node.js, or the runtime did not boot or snapshot (the message says why).
     """
-    from .check.node import find_node
-
     folder = cache_root() / "site-snapshots"
     name = snapshot_name(pin)
     path, meta_path = folder / name, folder / f"{name}.json"

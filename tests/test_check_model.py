@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from pyrun_docs.check import CheckReport, SnippetResult, Status, format_summary
-from pyrun_docs.check.node import find_node
 from pyrun_docs.check.plan import cache_key, execution_order, session_members
 from pyrun_docs.check.progress import Progress
 from pyrun_docs.check.reports import emit_github_annotations, write_json, write_junit
 from pyrun_docs.check.verdict import judge, relocate_traceback
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.node import find_node
 from pyrun_docs.options import parse_options
 from pyrun_docs.snippet import Snippet
 

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from pyrun_docs.assets import assets_dir, executor_path
-from pyrun_docs.check.node import find_node
 from pyrun_docs.executor import (
     FLAGS,
     _exception_matches,
@@ -23,6 +22,7 @@ from pyrun_docs.executor import (
     check_output,
     micropython_hint,
 )
+from pyrun_docs.node import find_node
 
 DRIVER = """
 import * as fs from "node:fs";

@@ -23,17 +23,15 @@ import pytest
 from conftest import ROOTS, check_dir, sphinx_build
 
 from pyrun_docs.check import run_check
-from pyrun_docs.check.packages import PackageIndex
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.options import parse_options
+from pyrun_docs.package_store import PackageIndex, PyodideLock, is_pure_wheel
 from pyrun_docs.packages import (
     LOCK_NAME,
     Pip,
-    PyodideLock,
     Resolution,
     build_packages,
-    is_pure_wheel,
     read_wheel,
     resolve,
     snippet_needs,
@@ -308,6 +306,47 @@ def test_project_wheel_and_its_dependency(lock: PyodideLock, tmp_path: Path) -> 
     assert info.requires == ["inflection>=0.5"]
 
 
+def test_a_project_pyodide_also_ships_brings_only_its_own_dependencies(
+    lock: PyodideLock, tmp_path: Path
+) -> None:
+    """Issue 20.6: the documented project replaces Pyodide's copy of it, so the lock holds what the
+    project's wheel depends on, not what Pyodide's copy does (``retrying`` -> ``six``): offline,
+    a build would otherwise miss a wheel nothing loads."""
+    assert lock.packages["retrying"]["depends"] == ["six"]  # the trap this test is about
+    project = tmp_path / "retrying"
+    (project / "src" / "retrying").mkdir(parents=True)
+    (project / "src" / "retrying" / "__init__.py").write_text("VERSION = 'ours'\n")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "retrying"\nversion = "99.0"\n'
+        '[tool.setuptools.packages.find]\nwhere = ["src"]\n'
+    )
+    pages = {"index": [snip("import retrying\n")]}
+    res = resolve(pages, PyrunConfig(project="."), lock, PIN, base_dir=project,
+                  cache_dir=tmp_path / "c")  # fmt: skip
+    assert not res.problems, res.problems
+    assert set(res.packages) == {"retrying"}
+    assert (res.packages["retrying"].source, res.packages["retrying"].version) == (
+        "project",
+        "99.0",
+    )
+    assert snippet_needs(pages["index"][0], res) == ["retrying"]
+    assert set(res.lock_json(mode="cdn")["packages"]) == {"retrying"}
+
+
+def test_nothing_beneath_the_check_imports_it() -> None:
+    """Node discovery and the package store sit below the check and the docs build's package and
+    snapshot code (DESIGN.md): importing those loads no module of ``pyrun_docs.check``."""
+    code = (
+        "import sys\n"
+        "import pyrun_docs.packages, pyrun_docs.package_store, pyrun_docs.node\n"
+        "import pyrun_docs.site_snapshot\n"
+        "print([m for m in sys.modules if m.startswith('pyrun_docs.check')])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]", proc.stdout
+
+
 def test_project_that_is_not_a_project(lock: PyodideLock, tmp_path: Path) -> None:
     res = resolve(
         {"index": []},
@@ -467,7 +506,7 @@ def test_mkdocs_package_problem_fails_the_build(tmp_path: Path, runtime_cache: P
 
 def test_check_cache_key_follows_our_wheels(lock: PyodideLock, tmp_path: Path) -> None:
     """A rebuilt project wheel (new hash) re-runs its examples; Pyodide's packages go by name."""
-    from pyrun_docs.packages import LockedPackage
+    from pyrun_docs.package_store import LockedPackage
 
     res = resolve({"index": []}, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=tmp_path)
     wheel = tmp_path / "fixture_project-0.1.0-py3-none-any.whl"
@@ -497,7 +536,7 @@ def test_sphinx_text_builder_checks_with_the_project(project_html: Path, tmp_pat
 
 def test_self_host_copies_only_verified_pyodide_wheels(tmp_path: Path) -> None:
     """Self-host mode puts exactly the needed Pyodide wheels next to the runtime, verified."""
-    from pyrun_docs.packages import LockedPackage
+    from pyrun_docs.package_store import LockedPackage
 
     good, bad = tmp_path / "good.whl", tmp_path / "bad.whl"
     good.write_bytes(b"the pinned bytes")

@@ -4,10 +4,12 @@ Framework-free. Adapters collect :class:`~pyrun_docs.snippet.Snippet` objects pe
 :func:`run_check`; the CLI scans sources with :func:`scan_paths` first. See ``docs/check.rst``.
 
 Layout: :mod:`.plan` (order, sessions, cache keys), :mod:`.pool` and :mod:`.harness` (Node
-processes running ``harness.mjs``), :mod:`.snapshot` (interpreter memory snapshots), :mod:`.packages`
-(verified wheels), :mod:`.cache` (results), :mod:`.verdict` and :mod:`.results` (the result model),
-:mod:`.progress` and :mod:`.reports` (terminal, JSON, JUnit XML, GitHub annotations), :mod:`.scan`
-(sources without a build), :mod:`.node` (finding Node.js).
+processes running ``harness.mjs``), :mod:`.snapshot` (interpreter memory snapshots, with the site's
+packages installed), :mod:`.cache` (results), :mod:`.verdict` and :mod:`.results` (the result
+model), :mod:`.progress` and :mod:`.reports` (terminal, JSON, JUnit XML, GitHub annotations),
+:mod:`.scan` (sources without a build). Below it, shared with the docs build and never importing
+it: :mod:`pyrun_docs.node` (finding Node.js) and :mod:`pyrun_docs.package_store` (the pinned lock,
+verified wheels).
 """
 
 from __future__ import annotations

@@ -12,19 +12,27 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import Any, TextIO, cast
 
 from pyrun_docs.assets import executor_path
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.fetch import cache_root, ensure_runtime
+from pyrun_docs.node import find_node
+from pyrun_docs.package_store import (
+    CHECKED_RUNTIME,
+    PackageError,
+    PackageIndex,
+    PackageStore,
+    PyodideLock,
+    packages_dir,
+)
+from pyrun_docs.packages import Resolution, resolve
 from pyrun_docs.runtime import RuntimePin, get_pin
 from pyrun_docs.snippet import Snippet
 
 from . import micropython
 from .cache import ResultCache
 from .harness import HARNESS_IO_PATH, HARNESS_PATH
-from .node import find_node
-from .packages import PackageError, PackageIndex, PackageStore
 from .plan import (
     Run,
     cache_key,
@@ -43,16 +51,12 @@ from .results import CheckReport, SnippetResult, Status
 from .snapshot import SnapshotStore
 from .verdict import cached_output, judge, problem, skipped
 
-if TYPE_CHECKING:
-    from pyrun_docs.packages import Resolution
-
 #: modules imported before the snapshot is taken, so pages do not each pay for importing them
 WARM_IMPORTS = (
     "asyncio", "collections", "dataclasses", "datetime", "decimal", "fractions", "functools",
     "itertools", "json", "math", "random", "re", "statistics", "textwrap", "typing",
     "doctest",  # judges every >>> transcript; ~1 s to import in Pyodide, paid once per snapshot
 )  # fmt: skip
-CHECKED_RUNTIME = "pyodide"
 ISOLATION_PATH = Path(__file__).with_name("isolation.py")
 #: environment variable: ``interpreter`` gives every page a freshly restored interpreter instead of
 #: handing a verified, restored one on (slower; for when an example's in-place changes leak)
@@ -270,8 +274,6 @@ def _resolve_here(
     base_dir: Path | None,
 ) -> Resolution:
     """Resolve packages for a check run without a docs build (the CLI)."""
-    from pyrun_docs.packages import PyodideLock, resolve
-
     pin = get_pin(CHECKED_RUNTIME)
     lock = PyodideLock.from_path(runtime / "pyodide-lock.json")
     resolution = resolve(runnable, config, lock, pin, base_dir=base_dir)
@@ -314,11 +316,6 @@ def engine_of(pin: RuntimePin) -> str:
         HARNESS_IO_PATH.read_bytes(),
         ISOLATION_PATH.read_bytes(),
     )
-
-
-def packages_dir(pin: RuntimePin) -> Path:
-    """The verified wheel folder of *pin* (shared by every check of this user)."""
-    return cache_root() / f"{pin.key}-packages"
 
 
 def harness_settings(

@@ -16,7 +16,7 @@ from collections import deque
 from pathlib import Path
 from typing import IO, Any
 
-from .node import Node
+from pyrun_docs.node import Node
 
 HARNESS_PATH = Path(__file__).with_name("harness.mjs")
 #: the same protocol for MicroPython pages (through the browser's MicroPython host module)

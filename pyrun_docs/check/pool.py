@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyrun_docs.config import PyrunConfig
+from pyrun_docs.node import Node
 
 from .harness import HARNESS_PATH, MICROPYTHON_HARNESS_PATH, Harness, HarnessDied
 from .micropython import explain_limitation
-from .node import Node
 from .plan import Run, session_key
 from .results import SnippetResult, Status
 from .snapshot import SnapshotStore

@@ -1,8 +1,14 @@
-"""Packages for the check: found from ``packages`` and imports, loaded only from verified wheels.
+"""The verified package store below the check and the docs build: the pinned lock, the wheels.
+
+What both the check (:mod:`pyrun_docs.check`) and the site's package resolution
+(:mod:`pyrun_docs.packages`) stand on, so neither imports the other: the pinned Pyodide lock file
+(:class:`PyodideLock`), what a snippet imports (:func:`snippet_imports`), the index of every
+package the docs may load (:class:`PackageIndex`) and the folder of verified wheels the check's
+harness loads them from (:class:`PackageStore`).
 
 Pyodide in Node checks no hashes and, when a wheel is missing, downloads it from the CDN on its own
 and writes it into ``node_modules`` (FIELD.md pitfalls 3 and 16). So the harness points Pyodide's
-package base and cache at one folder of ours, and this module fills that folder beforehand: each
+package base and cache at one folder of ours, and the store fills that folder beforehand: each
 wheel is fetched from the configured CDN only if missing and kept only if its SHA-256 matches the
 pinned runtime's lock file (itself verified against the pin). A missing wheel with no network is an
 error for the snippets that need it, never a silent download.
@@ -12,21 +18,173 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
 import re
 import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyrun_docs.errors import PyrunError
-from pyrun_docs.packages import PyodideLock, is_pure_wheel, lock_closure
-from pyrun_docs.snippet import Snippet
+from packaging.utils import canonicalize_name
+
+from .errors import PyrunError
+from .fetch import cache_root
+from .runtime import RuntimePin
+from .snippet import Snippet
 
 if TYPE_CHECKING:
-    from pyrun_docs.packages import Resolution
+    from .packages import Resolution
+
+#: the runtime whose packages the store holds (MicroPython has none)
+CHECKED_RUNTIME = "pyodide"
+WHEELS_DIR = "wheels"
+
+
+def packages_dir(pin: RuntimePin) -> Path:
+    """The verified wheel folder of *pin* (shared by every check and build of this user)."""
+    return cache_root() / f"{pin.key}-packages"
+
+
+@dataclass
+class LockedPackage:
+    """One wheel of the resolved set."""
+
+    name: str  # canonical (``fixture-project``)
+    version: str
+    source: str  # "pyodide" | "pypi" | "project"
+    file_name: str
+    sha256: str
+    depends: list[str] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)
+    path: Path | None = None  # the verified local wheel (pypi/project)
+    lock_name: str = ""  # the Pyodide lock's own name for it (pyodide)
+
+    @property
+    def url(self) -> str:
+        """Where the site serves our wheel, relative to ``pyrun-lock.json``."""
+        return f"{WHEELS_DIR}/{self.sha256[:16]}/{self.file_name}"
+
+    @property
+    def load_key(self) -> str:
+        """The name Pyodide records in ``loadedPackages`` once this wheel is loaded."""
+        if self.source == "pyodide":
+            return self.lock_name or self.name
+        return wheel_load_key(self.file_name)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "version": self.version,
+            "source": self.source,
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "depends": sorted(self.depends),
+            "imports": sorted(self.imports),
+            "key": self.load_key,
+        }
+        if self.source != "pyodide":
+            out["url"] = self.url
+        return out
+
+
+def wheel_load_key(file_name: str) -> str:
+    """Pyodide's ``loadedPackages`` key for a wheel loaded by URL (its file name's first part)."""
+    return file_name.split("/")[-1].split("-")[0].lower()
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- the Pyodide side --------------------------------------------------------------------------
+
+
+def pyodide_environment(lock_info: Mapping[str, Any]) -> dict[str, str]:
+    """PEP 508 marker values for the pinned Pyodide (``sys_platform == "emscripten"``...)."""
+    full = str(lock_info.get("python", "3.14.0"))
+    short = ".".join(full.split(".")[:2])
+    return {
+        "implementation_name": "cpython",
+        "implementation_version": full,
+        "os_name": "posix",
+        "platform_machine": "wasm32",
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_system": "Emscripten",
+        "platform_version": "",
+        "python_full_version": full,
+        "python_version": short,
+        "sys_platform": "emscripten",
+    }
+
+
+class PyodideLock:
+    """The pinned ``pyodide-lock.json``: names, versions, ``depends`` and ``imports``."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.info: Mapping[str, Any] = data.get("info", {})
+        self.packages: dict[str, Mapping[str, Any]] = {
+            canonicalize_name(name): entry for name, entry in data["packages"].items()
+        }
+        self.by_import: dict[str, str] = {}
+        for name, entry in self.packages.items():
+            for module in entry.get("imports", ()):
+                self.by_import.setdefault(str(module), name)
+
+    @classmethod
+    def from_path(cls, path: Path) -> PyodideLock:
+        return cls(json.loads(path.read_text(encoding="utf-8")))
+
+    @property
+    def python_version(self) -> str:
+        return pyodide_environment(self.info)["python_version"]
+
+    def locked(self, name: str) -> LockedPackage:
+        entry = self.packages[name]
+        return LockedPackage(
+            name=name,
+            version=str(entry.get("version", "")),
+            source="pyodide",
+            file_name=str(entry["file_name"]),
+            sha256=str(entry["sha256"]),
+            depends=[canonicalize_name(d) for d in entry.get("depends", ())],
+            imports=[str(i) for i in entry.get("imports", ())],
+            lock_name=str(entry.get("name", name)),
+        )
+
+
+# --- wheels ------------------------------------------------------------------------------------
+
+
+def is_pure_wheel(file_name: str) -> bool:
+    """``*-none-any.whl`` built for Python 3 (``py3``, ``py2.py3``, ``py3x``)."""
+    parts = file_name[:-4].split("-")
+    if not file_name.endswith(".whl") or len(parts) < 5:
+        return False
+    python, abi, platform = parts[-3:]
+    return (
+        abi == "none" and platform == "any" and any(t.startswith("py3") for t in python.split("."))
+    )
+
+
+def lock_closure(packages: Mapping[str, Mapping[str, Any]], names: Iterable[str]) -> list[str]:
+    """*names* (canonical) and everything they depend on, among lock-style *packages* entries."""
+    seen: set[str] = set()
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in packages:
+            continue
+        seen.add(name)
+        stack.extend(canonicalize_name(d) for d in packages[name].get("depends", ()))
+    return sorted(seen)
+
+
+# --- detection and the store -------------------------------------------------------------------
 
 _IMPORT_LINE = re.compile(r"^\s*(?:>>>\s*)?(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
 
@@ -157,7 +315,7 @@ class PackageStore:
     def _ensure_one(self, entry: Mapping[str, Any]) -> None:
         if entry.get("path"):
             path = Path(str(entry["path"]))
-            if path.is_file() and _sha256(path.read_bytes()) == entry["sha256"]:
+            if path.is_file() and sha256_file(path) == entry["sha256"]:
                 return
             raise PackageError(
                 f"hash mismatch for {entry['name']}: {path} no longer matches the SHA-256 "
@@ -168,7 +326,7 @@ class PackageStore:
             return
         expected = str(entry["sha256"])
         path = self.folder / file_name
-        if path.is_file() and _sha256(path.read_bytes()) == expected:
+        if path.is_file() and sha256_file(path) == expected:
             self._verified.add(file_name)
             return
         url = self.base_url + file_name
