@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -74,8 +75,8 @@ def highlight_code(
     exactly as it styles its code blocks (themes make the numbers unselectable; the widget leaves
     them out of the code it runs and copies). Per-line spans
     (``id="<prefix>-N"``, N from 1) let the widget mark the line a traceback points at.
-    *wrapcode* adds the ``<code>`` that pymdownx.highlight emits and mkdocs-material styles;
-    Sphinx themes style a bare ``<pre>``.
+    *wrapcode* gives pymdownx.highlight's markup, which mkdocs-material styles: ``<code>`` in the
+    ``<pre>`` and its ``pymdownx-inline`` line numbers; Sphinx themes style a bare ``<pre>``.
     """
     formatter = _LineFormatter(
         cssclass="highlight",
@@ -85,7 +86,15 @@ def highlight_code(
         linenos="inline" if linenos else False,
         linenostart=lineno_start,
     )
-    return str(highlight(code, PythonLexer(stripnl=False, ensurenl=True), formatter))
+    text = str(highlight(code, PythonLexer(stripnl=False, ensurenl=True), formatter))
+    if wrapcode and linenos:
+        # pymdownx.highlight's "pymdownx-inline" numbers, which mkdocs-material draws from the
+        # attribute (with its gap and rule); the number is then no text at all
+        text = _INLINE_NUMBER.sub(r'<span class="linenos" data-linenos="\1 "></span>', text)
+    return text
+
+
+_INLINE_NUMBER = re.compile(r'<span class="linenos">( *\d+)</span>')
 
 
 def render_snippet(

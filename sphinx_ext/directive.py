@@ -87,9 +87,15 @@ class PyrunDirective(SphinxDirective):
         node = pyrun_block(snippet.source, snippet.source)
         node["language"] = "python"
         node["pyrun"] = snippet
-        node["linenos"] = options.linenos
+        # as code-block sets them, for the builders that print a plain code block (LaTeX...)
+        node["linenos"] = options.linenos or options.lineno_start is not None
+        highlight_args: dict[str, Any] = {}
         if options.emphasize_lines:
-            node["highlight_args"] = {"hl_lines": list(options.emphasize_lines)}
+            highlight_args["hl_lines"] = list(options.emphasize_lines)
+        if options.lineno_start is not None:
+            highlight_args["linenostart"] = options.lineno_start
+        if highlight_args:
+            node["highlight_args"] = highlight_args
         self.set_source_info(node)
         result: nodes.Element = node
         if options.caption:

@@ -84,15 +84,16 @@ MEASURE = """
     });
     return lines;
   }
+  // numbers as text (Sphinx) or drawn from data-linenos (pymdownx-inline, mkdocs-material)
+  const numbers = [...pre.querySelectorAll(".linenos")].map((el) => ({
+    number: (el.dataset.linenos ?? el.textContent).trim(),
+    numberTop: rel(el.getBoundingClientRect()).top,
+  }));
   const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
   let current = null;
   let atStart = true;
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    const number = n.parentElement.closest(".linenos");
-    if (number) {
-      current = { number: n.textContent.trim(), numberTop: rel(number.getBoundingClientRect()).top };
-      continue;
-    }
+    if (n.parentElement.closest(".linenos")) continue;
     const text = n.textContent;
     for (let i = 0; i < text.length; i++) {
       if (text[i] === "\\n") {
@@ -102,7 +103,7 @@ MEASURE = """
       if (atStart && text[i] !== " ") {
         const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
         const box = rel(r.getBoundingClientRect());
-        current = { number: null, numberTop: null, ...(current || {}), ...box,
+        current = { number: null, numberTop: null, ...(numbers[lines.length] || {}), ...box,
                     emphasized: !!n.parentElement.closest(".hll") };
         atStart = false;
       }
@@ -298,5 +299,68 @@ def test_long_snippet_is_capped_without_javascript(
         height = _height(page, f"#{LONG} .pyrun-code")
         assert 300 <= height <= 1000, (theme, height)
         assert _height(page, f"#{SHORT_CAPPED} .pyrun-code") < 200
+    finally:
+        context.close()
+
+
+# ------------------------------------------------------------------------- mkdocs-material
+
+#: (pymdownx's header for the site's own code block, the pyrun header, numbers, emphasized)
+MK_CASES = [
+    ('linenums="1"', 'linenums="1"', ["1", "2", "3", "4"], []),
+    ('hl_lines="3"', 'hl_lines="3"', None, [3]),
+    ('linenums="1" hl_lines="3"', 'linenos emphasize-lines="3"', ["1", "2", "3", "4"], [3]),
+    (
+        'linenums="98" hl_lines="1 3-4"',
+        'linenums="98" hl_lines="1 3-4"',
+        ["98", "99", "100", "101"],
+        [1, 3, 4],
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def material_lines(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Iterator[str]:
+    from test_mkdocs import ROOT, mkdocs_build
+
+    root = tmp_path_factory.mktemp("mk-lines") / "site-src"
+    shutil.copytree(ROOT, root)
+    fences = "".join(
+        f"```python {theirs}\n{CODE}```\n\n```pyrun {header}\n{CODE}```\n\n"
+        for theirs, header, _, _ in MK_CASES
+    )
+    (root / "docs" / "lines.md").write_text(f"# Lines\n\n{fences}")
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    with serving(build.site, DocsRequestHandler) as url:
+        yield url + "lines/"
+
+
+@pytest.mark.parametrize("javascript", [False, True])
+def test_material_numbers_and_emphasis(browser: Any, material_lines: str, javascript: bool) -> None:
+    """mkdocs-material, the sixth theme: each line on its row with its number, emphasis and
+    indentation (its own code blocks use another line-number layout, so no comparison)."""
+    context = browser.new_context(
+        java_script_enabled=javascript, viewport={"width": 1100, "height": 900}
+    )
+    try:
+        page = context.new_page()
+        if javascript:
+            open_page(page, material_lines)
+        else:
+            page.goto(material_lines)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / f"lines-material-{'js' if javascript else 'nojs'}.png"
+        page.locator("article").screenshot(path=str(shot))
+        for number, (_, header, numbers, emphasized) in enumerate(MK_CASES):
+            lines = measure(page, f"#pyrun-{number} .pyrun-code")
+            assert_lines_right(lines, numbers, emphasized, f"material js={javascript} {header}")
+        if javascript:
+            for number, (_, header, numbers, emphasized) in enumerate(MK_CASES):
+                page.locator(f"#pyrun-{number} .pyrun-code pre").first.click()
+                page.wait_for_selector(f"#pyrun-{number} .cm-editor", timeout=15_000)
+                lines = measure(page, f"#pyrun-{number} .pyrun-code")
+                assert_lines_right(lines, numbers, emphasized, f"material editor {header}")
+            page.locator("#pyrun-3").screenshot(path=str(SHOTS / "lines-material-editor.png"))
     finally:
         context.close()
