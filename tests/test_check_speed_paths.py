@@ -8,6 +8,7 @@ no timing assertions (speed is ``bench/check_speed.py``).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import subprocess
@@ -61,6 +62,34 @@ def test_pages_start_with_the_site_packages_installed_not_imported(
         assert not report.problems, report.problems
     installed = list((folder / "snapshots").glob("*-*-*.snap.files"))
     assert installed, "no installed snapshot was kept"
+
+
+def test_a_damaged_installed_snapshot_falls_back_and_is_deleted(
+    runtime_cache: Path, tmp_path: Path
+) -> None:
+    """An installed snapshot whose hashes match but which does not restore: the pages still run
+    (installing in each interpreter), the check says so, and the file is gone for the next one."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOTS / "project", project)
+    config = PyrunConfig(project=str(project))
+    pages = pages_of(a=PROJECT_PAGE)
+    resolution = build_packages(pages, config, None)
+    folder = tmp_path / "own-snapshots"  # not shared: this test damages its snapshot
+    first = run_check(pages, config, cache_dir=folder, progress=False, use_cache=False,
+                      packages=resolution)  # fmt: skip
+    assert first.ok, first.results
+    (files,) = (folder / "snapshots").glob("*.snap.files")
+    snap = files.with_suffix("")
+    garbage = b"\0" * 64 + snap.read_bytes()[64:1024]
+    snap.write_bytes(garbage)
+    digests = [hashlib.sha256(garbage).hexdigest(), hashlib.sha256(files.read_bytes()).hexdigest()]
+    snap.with_name(snap.name + ".sha256").write_text(" ".join(digests) + "\n")
+    report = run_check(pages, config, cache_dir=folder, progress=False, use_cache=False,
+                       packages=resolution)  # fmt: skip
+    assert report.ok, [(r.message, r.traceback) for r in report.results]
+    assert [r.output for r in report.results] == ["[]\n", "clean 0.1.0\n"]
+    assert any("site's packages not used" in p for p in report.problems), report.problems
+    assert not snap.exists()
 
 
 def test_a_timeout_is_remembered_until_something_it_depends_on_changes(
@@ -181,3 +210,32 @@ def test_progress_stream_still_draws_a_bar(runtime_cache: Path, tmp_path: Path) 
         pages_of(a=rst("\n\nx = 1")), PyrunConfig(), cache_dir=check_dir(tmp_path), progress=stream
     )
     assert "pyrun check [" in stream.getvalue()
+
+
+def test_the_pool_judges_the_work_left_from_warm_pages() -> None:
+    """A second process starts only for work that pays for its start: measured once warm (after
+    the first page, which paid for starting), or a first page that runs long."""
+    from pyrun_docs.check import pool
+
+    clock = [100.0]
+    pace = pool._Pace(total=100, clock=lambda: clock[0])
+    clock[0] += 1.0
+    assert pace.seconds_left() == 1.0  # first page still running: how long it has run
+    for _ in range(10):
+        pace.settled()
+    pace.page_done()  # 10 snippets in the first page (with the start)
+    clock[0] += 0.5
+    for _ in range(10):
+        pace.settled()  # then 10 more in 0.5 s: 0.05 s each, 80 left
+    assert pace.seconds_left() == pytest.approx(4.0)
+    assert pace.seconds_left() > pool.GROW_WORK
+
+
+def test_no_second_process_on_a_busy_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyrun_docs.check import pool
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (1.1, 1.0, 1.0))
+    assert pool._idle_core(1)  # only this check's process is busy
+    monkeypatch.setattr("os.getloadavg", lambda: (6.0, 5.0, 4.0))
+    assert not pool._idle_core(1)  # other work fills both cores

@@ -104,7 +104,8 @@ def run_check(
             pinned lock file) and ``output_limit``. ``check`` (off/warn/error) is for the adapter.
         cache_dir: where results and interpreter snapshots are kept; default
             :func:`default_cache_dir`.
-        jobs: interpreter processes to run at once; default :func:`default_workers`.
+        jobs: interpreter processes to run at once; default: :func:`default_workers` to start
+            with, more (up to one per core) while the work left is worth another process.
         progress: a progress bar on stderr (``True``), on the given stream, none (``False``),
             or a callable ``(done, total, result)`` called as each snippet is settled (adapters
             show progress in their own log with it).
@@ -205,9 +206,10 @@ def run_check(
         if micro:
             settings.micropython = micropython.harness_init(config)
         snapshots = settings.snapshots
-        count = jobs or default_workers(page_jobs, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+        count = jobs or default_workers(page_jobs, cores)
         page_of = {(id(r.snippet)): job.page for job in page_jobs for r in job.runs}
-        outcomes, stats = run_pages(page_jobs, settings, count, tally)
+        outcomes, stats = run_pages(page_jobs, settings, count, tally, grow_to=0 if jobs else cores)
         for outcome in outcomes:
             result = outcome.result
             page = page_of[id(result.snippet)]
@@ -301,6 +303,9 @@ def default_workers(page_jobs: Sequence[PageJob], cores: int) -> int:
     50 pages finish sooner in one process (2.9 s) than in two (3.5 s), because a second process
     spends ~1 s starting and competes with this one. So: one process per
     :data:`MIN_WORK_PER_PROCESS` seconds of estimated work, at most one per core and one per page.
+    This is only where a check starts: the estimate assumes trivial snippets, so the pool adds
+    processes (up to one per core) while it runs when the work left proves worth it
+    (:func:`.pool.run_pages`).
     """
     work = sum(PAGE_SECONDS + RUN_SECONDS * len(job.runs) for job in page_jobs)
     return max(1, min(cores, len(page_jobs), int(work // MIN_WORK_PER_PROCESS)))

@@ -363,7 +363,7 @@ async function init(msg) {
   }
   installSpecs = new Set(msg.install || []);
   let installState = "off";
-  if (snapshot && installSpecs.size && (msg.installed || msg.makeInstalled)) {
+  if (installSpecs.size && (msg.installed || (snapshot && msg.makeInstalled))) {
     try {
       installed = msg.installed ? readInstalled(msg.installed) : await makeInstalled(msg.makeInstalled);
       installState = msg.installed ? "loaded" : "made";

@@ -11,6 +11,7 @@ Every other result of the page stays as it was.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -323,13 +324,29 @@ class Worker:
         return replays + rest
 
 
+#: seconds of estimated work left that make another harness process worth starting: it needs
+#: ~1-1.5 s of CPU (Node, a snapshot restore, V8 compiling the interpreter's hot code) before it
+#: runs anything, while the first one goes on
+GROW_WORK = 2.5
+#: how often the pool looks whether to grow
+GROW_EVERY = 0.5
+
+
 def run_pages(
     jobs: Sequence[PageJob],
     settings: Settings,
     workers: int,
     on_result: Callable[[SnippetResult], None],
+    *,
+    grow_to: int = 0,
 ) -> tuple[list[Outcome], Stats]:
-    """Run *jobs* on up to *workers* processes; return every reported outcome and the stats."""
+    """Run *jobs* on *workers* processes; return every reported outcome and the stats.
+
+    With *grow_to* above *workers*, more processes are started (up to *grow_to*) while the check
+    runs, whenever the work left, estimated from how fast the running processes get through
+    snippets once warm, is worth a process's start (:data:`GROW_WORK`): a real project's examples
+    can take 100 times longer than a trivial one, so the work cannot be judged before running.
+    """
     stats = Stats()
     todo: queue.Queue[PageJob] = queue.Queue()
     for job in sorted(jobs, key=lambda j: (j.runtime != "pyodide", -len(j.runs))):
@@ -337,10 +354,16 @@ def run_pages(
     outcomes: list[Outcome] = []
     lock = threading.Lock()
     count = max(1, min(workers, len(jobs)))
+    limit = max(count, min(grow_to, len(jobs)))
+    pace = _Pace(sum(len(j.runs) for j in jobs))
     stats.workers = count
 
+    def counted(result: SnippetResult) -> None:
+        pace.settled()
+        on_result(result)
+
     def work() -> None:
-        worker = Worker(settings, stats, on_result)
+        worker = Worker(settings, stats, counted)
         try:
             while True:
                 try:
@@ -357,15 +380,70 @@ def run_pages(
                         if r.report
                     ]
                     for outcome in found:
-                        on_result(outcome.result)
+                        counted(outcome.result)
+                pace.page_done()
                 with lock:
                     outcomes.extend(found)
         finally:
             worker.close()
 
-    threads = [threading.Thread(target=work, name=f"pyrun-check-{n}") for n in range(count)]
-    for thread in threads:
+    def start(number: int) -> threading.Thread:
+        thread = threading.Thread(target=work, name=f"pyrun-check-{number}")
         thread.start()
+        return thread
+
+    threads = [start(n) for n in range(count)]
+    while len(threads) < limit and any(t.is_alive() for t in threads):
+        time.sleep(GROW_EVERY)
+        if todo.qsize() > 0 and pace.seconds_left() > GROW_WORK and _idle_core(len(threads)):
+            threads.append(start(len(threads)))
+            stats.workers = len(threads)
     for thread in threads:
         thread.join()
     return outcomes, stats
+
+
+def _idle_core(processes: int) -> bool:
+    """Whether the machine seems to have a core nobody uses (the 1-minute load average, less
+    what this check's *processes* and this process add, under the core count): on a machine
+    busy with other work another process only adds its start."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not measurable here: assume there is one
+        return True
+    return load - processes < (os.cpu_count() or 1) - 1
+
+
+class _Pace:
+    """How fast the pool gets through snippets once warm (after its first page, which paid for
+    starting a process), to estimate the work left in wall seconds at the current size."""
+
+    def __init__(self, total: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total = total
+        self.clock = clock
+        self.started = clock()
+        self.done = 0
+        self.warm_since: float | None = None
+        self.warm_done = 0
+        self._lock = threading.Lock()
+
+    def settled(self) -> None:
+        with self._lock:
+            self.done += 1
+            if self.warm_since is not None:
+                self.warm_done += 1
+
+    def page_done(self) -> None:
+        with self._lock:
+            if self.warm_since is None:
+                self.warm_since = self.clock()
+
+    def seconds_left(self) -> float:
+        """Estimated wall seconds of work left; while the first page still runs, how long it has
+        run so far (a long first page means the rest is long too)."""
+        with self._lock:
+            now = self.clock()
+            if self.warm_since is None or self.warm_done == 0:
+                return now - self.started
+            per_run = (now - self.warm_since) / self.warm_done
+            return per_run * (self.total - self.done)

@@ -86,14 +86,15 @@ class SnapshotStore:
 
     def _fields(self) -> dict[str, str]:
         fields: dict[str, str] = {}
-        if self._verified is None:
-            self._verified = _verify(self.path, 1)
-        fields["snapshot" if self._verified else "makeSnapshot"] = str(self.path)
         if self.installed_path is not None and self.installed_enabled:
             if self._installed_verified is None:
                 self._installed_verified = _verify(self.installed_path, 2)
-            name = "installed" if self._installed_verified else "makeInstalled"
-            fields[name] = str(self.installed_path)
+            if self._installed_verified:  # all a harness restores: the base is not read
+                return {"installed": str(self.installed_path)}
+            fields["makeInstalled"] = str(self.installed_path)
+        if self._verified is None:
+            self._verified = _verify(self.path, 1)
+        fields["snapshot" if self._verified else "makeSnapshot"] = str(self.path)
         return fields
 
     def release(self) -> None:
@@ -148,7 +149,7 @@ class SnapshotStore:
             self.discard_installed(installed)
         if "made" in (state, installed):
             self.made()
-        return state == "made", state in ("made", "loaded")
+        return state == "made", "made" in (state, installed) or "loaded" in (state, installed)
 
     def _trim(self) -> None:
         """Keep the :data:`KEEP` most recently used snapshots (other versions of the engine or of
