@@ -263,7 +263,8 @@ class PyRepl extends HTMLElement {
         const cs = getComputedStyle(pre);
         const edges = cs.boxSizing === "border-box" ? 0 : pre.offsetHeight - pre.clientHeight +
           parseFloat(cs.paddingTop) + parseFloat(cs.paddingBottom);
-        pre.style.minHeight = `${pre.offsetHeight - edges}px`;
+        const shown = Math.min(pre.offsetHeight, this.querySelector(".pyrun-code")?.clientHeight ?? Infinity);
+        pre.style.minHeight = `${shown - edges}px`;
         for (const a of ["contenteditable", "role", "aria-multiline", "aria-label", "tabindex"]) {
           pre.removeAttribute(a);
         }
@@ -282,6 +283,7 @@ class PyRepl extends HTMLElement {
           this.editor.view.dispatch({ selection: { anchor: clamp(caret[0]), head: clamp(caret[1]) } });
         }
         if (hadFocus) this.editor.focus();
+        this.fitHeight();
         this.dispatchEvent(new CustomEvent("pyrun:editor", { bubbles: true }));
       })
       .catch(() => {
@@ -297,16 +299,21 @@ class PyRepl extends HTMLElement {
   fitHeight() {
     const box = /** @type {HTMLElement | null} */ (this.querySelector(".pyrun-code"));
     if (!box || !this.pre || !this.expandBtn) return;
-    const cm = this.pre.querySelector(".cm-line");
-    const lineHeight = cm ? cm.getBoundingClientRect().height : parseFloat(getComputedStyle(this.pre).lineHeight);
+    // the editor scrolls itself (it draws only the lines in view), the static code in its box
+    const cm = /** @type {HTMLElement | null} */ (this.pre.querySelector(".cm-editor"));
+    const line = cm && cm.querySelector(".cm-line");
+    const lineHeight = line ? line.getBoundingClientRect().height : parseFloat(getComputedStyle(this.pre).lineHeight);
     const lines = Number(this.dataset.lines || 30);
     if (lineHeight > 0) {
       const style = getComputedStyle(this.pre);
-      const chrome = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom) + 2;
-      box.style.maxHeight = `${Math.ceil(lines * lineHeight + chrome)}px`;
+      const chrome = cm ? 4 : parseFloat(style.paddingTop) + parseFloat(style.paddingBottom) + 2;
+      const cap = `${Math.ceil(lines * lineHeight + chrome)}px`;
+      if (cm) cm.style.maxHeight = cap;
+      box.style.maxHeight = cm ? "none" : cap;
     }
+    const scroller = (cm && /** @type {HTMLElement | null} */ (cm.querySelector(".cm-scroller"))) || box;
     const expanded = this.hasAttribute("data-expanded");
-    this.expandBtn.hidden = !expanded && box.scrollHeight <= box.clientHeight + 1;
+    this.expandBtn.hidden = !expanded && scroller.scrollHeight <= scroller.clientHeight + 1;
   }
 
   toggleExpanded() {

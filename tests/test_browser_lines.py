@@ -282,6 +282,18 @@ def test_long_snippet_is_capped_with_expand(browser: Any, lines_site: tuple[str,
         page.screenshot(path=str(SHOTS / f"long-{theme}-expanded.png"))
         page.click(f"{widget} .pyrun-expand")  # Collapse
         assert _height(page, f"{widget} .pyrun-code") == pytest.approx(code_height, abs=2)
+        # the editor keeps the cap (it scrolls inside the same box) and the whole code
+        page.locator(f"{widget} .pyrun-code pre").first.click()
+        page.wait_for_selector(f"{widget} .cm-editor", timeout=15_000)
+        assert _height(page, f"{widget} .pyrun-code") <= code_height + 2 * line
+        drawn = page.locator(f"{widget} .cm-line").evaluate_all(
+            "(ls) => ls.filter((l) => { const r = l.getBoundingClientRect();"
+            " return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight; }).length"
+        )
+        assert drawn >= 25, (theme, "the editor shows its lines", drawn)
+        code = page.evaluate(f"document.getElementById('{LONG}').code")
+        assert code.count("\n") == 5001 and code.endswith("print('END', x4999)\n")
+        page.locator(widget).screenshot(path=str(SHOTS / f"long-{theme}-editor.png"))
     finally:
         context.close()
 
