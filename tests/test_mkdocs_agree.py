@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
+from conftest import ROOTS
 from test_mkdocs import ROOT, mkdocs_build
 
 from pyrun_docs.check.scan import scan_paths
@@ -77,6 +79,21 @@ def _built_page(site: Path, page: Path) -> Path:
     return site / (stem.parent if stem.name == "index" else stem) / "index.html"
 
 
+def assert_build_and_check_agree(docs: Path, site: Path) -> dict[Path, list[Any]]:
+    """Every page's widgets in the built *site* are the snippets the scanner finds in its
+    source, same code in the same order; returns the scanned snippets by source file."""
+    scanned = scan_paths([docs], docs_dir=docs)
+    by_page = {Path(k).resolve(): v for k, v in scanned.pages.items()}
+    pages = sorted(docs.rglob("*.md"))
+    assert pages
+    for page in pages:
+        html = _built_page(site, page.relative_to(docs)).read_text(encoding="utf-8")
+        built = [m.group("digest") for m in WIDGET.finditer(html)]
+        checked = [s.digest for s in by_page.get(page.resolve(), [])]
+        assert built == checked, (page.name, built, checked)
+    return by_page
+
+
 def test_build_and_check_find_the_same_snippets(tmp_path: Path, runtime_cache: Path) -> None:
     root = tmp_path / "mk"
     shutil.copytree(ROOT, root)
@@ -86,17 +103,9 @@ def test_build_and_check_find_the_same_snippets(tmp_path: Path, runtime_cache: P
     assert "Traceback" not in build.output
     # the one header token nothing can read is reported at its line, the fence kept
     assert "docs/tricky.md:18: cannot read '\"stray'" in build.output, build.output
-
     docs = root / "docs"
-    scanned = scan_paths([docs], docs_dir=docs)
-    by_page = {Path(k).resolve(): v for k, v in scanned.pages.items()}
-    pages = sorted(docs.rglob("*.md"))
-    assert len(pages) >= 4
-    for page in pages:
-        html = _built_page(build.site, page.relative_to(docs)).read_text(encoding="utf-8")
-        built = [m.group("digest") for m in WIDGET.finditer(html)]
-        checked = [s.digest for s in by_page.get(page.resolve(), [])]
-        assert built == checked, (page.name, built, checked)
+    by_page = assert_build_and_check_agree(docs, build.site)
+    assert len(by_page) >= 3
 
     tricky = (build.site / "tricky" / "index.html").read_text(encoding="utf-8")
     assert len(WIDGET.findall(tricky)) == 8  # one inside the HTML comment, as SuperFences does
@@ -106,3 +115,12 @@ def test_build_and_check_find_the_same_snippets(tmp_path: Path, runtime_cache: P
     assert [s.options.session for s in by_page[(docs / "tricky.md").resolve()]] == [
         "intro", "intro", None, None, None, "s2", "intro", "intro"
     ]  # fmt: skip
+
+
+def test_project_site_build_and_check_agree(tmp_path: Path, runtime_cache: Path) -> None:
+    """The other MkDocs test site (a documented project, checked during its build)."""
+    root = tmp_path / "project"
+    shutil.copytree(ROOTS / "project", root)
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    assert assert_build_and_check_agree(root / "mkdocs_docs", build.site)
