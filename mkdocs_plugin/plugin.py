@@ -54,7 +54,7 @@ from pyrun_docs.config import (
 )
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.executor import DEFAULT_FLAGS
-from pyrun_docs.fences import Fence, find_fences, readable_headers
+from pyrun_docs.fences import Fence, find_fences, readable_headers, swallowed_fences
 from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.options import parse_options_lenient
 from pyrun_docs.outputs import OutputFiles
@@ -168,6 +168,8 @@ class PageCollector:
             for line, reason in problems:
                 self.warn(line, f"this example stays a plain block: {reason}")
         self.fences = find_fences(text)
+        for line, message in swallowed_fences(text):  # neither a widget nor a snippet: say so
+            self.warn(line, message)
         self.used = set()
         self.snippets = []
         self.originals = {}

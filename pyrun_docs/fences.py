@@ -22,6 +22,13 @@ _FENCE_OPEN = re.compile(
     r"[ \t]*$"
 )
 _ANY_FENCE = re.compile(r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,})")
+#: a fence header SuperFences reads (its RE_NESTED_FENCE_START without relaxed headers): a
+#: language, then an attribute list or key / key="value" options; any other header is no fence
+#: to it (the line is text, and the next fence line opens a block instead)
+_READABLE = re.compile(
+    r"""^[ \t>]*(?:`{3,}|~{3,})(?:[ \t]*\.?[\w#.+-]+(?=[\t ]|$))?"""
+    r"""(?:[ \t]*\{[^\n]*\}|(?:[ \t]*[a-zA-Z][a-zA-Z0-9_]*(?:=(["']).*?\1)?(?=[\t ]|$))+)?[ \t]*$"""
+)
 # an option: key, key="value" / key='value' (what SuperFences reads), or key=value (unquoted)
 _OPTION = re.compile(
     r"""[ \t]*(?P<key>[A-Za-z][A-Za-z0-9_-]*)"""
@@ -125,15 +132,41 @@ def parse_attrs(text: str) -> tuple[dict[str, str | None], list[str]]:
 
 def find_fences(text: str) -> list[Fence]:
     """All ``pyrun`` fences in *text*, in source order, including nested (admonitions, tabs)."""
+    return _walk(text)[0]
+
+
+def swallowed_fences(text: str) -> list[tuple[int, str]]:
+    """``pyrun`` fences that no Markdown reader makes a widget: inside the code block that the
+    closing fence of a header SuperFences cannot read (```` ```python emphasize-lines="2" ````)
+    opens. Each with its line and a message naming that header's line."""
+    return _walk(text)[1]
+
+
+def _walk(text: str) -> tuple[list[Fence], list[tuple[int, str]]]:
     lines = text.splitlines()
     fences: list[Fence] = []
+    swallowed: list[tuple[int, str]] = []
+    broken = 0  # the line of the last fence header SuperFences reads as text
     i = 0
     while i < len(lines):
         m = _FENCE_OPEN.match(lines[i])
         if not m:
             other = _ANY_FENCE.match(lines[i])
-            if other:  # skip any other fenced block entirely (it may contain pyrun examples)
-                i = fence_end(lines, i, other.group("fence"))
+            if other and not _READABLE.match(lines[i]):
+                broken = i + 1
+            elif other:  # skip another block (pyrun examples in it)
+                end = fence_end(lines, i, other.group("fence"))
+                inside = [j for j in range(i + 1, end) if _FENCE_OPEN.match(lines[j])]
+                if broken and inside:
+                    swallowed.extend(
+                        (j + 1, f"this pyrun fence is shown as plain code, not a widget: the "
+                         f"fence header at line {broken} is not one SuperFences reads (quote "
+                         "option values, no '-' in their names), so the fence line that was to "
+                         f"close it, line {i + 1}, opens a code block instead")
+                        for j in inside
+                    )  # fmt: skip
+                broken = 0  # past this block, fences pair up as written again
+                i = end
             i += 1
             continue
         indent, fence = m.group("indent"), m.group("fence")
@@ -154,7 +187,7 @@ def find_fences(text: str) -> list[Fence]:
         code = textwrap.dedent("\n".join(body))
         fences.append(Fence(line=i + 1, code=code, options=options, errors=errors, header=header))
         i = end + 1
-    return fences
+    return fences, swallowed
 
 
 def readable_headers(text: str) -> str:

@@ -8,6 +8,7 @@ from pyrun_docs.fences import (
     parse_attrs,
     parse_header,
     readable_headers,
+    swallowed_fences,
 )
 
 PAGE = """\
@@ -81,3 +82,16 @@ def test_readable_headers_keep_lines() -> None:
     assert "cannot read" in fences[2].errors[0]
     assert rewritten[4] == "```pyrun"  # readable as written
     assert readable_headers('```pyrun a="1"\nx\n```\n') == '```pyrun a="1"\nx\n```\n'
+
+
+def test_a_header_superfences_cannot_read_swallows_the_next_pyrun_fence() -> None:
+    """SuperFences reads ```` ```python emphasize-lines="2" ```` as text, so its closing line
+    opens a block holding the next pyrun fence: no snippet there, and a message saying why."""
+    text = (
+        '```python emphasize-lines="2"\nx = 1\n```\n\ntext\n\n```pyrun\nlost = 1\n```\n\n'
+        '```pyrun\nkept = 1\n```\n\n```python linenums="1" title="a b"\nfine = 1\n```\n'
+    )
+    assert [f.code for f in find_fences(text)] == ["kept = 1"]
+    ((line, message),) = swallowed_fences(text)
+    assert line == 7 and "line 1 is not one SuperFences reads" in message
+    assert "line 3, opens a code block" in message

@@ -68,6 +68,17 @@ setup = 1
     ```{.pyrun session=intro}
     print("in a tab")
     ```
+```python emphasize-lines="2"
+not_ours = 1
+```
+
+```pyrun
+swallowed_by_the_block_above = 1
+```
+
+```pyrun session="intro"
+print("after", x)
+```
 """
 
 WIDGET = re.compile(r"<py-repl [^>]*data-digest=\"(?P<digest>[0-9a-f]+)\"[^>]*>")
@@ -108,12 +119,16 @@ def test_build_and_check_find_the_same_snippets(tmp_path: Path, runtime_cache: P
     assert len(by_page) >= 3
 
     tricky = (build.site / "tricky" / "index.html").read_text(encoding="utf-8")
-    assert len(WIDGET.findall(tricky)) == 8  # one inside the HTML comment, as SuperFences does
+    assert len(WIDGET.findall(tricky)) == 9  # one inside the HTML comment, as SuperFences does
+    # a header of another fence SuperFences cannot read swallows the pyrun fence after it: in
+    # the build and in the check alike, and both say so at that fence's line
+    assert "docs/tricky.md:53: this pyrun fence is shown as plain code" in build.output
+    assert "line 49 is not one SuperFences reads" in build.output
     assert "<p>A paragraph that must stay a paragraph.</p>" in tricky
     assert "session=intro" not in tricky  # no header left as text
     assert 'data-emphasize-lines="2"' in tricky and "data-linenos" in tricky
     assert [s.options.session for s in by_page[(docs / "tricky.md").resolve()]] == [
-        "intro", "intro", None, None, None, "s2", "intro", "intro"
+        "intro", "intro", None, None, None, "s2", "intro", "intro", "intro"
     ]  # fmt: skip
 
 

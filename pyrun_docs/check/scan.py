@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pyrun_docs.errors import OptionError, PyrunError
-from pyrun_docs.fences import find_fences, normalize_flags
+from pyrun_docs.fences import find_fences, normalize_flags, swallowed_fences
 from pyrun_docs.options import parse_options_lenient
 from pyrun_docs.snippet import Snippet, normalize_code
 from pyrun_docs.upgrade import excluded, upgrade_markdown
@@ -538,6 +538,7 @@ def _closes(line: str, fence: str) -> bool:
 
 def _mkdocs_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
     blocks: list[Block] = []
+    errors.extend(_located(message, path, line) for line, message in swallowed_fences(text))
     for fence in find_fences(text):
         # the plugin gives SuperFences a header it reads (pyrun_docs.fences.readable_headers):
         # the fence is a widget without what could not be read, so it is a snippet here too
