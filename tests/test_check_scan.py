@@ -292,6 +292,14 @@ TAIL = """\
 """
 
 
+MYST_INCLUDED = "```{pyrun}\n:session: m\n\nshared_md = 2\n```\n"
+MYST_INCLUDING = (
+    "# MyST including\n\n```{pyrun}\n:session: m\n\nm = 1\n```\n\n"
+    "```{include} _parts/shared.md\n```\n\n"
+    "```{pyrun}\n:session: m\n\nprint(m + shared_md)\n```\n"
+)
+
+
 def test_pages_and_includes_agree_with_the_sphinx_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -312,6 +320,8 @@ def test_pages_and_includes_agree_with_the_sphinx_build(
     (src / "_parts" / "tail.rst").write_text(TAIL, encoding="utf-8")
     (src / "including.rst").write_text(INCLUDING, encoding="utf-8")
     (src / "draft-1.rst").write_text(".. pyrun::\n\n   draft = 1\n", encoding="utf-8")
+    (src / "_parts" / "shared.md").write_text(MYST_INCLUDED, encoding="utf-8")
+    (src / "myst_including.md").write_text(MYST_INCLUDING, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     app = Sphinx(
         str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
@@ -334,6 +344,10 @@ def test_pages_and_includes_agree_with_the_sphinx_build(
     including = key(ours[str(Path("src") / "including.rst")])
     assert [(name, line) for name, line, *_ in including] == [
         ("including.rst", 7), ("shared.rst", 7), ("tail.rst", 9), ("including.rst", 20)
+    ]  # fmt: skip
+    myst = key(ours[str(Path("src") / "myst_including.md")])
+    assert [(name, line) for name, line, *_ in myst] == [
+        ("myst_including.md", 6), ("shared.md", 4), ("myst_including.md", 15)
     ]  # fmt: skip
     # without the project's rules every file is a page (what `--no-config` gets)
     assert str(Path("src") / "_parts" / "shared.rst") in scan_paths([src]).pages

@@ -58,6 +58,9 @@ _MYST_OPEN = re.compile(
     r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,}|:{3,})[ \t]*\{pyrun\}(?P<arg>.*)$"
 )
 _ANY_FENCE = re.compile(r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,}|:{3,})")
+_MYST_INCLUDE = re.compile(
+    r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,}|:{3,})[ \t]*\{include\}(?P<arg>.*)$"
+)
 _MYST_OPTION = re.compile(r"^:(?P<name>[^:\s][^:]*):(?:[ \t]+(?P<value>.*))?$")
 #: a MyST directive fence whose body is Markdown again (``{note}``, ``{admonition}``, ``{tab-item}``)
 _MYST_CONTAINER = re.compile(
@@ -249,7 +252,8 @@ def scan_text(
             for line, reason in unparsable:
                 message = f"this example stays a plain block: {reason}"
                 errors.append(PyrunError(message, location=f"{path}:{line}"))
-        blocks = _myst_blocks(text, path, errors) + _mkdocs_blocks(text, path, errors)
+        blocks = _myst_blocks(text, path, errors, _Includes(file, sphinx))
+        blocks += _mkdocs_blocks(text, path, errors)
     blocks.sort(key=lambda b: b.order)
     snippets: list[Snippet] = []
     for block in blocks:
@@ -369,9 +373,12 @@ def _included(
     path: str,
     errors: list[PyrunError],
     includes: _Includes,
+    *,
+    myst: bool = False,
 ) -> list[Block]:
-    """The snippets of a file pulled in by ``.. include::`` at *line*, located in that file and
-    ordered at the include (docutils inserts its text there, so the build does the same)."""
+    """The snippets of a file pulled in by ``.. include::`` (MyST: ```` ```{include} ````, whose
+    file is MyST again) at *line*, located in that file and ordered at the include (docutils
+    inserts its text there, so the build does the same)."""
     assert includes.file is not None
     if not target or target.startswith("<") or "literal" in raw or "code" in raw:
         return []  # a standard docutils include, or text shown as code: no snippets
@@ -391,7 +398,7 @@ def _included(
     first, text = _include_slice(text, raw)
     shown = display_path(file)
     inner = _Includes(file, includes.sphinx, includes.open | {includes.file.resolve()})
-    found = _rst_blocks(text, shown, errors, inner)
+    found = (_myst_blocks if myst else _rst_blocks)(text, shown, errors, inner)
     return [
         Block(
             (line, *b.order),
@@ -463,7 +470,9 @@ def _fence_end(lines: list[str], start: int, fence: str) -> int:
     return len(lines)
 
 
-def _myst_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
+def _myst_blocks(
+    text: str, path: str, errors: list[PyrunError], includes: _Includes | None = None
+) -> list[Block]:
     lines = text.split("\n")
     blocks: list[Block] = []
     open_directives: list[str] = []  # fences of enclosing directives whose body is Markdown
@@ -476,8 +485,16 @@ def _myst_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
         match = _MYST_OPEN.match(lines[i])
         if match is None:
             other = _ANY_FENCE.match(lines[i])
+            include = _MYST_INCLUDE.match(lines[i])
             if other is None:
                 i += 1
+            elif include and includes is not None and includes.file:
+                end = _fence_end(lines, i, include.group("fence"))
+                body = [_strip(ln, len(include.group("indent"))) for ln in lines[i + 1 : end]]
+                raw, _ = _myst_options(body, path, i + 2, errors)
+                target = include.group("arg").strip()
+                blocks += _included(target, raw, i + 1, path, errors, includes, myst=True)
+                i = end + 1
             elif _MYST_CONTAINER.match(lines[i]):
                 open_directives.append(other.group("fence"))
                 i += 1
