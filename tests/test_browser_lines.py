@@ -341,6 +341,10 @@ def material_lines(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path
         f"```python {theirs}\n{CODE}```\n\n```pyrun {header}\n{CODE}```\n\n"
         for theirs, header, _, _ in MK_CASES
     )
+    long = "".join(f"x{i} = {i}\n" for i in range(5000))
+    fences += (
+        f'```pyrun\n{long}```\n\n```pyrun lines="5"\n{long[:100].rsplit(chr(10), 1)[0]}\n```\n'
+    )
     (root / "docs" / "lines.md").write_text(f"# Lines\n\n{fences}")
     build = mkdocs_build(root)
     assert build.status == 0, build.output
@@ -374,5 +378,29 @@ def test_material_numbers_and_emphasis(browser: Any, material_lines: str, javasc
                 lines = measure(page, f"#pyrun-{number} .pyrun-code")
                 assert_lines_right(lines, numbers, emphasized, f"material editor {header}")
             page.locator("#pyrun-3").screenshot(path=str(SHOTS / "lines-material-editor.png"))
+    finally:
+        context.close()
+
+
+def test_material_long_snippet_is_capped(browser: Any, material_lines: str) -> None:
+    """Item 2 on mkdocs-material: 30 lines by default, ``lines`` overrides, Expand reachable."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        page = context.new_page()
+        open_page(page, material_lines)
+        long, short = f"#pyrun-{len(MK_CASES)}", f"#pyrun-{len(MK_CASES) + 1}"
+        line = page.evaluate(
+            "(sel) => parseFloat(getComputedStyle(document.querySelector(sel)).lineHeight)",
+            f"{long} .pyrun-code pre",
+        )
+        height = _height(page, f"{long} .pyrun-code")
+        assert 28 * line <= height <= 34 * line + 40, (height, line)
+        assert 4 * line <= _height(page, f"{short} .pyrun-code") <= 6 * line + 40
+        page.locator(f"{long} .pyrun-expand").scroll_into_view_if_needed()
+        page.click(f"{long} .pyrun-expand")
+        assert 600 <= _height(page, f"{long} .pyrun-code") <= 800
+        bar = page.locator(f"{long} .pyrun-toolbar").bounding_box()
+        assert bar is not None and 0 <= bar["y"] and bar["y"] + bar["height"] <= 900, bar
+        page.screenshot(path=str(SHOTS / "long-material-expanded.png"))
     finally:
         context.close()
