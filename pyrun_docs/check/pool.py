@@ -387,14 +387,21 @@ def run_pages(
         finally:
             worker.close()
 
+    finished = threading.Event()  # a worker ran out of pages: stop looking to grow
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            finished.set()
+
     def start(number: int) -> threading.Thread:
-        thread = threading.Thread(target=work, name=f"pyrun-check-{number}")
+        thread = threading.Thread(target=run, name=f"pyrun-check-{number}")
         thread.start()
         return thread
 
     threads = [start(n) for n in range(count)]
-    while len(threads) < limit and any(t.is_alive() for t in threads):
-        time.sleep(GROW_EVERY)
+    while len(threads) < limit and not finished.wait(GROW_EVERY):
         if todo.qsize() > 0 and pace.seconds_left() > GROW_WORK and _idle_core(len(threads)):
             threads.append(start(len(threads)))
             stats.workers = len(threads)
