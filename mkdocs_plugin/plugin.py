@@ -56,7 +56,7 @@ from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.executor import DEFAULT_FLAGS
 from pyrun_docs.fences import Fence, find_fences, readable_headers, swallowed_fences
 from pyrun_docs.mpy import site_note as mpy_site_note
-from pyrun_docs.options import parse_options_lenient
+from pyrun_docs.options import emphasis_problem, parse_options_lenient
 from pyrun_docs.outputs import OutputFiles
 from pyrun_docs.packages import Resolution, build_packages
 from pyrun_docs.render import (
@@ -217,6 +217,9 @@ class PageCollector:
         if original:
             self.originals[snippet.index] = original
         self.snippets.append(snippet)
+        out_of_range = emphasis_problem(options, snippet.source)
+        if out_of_range:
+            self.warn(line, out_of_range)
         return render_snippet(snippet, self.config, wrapcode=True)
 
     def finish(self) -> None:

@@ -271,6 +271,17 @@ def parse_options_lenient(
     return parse_options(good), errors
 
 
+def emphasis_problem(options: SnippetOptions, code: str) -> str | None:
+    """``emphasize-lines`` beyond the code's last line: ``code-block`` warns, and so do we (the
+    line is simply not emphasized), naming the range there is."""
+    count = len(code.rstrip("\n").split("\n"))
+    beyond = [n for n in options.emphasize_lines if n > count]
+    if not beyond:
+        return None
+    shown = ", ".join(map(str, beyond))
+    return f"option 'emphasize-lines': line {shown} is out of range (1-{count}); not emphasized"
+
+
 def options_to_dict(options: SnippetOptions) -> dict[str, Any]:
     """A JSON-friendly view of the options that differ from the defaults."""
     default = SnippetOptions()

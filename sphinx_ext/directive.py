@@ -17,7 +17,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from pyrun_docs.errors import OptionError
 from pyrun_docs.locate import locate
-from pyrun_docs.options import parse_options_lenient
+from pyrun_docs.options import emphasis_problem, parse_options_lenient
 from pyrun_docs.snippet import Snippet, normalize_code
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,9 @@ class PyrunDirective(SphinxDirective):
             code=code, path=path, line=line, page=docname, index=counter, options=options
         )
         self.env.pyrun_snippets.setdefault(docname, []).append(snippet)  # type: ignore[attr-defined]
+        out_of_range = emphasis_problem(options, snippet.source)
+        if out_of_range:
+            self._warn(out_of_range, self.lineno, "options")
 
         node = pyrun_block(snippet.source, snippet.source)
         node["language"] = "python"

@@ -368,3 +368,13 @@ def test_exclude_patterns_match_as_sphinx_matches(pattern: str) -> None:
     ]  # fmt: skip
     sphinx = Matcher([pattern])
     assert [_matches([pattern], p) for p in paths] == [sphinx(p) for p in paths]
+
+
+def test_emphasized_line_out_of_range_is_reported() -> None:
+    """As ``code-block`` warns "line number spec is out of range", naming the range."""
+    text = ".. pyrun::\n   :emphasize-lines: 2, 9\n\n   a = 1\n   b = 2\n"
+    snippets, errors = scan(text, "docs/p.rst")
+    assert snippets[0].options.emphasize_lines == (2, 9)
+    assert [(e.location, e.message) for e in errors] == [
+        ("docs/p.rst:1", "option 'emphasize-lines': line 9 is out of range (1-2); not emphasized")
+    ]

@@ -33,7 +33,7 @@ from typing import Any
 
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.fences import find_fences, normalize_flags, swallowed_fences
-from pyrun_docs.options import parse_options_lenient
+from pyrun_docs.options import emphasis_problem, parse_options_lenient
 from pyrun_docs.snippet import Snippet, normalize_code
 from pyrun_docs.upgrade import excluded, upgrade_markdown
 
@@ -278,6 +278,9 @@ def scan_text(
                 origin="upgrade" if block.path == path and block.header in upgraded else "pyrun",
             )
         )
+        out_of_range = emphasis_problem(options, snippets[-1].source)
+        if out_of_range:
+            errors.append(PyrunError(out_of_range, location=where))
     return snippets
 
 
