@@ -195,6 +195,9 @@ def test_numbers_and_emphasis_match_code_block(
         page.locator("#pyrun-2").screenshot(path=str(shot))
         for number in range(len(CASES)):
             assert_same_as_code_block(page, number, f"{theme} js={javascript}")
+            if javascript:  # what Run runs and Copy copies: the code, no line numbers
+                code = page.evaluate(f"document.getElementById('pyrun-{number}').code")
+                assert code == CODE, (theme, CASES[number][0], code)
     finally:
         context.close()
 
