@@ -20,6 +20,7 @@ from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.node import find_node
 from pyrun_docs.options import parse_options
+from pyrun_docs.outputs import Recorded
 from pyrun_docs.snippet import Snippet
 
 CONFIG = PyrunConfig()
@@ -76,7 +77,7 @@ def test_verdict_names_the_failing_line_in_the_document() -> None:
             "<module>\nZeroDivisionError: division by zero\n",
         },
     }
-    result = judge(snippet, raw, "")
+    result = judge(snippet, raw, Recorded())
     assert result.status is Status.FAILED and result.failed
     assert result.location == "docs/p.rst:22" and result.snippet_line == 3
     assert result.message == "ZeroDivisionError: division by zero"
@@ -84,7 +85,7 @@ def test_verdict_names_the_failing_line_in_the_document() -> None:
     assert (
         relocate_traceback(snippet, 'File "<example 30>", line 1') == 'File "<example 30>", line 1'
     )
-    cached = judge(snippet, {"ok": True, "error": None}, "", cached=True)
+    cached = judge(snippet, {"ok": True, "error": None}, Recorded(), cached=True)
     assert cached.status is Status.CACHED and not cached.failed
 
 
