@@ -13,7 +13,10 @@
          upgrade: [doctest, python]
 
 A preprocessor rewrites the page's ``pycon``/``python`` fences into ``pyrun`` fences before
-SuperFences reads them, with :func:`pyrun_docs.upgrade.upgrade_markdown` (what the plugin does).
+SuperFences reads them, with :func:`pyrun_docs.upgrade.upgrade_markdown` (what the plugin does),
+and hands SuperFences every ``pyrun`` header in a form it reads
+(:func:`pyrun_docs.fences.readable_headers`: ``session=intro`` unquoted works), also with
+``upgrade: []``.
 Without the plugin there is no build check, so every upgraded example becomes a widget; the
 plugin's check, static blocks and ``file:line`` warnings need MkDocs (or ``pyrun-docs check``).
 """
@@ -26,6 +29,7 @@ from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
+from pyrun_docs.fences import readable_headers
 from pyrun_docs.upgrade import UPGRADE_KINDS, upgrade_markdown
 
 #: before SuperFences' fenced-block preprocessor (25) and its raw-block one (31.05)
@@ -42,7 +46,8 @@ class UpgradeFences(Preprocessor):  # type: ignore[misc]  # markdown ships no ty
         if str((meta.get("pyrun") or [""])[0]).strip().lower() in ("off", "false", "no"):
             return lines
         text, _, _ = upgrade_markdown("\n".join(lines), self.modes)
-        return text.split("\n")
+        # pyrun headers SuperFences cannot read (session=intro) as the plugin hands them over
+        return readable_headers(text).split("\n")
 
 
 class PyrunUpgradeExtension(Extension):  # type: ignore[misc]  # markdown ships no types

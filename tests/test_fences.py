@@ -95,3 +95,31 @@ def test_a_header_superfences_cannot_read_swallows_the_next_pyrun_fence() -> Non
     ((line, message),) = swallowed_fences(text)
     assert line == 7 and "line 1 is not one SuperFences reads" in message
     assert "line 3, opens a code block" in message
+
+
+def test_markdown_extension_hands_superfences_readable_headers() -> None:
+    """Without the MkDocs plugin (Zensical), the Markdown extension does the same rewrite."""
+    import markdown
+    from pyrun_docs.mkdocs_plugin import fence
+
+    text = '```pyrun session=intro emphasize-lines="1"\nx = 1\n```\n\nAfter.\n'
+    extensions: list[object] = ["pymdownx.superfences"]
+    configs = {
+        "pymdownx.superfences": {
+            "custom_fences": [
+                {
+                    "name": "pyrun",
+                    "class": "pyrun",
+                    "validator": fence.validator,
+                    "format": fence.formatter,
+                }
+            ]
+        },
+        "pyrun_docs.mkdocs_plugin.extension": {"upgrade": []},
+    }
+    without = markdown.markdown(text, extensions=extensions, extension_configs=configs)
+    assert "<py-repl" not in without  # SuperFences alone: the header is text
+    extensions.append("pyrun_docs.mkdocs_plugin.extension")
+    html = markdown.markdown(text, extensions=extensions, extension_configs=configs)
+    assert 'data-session="intro"' in html and 'data-emphasize-lines="1"' in html
+    assert "<p>After.</p>" in html
