@@ -41,8 +41,9 @@ from pyrun_docs.assets import (
     copy_service_worker,
     copy_site_assets,
 )
-from pyrun_docs.check import CheckReport, Status, run_check
+from pyrun_docs.check import CheckReport, Status, prestart, run_check
 from pyrun_docs.check.progress import counted, describe_failure, format_counts, static_lines
+from pyrun_docs.check.spare import discard as discard_spare
 from pyrun_docs.config import (
     CHECK_LEVELS,
     OUTPUT_MODES,
@@ -301,6 +302,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.titles = {}
         self.report = None
         self.output_files = OutputFiles(Path(config.site_dir) / STATIC_ROOT / "pyrun-output")
+        if self.pyrun_config.check != "off" and not self.collect_only:
+            prestart(self.pyrun_config)  # a harness warms up while MkDocs renders the pages
 
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
@@ -359,6 +362,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if not any(self.pages.values()) or self.collect_only:
+            discard_spare()
             return
         everything = (s for snippets in self.pages.values() for s in snippets)
         runtimes = page_runtimes(everything, self.pyrun_config)

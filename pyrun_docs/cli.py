@@ -170,6 +170,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .check import (
         emit_github_annotations,
         format_summary,
+        prestart,
         run_check,
         scan_paths,
         write_json,
@@ -178,6 +179,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .check.scan import SphinxSources
 
     site = _site_config(args)
+    prestart(site.config, args.cache_dir)  # a harness warms up while the sources are read
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
         scan = _sphinx_scan(site.path.parent, args)
     elif site.path is not None and _mkdocstrings_upgrade(site):

@@ -41,7 +41,7 @@ from pyrun_docs.render import page_config_json, page_runtimes
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet
 
-from .check import on_build_finished, on_env_updated_check
+from .check import on_build_finished, on_builder_inited_check, on_env_updated_check
 from .config import get_config, on_config_inited, register
 from .directive import PyrunDirective, pyrun_block
 from .transform import PyrunWidgets, is_widget_builder
@@ -167,6 +167,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_post_transform(PyrunWidgets)
     app.connect("config-inited", on_config_inited)
     app.connect("builder-inited", on_builder_inited)
+    app.connect("builder-inited", on_builder_inited_check)
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
     app.connect("env-updated", on_env_updated)

@@ -18,8 +18,9 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.util.display import status_iterator
 
-from pyrun_docs.check import CheckReport, SnippetResult, run_check
+from pyrun_docs.check import CheckReport, SnippetResult, prestart, run_check
 from pyrun_docs.check.progress import describe_failure, format_counts, static_lines
+from pyrun_docs.check.spare import discard as discard_spare
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.snippet import Snippet
@@ -114,6 +115,14 @@ def _with_progress(
     return report
 
 
+def on_builder_inited_check(app: Sphinx) -> None:
+    """Warm a harness for the check while Sphinx reads the documents (best effort; see
+    :mod:`pyrun_docs.check.spare`)."""
+    config = get_config(app)
+    if config.check != "off":
+        prestart(config)
+
+
 def on_env_updated_check(app: Sphinx, env: BuildEnvironment) -> None:
     from . import _snippets
 
@@ -121,6 +130,7 @@ def on_env_updated_check(app: Sphinx, env: BuildEnvironment) -> None:
 
 
 def on_build_finished(app: Sphinx, exception: BaseException | None) -> None:
+    discard_spare()  # a build that had nothing to check did not adopt it
     if exception is None and getattr(app, "pyrun_failed", False):
         if get_config(app).check == "error":
             logger.error("pyrun: examples failed the check (pyrun_check = 'error')")

@@ -239,3 +239,36 @@ def test_no_second_process_on_a_busy_machine(monkeypatch: pytest.MonkeyPatch) ->
     assert pool._idle_core(1)  # only this check's process is busy
     monkeypatch.setattr("os.getloadavg", lambda: (6.0, 5.0, 4.0))
     assert not pool._idle_core(1)  # other work fills both cores
+
+
+def test_a_prestarted_harness_is_adopted_by_the_check(
+    runtime_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harness warmed while the docs are read serves the check's first process (no second
+    Node.js is started); with other settings it is stopped and the check starts its own."""
+    from pyrun_docs.check import spare
+    from pyrun_docs.check.harness import Harness as original
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    started: list[object] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        started.append(args)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("pyrun_docs.check.pool.Harness", counting)
+    folder = check_dir(tmp_path)
+    pages = pages_of(a=rst("\n\nprint(1)"), b=rst("\n\nprint(2)"))
+    spare.prestart(PyrunConfig(), folder)
+    report = run_check(pages, PyrunConfig(), cache_dir=folder, progress=False, jobs=1)
+    assert report.ok and [r.output for r in report.results] == ["1\n", "2\n"]
+    assert started == [] and report.boots == 1  # adopted, not started
+
+    spare.prestart(PyrunConfig(), folder)
+    other = PyrunConfig(output_limit=1234)
+    again = run_check(pages, other, cache_dir=folder, progress=False, jobs=1, use_cache=False)
+    assert again.ok and len(started) == 1  # the spare had other settings: a new harness
+
+    spare.prestart(PyrunConfig(), folder)
+    spare.discard()  # nothing to check: stopped at once, not waited for
+    assert spare._spare is None and spare._warming is None and spare._starting is None

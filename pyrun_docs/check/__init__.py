@@ -19,6 +19,7 @@ from .progress import format_summary
 from .reports import emit_github_annotations, github_annotations, write_json, write_junit
 from .results import CheckReport, SnippetResult, Status
 from .scan import ScanResult, scan_paths
+from .spare import prestart
 
 __all__ = [
     "CheckReport",
@@ -29,6 +30,7 @@ __all__ = [
     "emit_github_annotations",
     "format_summary",
     "github_annotations",
+    "prestart",
     "run_check",
     "scan_paths",
     "write_json",

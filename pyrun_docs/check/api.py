@@ -30,7 +30,7 @@ from pyrun_docs.packages import Resolution, resolve
 from pyrun_docs.runtime import RuntimePin, get_pin
 from pyrun_docs.snippet import Snippet
 
-from . import micropython
+from . import micropython, spare
 from .cache import ResultCache
 from .harness import HARNESS_IO_PATH, HARNESS_PATH
 from .plan import (
@@ -220,6 +220,7 @@ def run_check(
         boots, cold, workers = stats.boots, stats.cold_boots, stats.workers
         problems = stats.problems + snapshots.problems
 
+    spare.discard()  # started for this check (prestart) and not adopted: nothing ran
     bar.finish()
     cache.prune()
     report = CheckReport(
@@ -331,6 +332,7 @@ def harness_settings(
     pyodide: bool = True,
     install: Sequence[str] = (),
     install_key: str = "",
+    offline: bool = False,
 ) -> Settings:
     """Node, the harness's ``init`` message and the snapshot store, for the pool (or a benchmark).
 
@@ -343,13 +345,14 @@ def harness_settings(
         install: load specs (lock names, verified wheel paths) every interpreter has installed
             before its first page (:func:`_site_install`); their pages load nothing.
         install_key: names that set in the installed snapshot's file name.
+        offline: only a runtime already in the cache (a spare harness downloads nothing).
 
     Raises:
         PyrunError: no usable Node.js, or the runtime cannot be fetched and verified.
     """
     pin = get_pin(CHECKED_RUNTIME)
     if runtime is None and pyodide:
-        runtime = ensure_runtime(pin)
+        runtime = ensure_runtime(pin, offline=offline)
     node = find_node()
     snapshot_key = engine_digest(engine_of(pin), node.version, *WARM_IMPORTS)[:24]
     return Settings(

@@ -13,7 +13,10 @@
  *    snapshot, makeSnapshot, install, installed, makeInstalled}
  *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript, flags, want,
  *     module}]}
+ *   {op: "warm"}: (a prestarted harness, while the docs are read) see `warm`; a later `init`
+ *     adopts it for the check
  * Events (harness -> Python):
+ *   {ev: "warmed", seconds}
  *   {ev: "ready", seconds, node, snapshot: "loaded" | "made" | "off" | "failed: ...",
  *    installed: "loaded" | "made" | "off" | "failed: ..."}
  *   {ev: "booted", page, seconds, how: "reused" | "snapshot" | "cold", snapshotError?, installedError?}
@@ -90,6 +93,7 @@ let config = null;
 let loadPyodide = null;
 /** @type {Uint8Array | null} */
 let snapshot = null;
+let snapshotPath = "";
 let lockFileContents = "";
 /**
  * The installed snapshot: memory with the `install` packages installed, the files they wrote, and
@@ -336,14 +340,20 @@ function writeAtomically(path, bytes) {
 /** @param {any} msg */
 async function init(msg) {
   const started = performance.now();
+  // A second `init` adopts a prestarted, warmed harness for a check: what it has loaded (the
+  // compiled module, V8's code for it, the snapshot) stays; only the settings and packages change.
+  const again = loadPyodide !== null;
   config = msg;
-  cacheWasmCompilation();
-  lockFileContents = fs.readFileSync(new URL("pyodide-lock.json", pathToFileURL(msg.indexURL)), "utf8");
-  ({ loadPyodide } = await import(pathToFileURL(msg.indexURL + "pyodide.mjs").href));
-  let state = "off";
-  if (msg.snapshot) {
+  if (!again) {
+    cacheWasmCompilation();
+    lockFileContents = fs.readFileSync(new URL("pyodide-lock.json", pathToFileURL(msg.indexURL)), "utf8");
+    ({ loadPyodide } = await import(pathToFileURL(msg.indexURL + "pyodide.mjs").href));
+  }
+  let state = snapshot ? "loaded" : "off";
+  if (msg.snapshot && msg.snapshot !== snapshotPath) {
     // Verified by Python (SHA-256 beside the bytes); a restore that still fails falls back to cold.
     snapshot = new Uint8Array(fs.readFileSync(msg.snapshot));
+    snapshotPath = msg.snapshot;
     state = "loaded";
   }
   if (!snapshot && msg.makeSnapshot) {
@@ -582,6 +592,22 @@ async function runPage(msg) {
   send({ ev: "page-done", page: msg.page, rss: process.memoryUsage().rss, fresh, resetMs });
 }
 
+/**
+ * Warm a prestarted harness while the docs are still being read: restore an interpreter and run
+ * a snippet and a transcript through the executor, so V8 has compiled the interpreter's hot code
+ * before the first page; the interpreter is then dropped (pages never see it).
+ */
+async function warm() {
+  const started = performance.now();
+  const { py } = await freshInterpreter();
+  const executor = makeExecutor(py, -1); // token -1: its output goes nowhere
+  executor.run.callKwargs("import textwrap\nx = textwrap.dedent(' 1')", { run_id: "warm", filename: "<warm>" });
+  executor.run_transcript.callKwargs(">>> 1 + 1\n2\n", { run_id: "warm", filename: "<warm>" });
+  executor.destroy();
+  clearTimers();
+  send({ ev: "warmed", seconds: (performance.now() - started) / 1000 });
+}
+
 // --- the request loop ----------------------------------------------------------------------------
 
-await serve({ init, runPage });
+await serve({ init, runPage, warm });

@@ -22,6 +22,7 @@ from typing import Any
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.node import Node
 
+from . import spare
 from .harness import HARNESS_PATH, MICROPYTHON_HARNESS_PATH, Harness, HarnessDied
 from .micropython import explain_limitation
 from .plan import Run, session_key
@@ -120,8 +121,12 @@ class Worker:
 
     def _start(self, micro: bool, fields: dict[str, str]) -> Harness:
         init = self.settings.micropython if micro else self.settings.init
+        # a harness prestarted while the docs were read (restores from the same base snapshot)
+        adopted = (
+            None if micro or not fields else spare.adopt(init, str(self.settings.snapshots.path))
+        )
         try:
-            harness = Harness(
+            harness = adopted or Harness(
                 self.settings.node, MICROPYTHON_HARNESS_PATH if micro else HARNESS_PATH
             )
         except OSError as exc:

@@ -97,6 +97,16 @@ class SnapshotStore:
         fields["snapshot" if self._verified else "makeSnapshot"] = str(self.path)
         return fields
 
+    def verified_path(self) -> str | None:
+        """The base snapshot's path when it exists and is verified (for a spare harness, which
+        only restores and never makes one)."""
+        if not self.enabled:
+            return None
+        with self._lock:
+            if self._verified is None:
+                self._verified = _verify(self.path, 1)
+            return str(self.path) if self._verified else None
+
     def release(self) -> None:
         """A harness told to make snapshots is ready (or failed): others may look again."""
         with self._lock:
