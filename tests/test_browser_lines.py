@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,23 @@ MEASURE = """
 """
 
 
+@contextmanager
+def opened(browser: Any, url: str, *, javascript: bool = True) -> Iterator[Any]:
+    """*url* in a fresh 1100x900 context (with JavaScript: once every widget is upgraded)."""
+    context = browser.new_context(
+        java_script_enabled=javascript, viewport={"width": 1100, "height": 900}
+    )
+    try:
+        page = context.new_page()
+        if javascript:
+            open_page(page, url)
+        else:
+            page.goto(url)
+        yield page
+    finally:
+        context.close()
+
+
 def measure(page: Any, selector: str) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = page.locator(selector).evaluate(MEASURE)
     return lines
@@ -180,15 +198,7 @@ def test_numbers_and_emphasis_match_code_block(
     browser: Any, lines_site: tuple[str, str], javascript: bool
 ) -> None:
     theme, url = lines_site
-    context = browser.new_context(
-        java_script_enabled=javascript, viewport={"width": 1100, "height": 900}
-    )
-    try:
-        page = context.new_page()
-        if javascript:
-            open_page(page, url)
-        else:
-            page.goto(url)
+    with opened(browser, url, javascript=javascript) as page:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.locator(".cb-2").screenshot(path=str(SHOTS / f"lines-{theme}-code-block.png"))
         shot = SHOTS / f"lines-{theme}-{'js' if javascript else 'nojs'}.png"
@@ -198,16 +208,11 @@ def test_numbers_and_emphasis_match_code_block(
             if javascript:  # what Run runs and Copy copies: the code, no line numbers
                 code = page.evaluate(f"document.getElementById('pyrun-{number}').code")
                 assert code == CODE, (theme, CASES[number][0], code)
-    finally:
-        context.close()
 
 
 def test_editor_keeps_numbers_and_emphasis(browser: Any, lines_site: tuple[str, str]) -> None:
     theme, url = lines_site
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    try:
-        page = context.new_page()
-        open_page(page, url)
+    with opened(browser, url) as page:
         for number, (options, numbers, emphasized) in enumerate(CASES):
             page.locator(f"#pyrun-{number} .pyrun-code pre").first.click()
             page.wait_for_selector(f"#pyrun-{number} .cm-editor", timeout=15_000)
@@ -219,8 +224,6 @@ def test_editor_keeps_numbers_and_emphasis(browser: Any, lines_site: tuple[str, 
             assert_lines_right(lines, numbers, emphasized, f"{theme} editor {options}")
             code = page.evaluate(f"document.getElementById('pyrun-{number}').code")
             assert code == CODE, (options, code)  # the numbers are not part of the code
-    finally:
-        context.close()
 
 
 # ------------------------------------------------------------------------- long snippets (item 2)
@@ -246,10 +249,7 @@ def _height(page: Any, selector: str) -> float:
 
 def test_long_snippet_is_capped_with_expand(browser: Any, lines_site: tuple[str, str]) -> None:
     theme, url = lines_site
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    try:
-        page = context.new_page()
-        open_page(page, url)
+    with opened(browser, url) as page:
         widget = f"#{LONG}"
         line = page.evaluate(
             "(sel) => parseFloat(getComputedStyle(document.querySelector(sel)).lineHeight)",
@@ -297,25 +297,16 @@ def test_long_snippet_is_capped_with_expand(browser: Any, lines_site: tuple[str,
         code = page.evaluate(f"document.getElementById('{LONG}').code")
         assert code.count("\n") == 5001 and code.endswith("print('END', x4999)\n")
         page.locator(widget).screenshot(path=str(SHOTS / f"long-{theme}-editor.png"))
-    finally:
-        context.close()
 
 
 def test_long_snippet_is_capped_without_javascript(
     browser: Any, lines_site: tuple[str, str]
 ) -> None:
     theme, url = lines_site
-    context = browser.new_context(
-        java_script_enabled=False, viewport={"width": 1100, "height": 900}
-    )
-    try:
-        page = context.new_page()
-        page.goto(url)
+    with opened(browser, url, javascript=False) as page:
         height = _height(page, f"#{LONG} .pyrun-code")
         assert 300 <= height <= 1000, (theme, height)
         assert _height(page, f"#{SHORT_CAPPED} .pyrun-code") < 200
-    finally:
-        context.close()
 
 
 # ------------------------------------------------------------------------- mkdocs-material
@@ -359,15 +350,7 @@ def material_lines(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path
 def test_material_numbers_and_emphasis(browser: Any, material_lines: str, javascript: bool) -> None:
     """mkdocs-material, the sixth theme: each line on its row with its number, emphasis and
     indentation (its own code blocks use another line-number layout, so no comparison)."""
-    context = browser.new_context(
-        java_script_enabled=javascript, viewport={"width": 1100, "height": 900}
-    )
-    try:
-        page = context.new_page()
-        if javascript:
-            open_page(page, material_lines)
-        else:
-            page.goto(material_lines)
+    with opened(browser, material_lines, javascript=javascript) as page:
         SHOTS.mkdir(parents=True, exist_ok=True)
         shot = SHOTS / f"lines-material-{'js' if javascript else 'nojs'}.png"
         page.locator("article").screenshot(path=str(shot))
@@ -381,16 +364,11 @@ def test_material_numbers_and_emphasis(browser: Any, material_lines: str, javasc
                 lines = measure(page, f"#pyrun-{number} .pyrun-code")
                 assert_lines_right(lines, numbers, emphasized, f"material editor {header}")
             page.locator("#pyrun-3").screenshot(path=str(SHOTS / "lines-material-editor.png"))
-    finally:
-        context.close()
 
 
 def test_material_long_snippet_is_capped(browser: Any, material_lines: str) -> None:
     """Item 2 on mkdocs-material: 30 lines by default, ``lines`` overrides, Expand reachable."""
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    try:
-        page = context.new_page()
-        open_page(page, material_lines)
+    with opened(browser, material_lines) as page:
         long, short = f"#pyrun-{len(MK_CASES)}", f"#pyrun-{len(MK_CASES) + 1}"
         line = page.evaluate(
             "(sel) => parseFloat(getComputedStyle(document.querySelector(sel)).lineHeight)",
@@ -405,5 +383,3 @@ def test_material_long_snippet_is_capped(browser: Any, material_lines: str) -> N
         bar = page.locator(f"{long} .pyrun-toolbar").bounding_box()
         assert bar is not None and 0 <= bar["y"] and bar["y"] + bar["height"] <= 900, bar
         page.screenshot(path=str(SHOTS / "long-material-expanded.png"))
-    finally:
-        context.close()
