@@ -232,13 +232,13 @@ def test_the_pool_judges_the_work_left_from_warm_pages() -> None:
 
 
 def test_no_second_process_on_a_busy_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pyrun_docs.check import pool
+    from pyrun_docs.check import spare
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     monkeypatch.setattr("os.getloadavg", lambda: (1.1, 1.0, 1.0))
-    assert pool._idle_core(1)  # only this check's process is busy
+    assert spare.idle_core(1)  # only this check's process is busy
     monkeypatch.setattr("os.getloadavg", lambda: (6.0, 5.0, 4.0))
-    assert not pool._idle_core(1)  # other work fills both cores
+    assert not spare.idle_core(1)  # other work fills both cores
 
 
 def test_a_prestarted_harness_is_adopted_by_the_check(
@@ -250,6 +250,7 @@ def test_a_prestarted_harness_is_adopted_by_the_check(
     from pyrun_docs.check.harness import Harness as original
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle second core
     started: list[object] = []
 
     def counting(*args: object, **kwargs: object) -> object:

@@ -11,7 +11,6 @@ Every other result of the page stays as it was.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -407,23 +406,12 @@ def run_pages(
 
     threads = [start(n) for n in range(count)]
     while len(threads) < limit and not finished.wait(GROW_EVERY):
-        if todo.qsize() > 0 and pace.seconds_left() > GROW_WORK and _idle_core(len(threads)):
+        if todo.qsize() > 0 and pace.seconds_left() > GROW_WORK and spare.idle_core(len(threads)):
             threads.append(start(len(threads)))
             stats.workers = len(threads)
     for thread in threads:
         thread.join()
     return outcomes, stats
-
-
-def _idle_core(processes: int) -> bool:
-    """Whether the machine seems to have a core nobody uses (the 1-minute load average, less
-    what this check's *processes* and this process add, under the core count): on a machine
-    busy with other work another process only adds its start."""
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # not measurable here: assume there is one
-        return True
-    return load - processes < (os.cpu_count() or 1) - 1
 
 
 class _Pace:

@@ -41,6 +41,17 @@ _starting: threading.Thread | None = None
 _warming: Harness | None = None
 
 
+def idle_core(processes: int) -> bool:
+    """Whether the machine seems to have a core nobody uses (the 1-minute load average, less
+    what this check's *processes* and this process add, under the core count): on a machine
+    busy with other work another process only adds its start."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not measurable here: assume there is one
+        return True
+    return load - processes < (os.cpu_count() or 1) - 1
+
+
 def _key(init: dict[str, Any], snapshot: str) -> str:
     """What a spare must share with the check that adopts it (everything but the packages)."""
     return json.dumps({**{k: v for k, v in init.items() if k != "install"}, "snap": snapshot})
@@ -50,13 +61,13 @@ def prestart(config: PyrunConfig, cache_dir: Path | str | None = None) -> None:
     """Start a spare harness in the background (returns at once; see the module docstring).
 
     Only when it cannot slow anything down: Pyodide is the site's runtime, the runtime is already
-    in the cache (nothing is downloaded here), a verified snapshot exists, and the machine has more
-    than one core.
+    in the cache (nothing is downloaded here), a verified snapshot exists, and the machine has a
+    second core nobody else is using (an unchanged tree never needs the spare).
     """
     global _starting
     if os.environ.get(PRESTART_ENV, "1").strip().lower() in ("0", "no", "off"):
         return
-    if config.runtime != "pyodide" or (os.cpu_count() or 1) < 2:
+    if config.runtime != "pyodide" or (os.cpu_count() or 1) < 2 or not idle_core(0):
         return
     with _lock:
         if _starting is not None or _spare is not None:
