@@ -238,8 +238,9 @@ function filesUnder(py, root) {
 
 /**
  * Install the `install` packages into *py* (nothing is imported) and compile their modules, so a
- * page importing them reads bytecode instead of compiling them again; the bytecode is unchecked
- * (PEP 552) because the files are written back with new times after each restore.
+ * page importing them reads bytecode instead of compiling them again; the bytecode is checked
+ * against a hash of its source (PEP 552), not its time, because the files are written back with
+ * new times after each restore (and a page that edits a source still gets what it wrote).
  * @param {any} py
  * @returns {Promise<{ files: [string, Uint8Array][], loaded: Record<string, string> }>}
  */
@@ -258,10 +259,10 @@ async function installPackages(py) {
     throw new Error(`could not install ${missing.join(", ")}: ${problems.join("; ") || "not found in the verified package folder"}`);
   }
   const compiler = py.pyimport("py_compile");
-  const unchecked = compiler.PycInvalidationMode.UNCHECKED_HASH;
+  const checked = compiler.PycInvalidationMode.CHECKED_HASH;
   for (const path of filesUnder(py, sitePackages)) {
     if (!before.has(path) && path.endsWith(".py")) {
-      compiler.compile.callKwargs(path, { doraise: false, invalidation_mode: unchecked });
+      compiler.compile.callKwargs(path, { doraise: false, invalidation_mode: checked });
     }
   }
   /** @type {[string, Uint8Array][]} */
