@@ -179,7 +179,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .check.scan import SphinxSources
 
     site = _site_config(args)
-    prestart(site.config, args.cache_dir)  # a harness warms up while the sources are read
+    # harnesses warm up while the sources are read
+    prestart(site.config, args.cache_dir, count=args.jobs or 1)
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
         scan = _sphinx_scan(site.path.parent, args)
     elif site.path is not None and _mkdocstrings_upgrade(site):

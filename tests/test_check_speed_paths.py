@@ -270,6 +270,10 @@ def test_a_prestarted_harness_is_adopted_by_the_check(
     again = run_check(pages, other, cache_dir=folder, progress=False, jobs=1, use_cache=False)
     assert again.ok and len(started) == 1  # the spare had other settings: a new harness
 
+    spare.prestart(PyrunConfig(), folder, count=2)
+    two = run_check(pages, PyrunConfig(), cache_dir=folder, progress=False, jobs=2, use_cache=False)
+    assert two.ok and two.workers == 2 and len(started) == 1  # both processes were spares
+
     spare.prestart(PyrunConfig(), folder)
     spare.discard()  # nothing to check: stopped at once, not waited for
-    assert spare._spare is None and spare._warming is None and spare._starting is None
+    assert spare._spares == [] and spare._warming == [] and spare._starter is None

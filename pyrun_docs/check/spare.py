@@ -5,10 +5,11 @@ snapshot is read and restored, and V8 compiles the interpreter's hot code on fir
 process, never on disk). A docs build reads every page before it knows what to check, which on a
 machine with a second core leaves time for exactly that. :func:`prestart` (called by the Sphinx
 adapter when the builder starts, by MkDocs before it builds and by the CLI before it reads the
-sources) starts one harness in the background, restores an interpreter from the base snapshot and
-runs a snippet and a transcript in it, then drops that interpreter (no page ever sees it). The pool's
-first process adopts it (:func:`adopt`) with a second ``init`` that adds the site's packages; a
-spare that is not adopted (nothing to run, other settings) is stopped.
+sources) starts a harness (or as many as ``--jobs``) in the background, restores an interpreter
+from the base snapshot and runs a snippet and a transcript in it, then drops that interpreter (no
+page ever sees it). The pool's
+processes adopt them (:func:`adopt`) with a second ``init`` that adds the site's packages; a spare
+that is not adopted (nothing to run, other settings, fewer processes) is stopped.
 
 Best effort by design: anything missing (Node, a cached runtime, a verified snapshot) means no
 spare, and the check starts its processes as before.
@@ -20,6 +21,7 @@ import atexit
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +36,13 @@ PRESTART_ENV = "PYRUN_DOCS_CHECK_PRESTART"
 WARM_TIMEOUT = 60.0
 
 _lock = threading.Lock()
-#: (what it was started with, the harness) once warm
-_spare: tuple[str, Harness] | None = None
-_starting: threading.Thread | None = None
-#: the harness being started and warmed (so :func:`discard` can stop it at once)
-_warming: Harness | None = None
+#: bumped by :func:`discard`: a starter of an older generation stops what it started
+_generation = 0
+_starter: threading.Thread | None = None
+#: (what it was started with, the harness), warm and waiting to be adopted
+_spares: list[tuple[str, Harness]] = []
+#: harnesses being started and warmed (so :func:`discard` can stop them at once)
+_warming: list[Harness] = []
 
 
 def idle_core(processes: int) -> bool:
@@ -57,36 +61,40 @@ def _key(init: dict[str, Any], snapshot: str) -> str:
     return json.dumps({**{k: v for k, v in init.items() if k != "install"}, "snap": snapshot})
 
 
-def prestart(config: PyrunConfig, cache_dir: Path | str | None = None) -> None:
-    """Start a spare harness in the background (returns at once; see the module docstring).
+def prestart(config: PyrunConfig, cache_dir: Path | str | None = None, count: int = 1) -> None:
+    """Start *count* spare harnesses in the background (returns at once; see the module
+    docstring); the CLI asks for as many as ``--jobs`` when that is given.
 
     Only when it cannot slow anything down: Pyodide is the site's runtime, the runtime is already
     in the cache (nothing is downloaded here), a verified snapshot exists, and the machine has a
     second core nobody else is using (an unchanged tree never needs the spare).
     """
-    global _starting
+    global _starter
     if os.environ.get(PRESTART_ENV, "1").strip().lower() in ("0", "no", "off"):
         return
     if config.runtime != "pyodide" or (os.cpu_count() or 1) < 2 or not idle_core(0):
         return
     with _lock:
-        if _starting is not None or _spare is not None:
+        if _starter is not None or _spares:
             return
-        _starting = threading.Thread(
-            target=_start, args=(config, cache_dir), name="pyrun-check-prestart", daemon=True
+        _starter = threading.Thread(
+            target=_start,
+            args=(config, cache_dir, max(1, min(count, os.cpu_count() or 1)), _generation),
+            name="pyrun-check-prestart",
+            daemon=True,
         )
-        _starting.start()
+        _starter.start()
 
 
-def _start(config: PyrunConfig, cache_dir: Path | str | None) -> None:
+def _start(config: PyrunConfig, cache_dir: Path | str | None, count: int, generation: int) -> None:
     try:
-        _warm_one(config, cache_dir)
-    except Exception:  # best effort, on a thread: the check starts its own harness instead
+        _warm(config, cache_dir, count, generation)
+    except Exception:  # best effort, on a thread: the check starts its own harnesses instead
         return
 
 
-def _warm_one(config: PyrunConfig, cache_dir: Path | str | None) -> None:
-    global _spare, _warming
+def _warm(config: PyrunConfig, cache_dir: Path | str | None, count: int, generation: int) -> None:
+    """Start *count* harnesses together, warm them, and offer each as a spare once warm."""
     from .api import default_cache_dir, harness_settings
 
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -97,44 +105,58 @@ def _warm_one(config: PyrunConfig, cache_dir: Path | str | None) -> None:
     snapshot = settings.snapshots.verified_path()
     if snapshot is None:
         return
+    started: list[Harness] = []
     with _lock:
-        if _starting is None:  # discarded before it started
+        if generation != _generation:  # discarded before it started
             return
+        for _ in range(count):
+            try:
+                started.append(Harness(settings.node, HARNESS_PATH))
+            except OSError:
+                break
+        _warming.extend(started)
+    key = _key(settings.init, snapshot)
+    for harness in started:
         try:
-            harness = _warming = Harness(settings.node, HARNESS_PATH)
-        except OSError:
-            return
-    try:
-        harness.send({"op": "init", **settings.init, "snapshot": snapshot})
-        ready = harness.event(WARM_TIMEOUT)
-        harness.send({"op": "warm"})
-        warmed = harness.event(WARM_TIMEOUT)
-    except HarnessDied:
-        harness.kill()
-        return
-    with _lock:
-        _warming = None
-        if _starting is None or not (
-            ready and ready.get("ev") == "ready" and warmed and warmed.get("ev") == "warmed"
-        ):
-            harness.kill()  # discarded meanwhile, or it did not warm up
-            return
-        _spare = (_key(settings.init, snapshot), harness)
+            harness.send({"op": "init", **settings.init, "snapshot": snapshot})
+        except HarnessDied:
+            continue
+    for harness in started:
+        warm = False
+        try:
+            ready = harness.event(WARM_TIMEOUT)
+            if ready and ready.get("ev") == "ready":
+                harness.send({"op": "warm"})
+                warmed = harness.event(WARM_TIMEOUT)
+                warm = bool(warmed and warmed.get("ev") == "warmed")
+        except HarnessDied:
+            pass
+        with _lock:
+            if harness in _warming:
+                _warming.remove(harness)
+            if warm and generation == _generation:
+                _spares.append((key, harness))
+                continue
+        harness.kill()  # discarded meanwhile, or it did not warm up
 
 
 def adopt(init: dict[str, Any], snapshot: str | None) -> Harness | None:
-    """The spare harness, if one was started with these settings (waiting for it to finish
+    """A spare harness, if one was started with these settings (waiting for the spares still
     warming up); a spare with other settings is stopped. ``None``: start a new harness."""
-    global _spare, _starting
-    with _lock:
-        starting = _starting
-    if starting is not None:
-        starting.join(WARM_TIMEOUT)
-    with _lock:
-        spare, _spare, _starting = _spare, None, None
-    if spare is None:
-        return None
-    key, harness = spare
+    global _starter
+    deadline = time.monotonic() + WARM_TIMEOUT
+    while True:
+        with _lock:
+            if _spares:
+                key, harness = _spares.pop(0)
+                break
+            starter = _starter
+            if starter is None or not starter.is_alive():
+                _starter = None  # all it started is adopted or gone
+                return None
+        if time.monotonic() > deadline:
+            return None
+        starter.join(0.05)
     if snapshot is None or key != _key(init, snapshot) or harness.proc.poll() is not None:
         harness.kill()
         return None
@@ -142,16 +164,17 @@ def adopt(init: dict[str, Any], snapshot: str | None) -> Harness | None:
 
 
 def discard() -> None:
-    """Stop a spare nobody adopted (the check had nothing to run), at once: an unchanged tree must
-    not wait for a warm-up it does not need."""
-    global _spare, _starting, _warming
+    """Stop the spares nobody adopted (the check had nothing to run, or fewer processes), at once:
+    an unchanged tree must not wait for a warm-up it does not need."""
+    global _generation, _starter
     with _lock:
-        spare, _spare = _spare, None
-        warming, _warming = _warming, None
-        _starting = None
-    for harness in (spare[1] if spare else None, warming):
-        if harness is not None:
-            harness.kill()
+        _generation += 1
+        _starter = None
+        stopping = [harness for _, harness in _spares] + list(_warming)
+        _spares.clear()
+        _warming.clear()
+    for harness in stopping:
+        harness.kill()
 
 
 atexit.register(discard)
