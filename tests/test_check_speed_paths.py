@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -277,3 +278,25 @@ def test_a_prestarted_harness_is_adopted_by_the_check(
     spare.prestart(PyrunConfig(), folder)
     spare.discard()  # nothing to check: stopped at once, not waited for
     assert spare._spares == [] and spare._warming == [] and spare._starter is None
+
+
+def test_mkdocs_build_logs_counted_progress(tmp_path: Path, runtime_cache: Path) -> None:
+    """A MkDocs build with the check on logs the check's progress as counted lines."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: Progress\nmarkdown_extensions:\n  - pymdownx.superfences\n"
+        "plugins:\n  - pyrun:\n      check: warn\n",
+        encoding="utf-8",
+    )
+    fence = "```pyrun\nprint({})\n```\n\n"
+    (tmp_path / "docs" / "index.md").write_text(
+        "# Page\n\n" + fence.format(1) + fence.format(2), encoding="utf-8"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    log = proc.stdout + proc.stderr
+    assert "pyrun check: 1/2 snippets (50%)" in log and "pyrun check: 2/2 snippets (100%)" in log
