@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .check.plan import execution_order, session_members
 from .config import PyrunConfig
 from .outputs import Recorded, notebook_outputs
+from .sessions import execution_order, session_members
 from .snippet import Snippet
 
 #: nbformat version written (4.5: cells carry ids)

@@ -341,6 +341,7 @@ def test_nothing_beneath_the_check_imports_it() -> None:
         "import sys\n"
         "import pyrun_docs.packages, pyrun_docs.package_store, pyrun_docs.node\n"
         "import pyrun_docs.site_snapshot\n"
+        "import pyrun_docs.render, pyrun_docs.outputs, pyrun_docs.takeaway, pyrun_docs.sessions\n"
         "print([m for m in sys.modules if m.startswith('pyrun_docs.check')])\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -21,57 +21,28 @@ from pyrun_docs.config import PyrunConfig
 from pyrun_docs.doctest_flags import apply
 from pyrun_docs.executor import DEFAULT_FLAGS
 from pyrun_docs.options import options_to_dict
+from pyrun_docs.sessions import (
+    SessionKey,
+    execution_order,
+    runtime_of,
+    session_key,
+    session_members,
+    unit_of,
+)
 from pyrun_docs.snippet import Snippet
+
+__all__ = [
+    "SessionKey",
+    "execution_order",
+    "runtime_of",
+    "session_key",
+    "session_members",
+    "unit_of",
+]
 
 #: bump when the meaning of a cached result changes
 CACHE_FORMAT = 4  # 2: tracebacks stored position-independent (<example ?>); 3: doctest judges;
 #: 4: outputs kept as the widget keeps them (text tail, rich output) for the verified output
-
-SessionKey = tuple[str, str]
-
-
-def runtime_of(snippet: Snippet, config: PyrunConfig) -> str:
-    return snippet.options.runtime or config.runtime
-
-
-def session_key(snippet: Snippet, config: PyrunConfig) -> SessionKey | None:
-    """The namespace a snippet shares: its session on its runtime (``None``: on its own)."""
-    if snippet.options.session is None:
-        return None
-    return (runtime_of(snippet, config), snippet.options.session)
-
-
-def session_members(
-    snippet: Snippet, page: Sequence[Snippet], config: PyrunConfig
-) -> list[Snippet]:
-    """What runs when a reader runs *snippet*, in order, ending with *snippet* itself."""
-    key = session_key(snippet, config)
-    if key is None:
-        return [snippet]
-    same = [s for s in page if session_key(s, config) == key]
-    upto = next(i for i, s in enumerate(same) if s.index == snippet.index)
-    hidden = [s for s in same if s.options.hidden]
-    if snippet.options.hidden:
-        return hidden[: next(i for i, s in enumerate(hidden) if s.index == snippet.index) + 1]
-    return hidden + [s for s in same[: upto + 1] if not s.options.hidden]
-
-
-def execution_order(page: Sequence[Snippet], config: PyrunConfig) -> list[Snippet]:
-    """Every snippet of *page* in the order a reader running each widget top to bottom runs them."""
-    ordered = sorted(page, key=lambda s: s.index)
-    seen: set[int] = set()
-    order: list[Snippet] = []
-    for snippet in ordered:
-        for member in session_members(snippet, ordered, config):
-            if member.index not in seen:
-                seen.add(member.index)
-                order.append(member)
-    return order
-
-
-def unit_of(snippet: Snippet, config: PyrunConfig) -> SessionKey | int:
-    """What must re-run together: a whole session, or one snippet without a session."""
-    return session_key(snippet, config) or snippet.index
 
 
 @dataclass(frozen=True)

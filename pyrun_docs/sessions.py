@@ -1,0 +1,59 @@
+"""Sessions: which snippets share a namespace, and in what order a reader's clicks run them.
+
+The browser, the build check and the take-away files all follow the same model: snippets of one
+``session`` (on one runtime) share a namespace in page order, hidden setup snippets of a session
+run before any of its visible ones, and a snippet without a session runs on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .config import PyrunConfig
+from .snippet import Snippet
+
+SessionKey = tuple[str, str]
+
+
+def runtime_of(snippet: Snippet, config: PyrunConfig) -> str:
+    return snippet.options.runtime or config.runtime
+
+
+def session_key(snippet: Snippet, config: PyrunConfig) -> SessionKey | None:
+    """The namespace a snippet shares: its session on its runtime (``None``: on its own)."""
+    if snippet.options.session is None:
+        return None
+    return (runtime_of(snippet, config), snippet.options.session)
+
+
+def session_members(
+    snippet: Snippet, page: Sequence[Snippet], config: PyrunConfig
+) -> list[Snippet]:
+    """What runs when a reader runs *snippet*, in order, ending with *snippet* itself."""
+    key = session_key(snippet, config)
+    if key is None:
+        return [snippet]
+    same = [s for s in page if session_key(s, config) == key]
+    upto = next(i for i, s in enumerate(same) if s.index == snippet.index)
+    hidden = [s for s in same if s.options.hidden]
+    if snippet.options.hidden:
+        return hidden[: next(i for i, s in enumerate(hidden) if s.index == snippet.index) + 1]
+    return hidden + [s for s in same[: upto + 1] if not s.options.hidden]
+
+
+def execution_order(page: Sequence[Snippet], config: PyrunConfig) -> list[Snippet]:
+    """Every snippet of *page* in the order a reader running each widget top to bottom runs them."""
+    ordered = sorted(page, key=lambda s: s.index)
+    seen: set[int] = set()
+    order: list[Snippet] = []
+    for snippet in ordered:
+        for member in session_members(snippet, ordered, config):
+            if member.index not in seen:
+                seen.add(member.index)
+                order.append(member)
+    return order
+
+
+def unit_of(snippet: Snippet, config: PyrunConfig) -> SessionKey | int:
+    """What must re-run together: a whole session, or one snippet without a session."""
+    return session_key(snippet, config) or snippet.index
