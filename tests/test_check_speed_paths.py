@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -195,7 +196,9 @@ def test_sphinx_progress_line(tmp_path: Path, runtime_cache: Path) -> None:
     (src / "conf.py").write_text(
         'extensions = ["pyrun_docs.sphinx_ext"]\npyrun_check = "warn"\n', encoding="utf-8"
     )
-    (src / "index.rst").write_text(rst("\n\nprint(1)", "\n\nprint(2)"), encoding="utf-8")
+    fresh = uuid.uuid4().hex  # results are cached in the user cache: never seen before
+    snippets = rst(f"\n\nprint(1)  # {fresh}", f"\n\nprint(2)  # {fresh}")
+    (src / "index.rst").write_text(snippets, encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "sphinx", "-b", "html", str(src), str(tmp_path / "html")],
         capture_output=True, text=True, timeout=600, check=False,
