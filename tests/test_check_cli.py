@@ -119,7 +119,7 @@ def test_problems_are_counted_and_printed_once(
         "\n.. pyrun::\n   :check: skip\n\n   y = 2\n",
         encoding="utf-8",
     )
-    (docs / "latin1.rst").write_bytes("Caf\xe9\n====\n".encode("latin-1"))
+    (docs / "latin1.rst").write_bytes("Title\n=====\n\nCaf\xe9\n".encode("latin-1"))
     (docs / "fences.md").write_text(
         '# F\n\n```pyrun check="skip" "stray\nprint(1)\n```\n\n```pyrun check="skip"\nz = 3\n```\n',
         encoding="utf-8",
@@ -134,7 +134,10 @@ def test_problems_are_counted_and_printed_once(
     out = captured.out.replace("\\", "/")
     assert out.count("unknown option 'colour'") == 1 and "colour" not in captured.err
     assert "docs/page.rst:4: error: unknown option 'colour'" in out
-    assert out.count("cannot read the file") == 1 and "docs/latin1.rst:1: error:" in out
+    assert out.count("cannot read the file") == 1
+    # the line of the first byte that is not UTF-8, and what to do
+    assert "docs/latin1.rst:4: error: cannot read the file: it is not UTF-8 (byte 0xe9" in out
+    assert "save it as UTF-8" in out
     # a header token nothing reads is left out (as the MkDocs plugin does), the fence kept
     assert out.count("docs/fences.md:3: error: cannot read '\"stray' in the fence header") == 1
     assert "all passed" not in out

@@ -213,7 +213,8 @@ def scan_paths(
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            result.errors.append(PyrunError(f"cannot read the file: {exc}", location=shown))
+            message, line = unreadable(exc)
+            result.errors.append(_located(f"cannot read the file: {message}", shown, line))
             continue
         result.files += 1
         page = _page_name(path, docs_dir)
@@ -396,7 +397,8 @@ def _included(
     try:
         text = file.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
     except (OSError, UnicodeDecodeError) as exc:
-        errors.append(_located(f"cannot read the included file {target}: {exc}", path, line))
+        message = unreadable(exc)[0]
+        errors.append(_located(f"cannot read the included file {target}: {message}", path, line))
         return []
     first, text = _include_slice(text, raw)
     shown = display_path(file)
@@ -447,6 +449,20 @@ def _rst_options(lines: list[str], start: int, end: int) -> tuple[dict[str, str 
             j += 1
         raw[option.group("name").strip()] = value or None
     return raw, j
+
+
+def unreadable(exc: OSError | UnicodeDecodeError) -> tuple[str, int]:
+    """Why a source file cannot be read, and the line to point at: for text that is not UTF-8,
+    the line of the first bad byte and what to do (Sphinx and MkDocs read sources as UTF-8)."""
+    if isinstance(exc, UnicodeDecodeError):
+        line = exc.object[: exc.start].count(b"\n") + 1
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        return (
+            f"it is not UTF-8 (byte 0x{byte} on this line); save it as UTF-8, as Sphinx and "
+            "MkDocs read it",
+            line,
+        )
+    return str(exc), 1
 
 
 def _located(message: str, path: str, line: int) -> PyrunError:
