@@ -18,7 +18,7 @@ import binascii
 import hashlib
 import html
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,7 @@ class Recorded:
         parts: list[str] = [CUT_NOTE.format(count=self.cut)] if self.cut else []
         for item in self.items:
             if "bundle" in item:
-                plain = str(item["bundle"].get("text/plain", ""))
-                parts.append(plain if plain.endswith("\n") else plain + "\n")
+                parts.append(plain_text(item["bundle"]))
             elif item.get("stream") != "echo":  # a transcript's prompts are not its output
                 parts.append(str(item.get("text", "")))
         return "".join(parts)
@@ -172,13 +171,9 @@ def to_html(recorded: Recorded, link: Link, markdown: MarkdownToHtml | None = No
 def _bundle_html(bundle: dict[str, str], link: Link, markdown: MarkdownToHtml | None) -> str | None:
     """One display, as the widget renders it: an image, HTML, Markdown (``None``: only text)."""
     alt = html.escape(bundle.get("text/plain", "") or "output image", quote=True)
-    for mime, suffix in IMAGE_TYPES.items():
-        if mime not in bundle:
-            continue
-        data = image_bytes(bundle[mime], mime)
-        if data is None:
-            continue
-        src = html.escape(link(data, suffix), quote=True)
+    image = bundle_image(bundle)
+    if image is not None:
+        src = html.escape(link(*image), quote=True)
         return f'<div class="pyrun-display"><img src="{src}" alt="{alt}" loading="lazy"></div>'
     if "text/html" in bundle:
         return f'<div class="pyrun-display">{bundle["text/html"]}</div>'
@@ -186,6 +181,25 @@ def _bundle_html(bundle: dict[str, str], link: Link, markdown: MarkdownToHtml | 
         source = bundle["text/markdown"]
         rendered = markdown(source) if markdown else f"<pre>{html.escape(source)}</pre>"
         return f'<div class="pyrun-display pyrun-markdown">{rendered}</div>'
+    return None
+
+
+def plain_text(bundle: dict[str, str]) -> str:
+    """A display's ``text/plain``, ending its line, as a terminal shows it."""
+    plain = str(bundle.get("text/plain", ""))
+    return plain if plain.endswith("\n") else plain + "\n"
+
+
+def bundle_image(
+    bundle: dict[str, str], types: Collection[str] = IMAGE_TYPES
+) -> tuple[bytes, str] | None:
+    """The first image of *bundle* among *types* (the widget's order of preference) that
+    decodes: its file content and file suffix."""
+    for mime in IMAGE_TYPES:
+        if mime in bundle and mime in types:
+            data = image_bytes(bundle[mime], mime)
+            if data is not None:
+                return data, IMAGE_TYPES[mime]
     return None
 
 

@@ -19,11 +19,11 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from pyrun_docs.check.results import SnippetResult, Status
 from pyrun_docs.outputs import (
     CUT_NOTE,
-    IMAGE_TYPES,
     MarkdownToHtml,
     OutputFiles,
     Recorded,
-    image_bytes,
+    bundle_image,
+    plain_text,
 )
 from pyrun_docs.render import render_snippet, takeaway_html, verified_html, verified_output
 from pyrun_docs.snippet import Snippet
@@ -165,17 +165,12 @@ def output_nodes(shown: Recorded, builder: Builder, place: Placement) -> list[no
         if bundle is None:
             text.append(item["text"])
             continue
-        image = next(
-            (m for m in IMAGE_TYPES if m in bundle and m in supported),
-            None,
-        )
-        data = image_bytes(bundle[image], image) if image else None
-        if image is None or data is None:
-            plain = str(bundle.get("text/plain", ""))
-            text.append(plain if plain.endswith("\n") else plain + "\n")
+        image = bundle_image(bundle, supported)
+        if image is None:
+            text.append(plain_text(bundle))
             continue
         flush()
-        uri = place.link(data, IMAGE_TYPES[image])
+        uri = place.link(*image)
         made.append(
             nodes.image(
                 uri=uri, alt=str(bundle.get("text/plain", "output image")), candidates={"*": uri}
