@@ -71,7 +71,7 @@ from pyrun_docs.render import (
 from pyrun_docs.runtime import RUNTIMES
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet, normalize_code
-from pyrun_docs.takeaway import notebook_name, page_files, script_name
+from pyrun_docs.takeaway import notebook_name, page_notebook, page_scripts, script_name
 from pyrun_docs.upgrade import (
     FAILING_MODES,
     UPGRADE_KINDS,
@@ -417,12 +417,12 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         """Write the page's ``.py`` files and link them (and the notebook, written after the
         check with its outputs: :meth:`write_notebooks`) from each widget's menu."""
         src = page.file.src_uri
-        files = page_files(snippets, self.pyrun_config, title=self.titles[src])
+        scripts = page_scripts(snippets, self.pyrun_config, title=self.titles[src])
         folder = self.downloads(config, src)
         page_dir = Path(page.file.abs_dest_path).parent
         notebook = Path(os.path.relpath(folder / notebook_name(src), page_dir)).as_posix()
         menus: dict[int, str] = {}
-        for index, text in files.scripts.items():
+        for index, text in scripts.items():
             path = folder / script_name(src, index)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
@@ -440,7 +440,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
                 for s in snippets
                 if getattr(results.get((page, s.index)), "status", None) is not Status.STATIC
             ]
-            files = page_files(
+            notebook = page_notebook(
                 runnable,
                 self.pyrun_config,
                 title=self.titles.get(page, page),
@@ -448,10 +448,10 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
                     s, results.get((s.page, s.index)), self.pyrun_config
                 ),
             )
-            if files.notebook:
+            if notebook:
                 path = self.downloads(config, page) / notebook_name(page)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(files.notebook, encoding="utf-8")
+                path.write_text(notebook, encoding="utf-8")
 
     def write_verdicts(self, report: CheckReport) -> None:
         """Rewrite the written pages with the check's verdicts, one pass per page: upgraded

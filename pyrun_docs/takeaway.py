@@ -60,14 +60,32 @@ def page_files(
         title: the page's title, for the files' headers.
         shown: the verified output of a snippet (the check's), put into its notebook cell.
     """
+    return PageFiles(
+        page_scripts(snippets, config, title=title),
+        page_notebook(snippets, config, title=title, shown=shown),
+    )
+
+
+def page_scripts(snippets: Sequence[Snippet], config: PyrunConfig, *, title: str) -> dict[int, str]:
+    """The ``.py`` text of each visible snippet, by index (hidden setup runs first in each)."""
     page = sorted(snippets, key=lambda s: s.index)
-    scripts = {
+    return {
         s.index: script(session_members(s, page, config), title=title)
         for s in page
         if not s.options.hidden
     }
-    order = execution_order(page, config)
-    return PageFiles(scripts, notebook(order, title=title, shown=shown) if order else None)
+
+
+def page_notebook(
+    snippets: Sequence[Snippet],
+    config: PyrunConfig,
+    *,
+    title: str,
+    shown: Callable[[Snippet], Recorded | None] = lambda s: None,
+) -> str | None:
+    """The page's notebook JSON (``None``: no snippet to put in one)."""
+    order = execution_order(sorted(snippets, key=lambda s: s.index), config)
+    return notebook(order, title=title, shown=shown) if order else None
 
 
 def script_name(page: str, index: int) -> str:

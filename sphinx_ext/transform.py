@@ -17,6 +17,7 @@ from sphinx.builders import Builder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 from pyrun_docs.check.results import SnippetResult, Status
+from pyrun_docs.config import PyrunConfig
 from pyrun_docs.outputs import (
     CUT_NOTE,
     MarkdownToHtml,
@@ -50,7 +51,9 @@ class PyrunWidgets(SphinxPostTransform):
         config = site if is_widget_builder(builder) else None
         results = getattr(self.app, "pyrun_results", {})
         place = Placement(builder, self.env.docname)
-        scripts, notebook = ({}, None) if config is None else self._takeaway(found, results, place)
+        scripts, notebook = (
+            ({}, None) if config is None else self._takeaway(found, results, place, config)
+        )
         for node in found:
             snippet: Snippet = node["pyrun"]
             parent = node.parent
@@ -87,11 +90,14 @@ class PyrunWidgets(SphinxPostTransform):
             node.replace_self(nodes.raw("", html, format="html"))
 
     def _takeaway(
-        self, found: list[pyrun_block], results: dict[Any, SnippetResult], place: Placement
+        self,
+        found: list[pyrun_block],
+        results: dict[Any, SnippetResult],
+        place: Placement,
+        site: PyrunConfig,
     ) -> tuple[dict[int, str], str | None]:
         """Write the page's ``.py`` files and notebook; return their URLs (per snippet index,
         and the notebook's)."""
-        site = get_config(self.app)
         if not site.takeaway:
             return {}, None
         runnable = [
