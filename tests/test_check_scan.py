@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -217,21 +218,28 @@ def test_paths_files_and_folders(tmp_path: Path) -> None:
         scan_paths([tmp_path / "missing"])
 
 
-def test_lines_agree_with_the_sphinx_adapter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """reST lines, indexes and options are what the Sphinx directive records in the environment."""
+def sphinx_built(src: Path, tmp_path: Path) -> Any:
+    """*src* built by Sphinx in this process (its environment holds what the adapter recorded)."""
     from sphinx.application import Sphinx
 
-    src = tmp_path / "src"
-    shutil.copytree(ROOTS / "basic", src)
-    (src / "extra.rst").write_text(RST.replace("   :sesion: typo\n", ""), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
     app = Sphinx(
         str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
         status=None, warning=None, freshenv=True,
     )  # fmt: skip
     app.build()
+    return app
+
+
+def test_lines_agree_with_the_sphinx_adapter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """reST lines, indexes and options are what the Sphinx directive records in the environment."""
+
+    src = tmp_path / "src"
+    shutil.copytree(ROOTS / "basic", src)
+    (src / "extra.rst").write_text(RST.replace("   :sesion: typo\n", ""), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    app = sphinx_built(src, tmp_path)
     ours = scan_paths([src]).pages
     for docname, recorded in app.env.pyrun_snippets.items():  # type: ignore[attr-defined]
         path = recorded[0].path
@@ -306,7 +314,6 @@ def test_pages_and_includes_agree_with_the_sphinx_build(
     """A file only pulled in by ``.. include::`` (and in ``exclude_patterns``) is no page of its
     own for the check either; its snippets count where it is included, in the including page's
     order and sessions, at the included file's lines (issue 20, item 7)."""
-    from sphinx.application import Sphinx
 
     from pyrun_docs.check.scan import SphinxSources
     from pyrun_docs.site_config import read_site_config
@@ -323,11 +330,7 @@ def test_pages_and_includes_agree_with_the_sphinx_build(
     (src / "_parts" / "shared.md").write_text(MYST_INCLUDED, encoding="utf-8")
     (src / "myst_including.md").write_text(MYST_INCLUDING, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    app = Sphinx(
-        str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
-        status=None, warning=None, freshenv=True,
-    )  # fmt: skip
-    app.build()
+    app = sphinx_built(src, tmp_path)
     site = read_site_config(conf)
     rules = SphinxSources.from_conf(src, site.sources)
     ours = scan_paths([src], sphinx=rules).pages
