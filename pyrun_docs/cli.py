@@ -182,7 +182,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     # harnesses warm up while the sources are read
     prestart(site.config, args.cache_dir, count=args.jobs or 1)
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
-        scan = _sphinx_scan(site.path.parent, args)
+        scan = _sphinx_scan(site, args)
     elif site.path is not None and _mkdocstrings_upgrade(site):
         scan = _mkdocs_scan(site.path, args)
     else:  # MkDocs' upgrade rewrites fences, which the scanner does the same way
@@ -239,14 +239,14 @@ def with_scan_errors(report: CheckReport, errors: Sequence[PyrunError]) -> Check
 
     if not errors:
         return report
-    by_path: dict[str, list[Snippet]] = {}
+    by_path: dict[str, list[Snippet]] = {}  # the same file however it is written (Sphinx: absolute)
     for result in report.results:
-        by_path.setdefault(result.snippet.path, []).append(result.snippet)
+        by_path.setdefault(os.path.realpath(result.snippet.path), []).append(result.snippet)
     owned: dict[int, list[tuple[int, str]]] = {}  # id(snippet) -> its problems' lines, messages
     extra: list[SnippetResult] = []
     for error in errors:
         path, line = _split_location(error.location)
-        owner = _owner(path, line, by_path.get(path, []))
+        owner = _owner(path, line, by_path.get(os.path.realpath(path), []))
         if owner is not None:
             owned.setdefault(id(owner), []).append((line, error.message))
             continue
@@ -295,17 +295,24 @@ def _owner(path: str, line: int, snippets: Sequence[Snippet]) -> Snippet | None:
 _OPTION_LINE = re.compile(r"^\s*(?:|:[^:\s][^:]*:.*|---|[\w-]+\s*:.*)$")
 
 
-def _sphinx_scan(confdir: Path, args: argparse.Namespace) -> ScanResult:
+def _sphinx_scan(site: SiteConfig, args: argparse.Namespace) -> ScanResult:
     """The snippets the Sphinx build finds (``pyrun_upgrade`` takes what Sphinx parses: autodoc
     docstrings, includes, doctest directives), limited to the sources under *args.paths*."""
     import importlib
 
     from .check import default_cache_dir
+    from .read_memo import ProjectRead, project_memo
 
-    print("pyrun check: pyrun_upgrade is on: reading the project with Sphinx", file=sys.stderr)
-    collect = importlib.import_module("pyrun_docs.sphinx_ext.collect").collect
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
-    pages, sources, problems, warnings = collect(confdir, cache)
+    assert site.path is not None  # a conf.py was found
+    confdir = site.path.parent
+    memo = project_memo(cache, confdir, site.digest, tools=("sphinx", "docutils"))
+    found = memo.load() if memo is not None else None
+    if not isinstance(found, ProjectRead):  # changed since the last read (or never read)
+        print("pyrun check: pyrun_upgrade is on: reading the project with Sphinx", file=sys.stderr)
+        collect = importlib.import_module("pyrun_docs.sphinx_ext.collect").collect
+        found = collect(confdir, cache, memo)
+    pages, sources, problems, warnings = found.pages, found.sources, found.problems, found.warnings
     if warnings:
         print(warnings, file=sys.stderr)
     return _built_scan(pages, sources, problems, args.paths)

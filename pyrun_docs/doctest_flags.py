@@ -9,43 +9,53 @@ list of names; the names and their values are the stdlib's (``doctest.OPTIONFLAG
 
 from __future__ import annotations
 
-import doctest
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import OptionError, PyrunError
 from .executor import DEFAULT_FLAGS
 
-#: every flag name doctest knows, in its registration order
-NAMES: tuple[str, ...] = tuple(
-    sorted(doctest.OPTIONFLAGS_BY_NAME, key=lambda name: doctest.OPTIONFLAGS_BY_NAME[name])
-)
+
+@functools.cache
+def _by_name() -> Mapping[str, int]:
+    """doctest's flags by name; imported on first use (importing doctest imports pdb, a tenth
+    of a second that a check of an unchanged tree never needs)."""
+    import doctest
+
+    return doctest.OPTIONFLAGS_BY_NAME
+
+
+@functools.cache
+def flag_names() -> tuple[str, ...]:
+    """Every flag name doctest knows, in its registration order."""
+    return tuple(sorted(_by_name(), key=lambda name: _by_name()[name]))
 
 
 def site_flags(value: Any, setting: str = "pyrun_doctest_flags") -> tuple[str, ...]:
     """The flag names a site setting means: an int (``doctest.ELLIPSIS | doctest.SKIP``, as
     ``doctest_default_flags`` is written), a list of names, or one text of names."""
-    if value is None:
-        return DEFAULT_FLAGS
+    if value is None or (isinstance(value, (list, tuple)) and tuple(value) == DEFAULT_FLAGS):
+        return DEFAULT_FLAGS  # valid names (without importing doctest for the defaults)
     if isinstance(value, bool):
         raise PyrunError(f"setting {setting} = {value!r} is invalid: {_ADVICE}")
     if isinstance(value, int):
-        unknown = value & ~sum(doctest.OPTIONFLAGS_BY_NAME.values())
+        unknown = value & ~sum(_by_name().values())
         if value < 0 or unknown:
             raise PyrunError(
                 f"setting {setting} = {value!r} is invalid: it has bits no doctest flag uses"
             )
-        return tuple(name for name in NAMES if value & doctest.OPTIONFLAGS_BY_NAME[name])
+        return tuple(name for name in flag_names() if value & _by_name()[name])
     items: Iterable[Any] = value.replace(",", " ").split() if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) and not isinstance(value, str):
         raise PyrunError(f"setting {setting} = {value!r} is invalid: {_ADVICE}")
     names: list[str] = []
     for item in items:
         name = str(item).strip().upper().removeprefix("DOCTEST.")
-        if name not in doctest.OPTIONFLAGS_BY_NAME:
+        if name not in _by_name():
             raise PyrunError(
                 f"setting {setting}: {item!r} is not a doctest option flag; known: "
-                + ", ".join(NAMES)
+                + ", ".join(flag_names())
             )
         if name not in names:
             names.append(name)
@@ -60,10 +70,10 @@ def parse_directive(text: str) -> tuple[tuple[str, bool], ...]:
     changes: list[tuple[str, bool]] = []
     for item in text.replace(",", " ").split():
         sign, name = item[:1], item[1:].upper()
-        if sign not in "+-" or not sign or name not in doctest.OPTIONFLAGS_BY_NAME:
+        if sign not in "+-" or not sign or name not in _by_name():
             raise OptionError(
                 f"{item!r} is not a doctest option: write +NAME or -NAME with one of "
-                + ", ".join(NAMES)
+                + ", ".join(flag_names())
             )
         changes.append((name, sign == "+"))
     if not changes:

@@ -18,6 +18,14 @@ class PyrunError(Exception):
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled with its location (a kept read keeps its problems)."""
+        return (_rebuild, (type(self), self.message, self.location))
+
+
+def _rebuild(cls: type[PyrunError], message: str, location: str | None) -> PyrunError:
+    return cls(message, location=location)
+
 
 class OptionError(PyrunError):
     """A snippet option is unknown or has a bad value."""

@@ -13,18 +13,14 @@ before it is used; a cache that no longer matches the pin is fetched again.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -118,6 +114,8 @@ def ensure_runtime(pin: RuntimePin, *, offline: bool = False) -> Path:
 
 
 def _unpack(pin: RuntimePin, data: bytes, dest: Path) -> None:
+    import tarfile  # only on a download (the cache holds unpacked files)
+
     wanted = set(pin.serve)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for member in tar.getmembers():
@@ -157,6 +155,9 @@ class _AuthRequired(Exception):
 
 def _http_get(url: str, spec: str) -> bytes:
     """Download *url*, showing progress; give up after :data:`STALL_SECONDS` without a byte."""
+    import http.client  # networking is imported only when something is downloaded
+    import urllib.error
+
     what = f"cannot download {url}"
     hint = (
         "check the network, or set npm_config_registry to a reachable npm registry "
@@ -189,6 +190,8 @@ def _http_get(url: str, spec: str) -> bytes:
 def _open(url: str) -> Any:
     """``urlopen`` with a deadline that also covers the name lookup: a socket timeout does not, and
     a machine whose DNS server is unreachable would otherwise wait for the resolver's retries."""
+    import urllib.request
+
     box: dict[str, Any] = {}
 
     def run() -> None:

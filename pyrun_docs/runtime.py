@@ -11,7 +11,6 @@ import base64
 import hashlib
 import json
 import re
-import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -142,6 +141,8 @@ def build_id_of(entry: bytes, served: Mapping[str, str]) -> str:
 
 def make_pin(name: str, version: str, tarball: Path) -> dict[str, Any]:
     """Build the ``pins.json`` entry for *name* from a downloaded npm tarball."""
+    import tarfile  # only when a pin is made (a cached runtime is unpacked)
+
     package, entry, serve = _PACKAGES[name]
     data = tarball.read_bytes()
     files: dict[str, dict[str, Any]] = {}

@@ -12,6 +12,7 @@ exception, never a silent fallback to the defaults: a ``conf.py`` that fails bef
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
@@ -21,6 +22,7 @@ from typing import Any
 from .config import PyrunConfig
 from .errors import PyrunError
 from .executor import DEFAULT_FLAGS
+from .read_memo import plain_values
 
 CONFIG_NAMES = ("conf.py", "mkdocs.yml", "mkdocs.yaml", "zensical.toml")
 #: the Markdown extension that upgrades fences where no MkDocs plugin runs (Zensical)
@@ -42,6 +44,9 @@ class SiteConfig:
     problems: list[PyrunError] = field(default_factory=list)
     #: a ``conf.py``'s values that choose which files its build reads as pages (SOURCE_NAMES)
     sources: dict[str, Any] = field(default_factory=dict)
+    #: a digest of the file's text and (``conf.py``) the plain values it set: what a kept read of
+    #: the project depends on besides its pages (:class:`pyrun_docs.read_memo.ReadMemo`)
+    digest: str = ""
 
 
 def find_config_file(paths: Iterable[str | Path]) -> Path | None:
@@ -74,8 +79,9 @@ def read_site_config(path: str | Path) -> SiteConfig:
     """
     file = Path(path)
     sources: dict[str, Any] = {}
+    digest: list[str] = []
     if file.suffix == ".py":
-        values, prefix = _sphinx_values(file, sources), "pyrun_"
+        values, prefix = _sphinx_values(file, sources, digest), "pyrun_"
     elif file.suffix == ".toml":
         values, prefix = _zensical_values(file), f"{UPGRADE_EXTENSION}."
     else:
@@ -87,12 +93,14 @@ def read_site_config(path: str | Path) -> SiteConfig:
         path=file,
         problems=[PyrunError(p.message + where) for p in problems],
         sources=sources,
+        digest="".join(digest),
     )
 
 
-def _sphinx_values(file: Path, sources: dict[str, Any]) -> dict[str, Any]:
+def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> dict[str, Any]:
     """The ``pyrun_*`` settings of a ``conf.py``, run the way Sphinx runs it; its
-    :data:`SOURCE_NAMES` values go into *sources*."""
+    :data:`SOURCE_NAMES` values go into *sources*, a digest of its text and values into
+    *digest*."""
     namespace: dict[str, Any] = {"__file__": str(file), "__name__": "conf", "tags": _Tags()}
     try:
         source = file.read_bytes()
@@ -105,6 +113,9 @@ def _sphinx_values(file: Path, sources: dict[str, Any]) -> dict[str, Any]:
             f"{file}: could not run conf.py ({type(exc).__name__}: {exc}); {_WHAT_TO_DO}"
         ) from None
     sources.update({name: namespace[name] for name in SOURCE_NAMES if name in namespace})
+    text = hashlib.sha256(source)
+    text.update(plain_values(namespace).encode())
+    digest.append(text.hexdigest())
     known = {f.name for f in fields(PyrunConfig)}
     values = {
         name[len("pyrun_") :]: value

@@ -5,16 +5,25 @@ With ``pyrun_upgrade`` on, snippets come from what Sphinx parses (autodoc docstr
 project the way the build does: Sphinx's reading phase with the ``dummy`` builder (no output is
 written), the check off, the doctrees kept in pyrun's cache so an unchanged project reads in a
 moment. The snippets, their pages and their ``file:line`` are then exactly the build's.
+
+What the read found is kept (:class:`pyrun_docs.read_memo.ReadMemo`) with the stamps of every
+file Sphinx read for it (pages, includes, the modules autodoc documented, ``conf.py``) and of the
+folders holding pages: while none changes, nor ``conf.py``'s values, nor Sphinx or pyrun-docs,
+the next check takes it from there without starting Sphinx (which alone costs more than checking
+an unchanged tree).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
+import json
 import re
+import time
 from pathlib import Path
+from typing import Any
 
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.read_memo import ProjectRead, ReadMemo, read_folder
 from pyrun_docs.snippet import Snippet
 
 #: warnings of ours that mean a snippet lost an option or was dropped (the command fails on them)
@@ -23,24 +32,41 @@ _PROBLEM = re.compile(
 )
 
 
-def collect(
-    confdir: Path, cache: Path
-) -> tuple[dict[str, list[Snippet]], dict[str, Path], list[PyrunError], str]:
-    """Read the Sphinx project configured in *confdir*.
+def collect(confdir: Path, cache: Path, memo: ReadMemo | None = None) -> ProjectRead:
+    """Read the Sphinx project configured in *confdir* (and keep the read in *memo*).
+
+    Args:
+        confdir: the folder of ``conf.py``.
+        cache: pyrun's check cache folder (the doctrees go under it).
+        memo: where the read is kept for the next check
+            (:func:`pyrun_docs.read_memo.project_memo`; the caller looks there first).
 
     Returns:
         Its snippets per docname, each docname's source file, the problems our warnings
         reported (a bad option, an empty snippet), and Sphinx's other warnings as text.
     """
+    read_started = time.time()
+    found, read = _read(confdir, read_folder(cache, confdir))
+    if memo is not None and read is not None:
+        memo.save(found, read, read_started - _COARSE_MTIME)
+    return found
+
+
+#: seconds: a file changed this close to the read may show an older time (FAT keeps 2 s steps)
+_COARSE_MTIME = 2.0
+
+
+def _read(confdir: Path, work: Path) -> tuple[ProjectRead, list[Any] | None]:
+    """Sphinx's read: :func:`collect`'s value and the files and folders it depended on (``None``
+    when an extension asks for pages to be read every time: nothing may be kept then)."""
     from sphinx.application import Sphinx
     from sphinx.util.console import nocolor
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     nocolor()  # the warnings are text for the terminal summary, not escape codes
-
-    key = hashlib.sha256(str(confdir.resolve()).encode()).hexdigest()[:16]
-    work = cache / "sphinx-read" / key
     warnings = io.StringIO()
+    #: (offset in *warnings*, docname) as each page's read begins: pages are read one by one
+    marks: list[tuple[int, str]] = []
     try:
         with patch_docutils(confdir), docutils_namespace():
             app = Sphinx(
@@ -54,20 +80,67 @@ def collect(
                 warning=warnings,
                 freshenv=False,
             )
+            app.connect("source-read", lambda _app, doc, _src: marks.append((warnings.tell(), doc)))
             app.build()
     except Exception as exc:  # a project's conf.py or extension may raise anything
         raise PyrunError(
             f"{confdir}: Sphinx could not read the project ({type(exc).__name__}: {exc})"
         ) from None
-    store: dict[str, list[Snippet]] = getattr(app.env, "pyrun_snippets", {})
-    problems: list[PyrunError] = []
+    text = warnings.getvalue()
+    ends = [offset for offset, _ in marks[1:]] + [len(text)]
+    chunks = [("", text[: marks[0][0]] if marks else text)]
+    chunks += [(doc, text[offset : ends[i]]) for i, (offset, doc) in enumerate(marks)]
+    found: dict[str, list[list[str]]] = {}
     others: list[str] = []
-    for line in warnings.getvalue().splitlines():
-        found = _PROBLEM.match(line.strip())
-        if found and found.group("kind") in ("options", "empty", "upgrade"):
-            problems.append(PyrunError(found.group("message"), location=found.group("location")))
-        elif line.strip():
-            others.append(line)
+    for doc, chunk in chunks:
+        for line in chunk.splitlines():
+            match = _PROBLEM.match(line.strip())
+            if match and match.group("kind") in ("options", "empty", "upgrade"):
+                found.setdefault(doc, []).append([match["message"], match["location"]])
+            elif line.strip():
+                others.append(line)
+    kept = _kept_problems(work, found, {doc for _, doc in marks}, app.env.found_docs)
+    problems = [PyrunError(message, location=location) for message, location in kept]
+    store: dict[str, list[Snippet]] = getattr(app.env, "pyrun_snippets", {})
     pages = {doc: list(s) for doc, s in sorted(store.items()) if s}
     sources = {doc: Path(app.env.doc2path(doc)) for doc in pages}
-    return pages, sources, problems, "\n".join(others)
+    return ProjectRead(pages, sources, problems, "\n".join(others)), _read_files(app)
+
+
+def _kept_problems(
+    work: Path, found: dict[str, list[list[str]]], read: set[str], docs: set[str]
+) -> list[list[str]]:
+    """The option problems of every page, not only of the pages read this time.
+
+    Why: Sphinx reads only the pages that changed, so it warns only about those; a bad option on
+    an unchanged page must still count as an error on every check. Each page's problems are kept
+    beside the doctrees and replaced when the page is read again.
+    """
+    path = work / "problems.json"
+    try:
+        known: dict[str, list[list[str]]] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    known = {doc: probs for doc, probs in known.items() if doc in docs and doc not in read}
+    for doc, probs in found.items():
+        known.setdefault(doc, []).extend(probs)  # "" (before any page): kept for this check only
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({d: p for d, p in known.items() if d}), encoding="utf-8")
+    except OSError:
+        pass
+    return [problem for doc in sorted(known) for problem in known[doc]]
+
+
+def _read_files(app: Any) -> list[Any] | None:
+    """Every file the read depended on, and the folders where a new page would appear."""
+    env = app.env
+    if env.reread_always:
+        return None
+    files: set[Any] = {Path(app.confdir) / "conf.py", Path(app.srcdir)}
+    for doc in env.found_docs:
+        path = Path(env.doc2path(doc))
+        files.update((path, path.parent))
+    for deps in env.dependencies.values():
+        files.update(Path(app.srcdir) / dep for dep in deps)
+    return sorted(files)

@@ -1,0 +1,196 @@
+"""What a docs build read from a project, kept while the files it read are unchanged.
+
+``pyrun-docs check`` on a Sphinx project with ``pyrun_upgrade`` gets its snippets from Sphinx's
+reading phase (docstrings, includes, doctest directives), and starting Sphinx costs more than the
+whole check of an unchanged tree: importing it, loading every extension and unpickling the
+environment take most of a second before Sphinx finds that nothing changed. A :class:`ReadMemo`
+keeps what the read produced together with a stamp (size and modification time, as Sphinx and
+``make`` compare them) of every file the read depended on, and gives it back without starting
+Sphinx while every stamp is unchanged.
+
+It is as careful as Sphinx's own incremental build and no more clever: a memo is used only when
+its *key* (what the caller says the read depends on besides files: the configuration's values,
+the tools' versions, our own code) and every file and folder stamp match; any difference, a
+missing or damaged memo, or a file that changed while it was read means reading again. Folders
+are stamped so a new page in one of them is seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import pickle
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import PyrunError
+from .snippet import Snippet
+
+#: bump when what is kept changes shape
+FORMAT = 1
+#: the code whose behaviour the kept read depends on: our packages (adapters included)
+_CODE_SUFFIXES = (".py", ".mjs", ".json")
+
+
+@dataclass
+class ProjectRead:
+    """What a build's read of a project found for the check."""
+
+    #: the snippets of each page (docname), in document order
+    pages: dict[str, list[Snippet]]
+    #: each page's source file
+    sources: dict[str, Path]
+    #: our warnings that mean a snippet lost an option or was dropped (errors for the check)
+    problems: list[PyrunError]
+    #: the build's other warnings, as text
+    warnings: str
+
+
+def project_memo(
+    cache: Path, confdir: Path, conf_digest: str, tools: Sequence[str]
+) -> ReadMemo | None:
+    """The kept read of the project configured in *confdir* (``None`` without a digest of its
+    configuration: nothing may be kept then). *tools*: the modules whose ``__version__`` the
+    read depends on (``sphinx``, ``docutils``), imported without their heavy parts."""
+    versions = [str(getattr(importlib.import_module(t), "__version__", "")) for t in tools]
+    if not conf_digest:
+        return None
+    key = json.dumps([str(confdir.resolve()), conf_digest, *versions, code_stamp()])
+    return ReadMemo(read_folder(cache, confdir) / "memo", key)
+
+
+def read_folder(cache: Path, confdir: Path) -> Path:
+    """Where a build's read of the project in *confdir* keeps its files, under the check cache."""
+    return cache / "sphinx-read" / hashlib.sha256(str(confdir.resolve()).encode()).hexdigest()[:16]
+
+
+def stamp_of(path: str | Path) -> list[int]:
+    """``[mtime_ns, size]`` of *path* (``[-1, -1]`` when it is not there)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return [-1, -1]
+    return [st.st_mtime_ns, st.st_size]
+
+
+def code_stamp() -> str:
+    """A digest of our own installed code (every module's stamp), so a changed pyrun-docs, an
+    upgrade or an edit in a development checkout, never reuses what older code read."""
+    import importlib.util
+
+    digest = hashlib.sha256(sys.version.encode())
+    for name in ("pyrun_docs", "pyrun_docs.sphinx_ext", "pyrun_docs.mkdocs_plugin"):
+        spec = importlib.util.find_spec(name)
+        folders = spec.submodule_search_locations if spec is not None else None
+        for folder in sorted(folders or []):
+            for root, dirs, files in os.walk(folder):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                for file in sorted(files):
+                    if file.endswith(_CODE_SUFFIXES):
+                        path = os.path.join(root, file)
+                        digest.update(f"{path}\0{stamp_of(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def plain_values(namespace: Mapping[str, Any]) -> str:
+    """The plain-data values of a configuration namespace (strings, numbers, and containers of
+    them; modules, functions and objects left out) as stable text, for a memo's key: a
+    ``conf.py`` whose values depend on the environment or on other files reads differently when
+    they change even though its own text does not."""
+    kept = {
+        name: _plain(value)
+        for name, value in namespace.items()
+        if not name.startswith("__") and _plain(value) is not _NOT_PLAIN
+    }
+    return json.dumps(kept, sort_keys=True, default=str)
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if depth > 20:
+        return _NOT_PLAIN
+    if isinstance(value, (list, tuple)):
+        items = [_plain(v, depth + 1) for v in value]
+        return _NOT_PLAIN if any(i is _NOT_PLAIN for i in items) else items
+    if isinstance(value, (set, frozenset)):
+        items = [_plain(v, depth + 1) for v in value]
+        if any(i is _NOT_PLAIN for i in items):
+            return _NOT_PLAIN
+        return sorted(items, key=repr)  # a set's order changes between processes
+    if isinstance(value, dict):
+        pairs = {str(k): _plain(v, depth + 1) for k, v in value.items()}
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in pairs.values()) else pairs
+    return _NOT_PLAIN
+
+
+class ReadMemo:
+    """One kept read in *folder* (``memo.json``: key and stamps; ``memo.pickle``: the value)."""
+
+    def __init__(self, folder: Path, key: str) -> None:
+        self.folder = folder
+        self.key = key
+        self._index = folder / "memo.json"
+        self._value = folder / "memo.pickle"
+
+    def load(self) -> Any | None:
+        """The kept value when the key and every stamp still match, else ``None``."""
+        try:
+            index = json.loads(self._index.read_text(encoding="utf-8"))
+            if index.get("format") != FORMAT or index.get("key") != self.key:
+                return None
+            for path, stamp in index["stamps"].items():
+                if stamp_of(path) != stamp:
+                    return None
+            data = self._value.read_bytes()
+            if hashlib.sha256(data).hexdigest() != index["value_sha256"]:
+                return None
+            return pickle.loads(data)  # our own file in the user's cache, checked above
+        except Exception:  # missing, damaged, from other code: read again
+            return None
+
+    def save(self, value: Any, paths: Iterable[str | Path], read_started: float) -> bool:
+        """Keep *value* with the stamps of *paths* (files and folders the read depended on).
+
+        Nothing is kept when one of them changed after *read_started* (``time.time()`` before the
+        read began): what was read may be older than its stamp. Returns whether it was kept.
+        """
+        stamps = {str(Path(p).resolve()): stamp_of(p) for p in paths}
+        limit = int(read_started * 1e9)
+        if any(stamp[0] >= limit for stamp in stamps.values()):
+            self.forget()
+            return False
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        index = {
+            "format": FORMAT,
+            "key": self.key,
+            "stamps": stamps,
+            "value_sha256": hashlib.sha256(data).hexdigest(),
+            "written": time.time(),
+        }
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _write(self._value, data)
+            _write(self._index, json.dumps(index).encode())
+        except OSError:  # a read-only cache: the next check reads again
+            return False
+        return True
+
+    def forget(self) -> None:
+        """Drop the kept read (the next lookup reads again)."""
+        self._index.unlink(missing_ok=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+    partial.write_bytes(data)
+    os.replace(partial, path)

@@ -1,0 +1,259 @@
+"""The kept read of a Sphinx project (``pyrun_docs.read_memo``): used while nothing it read
+changed, read again on any change, and never losing a page's option problems.
+
+Why it matters: ``pyrun-docs check`` on an unchanged ``pyrun_upgrade`` project must not start
+Sphinx (that alone cost more than the rest of the check), and it must still say exactly what a
+fresh read would.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from pyrun_docs.sphinx_ext.collect import collect
+
+from pyrun_docs.cli import main
+from pyrun_docs.read_memo import ProjectRead, ReadMemo, plain_values, project_memo
+from pyrun_docs.site_config import read_site_config
+
+CONF = """\
+import os, sys
+sys.path.insert(0, os.path.abspath("."))
+extensions = ["pyrun_docs.sphinx_ext", "sphinx.ext.autodoc"]
+pyrun_upgrade = ["doctest"]
+pyrun_check = "off"
+version = os.environ.get("MEMO_TEST_VERSION", "1.0")
+"""
+
+INDEX = """\
+Index
+=====
+
+.. toctree::
+
+   guide
+   api
+
+>>> 1 + 1
+2
+"""
+
+GUIDE = """\
+Guide
+=====
+
+>>> print("guide")
+guide
+"""
+
+API = """\
+API
+===
+
+.. automodule:: MODULE_NAME
+   :members:
+"""
+
+MODULE = '''\
+def double(x):
+    """Twice *x*.
+
+    >>> double(2)
+    4
+    """
+    return 2 * x
+'''
+
+
+def age(root: Path) -> None:
+    """Every file and folder under *root* last changed a minute ago (a memo is only kept for
+    files older than the read, as after any real edit)."""
+    past = time.time() - 60
+    for folder, _, files in os.walk(root):
+        for name in files:
+            os.utime(Path(folder, name), (past, past))
+        os.utime(folder, (past, past))
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    """A project documenting a module of its own, named anew for each test: Sphinx caches module
+    analyses by name for the life of the process (the command's process reads once)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    module = f"memomod_{uuid.uuid4().hex}"
+    for name, text in {
+        "conf.py": CONF,
+        "index.rst": INDEX,
+        "guide.rst": GUIDE,
+        "api.rst": API.replace("MODULE_NAME", module),
+        f"{module}.py": MODULE,
+    }.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    age(tmp_path)
+    return docs
+
+
+def read(docs: Path, cache: Path) -> tuple[ProjectRead, bool]:
+    """(what the check gets, whether Sphinx read the project), as ``pyrun-docs check`` does it
+    (in a process of its own: nothing imported by an earlier read)."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    for name in [m for m in sys.modules if m.startswith("memomod_")]:
+        del sys.modules[name]
+    ModuleAnalyzer.cache.clear()
+    site = read_site_config(docs / "conf.py")
+    memo = project_memo(cache, docs, site.digest, tools=("sphinx", "docutils"))
+    assert memo is not None
+    kept = memo.load()
+    if isinstance(kept, ProjectRead):
+        return kept, False
+    return collect(docs, cache, memo), True
+
+
+def codes(found: ProjectRead) -> dict[str, list[str]]:
+    return {page: [s.source.strip() for s in snippets] for page, snippets in found.pages.items()}
+
+
+def test_an_unchanged_project_is_not_read_again_and_gives_the_same_snippets(
+    project: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    first, did_read = read(project, cache)
+    assert did_read
+    assert set(first.pages) == {"index", "guide", "api"}
+    second, did_read = read(project, cache)
+    assert not did_read
+    assert codes(second) == codes(first)
+    assert second.sources == first.sources
+    assert [(s.path, s.line) for s in second.pages["api"]] == [
+        (s.path, s.line) for s in first.pages["api"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["edit a page", "add a page", "delete a page", "edit the documented module", "edit conf.py"],
+)
+def test_any_change_a_read_depends_on_reads_again(
+    project: Path, tmp_path: Path, change: str
+) -> None:
+    cache = tmp_path / "cache"
+    read(project, cache)
+    if change == "edit a page":
+        (project / "guide.rst").write_text(GUIDE.replace("guide", "edited"), encoding="utf-8")
+    elif change == "add a page":
+        (project / "extra.rst").write_text("Extra\n=====\n\n>>> 3\n3\n", encoding="utf-8")
+    elif change == "delete a page":
+        (project / "guide.rst").unlink()
+    elif change == "edit the documented module":
+        (module,) = project.glob("memomod_*.py")
+        module.write_text(MODULE.replace("double(2)", "double(5)"), "utf-8")
+    else:
+        (project / "conf.py").write_text(CONF + "pyrun_upgrade_exclude = []\n", "utf-8")
+    found, did_read = read(project, cache)
+    assert did_read, change
+    seen = "\n".join(code for page in codes(found).values() for code in page)
+    if change == "edit a page":
+        assert "edited" in seen
+    elif change == "add a page":
+        assert "extra" in found.pages
+    elif change == "delete a page":
+        assert "guide" not in found.pages
+    elif change == "edit the documented module":
+        assert "double(5)" in seen
+
+
+def test_a_conf_value_from_the_environment_is_part_of_the_key(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    read(project, cache)
+    monkeypatch.setenv("MEMO_TEST_VERSION", "2.0")  # conf.py's text is unchanged
+    assert read(project, cache)[1]
+
+
+def test_a_file_changed_during_the_read_is_not_trusted(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    os.utime(project / "guide.rst")  # "now": it may have changed while Sphinx read it
+    assert read(project, cache)[1]
+    assert read(project, cache)[1]  # nothing was kept
+    age(project)
+    assert read(project, cache)[1]
+    assert not read(project, cache)[1]
+
+
+def test_a_damaged_memo_reads_again(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    read(project, cache)
+    (kept,) = cache.rglob("memo.pickle")
+    kept.write_bytes(kept.read_bytes()[:-10])
+    found, did_read = read(project, cache)
+    assert did_read
+    assert "api" in found.pages
+
+
+def test_option_problems_of_pages_sphinx_did_not_read_again_are_kept(
+    project: Path, tmp_path: Path
+) -> None:
+    """Sphinx warns only about the pages it reads; a bad option on an unchanged page is still an
+    error on the next check, after another page changed."""
+    (project / "guide.rst").write_text(
+        GUIDE + "\n.. pyrun::\n   :bogus: 1\n\n   print(2)\n", encoding="utf-8"
+    )
+    age(project)
+    cache = tmp_path / "cache"
+    first, _ = read(project, cache)
+    assert any("bogus" in p.message for p in first.problems)
+    (project / "index.rst").write_text(INDEX + "\n>>> 2 + 2\n4\n", encoding="utf-8")
+    age(project)
+    second, did_read = read(project, cache)
+    assert did_read
+    assert [str(p) for p in second.problems] == [str(p) for p in first.problems]
+    third, did_read = read(project, cache)
+    assert not did_read
+    assert [str(p) for p in third.problems] == [str(p) for p in first.problems]
+    assert (third.problems[0].location or "").endswith("guide.rst:7")
+
+
+def test_the_command_keeps_counting_a_bad_option_on_an_unchanged_project(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "guide.rst").write_text(
+        "Guide\n=====\n\n.. pyrun::\n   :check: skip\n   :bogus: 1\n\n   print(2)\n",
+        encoding="utf-8",
+    )
+    (project / "index.rst").write_text("Index\n=====\n\n.. toctree::\n\n   guide\n", "utf-8")
+    (project / "api.rst").unlink()
+    age(project)
+    cache = tmp_path / "cache"
+    args = ["check", str(project), "--cache-dir", str(cache), "-q"]
+    for attempt in ("read by Sphinx", "kept"):
+        assert main(args) == 1, attempt
+        out, err = capsys.readouterr()
+        assert "unknown option 'bogus'" in out + err, attempt
+        assert "reading the project with Sphinx" in err if attempt == "read by Sphinx" else True
+    assert "reading the project with Sphinx" not in err
+
+
+def test_plain_values_leave_objects_out_and_sort_sets() -> None:
+    one = plain_values({"a": {"x", "y", "z"}, "f": len, "os": os, "n": [1, (2, "3")]})
+    two = plain_values({"n": [1, (2, "3")], "a": {"z", "y", "x"}})
+    assert one == two
+    assert plain_values({"a": 1}) != plain_values({"a": 2})
+
+
+def test_a_memo_with_another_key_is_not_used(tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    page = pages / "page.rst"
+    page.write_text("x", encoding="utf-8")
+    age(pages)
+    assert ReadMemo(tmp_path / "m", "one").save({"v": 1}, [page, pages], time.time())
+    assert ReadMemo(tmp_path / "m", "one").load() == {"v": 1}
+    assert ReadMemo(tmp_path / "m", "two").load() is None
