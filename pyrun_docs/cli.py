@@ -168,6 +168,7 @@ def _site_config(args: argparse.Namespace) -> SiteConfig:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .check import (
+        default_cache_dir,
         emit_github_annotations,
         format_summary,
         prestart,
@@ -179,8 +180,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .check.scan import SphinxSources
 
     site = _site_config(args)
-    # harnesses warm up while the sources are read
-    prestart(site.config, args.cache_dir, count=args.jobs or 1)
+    # harnesses warm up while the sources are read; surely needed when no result can be reused
+    results = (Path(args.cache_dir) if args.cache_dir else default_cache_dir()) / "results"
+    certain = args.no_cache or not results.is_dir()
+    base_dir = site.path.parent if site.path else None
+    prestart(site.config, args.cache_dir, count=args.jobs, base_dir=base_dir, certain=certain)
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
         scan = _sphinx_scan(site, args)
     elif site.path is not None and _mkdocstrings_upgrade(site):
@@ -208,7 +212,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             progress=not args.quiet,
             use_cache=not args.no_cache,
-            base_dir=site.path.parent if site.path else None,  # a relative pyrun_project
+            base_dir=base_dir,  # a relative pyrun_project
         )
     except PyrunError:  # a setup error (no Node.js...): the problems found so far still count
         for err in scan.errors:

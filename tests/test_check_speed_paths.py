@@ -286,6 +286,76 @@ def test_a_prestarted_harness_is_adopted_by_the_check(
     assert spare._spares == [] and spare._warming == [] and spare._starter is None
 
 
+def test_a_spare_warms_the_first_pages_interpreter_with_the_site_installed_and_it_stays_clean(
+    runtime_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spare restores the installed snapshot this site used last time and imports the project
+    while warming up; the first page gets that interpreter ("prestarted"), yet starts without the
+    project's modules, like any page. A spare guessed wrong (another site's packages) is not
+    used: the page sees exactly its own site's packages."""
+    import json
+
+    from pyrun_docs.check import harness, spare
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle second core
+    events: list[dict[str, object]] = []
+    original_event = harness.Harness.event
+
+    def recording(self: harness.Harness, timeout: float | None = None) -> object:
+        event = original_event(self, timeout)
+        if event is not None:
+            events.append(event)
+        return event
+
+    monkeypatch.setattr(harness.Harness, "event", recording)
+    project = tmp_path / "project"
+    shutil.copytree(ROOTS / "project", project)
+    config = PyrunConfig(project=str(project))
+    pages = pages_of(a=PROJECT_PAGE, b=PROJECT_PAGE)
+    resolution = build_packages(pages, config, None)
+    folder = check_dir(tmp_path)
+
+    def check(site: PyrunConfig, pages: dict[str, list[object]], packages: object) -> object:
+        return run_check(
+            pages, site, cache_dir=folder, progress=False, jobs=1, use_cache=False,
+            packages=packages,
+        )  # type: ignore[arg-type]  # fmt: skip
+
+    assert check(config, pages, resolution).ok  # the site's install is remembered
+    events.clear()
+    spare.prestart(config, folder)
+    report = check(config, pages, resolution)
+    assert report.ok, [(r.message, r.traceback) for r in report.results]
+    assert [r.output for r in report.results] == ["[]\n", "clean 0.1.0\n"] * 2
+    warmed = [e for e in events if e.get("ev") == "warmed"]
+    assert warmed and warmed[0]["kept"] is True, warmed
+    booted = [e.get("how") for e in events if e.get("ev") == "booted"]
+    assert booted == ["prestarted", "reused"], booted
+    assert report.boots == 1
+
+    # another site (no project) whose record names the project's wheel: the guess is wrong
+    records = json.loads((folder / "snapshots" / "last-install.json").read_text())
+    record = records[spare.site_id(config, None)]
+    plain = PyrunConfig()
+    spare.remember_install(
+        folder, spare.site_id(plain, None), record["install"], record["key"], record["imports"]
+    )
+    events.clear()
+    spare.prestart(plain, folder)
+    probe = rst(
+        "\n\nimport importlib.util, sys\n"
+        "print(importlib.util.find_spec('fixture_project') is None, "
+        "[m for m in sys.modules if m.startswith('fixture_project')])"
+    )
+    other = check(plain, pages_of(a=probe), None)
+    assert other.ok and [r.output for r in other.results] == ["True []\n"]
+    warmed = [e for e in events if e.get("ev") == "warmed"]
+    assert warmed and warmed[0]["kept"] is True  # it warmed the wrong interpreter...
+    booted = [e.get("how") for e in events if e.get("ev") == "booted"]
+    assert booted == ["snapshot"], booted  # ...which the check dropped
+
+
 def test_mkdocs_build_logs_counted_progress(tmp_path: Path, runtime_cache: Path) -> None:
     """A MkDocs build with the check on logs the check's progress as counted lines."""
     (tmp_path / "docs").mkdir()

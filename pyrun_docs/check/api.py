@@ -195,6 +195,7 @@ def run_check(
                 job.error = f"not checked: {exc.message}"
         pyodide_jobs = any(job.runtime == CHECKED_RUNTIME for job in page_jobs)
         install, install_key = _site_install(store) if pyodide_jobs else ([], "")
+
         settings = harness_settings(
             config,
             folder,
@@ -209,6 +210,9 @@ def run_check(
         cores = os.cpu_count() or 1
         count = jobs or default_workers(page_jobs, cores)
         page_of = {(id(r.snippet)): job.page for job in page_jobs for r in job.runs}
+        if pyodide_jobs and store is not None:  # what the next check's spare restores
+            site = spare.site_id(config, base_dir)
+            spare.remember_install(folder, site, install, install_key, _site_imports(store))
         outcomes, stats = run_pages(page_jobs, settings, count, tally, grow_to=0 if jobs else cores)
         for outcome in outcomes:
             result = outcome.result
@@ -267,6 +271,15 @@ def _site_install(store: PackageStore | None) -> tuple[list[str], str]:
         return [], ""
     key = engine_digest(*(store.index.fingerprint(n) for n in names))[:16] if names else ""
     return specs, key
+
+
+def _site_imports(store: PackageStore) -> list[str]:
+    """The modules of the packages every interpreter has installed (a spare imports them while it
+    warms up, so their code and what they import is compiled before the first page)."""
+    names = store.index.installable(store.index.site)
+    return sorted(
+        str(module) for name in names for module in store.index.packages[name].get("imports", ())
+    )
 
 
 def _resolve_here(

@@ -13,13 +13,13 @@
  *    snapshot, makeSnapshot, install, installed, makeInstalled}
  *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript, flags, want,
  *     module}]}
- *   {op: "warm"}: (a prestarted harness, while the docs are read) see `warm`; a later `init`
- *     adopts it for the check
+ *   {op: "warm", imports}: (a prestarted harness, while the docs are read) see `warm`; a later
+ *     `init` adopts it for the check (and its warm interpreter, when it installs the same packages)
  * Events (harness -> Python):
- *   {ev: "warmed", seconds}
+ *   {ev: "warmed", seconds, kept, how}
  *   {ev: "ready", seconds, node, snapshot: "loaded" | "made" | "off" | "failed: ...",
  *    installed: "loaded" | "made" | "off" | "failed: ..."}
- *   {ev: "booted", page, seconds, how: "reused" | "snapshot" | "cold", snapshotError?, installedError?}
+ *   {ev: "booted", page, seconds, how: "reused" | "prestarted" | "snapshot" | "cold", snapshotError?, installedError?}
  *   {ev: "start", run} | {ev: "done", run, result, messages, dropped, fatal, ms}
  *   {ev: "page-done", page, rss, resetMs, fresh: [why the next page needs a fresh interpreter]}
  *   {ev: "page-error", page, message}
@@ -94,6 +94,8 @@ let loadPyodide = null;
 /** @type {Uint8Array | null} */
 let snapshot = null;
 let snapshotPath = "";
+/** The installed snapshot's path that `installed` was read from ("" when made here or none). */
+let installedPath = "";
 let lockFileContents = "";
 /**
  * The installed snapshot: memory with the `install` packages installed, the files they wrote, and
@@ -372,16 +374,27 @@ async function init(msg) {
       state = `failed: ${err}`;
     }
   }
-  installSpecs = new Set(msg.install || []);
+  const specs = [...(msg.install || [])].sort();
+  // a prestarted harness keeps its warm interpreter only when the check installs what it did
+  const sameInstall = again && JSON.stringify(specs) === JSON.stringify([...installSpecs].sort()) && (msg.installed || "") === installedPath && Boolean(installed) === Boolean(msg.installed);
+  if (!sameInstall) discard();
+  installSpecs = new Set(specs);
   let installState = "off";
-  if (installSpecs.size && (msg.installed || (snapshot && msg.makeInstalled))) {
+  if (sameInstall && installed) {
+    installState = "loaded";
+  } else if (installSpecs.size && (msg.installed || (snapshot && msg.makeInstalled))) {
     try {
       installed = msg.installed ? readInstalled(msg.installed) : await makeInstalled(msg.makeInstalled);
+      installedPath = msg.installed || "";
       installState = msg.installed ? "loaded" : "made";
     } catch (err) {
       installed = null;
+      installedPath = "";
       installState = `failed: ${err}`;
     }
+  } else {
+    installed = null;
+    installedPath = "";
   }
   send({
     ev: "ready",
@@ -443,9 +456,16 @@ async function freshInterpreter() {
  * @type {{ py: any, baseline: any, token: number } | null}
  */
 let current = null;
+/** How the interpreter a warm-up kept in `current` was started, until a page uses it. */
+let warmedHow = "";
 
 async function pageInterpreter() {
-  if (current) return { ...current, how: "reused", snapshotError: undefined, installedError: undefined };
+  if (current) {
+    // the interpreter a warm-up restored counts as started for the page that first uses it
+    const how = warmedHow || "reused";
+    warmedHow = "";
+    return { ...current, how, snapshotError: undefined, installedError: undefined };
+  }
   const fresh = await freshInterpreter();
   const baseline = fresh.py.pyimport("pyrun_isolation").Baseline();
   current = { py: fresh.py, baseline, token: ++tokens };
@@ -455,6 +475,7 @@ async function pageInterpreter() {
 function discard() {
   clearTimers();
   current = null;
+  warmedHow = "";
 }
 
 /**
@@ -594,19 +615,30 @@ async function runPage(msg) {
 }
 
 /**
- * Warm a prestarted harness while the docs are still being read: restore an interpreter and run
- * a snippet and a transcript through the executor, so V8 has compiled the interpreter's hot code
- * before the first page; the interpreter is then dropped (pages never see it).
+ * Warm a prestarted harness while the docs are still being read: restore the interpreter the first
+ * page will use and run a snippet and a transcript through the executor (and import `msg.imports`,
+ * the site's installed modules), so V8 has compiled the interpreter's hot code and Python the
+ * modules' before the first page. The interpreter is then put back to the state it was restored in,
+ * exactly as between two pages, and the first page gets it (a second `init` with other packages
+ * drops it).
+ * @param {any} msg
  */
-async function warm() {
+async function warm(msg) {
   const started = performance.now();
-  const { py } = await freshInterpreter();
-  const executor = makeExecutor(py, -1); // token -1: its output goes nowhere
-  executor.run.callKwargs("import textwrap\nx = textwrap.dedent(' 1')", { run_id: "warm", filename: "<warm>" });
-  executor.run_transcript.callKwargs(">>> 1 + 1\n2\n", { run_id: "warm", filename: "<warm>" });
+  const interpreter = await pageInterpreter();
+  const executor = makeExecutor(interpreter.py, -1); // token -1: its output goes nowhere
+  const imports = (msg.imports || []).map((/** @type {string} */ name) => `try:\n    import ${name}\nexcept Exception:\n    pass\n`);
+  await executor.run.callKwargs(["import textwrap\nx = textwrap.dedent(' 1')\n", ...imports].join(""), { run_id: "warm", filename: "<warm>" });
+  await executor.run_transcript.callKwargs(">>> 1 + 1\n2\n", { run_id: "warm", filename: "<warm>" });
   executor.destroy();
-  clearTimers();
-  send({ ev: "warmed", seconds: (performance.now() - started) / 1000 });
+  let kept = false;
+  try {
+    kept = (await handOn(false)).length === 0;
+  } catch {
+    discard();
+  }
+  if (kept) warmedHow = "prestarted"; // restored while the docs were read
+  send({ ev: "warmed", seconds: (performance.now() - started) / 1000, kept, how: interpreter.how });
 }
 
 // --- the request loop ----------------------------------------------------------------------------

@@ -162,7 +162,7 @@ export function snippetGlobals() {
  * Answer requests (one JSON object a line on stdin) until `exit` or the end of input, then exit.
  * A request that throws is reported as a `page-error`; the harness goes on with the next one.
  * @param {{init: (msg: any) => Promise<void>, runPage: (msg: any) => Promise<void>,
- *   warm?: () => Promise<void>}} handlers
+ *   warm?: (msg: any) => Promise<void>}} handlers
  */
 export async function serve({ init, runPage, warm }) {
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -172,7 +172,7 @@ export async function serve({ init, runPage, warm }) {
     try {
       if (msg.op === "init") await init(msg);
       else if (msg.op === "page") await runPage(msg);
-      else if (msg.op === "warm" && warm) await warm();
+      else if (msg.op === "warm" && warm) await warm(msg);
       else if (msg.op === "exit") break;
     } catch (err) {
       send({ ev: "page-error", page: msg.page ?? null, message: `harness error: ${err && /** @type {any} */ (err).stack || err}` });

@@ -5,11 +5,14 @@ snapshot is read and restored, and V8 compiles the interpreter's hot code on fir
 process, never on disk). A docs build reads every page before it knows what to check, which on a
 machine with a second core leaves time for exactly that. :func:`prestart` (called by the Sphinx
 adapter when the builder starts, by MkDocs before it builds and by the CLI before it reads the
-sources) starts a harness (or as many as ``--jobs``) in the background, restores an interpreter
-from the base snapshot and runs a snippet and a transcript in it, then drops that interpreter (no
-page ever sees it). The pool's
-processes adopt them (:func:`adopt`) with a second ``init`` that adds the site's packages; a spare
-that is not adopted (nothing to run, other settings, fewer processes) is stopped.
+sources) starts a harness (or as many as ``--jobs``) in the background that restores the
+interpreter the check's first page will use: from the installed snapshot of the packages this
+site installed last time (:func:`remember_install`), else from the base snapshot. It runs a
+snippet, a transcript and the site's imports in it, then puts it back to its restored state (as
+between two pages). The pool's processes adopt them (:func:`adopt`) with a second ``init``; the
+first page gets that interpreter when the check installs the same packages (else the harness
+drops it). A spare that is not adopted (nothing to run, other settings, fewer processes) is
+stopped.
 
 Best effort by design: anything missing (Node, a cached runtime, a verified snapshot) means no
 spare, and the check starts its processes as before.
@@ -61,50 +64,134 @@ def _key(init: dict[str, Any], snapshot: str) -> str:
     return json.dumps({**{k: v for k, v in init.items() if k != "install"}, "snap": snapshot})
 
 
-def prestart(config: PyrunConfig, cache_dir: Path | str | None = None, count: int = 1) -> None:
+def prestart(
+    config: PyrunConfig,
+    cache_dir: Path | str | None = None,
+    count: int | None = None,
+    *,
+    base_dir: Path | None = None,
+    certain: bool = False,
+) -> None:
     """Start *count* spare harnesses in the background (returns at once; see the module
-    docstring); the CLI asks for as many as ``--jobs`` when that is given.
+    docstring); the CLI asks for as many as ``--jobs`` when that is given (``None``: one).
 
     Only when it cannot slow anything down: Pyodide is the site's runtime, the runtime is already
     in the cache (nothing is downloaded here), a verified snapshot exists, and the machine has a
-    second core nobody else is using (an unchanged tree never needs the spare).
+    second core nobody else is using (an unchanged tree never needs the spare), or the caller is
+    *certain* that the check will run snippets (``--no-cache``, no stored results): the harness is
+    started anyway then, and starting it early only moves its start off the check's path.
+
+    The spare restores the interpreter the check's first page will use: with the packages this
+    site installed last time (:func:`remember_install`; *base_dir* as given to ``run_check``), in
+    which it also imports the site's modules while warming up.
     """
     global _starter
     if os.environ.get(PRESTART_ENV, "1").strip().lower() in ("0", "no", "off"):
         return
-    if config.runtime != "pyodide" or (os.cpu_count() or 1) < 2 or not idle_core(0):
+    if config.runtime != "pyodide" or (os.cpu_count() or 1) < 2:
+        return
+    if not certain and not idle_core(0):
         return
     with _lock:
         if _starter is not None or _spares:
             return
         _starter = threading.Thread(
             target=_start,
-            args=(config, cache_dir, max(1, min(count, os.cpu_count() or 1)), _generation),
+            args=(config, cache_dir, count, _generation),
+            kwargs={"base_dir": base_dir},
             name="pyrun-check-prestart",
             daemon=True,
         )
         _starter.start()
 
 
-def _start(config: PyrunConfig, cache_dir: Path | str | None, count: int, generation: int) -> None:
+def _start(*args: Any, **kwargs: Any) -> None:
+    """:func:`_warm` on the starter thread."""
     try:
-        _warm(config, cache_dir, count, generation)
+        _warm(*args, **kwargs)
     except Exception:  # best effort, on a thread: the check starts its own harnesses instead
         return
 
 
-def _warm(config: PyrunConfig, cache_dir: Path | str | None, count: int, generation: int) -> None:
+def site_id(config: PyrunConfig, base_dir: Path | None) -> str:
+    """What names a site's installed packages between checks: its package settings, where a
+    relative ``project`` is resolved from, and the folder the check runs in."""
+    parts = [os.getcwd(), str(base_dir or ""), str(config.project), sorted(config.packages)]
+    return json.dumps(parts)
+
+
+def _records(folder: Path) -> Path:
+    return folder / "snapshots" / "last-install.json"
+
+
+def remember_install(
+    folder: Path, site: str, install: list[str], install_key: str, imports: list[str]
+) -> None:
+    """Note what *site*'s interpreters have installed, for the next check's spare (a guess: the
+    spare starts with it, and a check that installs something else restores its own)."""
+    path = _records(folder)
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(records, dict):
+            records = {}
+    except (OSError, ValueError):
+        records = {}
+    record = {"install": install, "key": install_key, "imports": imports}
+    if records.get(site) == record:
+        return
+    records.pop(site, None)
+    records[site] = record
+    while len(records) > 64:  # the oldest sites go
+        records.pop(next(iter(records)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+        partial.write_text(json.dumps(records), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        pass
+
+
+def _remembered(folder: Path, site: str) -> dict[str, Any]:
+    try:
+        record = json.loads(_records(folder).read_text(encoding="utf-8")).get(site)
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _warm(
+    config: PyrunConfig,
+    cache_dir: Path | str | None,
+    count: int | None,
+    generation: int,
+    base_dir: Path | None = None,
+) -> None:
     """Start *count* harnesses together, warm them, and offer each as a spare once warm."""
     from .api import default_cache_dir, harness_settings
 
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    last = _remembered(folder, site_id(config, base_dir))
+    # one by default: two processes restoring at once on a 2-core machine took 2-3 times as
+    # long each (measured on the benchmark's real-docs tree), more than sharing the pages saved
+    count = max(1, min(count or 1, os.cpu_count() or 1))
+    install = [str(spec) for spec in last.get("install") or []]
     try:
-        settings = harness_settings(config, folder, offline=True)
+        settings = harness_settings(
+            config, folder, offline=True, install=install, install_key=str(last.get("key") or "")
+        )
     except PyrunError:
         return  # no Node.js or no cached runtime: the check itself says so
     snapshot = settings.snapshots.verified_path()
     if snapshot is None:
         return
+    fields = {"snapshot": snapshot}
+    installed = settings.snapshots.verified_installed_path()
+    if installed is not None:
+        fields = {"installed": installed}
+    else:
+        settings.init["install"] = []  # the check's own harness makes that snapshot
+    imports = [str(name) for name in last.get("imports") or []] if installed else []
     started: list[Harness] = []
     with _lock:
         if generation != _generation:  # discarded before it started
@@ -118,7 +205,7 @@ def _warm(config: PyrunConfig, cache_dir: Path | str | None, count: int, generat
     key = _key(settings.init, snapshot)
     for harness in started:
         try:
-            harness.send({"op": "init", **settings.init, "snapshot": snapshot})
+            harness.send({"op": "init", **settings.init, **fields})
         except HarnessDied:
             continue
     for harness in started:
@@ -126,7 +213,7 @@ def _warm(config: PyrunConfig, cache_dir: Path | str | None, count: int, generat
         try:
             ready = harness.event(WARM_TIMEOUT)
             if ready and ready.get("ev") == "ready":
-                harness.send({"op": "warm"})
+                harness.send({"op": "warm", "imports": imports})
                 warmed = harness.event(WARM_TIMEOUT)
                 warm = bool(warmed and warmed.get("ev") == "warmed")
         except HarnessDied:
