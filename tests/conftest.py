@@ -6,6 +6,7 @@ through ``executable_path``. When it is missing they skip locally but *fail* und
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -13,9 +14,12 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from stored_snapshot import StoredSnapshot
 
 ROOTS = Path(__file__).parent / "roots"
 CHROMIUM_ARGS = [
@@ -72,6 +76,37 @@ def npm_ci(sources: Path, work: Path) -> None:
         capture_output=True,
         timeout=600,
     )
+
+
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]
+) -> Path:
+    """The folder *name*, filled by *make* once per test run however many xdist workers ask for
+    it (each worker is a process of its own: a lock file beside the folder, as in pytest-xdist's
+    "Making session-scoped fixtures execute only once")."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above every worker's own
+    folder = base / name
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".made").exists():  # not yet, or a worker's attempt failed
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").touch()
+    return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _project_wheels_without_build_isolation() -> Iterator[None]:
+    """pip builds the fixture projects' wheels (``pyrun_project``) with this environment's
+    setuptools instead of installing it into a fresh build environment each time (~3 s per
+    wheel); no test here is about build isolation. (pip reads ``PIP_NO_BUILD_ISOLATION=false``
+    as ``--no-build-isolation``.) test_install, which installs as README says, leaves it out."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIP_NO_BUILD_ISOLATION", "false")
+        yield
 
 
 @pytest.fixture
@@ -147,6 +182,21 @@ def browser() -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def stored_snapshot(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, browser: Any
+) -> Iterator[StoredSnapshot]:
+    """The memory snapshot a first visit stores, made once per run (stored_snapshot.py), for
+    tests that need a Python but not a cold boot: ``stored_snapshot.store_in(page)``."""
+    from stored_snapshot import make_stored_snapshot, serving_snapshot
+
+    def make(folder: Path) -> None:
+        make_stored_snapshot(browser, request.getfixturevalue("basic_site"), folder)
+
+    with serving_snapshot(made_once(tmp_path_factory, "stored-snapshot", make)) as snapshot:
+        yield snapshot
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stored_snapshot import StoredSnapshot
 from test_browser import open_page, serving
-from test_browser_themes import SHOTS, THEMES
+from test_browser_themes import SHOTS, THEMES, theme_site
 
 from pyrun_docs.serve import DocsRequestHandler
 
@@ -179,17 +180,9 @@ def assert_same_as_code_block(page: Any, number: int, what: str) -> None:
 def lines_site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path
 ) -> Iterator[tuple[str, str]]:
-    from conftest import ROOTS, sphinx_build
-
+    """``lines.rst`` in the theme's site, which test_browser_themes uses too (built once)."""
     theme = request.param
-    base = tmp_path_factory.mktemp(f"lines-{theme}")
-    shutil.copytree(ROOTS / "basic", base / "src")
-    conf = base / "src" / "conf.py"
-    conf.write_text(conf.read_text() + f'html_theme = "{theme}"\n')
-    (base / "src" / "lines.rst").write_text(lines_page() + LONG_PAGE)
-    build = sphinx_build(base / "src", base / "html")
-    assert build.status == 0, build.stderr
-    with serving(base / "html", DocsRequestHandler) as url:
+    with serving(theme_site(tmp_path_factory, theme), DocsRequestHandler) as url:
         yield theme, url + "lines.html"
 
 
@@ -237,6 +230,13 @@ LONG_PAGE = (
     + "\n.. pyrun::\n\n   print('short')\n"
 )
 LONG = f"pyrun-{len(CASES)}"
+
+
+def lines_rst() -> str:
+    """The page of this file's cases and long snippets (``lines.html`` of each theme's site)."""
+    return lines_page() + LONG_PAGE
+
+
 SHORT_CAPPED = f"pyrun-{len(CASES) + 1}"
 SHORT = f"pyrun-{len(CASES) + 2}"
 
@@ -247,7 +247,9 @@ def _height(page: Any, selector: str) -> float:
     return float(box["height"])
 
 
-def test_long_snippet_is_capped_with_expand(browser: Any, lines_site: tuple[str, str]) -> None:
+def test_long_snippet_is_capped_with_expand(
+    browser: Any, lines_site: tuple[str, str], stored_snapshot: StoredSnapshot
+) -> None:
     theme, url = lines_site
     with opened(browser, url) as page:
         widget = f"#{LONG}"
@@ -271,6 +273,7 @@ def test_long_snippet_is_capped_with_expand(browser: Any, lines_site: tuple[str,
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.locator(widget).screenshot(path=str(SHOTS / f"long-{theme}.png"))
         if theme == "alabaster":  # running it costs a Python start: once is enough for the run
+            stored_snapshot.store_in(page)  # restored, not booted: the long code is the point
             page.click(f"{widget} .pyrun-run")
             page.wait_for_function(
                 "(sel) => /END 4999/.test(document.querySelector(sel).textContent)",

@@ -3,7 +3,9 @@
 The first boot on an origin takes a snapshot of the clean interpreter and stores it in IndexedDB
 (``pyrun-snapshots``) after the first output; later boots verify and restore it and say so through
 ``data-pyrun-boot="snapshot"`` on the widget that ran. Every test uses its own browser context
-(own storage) and its own server, so entries never leak between tests.
+(own storage) and its own server, so entries never leak between tests. Tests about what later
+visits do with a stored snapshot start from one made earlier in the run (``remembered``: what a
+first visit stores, without its cold boot); the tests about making one make their own.
 
 Snippets of the site built here, by element id:
 
@@ -23,6 +25,7 @@ from typing import Any
 
 import pytest
 from conftest import ROOTS, sphinx_build
+from stored_snapshot import ENTRIES, OPEN_DB, StoredSnapshot, wait_stored
 from test_browser import click_run, open_page, output, status
 
 from pyrun_docs.serve import serve_in_thread
@@ -48,40 +51,13 @@ Snapshots
    print(js.self.location.protocol)
 """
 
-#: the page's view of the stored snapshots: {key: {size, sha256, buildId, actual}}
-ENTRIES = """async () => {
-  const db = await new Promise((ok, fail) => {
-    const r = indexedDB.open("pyrun-snapshots", 1);
-    r.onupgradeneeded = () => r.result.createObjectStore("snapshots");
-    r.onsuccess = () => ok(r.result);
-    r.onerror = () => fail(r.error);
-  });
-  const tx = db.transaction("snapshots", "readonly");
-  const store = tx.objectStore("snapshots");
-  const keys = await new Promise((ok) => { const r = store.getAllKeys(); r.onsuccess = () => ok(r.result); });
-  const out = {};
-  for (const key of keys) {
-    const rec = await new Promise((ok) => { const r = store.get(key); r.onsuccess = () => ok(r.result); });
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", rec.bytes));
-    out[key] = {
-      size: rec.size, length: rec.bytes.length, sha256: rec.sha256, buildId: rec.buildId,
-      created: rec.created,
-      actual: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
-    };
-  }
-  db.close();
-  return out;
-}"""
-
 #: change the one stored record with *edit* (JS source of a function (record) => void, may be async)
-EDIT = """async (edit) => {
+EDIT = (
+    """async (edit) => {
   const change = eval(edit);
-  const db = await new Promise((ok, fail) => {
-    const r = indexedDB.open("pyrun-snapshots", 1);
-    r.onsuccess = () => ok(r.result);
-    r.onerror = () => fail(r.error);
-  });
-  const ask = (call) => new Promise((ok) => {
+"""
+    + OPEN_DB
+    + """  const ask = (call) => new Promise((ok) => {
     const r = call(db.transaction("snapshots", "readonly").objectStore("snapshots"));
     r.onsuccess = () => ok(r.result);
   });
@@ -97,6 +73,7 @@ EDIT = """async (edit) => {
   db.close();
   return keys[0];
 }"""
+)
 
 SHA256 = """async function sha256(bytes) {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
@@ -161,17 +138,6 @@ def visit(context: Any, url: str, sid: str = "pyrun-0") -> tuple[Any, str]:
     return page, str(page.get_attribute(f"#{sid}", "data-pyrun-boot"))
 
 
-def wait_stored(page: Any, after: float = 0, timeout: float = 30) -> dict[str, Any]:
-    """Wait until a snapshot made after *after* (ms) with a matching SHA-256 is stored."""
-    deadline = time.monotonic() + timeout
-    while True:
-        entries: dict[str, Any] = page.evaluate(ENTRIES)
-        if any(e["sha256"] == e["actual"] and e["created"] > after for e in entries.values()):
-            return entries
-        assert time.monotonic() < deadline, f"no snapshot stored within {timeout} s: {entries}"
-        page.wait_for_timeout(250)
-
-
 def set_page_config(page: Any, **values: Any) -> None:
     """Change the page's pyrun configuration before the runner reads it (internal knobs)."""
     page.evaluate(
@@ -198,6 +164,16 @@ def first_visit(context: Any, url: str) -> tuple[Any, dict[str, Any]]:
     page, boot = visit(context, url)
     assert boot == "cold"
     assert output(page, "pyrun-0").strip() == "42"
+    return page, wait_stored(page)
+
+
+def remembered(context: Any, url: str, snapshot: StoredSnapshot) -> tuple[Any, dict[str, Any]]:
+    """What a first visit leaves in IndexedDB, without its cold boot: the snapshot one made
+    earlier in the run (stored_snapshot.py), for tests about what later visits do with it. Its
+    runtime is not in the site's cache, so nothing starts before a click."""
+    page = context.new_page()
+    open_page(page, url + "index.html")
+    snapshot.store_in(page)
     return page, wait_stored(page)
 
 
@@ -233,10 +209,10 @@ def test_second_visit_restores(browser: Any, snapshot_site: Path) -> None:
 
 
 def test_restored_interpreters_have_their_own_random_numbers(
-    browser: Any, snapshot_site: Path
+    browser: Any, snapshot_site: Path, stored_snapshot: StoredSnapshot
 ) -> None:
     with visiting(browser, snapshot_site) as (context, url, _console):
-        first_visit(context, url)
+        remembered(context, url, stored_snapshot)
         numbers = []
         for _ in range(2):
             page, boot = visit(context, url, "pyrun-1")
@@ -252,10 +228,13 @@ DAMAGE = {
 }
 
 
-def test_damaged_snapshot_falls_back_and_is_replaced(browser: Any, snapshot_site: Path) -> None:
-    """Each damage in turn (one first visit for all three: a cold boot each is what costs)."""
+def test_damaged_snapshot_falls_back_and_is_replaced(
+    browser: Any, snapshot_site: Path, stored_snapshot: StoredSnapshot
+) -> None:
+    """Each damage in turn, one after the other in one context (a cold boot each is what
+    costs)."""
     with visiting(browser, snapshot_site) as (context, url, console):
-        page, entries = first_visit(context, url)
+        page, entries = remembered(context, url, stored_snapshot)
         (key,) = entries
         for damage in sorted(DAMAGE):
             console.clear()
@@ -274,9 +253,11 @@ def test_damaged_snapshot_falls_back_and_is_replaced(browser: Any, snapshot_site
             entries = replaced
 
 
-def test_snapshot_of_another_build_is_ignored(browser: Any, snapshot_site: Path) -> None:
+def test_snapshot_of_another_build_is_ignored(
+    browser: Any, snapshot_site: Path, stored_snapshot: StoredSnapshot
+) -> None:
     with visiting(browser, snapshot_site) as (context, url, console):
-        page, entries = first_visit(context, url)
+        page, entries = remembered(context, url, stored_snapshot)
         (key,) = entries
         page.evaluate(EDIT, "(rec) => { rec.buildId = '0'.repeat(64); }")
         second, boot = visit(context, url)
@@ -286,10 +267,12 @@ def test_snapshot_of_another_build_is_ignored(browser: Any, snapshot_site: Path)
         assert replaced[key]["buildId"] != "0" * 64
 
 
-def test_snapshot_bytes_of_another_build_fail_cleanly(browser: Any, snapshot_site: Path) -> None:
+def test_snapshot_bytes_of_another_build_fail_cleanly(
+    browser: Any, snapshot_site: Path, stored_snapshot: StoredSnapshot
+) -> None:
     """The record says our build, the bytes another (hash recomputed): Pyodide's own check."""
     with visiting(browser, snapshot_site) as (context, url, console):
-        page, entries = first_visit(context, url)
+        page, entries = remembered(context, url, stored_snapshot)
         (key,) = entries
         page.evaluate(
             EDIT,
@@ -306,10 +289,12 @@ def test_snapshot_bytes_of_another_build_fail_cleanly(browser: Any, snapshot_sit
         wait_stored(second, after=entries[key]["created"])
 
 
-def test_watchdog_ends_a_restore_that_does_not_finish(browser: Any, snapshot_site: Path) -> None:
+def test_watchdog_ends_a_restore_that_does_not_finish(
+    browser: Any, snapshot_site: Path, stored_snapshot: StoredSnapshot
+) -> None:
     """A restore that spins cannot be stopped inside the worker: the page ends it, boots cold."""
     with visiting(browser, snapshot_site) as (context, url, console):
-        _page, entries = first_visit(context, url)
+        _page, entries = remembered(context, url, stored_snapshot)
         (key,) = entries
         page = context.new_page()
         open_page(page, url + "index.html")
@@ -423,12 +408,9 @@ def test_service_worker_deletes_snapshots_with_their_idle_runtime(
                 await meta.put(`/__pyrun__/${name}`,
                   new Response(JSON.stringify({lastUsed: Date.now() - age})));
               }
-              const db = await new Promise((ok, fail) => {
-                const r = indexedDB.open("pyrun-snapshots", 1);
-                r.onupgradeneeded = () => r.result.createObjectStore("snapshots");
-                r.onsuccess = () => ok(r.result);
-                r.onerror = () => fail(r.error);
-              });
+            """
+            + OPEN_DB
+            + """
               await new Promise((ok, fail) => {
                 const tx = db.transaction("snapshots", "readwrite");
                 for (const name of [old, recent]) {
@@ -560,12 +542,12 @@ def test_unused_python_is_ended_when_the_page_stays_hidden(
 
 
 def test_storage_that_never_answers_does_not_hold_python_back(
-    browser: Any, snapshot_site: Path
+    browser: Any, snapshot_site: Path, stored_snapshot: StoredSnapshot
 ) -> None:
     """The page reads the stored snapshot for the worker; if IndexedDB never answers there, Python
     starts normally after `snapshotReadTimeout` seconds (5 by default; 1 here)."""
     with visiting(browser, snapshot_site) as (context, url, console):
-        first_visit(context, url)
+        remembered(context, url, stored_snapshot)
         page = context.new_page()
         # a request object whose events never fire, in the page only (the worker's storage works)
         page.add_init_script("IDBFactory.prototype.open = function () { return {}; };")

@@ -2,7 +2,9 @@
 
 Screenshots land in ``build/screenshots/`` for a developer to look at; the assertions check what
 matters in them: readable contrast of the toolbar and output, and the switch to dark colours when
-the reader's system (or the theme's switch) asks for dark.
+the reader's system (or the theme's switch) asks for dark. The widget runs its example in each
+(the output's colours are checked too) on a Python restored from a stored snapshot, as for a
+returning reader: how Python starts is tested elsewhere.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stored_snapshot import StoredSnapshot
 from test_browser import click_run, open_page, serving
 
 from pyrun_docs.serve import DocsRequestHandler
@@ -54,32 +57,42 @@ CONTRAST = """
 """
 
 
+def theme_site(tmp_path_factory: pytest.TempPathFactory, theme: str) -> Path:
+    """The ``basic`` root in *theme*, with test_browser_lines' page ``lines.rst``: built once per
+    run for both files, whichever worker asks first (``made_once``)."""
+    from conftest import ROOTS, made_once, sphinx_build
+    from test_browser_lines import lines_rst
+
+    def build(base: Path) -> None:
+        shutil.copytree(ROOTS / "basic", base / "src")
+        conf = base / "src" / "conf.py"
+        conf.write_text(conf.read_text() + f'html_theme = "{theme}"\n')
+        (base / "src" / "lines.rst").write_text(lines_rst())
+        build = sphinx_build(base / "src", base / "html")
+        assert build.status == 0, build.stderr
+
+    return made_once(tmp_path_factory, f"theme-{theme}", build) / "html"
+
+
 @pytest.fixture(scope="module", params=list(THEMES))
 def themed_site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path
 ) -> Iterator[tuple[str, str]]:
-    from conftest import ROOTS, sphinx_build
-
     theme = request.param
-    base = tmp_path_factory.mktemp(theme)
-    shutil.copytree(ROOTS / "basic", base / "src")
-    conf = base / "src" / "conf.py"
-    conf.write_text(conf.read_text() + f'html_theme = "{theme}"\n')
-    build = sphinx_build(base / "src", base / "html")
-    assert build.status == 0, build.stderr
-    with serving(base / "html", DocsRequestHandler) as url:
+    with serving(theme_site(tmp_path_factory, theme), DocsRequestHandler) as url:
         yield theme, url
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_theme_colours_and_contrast(
-    browser: Any, themed_site: tuple[str, str], scheme: str
+    browser: Any, themed_site: tuple[str, str], stored_snapshot: StoredSnapshot, scheme: str
 ) -> None:
     theme, url = themed_site
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
         open_page(page, url + "index.html")
+        stored_snapshot.store_in(page)  # Python restored, not booted: the colours are the point
         click_run(page, "pyrun-4")  # prints <b>x</b>
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.locator("#pyrun-4").screenshot(path=str(SHOTS / f"{theme}-{scheme}.png"))
@@ -102,12 +115,15 @@ def test_theme_colours_and_contrast(
         context.close()
 
 
-def test_phone_width(browser: Any, themed_site: tuple[str, str]) -> None:
+def test_phone_width(
+    browser: Any, themed_site: tuple[str, str], stored_snapshot: StoredSnapshot
+) -> None:
     theme, url = themed_site
     context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
     try:
         page = context.new_page()
         open_page(page, url + "index.html")
+        stored_snapshot.store_in(page)  # Python restored, not booted: the colours are the point
         click_run(page, "pyrun-4")
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.locator("#pyrun-4").screenshot(path=str(SHOTS / f"{theme}-375px.png"))

@@ -50,7 +50,12 @@ def _run(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
         text=True,
         timeout=900,
         check=False,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env},
+        # pip as a user runs it: with build isolation (conftest turns it off for the suite)
+        env={
+            **{k: v for k, v in os.environ.items() if k != "PIP_NO_BUILD_ISOLATION"},
+            "NO_MKDOCS_2_WARNING": "1",
+            **env,
+        },
     )
 
 
