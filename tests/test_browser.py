@@ -1,8 +1,11 @@
 """Real-browser tests: the built fixture site in system Chromium, running real Pyodide.
 
 Every test loads pages from a local HTTP server (``site_url``) in a fresh browser context (cold
-cache), so each one that runs Python boots Pyodide from the site's self-hosted copy. Results are read
-back from the DOM (what a reader sees) and from the ``pyrun:done`` events the widgets dispatch.
+cache), so Python comes from the site's self-hosted copy. Tests about what the widget does once
+Python is there (``open_page(..., stored_snapshot)``) start it as for a returning reader, restored
+from a memory snapshot made once per run (stored_snapshot.py, ~1 s); the others boot it cold, as
+on a first visit (4-8 s). Results are read back from the DOM (what a reader sees) and from the
+``pyrun:done`` events the widgets dispatch.
 
 Snippets of ``tests/roots/basic/index.rst`` by element id:
 
@@ -28,12 +31,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import sphinx_build
 
 from pyrun_docs.serve import DocsRequestHandler, serve_in_thread
+
+if TYPE_CHECKING:
+    from stored_snapshot import StoredSnapshot
 
 pytestmark = pytest.mark.browser
 
@@ -64,8 +70,9 @@ if (!window.__pyrun) {
 # --------------------------------------------------------------------------------------- helpers
 
 
-def open_page(page: Any, url: str) -> None:
-    """Load *url* with the event recorder and wait until every ``<py-repl>`` is upgraded."""
+def open_page(page: Any, url: str, snapshot: StoredSnapshot | None = None) -> None:
+    """Load *url* with the event recorder and wait until every ``<py-repl>`` is upgraded; with
+    *snapshot*, store it on the page's origin, so its Python is restored rather than booted."""
     page.add_init_script(RECORDER)
     page.goto(url)
     page.wait_for_function(
@@ -75,6 +82,8 @@ def open_page(page: Any, url: str) -> None:
         }""",
         timeout=RUN_MS,
     )
+    if snapshot is not None:
+        snapshot.store_in(page)
 
 
 def done_events(page: Any, sid: str) -> list[dict[str, Any]]:
@@ -170,8 +179,8 @@ class WrongWasmTypeHandler(DocsRequestHandler):
 # ----------------------------------------------------------------------------------------- tests
 
 
-def test_run_and_session_intro(page: Any, site_url: str) -> None:
-    open_page(page, site_url + "index.html")
+def test_run_and_session_intro(page: Any, site_url: str, stored_snapshot: StoredSnapshot) -> None:
+    open_page(page, site_url + "index.html", stored_snapshot)
     # Nothing is loaded before a reader acts.
     assert page.evaluate("() => window.__pyrun.workers") == 0
     assert page.locator("#pyrun-0 .pyrun-output").is_hidden()
@@ -201,8 +210,10 @@ def test_run_and_session_intro(page: Any, site_url: str) -> None:
     assert page.evaluate("() => window.__pyrun.workers") == 1
 
 
-def test_shift_enter_edit_and_reset(page: Any, site_url: str) -> None:
-    open_page(page, site_url + "index.html")
+def test_shift_enter_edit_and_reset(
+    page: Any, site_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    open_page(page, site_url + "index.html", stored_snapshot)
     pre = page.locator("#pyrun-7 .pyrun-code pre")
     assert pre.get_attribute("contenteditable") == "plaintext-only"
     original_code = code_text(page, "pyrun-7")
@@ -243,9 +254,11 @@ def test_shift_enter_edit_and_reset(page: Any, site_url: str) -> None:
     assert output(page, "pyrun-7").strip() == "42"
 
 
-def test_multiline_edit_runs_as_typed(page: Any, site_url: str) -> None:
+def test_multiline_edit_runs_as_typed(
+    page: Any, site_url: str, stored_snapshot: StoredSnapshot
+) -> None:
     """Enter in the editor starts a new line of code (Chromium inserts a ``<br>`` for it)."""
-    open_page(page, site_url + "index.html")
+    open_page(page, site_url + "index.html", stored_snapshot)
     focus_editor(page, "pyrun-7")
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.type("y = 6 * 9")
@@ -260,9 +273,11 @@ def test_multiline_edit_runs_as_typed(page: Any, site_url: str) -> None:
     assert output(page, "pyrun-7").strip() == "edited 54"
 
 
-def test_snippets_without_session_are_isolated(page: Any, site_url: str) -> None:
+def test_snippets_without_session_are_isolated(
+    page: Any, site_url: str, stored_snapshot: StoredSnapshot
+) -> None:
     """No ``:session:``: each snippet runs in a namespace of its own (DESIGN.md)."""
-    open_page(page, site_url + "index.html")
+    open_page(page, site_url + "index.html", stored_snapshot)
     click_run(page, "pyrun-7")  # defines x = 42 in its own namespace
     assert output(page, "pyrun-7").strip() == "42"
     focus_editor(page, "pyrun-3")
@@ -276,8 +291,8 @@ def test_snippets_without_session_are_isolated(page: Any, site_url: str) -> None
     assert result["error"]["message"] == "name 'x' is not defined"
 
 
-def test_stop_infinite_loop(page: Any, site_url: str) -> None:
-    open_page(page, site_url + "index.html")
+def test_stop_infinite_loop(page: Any, site_url: str, stored_snapshot: StoredSnapshot) -> None:
+    open_page(page, site_url + "index.html", stored_snapshot)
     # Establish the intro session in the first worker.
     click_run(page, "pyrun-0")
     assert page.evaluate("() => window.__pyrun.workers") == 1
@@ -337,8 +352,10 @@ def test_stop_while_python_is_starting(page: Any, site_url: str) -> None:
     assert output(page, "pyrun-7").strip() == "42"
 
 
-def test_outputs_errors_and_results(page: Any, site_url: str) -> None:
-    open_page(page, site_url + "index.html")
+def test_outputs_errors_and_results(
+    page: Any, site_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    open_page(page, site_url + "index.html", stored_snapshot)
 
     # Printed text is text: no markup is interpreted.
     result = click_run(page, "pyrun-3")
@@ -402,16 +419,16 @@ def test_assets_only_on_pages_with_snippets(page: Any, site_url: str) -> None:
         page.wait_for_function("() => customElements.get('py-repl') !== undefined")
 
 
-def test_deep_page_session(page: Any, site_url: str) -> None:
-    open_page(page, site_url + "sub/deep.html")
+def test_deep_page_session(page: Any, site_url: str, stored_snapshot: StoredSnapshot) -> None:
+    open_page(page, site_url + "sub/deep.html", stored_snapshot)
     result = click_run(page, "pyrun-1")
     assert result["ok"] is True, result
     assert output(page, "pyrun-1").strip() == "42"
     assert len(done_events(page, "pyrun-0")) == 1
 
 
-def test_myst_page_runs(page: Any, site_url: str) -> None:
-    open_page(page, site_url + "myst.html")
+def test_myst_page_runs(page: Any, site_url: str, stored_snapshot: StoredSnapshot) -> None:
+    open_page(page, site_url + "myst.html", stored_snapshot)
     result = click_run(page, "pyrun-0")
     assert result["ok"] is True, result
     assert output(page, "pyrun-0").strip() == "1.4142135623730951"
@@ -522,8 +539,8 @@ def _cut_count(text: str) -> int:
     return int(match.group(1))
 
 
-def test_output_flood(page: Any, flood_url: str) -> None:
-    open_page(page, flood_url)
+def test_output_flood(page: Any, flood_url: str, stored_snapshot: StoredSnapshot) -> None:
+    open_page(page, flood_url, stored_snapshot)
     limit = page.evaluate(
         "() => JSON.parse(document.getElementById('pyrun-config').textContent).outputLimit"
     )
@@ -556,9 +573,11 @@ def test_output_flood(page: Any, flood_url: str) -> None:
     assert _cut_count(text) + len(kept) == FLOOD_CHARS
 
 
-def test_output_flood_single_write(page: Any, flood_url: str) -> None:
+def test_output_flood_single_write(
+    page: Any, flood_url: str, stored_snapshot: StoredSnapshot
+) -> None:
     """One write larger than the limit keeps its tail and says how much was cut."""
-    open_page(page, flood_url)
+    open_page(page, flood_url, stored_snapshot)
     limit = page.evaluate(
         "() => JSON.parse(document.getElementById('pyrun-config').textContent).outputLimit"
     )
@@ -571,9 +590,11 @@ def test_output_flood_single_write(page: Any, flood_url: str) -> None:
     assert _cut_count(text) + len(kept) == 200_000
 
 
-def test_typing_before_the_editor_arrives_is_kept(page: Any, site_url: str) -> None:
+def test_typing_before_the_editor_arrives_is_kept(
+    page: Any, site_url: str, stored_snapshot: StoredSnapshot
+) -> None:
     """Keys typed while CodeMirror is still loading land where the reader put the caret."""
-    open_page(page, site_url + "index.html")
+    open_page(page, site_url + "index.html", stored_snapshot)
     page.route("**/pyrun-editor.js*", lambda route: (time.sleep(0.8), route.continue_()))
     page.locator("#pyrun-7 .pyrun-code pre").click()
     page.keyboard.press("ControlOrMeta+a")
@@ -599,9 +620,9 @@ def test_edits_survive_a_reload_until_reset(page: Any, site_url: str) -> None:
     assert code_text(page, "pyrun-7") == "x = 6 * 7\nx"
 
 
-def test_keyboard_only(page: Any, site_url: str) -> None:
+def test_keyboard_only(page: Any, site_url: str, stored_snapshot: StoredSnapshot) -> None:
     """Tab into the code, edit, Shift+Enter runs, Esc then Tab leaves the editor for the toolbar."""
-    open_page(page, site_url + "index.html")
+    open_page(page, site_url + "index.html", stored_snapshot)
     page.locator("#pyrun-7 .pyrun-code pre").focus()  # as Tab would
     page.wait_for_selector("#pyrun-7 .cm-editor.cm-focused", timeout=RUN_MS)
     page.keyboard.press("ControlOrMeta+End")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stored_snapshot import StoredSnapshot
 from test_browser import basic_with_page, click_run, open_page
 
 pytestmark = pytest.mark.browser
@@ -84,8 +85,8 @@ def display_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -
         yield url
 
 
-def test_each_mime_type(page: Any, display_url: str) -> None:
-    open_page(page, display_url)
+def test_each_mime_type(page: Any, display_url: str, stored_snapshot: StoredSnapshot) -> None:
+    open_page(page, display_url, stored_snapshot)
     click_run(page, "pyrun-0")
     assert page.locator("#pyrun-0 .pyrun-display b.rich").inner_text() == "bold"
     click_run(page, "pyrun-1")
@@ -101,8 +102,10 @@ def test_each_mime_type(page: Any, display_url: str) -> None:
     assert page.locator("#pyrun-3 .pyrun-output i, #pyrun-3 .pyrun-output script").count() == 0
 
 
-def test_markdown_is_rendered_and_escaped(page: Any, display_url: str) -> None:
-    open_page(page, display_url)
+def test_markdown_is_rendered_and_escaped(
+    page: Any, display_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    open_page(page, display_url, stored_snapshot)
     click_run(page, "pyrun-4")
     box = page.locator("#pyrun-4 .pyrun-display.pyrun-markdown")
     assert box.locator("h2").inner_text() == "Table"
@@ -116,8 +119,10 @@ def test_markdown_is_rendered_and_escaped(page: Any, display_url: str) -> None:
     assert hrefs == ["#", "https://example.com"]
 
 
-def test_input_reads_the_stdin_option(page: Any, display_url: str) -> None:
-    open_page(page, display_url)
+def test_input_reads_the_stdin_option(
+    page: Any, display_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    open_page(page, display_url, stored_snapshot)
     result = click_run(page, "pyrun-5")
     assert result["ok"] is True, result
     assert page.locator("#pyrun-5 .pyrun-output").inner_text() == "Name? Ada\nAge? 41\nAda 42\n"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stored_snapshot import StoredSnapshot
 from test_browser import (
     RUN_MS,
     WrongWasmTypeHandler,
@@ -109,8 +110,10 @@ def workers(page: Any) -> int:
     return int(page.evaluate("() => window.__pyrun.workers"))
 
 
-def test_both_runtimes_on_one_page(page: Any, micro_url: str) -> None:
-    open_page(page, micro_url)
+def test_both_runtimes_on_one_page(
+    page: Any, micro_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    open_page(page, micro_url, stored_snapshot)
     assert workers(page) == 0
 
     result = click_run(page, "pyrun-0")

@@ -1,4 +1,8 @@
-"""mkdocs-material in real Chromium: instant navigation, content tabs, sessions per page."""
+"""mkdocs-material in real Chromium: instant navigation, content tabs, sessions per page.
+
+Python is restored from a memory snapshot made once per run (stored_snapshot.py), as for a
+returning reader: these tests are about the theme and its navigation, not how Python starts.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stored_snapshot import StoredSnapshot
 from test_browser_themes import CONTRAST
 from test_mkdocs import ROOT, mkdocs_build
 
@@ -51,7 +56,7 @@ def run(page: Any, element_id: str) -> str:
 
 
 def test_direct_load_runs_and_page_without_snippets_has_no_assets(
-    wide_page: Any, mk_url: str
+    wide_page: Any, mk_url: str, stored_snapshot: StoredSnapshot
 ) -> None:
     wide_page.goto(mk_url)
     assert (
@@ -63,12 +68,16 @@ def test_direct_load_runs_and_page_without_snippets_has_no_assets(
     assert wide_page.evaluate("document.getElementById('pyrun-config')") is None
     wide_page.goto(mk_url + "snippets/")
     wide_page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+    stored_snapshot.store_in(wide_page)
     assert "1.4142135623730951" in run(wide_page, "pyrun-0")
 
 
-def test_instant_navigation_back_and_forth(wide_page: Any, mk_url: str) -> None:
+def test_instant_navigation_back_and_forth(
+    wide_page: Any, mk_url: str, stored_snapshot: StoredSnapshot
+) -> None:
     page = wide_page
     page.goto(mk_url)
+    stored_snapshot.store_in(page)
     page.locator("article a", has_text="Snippets").first.click()
     page.wait_for_url("**/snippets/")
     page.wait_for_selector("#pyrun-1 .pyrun-toolbar", timeout=15_000)
@@ -100,20 +109,26 @@ def test_instant_navigation_back_and_forth(wide_page: Any, mk_url: str) -> None:
     assert "hello from setup" in run(page, "pyrun-7")  # the hidden setup snippet ran first
 
 
-def test_snippet_in_hidden_tab(wide_page: Any, mk_url: str) -> None:
+def test_snippet_in_hidden_tab(
+    wide_page: Any, mk_url: str, stored_snapshot: StoredSnapshot
+) -> None:
     page = wide_page
     page.goto(mk_url + "snippets/")
     page.wait_for_selector("#pyrun-4 .pyrun-toolbar", state="attached")
+    stored_snapshot.store_in(page)
     assert not page.is_visible("#pyrun-4")
     page.locator("label", has_text="Second tab").click()
     assert page.is_visible("#pyrun-4 .pyrun-run")
     assert run(page, "pyrun-4").strip() == "second tab"
 
 
-def test_dark_palette_keeps_contrast(wide_page: Any, mk_url: str) -> None:
+def test_dark_palette_keeps_contrast(
+    wide_page: Any, mk_url: str, stored_snapshot: StoredSnapshot
+) -> None:
     page = wide_page
     page.goto(mk_url + "snippets/")
     page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+    stored_snapshot.store_in(page)
     light = page.evaluate("getComputedStyle(document.querySelector('#pyrun-0 .pyrun-reset')).color")
     page.evaluate("document.body.setAttribute('data-md-color-scheme', 'slate')")
     dark = page.evaluate("getComputedStyle(document.querySelector('#pyrun-0 .pyrun-reset')).color")
@@ -131,7 +146,7 @@ def _free_port() -> int:
 
 
 def test_mkdocs_serve_rebuild_keeps_widgets_working(
-    wide_page: Any, tmp_path: Path, runtime_cache: Path
+    wide_page: Any, tmp_path: Path, runtime_cache: Path, stored_snapshot: StoredSnapshot
 ) -> None:
     import os
     import subprocess
@@ -166,6 +181,7 @@ def test_mkdocs_serve_rebuild_keeps_widgets_working(
             time.sleep(0.5)
         wide_page.goto(url)
         wide_page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+        stored_snapshot.store_in(wide_page)
         assert "1.4142135623730951" in run(wide_page, "pyrun-0")
         # edit the page: mkdocs serve rebuilds; loading it again shows the new code and still runs
         wide_page.goto("about:blank")  # leave before livereload reloads the old page under us
@@ -233,12 +249,15 @@ def custom_scheme_url(
     server.server_close()  # type: ignore[attr-defined]
 
 
-def test_custom_colour_scheme(wide_page: Any, custom_scheme_url: str) -> None:
+def test_custom_colour_scheme(
+    wide_page: Any, custom_scheme_url: str, stored_snapshot: StoredSnapshot
+) -> None:
     """A custom scheme: the widget takes its colours from the scheme's variables, and an error
     stays readable on its dark background, without pyrun knowing the scheme's name."""
     page = wide_page
     page.goto(custom_scheme_url + "snippets/")
     page.wait_for_selector("py-repl .pyrun-toolbar")
+    stored_snapshot.store_in(page)
     assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == "dracula"
     failing = page.locator("py-repl").last.get_attribute("id")
     assert run(page, failing).startswith("out\nTraceback")

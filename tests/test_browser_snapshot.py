@@ -172,8 +172,7 @@ def remembered(context: Any, url: str, snapshot: StoredSnapshot) -> tuple[Any, d
     earlier in the run (stored_snapshot.py), for tests about what later visits do with it. Its
     runtime is not in the site's cache, so nothing starts before a click."""
     page = context.new_page()
-    open_page(page, url + "index.html")
-    snapshot.store_in(page)
+    open_page(page, url + "index.html", snapshot)
     return page, wait_stored(page)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stored_snapshot import StoredSnapshot
 from test_browser import click_run, open_page, output, serving, status, wait_done
 
 from pyrun_docs.serve import DocsRequestHandler
@@ -84,9 +85,11 @@ def _start_and_stop(page: Any, sid: str) -> None:
     page.click(f"#{sid} .pyrun-stop")
 
 
-def test_stop_plain_loop(page: Any, stop_url: tuple[str, bool]) -> None:
+def test_stop_plain_loop(
+    page: Any, stop_url: tuple[str, bool], stored_snapshot: StoredSnapshot
+) -> None:
     url, isolated = stop_url
-    open_page(page, url)
+    open_page(page, url, stored_snapshot)
     assert page.evaluate("crossOriginIsolated") is isolated
     _start_and_stop(page, "pyrun-0")
     result = wait_done(page, "pyrun-0", 1, 15_000)
@@ -111,9 +114,11 @@ def test_stop_plain_loop(page: Any, stop_url: tuple[str, bool]) -> None:
         assert page.evaluate("window.__pyrun.workers") == 2
 
 
-def test_stop_asyncio_loop(page: Any, stop_url: tuple[str, bool]) -> None:
+def test_stop_asyncio_loop(
+    page: Any, stop_url: tuple[str, bool], stored_snapshot: StoredSnapshot
+) -> None:
     url, _ = stop_url
-    open_page(page, url)
+    open_page(page, url, stored_snapshot)
     _start_and_stop(page, "pyrun-2")
     wait_done(page, "pyrun-2", 1, 15_000)
     page.wait_for_function(  # the note follows the run's end

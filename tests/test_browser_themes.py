@@ -91,8 +91,7 @@ def test_theme_colours_and_contrast(
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
-        open_page(page, url + "index.html")
-        stored_snapshot.store_in(page)  # Python restored, not booted: the colours are the point
+        open_page(page, url + "index.html", stored_snapshot)  # restored: colours are the point
         click_run(page, "pyrun-4")  # prints <b>x</b>
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.locator("#pyrun-4").screenshot(path=str(SHOTS / f"{theme}-{scheme}.png"))
@@ -122,8 +121,7 @@ def test_phone_width(
     context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
     try:
         page = context.new_page()
-        open_page(page, url + "index.html")
-        stored_snapshot.store_in(page)  # Python restored, not booted: the colours are the point
+        open_page(page, url + "index.html", stored_snapshot)  # restored: colours are the point
         click_run(page, "pyrun-4")
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.locator("#pyrun-4").screenshot(path=str(SHOTS / f"{theme}-375px.png"))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stored_snapshot import StoredSnapshot
 from test_browser import RUN_MS, basic_with_page, click_run, focus_editor, open_page
 
 pytestmark = pytest.mark.browser
@@ -64,8 +65,10 @@ def lines(page: Any, selector: str) -> list[str]:
     return [ln for text in texts for ln in text.splitlines() if ln]
 
 
-def test_a_transcript_reads_like_a_console(page: Any, transcripts_url: str) -> None:
-    open_page(page, transcripts_url)
+def test_a_transcript_reads_like_a_console(
+    page: Any, transcripts_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    open_page(page, transcripts_url, stored_snapshot)
     result = click_run(page, "pyrun-0")
     assert result["ok"] is True, result
     # every example's result appears after its own prompt, not only the last value
@@ -83,8 +86,10 @@ def test_a_transcript_reads_like_a_console(page: Any, transcripts_url: str) -> N
     assert lines(page, "#pyrun-0 .pyrun-echo")[0] == ">>> x = 6 * 7"
 
 
-def test_a_mismatch_shows_expected_and_got_at_its_line(page: Any, transcripts_url: str) -> None:
-    open_page(page, transcripts_url)
+def test_a_mismatch_shows_expected_and_got_at_its_line(
+    page: Any, transcripts_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    open_page(page, transcripts_url, stored_snapshot)
     result = click_run(page, "pyrun-1")
     assert result["ok"] is False
     error = result["error"]
@@ -100,8 +105,10 @@ def test_a_mismatch_shows_expected_and_got_at_its_line(page: Any, transcripts_ur
     assert [m.strip() for m in marked] == ["2 * 3"]
 
 
-def test_an_edited_transcript_runs_as_typed_at_the_prompt(page: Any, transcripts_url: str) -> None:
-    open_page(page, transcripts_url)
+def test_an_edited_transcript_runs_as_typed_at_the_prompt(
+    page: Any, transcripts_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    open_page(page, transcripts_url, stored_snapshot)
     focus_editor(page, "pyrun-1")
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.type("y = 2\ny * 21\nprint('done')")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stored_snapshot import StoredSnapshot
 from test_browser import click_run, open_page, serving
 from test_upgrade import build_upgrade_root
 
@@ -26,8 +27,10 @@ def upgrade_url(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -
         yield url
 
 
-def test_a_docstring_example_runs_with_its_modules_names(page: Any, upgrade_url: str) -> None:
-    open_page(page, upgrade_url + "api.html")
+def test_a_docstring_example_runs_with_its_modules_names(
+    page: Any, upgrade_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    open_page(page, upgrade_url + "api.html", stored_snapshot)
     result = click_run(page, "pyrun-0")
     assert result["ok"] is True, result
     text = page.locator("#pyrun-0 .pyrun-output").inner_text()
@@ -35,8 +38,10 @@ def test_a_docstring_example_runs_with_its_modules_names(page: Any, upgrade_url:
     assert text.splitlines() == [">>> area(2, 3)", "6", '>>> list(islice("abc", 2))', "['a', 'b']"]
 
 
-def test_testcode_is_judged_against_its_testoutput(page: Any, upgrade_url: str) -> None:
-    open_page(page, upgrade_url + "index.html")
+def test_testcode_is_judged_against_its_testoutput(
+    page: Any, upgrade_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    open_page(page, upgrade_url + "index.html", stored_snapshot)
     # the group's setup (doctest_global_setup, then testsetup) runs first, as in the check
     result = click_run(page, "pyrun-6")
     assert result["ok"] is True, result
