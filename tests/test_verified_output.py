@@ -24,6 +24,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup, Tag
 from conftest import ROOTS, Build, sphinx_build
+from stored_snapshot import StoredSnapshot
 
 from pyrun_docs.outputs import Recorded, record, to_html
 
@@ -436,7 +437,7 @@ def verified_url(site: Build) -> Iterator[str]:
 
 @pytest.mark.browser
 def test_without_javascript_and_after_run_and_reset(
-    browser: Any, verified_url: str, tmp_path: Path
+    browser: Any, verified_url: str, tmp_path: Path, stored_snapshot: StoredSnapshot
 ) -> None:
     from test_browser import click_run, open_page
 
@@ -455,7 +456,7 @@ def test_without_javascript_and_after_run_and_reset(
 
     live = browser.new_context()
     page = live.new_page()
-    open_page(page, verified_url + "index.html")
+    open_page(page, verified_url + "index.html", stored_snapshot)  # Python restored, not booted
     assert page.locator("#pyrun-0 .pyrun-verified").is_visible()
     # with JavaScript the menu sits in the toolbar
     assert page.locator("#pyrun-0 .pyrun-toolbar .pyrun-takeaway").count() == 1
