@@ -195,7 +195,7 @@ def run_check(
                 job.error = f"not checked: {exc.message}"
         pyodide_jobs = any(job.runtime == CHECKED_RUNTIME for job in page_jobs)
         install, install_key = _site_install(store) if pyodide_jobs else ([], "")
-
+        imports = _site_imports(store) if install and store is not None else []
         settings = harness_settings(
             config,
             folder,
@@ -203,6 +203,7 @@ def run_check(
             pyodide=pyodide_jobs,
             install=install,
             install_key=install_key,
+            install_imports=imports,
         )
         if micro:
             settings.micropython = micropython.harness_init(config)
@@ -210,9 +211,9 @@ def run_check(
         cores = os.cpu_count() or 1
         count = jobs or default_workers(page_jobs, cores)
         page_of = {(id(r.snippet)): job.page for job in page_jobs for r in job.runs}
-        if pyodide_jobs and store is not None:  # what the next check's spare restores
+        if pyodide_jobs:  # what the next check's spare restores
             site = spare.site_id(config, base_dir)
-            spare.remember_install(folder, site, install, install_key, _site_imports(store))
+            spare.remember_install(folder, site, install, install_key, imports)
         outcomes, stats = run_pages(page_jobs, settings, count, tally, grow_to=0 if jobs else cores)
         for outcome in outcomes:
             result = outcome.result
@@ -345,6 +346,7 @@ def harness_settings(
     pyodide: bool = True,
     install: Sequence[str] = (),
     install_key: str = "",
+    install_imports: Sequence[str] = (),
     offline: bool = False,
 ) -> Settings:
     """Node, the harness's ``init`` message and the snapshot store, for the pool (or a benchmark).
@@ -358,6 +360,8 @@ def harness_settings(
         install: load specs (lock names, verified wheel paths) every interpreter has installed
             before its first page (:func:`_site_install`); their pages load nothing.
         install_key: names that set in the installed snapshot's file name.
+        install_imports: their modules, imported (then forgotten) before the installed snapshot
+            is taken, so it holds the standard-library code they need compiled.
         offline: only a runtime already in the cache (a spare harness downloads nothing).
 
     Raises:
@@ -380,6 +384,7 @@ def harness_settings(
             "outputLimit": config.output_limit,
             "warm": list(WARM_IMPORTS),
             "install": list(install),
+            "installImports": list(install_imports),
         },
         snapshots=SnapshotStore(
             folder / "snapshots",

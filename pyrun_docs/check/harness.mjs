@@ -10,7 +10,7 @@
  *
  * Requests (Python -> harness):
  *   {op: "init", indexURL, packageDir, executor, isolationModule, isolation, outputLimit, warm,
- *    snapshot, makeSnapshot, install, installed, makeInstalled}
+ *    snapshot, makeSnapshot, install, installImports, installed, makeInstalled}
  *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript, flags, want,
  *     module}]}
  *   {op: "warm", imports}: (a prestarted harness, while the docs are read) see `warm`; a later
@@ -337,8 +337,13 @@ function readInstalled(path) {
  * @returns {Promise<Installed>}
  */
 async function makeInstalled(path) {
-  const maker = await load({ _loadSnapshot: snapshot, _makeSnapshot: true });
-  const { files, loaded } = await installPackages(maker);
+  let maker = await load({ _loadSnapshot: snapshot, _makeSnapshot: true });
+  let { files, loaded } = await installPackages(maker);
+  if (!compileImports(maker)) {
+    // importing left traces the baseline cannot undo: snapshot the installation alone
+    maker = await load({ _loadSnapshot: snapshot, _makeSnapshot: true });
+    ({ files, loaded } = await installPackages(maker));
+  }
   const made = { snapshot: /** @type {Uint8Array} */ (maker.makeMemorySnapshot()), files, loaded };
   const bundle = packInstalled(made);
   writeAtomically(path, made.snapshot);
@@ -346,6 +351,30 @@ async function makeInstalled(path) {
   const digests = [made.snapshot, bundle].map((bytes) => createHash("sha256").update(bytes).digest("hex"));
   writeAtomically(`${path}.sha256`, Buffer.from(digests.join(" ") + "\n"));
   return made;
+}
+
+/**
+ * Import the installed packages' modules (`installImports`) in *py* and put it back as between two
+ * pages, so the installed snapshot holds the standard-library code they import already compiled
+ * (`keep_compiled_stdlib`) while every page still starts without their modules. Returns whether
+ * the interpreter is back to its state before the imports.
+ * @param {any} py
+ */
+function compileImports(py) {
+  const names = config.installImports || [];
+  if (!names.length) return true;
+  const baseline = py.pyimport("pyrun_isolation").Baseline();
+  for (const name of names) {
+    try {
+      py.pyimport(name);
+    } catch {
+      // a module that fails to import fails in the page that imports it, as before
+    }
+  }
+  const problems = baseline.restore();
+  const clean = problems.toJs().length === 0;
+  problems.destroy();
+  return clean;
 }
 
 /** @param {string} path @param {Uint8Array} bytes */

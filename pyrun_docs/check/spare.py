@@ -61,7 +61,8 @@ def idle_core(processes: int) -> bool:
 
 def _key(init: dict[str, Any], snapshot: str) -> str:
     """What a spare must share with the check that adopts it (everything but the packages)."""
-    return json.dumps({**{k: v for k, v in init.items() if k != "install"}, "snap": snapshot})
+    kept = {k: v for k, v in init.items() if k not in ("install", "installImports")}
+    return json.dumps({**kept, "snap": snapshot})
 
 
 def prestart(
