@@ -136,13 +136,15 @@ def runtime_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def basic_site(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Path:
-    """The ``basic`` fixture root built once as HTML, for the browser tests."""
-    base = tmp_path_factory.mktemp("basic-site")
-    src = base / "src"
-    shutil.copytree(ROOTS / "basic", src)
-    build = sphinx_build(src, base / "html")
-    assert build.status == 0, build.stderr
-    return base / "html"
+    """The ``basic`` fixture root built once per run as HTML, for the browser tests (read only:
+    the xdist workers share it)."""
+
+    def build(base: Path) -> None:
+        shutil.copytree(ROOTS / "basic", base / "src")
+        build = sphinx_build(base / "src", base / "html")
+        assert build.status == 0, build.stderr
+
+    return made_once(tmp_path_factory, "basic-site", build) / "html"
 
 
 @pytest.fixture(scope="session")

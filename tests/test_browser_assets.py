@@ -1,4 +1,8 @@
-"""The asset pipeline in real Chromium: verified runtime files, nothing loaded before Run."""
+"""The asset pipeline in real Chromium: verified runtime files, nothing loaded before Run.
+
+Most tests here are about how Python starts, so they boot it cold; the service-worker tests
+that are not restore it from the run's stored snapshot (stored_snapshot.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stored_snapshot import StoredSnapshot
 from test_browser import RUNTIME_DIR, click_run, open_page, output
 
 from pyrun_docs.serve import serve_in_thread
@@ -118,13 +123,13 @@ def test_service_worker_second_visit_and_offline(
 
 
 def test_caches_of_other_versions_survive_and_idle_ones_go(
-    page: Any, basic_site: Path, tmp_path: Path
+    page: Any, basic_site: Path, tmp_path: Path, stored_snapshot: StoredSnapshot
 ) -> None:
     site = tmp_path / "site"
     shutil.copytree(basic_site, site)
     url, server = serve_in_thread(site)
     try:
-        open_page(page, url + "index.html")
+        open_page(page, url + "index.html", stored_snapshot)
         page.evaluate(
             """async () => {
               const day = 86400000;
@@ -148,10 +153,10 @@ def test_caches_of_other_versions_survive_and_idle_ones_go(
 
 
 def test_service_worker_is_at_the_site_root_and_pages_are_not_cached(
-    page: Any, site_url: str, basic_site: Path
+    page: Any, site_url: str, basic_site: Path, stored_snapshot: StoredSnapshot
 ) -> None:
     assert (basic_site / "pyrun-sw.js").is_file()
-    open_page(page, site_url + "index.html")
+    open_page(page, site_url + "index.html", stored_snapshot)
     click_run(page, "pyrun-7")
     entries = page.evaluate(
         "(async () => { const all = []; for (const k of await caches.keys())"
@@ -333,7 +338,9 @@ def test_quota_error_while_caching_still_runs(
         server.server_close()  # type: ignore[attr-defined]
 
 
-def test_service_worker_update_during_a_run(browser: Any, basic_site: Path, tmp_path: Path) -> None:
+def test_service_worker_update_during_a_run(
+    browser: Any, basic_site: Path, tmp_path: Path, stored_snapshot: StoredSnapshot
+) -> None:
     """A new pyrun-sw.js (the site was rebuilt) takes over while an example runs: the running example
     finishes with all its output, and the next Run works under the new service worker."""
     site = tmp_path / "site"
@@ -342,7 +349,7 @@ def test_service_worker_update_during_a_run(browser: Any, basic_site: Path, tmp_
     context = browser.new_context()
     try:
         page = context.new_page()
-        open_page(page, url + "index.html")
+        open_page(page, url + "index.html", stored_snapshot)  # Python restored: the SW is the point
         assert click_run(page, "pyrun-7")["ok"]  # registers the service worker
         page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
         first = page.evaluate("navigator.serviceWorker.controller.scriptURL")
