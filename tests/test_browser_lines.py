@@ -180,18 +180,19 @@ def assert_same_as_code_block(page: Any, number: int, what: str) -> None:
 def lines_site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path
 ) -> Iterator[tuple[str, str]]:
-    """``lines.rst`` in the theme's site, which test_browser_themes uses too (built once)."""
+    """The theme's site with this file's pages, which test_browser_themes uses too (built once);
+    yields the theme and the site's URL."""
     theme = request.param
     with serving(theme_site(tmp_path_factory, theme), DocsRequestHandler) as url:
-        yield theme, url + "lines.html"
+        yield theme, url
 
 
 @pytest.mark.parametrize("javascript", [False, True])
 def test_numbers_and_emphasis_match_code_block(
     browser: Any, lines_site: tuple[str, str], javascript: bool
 ) -> None:
-    theme, url = lines_site
-    with opened(browser, url, javascript=javascript) as page:
+    theme, site = lines_site
+    with opened(browser, site + "lines.html", javascript=javascript) as page:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.locator(".cb-2").screenshot(path=str(SHOTS / f"lines-{theme}-code-block.png"))
         shot = SHOTS / f"lines-{theme}-{'js' if javascript else 'nojs'}.png"
@@ -204,8 +205,8 @@ def test_numbers_and_emphasis_match_code_block(
 
 
 def test_editor_keeps_numbers_and_emphasis(browser: Any, lines_site: tuple[str, str]) -> None:
-    theme, url = lines_site
-    with opened(browser, url) as page:
+    theme, site = lines_site
+    with opened(browser, site + "lines.html") as page:
         for number, (options, numbers, emphasized) in enumerate(CASES):
             page.locator(f"#pyrun-{number} .pyrun-code pre").first.click()
             page.wait_for_selector(f"#pyrun-{number} .cm-editor", timeout=15_000)
@@ -230,15 +231,15 @@ LONG_PAGE = (
     + "\n.. pyrun::\n\n   print('short')\n"
 )
 LONG = f"pyrun-{len(CASES)}"
-
-
-def lines_rst() -> str:
-    """The page of this file's cases and long snippets (``lines.html`` of each theme's site)."""
-    return lines_page() + LONG_PAGE
-
-
 SHORT_CAPPED = f"pyrun-{len(CASES) + 1}"
 SHORT = f"pyrun-{len(CASES) + 2}"
+
+
+def pages() -> dict[str, str]:
+    """This file's pages in each theme's site: the cases (``lines``), and the cases followed by
+    the long snippets (``long``; the cases keep them where a reader meets them, further down
+    the page); the tests of the cases load the light page."""
+    return {"lines.rst": lines_page(), "long.rst": lines_page() + LONG_PAGE}
 
 
 def _height(page: Any, selector: str) -> float:
@@ -250,8 +251,8 @@ def _height(page: Any, selector: str) -> float:
 def test_long_snippet_is_capped_with_expand(
     browser: Any, lines_site: tuple[str, str], stored_snapshot: StoredSnapshot
 ) -> None:
-    theme, url = lines_site
-    with opened(browser, url) as page:
+    theme, site = lines_site
+    with opened(browser, site + "long.html") as page:
         widget = f"#{LONG}"
         line = page.evaluate(
             "(sel) => parseFloat(getComputedStyle(document.querySelector(sel)).lineHeight)",
@@ -306,8 +307,8 @@ def test_long_snippet_is_capped_with_expand(
 def test_long_snippet_is_capped_without_javascript(
     browser: Any, lines_site: tuple[str, str]
 ) -> None:
-    theme, url = lines_site
-    with opened(browser, url, javascript=False) as page:
+    theme, site = lines_site
+    with opened(browser, site + "long.html", javascript=False) as page:
         height = _height(page, f"#{LONG} .pyrun-code")
         assert 300 <= height <= 1000, (theme, height)
         assert _height(page, f"#{SHORT_CAPPED} .pyrun-code") < 200

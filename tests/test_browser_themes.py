@@ -58,16 +58,17 @@ CONTRAST = """
 
 
 def theme_site(tmp_path_factory: pytest.TempPathFactory, theme: str) -> Path:
-    """The ``basic`` root in *theme*, with test_browser_lines' page ``lines.rst``: built once per
-    run for both files, whichever worker asks first (``made_once``)."""
+    """The ``basic`` root in *theme*, with test_browser_lines' pages: built once per run for both
+    files, whichever worker asks first (``made_once``)."""
     from conftest import ROOTS, made_once, sphinx_build
-    from test_browser_lines import lines_rst
+    from test_browser_lines import pages
 
     def build(base: Path) -> None:
         shutil.copytree(ROOTS / "basic", base / "src")
         conf = base / "src" / "conf.py"
         conf.write_text(conf.read_text() + f'html_theme = "{theme}"\n')
-        (base / "src" / "lines.rst").write_text(lines_rst())
+        for name, text in pages().items():
+            (base / "src" / name).write_text(text)
         build = sphinx_build(base / "src", base / "html")
         assert build.status == 0, build.stderr
 
