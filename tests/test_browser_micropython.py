@@ -9,6 +9,7 @@ fails with a message (the worker lives on), and Stop ends the worker and the nex
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -304,6 +305,12 @@ def test_micropython_from_a_cdn(page: Any, tmp_path: Path, runtime_cache: Path) 
         assert f"cannot reach {cdn}npm/" in text and "self-host" in text, text
 
 
+#: the file names a Cache Storage cache holds
+CACHED = (
+    "async (name) => (await (await caches.open(name)).keys()).map((r) => r.url.split('/').pop())"
+)
+
+
 def test_second_visit_and_offline(browser: Any, micro_site: Path, tmp_path: Path) -> None:
     from pyrun_docs.runtime import get_pin
 
@@ -330,6 +337,14 @@ def test_second_visit_and_offline(browser: Any, micro_site: Path, tmp_path: Path
                 ]
 
             assert from_network()  # the first visit downloads MicroPython
+            # the second visit comes once the first is over: its service worker in control and
+            # the runtime's files in its cache (under load both can trail the first output)
+            page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+            key = f"pyrun-runtime-{get_pin('micropython').key}"
+            deadline = time.monotonic() + 30
+            while not set(files) <= set(page.evaluate(CACHED, key)):
+                assert time.monotonic() < deadline, page.evaluate(CACHED, key)
+                page.wait_for_timeout(100)
             requests.clear()
             second = context.new_page()
             open_page(second, url + "micro.html")
