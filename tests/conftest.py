@@ -78,6 +78,12 @@ def npm_ci(sources: Path, work: Path) -> None:
     )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (addopts): a worker per core and one more. Much of a browser test waits (on
+    Chromium's processes, Node, a page's timers), so a third worker on 2 cores keeps them busy."""
+    return (os.cpu_count() or 1) + 1
+
+
 def made_once(
     tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]
 ) -> Path:
@@ -96,6 +102,22 @@ def made_once(
             make(folder)
             (folder / ".made").touch()
     return folder
+
+
+@pytest.fixture(scope="session")
+def pyrun_docs_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pyrun-docs' own wheel, built from the checkout once per run (``pip wheel
+    --no-build-isolation``) for test_packaging and test_install: two builds at once would share
+    the checkout's ``build/`` folder and trip over each other."""
+    checkout = Path(__file__).resolve().parent.parent
+
+    def build(out: Path) -> None:
+        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+               "-w", str(out), str(checkout)]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=checkout, check=False)
+        assert proc.returncode == 0, proc.stderr
+
+    return next(made_once(tmp_path_factory, "pyrun-docs-wheel", build).glob("pyrun_docs-*.whl"))
 
 
 @pytest.fixture(scope="session", autouse=True)

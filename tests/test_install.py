@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -60,15 +59,8 @@ def _run(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    proc = _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
-        ROOT,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    return next(out.glob("pyrun_docs-*.whl"))
+def wheel(pyrun_docs_wheel: Path) -> Path:
+    return pyrun_docs_wheel  # built once per run (conftest), as README's install would
 
 
 @pytest.fixture(scope="module")

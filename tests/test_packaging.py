@@ -31,25 +31,8 @@ print(pyrun_docs.__file__)
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(out),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return next(out.glob("pyrun_docs-*.whl"))
+def wheel(pyrun_docs_wheel: Path) -> Path:
+    return pyrun_docs_wheel  # built once per run (conftest)
 
 
 def test_wheel_contents(wheel: Path) -> None:
