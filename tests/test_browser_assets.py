@@ -266,18 +266,35 @@ def test_tampered_cached_runtime_is_refused(
         page = context.new_page()
         open_page(page, url + "index.html")
         click_run(page, "pyrun-7")
-        page.evaluate(
+        # the service worker stores the runtime's files after the run: wait until this one is in
+        # a cache (damaging it before then damaged nothing, and the next visit ran: a flake)
+        page.wait_for_function(
+            """async (file) => {
+              for (const name of await caches.keys()) {
+                if (await (await caches.open(name)).match(file)) return true;
+              }
+              return false;
+            }""",
+            arg=url + RUNTIME_DIR + "/" + name,
+            timeout=60_000,
+            polling=200,
+        )
+        damaged = page.evaluate(
             """async ([file, mime]) => {
+              let damaged = 0;
               for (const name of await caches.keys()) {
                 const cache = await caches.open(name);
                 if (await cache.match(file)) {
                   await cache.put(file, new Response(new Uint8Array(1000),
                     {headers: {"Content-Type": mime}}));
+                  damaged += 1;
                 }
               }
+              return damaged;
             }""",
             [url + RUNTIME_DIR + "/" + name, mime],
         )
+        assert damaged >= 1, "the runtime file was in no cache to damage"
         second = context.new_page()
         open_page(second, url + "index.html")
         result = click_run(second, "pyrun-7", 60_000)
