@@ -181,12 +181,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     site = _site_config(args)
     # harnesses warm up while the sources are read; surely needed when no result can be reused
-    results = (Path(args.cache_dir) if args.cache_dir else default_cache_dir()) / "results"
-    certain = args.no_cache or not results.is_dir()
+    cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    certain = args.no_cache or not (cache / "results").is_dir()
     base_dir = site.path.parent if site.path else None
     prestart(site.config, args.cache_dir, count=args.jobs, base_dir=base_dir, certain=certain)
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
-        scan = _sphinx_scan(site, args)
+        scan = _sphinx_scan(site, cache, args.paths)
     elif site.path is not None and _mkdocstrings_upgrade(site):
         scan = _mkdocs_scan(site.path, args)
     else:  # MkDocs' upgrade rewrites fences, which the scanner does the same way
@@ -299,15 +299,14 @@ def _owner(path: str, line: int, snippets: Sequence[Snippet]) -> Snippet | None:
 _OPTION_LINE = re.compile(r"^\s*(?:|:[^:\s][^:]*:.*|---|[\w-]+\s*:.*)$")
 
 
-def _sphinx_scan(site: SiteConfig, args: argparse.Namespace) -> ScanResult:
+def _sphinx_scan(site: SiteConfig, cache: Path, paths: Sequence[str]) -> ScanResult:
     """The snippets the Sphinx build finds (``pyrun_upgrade`` takes what Sphinx parses: autodoc
-    docstrings, includes, doctest directives), limited to the sources under *args.paths*."""
+    docstrings, includes, doctest directives), limited to the sources under *paths*; the read is
+    kept in the check's *cache* folder."""
     import importlib
 
-    from .check import default_cache_dir
     from .read_memo import ProjectRead, project_memo
 
-    cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     assert site.path is not None  # a conf.py was found
     confdir = site.path.parent
     memo = project_memo(cache, confdir, site.digest, tools=("sphinx", "docutils"))
@@ -319,7 +318,7 @@ def _sphinx_scan(site: SiteConfig, args: argparse.Namespace) -> ScanResult:
     pages, sources, problems, warnings = found.pages, found.sources, found.problems, found.warnings
     if warnings:
         print(warnings, file=sys.stderr)
-    return _built_scan(pages, sources, problems, args.paths)
+    return _built_scan(pages, sources, problems, paths)
 
 
 def _mkdocstrings_upgrade(site: SiteConfig) -> bool:

@@ -58,9 +58,9 @@ def project_memo(
     """The kept read of the project configured in *confdir* (``None`` without a digest of its
     configuration: nothing may be kept then). *tools*: the modules whose ``__version__`` the
     read depends on (``sphinx``, ``docutils``), imported without their heavy parts."""
-    versions = [str(getattr(importlib.import_module(t), "__version__", "")) for t in tools]
     if not conf_digest:
         return None
+    versions = [str(getattr(importlib.import_module(t), "__version__", "")) for t in tools]
     key = json.dumps([str(confdir.resolve()), conf_digest, *versions, code_stamp()])
     return ReadMemo(read_folder(cache, confdir) / "memo", key)
 

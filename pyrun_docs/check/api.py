@@ -194,8 +194,7 @@ def run_check(
             except PackageError as exc:
                 job.error = f"not checked: {exc.message}"
         pyodide_jobs = any(job.runtime == CHECKED_RUNTIME for job in page_jobs)
-        install, install_key = _site_install(store) if pyodide_jobs else ([], "")
-        imports = _site_imports(store) if install and store is not None else []
+        install, install_key, imports = _site_install(store) if pyodide_jobs else ([], "", [])
         settings = harness_settings(
             config,
             folder,
@@ -255,8 +254,10 @@ def kept_static(result: SnippetResult, config: PyrunConfig) -> SnippetResult:
     return replace(result, status=Status.STATIC, message=f"stays a plain block: {reason}")
 
 
-def _site_install(store: PackageStore | None) -> tuple[list[str], str]:
-    """What every interpreter has installed before its first page, and a key for that set.
+def _site_install(store: PackageStore | None) -> tuple[list[str], str, list[str]]:
+    """What every interpreter has installed before its first page, a key for that set, and the
+    modules those packages provide (imported before the installed snapshot is taken and by a
+    spare while it warms up, so their code and what they import is compiled before any page).
 
     The site's packages (loaded before every snippet anyway) that are pure Python with all their
     dependencies: their files are all there is to them, so an interpreter snapshot can hold them
@@ -264,23 +265,17 @@ def _site_install(store: PackageStore | None) -> tuple[list[str], str]:
     cannot be provided is left out here; the pages that need it report it.
     """
     if store is None:
-        return [], ""
+        return [], "", []
     names = store.index.installable(store.index.site)
     try:
         specs = store.ensure(names)
     except PackageError:
-        return [], ""
+        return [], "", []
     key = engine_digest(*(store.index.fingerprint(n) for n in names))[:16] if names else ""
-    return specs, key
-
-
-def _site_imports(store: PackageStore) -> list[str]:
-    """The modules of the packages every interpreter has installed (a spare imports them while it
-    warms up, so their code and what they import is compiled before the first page)."""
-    names = store.index.installable(store.index.site)
-    return sorted(
+    imports = sorted(
         str(module) for name in names for module in store.index.packages[name].get("imports", ())
     )
+    return specs, key, imports
 
 
 def _resolve_here(
