@@ -183,14 +183,15 @@ def _warm(
         )
     except PyrunError:
         return  # no Node.js or no cached runtime: the check itself says so
-    snapshot = settings.snapshots.verified_path()
-    if snapshot is None:
-        return
-    fields = {"snapshot": snapshot}
+    # the installed snapshot is all a harness restores when there is one (the base may be gone)
     installed = settings.snapshots.verified_installed_path()
     if installed is not None:
         fields = {"installed": installed}
     else:
+        snapshot = settings.snapshots.verified_path()
+        if snapshot is None:
+            return
+        fields = {"snapshot": snapshot}
         settings.init["install"] = []  # the check's own harness makes that snapshot
     imports = [str(name) for name in last.get("imports") or []] if installed else []
     started: list[Harness] = []
@@ -203,7 +204,7 @@ def _warm(
             except OSError:
                 break
         _warming.extend(started)
-    key = _key(settings.init, snapshot)
+    key = _key(settings.init, str(settings.snapshots.path))
     for harness in started:
         try:
             harness.send({"op": "init", **settings.init, **fields})
