@@ -28,10 +28,24 @@ from .errors import RuntimeFetchError
 from .runtime import RuntimePin, tarball_integrity
 
 CACHE_ENV = "PYRUN_DOCS_CACHE"
+STALL_ENV = "PYRUN_DOCS_FETCH_STALL"
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
+DEFAULT_STALL_SECONDS = 10.0
+
+
+def stall_seconds(value: str | None) -> float:
+    """Seconds from :data:`STALL_ENV`'s *value*: a positive number, else the default."""
+    try:
+        seconds = float(value or "")
+    except ValueError:
+        return DEFAULT_STALL_SECONDS
+    return seconds if 0 < seconds < float("inf") else DEFAULT_STALL_SECONDS
+
+
 #: seconds a download may go without receiving a byte (a connection included) before it fails:
 #: no network is a clear message in seconds, not minutes of silent retries
-STALL_SECONDS = 10.0
+#: (``$PYRUN_DOCS_FETCH_STALL`` sets it, e.g. for a slow link)
+STALL_SECONDS = stall_seconds(os.environ.get(STALL_ENV))
 
 
 def cache_root() -> Path:
