@@ -130,7 +130,10 @@ def on_env_updated_check(app: Sphinx, env: BuildEnvironment) -> None:
 
 
 def on_build_finished(app: Sphinx, exception: BaseException | None) -> None:
-    discard_spare()  # a build that had nothing to check did not adopt it
+    if get_config(app).check != "off":
+        # a build that had nothing to check did not adopt the spare it started; a build with the
+        # check off started none (and may be ``pyrun-docs check``'s read, whose spare it keeps)
+        discard_spare()
     if exception is None and getattr(app, "pyrun_failed", False):
         if get_config(app).check == "error":
             logger.error("pyrun: examples failed the check (pyrun_check = 'error')")

@@ -257,3 +257,17 @@ def test_a_memo_with_another_key_is_not_used(tmp_path: Path) -> None:
     assert ReadMemo(tmp_path / "m", "one").save({"v": 1}, [page, pages], time.time())
     assert ReadMemo(tmp_path / "m", "one").load() == {"v": 1}
     assert ReadMemo(tmp_path / "m", "two").load() is None
+
+
+def test_the_read_keeps_the_spare_the_command_started(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pyrun-docs check`` starts a spare harness before Sphinx reads a changed project; the
+    read (a build with the check off) must not stop it, or the first page pays its own start."""
+    stopped: list[int] = []
+    monkeypatch.setattr("pyrun_docs.check.spare.discard", lambda: stopped.append(1))
+    monkeypatch.setattr("pyrun_docs.sphinx_ext.check.discard_spare", lambda: stopped.append(1))
+    conf = project / "conf.py"
+    conf.write_text(CONF.replace('pyrun_check = "off"', 'pyrun_check = "warn"'), encoding="utf-8")
+    read = collect(project, tmp_path / "cache", None)
+    assert read.pages and stopped == []
