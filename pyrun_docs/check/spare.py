@@ -206,8 +206,9 @@ def _warm(
         _warming.extend(started)
     key = _key(settings.init, str(settings.snapshots.path))
     for harness in started:
-        try:
+        try:  # both at once: each harness handles them in turn, all harnesses side by side
             harness.send({"op": "init", **settings.init, **fields})
+            harness.send({"op": "warm", "imports": imports})
         except HarnessDied:
             continue
     for harness in started:
@@ -215,7 +216,6 @@ def _warm(
         try:
             ready = harness.event(WARM_TIMEOUT)
             if ready and ready.get("ev") == "ready":
-                harness.send({"op": "warm", "imports": imports})
                 warmed = harness.event(WARM_TIMEOUT)
                 warm = bool(warmed and warmed.get("ev") == "warmed")
         except HarnessDied:
