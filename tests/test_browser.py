@@ -130,11 +130,18 @@ def focus_editor(page: Any, sid: str) -> None:
     page.wait_for_selector(f"#{sid} .cm-editor.cm-focused", timeout=RUN_MS)
 
 
-def evaluate_seconds(page: Any) -> float:
-    """How long a trivial round trip into the page takes (a frozen main thread makes it slow)."""
-    started = time.monotonic()
-    assert page.evaluate("() => 1 + 1") == 2
-    return time.monotonic() - started
+#: a timer on the page's main thread, counting its ticks in ``window.__ticks``
+TICKER = "() => { window.__ticks = 0; setInterval(() => { window.__ticks += 1; }, 20); }"
+
+
+def assert_page_ticks(page: Any, what: str) -> None:
+    """The page's own timers run (``TICKER`` installed): a main thread kept busy by Python, or
+    by its output, runs none of them."""
+    ticks = page.evaluate("() => window.__ticks")
+    try:
+        page.wait_for_function(f"() => window.__ticks >= {ticks + 3}", timeout=RUN_MS)
+    except Exception as exc:  # playwright's TimeoutError
+        raise AssertionError(f"the page's timers stopped {what}") from exc
 
 
 @contextmanager
@@ -302,22 +309,22 @@ def test_stop_infinite_loop(page: Any, site_url: str, stored_snapshot: StoredSna
         "() => document.querySelector('#pyrun-2 .pyrun-status').textContent === 'Running…'",
         timeout=RUN_MS,
     )
+    page.evaluate(TICKER)
     time.sleep(0.5)  # let the loop spin
     assert status(page, "pyrun-2") == "Running…"
     assert page.locator("#pyrun-2 .pyrun-stop").is_enabled()
-    assert evaluate_seconds(page) < 2, "the page froze while Python was looping"
+    assert_page_ticks(page, "while Python was looping")
+    assert status(page, "pyrun-2") == "Running…"
 
-    clicked = time.monotonic()
     page.click("#pyrun-2 .pyrun-stop")
-    result = wait_done(page, "pyrun-2", 1, 5_000)
-    assert time.monotonic() - clicked < 5
+    result = wait_done(page, "pyrun-2", 1, RUN_MS)  # a wait limit: the loop never ends itself
     assert result.get("stopped") is True, result
     assert status(page, "pyrun-2") == "Stopped"
     note = page.locator("#pyrun-2 .pyrun-output .pyrun-note")
     assert "Stopped. The Python session was reset" in (note.text_content() or "")
     assert page.locator("#pyrun-2 .pyrun-run").is_enabled()
     assert page.locator("#pyrun-2 .pyrun-stop").is_disabled()
-    assert evaluate_seconds(page) < 2
+    assert_page_ticks(page, "after the Stop")
 
     # A later Run starts a fresh worker: the intro session is rebuilt (snippet 0 runs again).
     result = click_run(page, "pyrun-1")
@@ -463,9 +470,7 @@ def test_copy_button(page: Any, site_url: str) -> None:
 def test_wasm_with_wrong_mime_type(page: Any, basic_site: Path) -> None:
     with serving(basic_site, WrongWasmTypeHandler) as url:
         open_page(page, url + "index.html")
-        started = time.monotonic()
-        result = click_run(page, "pyrun-7", 30_000)
-        assert time.monotonic() - started < 30
+        result = click_run(page, "pyrun-7", 30_000)  # fails, and says so, within 30 s
         assert result["ok"] is False and result.get("boot") is True, result
         text = output(page, "pyrun-7")
         assert text.startswith("Python could not start:"), text
@@ -484,9 +489,7 @@ def test_missing_runtime_file(page: Any, basic_site: Path, tmp_path: Path) -> No
     url, server = serve_in_thread(site)
     try:
         open_page(page, url + "index.html")
-        started = time.monotonic()
-        result = click_run(page, "pyrun-7", 30_000)
-        assert time.monotonic() - started < 30
+        result = click_run(page, "pyrun-7", 30_000)  # fails, and says so, within 30 s
         assert result["ok"] is False and result.get("boot") is True, result
         text = output(page, "pyrun-7")
         assert text.startswith("Python could not start:"), text
@@ -544,24 +547,25 @@ def test_output_flood(page: Any, flood_url: str, stored_snapshot: StoredSnapshot
     limit = page.evaluate(
         "() => JSON.parse(document.getElementById('pyrun-config').textContent).outputLimit"
     )
-    # A heartbeat on the main thread: the longest gap between ticks shows any freeze.
+    # A timer on the main thread, and the tick count at each change of the output: the page runs
+    # its timers between batches of output, instead of being kept busy by 100,000 lines.
+    page.evaluate(TICKER)
     page.evaluate(
         """() => {
-          window.__beat = { last: performance.now(), worst: 0 };
-          setInterval(() => {
-            const now = performance.now();
-            window.__beat.worst = Math.max(window.__beat.worst, now - window.__beat.last);
-            window.__beat.last = now;
-          }, 20);
+          window.__batches = [];
+          new MutationObserver(() => window.__batches.push(window.__ticks)).observe(
+            document.querySelector("#pyrun-0 .pyrun-output"),
+            { childList: true, subtree: true, characterData: true });
         }"""
     )
     result = click_run(page, "pyrun-0")
     assert result["ok"] is True, result
-    assert evaluate_seconds(page) < 2
-    worst = page.evaluate("() => window.__beat.worst")
-    # Re-laying out the capped output costs a few hundred ms per batch on a loaded 2-core machine;
-    # a freeze (e.g. one DOM node per line, or an unbounded output) costs many seconds.
-    assert worst < 3000, f"the main thread was blocked for {worst:.0f} ms"
+    batches = page.evaluate("() => window.__batches")
+    assert len(batches) >= 2 and batches[-1] > batches[0], batches
+    assert_page_ticks(page, "after the flood")
+    # the output is a few nodes, not one per line (the cut note, the kept text)
+    nodes = page.evaluate("() => document.querySelectorAll('#pyrun-0 .pyrun-output *').length")
+    assert nodes <= 10, nodes
 
     text = output(page, "pyrun-0")
     assert text.rstrip().endswith("\n99998\n99999")
