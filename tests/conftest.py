@@ -84,6 +84,81 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return (os.cpu_count() or 1) + 1
 
 
+#: Seconds each test file takes (its tests' setup and calls summed), measured in a full run on
+#: 2 cores with 3 workers, for the order below. A file not listed counts its tests at
+#: BROWSER_TEST_SECONDS (marked ``browser``) or TEST_SECONDS each.
+FILE_SECONDS: dict[str, float] = {
+    "tests/test_browser_snapshot.py": 200,
+    "tests/test_install.py": 115,
+    "tests/test_browser_packages.py": 105,
+    "tests/test_browser_lines.py": 90,
+    "tests/test_check_run.py": 90,
+    "tests/test_packages.py": 90,
+    "tests/test_browser_assets.py": 80,
+    "tests/test_verified_output.py": 75,
+    "tests/test_check_speed_paths.py": 70,
+    "tests/test_browser.py": 60,
+    "tests/test_browser_themes.py": 60,
+    "tests/test_upgrade.py": 55,
+    "tests/test_check_cli.py": 45,
+    "tests/test_doctest_verdicts.py": 15,
+}
+BROWSER_TEST_SECONDS = 4.0
+TEST_SECONDS = 0.2
+#: a file that takes this long goes before the rest
+LONG_FILE_SECONDS = 20.0
+
+
+@pytest.hookimpl(trylast=True)  # after pytest groups the tests of a parametrized fixture
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On xdist's workers (addopts: ``-n auto --dist worksteal``), the longest test files run
+    first on every worker, so the run does not end with one worker alone in a long file.
+
+    pytest-xdist hands each of the N workers a contiguous part of this list (the first
+    ``len // N`` tests, then ``// (N - 1)`` of the rest...), which it runs in order; an idle
+    worker steals the second half of a busy one's queue. So the list is laid out as N such
+    parts: the long files, longest first, each go to the part with the fewest seconds so far;
+    the other files fill the parts up, split where a part is full. A file's tests stay together
+    and in pytest's order (its module fixtures are made once on a worker). Every worker collects
+    the same list, as xdist requires."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
+    if workers > 1:  # an xdist worker (xdist sets its own "dist" option to "no")
+        items[:] = longest_files_first(items, workers)
+
+
+def longest_files_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """*items* as *workers* contiguous parts of xdist's sizes, long files first in each."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def seconds(name: str) -> float:
+        if name in FILE_SECONDS:
+            return FILE_SECONDS[name]
+        browser = sum(1 for t in files[name] if t.get_closest_marker("browser"))
+        return browser * BROWSER_TEST_SECONDS + (len(files[name]) - browser) * TEST_SECONDS
+
+    room: list[int] = []  # xdist's first split: len // N tests, then the rest // (N - 1)...
+    left = len(items)
+    for part in range(workers):
+        room.append(left // (workers - part))
+        left -= room[-1]
+    parts: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for name in sorted(files, key=seconds, reverse=True):
+        tests, per_test = files[name], seconds(name) / len(files[name])
+        long = seconds(name) >= LONG_FILE_SECONDS
+        while tests:
+            # some part has room while tests are left: the rooms add up to the tests left
+            part = min((p for p in range(workers) if room[p] > 0 or long), key=lambda p: load[p])
+            take = len(tests) if long else room[part]
+            taken, tests = tests[:take], tests[take:]
+            parts[part] += taken
+            room[part] -= len(taken)
+            load[part] += per_test * len(taken)
+    return [item for part in parts for item in part]
+
+
 def made_once(
     tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]
 ) -> Path:
