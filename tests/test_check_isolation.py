@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pyrun_docs.check.isolation import Baseline
+from pyrun_docs.check import isolation
+from pyrun_docs.check.isolation import Baseline, fresh_baseline, keep_baseline
 
 
 @pytest.fixture
@@ -69,3 +70,23 @@ def test_restore_reports_what_it_cannot_undo(sandbox: Path, tmp_path: Path) -> N
     assert any("kept.txt was changed" in p for p in problems)
     assert any("module page_module was imported from" in p for p in problems)
     assert "page_module" not in sys.modules
+
+
+def test_a_restored_interpreter_takes_the_baseline_kept_in_its_snapshot(sandbox: Path) -> None:
+    """The baseline made before the snapshot is the restored interpreter's (no second copy of
+    every namespace), with its files stamped again: a restore writes them back, newer."""
+    keep_baseline(roots=(str(sandbox),))
+    kept = isolation._kept
+    os.utime(sandbox / "kept.txt", (1, 1))  # written back after the restore: another stamp
+    baseline = fresh_baseline(True, roots=(str(sandbox),))
+    assert baseline is kept and isolation._kept is None  # taken once
+    assert baseline.restore() == []  # the file's new stamp is the baseline's
+    json.kept_baseline_leak = 1  # type: ignore[attr-defined]
+    (sandbox / "page.txt").write_text("x", encoding="utf-8")
+    assert baseline.restore() == [] and not hasattr(json, "kept_baseline_leak")
+    assert not (sandbox / "page.txt").exists()
+
+    keep_baseline(roots=(str(sandbox),))
+    kept = isolation._kept
+    assert fresh_baseline(False, roots=(str(sandbox),)) is not kept  # something ran: a new one
+    assert isolation._kept is None  # and the kept one is gone

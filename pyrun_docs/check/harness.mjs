@@ -344,7 +344,7 @@ async function makeInstalled(path) {
     maker = await load({ _loadSnapshot: snapshot, _makeSnapshot: true });
     ({ files, loaded } = await installPackages(maker));
   }
-  const made = { snapshot: /** @type {Uint8Array} */ (maker.makeMemorySnapshot()), files, loaded };
+  const made = { snapshot: snapshotWithBaseline(maker), files, loaded };
   const bundle = packInstalled(made);
   writeAtomically(path, made.snapshot);
   writeAtomically(`${path}.files`, bundle);
@@ -377,6 +377,21 @@ function compileImports(py) {
   return clean;
 }
 
+/**
+ * Restored interpreters share the snapshot's random state: reseed from the OS. A snapshot's maker
+ * runs it too, just before keeping its baseline (`keep_baseline`), so that a restored interpreter
+ * is in the kept baseline's state.
+ * @param {any} py
+ */
+const reseed = (py) => py.runPython("import random\nrandom.seed()\nimport pyrun_executor, pyrun_isolation");
+
+/** Snapshot *py*'s memory with a baseline made just before (see `fresh_baseline`). @param {any} py */
+function snapshotWithBaseline(py) {
+  reseed(py);
+  py.pyimport("pyrun_isolation").keep_baseline();
+  return /** @type {Uint8Array} */ (py.makeMemorySnapshot());
+}
+
 /** @param {string} path @param {Uint8Array} bytes */
 function writeAtomically(path, bytes) {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -407,7 +422,7 @@ async function init(msg) {
     try {
       const maker = await load({ _makeSnapshot: true });
       installExecutor(maker);
-      snapshot = maker.makeMemorySnapshot();
+      snapshot = snapshotWithBaseline(maker);
       const bytes = /** @type {Uint8Array} */ (snapshot);
       writeAtomically(msg.makeSnapshot, bytes);
       const digest = createHash("sha256").update(bytes).digest("hex");
@@ -459,14 +474,12 @@ async function freshInterpreter() {
   let snapshotError;
   /** @type {string | undefined} */
   let installedError;
-  // Restored interpreters share the snapshot's random state: reseed from the OS.
-  const reseed = (/** @type {any} */ py) => py.runPython("import random\nrandom.seed()\nimport pyrun_executor, pyrun_isolation");
   if (installed) {
     try {
       const py = await load({ _loadSnapshot: installed.snapshot });
       writeInstalled(py);
       reseed(py);
-      return { py, how: "snapshot", snapshotError, installedError };
+      return { py, how: "snapshot", kept: true, snapshotError, installedError };
     } catch (err) {
       installedError = String(err);
       toStderr("installed snapshot restore failed, installing in each interpreter:", err);
@@ -492,7 +505,9 @@ async function freshInterpreter() {
     installExecutor(py);
   }
   if (installSpecs.size) await installPackages(py);
-  return { py, how, snapshotError, installedError };
+  // the snapshot's kept baseline describes this interpreter unless something ran since the restore
+  const kept = how === "snapshot" && !installSpecs.size;
+  return { py, how, kept, snapshotError, installedError };
 }
 
 /**
@@ -511,7 +526,7 @@ async function pageInterpreter() {
     return { ...current, how, snapshotError: undefined, installedError: undefined };
   }
   const fresh = await freshInterpreter();
-  const baseline = fresh.py.pyimport("pyrun_isolation").Baseline();
+  const baseline = fresh.py.pyimport("pyrun_isolation").fresh_baseline(fresh.kept);
   current = { py: fresh.py, baseline, token: ++tokens };
   return { ...current, how: fresh.how, snapshotError: fresh.snapshotError, installedError: fresh.installedError };
 }
