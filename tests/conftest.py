@@ -84,29 +84,54 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return (os.cpu_count() or 1) + 1
 
 
-#: Seconds each test file takes (its tests' setup and calls summed), measured in a full run on
-#: 2 cores with 3 workers, for the order below. A file not listed counts its tests at
-#: BROWSER_TEST_SECONDS (marked ``browser``) or TEST_SECONDS each.
+#: Seconds each test file takes (its tests' setup and calls summed: ``--durations=0``), measured
+#: in a full run on 2 cores with 3 workers and other work on the machine, for the order below.
+#: A file not listed (under 5 s) counts its tests at BROWSER_TEST_SECONDS (marked ``browser``) or
+#: TEST_SECONDS each.
 FILE_SECONDS: dict[str, float] = {
-    "tests/test_browser_snapshot.py": 200,
-    "tests/test_install.py": 115,
-    "tests/test_browser_packages.py": 105,
-    "tests/test_browser_lines.py": 90,
-    "tests/test_check_run.py": 90,
-    "tests/test_packages.py": 90,
-    "tests/test_browser_assets.py": 80,
-    "tests/test_verified_output.py": 75,
-    "tests/test_check_speed_paths.py": 70,
-    "tests/test_browser.py": 60,
-    "tests/test_browser_themes.py": 60,
-    "tests/test_upgrade.py": 55,
-    "tests/test_check_cli.py": 45,
-    "tests/test_doctest_verdicts.py": 15,
+    "tests/test_browser_snapshot.py": 301,
+    "tests/test_install.py": 178,
+    "tests/test_packages.py": 157,
+    "tests/test_browser_packages.py": 137,
+    "tests/test_browser_lines.py": 135,
+    "tests/test_check_speed_paths.py": 133,
+    "tests/test_browser_assets.py": 125,
+    "tests/test_verified_output.py": 110,
+    "tests/test_browser.py": 101,
+    "tests/test_upgrade.py": 80,
+    "tests/test_browser_themes.py": 79,
+    "tests/test_check_run.py": 67,
+    "tests/test_browser_upgrade.py": 67,
+    "tests/test_sphinx.py": 65,
+    "tests/test_adapter_check.py": 51,
+    "tests/test_browser_mkdocs.py": 44,
+    "tests/test_check_cli.py": 38,
+    "tests/test_mkdocs.py": 37,
+    "tests/test_check_default.py": 35,
+    "tests/test_browser_micropython.py": 35,
+    "tests/test_browser_transcripts.py": 32,
+    "tests/test_browser_stop.py": 30,
+    "tests/test_executor_micropython.py": 23,
+    "tests/test_check_cache.py": 23,
+    "tests/test_check_micropython.py": 22,
+    "tests/test_browser_display.py": 20,
+    "tests/test_doctest_flags.py": 19,
+    "tests/test_browser_package_errors.py": 17,
+    "tests/test_runtime.py": 17,
+    "tests/test_typecheck.py": 15,
+    "tests/test_browser_sw_removal.py": 14,
+    "tests/test_mkdocs_agree.py": 12,
+    "tests/test_lines_latex.py": 10,
+    "tests/test_site_config.py": 10,
+    "tests/test_editor_bundle.py": 8,
+    "tests/test_check_scan.py": 8,
+    "tests/test_docs.py": 7,
+    "tests/test_packaging.py": 6,
+    "tests/test_mpy.py": 5,
+    "tests/test_doctest_verdicts.py": 5,
 }
 BROWSER_TEST_SECONDS = 4.0
-TEST_SECONDS = 0.2
-#: a file that takes this long goes before the rest
-LONG_FILE_SECONDS = 20.0
+TEST_SECONDS = 0.1
 
 
 @pytest.hookimpl(trylast=True)  # after pytest groups the tests of a parametrized fixture
@@ -117,17 +142,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     pytest-xdist hands each of the N workers a contiguous part of this list (the first
     ``len // N`` tests, then ``// (N - 1)`` of the rest...), which it runs in order; an idle
     worker steals the second half of a busy one's queue. So the list is laid out as N such
-    parts: the long files, longest first, each go to the part with the fewest seconds so far;
-    the other files fill the parts up, split where a part is full. A file's tests stay together
-    and in pytest's order (its module fixtures are made once on a worker). Every worker collects
-    the same list, as xdist requires."""
+    parts, of xdist's sizes: the files, longest first, each go to the part with the fewest
+    seconds so far that has room for the whole file (a file is split only when none has). A
+    file's tests stay together and in pytest's order (its module fixtures are made once on a
+    worker). Every worker collects the same list, as xdist requires."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
     if workers > 1:  # an xdist worker (xdist sets its own "dist" option to "no")
         items[:] = longest_files_first(items, workers)
 
 
 def longest_files_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
-    """*items* as *workers* contiguous parts of xdist's sizes, long files first in each."""
+    """*items* as *workers* contiguous parts of xdist's sizes, longest files first in each."""
     files: dict[str, list[pytest.Item]] = {}
     for item in items:
         files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
@@ -147,12 +172,10 @@ def longest_files_first(items: list[pytest.Item], workers: int) -> list[pytest.I
     load = [0.0] * workers
     for name in sorted(files, key=seconds, reverse=True):
         tests, per_test = files[name], seconds(name) / len(files[name])
-        long = seconds(name) >= LONG_FILE_SECONDS
-        while tests:
-            # some part has room while tests are left: the rooms add up to the tests left
-            part = min((p for p in range(workers) if room[p] > 0 or long), key=lambda p: load[p])
-            take = len(tests) if long else room[part]
-            taken, tests = tests[:take], tests[take:]
+        while tests:  # the rooms add up to the tests left: some part has room
+            whole = [p for p in range(workers) if room[p] >= len(tests)]
+            part = min(whole or [p for p in range(workers) if room[p]], key=lambda p: load[p])
+            taken, tests = tests[: room[part]], tests[room[part] :]
             parts[part] += taken
             room[part] -= len(taken)
             load[part] += per_test * len(taken)
