@@ -225,3 +225,20 @@ def test_default_workers_share_only_enough_work() -> None:
     assert default_workers(pages(500, 10), cores=64) == 13  # ~40 s of work, ~3 s each
     assert default_workers(pages(3, 1000), cores=8) == 3  # never more processes than pages
     assert default_workers([], cores=8) == 1
+
+
+def test_the_verdict_says_what_was_not_checked() -> None:
+    """The verdict says "all passed" only when every snippet ran and passed; examples kept static
+    (a package that could not be fetched) are said, and a check that ran nothing says so."""
+    ok = SnippetResult(snip(0, "print(1)\n", line=5), Status.PASSED, output="1\n")
+    kept = SnippetResult(snip(1, "import attrs\n", line=9), Status.STATIC, "not checked: ...")
+    skip = SnippetResult(snip(2, line=12, check="skip"), Status.SKIPPED, "skipped (check: skip)")
+
+    def verdict(*results: SnippetResult) -> str:
+        report = CheckReport(results=list(results), seconds=1.0, boots=1, workers=1)
+        return format_summary(report).splitlines()[-1]
+
+    assert "all passed: 1 snippet on" in verdict(ok)
+    assert "passed, 1 skipped, 1 static: 3 snippets" in verdict(ok, kept, skip)
+    assert "nothing checked (1 static): 1 snippet" in verdict(kept)
+    assert "nothing checked (1 skipped, 1 static): 2 snippets" in verdict(skip, kept)

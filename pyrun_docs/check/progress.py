@@ -151,8 +151,15 @@ def format_counts(report: CheckReport) -> str:
     lines.append("  ".join(str(counts[s]).rjust(w) for s, w in zip(shown, widths, strict=True)))
     pages = len({r.snippet.page for r in report.results})
     verdict = "all passed" if report.ok else f"{len(report.failures)} failed"
-    if report.ok and counts[Status.SKIPPED]:
-        verdict = f"passed, {counts[Status.SKIPPED]} skipped"
+    if report.ok:
+        # "all passed" only when every snippet ran and passed: examples kept static (e.g. a
+        # package that could not be fetched) or skipped are said, and a check that verified
+        # nothing says so rather than "passed"
+        aside = [f"{counts[s]} {s.value}" for s in (Status.SKIPPED, Status.STATIC) if counts[s]]
+        if aside and not counts[Status.PASSED] + counts[Status.CACHED]:
+            verdict = f"nothing checked ({', '.join(aside)})"
+        elif aside:
+            verdict = f"passed, {', '.join(aside)}"
     lines.append(
         f"pyrun check: {verdict}: {plural(len(report.results), 'snippet')} on "
         f"{plural(pages, 'page')} in {report.seconds:.1f} s "
