@@ -16,6 +16,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import uuid
 import zipfile
 from pathlib import Path
@@ -310,9 +312,11 @@ def test_a_prestarted_harness_is_adopted_by_the_check(
 def test_a_spare_warms_the_first_pages_interpreter_with_the_site_installed_and_it_stays_clean(
     runtime_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A spare restores the installed snapshot this site used last time and imports the project
-    while warming up; the first page gets that interpreter ("prestarted"), yet starts without the
-    project's modules, like any page. A spare guessed wrong (another site's packages) is not
+    """A spare restores the installed snapshot this site used last time and, while the docs are
+    read, imports the project while warming up; the first page gets that interpreter
+    ("prestarted"), yet starts without the project's modules, like any page. A check that waits
+    for it already gets it at once, unwarmed (its first page restores the interpreter). A spare
+    guessed wrong (another site's packages) is not
     used: the page sees exactly its own site's packages."""
     import json
 
@@ -323,10 +327,18 @@ def test_a_spare_warms_the_first_pages_interpreter_with_the_site_installed_and_i
     events: list[dict[str, object]] = []
     original_event = harness.Harness.event
 
+    check_first: list[bool] = []  # set: a spare's "ready" waits until the check asks for it
+    starter = "pyrun-check-prestart"  # the spare's thread
+
     def recording(self: harness.Harness, timeout: float | None = None) -> object:
         event = original_event(self, timeout)
         if event is not None:
             events.append(event)
+            deadline = time.monotonic() + 30
+            spare_ready = event.get("ev") == "ready" and threading.current_thread().name == starter
+            while check_first and spare_ready and not spare._waiting:
+                assert time.monotonic() < deadline, "the check never asked for the spare"
+                time.sleep(0.01)
         return event
 
     monkeypatch.setattr(harness.Harness, "event", recording)
@@ -343,11 +355,28 @@ def test_a_spare_warms_the_first_pages_interpreter_with_the_site_installed_and_i
             packages=packages,
         )  # type: ignore[arg-type]  # fmt: skip
 
+    def wait_for_spare() -> None:
+        """As while Sphinx reads the docs: the spare is warm before the check asks for it."""
+        deadline = time.monotonic() + 60
+        while not spare._spares and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     assert check(config, pages, resolution).ok  # the site's install is remembered
+    events.clear()
+    check_first.append(True)
+    spare.prestart(config, folder)  # the check waits already: handed over without a warm-up
+    report = check(config, pages, resolution)
+    check_first.clear()
+    assert report.ok and [r.output for r in report.results] == ["[]\n", "clean 0.1.0\n"] * 2
+    assert not [e for e in events if e.get("ev") == "warmed"]
+    booted = [e.get("how") for e in events if e.get("ev") == "booted"]
+    assert booted == ["snapshot", "reused"] and report.boots == 1, booted
+
     events.clear()
     with monkeypatch.context() as gone:  # the base snapshot pruned: the installed one is enough
         gone.setattr(SnapshotStore, "verified_path", lambda self: None)
         spare.prestart(config, folder)
+        wait_for_spare()
         report = check(config, pages, resolution)
     assert report.ok, [(r.message, r.traceback) for r in report.results]
     assert [r.output for r in report.results] == ["[]\n", "clean 0.1.0\n"] * 2
@@ -366,6 +395,7 @@ def test_a_spare_warms_the_first_pages_interpreter_with_the_site_installed_and_i
     )
     events.clear()
     spare.prestart(plain, folder)
+    wait_for_spare()
     probe = rst(
         "\n\nimport importlib.util, sys\n"
         "print(importlib.util.find_spec('fixture_project') is None, "

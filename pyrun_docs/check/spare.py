@@ -9,7 +9,8 @@ sources) starts a harness (or as many as ``--jobs``) in the background that rest
 interpreter the check's first page will use: from the installed snapshot of the packages this
 site installed last time (:func:`remember_install`), else from the base snapshot. It runs a
 snippet, a transcript and the site's imports in it, then puts it back to its restored state (as
-between two pages). The pool's processes adopt them (:func:`adopt`) with a second ``init``; the
+between two pages). When the check already waits for it (the read was quicker than the spare's
+start, e.g. a kept read), the warm-up is skipped: it would only delay the first page. The pool's processes adopt them (:func:`adopt`) with a second ``init``; the
 first page gets that interpreter when the check installs the same packages (else the harness
 drops it). A spare that is not adopted (nothing to run, other settings, fewer processes) is
 stopped.
@@ -46,6 +47,9 @@ _starter: threading.Thread | None = None
 _spares: list[tuple[str, Harness]] = []
 #: harnesses being started and warmed (so :func:`discard` can stop them at once)
 _warming: list[Harness] = []
+#: checks waiting in :func:`adopt`: a spare started while one waits is handed over unwarmed (its
+#: first page restores the interpreter; a warm-up would only delay it)
+_waiting = 0
 
 
 def idle_core(processes: int) -> bool:
@@ -206,46 +210,75 @@ def _warm(
         _warming.extend(started)
     key = _key(settings.init, str(settings.snapshots.path))
     for harness in started:
-        try:  # both at once: each harness handles them in turn, all harnesses side by side
+        try:
             harness.send({"op": "init", **settings.init, **fields})
-            harness.send({"op": "warm", "imports": imports})
         except HarnessDied:
             continue
+    warming: list[Harness] = []
     for harness in started:
-        warm = False
         try:
             ready = harness.event(WARM_TIMEOUT)
             if ready and ready.get("ev") == "ready":
-                warmed = harness.event(WARM_TIMEOUT)
-                warm = bool(warmed and warmed.get("ev") == "warmed")
+                with _lock:
+                    wanted = _waiting > len(_spares)
+                if wanted:  # the check already waits: its first page restores the interpreter
+                    _offer(key, harness, generation)
+                    continue
+                harness.send({"op": "warm", "imports": imports})
+                warming.append(harness)
+                continue
         except HarnessDied:
             pass
-        with _lock:
-            if harness in _warming:
-                _warming.remove(harness)
-            if warm and generation == _generation:
-                _spares.append((key, harness))
-                continue
-        harness.kill()  # discarded meanwhile, or it did not warm up
+        _offer(key, None, generation, harness)
+    for harness in warming:
+        warm = False
+        try:
+            warmed = harness.event(WARM_TIMEOUT)
+            warm = bool(warmed and warmed.get("ev") == "warmed")
+        except HarnessDied:
+            pass
+        _offer(key, harness if warm else None, generation, harness)
+
+
+def _offer(
+    key: str, harness: Harness | None, generation: int, failed: Harness | None = None
+) -> None:
+    """Make *harness* a spare (unless discarded meanwhile); stop *failed* (it did not start)."""
+    with _lock:
+        for started in (harness, failed):
+            if started is not None and started in _warming:
+                _warming.remove(started)
+        if harness is not None and generation == _generation:
+            _spares.append((key, harness))
+            return
+    stop = harness or failed
+    if stop is not None:
+        stop.kill()
 
 
 def adopt(init: dict[str, Any], snapshot: str | None) -> Harness | None:
     """A spare harness, if one was started with these settings (waiting for the spares still
     warming up); a spare with other settings is stopped. ``None``: start a new harness."""
-    global _starter
+    global _starter, _waiting
     deadline = time.monotonic() + WARM_TIMEOUT
-    while True:
-        with _lock:
-            if _spares:
-                key, harness = _spares.pop(0)
-                break
-            starter = _starter
-            if starter is None or not starter.is_alive():
-                _starter = None  # all it started is adopted or gone
+    with _lock:
+        _waiting += 1
+    try:
+        while True:
+            with _lock:
+                if _spares:
+                    key, harness = _spares.pop(0)
+                    break
+                starter = _starter
+                if starter is None or not starter.is_alive():
+                    _starter = None  # all it started is adopted or gone
+                    return None
+            if time.monotonic() > deadline:
                 return None
-        if time.monotonic() > deadline:
-            return None
-        starter.join(0.05)
+            starter.join(0.05)
+    finally:
+        with _lock:
+            _waiting -= 1
     if snapshot is None or key != _key(init, snapshot) or harness.proc.poll() is not None:
         harness.kill()
         return None
