@@ -196,7 +196,7 @@ function installExecutor(py) {
   py.FS.writeFile("/pyrun/pyrun_executor.py", fs.readFileSync(config.executor, "utf8"));
   py.FS.writeFile("/pyrun/pyrun_isolation.py", fs.readFileSync(config.isolationModule, "utf8"));
   py.runPython("import sys\nsys.path.insert(0, '/pyrun')\nimport pyrun_executor\nimport pyrun_isolation");
-  py.pyimport("pyrun_isolation").keep_compiled_code();
+  py.pyimport("pyrun_isolation").keep_compiled_stdlib();
   for (const name of config.warm || []) py.pyimport(name);
 }
 
@@ -356,7 +356,7 @@ async function makeInstalled(path) {
 /**
  * Import the installed packages' modules (`installImports`) in *py* and put it back as between two
  * pages, so the installed snapshot holds the standard-library code they import already compiled
- * (`keep_compiled_code`) while every page still starts without their modules. Returns whether
+ * (`keep_compiled_stdlib`) while every page still starts without their modules. Returns whether
  * the interpreter is back to its state before the imports.
  * @param {any} py
  */

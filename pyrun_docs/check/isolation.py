@@ -231,53 +231,31 @@ def fresh_baseline(kept: bool, roots: tuple[str, ...] = ("/",)) -> Baseline:
     return baseline
 
 
-def keep_compiled_code() -> None:
-    """Compile each module's source once per interpreter, not once per page.
+def keep_compiled_stdlib() -> None:
+    """Compile each standard-library module once per interpreter, not once per page.
 
-    Pages forget the modules they imported (:meth:`Baseline.restore`), so each page imports them
-    again, and in Pyodide that means compiling them again: the standard library is a zip of
-    sources, and installed packages are sources too with no bytecode written
-    (``sys.dont_write_bytecode``; a ``.pyc`` a page wrote would be removed with its other files).
-    A project importing ``urllib.parse`` paid ~0.1 s a page for it, and one importing itself and a
-    small dependency 40-100 ms. The compiled code of each source is kept, keyed by the file and
-    its bytes (code objects are immutable; each import still executes it into a new module), so
-    every page still imports its own fresh modules, and a file whose text changed is compiled
-    anew. Idempotent.
+    Pyodide's standard library is a zip of sources, so importing a module compiles it, and pages
+    forget the modules they imported (:meth:`Baseline.restore`): a project importing
+    ``urllib.parse`` paid ~0.1 s for compiling it again on every page. The compiled code of each
+    source is kept (code objects are immutable; each import still executes it into a new module),
+    so every page still imports its own fresh modules. Idempotent.
     """
     import zipimport
-    from importlib.machinery import SourceFileLoader
 
-    kept: dict[tuple[str, int, int], Any] = {}
+    original = getattr(zipimport, "_compile_source", None)
+    if original is None or getattr(original, "keeps_compiled", False):
+        return
+    kept: dict[tuple[str, int], Any] = {}
 
-    def once(compile_source: Any, path: str, source: Any) -> Any:
-        try:
-            key = (str(path), len(source), hash(source))
-        except TypeError:  # a bytearray, an AST...: compiled as before
-            return compile_source()
+    def compile_once(pathname: str, source: bytes) -> Any:
+        key = (pathname, hash(source))
         code = kept.get(key)
         if code is None:
-            code = kept[key] = compile_source()
+            code = kept[key] = original(pathname, source)
         return code
 
-    zip_compile = getattr(zipimport, "_compile_source", None)
-    if zip_compile is not None and not getattr(zip_compile, "keeps_compiled", False):
-
-        def zip_once(pathname: str, source: bytes) -> Any:
-            return once(lambda: zip_compile(pathname, source), pathname, source)
-
-        zip_once.keeps_compiled = True  # type: ignore[attr-defined]
-        zipimport._compile_source = zip_once  # type: ignore[attr-defined]
-
-    to_code = SourceFileLoader.source_to_code
-    if not getattr(to_code, "keeps_compiled", False):
-
-        def source_once(self: Any, data: Any, path: Any, **kwargs: Any) -> Any:
-            if kwargs:  # another optimization level: not what the kept code was compiled with
-                return to_code(self, data, path, **kwargs)
-            return once(lambda: to_code(self, data, path), path, data)
-
-        source_once.keeps_compiled = True  # type: ignore[attr-defined]
-        SourceFileLoader.source_to_code = source_once  # type: ignore[method-assign]
+    compile_once.keeps_compiled = True  # type: ignore[attr-defined]
+    zipimport._compile_source = compile_once  # type: ignore[attr-defined]
 
 
 def _changed(namespace: Any, saved: dict[str, Any]) -> bool:

@@ -10,10 +10,10 @@ interpreter the check's first page will use: from the installed snapshot of the 
 site installed last time (:func:`remember_install`), else from the base snapshot. It runs a
 snippet, a transcript and the site's imports in it, then puts it back to its restored state (as
 between two pages). When the check already waits for it (the read was quicker than the spare's
-start, e.g. a kept read), the warm-up is skipped: it would only delay the first page. The pool's processes adopt them (:func:`adopt`) with a second ``init``; the
-first page gets that interpreter when the check installs the same packages (else the harness
-drops it). A spare that is not adopted (nothing to run, other settings, fewer processes) is
-stopped.
+start, e.g. a kept read), the warm-up is skipped: it would only delay the first page. The pool's
+processes adopt them (:func:`adopt`) with a second ``init``; the first page gets that interpreter
+when the check installs the same packages (else the harness drops it). A spare that is not
+adopted (nothing to run, other settings, fewer processes) is stopped.
 
 Best effort by design: anything missing (Node, a cached runtime, a verified snapshot) means no
 spare, and the check starts its processes as before.
