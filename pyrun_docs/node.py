@@ -56,7 +56,24 @@ def _wheel_node() -> str | None:
     return None
 
 
+#: ``node --version`` answers by executable and its stamp: starting Node only to ask costs 20-40 ms,
+#: and a check asks more than once (its spare harness, the check itself)
+_versions: dict[tuple[str, int, int, int], str | None] = {}
+
+
 def _version_of(path: str) -> str | None:
+    """The version *path* reports, asked once per process for the same executable file."""
+    try:
+        info = os.stat(path)
+    except OSError:  # e.g. a bare command name in PYRUN_DOCS_NODE: ask every time
+        return _ask_version(path)
+    key = (path, info.st_ino, info.st_size, info.st_mtime_ns)
+    if key not in _versions:
+        _versions[key] = _ask_version(path)
+    return _versions[key]
+
+
+def _ask_version(path: str) -> str | None:
     try:
         proc = subprocess.run(
             [path, "--version"], capture_output=True, text=True, timeout=30, check=False

@@ -242,3 +242,20 @@ def test_the_verdict_says_what_was_not_checked() -> None:
     assert "passed, 1 skipped, 1 static: 3 snippets" in verdict(ok, kept, skip)
     assert "nothing checked (1 static): 1 snippet" in verdict(kept)
     assert "nothing checked (1 skipped, 1 static): 2 snippets" in verdict(skip, kept)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="shell-script fake node")
+def test_node_is_asked_its_version_once_per_executable(tmp_path: Path) -> None:
+    """``node --version`` starts Node (20-40 ms): a check asks once per process, and asks again
+    when the executable changed."""
+    from pyrun_docs import node
+
+    calls = tmp_path / "calls"
+    script = tmp_path / "node"
+    script.write_text(f"#!/bin/sh\necho x >> {calls}\necho v20.1.0\n", encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    assert node._version_of(str(script)) == node._version_of(str(script)) == "v20.1.0"
+    assert calls.read_text().count("x") == 1
+    script.write_text(f"#!/bin/sh\necho x >> {calls}\necho v22.2.0 \n", encoding="utf-8")
+    assert node._version_of(str(script)) == "v22.2.0"  # another file: asked again
+    assert calls.read_text().count("x") == 2

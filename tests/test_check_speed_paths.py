@@ -412,3 +412,30 @@ def test_mkdocs_build_logs_counted_progress(tmp_path: Path, runtime_cache: Path)
     assert proc.returncode == 0, proc.stderr
     log = proc.stdout + proc.stderr
     assert "pyrun check: 1/2 snippets (50%)" in log and "pyrun check: 2/2 snippets (100%)" in log
+
+
+def test_a_spare_starts_node_first_and_stops_it_when_there_is_nothing_to_restore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spare starts Node before it verifies the snapshot (Node's start overlaps it); with no
+    cached runtime or no verified snapshot, what it started is stopped, never left running."""
+    from pyrun_docs.check import spare
+    from pyrun_docs.errors import PyrunError
+
+    killed: list[object] = []
+
+    class FakeHarness:
+        def __init__(self, *args: object) -> None:
+            self.started = args
+
+        def kill(self) -> None:
+            killed.append(self)
+
+    def no_runtime(*args: object, **kwargs: object) -> object:
+        assert len(spare._warming) == 1  # Node was started already
+        raise PyrunError("no cached runtime")
+
+    monkeypatch.setattr(spare, "Harness", FakeHarness)
+    monkeypatch.setattr("pyrun_docs.check.api.harness_settings", no_runtime)
+    spare._warm(PyrunConfig(), tmp_path, 1, spare._generation)
+    assert len(killed) == 1 and spare._warming == [] and spare._spares == []

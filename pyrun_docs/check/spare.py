@@ -31,6 +31,7 @@ from typing import Any
 
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.node import find_node
 
 from .harness import HARNESS_PATH, Harness, HarnessDied
 
@@ -182,32 +183,41 @@ def _warm(
     count = max(1, min(count or 1, os.cpu_count() or 1))
     install = [str(spec) for spec in last.get("install") or []]
     try:
-        settings = harness_settings(
-            config, folder, offline=True, install=install, install_key=str(last.get("key") or "")
-        )
+        node = find_node()
     except PyrunError:
-        return  # no Node.js or no cached runtime: the check itself says so
-    # the installed snapshot is all a harness restores when there is one (the base may be gone)
-    installed = settings.snapshots.verified_installed_path()
-    if installed is not None:
-        fields = {"installed": installed}
-    else:
-        snapshot = settings.snapshots.verified_path()
-        if snapshot is None:
-            return
-        fields = {"snapshot": snapshot}
-        settings.init["install"] = []  # the check's own harness makes that snapshot
-    imports = [str(name) for name in last.get("imports") or []] if installed else []
+        return  # no Node.js: the check itself says so
     started: list[Harness] = []
     with _lock:
         if generation != _generation:  # discarded before it started
             return
         for _ in range(count):
             try:
-                started.append(Harness(settings.node, HARNESS_PATH))
+                started.append(Harness(node, HARNESS_PATH))
             except OSError:
                 break
         _warming.extend(started)
+    # Node starts while the settings are made and the snapshot is verified (~50 ms)
+    fields: dict[str, str] = {}
+    try:
+        settings = harness_settings(
+            config, folder, offline=True, install=install, install_key=str(last.get("key") or "")
+        )
+    except PyrunError:
+        settings = None  # no cached runtime: the check itself says so
+    if settings is not None:
+        # the installed snapshot is all a harness restores when there is one (the base may be gone)
+        installed = settings.snapshots.verified_installed_path()
+        snapshot = None if installed else settings.snapshots.verified_path()
+        if installed is not None:
+            fields = {"installed": installed}
+        elif snapshot is not None:
+            fields = {"snapshot": snapshot}
+            settings.init["install"] = []  # the check's own harness makes that snapshot
+    if settings is None or not fields:
+        for harness in started:
+            _offer("", None, generation, harness)  # stopped
+        return
+    imports = [str(name) for name in last.get("imports") or []] if "installed" in fields else []
     key = _key(settings.init, str(settings.snapshots.path))
     for harness in started:
         try:
