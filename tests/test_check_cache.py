@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
@@ -48,10 +47,8 @@ def test_unchanged_tree_boots_nothing_and_a_change_reruns_its_chain(
 
     # Nothing changed: everything comes from the cache, and Node is never even looked for.
     monkeypatch.setenv("PYRUN_DOCS_NODE", str(tmp_path / "no-node-here"))
-    started = time.monotonic()
     again = run_check(tree(token), PyrunConfig(), cache_dir=folder, progress=False)
-    elapsed = time.monotonic() - started
-    assert again.boots == 0 and again.workers == 0
+    assert again.boots == 0 and again.workers == 0  # (its speed: bench/check_speed.py)
     assert statuses(again) == {
         ("a", 0): (Status.CACHED, True),
         ("a", 1): (Status.CACHED, True),
@@ -60,7 +57,6 @@ def test_unchanged_tree_boots_nothing_and_a_change_reruns_its_chain(
         ("b", 1): (Status.FAILED, True),  # a remembered failure still fails
     }
     assert not again.ok
-    assert elapsed < 3, elapsed
     monkeypatch.delenv("PYRUN_DOCS_NODE")
 
     # Change the first snippet of session s: s re-runs on its page; nothing else does.
