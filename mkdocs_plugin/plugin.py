@@ -362,7 +362,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if not any(self.pages.values()) or self.collect_only:
-            discard_spare()
+            if not self.collect_only:  # nothing to check: the spare it started goes; a collecting
+                discard_spare()  # build started none, and pyrun-docs check's own spare stays
             return
         everything = (s for snippets in self.pages.values() for s in snippets)
         runtimes = page_runtimes(everything, self.pyrun_config)

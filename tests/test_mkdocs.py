@@ -196,3 +196,19 @@ def test_other_plugins_markdown_extension_objects(mk_root: Path, runtime_cache: 
     assert build.status == 0, build.output
     assert "Traceback" not in build.output
     assert "<py-repl" in build.read("snippets/index.html")
+
+
+def test_the_commands_collecting_build_keeps_its_spare(
+    mk_root: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pyrun-docs check`` starts a spare harness before MkDocs builds the project to collect
+    its snippets (mkdocstrings' examples); that build (checking nothing) must not stop it, or
+    the first page pays its own start."""
+    from pyrun_docs.mkdocs_plugin.collect import collect
+
+    stopped: list[int] = []
+    monkeypatch.setattr("pyrun_docs.check.spare.discard", lambda: stopped.append(1))
+    monkeypatch.setattr("pyrun_docs.mkdocs_plugin.plugin.discard_spare", lambda: stopped.append(1))
+    monkeypatch.setenv("NO_MKDOCS_2_WARNING", "1")
+    pages, _ = collect(mk_root / "mkdocs.yml")
+    assert pages and stopped == []
