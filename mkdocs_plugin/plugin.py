@@ -251,6 +251,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.command = "build"
         #: ``pyrun-docs check`` only collects the snippets (:mod:`.collect`): no assets, no check
         self.collect_only = False
+        self.spare_started = False  # this build started the spare harness (prestart)
         self.pyrun_config = PyrunConfig()
         self.collector = PageCollector(self.pyrun_config)
         self.pages: dict[str, list[Snippet]] = {}
@@ -302,8 +303,10 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.titles = {}
         self.report = None
         self.output_files = OutputFiles(Path(config.site_dir) / STATIC_ROOT / "pyrun-output")
-        if self.pyrun_config.check != "off" and not self.collect_only:
-            prestart(self.pyrun_config)  # a harness warms up while MkDocs renders the pages
+        # a harness warms up while MkDocs renders the pages
+        self.spare_started = (
+            self.pyrun_config.check != "off" and not self.collect_only
+        ) and prestart(self.pyrun_config)
 
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
@@ -362,8 +365,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if not any(self.pages.values()) or self.collect_only:
-            if not self.collect_only:  # nothing to check: the spare it started goes; a collecting
-                discard_spare()  # build started none, and pyrun-docs check's own spare stays
+            if self.spare_started:  # nothing to check: the spare it started goes (a collecting
+                discard_spare()  # build started none: pyrun-docs check's own spare stays)
             return
         everything = (s for snippets in self.pages.values() for s in snippets)
         runtimes = page_runtimes(everything, self.pyrun_config)

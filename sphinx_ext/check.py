@@ -119,8 +119,7 @@ def on_builder_inited_check(app: Sphinx) -> None:
     """Warm a harness for the check while Sphinx reads the documents (best effort; see
     :mod:`pyrun_docs.check.spare`)."""
     config = get_config(app)
-    if config.check != "off":
-        prestart(config)
+    app.pyrun_spare_started = config.check != "off" and prestart(config)  # type: ignore[attr-defined]
 
 
 def on_env_updated_check(app: Sphinx, env: BuildEnvironment) -> None:
@@ -130,9 +129,9 @@ def on_env_updated_check(app: Sphinx, env: BuildEnvironment) -> None:
 
 
 def on_build_finished(app: Sphinx, exception: BaseException | None) -> None:
-    if get_config(app).check != "off":
-        # a build that had nothing to check did not adopt the spare it started; a build with the
-        # check off started none (and may be ``pyrun-docs check``'s read, whose spare it keeps)
+    if getattr(app, "pyrun_spare_started", False):
+        # a build that had nothing to check did not adopt the spare it started; one that started
+        # none (the check off, e.g. ``pyrun-docs check``'s own read) leaves others' spares alone
         discard_spare()
     if exception is None and getattr(app, "pyrun_failed", False):
         if get_config(app).check == "error":

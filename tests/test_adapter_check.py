@@ -118,3 +118,36 @@ def test_mkdocs_warn_passes_unless_strict(tmp_path: Path, runtime_cache: Path) -
     assert build.status == 0, build.output
     assert "failed: KeyError: 'missing'" in build.output
     assert mkdocs_build(root, "--strict").status != 0
+
+
+def test_a_build_stops_only_the_spare_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build with nothing to check stops the spare harness it started, and only that: one it
+    did not start (``pyrun-docs check``'s, while the command reads the docs with a build of its
+    own) goes on."""
+    from types import SimpleNamespace
+
+    from pyrun_docs.mkdocs_plugin import plugin as mkdocs_plugin
+    from pyrun_docs.sphinx_ext import check as sphinx_check
+
+    from pyrun_docs.check import spare
+    from pyrun_docs.config import PyrunConfig
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle second core
+    try:
+        assert spare.prestart(PyrunConfig(), tmp_path) is True  # this caller started it
+        assert spare.prestart(PyrunConfig(), tmp_path) is False  # someone else's is running
+    finally:
+        spare.discard()
+
+    stopped: list[str] = []
+    monkeypatch.setattr(sphinx_check, "discard_spare", lambda: stopped.append("sphinx"))
+    monkeypatch.setattr(mkdocs_plugin, "discard_spare", lambda: stopped.append("mkdocs"))
+    for started in (True, False):
+        sphinx_check.on_build_finished(SimpleNamespace(pyrun_spare_started=started), None)  # type: ignore[arg-type]
+        build = mkdocs_plugin.PyrunPlugin()
+        build.spare_started = started
+        build.on_post_build(config=None)  # type: ignore[arg-type]  # no pages: nothing to check
+    assert stopped == ["sphinx", "mkdocs"]

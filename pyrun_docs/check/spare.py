@@ -77,9 +77,11 @@ def prestart(
     *,
     base_dir: Path | None = None,
     certain: bool = False,
-) -> None:
+) -> bool:
     """Start *count* spare harnesses in the background (returns at once; see the module
     docstring); the CLI asks for as many as ``--jobs`` when that is given (``None``: one).
+    Returns whether this call started them: a caller that did, and then has nothing to check,
+    stops them (:func:`discard`); one that did not leaves alone the spares of whoever did.
 
     Only when it cannot slow anything down: Pyodide is the site's runtime, the runtime is already
     in the cache (nothing is downloaded here), a verified snapshot exists, and the machine has a
@@ -93,14 +95,14 @@ def prestart(
     """
     global _starter
     if os.environ.get(PRESTART_ENV, "1").strip().lower() in ("0", "no", "off"):
-        return
+        return False
     if config.runtime != "pyodide" or (os.cpu_count() or 1) < 2:
-        return
+        return False
     if not certain and not idle_core(0):
-        return
+        return False
     with _lock:
         if _starter is not None or _spares:
-            return
+            return False
         _starter = threading.Thread(
             target=_start,
             args=(config, cache_dir, count, _generation),
@@ -109,6 +111,7 @@ def prestart(
             daemon=True,
         )
         _starter.start()
+    return True
 
 
 def _start(*args: Any, **kwargs: Any) -> None:
