@@ -167,11 +167,20 @@ def _site_config(args: argparse.Namespace) -> SiteConfig:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from .check.cache import default_cache_dir
+    from .check.spare import prestart
+
+    site = _site_config(args)
+    # harnesses warm up while the sources are read (and the rest of the check is imported, so Node
+    # boots meanwhile); surely needed when no result can be reused
+    cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    certain = args.no_cache or not (cache / "results").is_dir()
+    base_dir = site.path.parent if site.path else None
+    prestart(site.config, args.cache_dir, count=args.jobs, base_dir=base_dir, certain=certain)
+
     from .check import (
-        default_cache_dir,
         emit_github_annotations,
         format_summary,
-        prestart,
         run_check,
         scan_paths,
         write_json,
@@ -179,12 +188,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
     )
     from .check.scan import SphinxSources
 
-    site = _site_config(args)
-    # harnesses warm up while the sources are read; surely needed when no result can be reused
-    cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
-    certain = args.no_cache or not (cache / "results").is_dir()
-    base_dir = site.path.parent if site.path else None
-    prestart(site.config, args.cache_dir, count=args.jobs, base_dir=base_dir, certain=certain)
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
         scan = _sphinx_scan(site, cache, args.paths)
     elif site.path is not None and _mkdocstrings_upgrade(site):

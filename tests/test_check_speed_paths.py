@@ -9,6 +9,7 @@ no timing assertions (speed is ``bench/check_speed.py``).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import os
 import re
@@ -20,6 +21,7 @@ import time
 import uuid
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOTS, check_dir
@@ -174,9 +176,11 @@ def test_standard_library_compiled_once_yet_imported_fresh(
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("zipped_mod.py", "def f():\n    return 1\n")
     import zipimport
+    from importlib import machinery
 
-    # undone after the test: this process keeps compiling as before
+    # undone after the test: this process keeps compiling and reading bytecode as before
     monkeypatch.setattr(zipimport, "_compile_source", zipimport._compile_source)  # type: ignore[attr-defined]
+    monkeypatch.setattr(machinery.SourceFileLoader, "get_code", machinery.SourceFileLoader.get_code)
     monkeypatch.syspath_prepend(str(archive))
     keep_compiled_stdlib()
     keep_compiled_stdlib()  # idempotent: wrapping twice would still work, but once is enough
@@ -194,6 +198,45 @@ def test_standard_library_compiled_once_yet_imported_fresh(
         assert zipped_mod.f.__code__ is first.f.__code__  # compiled once
     finally:
         sys.modules.pop("zipped_mod", None)
+
+
+def test_installed_modules_bytecode_read_once_yet_imported_fresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed package's modules (under ``site-packages``) are read once per interpreter:
+    the next page's import executes the same code object into a new module; a changed file is
+    read again; a module elsewhere (a file a page wrote) is always read from its file."""
+    from importlib import machinery
+
+    monkeypatch.setattr(machinery.SourceFileLoader, "get_code", machinery.SourceFileLoader.get_code)
+    installed = tmp_path / "site-packages"
+    elsewhere = tmp_path / "work"
+    for folder in (installed, elsewhere):
+        folder.mkdir()
+        monkeypatch.syspath_prepend(str(folder))
+    (installed / "inst_mod.py").write_text("def f():\n    return 1\n")
+    (elsewhere / "page_mod.py").write_text("def f():\n    return 1\n")
+    keep_compiled_stdlib()
+
+    def fresh(name: str) -> Any:
+        sys.modules.pop(name, None)
+        return importlib.import_module(name)
+
+    try:
+        first = fresh("inst_mod")
+        first.f.patched = True
+        again = fresh("inst_mod")
+        assert again is not first and not hasattr(again.f, "patched")
+        assert again.f.__code__ is first.f.__code__  # read once
+        assert fresh("page_mod").f.__code__ is not fresh("page_mod").f.__code__
+        path = installed / "inst_mod.py"
+        path.write_text("def f():\n    return 2\n")
+        stamp = path.stat().st_mtime_ns + 1_000_000
+        os.utime(path, ns=(stamp, stamp))
+        assert fresh("inst_mod").f() == 2
+    finally:
+        for name in ("inst_mod", "page_mod"):
+            sys.modules.pop(name, None)
 
 
 def test_sphinx_progress_line(tmp_path: Path, runtime_cache: Path) -> None:
@@ -439,3 +482,25 @@ def test_a_spare_starts_node_first_and_stops_it_when_there_is_nothing_to_restore
     monkeypatch.setattr("pyrun_docs.check.api.harness_settings", no_runtime)
     spare._warm(PyrunConfig(), tmp_path, 1, spare._generation)
     assert len(killed) == 1 and spare._warming == [] and spare._spares == []
+
+
+def test_the_spare_starts_before_the_rest_of_the_check_is_imported() -> None:
+    """``pyrun-docs check`` starts its spare (Node boots meanwhile) before it imports the check's
+    ~70 ms of modules: ``pyrun_docs.check`` loads its names on first use, and the spare module
+    pulls in neither the check's API nor the package resolver. Every public name still resolves."""
+    code = (
+        "import sys\n"
+        "import pyrun_docs.cli\n"
+        "from pyrun_docs.check.spare import prestart\n"
+        "from pyrun_docs.check.cache import default_cache_dir\n"
+        "heavy = sorted(m for m in ('pyrun_docs.check.api', 'pyrun_docs.packages',"
+        " 'pyrun_docs.check.pool', 'pyrun_docs.check.scan') if m in sys.modules)\n"
+        "print(heavy)\n"
+        "import pyrun_docs.check as check\n"
+        "print(all(getattr(check, name) is not None for name in check.__all__))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[0] == "[]", out
+    assert out[1] == "True", out

@@ -280,3 +280,32 @@ def test_a_hanging_name_lookup_is_covered_by_the_deadline(
     finally:
         release.set()
     assert "no answer for 0.5 s" in info.value.message
+
+
+def test_a_file_is_hashed_once_while_it_stays_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runtime and the snapshots are verified by the spare harness and by the check in one
+    process: the second verification of an unchanged file hashes nothing; any change of its
+    contents (a new time, size or inode) is hashed again; ``touch`` keeps what was hashed."""
+    import hashlib
+
+    hashed: list[int] = []
+    real = hashlib.sha256
+
+    def counting(*args: Any) -> Any:
+        hashed.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(fetch.hashlib, "sha256", counting)
+    path = tmp_path / "runtime.wasm"
+    path.write_bytes(b"a" * 100)
+    first = fetch.sha256_of(path)
+    assert fetch.sha256_of(path) == first and len(hashed) == 1
+    fetch.touch(path)
+    assert fetch.sha256_of(path) == first and len(hashed) == 1
+    stamp = path.stat().st_mtime_ns
+    path.write_bytes(b"b" * 100)  # same size, damaged
+    os.utime(path, ns=(stamp + 1_000_000, stamp + 1_000_000))
+    assert fetch.sha256_of(path) == real(b"b" * 100).hexdigest() != first
+    assert len(hashed) == 2

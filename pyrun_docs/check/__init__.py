@@ -14,13 +14,35 @@ verified wheels).
 
 from __future__ import annotations
 
-from .api import default_cache_dir, run_check
-from .progress import format_summary
-from .reports import emit_github_annotations, github_annotations, write_json, write_junit
-from .results import CheckReport, SnippetResult, Status
-from .scan import ScanResult, scan_paths
-from .spare import prestart
+import importlib
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from .api import run_check
+    from .cache import default_cache_dir
+    from .progress import format_summary
+    from .reports import emit_github_annotations, github_annotations, write_json, write_junit
+    from .results import CheckReport, SnippetResult, Status
+    from .scan import ScanResult, scan_paths
+    from .spare import prestart
+
+#: where each name lives. Imported on first use (PEP 562): ``pyrun-docs check`` starts its spare
+#: harness (:mod:`.spare`, light) before it imports the rest (~70 ms), so Node boots meanwhile.
+_HOMES = {
+    "CheckReport": "results",
+    "ScanResult": "scan",
+    "SnippetResult": "results",
+    "Status": "results",
+    "default_cache_dir": "cache",
+    "emit_github_annotations": "reports",
+    "format_summary": "progress",
+    "github_annotations": "reports",
+    "prestart": "spare",
+    "run_check": "api",
+    "scan_paths": "scan",
+    "write_json": "reports",
+    "write_junit": "reports",
+}
 __all__ = [
     "CheckReport",
     "ScanResult",
@@ -36,3 +58,12 @@ __all__ = [
     "write_json",
     "write_junit",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

@@ -16,7 +16,7 @@ from typing import Any, TextIO, cast
 
 from pyrun_docs.assets import executor_path
 from pyrun_docs.config import PyrunConfig
-from pyrun_docs.fetch import cache_root, ensure_runtime
+from pyrun_docs.fetch import ensure_runtime
 from pyrun_docs.node import find_node
 from pyrun_docs.package_store import (
     CHECKED_RUNTIME,
@@ -31,7 +31,7 @@ from pyrun_docs.runtime import RuntimePin, get_pin
 from pyrun_docs.snippet import Snippet
 
 from . import micropython, spare
-from .cache import ResultCache
+from .cache import ResultCache, default_cache_dir
 from .harness import HARNESS_IO_PATH, HARNESS_PATH
 from .plan import (
     Run,
@@ -67,11 +67,6 @@ def isolation_mode() -> str:
     """``reset`` (default) or ``interpreter``, from :data:`ISOLATION_ENV`."""
     value = os.environ.get(ISOLATION_ENV, "reset").strip().lower()
     return "interpreter" if value == "interpreter" else "reset"
-
-
-def default_cache_dir() -> Path:
-    """``<pyrun-docs cache>/check`` (results and interpreter snapshots)."""
-    return cache_root() / "check"
 
 
 def run_check(

@@ -17,8 +17,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pyrun_docs.fetch import cache_root
+
 MAX_AGE_DAYS = 60
 _PRUNE_MARK = ".pruned"
+
+
+def default_cache_dir() -> Path:
+    """``<pyrun-docs cache>/check`` (results and interpreter snapshots)."""
+    return cache_root() / "check"
 
 
 class ResultCache:

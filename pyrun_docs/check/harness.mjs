@@ -45,7 +45,7 @@
 
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { OutputSink, send, serve, snippetGlobals, startHarness, toStderr } from "./harness_io.mjs";
 
 startHarness();
@@ -71,11 +71,19 @@ process.on("uncaughtException", uncaught);
 
 // --- booting -------------------------------------------------------------------------------------
 
-/** Compile the 9.6 MB wasm once per process; every later interpreter instantiates the same module. */
-function cacheWasmCompilation() {
+/** @type {Promise<WebAssembly.Module> | null} */
+let compiled = null;
+
+/**
+ * Compile the 9.6 MB wasm once per process; every later interpreter instantiates the same module.
+ * Started by `init` (`wasmPath`) before it reads the snapshot: V8 compiles on background threads
+ * while the main thread reads ~30 MB, instead of after, on the first page's path.
+ * @param {string} wasmPath
+ */
+function cacheWasmCompilation(wasmPath) {
+  compiled = WebAssembly.compile(fs.readFileSync(wasmPath));
+  compiled.catch(() => {}); // a failure surfaces where it is awaited: the first interpreter's start
   const instantiate = WebAssembly.instantiate.bind(WebAssembly);
-  /** @type {Promise<WebAssembly.Module> | null} */
-  let compiled = null;
   /** @type {any} */ (WebAssembly).instantiate = async (
     /** @type {any} */ source,
     /** @type {any} */ imports,
@@ -327,7 +335,7 @@ function readInstalled(path) {
     offset += size;
     return [file, data];
   });
-  return { snapshot: new Uint8Array(fs.readFileSync(path)), files, loaded: header.loaded };
+  return { snapshot: fs.readFileSync(path), files, loaded: header.loaded }; // Buffer: no copy
 }
 
 /**
@@ -407,14 +415,14 @@ async function init(msg) {
   const again = loadPyodide !== null;
   config = msg;
   if (!again) {
-    cacheWasmCompilation();
+    cacheWasmCompilation(fileURLToPath(new URL("pyodide.asm.wasm", pathToFileURL(msg.indexURL))));
     lockFileContents = fs.readFileSync(new URL("pyodide-lock.json", pathToFileURL(msg.indexURL)), "utf8");
     ({ loadPyodide } = await import(pathToFileURL(msg.indexURL + "pyodide.mjs").href));
   }
   let state = snapshot ? "loaded" : "off";
   if (msg.snapshot && msg.snapshot !== snapshotPath) {
     // Verified by Python (SHA-256 beside the bytes); a restore that still fails falls back to cold.
-    snapshot = new Uint8Array(fs.readFileSync(msg.snapshot));
+    snapshot = fs.readFileSync(msg.snapshot); // a Buffer is a Uint8Array: no copy of ~30 MB
     snapshotPath = msg.snapshot;
     state = "loaded";
   }

@@ -232,7 +232,8 @@ def fresh_baseline(kept: bool, roots: tuple[str, ...] = ("/",)) -> Baseline:
 
 
 def keep_compiled_stdlib() -> None:
-    """Compile each standard-library module once per interpreter, not once per page.
+    """Compile each standard-library module once per interpreter, not once per page (and read
+    each installed module's bytecode once: :func:`_keep_installed_code`).
 
     Pyodide's standard library is a zip of sources, so importing a module compiles it, and pages
     forget the modules they imported (:meth:`Baseline.restore`): a project importing
@@ -256,6 +257,44 @@ def keep_compiled_stdlib() -> None:
 
     compile_once.keeps_compiled = True  # type: ignore[attr-defined]
     zipimport._compile_source = compile_once  # type: ignore[attr-defined]
+    _keep_installed_code()
+
+
+def _keep_installed_code() -> None:
+    """Read each installed module's bytecode once per interpreter, not once per page.
+
+    A page importing the project reads, checks and unmarshals every module's ``.pyc`` again (about
+    a third of importing a small package in Pyodide). The code object read is kept, by the
+    source's path, time and size, for files under a ``site-packages`` folder (installed, never
+    written by pages: a changed file there makes the harness discard the interpreter anyway); each
+    import still executes it into a new module. Part of the snapshot's baseline, as is the zip's.
+    """
+    from importlib import machinery
+
+    loader = machinery.SourceFileLoader
+    original = loader.get_code
+    if getattr(original, "keeps_compiled", False):
+        return
+    kept: dict[tuple[str, int, int], Any] = {}
+
+    def get_code(self: Any, fullname: str) -> Any:
+        path = self.get_filename(fullname)
+        try:
+            info = os.stat(path) if "/site-packages/" in path else None
+        except OSError:
+            info = None
+        if info is None:
+            return original(self, fullname)
+        key = (path, info.st_mtime_ns, info.st_size)
+        code = kept.get(key)
+        if code is None:
+            code = original(self, fullname)
+            if code is not None:
+                kept[key] = code
+        return code
+
+    get_code.keeps_compiled = True  # type: ignore[attr-defined]
+    loader.get_code = get_code  # type: ignore[method-assign]
 
 
 def _changed(namespace: Any, saved: dict[str, Any]) -> bool:

@@ -22,11 +22,12 @@ restore with a timeout, and any failure deletes the snapshot and boots cold. Onl
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from pathlib import Path
 from typing import Any
+
+from pyrun_docs.fetch import sha256_of, touch
 
 #: environment variable: ``0`` turns snapshots off (every page boots cold; slow, for debugging)
 SNAPSHOT_ENV = "PYRUN_DOCS_CHECK_SNAPSHOT"
@@ -202,44 +203,21 @@ def _unlink(*paths: Path) -> None:
             pass
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verify(path: Path, parts: int) -> bool:
     """Whether *path* (and, for an installed snapshot, its ``.files``) match the SHA-256s beside
-    them; a mismatch deletes them (the next harness makes them again).
-
-    A file verified earlier in this process is not hashed again while its size, time and inode
-    are those it had then (the spare harness and the check both ask, ~60 ms a snapshot)."""
+    them; a mismatch deletes them (the next harness makes them again). A file is hashed once per
+    process while it stays unchanged (:func:`~pyrun_docs.fetch.sha256_of`)."""
     files = [path, _files_path(path)][:parts]
     try:
         expected = _digest_path(path).read_text(encoding="ascii").split()
-        stamps = [_stamp(f) for f in files]
-        if _verified.get(str(path)) == (expected, stamps):
-            return True
-        actual = [_sha256_of(f) for f in files]
+        actual = [sha256_of(f) for f in files]
     except OSError:
         return False
     if expected != actual:
         _unlink(*files, _digest_path(path))
         return False
     try:
-        os.utime(path)
-        _verified[str(path)] = (expected, [_stamp(f) for f in files])
+        touch(path)  # recently used: pruned last
     except OSError:
         pass
     return True
-
-
-#: path -> (the SHA-256s it was verified against, its files' stamps then)
-_verified: dict[str, tuple[list[str], list[tuple[int, int, int]]]] = {}
-
-
-def _stamp(path: Path) -> tuple[int, int, int]:
-    st = path.stat()
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
