@@ -8,6 +8,7 @@ with ``"error"`` the build also exits nonzero without ``-W``.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -62,8 +63,8 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
             type="pyrun",
             subtype="check",
         )
-    for note in report.problems:
-        logger.warning(f"pyrun: {note}", type="pyrun", subtype="check")
+    for note in report.problems:  # a fallback (slower, same verdicts) or a crash's cause
+        logger.info(f"pyrun: note: {note}")  # a crashed snippet is a failure warned about above
     for line in static_lines(report):
         logger.info(f"pyrun: {line}")
     logger.info(format_counts(report))
@@ -105,7 +106,9 @@ def _with_progress(
         "darkgreen",
         total,
         app.verbosity,
-        stringify_func=lambda r: f"{r.snippet.page}:{r.snippet.line} {r.status.value}",
+        stringify_func=lambda r: (
+            f"{_shown(r.snippet.path, app.srcdir)}:{r.snippet.line} {r.status.value}"
+        ),
     ):
         pass
     thread.join()
@@ -113,6 +116,13 @@ def _with_progress(
         raise outcome["error"]
     report: CheckReport = outcome["report"]
     return report
+
+
+def _shown(path: str, srcdir: str | os.PathLike[str]) -> str:
+    """*path* as the progress line shows it: relative to the source folder when inside it (a
+    page, an include), else as it is (a docstring's module, wherever it is installed)."""
+    relative = os.path.relpath(path, srcdir)
+    return path if relative.startswith("..") else relative
 
 
 def on_builder_inited_check(app: Sphinx) -> None:

@@ -6,6 +6,7 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import sphinx_build
@@ -151,3 +152,36 @@ def test_a_build_stops_only_the_spare_it_started(
         build.spare_started = started
         build.on_post_build(config=None)  # type: ignore[arg-type]  # no pages: nothing to check
     assert stopped == ["sphinx", "mkdocs"]
+
+
+def test_sphinx_notes_a_fallback_without_a_warning(
+    make_root: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check that ran every snippet but took a slower path (a memory snapshot that did not
+    restore) says so in the build's log, as a note: it changes no verdict, so it must not fail a
+    ``-W`` build (it did, as a ``pyrun.check`` warning, for every build of more-itertools)."""
+    import io
+
+    from pyrun_docs.sphinx_ext import check as sphinx_check
+    from sphinx.cmd.build import build_main
+
+    from pyrun_docs.check import CheckReport, SnippetResult, Status
+
+    def slower(pages: Any, *args: Any, **kwargs: Any) -> CheckReport:
+        (snippet,) = [s for snippets in pages.values() for s in snippets]
+        note = "memory snapshot with the site's packages not used (restoring failed: RangeError)"
+        return CheckReport([SnippetResult(snippet, Status.PASSED)], problems=[note])
+
+    monkeypatch.setattr(sphinx_check, "run_check", slower)
+    conf = "extensions = ['pyrun_docs.sphinx_ext']\npyrun_check = 'error'\n"
+    src = make_root("basic", **{"conf.py": conf, "index.rst": "T\n=\n\n.. pyrun::\n\n   x = 1\n"})
+    for name in ("myst.md", "plain.rst", "sub"):
+        path = src / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    monkeypatch.setattr("sys.stderr", err)
+    status = build_main(["-b", "html", "-W", str(src), str(tmp_path / "html")])
+    assert status == 0, err.getvalue()
+    assert "pyrun: note: memory snapshot with the site's packages not used" in out.getvalue()
+    assert "WARNING" not in err.getvalue()

@@ -91,8 +91,30 @@ function cacheWasmCompilation(wasmPath) {
     if (source instanceof WebAssembly.Module) return instantiate(source, imports);
     compiled ??= WebAssembly.compile(source);
     const module = await compiled;
-    return { instance: await instantiate(module, imports), module };
+    const instance = await instantiate(module, imports);
+    fitHeap(/** @type {WebAssembly.Memory | undefined} */ (instance.exports.memory));
+    return { instance, module };
   };
+}
+
+/** Bytes of heap the snapshot being restored holds (0: no restore in progress). */
+let restoringHeapBytes = 0;
+
+/**
+ * Grow a new interpreter's memory to the heap of the snapshot it is about to restore.
+ *
+ * Pyodide sizes the heap for a restore with `INITIAL_MEMORY`, which its module ignores (it exports
+ * its own 30 MiB memory; pyodide/pyodide#6254), so a snapshot taken after the heap grew (installing
+ * a project whose modules compile to a few MB, e.g. more-itertools) failed to restore with
+ * "RangeError: offset is out of bounds", and every check fell back to installing per page.
+ * @param {WebAssembly.Memory | undefined} memory
+ */
+function fitHeap(memory) {
+  const pages = Math.ceil(restoringHeapBytes / 65536);
+  restoringHeapBytes = 0;
+  if (!memory) return;
+  const missing = pages - memory.buffer.byteLength / 65536;
+  if (missing > 0) memory.grow(missing);
 }
 
 /** @type {any} */
@@ -184,6 +206,9 @@ function clearTimers() {
  * @param {Record<string, any>} extra options for loadPyodide
  */
 function load(extra) {
+  const restoring = extra._loadSnapshot;
+  // Pyodide's snapshot header: a magic number, then where the heap's bytes start
+  restoringHeapBytes = restoring ? restoring.length - new Uint32Array(restoring.buffer, restoring.byteOffset, 2)[1] : 0;
   return loadPyodide({
     indexURL: config.indexURL,
     packageBaseUrl: config.packageDir,
