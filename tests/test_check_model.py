@@ -17,7 +17,9 @@ from pyrun_docs.check.progress import Progress
 from pyrun_docs.check.reports import emit_github_annotations, write_json, write_junit
 from pyrun_docs.check.verdict import judge, relocate_traceback
 from pyrun_docs.config import PyrunConfig
+from pyrun_docs.doctest_flags import site_flags
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.executor import DEFAULT_FLAGS, flag_bits
 from pyrun_docs.node import find_node
 from pyrun_docs.options import parse_options
 from pyrun_docs.outputs import Recorded
@@ -60,6 +62,13 @@ def test_cache_key_covers_code_chain_options_packages_and_engine() -> None:
     changed_a = snip(0, "x = 2\n", session="s")
     assert cache_key(b, [changed_a, b], engine="e1", packages=[]) != base
     assert cache_key(b, [a, b], engine="e2", packages=[]) != base
+    # the site's flags as pyrun-docs check reads them (written order) and as a Sphinx build gets
+    # them (doctest_flags, from Sphinx's integer): one set, one key, so the two share results
+    written = cache_key(b, [a, b], engine="e1", packages=[], flags=DEFAULT_FLAGS)
+    assert written == cache_key(
+        b, [a, b], engine="e1", packages=[], flags=site_flags(flag_bits(list(DEFAULT_FLAGS)))
+    )
+    assert written != cache_key(b, [a, b], engine="e1", packages=[], flags=["ELLIPSIS"])
     assert cache_key(b, [a, b], engine="e1", packages=["numpy"]) != base
     timed = snip(1, "print(x)\n", session="s", timeout="5")
     assert cache_key(timed, [a, timed], engine="e1", packages=[]) != base

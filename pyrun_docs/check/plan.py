@@ -118,7 +118,7 @@ def cache_key(
         "packages": sorted(packages),
         "chain": [[s.code, options_to_dict(s.options), s.expected] for s in chain],
         "transcript": snippet.is_transcript,
-        "flags": list(flags),
+        "flags": sorted(flags),  # a set: Sphinx's integer and a written list order them apart
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
