@@ -267,9 +267,10 @@ def test_default_workers_share_only_enough_work() -> None:
 
 def test_the_verdict_says_what_was_not_checked() -> None:
     """The verdict says "all passed" only when every snippet ran and passed; examples kept static
-    (a package that could not be fetched) are said, and a check that ran nothing says so."""
+    (failing in Pyodide) are said, and a check that ran nothing says so."""
     ok = SnippetResult(snip(0, "print(1)\n", line=5), Status.PASSED, output="1\n")
-    kept = SnippetResult(snip(1, "import attrs\n", line=9), Status.STATIC, "not checked: ...")
+    reason = "stays a plain block: OSError: [Errno 138] Not supported"
+    kept = SnippetResult(snip(1, "import subprocess\n", line=9), Status.STATIC, reason)
     skip = SnippetResult(snip(2, line=12, check="skip"), Status.SKIPPED, "skipped (check: skip)")
 
     def verdict(*results: SnippetResult) -> str:
@@ -297,3 +298,29 @@ def test_node_is_asked_its_version_once_per_executable(tmp_path: Path) -> None:
     script.write_text(f"#!/bin/sh\necho x >> {calls}\necho v22.2.0 \n", encoding="utf-8")
     assert node._version_of(str(script)) == "v22.2.0"  # another file: asked again
     assert calls.read_text().count("x") == 2
+
+
+def test_only_a_judged_failure_keeps_an_upgraded_example_static() -> None:
+    """``upgrade_failing = "static"``: an upgraded example that fails or times out in Pyodide
+    stays the plain block it was; one the check could not judge (a package it could not get, a
+    crashed harness) stays an error, so the check fails and no reader sees the maintainer's
+    "not checked" reason as a note."""
+    from dataclasses import replace
+
+    from pyrun_docs.check.api import kept_static
+
+    example = replace(snip(0, ">>> 1/0\n"), origin="upgrade")
+    config = PyrunConfig(upgrade_failing="static")
+    failed = SnippetResult(example, Status.FAILED, "ZeroDivisionError: division by zero")
+    timeout = SnippetResult(example, Status.TIMEOUT, "timed out after 30 s")
+    unjudged = SnippetResult(example, Status.ERROR, "not checked: package tzdata is not in ...")
+    assert kept_static(failed, config).status is Status.STATIC
+    assert kept_static(failed, config).message == (
+        "stays a plain block: ZeroDivisionError: division by zero"
+    )
+    assert kept_static(timeout, config).status is Status.STATIC
+    assert kept_static(unjudged, config) == unjudged
+    written = SnippetResult(snip(0, ">>> 1/0\n"), Status.FAILED, "ZeroDivisionError")
+    assert kept_static(written, config) == written  # a pyrun block the author wrote fails
+    strict = PyrunConfig(upgrade_failing="error")
+    assert kept_static(failed, strict) == failed

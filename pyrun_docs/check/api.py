@@ -242,8 +242,13 @@ def run_check(
 
 
 def kept_static(result: SnippetResult, config: PyrunConfig) -> SnippetResult:
-    """An upgraded example that fails stays the plain block it was (``upgrade_failing``)."""
-    if not (result.failed and result.snippet.upgraded and config.upgrade_failing == "static"):
+    """An upgraded example that fails (or times out) stays the plain block it was
+    (``upgrade_failing``). One the check could not judge (``error``: a package it could not get,
+    a crashed harness) stays an error: the example may well run for a reader, and a maintainer
+    must see that it went unchecked (a network outage once made every example of a site static,
+    its reason, a cache path and advice for the maintainer, shown to readers)."""
+    judged_failing = result.status in (Status.FAILED, Status.TIMEOUT)
+    if not (judged_failing and result.snippet.upgraded and config.upgrade_failing == "static"):
         return result
     reason = result.message or result.status.value
     return replace(result, status=Status.STATIC, message=f"stays a plain block: {reason}")
