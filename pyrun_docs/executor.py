@@ -361,9 +361,15 @@ class Executor:
         module imports and defines."""
         if module is None or (session is not None and self._modules.get(session) == module):
             return
-        imported = __import__(module)
-        for part in module.split(".")[1:]:
-            imported = getattr(imported, part)
+        try:
+            imported = __import__(module)
+            for part in module.split(".")[1:]:
+                imported = getattr(imported, part)
+        except Exception as exc:  # not the example's fault: say what failed, and where
+            raise ImportError(
+                f"importing {module} for this docstring's globals failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
         for name, value in imported.__dict__.items():
             if name != "__builtins__":
                 ns[name] = value

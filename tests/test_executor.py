@@ -219,3 +219,23 @@ def test_testcode_is_judged_against_its_output(port: bool) -> None:
     assert "Expected:\n    6\nGot:\n    5" in wrong["error"]["traceback"]
     assert judge("1 / 0", "Traceback (most recent call last):\nZeroDivisionError: x\n")["ok"]
     assert judge("print('a\\n')", "a\n<BLANKLINE>\n")["ok"] is False  # no <BLANKLINE> here
+
+
+def test_a_docstring_whose_module_cannot_be_imported_says_so() -> None:
+    """A docstring's examples run in its module's globals; a module that cannot be imported (a
+    Windows-only one in Pyodide, dateutil's ``tz.win``) is named as the cause, not reported as a
+    bare error of the example, and no frame of ours shows."""
+    host = Host()
+    result = json.loads(
+        run_coroutine(
+            host.executor.run_transcript(
+                ">>> 1 + 1\n2\n", module="no_such_pkg_here.win", session="d", filename="/p/win.py"
+            )
+        )
+    )
+    error = result["error"]
+    assert error["message"] == (
+        "importing no_such_pkg_here.win for this docstring's globals failed: "
+        "ModuleNotFoundError: No module named 'no_such_pkg_here'"
+    )
+    assert "executor.py" not in error["traceback"]
