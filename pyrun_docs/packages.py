@@ -92,6 +92,70 @@ class PackageProblem:
 # --- wheels ------------------------------------------------------------------------------------
 
 
+def foreign_docstrings(
+    resolution: Resolution, pages: Mapping[str, Sequence[Snippet]]
+) -> list[PackageProblem]:
+    """Docstring examples of the project read from another copy of it than its wheel runs.
+
+    Why: autodoc documents whatever ``import`` finds in the docs build's Python. When that is an
+    installed release rather than the source ``pyrun_project`` builds (``conf.py`` does not put
+    the source on ``sys.path``), the examples shown, checked and reported at that copy's lines may
+    not be the code readers run. A module counts when its top-level package is in the project's
+    wheel; it is flagged when the wheel lacks the module or holds different bytes. One problem per
+    module, at its first example.
+    """
+    project = next((p for p in resolution.packages.values() if p.source == "project"), None)
+    if project is None or project.path is None:
+        return []
+    wanted: dict[str, Snippet] = {}
+    for snippets in pages.values():
+        for snippet in snippets:
+            module = snippet.options.module
+            if module and snippet.path.endswith(".py") and module not in wanted:
+                wanted[module] = snippet
+    if not wanted:
+        return []
+    problems: list[PackageProblem] = []
+    try:
+        with zipfile.ZipFile(project.path) as wheel:
+            members = set(wheel.namelist())
+            tops = {name.split("/", 1)[0] for name in members}
+            for module, snippet in wanted.items():
+                if module.split(".")[0] not in tops:
+                    continue  # documents another library (a dependency, the standard library)
+                parts = module.replace(".", "/")
+                member = (
+                    f"{parts}/__init__.py"
+                    if snippet.path.endswith("__init__.py")
+                    else f"{parts}.py"
+                )
+                try:
+                    same = member in members and Path(snippet.path).read_bytes() == wheel.read(
+                        member
+                    )
+                except OSError:
+                    continue
+                if same:
+                    continue
+                problems.append(
+                    PackageProblem(
+                        f"the docstring examples of {module} are read from {snippet.path}, not from "
+                        f"the project's wheel ({project.file_name}"
+                        + (
+                            f", whose {member} differs)"
+                            if member in members
+                            else f" has no {member})"
+                        )
+                        + ": readers may see examples of other code than runs; let autodoc import "
+                        "the project's own source (sys.path in conf.py, or pip install -e)",
+                        snippet,
+                    )
+                )
+    except (OSError, zipfile.BadZipFile):
+        return []
+    return problems
+
+
 @dataclass
 class WheelInfo:
     name: str

@@ -36,7 +36,7 @@ from pyrun_docs.assets import (
 )
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.mpy import site_note as mpy_site_note
-from pyrun_docs.packages import build_packages
+from pyrun_docs.packages import build_packages, foreign_docstrings
 from pyrun_docs.render import page_config_json, page_runtimes
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet
@@ -133,8 +133,9 @@ def resolve_packages(app: Sphinx, store: dict[str, list[Snippet]], site_dir: Pat
         logger.warning(f"pyrun: packages: {exc.message}", type="pyrun", subtype="packages")
         app.pyrun_packages_failed = True  # type: ignore[attr-defined]
         return
-    for found in resolution.problems:
-        location = (found.snippet.page, found.snippet.line) if found.snippet else None
+    for found in resolution.problems + foreign_docstrings(resolution, store):
+        # the file the snippet is written in (a docstring's .py), not its page
+        location = found.snippet.location if found.snippet else None
         logger.warning(
             f"pyrun: {found.message}", location=location, type="pyrun", subtype="packages"
         )

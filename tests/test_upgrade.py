@@ -88,6 +88,7 @@ def snippets_of(html_dir: Path) -> dict[str, list[object]]:
 
 def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) -> None:
     base, stderr = built
+    assert "are read from" not in stderr  # autodoc imports the source the wheel is built from
     pages = snippets_of(base / "html")
     assert set(pages) == {
         "index",
@@ -162,6 +163,30 @@ def test_the_cli_finds_the_same_snippets(
     assert mine == theirs
     statuses = sorted(r["status"] for r in results)
     assert statuses.count("static") == 2 and statuses.count("passed") == 18
+
+
+def test_docstrings_read_from_another_copy_of_the_project_are_warned_about(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """autodoc documents what ``conf.py`` lets it import: here an older installed copy of the
+    project, not the source ``pyrun_project`` builds, so the examples shown may not be the code
+    that runs. Said once per module, at its first example's file and line; an unchanged module
+    (``texts``: the same bytes as the wheel's) is not mentioned."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOTS / "upgrade", project)
+    installed = tmp_path / "site-packages"
+    shutil.copytree(project / "src", installed)
+    shapes = installed / "upgrade_fixture" / "shapes.py"
+    shapes.write_text(shapes.read_text() + "\nOLD_RELEASE = True\n")
+    conf = project / "docs" / "conf.py"
+    conf.write_text(conf.read_text().replace('"..", "src"', f'"{installed}"'))
+    build = sphinx_build(project / "docs", tmp_path / "html", cwd=project)
+    assert build.status == 0, build.stderr
+    warned = [line for line in build.stderr.splitlines() if "are read from" in line]
+    assert len(warned) == 1, build.stderr
+    assert warned[0].startswith(f"{shapes}:")  # at the docstring's own file
+    assert "docstring examples of upgrade_fixture.shapes" in warned[0]
+    assert "whose upgrade_fixture/shapes.py differs" in warned[0]
 
 
 def test_failing_upgrades_can_fail_the_build(tmp_path: Path, runtime_cache: Path) -> None:
