@@ -323,3 +323,25 @@ os._exit(0)
         time.sleep(0.2)
     os.kill(pid, 9)
     pytest.fail("the orphaned harness was still running 10 s after its parent died")
+
+
+def test_a_failure_after_a_failing_example_of_its_session_says_so(
+    runtime_cache: Path, tmp_path: Path
+) -> None:
+    """The second example of a session fails only because the first did (its name was never
+    made): its message names the earlier failure on its first line (the line a reader's note
+    under a block kept static shows); a failure in another session does not."""
+    page = rst(
+        ":session: k\n\nthing = 1 / 0",
+        ":session: k\n\nprint(thing)",
+        ":session: other\n\nprint(missing)",
+    )
+    report = run_check(pages_of(p=page), PyrunConfig(), cache_dir=check_dir(tmp_path),
+                       progress=False, use_cache=False)  # fmt: skip
+    first, second, other = report.results
+    assert first.message == "ZeroDivisionError: division by zero"
+    assert second.message.splitlines()[0] == (
+        "NameError: name 'thing' is not defined (after an earlier example of its session failed, "
+        f"{first.location}: ZeroDivisionError: division by zero)"
+    )
+    assert other.message.startswith("NameError") and "earlier" not in other.message

@@ -222,12 +222,16 @@ def run_check(
     spare.discard()  # started for this check (prestart) and not adopted: nothing ran
     bar.finish()
     cache.prune()
+    for page, snippets in ordered.items():
+        for s in snippets:
+            results.setdefault(
+                (page, s.index),
+                problem(s, Status.ERROR, "internal error: the snippet got no result"),
+            )
     report = CheckReport(
         results=[
             kept_static(
-                results.get((page, s.index))
-                or problem(s, Status.ERROR, "internal error: the snippet got no result"),
-                config,
+                after_failure(results[(page, s.index)], page, snippets, results, config), config
             )
             for page, snippets in ordered.items()
             for s in snippets
@@ -239,6 +243,30 @@ def run_check(
     )
     report.seconds = time.monotonic() - started
     return report
+
+
+def after_failure(
+    result: SnippetResult,
+    page: str,
+    snippets: Sequence[Snippet],
+    results: Mapping[tuple[str, int], SnippetResult],
+    config: PyrunConfig,
+) -> SnippetResult:
+    """A failing snippet that ran after a failing member of its session says so on its first
+    line: its own failure may only follow from that one (an object the earlier example did not
+    make), and a reader of the note under a block kept static would otherwise look for the cause
+    in the wrong example (more-itertools' ``it.done`` after ``callback_iter`` could not start
+    its thread)."""
+    if result.status not in (Status.FAILED, Status.TIMEOUT):
+        return result
+    for member in session_members(result.snippet, snippets, config)[:-1]:
+        earlier = results.get((page, member.index))
+        if earlier is not None and earlier.status in (Status.FAILED, Status.TIMEOUT):
+            cause = (earlier.message or earlier.status.value).splitlines()[0]
+            first, _, rest = (result.message or result.status.value).partition("\n")
+            note = f"{first} (after an earlier example of its session failed, {earlier.location}: {cause})"
+            return replace(result, message=note + (f"\n{rest}" if rest else ""))
+    return result
 
 
 def kept_static(result: SnippetResult, config: PyrunConfig) -> SnippetResult:
