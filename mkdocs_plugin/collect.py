@@ -8,10 +8,13 @@ no packages, no check) and takes the snippets the plugin made, with their pages 
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
+import time
 from pathlib import Path
 
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.read_memo import ProjectRead, ReadMemo
 from pyrun_docs.snippet import Snippet
 
 _PROBLEMS = ("stays a plain block", "the snippet is kept without it", "empty pyrun snippet")
@@ -29,9 +32,39 @@ class _Collect(logging.Handler):
             self.problems.append(PyrunError(text, location=location))
 
 
-def collect(config_file: Path) -> tuple[dict[str, list[Snippet]], list[PyrunError]]:
-    """Build the MkDocs project of *config_file* quietly; its snippets per page and the problems
-    the plugin warned about (a bad option, an example doctest cannot parse)."""
+def collect(config_file: Path, cache: Path, memo: ReadMemo | None = None) -> ProjectRead:
+    """Build the MkDocs project of *config_file* quietly: its snippets per page, each page's
+    source, the problems the plugin warned about (a bad option, an example doctest cannot parse).
+
+    The read is kept in *memo* (:mod:`pyrun_docs.read_memo`) with the stamps of what it depended
+    on: ``mkdocs.yml``, every file and folder of the docs, and the Python files mkdocstrings
+    read; while none changes the next check takes it from there without building the site.
+    """
+    read_started = time.time()
+    pages, problems, docs_dir, sources = _build(config_file)
+    read = ProjectRead(pages, {page: docs_dir / page for page in pages}, problems, "")
+    if memo is not None and sources is not None:
+        memo.save(read, [config_file, *_tree(docs_dir), *sources], read_started - _COARSE_MTIME)
+    return read
+
+
+#: seconds: a file changed this close to the read may show an older time (FAT keeps 2 s steps)
+_COARSE_MTIME = 2.0
+
+
+def _tree(folder: Path) -> list[Path]:
+    """*folder* and every file and folder under it (a new page in any of them is seen)."""
+    found = [folder]
+    for root, dirs, files in os.walk(folder):
+        found += [Path(root, name) for name in dirs + files]
+    return found
+
+
+def _build(
+    config_file: Path,
+) -> tuple[dict[str, list[Snippet]], list[PyrunError], Path, list[Path] | None]:
+    """The build: snippets per page, problems, the docs folder, the Python files mkdocstrings read
+    (``None``: not known)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -47,6 +80,7 @@ def collect(config_file: Path) -> tuple[dict[str, list[Snippet]], list[PyrunErro
             plugin.collect_only = True
             build(config)
             pages: dict[str, list[Snippet]] = dict(plugin.pages)
+            docs_dir, sources = Path(config.docs_dir), plugin.source_files
     except PyrunError:
         raise
     except Exception as exc:  # a project's configuration or plugins may raise anything
@@ -55,6 +89,5 @@ def collect(config_file: Path) -> tuple[dict[str, list[Snippet]], list[PyrunErro
         ) from None
     finally:
         logger.removeHandler(handler)
-    return {
-        page: snippets for page, snippets in sorted(pages.items()) if snippets
-    }, handler.problems
+    found = {page: snippets for page, snippets in sorted(pages.items()) if snippets}
+    return found, handler.problems, docs_dir, sources

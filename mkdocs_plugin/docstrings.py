@@ -9,6 +9,7 @@ the object's source file and line (found as mkdocstrings-python finds it, with g
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pyrun_docs.config import PyrunConfig
@@ -80,3 +81,34 @@ def upgrade_docstrings(
     if not snippets:
         return html_text, [], {}
     return str(soup), snippets, originals
+
+
+def documented_files(config: Any) -> list[Path] | None:
+    """The Python files mkdocstrings' handlers read (griffe's modules and their submodules), so
+    ``pyrun-docs check`` can keep what a build found while none of them changes. ``None`` when
+    that cannot be told (a handler without griffe's collection, another mkdocstrings): the read
+    is then not kept."""
+    plugin = config.plugins.get("mkdocstrings")
+    handlers = getattr(plugin, "_handlers", None) if plugin is not None else None
+    if handlers is None:
+        return [] if plugin is None else None
+    files: list[Path] = []
+    for handler in getattr(handlers, "seen_handlers", ()):
+        collection = getattr(handler, "_modules_collection", None)
+        members = getattr(collection, "members", None)
+        if not isinstance(members, dict):
+            return None
+        for module in members.values():
+            _module_files(module, files)
+    return files
+
+
+def _module_files(module: Any, files: list[Path]) -> None:
+    if getattr(module, "is_alias", False):
+        return
+    where = getattr(module, "filepath", None)
+    for path in where if isinstance(where, list) else [where]:  # a namespace package: folders
+        if path is not None:
+            files.append(Path(path))
+    for sub in getattr(module, "modules", {}).values():
+        _module_files(sub, files)

@@ -24,6 +24,7 @@ import functools
 import html
 import os
 from pathlib import Path
+from typing import Any
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -82,7 +83,7 @@ from pyrun_docs.upgrade import (
 from pyrun_docs.words import plural
 
 from . import fence
-from .docstrings import upgrade_docstrings
+from .docstrings import documented_files, upgrade_docstrings
 from .static import insert_into_widgets, write_verdicts
 
 log = get_plugin_logger("pyrun")
@@ -261,6 +262,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.titles: dict[str, str] = {}
         #: the last check's report (``None``: no check ran)
         self.report: CheckReport | None = None
+        #: (collecting) the Python files mkdocstrings read, for pyrun-docs check's kept read
+        #: (``None``: not known, so the read is not kept)
+        self.source_files: list[Path] | None = None
         #: content-addressed output images (``site/assets/pyrun-output/``), set per build
         self.output_files = OutputFiles(Path("site") / STATIC_ROOT / "pyrun-output")
 
@@ -362,6 +366,11 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             "</script>\n"
         )
         return head + html_text
+
+    def on_env(self, env: Any, *, config: MkDocsConfig, files: Files) -> Any:
+        if self.collect_only:  # before mkdocstrings' post-build drops what it loaded
+            self.source_files = documented_files(config)
+        return env
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if not any(self.pages.values()) or self.collect_only:

@@ -191,7 +191,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
         scan = _sphinx_scan(site, cache, args.paths)
     elif site.path is not None and _mkdocstrings_upgrade(site):
-        scan = _mkdocs_scan(site.path, args)
+        scan = _mkdocs_scan(site.path, cache, args)
     else:  # MkDocs' upgrade rewrites fences, which the scanner does the same way
         conf = site.path if site.path is not None and site.path.name == "conf.py" else None
         scan = scan_paths(
@@ -335,16 +335,22 @@ def _mkdocstrings_upgrade(site: SiteConfig) -> bool:
     return "mkdocstrings" in text and "pyrun" in text
 
 
-def _mkdocs_scan(config_file: Path, args: argparse.Namespace) -> ScanResult:
+def _mkdocs_scan(config_file: Path, cache: Path, args: argparse.Namespace) -> ScanResult:
     """The snippets MkDocs' build finds (mkdocstrings' docstring examples included), limited to
-    the sources under *args.paths*."""
+    the sources under *args.paths*; the read is kept in the check's *cache* folder."""
     import importlib
 
-    print("pyrun check: upgrading mkdocstrings' examples: building with MkDocs", file=sys.stderr)
-    collect = importlib.import_module("pyrun_docs.mkdocs_plugin.collect").collect
-    pages, problems = collect(config_file)
-    sources = {page: config_file.parent / "docs" / page for page in pages}
-    return _built_scan(pages, sources, problems, args.paths)
+    from .read_memo import ProjectRead, mkdocs_memo
+
+    memo = mkdocs_memo(cache, config_file)
+    found = memo.load() if memo is not None else None
+    if not isinstance(found, ProjectRead):  # changed since the last read (or never read)
+        print(
+            "pyrun check: upgrading mkdocstrings' examples: building with MkDocs", file=sys.stderr
+        )
+        collect = importlib.import_module("pyrun_docs.mkdocs_plugin.collect").collect
+        found = collect(config_file, cache, memo)
+    return _built_scan(found.pages, found.sources, found.problems, args.paths)
 
 
 def _built_scan(

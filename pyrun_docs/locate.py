@@ -69,8 +69,18 @@ def _search(path: str, hint: int, code: str) -> int:
     return hint
 
 
-@lru_cache(maxsize=256)
 def _lines(path: str) -> tuple[str, ...]:
+    """The lines of *path*, read once while it is unchanged (a ``mkdocs serve`` or
+    ``sphinx-autobuild`` process outlives edits: a stale copy put examples at old lines)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ()
+    return _lines_at(path, info.st_mtime_ns, info.st_size)
+
+
+@lru_cache(maxsize=256)
+def _lines_at(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
     try:
         with open(path, encoding="utf-8-sig") as handle:
             return tuple(handle.read().expandtabs(8).splitlines())

@@ -65,6 +65,25 @@ def project_memo(
     return ReadMemo(read_folder(cache, confdir) / "memo", key)
 
 
+def mkdocs_memo(cache: Path, config_file: Path) -> ReadMemo | None:
+    """The kept read of the MkDocs project of *config_file* (``None`` when its configuration may
+    depend on more than its own text: ``INHERIT`` of another file, ``!ENV`` values)."""
+    import importlib.metadata
+
+    text = config_file.read_text(encoding="utf-8", errors="replace")
+    if "INHERIT" in text or "!ENV" in text:
+        return None
+    versions = []
+    for dist in ("mkdocs", "mkdocstrings", "mkdocstrings-python", "griffelib", "griffe"):
+        try:
+            versions.append(f"{dist}=={importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{dist}: none")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    key = json.dumps([str(config_file.resolve()), digest, *versions, code_stamp()])
+    return ReadMemo(read_folder(cache, config_file.parent) / "mkdocs-memo", key)
+
+
 def read_folder(cache: Path, confdir: Path) -> Path:
     """Where a build's read of the project in *confdir* keeps its files, under the check cache."""
     return cache / "sphinx-read" / hashlib.sha256(str(confdir.resolve()).encode()).hexdigest()[:16]

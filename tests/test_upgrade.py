@@ -316,7 +316,9 @@ def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
     assert capsys.readouterr().out.count("snippets.md:29: error: this example stays a plain") == 1
 
 
-def test_mkdocstrings_docstring_examples_are_upgraded(tmp_path: Path, runtime_cache: Path) -> None:
+def test_mkdocstrings_docstring_examples_are_upgraded(
+    tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """mkdocstrings renders docstrings straight to HTML: their examples are found there, run in a
     copy of their module's globals (one session per object) and reported at the source line."""
     from test_mkdocs import mkdocs_build
@@ -348,8 +350,28 @@ def test_mkdocstrings_docstring_examples_are_upgraded(tmp_path: Path, runtime_ca
     cache = str(check_dir(tmp_path))
     assert main(["check", str(root / "docs"), "--json", str(out), "--cache-dir", cache, "-q"]) == 0
     results = json.loads(out.read_text())["results"]
-    assert [(r["path"].split("src/")[-1], r["line"], r["status"]) for r in results] == [
+    expected = [
         ("upgrade_fixture/shapes.py", 13, "passed"),
         ("upgrade_fixture/shapes.py", 20, "passed"),
         ("upgrade_fixture/shapes.py", 34, "static"),
     ]
+    assert [(r["path"].split("src/")[-1], r["line"], r["status"]) for r in results] == expected
+
+    # the build's read is kept: an unchanged site is not built again; a changed module is
+    def check_again(
+        capsys: pytest.CaptureFixture[str] = capsys,
+    ) -> tuple[str, list[tuple[str, int, str]]]:
+        capsys.readouterr()
+        assert main(["check", str(root / "docs"), "--json", str(out), "--cache-dir", cache]) == 0
+        again = json.loads(out.read_text())["results"]
+        found = [(r["path"].split("src/")[-1], r["line"], r["status"]) for r in again]
+        return capsys.readouterr().err, found
+
+    err, found = check_again()
+    assert "building with MkDocs" not in err and found == [
+        (p, n, "cached" if s == "passed" else s) for p, n, s in expected
+    ]
+    shapes = root / "src" / "upgrade_fixture" / "shapes.py"
+    shapes.write_text("\n\n" + shapes.read_text())  # every example two lines down
+    err, found = check_again()
+    assert "building with MkDocs" in err and [n for _, n, _ in found] == [15, 22, 36]
