@@ -1236,6 +1236,12 @@ def _parse_failure(message: str, transcript: str) -> _Mismatch:
     return _Mismatch(error)
 
 
+def example_count(text: str) -> int:
+    """How many examples doctest's parser finds in a transcript (what ``sphinx-build -b doctest``
+    counts as tests)."""
+    return len(_example_spans(text.split("\n")))
+
+
 def prompt_lines(text: str) -> list[tuple[int, str]]:
     """The source lines of a transcript's examples, as doctest's parser finds them: each ``>>>``
     line and the ``...`` lines right after it, as ``(0-based line, text without its prompt)``.

@@ -281,6 +281,9 @@ def test_the_verdict_says_what_was_not_checked() -> None:
     assert "passed, 1 skipped, 1 static: 3 snippets" in verdict(ok, kept, skip)
     assert "nothing checked (1 static): 1 snippet" in verdict(kept)
     assert "nothing checked (1 skipped, 1 static): 2 snippets" in verdict(skip, kept)
+    # transcripts: the examples are counted too, as the doctest builder counts its tests
+    two = SnippetResult(snip(3, ">>> 1\n1\n>>> print(2)\n2\n", line=20), Status.PASSED)
+    assert "all passed: 2 snippets (2 >>> examples) on" in verdict(ok, two)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="shell-script fake node")

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TextIO
 
+from pyrun_docs.executor import example_count
 from pyrun_docs.words import plural
 
 from .results import STATUS_ORDER, CheckReport, SnippetResult, Status
@@ -152,16 +153,19 @@ def format_counts(report: CheckReport) -> str:
     pages = len({r.snippet.page for r in report.results})
     verdict = "all passed" if report.ok else f"{len(report.failures)} failed"
     if report.ok:
-        # "all passed" only when every snippet ran and passed: examples kept static (e.g. a
-        # package that could not be fetched) or skipped are said, and a check that verified
-        # nothing says so rather than "passed"
+        # "all passed" only when every snippet ran and passed: examples kept static (failing in
+        # Pyodide) or skipped are said, and a check that verified nothing says so rather than
+        # "passed"
         aside = [f"{counts[s]} {s.value}" for s in (Status.SKIPPED, Status.STATIC) if counts[s]]
         if aside and not counts[Status.PASSED] + counts[Status.CACHED]:
             verdict = f"nothing checked ({', '.join(aside)})"
         elif aside:
             verdict = f"passed, {', '.join(aside)}"
+    # a transcript is one snippet and several examples: the doctest builder counts the examples
+    examples = sum(example_count(r.snippet.code) for r in report.results if r.snippet.is_transcript)
+    of = f" ({plural(examples, '>>> example')})" if examples else ""
     lines.append(
-        f"pyrun check: {verdict}: {plural(len(report.results), 'snippet')} on "
+        f"pyrun check: {verdict}: {plural(len(report.results), 'snippet')}{of} on "
         f"{plural(pages, 'page')} in {report.seconds:.1f} s "
         f"({plural(report.boots, 'interpreter')} started, {plural(report.workers, 'process')})"
     )
