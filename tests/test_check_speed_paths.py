@@ -76,7 +76,8 @@ def test_a_damaged_installed_snapshot_falls_back_and_is_deleted(
     runtime_cache: Path, tmp_path: Path
 ) -> None:
     """An installed snapshot whose hashes match but which does not restore: the pages still run
-    (installing in each interpreter), the check says so, and the file is gone for the next one."""
+    (installing in each interpreter), the check says so, the file is gone, and the failure is
+    remembered: the next check installs in each interpreter without making it again."""
     project = tmp_path / "project"
     shutil.copytree(ROOTS / "project", project)
     config = PyrunConfig(project=str(project))
@@ -98,6 +99,12 @@ def test_a_damaged_installed_snapshot_falls_back_and_is_deleted(
     assert [r.output for r in report.results] == ["[]\n", "clean 0.1.0\n"]
     assert any("site's packages not used" in p for p in report.problems), report.problems
     assert not snap.exists()
+    # remembered: the next check does not make it again only to see it fail (seconds each)
+    again = run_check(pages, config, cache_dir=folder, progress=False, use_cache=False,
+                      packages=resolution)  # fmt: skip
+    assert [r.output for r in again.results] == ["[]\n", "clean 0.1.0\n"]
+    assert any("not made: restoring it failed before" in p for p in again.problems), again.problems
+    assert not snap.exists() and not files.exists()
 
 
 def test_an_installed_snapshot_larger_than_a_new_heap_restores(

@@ -88,6 +88,8 @@ class SnapshotStore:
     def _fields(self) -> dict[str, str]:
         fields: dict[str, str] = {}
         if self.installed_path is not None and self.installed_enabled:
+            self._skip_failed_installed()
+        if self.installed_path is not None and self.installed_enabled:
             if self._installed_verified is None:
                 self._installed_verified = _verify(self.installed_path, 2)
             if self._installed_verified:  # all a harness restores: the base is not read
@@ -144,7 +146,10 @@ class SnapshotStore:
             self._lock.notify_all()
 
     def discard_installed(self, reason: str) -> None:
-        """The installed snapshot failed: delete it; interpreters install the packages themselves."""
+        """The installed snapshot failed: delete it; interpreters install the packages themselves.
+
+        The failure is remembered beside it (``.failed``), so the next checks of the same engine
+        and packages do not make it again (seconds each) only to see it fail the same way."""
         with self._lock:
             if not self.installed_enabled or self.installed_path is None:
                 return
@@ -156,7 +161,26 @@ class SnapshotStore:
             )
             path = self.installed_path
             _unlink(path, _digest_path(path), _files_path(path))
+            try:
+                _failed_path(path).write_text(reason + "\n", encoding="utf-8")
+            except OSError:
+                pass
             self._lock.notify_all()
+
+    def _skip_failed_installed(self) -> None:
+        """No installed snapshot is made where one of the same engine and packages failed to
+        restore (:meth:`discard_installed`); the check says so once."""
+        assert self.installed_path is not None
+        try:
+            reason = _failed_path(self.installed_path).read_text(encoding="utf-8").strip()
+        except OSError:
+            return
+        self.installed_enabled = False
+        self.problems.append(
+            f"memory snapshot with the site's packages not made: restoring it failed before "
+            f"({reason}); each interpreter installs them instead (a new pyrun-docs or other "
+            f"packages try again, or delete {_failed_path(self.installed_path)})"
+        )
 
     def status(self, event: dict[str, Any]) -> tuple[bool, bool]:
         """Read a harness's ``ready`` event: (it booted cold to make the snapshot, pages are
@@ -184,10 +208,21 @@ class SnapshotStore:
             if old in (self.path, self.installed_path):
                 continue
             _unlink(old, _digest_path(old), _files_path(old))
+        try:  # failures remembered for engines and packages long gone
+            failed = sorted(self.folder.glob("*.snap.failed"), key=lambda p: p.stat().st_mtime)
+        except OSError:
+            return
+        for old in failed[:-KEEP]:
+            _unlink(old)
 
 
 def _digest_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
+
+
+def _failed_path(path: Path) -> Path:
+    """Where an installed snapshot's failure to restore is remembered."""
+    return path.with_name(path.name + ".failed")
 
 
 def _files_path(path: Path) -> Path:
