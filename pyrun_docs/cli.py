@@ -167,14 +167,14 @@ def _site_config(args: argparse.Namespace) -> SiteConfig:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .check.cache import default_cache_dir
+    from .check.cache import default_cache_dir, results_dir
     from .check.spare import prestart
 
     site = _site_config(args)
     # harnesses warm up while the sources are read (and the rest of the check is imported, so Node
     # boots meanwhile); surely needed when no result can be reused
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
-    certain = args.no_cache or not (cache / "results").is_dir()
+    certain = args.no_cache or not results_dir(cache).is_dir()
     base_dir = site.path.parent if site.path else None
     prestart(site.config, args.cache_dir, count=args.jobs, base_dir=base_dir, certain=certain)
 

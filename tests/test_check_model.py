@@ -327,3 +327,24 @@ def test_only_a_judged_failure_keeps_an_upgraded_example_static() -> None:
     assert kept_static(written, config) == written  # a pyrun block the author wrote fails
     strict = PyrunConfig(upgrade_failing="error")
     assert kept_static(failed, strict) == failed
+
+
+def test_snippets_unchecked_for_one_reason_are_told_once() -> None:
+    """A package nobody could fetch leaves many snippets unchecked for one reason: the summary
+    says it once with where else it applies (dateutil printed the same long line 187 times); a
+    real failure is still told on its own."""
+    reason = "not checked: package tzdata is not in the verified package folder /cache/p"
+    unchecked = [
+        SnippetResult(snip(i, ">>> import tzdata\n", line=10 * i + 1), Status.ERROR, reason)
+        for i in range(8)
+    ]
+    broken = SnippetResult(snip(9, "1/0\n", line=95), Status.FAILED, "ZeroDivisionError")
+    text = format_summary(CheckReport(results=[*unchecked, broken], seconds=1.0))
+    assert text.count(reason) == 1
+    assert "docs/p.rst:1: error: " + reason in text
+    assert (
+        "    the same for 7 more snippets: docs/p.rst:11, docs/p.rst:21, docs/p.rst:31, "
+        "docs/p.rst:41, docs/p.rst:51 and 2 more" in text
+    )
+    assert "docs/p.rst:95: failed: ZeroDivisionError" in text
+    assert "8 failed" not in text and "9 failed: 9 snippets" in text

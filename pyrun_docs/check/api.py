@@ -31,7 +31,7 @@ from pyrun_docs.runtime import RuntimePin, get_pin
 from pyrun_docs.snippet import Snippet
 
 from . import micropython, spare
-from .cache import ResultCache, default_cache_dir
+from .cache import ResultCache, default_cache_dir, results_dir
 from .harness import HARNESS_IO_PATH, HARNESS_PATH
 from .plan import (
     Run,
@@ -121,7 +121,7 @@ def run_check(
     """
     started = time.monotonic()
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache = ResultCache(folder / "results" if use_cache else None)
+    cache = ResultCache(results_dir(folder) if use_cache else None)
     ordered = {page: sorted(snippets, key=lambda s: s.index) for page, snippets in pages.items()}
     total = sum(len(s) for s in ordered.values())
     stream: TextIO | None = None

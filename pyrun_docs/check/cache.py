@@ -28,6 +28,11 @@ def default_cache_dir() -> Path:
     return cache_root() / "check"
 
 
+def results_dir(folder: Path) -> Path:
+    """Where the check with cache folder *folder* keeps its results."""
+    return folder / "results"
+
+
 class ResultCache:
     """A folder of cached results; ``ResultCache(None)`` remembers nothing."""
 

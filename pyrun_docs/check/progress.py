@@ -119,11 +119,34 @@ def describe_failure(result: SnippetResult) -> str:
     return head + "\n" + "\n".join("    " + ln for ln in body.splitlines())
 
 
+#: more snippets named after an error's first, when many share it (a package nobody could fetch)
+_SAME_ERROR_SHOWN = 5
+
+
 def format_summary(report: CheckReport) -> str:
-    """Failures first, then a table of counts and one line of totals."""
+    """Failures first, then a table of counts and one line of totals.
+
+    Snippets the check could not judge for one shared reason (``error``, the same message: a
+    package that could not be fetched made 187 of a site's examples unchecked) are one entry, the
+    reason once and where else it applies, not the same long line 187 times."""
     lines: list[str] = []
+    same: dict[str, list[SnippetResult]] = {}
     for result in report.failures:
+        if result.status is Status.ERROR:
+            same.setdefault(result.message, []).append(result)
+    for result in report.failures:
+        group = same.get(result.message, []) if result.status is Status.ERROR else []
+        if group and group[0] is not result:
+            continue  # told with the first
         lines.append(describe_failure(result))
+        if len(group) > 1:
+            others = [r.location for r in group[1:]]
+            shown = ", ".join(others[:_SAME_ERROR_SHOWN])
+            more = len(others) - _SAME_ERROR_SHOWN
+            lines.append(
+                f"    the same for {plural(len(others), 'more snippet')}: {shown}"
+                + (f" and {more} more" if more > 0 else "")
+            )
         lines.append("")
     for note in report.problems:
         lines.append(f"note: {note}")

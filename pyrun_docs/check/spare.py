@@ -22,10 +22,12 @@ spare, and the check starts its processes as before.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +106,8 @@ def prestart(
         if _starter is not None or _spares:
             return False
         _starter = threading.Thread(
-            target=_start,
-            args=(config, cache_dir, count, _generation),
-            kwargs={"base_dir": base_dir},
+            target=_best_effort,
+            args=(functools.partial(_warm, config, cache_dir, count, _generation, base_dir),),
             name="pyrun-check-prestart",
             daemon=True,
         )
@@ -114,10 +115,10 @@ def prestart(
     return True
 
 
-def _start(*args: Any, **kwargs: Any) -> None:
-    """:func:`_warm` on the starter thread."""
+def _best_effort(task: Callable[[], None]) -> None:
+    """*task* (:func:`_warm`) on the starter thread."""
     try:
-        _warm(*args, **kwargs)
+        task()
     except Exception:  # best effort, on a thread: the check starts its own harnesses instead
         return
 
