@@ -103,7 +103,7 @@ def test_option_errors_exit_1_and_annotate(
     # printed once, counted as an error of that snippet (not "all passed" beside exit status 1)
     assert everything.count("unknown option 'sesion'") == 2  # the summary and the annotation
     assert "docs/page.rst:4: error: unknown option 'sesion'" in captured.out.replace("\\", "/")
-    assert "all passed" not in everything and "1 failed: 1 snippet on 1 page" in captured.out
+    assert "all passed" not in everything and "1 error: 1 snippet on 1 page" in captured.out
     assert "::error file=" in captured.out and ",line=4," in captured.out
 
 
@@ -141,7 +141,7 @@ def test_problems_are_counted_and_printed_once(
     # a header token nothing reads is left out (as the MkDocs plugin does), the fence kept
     assert out.count("docs/fences.md:3: error: cannot read '\"stray' in the fence header") == 1
     assert "all passed" not in out
-    assert "3 failed: 5 snippets on 3 pages" in out
+    assert "3 errors: 5 snippets on 3 pages" in out
     data = json.loads(out_json.read_text(encoding="utf-8"))
     assert data["ok"] is False
     assert data["counts"]["error"] == 3 and data["counts"]["skipped"] == 2

@@ -174,7 +174,13 @@ def format_counts(report: CheckReport) -> str:
     lines.append("  ".join(s.value.rjust(w) for s, w in zip(shown, widths, strict=True)))
     lines.append("  ".join(str(counts[s]).rjust(w) for s, w in zip(shown, widths, strict=True)))
     pages = len({r.snippet.page for r in report.results})
-    verdict = "all passed" if report.ok else f"{len(report.failures)} failed"
+    # a snippet that failed is not one the check could not judge (a bad option, a package it
+    # could not fetch): "187 failed" read as 187 broken examples when none had run
+    failed = counts[Status.FAILED] + counts[Status.TIMEOUT]
+    told = [f"{failed} failed"] if failed else []
+    if counts[Status.ERROR]:
+        told.append(plural(counts[Status.ERROR], "error"))
+    verdict = "all passed" if report.ok else ", ".join(told)
     if report.ok:
         # "all passed" only when every snippet ran and passed: examples kept static (failing in
         # Pyodide) or skipped are said, and a check that verified nothing says so rather than
