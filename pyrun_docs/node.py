@@ -12,6 +12,7 @@ runs (``NODE_COMPILE_CACHE``, Node 22.1 and newer). An explicit ``PYRUN_DOCS_NOD
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.files import write_atomically
 
 MIN_MAJOR = 18
 NODE_ENV = "PYRUN_DOCS_NODE"
@@ -64,21 +66,58 @@ def _wheel_node() -> str | None:
     return None
 
 
-#: ``node --version`` answers by executable and its stamp: starting Node only to ask costs 20-40 ms,
-#: and a check asks more than once (its spare harness, the check itself)
+#: ``node --version`` answers by executable and its stamp: starting Node only to ask costs 10-40 ms
+#: per candidate, before a check's first Node can start, and a check asks more than once (its
+#: spare harness, the check itself). Kept in this process and, for usable versions, in
+#: ``<cache>/node-versions.json`` for the next commands.
 _versions: dict[tuple[str, int, int, int], str | None] = {}
+_VERSIONS_FILE = "node-versions.json"
 
 
 def _version_of(path: str) -> str | None:
-    """The version *path* reports, asked once per process for the same executable file."""
+    """The version *path* reports, asked once for the same executable file (path, inode, size
+    and time): a replaced or upgraded Node is asked again."""
     try:
         info = os.stat(path)
     except OSError:  # e.g. a bare command name in PYRUN_DOCS_NODE: ask every time
         return _ask_version(path)
     key = (path, info.st_ino, info.st_size, info.st_mtime_ns)
     if key not in _versions:
-        _versions[key] = _ask_version(path)
+        stamp = [info.st_ino, info.st_size, info.st_mtime_ns]
+        known = _stored_versions()
+        entry = known.get(path)
+        if isinstance(entry, list) and len(entry) == 4 and entry[:3] == stamp:
+            _versions[key] = str(entry[3])
+        else:
+            _versions[key] = _ask_version(path)
+            if _versions[key] is not None:
+                _store_version(path, [*stamp, _versions[key]])
     return _versions[key]
+
+
+def _versions_path() -> Path:
+    from pyrun_docs.fetch import cache_root  # not on the way to finding Node when it is known
+
+    return cache_root() / _VERSIONS_FILE
+
+
+def _stored_versions() -> dict[str, object]:
+    try:
+        stored = json.loads(_versions_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
+def _store_version(path: str, entry: list[object]) -> None:
+    """Add *path*'s answer to the versions file (best effort: an unwritable cache asks again)."""
+    target = _versions_path()
+    stored = _stored_versions()
+    stored[path] = entry
+    try:
+        write_atomically(target, json.dumps(stored).encode("utf-8"))
+    except OSError:
+        pass
 
 
 def _ask_version(path: str) -> str | None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PyrunError
+from .files import write_atomically
 from .snippet import Snippet
 
 #: bump when what is kept changes shape
@@ -198,8 +199,8 @@ class ReadMemo:
         }
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            _write(self._value, data)
-            _write(self._index, json.dumps(index).encode())
+            write_atomically(self._value, data)
+            write_atomically(self._index, json.dumps(index).encode())
         except OSError:  # a read-only cache: the next check reads again
             return False
         return True
@@ -207,9 +208,3 @@ class ReadMemo:
     def forget(self) -> None:
         """Drop the kept read (the next lookup reads again)."""
         self._index.unlink(missing_ok=True)
-
-
-def _write(path: Path, data: bytes) -> None:
-    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-    partial.write_bytes(data)
-    os.replace(partial, path)

@@ -198,6 +198,7 @@ def fake_node(tmp_path: Path, version: str) -> str:
 def test_node_too_old_or_missing_says_how_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PYRUN_DOCS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PYRUN_DOCS_NODE", fake_node(tmp_path, "v16.20.0"))
     with pytest.raises(PyrunError) as info:
         find_node()
@@ -226,7 +227,10 @@ def test_the_newer_of_the_system_and_the_wheel_node_runs_the_check(
 ) -> None:
     """With both a system ``node`` and the wheel's, the newer starts faster and runs the check;
     of equal versions the system's; a broken or too old one is passed over."""
+    from pyrun_docs import fetch
     from pyrun_docs import node as node_module
+
+    monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path / "cache"))
 
     monkeypatch.delenv("PYRUN_DOCS_NODE", raising=False)
     system = tmp_path / "bin"
@@ -287,16 +291,24 @@ def test_the_verdict_says_what_was_not_checked() -> None:
 
 
 @pytest.mark.skipif(os.name == "nt", reason="shell-script fake node")
-def test_node_is_asked_its_version_once_per_executable(tmp_path: Path) -> None:
-    """``node --version`` starts Node (20-40 ms): a check asks once per process, and asks again
-    when the executable changed."""
-    from pyrun_docs import node
+def test_node_is_asked_its_version_once_per_executable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``node --version`` starts Node (10-40 ms a candidate, before a check's first Node can
+    start): asked once per executable, in this process and the next commands (kept in the
+    cache), and asked again when the executable changed."""
+    from pyrun_docs import fetch, node
 
+    monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(node, "_versions", {})
     calls = tmp_path / "calls"
     script = tmp_path / "node"
     script.write_text(f"#!/bin/sh\necho x >> {calls}\necho v20.1.0\n", encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     assert node._version_of(str(script)) == node._version_of(str(script)) == "v20.1.0"
+    assert calls.read_text().count("x") == 1
+    monkeypatch.setattr(node, "_versions", {})  # the next command: answered from the cache
+    assert node._version_of(str(script)) == "v20.1.0"
     assert calls.read_text().count("x") == 1
     script.write_text(f"#!/bin/sh\necho x >> {calls}\necho v22.2.0 \n", encoding="utf-8")
     assert node._version_of(str(script)) == "v22.2.0"  # another file: asked again

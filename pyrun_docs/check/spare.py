@@ -33,6 +33,7 @@ from typing import Any
 
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.files import write_atomically
 from pyrun_docs.node import find_node
 
 from .harness import HARNESS_PATH, Harness, HarnessDied
@@ -154,10 +155,7 @@ def remember_install(
     while len(records) > 64:  # the oldest sites go
         records.pop(next(iter(records)))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-        partial.write_text(json.dumps(records), encoding="utf-8")
-        os.replace(partial, path)
+        write_atomically(path, json.dumps(records).encode("utf-8"))
     except OSError:
         pass
 
