@@ -32,7 +32,7 @@ class _Collect(logging.Handler):
             self.problems.append(PyrunError(text, location=location))
 
 
-def collect(config_file: Path, cache: Path, memo: ReadMemo | None = None) -> ProjectRead:
+def collect(config_file: Path, memo: ReadMemo | None = None) -> ProjectRead:
     """Build the MkDocs project of *config_file* quietly: its snippets per page, each page's
     source, the problems the plugin warned about (a bad option, an example doctest cannot parse).
 

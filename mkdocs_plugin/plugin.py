@@ -57,6 +57,7 @@ from pyrun_docs.config import (
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.executor import DEFAULT_FLAGS
 from pyrun_docs.fences import Fence, find_fences, readable_headers, swallowed_fences
+from pyrun_docs.locate import display_path
 from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.options import emphasis_problem, parse_options_lenient
 from pyrun_docs.outputs import OutputFiles
@@ -136,11 +137,6 @@ class PyrunPluginConfig(base.Config):
     takeaway = c.Type(bool, default=_DEFAULTS.takeaway)
 
 
-def _display_path(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
-
-
 class PageCollector:
     """Turns the fences of the page being rendered into snippets, with their source lines."""
 
@@ -160,7 +156,7 @@ class PageCollector:
         fences count as ``pyrun`` fences (as :func:`upgrade_markdown` rewrites the page)."""
         self.page = page
         src = page.file.abs_src_path
-        self.path = _display_path(src) if src else page.file.src_uri
+        self.path = display_path(src) if src else page.file.src_uri
         text = (
             page.file.content_string if src is None else Path(src).read_text(encoding="utf-8-sig")
         )

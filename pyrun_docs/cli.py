@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .errors import PyrunError
 from .fetch import ensure_runtime
+from .locate import display_path
 from .runtime import RUNTIMES, get_pin, make_pin, write_pin
 from .site_config import SiteConfig, find_config_file, read_site_config
 from .snippet import Snippet
@@ -36,6 +37,7 @@ from .words import plural
 
 if TYPE_CHECKING:
     from .check import CheckReport, ScanResult
+    from .read_memo import ProjectRead, ReadMemo
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -159,8 +161,7 @@ def _site_config(args: argparse.Namespace) -> SiteConfig:
             return SiteConfig()
         path = found
     site = read_site_config(path)
-    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    print(f"pyrun check: settings from {shown}", file=sys.stderr)
+    print(f"pyrun check: settings from {display_path(path)}", file=sys.stderr)
     for problem in site.problems:
         print(f"pyrun check: warning: {problem.message}", file=sys.stderr)
     return site
@@ -308,20 +309,19 @@ def _sphinx_scan(site: SiteConfig, cache: Path, paths: Sequence[str]) -> ScanRes
     kept in the check's *cache* folder."""
     import importlib
 
-    from .read_memo import ProjectRead, project_memo
+    from .read_memo import project_memo
 
     assert site.path is not None  # a conf.py was found
     confdir = site.path.parent
     memo = project_memo(cache, confdir, site.digest, tools=("sphinx", "docutils"))
-    found = memo.load() if memo is not None else None
-    if not isinstance(found, ProjectRead):  # changed since the last read (or never read)
+
+    def read() -> ProjectRead:
         print("pyrun check: pyrun_upgrade is on: reading the project with Sphinx", file=sys.stderr)
         collect = importlib.import_module("pyrun_docs.sphinx_ext.collect").collect
-        found = collect(confdir, cache, memo)
-    pages, sources, problems, warnings = found.pages, found.sources, found.problems, found.warnings
-    if warnings:
-        print(warnings, file=sys.stderr)
-    return _built_scan(pages, sources, problems, paths)
+        found: ProjectRead = collect(confdir, cache, memo)
+        return found
+
+    return _built_scan(_kept_or(memo, read), paths)
 
 
 def _mkdocstrings_upgrade(site: SiteConfig) -> bool:
@@ -340,34 +340,43 @@ def _mkdocs_scan(config_file: Path, cache: Path, args: argparse.Namespace) -> Sc
     the sources under *args.paths*; the read is kept in the check's *cache* folder."""
     import importlib
 
-    from .read_memo import ProjectRead, mkdocs_memo
+    from .read_memo import mkdocs_memo
 
     memo = mkdocs_memo(cache, config_file)
-    found = memo.load() if memo is not None else None
-    if not isinstance(found, ProjectRead):  # changed since the last read (or never read)
+
+    def read() -> ProjectRead:
         print(
             "pyrun check: upgrading mkdocstrings' examples: building with MkDocs", file=sys.stderr
         )
         collect = importlib.import_module("pyrun_docs.mkdocs_plugin.collect").collect
-        found = collect(config_file, cache, memo)
-    return _built_scan(found.pages, found.sources, found.problems, args.paths)
+        found: ProjectRead = collect(config_file, memo)
+        return found
+
+    return _built_scan(_kept_or(memo, read), args.paths)
 
 
-def _built_scan(
-    pages: dict[str, list[Snippet]],
-    sources: dict[str, Path],
-    problems: list[PyrunError],
-    paths: Sequence[str],
-) -> ScanResult:
-    """The pages a build found (each with its source file), limited to those under *paths*."""
+def _kept_or(memo: ReadMemo | None, read: Callable[[], ProjectRead]) -> ProjectRead:
+    """What a build read last time, kept in *memo* while nothing it read changed; else *read*
+    (which keeps it in *memo* for the next check)."""
+    from .read_memo import ProjectRead
+
+    found = memo.load() if memo is not None else None
+    return found if isinstance(found, ProjectRead) else read()
+
+
+def _built_scan(read: ProjectRead, paths: Sequence[str]) -> ScanResult:
+    """The pages a build found (each with its source file), limited to those under *paths*; the
+    build's other warnings are printed."""
     from .check import ScanResult
     from .check.scan import source_files
 
+    if read.warnings:
+        print(read.warnings, file=sys.stderr)
     wanted = {p.resolve() for p in source_files(paths)}
     folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
-    result = ScanResult(errors=problems, files=len(sources))
-    for page, snippets in pages.items():
-        source = sources[page].resolve()
+    result = ScanResult(errors=read.problems, files=len(read.sources))
+    for page, snippets in read.pages.items():
+        source = read.sources[page].resolve()
         if source in wanted or any(source.is_relative_to(folder) for folder in folders):
             result.pages[page] = snippets
     return result

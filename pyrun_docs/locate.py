@@ -21,11 +21,12 @@ from typing import Any
 DOCSTRING = ":docstring of "
 
 
-def display_path(path: str | os.PathLike[str]) -> str:
-    """The source path as authors read it: relative to the working directory when inside it."""
+def display_path(path: str | os.PathLike[str], start: str | os.PathLike[str] | None = None) -> str:
+    """The source path as authors read it: relative to the working directory (or *start*) when
+    inside it, else as it is."""
     full = os.fspath(path)
     try:
-        rel = os.path.relpath(full)
+        rel = os.path.relpath(full, start)
     except ValueError:  # another drive on Windows
         return full
     return full if rel.startswith("..") else rel

@@ -197,8 +197,7 @@ class ReadMemo:
             "value_sha256": hashlib.sha256(data).hexdigest(),
             "written": time.time(),
         }
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+        try:  # write_atomically makes the folder
             write_atomically(self._value, data)
             write_atomically(self._index, json.dumps(index).encode())
         except OSError:  # a read-only cache: the next check reads again

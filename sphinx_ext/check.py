@@ -8,7 +8,6 @@ with ``"error"`` the build also exits nonzero without ``-W``.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,6 +23,7 @@ from pyrun_docs.check.progress import describe_failure, format_counts, static_li
 from pyrun_docs.check.spare import discard as discard_spare
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.locate import display_path
 from pyrun_docs.snippet import Snippet
 
 from .config import get_config
@@ -107,7 +107,8 @@ def _with_progress(
         total,
         app.verbosity,
         stringify_func=lambda r: (
-            f"{_shown(r.snippet.path, app.srcdir)}:{r.snippet.line} {r.status.value}"
+            # relative to the docs when a page or include, else where it is (a docstring's .py)
+            f"{display_path(r.snippet.path, app.srcdir)}:{r.snippet.line} {r.status.value}"
         ),
     ):
         pass
@@ -116,13 +117,6 @@ def _with_progress(
         raise outcome["error"]
     report: CheckReport = outcome["report"]
     return report
-
-
-def _shown(path: str, srcdir: str | os.PathLike[str]) -> str:
-    """*path* as the progress line shows it: relative to the source folder when inside it (a
-    page, an include), else as it is (a docstring's module, wherever it is installed)."""
-    relative = os.path.relpath(path, srcdir)
-    return path if relative.startswith("..") else relative
 
 
 def on_builder_inited_check(app: Sphinx) -> None:

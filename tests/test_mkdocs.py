@@ -210,5 +210,5 @@ def test_the_commands_collecting_build_keeps_its_spare(
     monkeypatch.setattr("pyrun_docs.check.spare.discard", lambda: stopped.append(1))
     monkeypatch.setattr("pyrun_docs.mkdocs_plugin.plugin.discard_spare", lambda: stopped.append(1))
     monkeypatch.setenv("NO_MKDOCS_2_WARNING", "1")
-    read = collect(mk_root / "mkdocs.yml", mk_root / "cache")
+    read = collect(mk_root / "mkdocs.yml")
     assert read.pages and stopped == []

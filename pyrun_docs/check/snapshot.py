@@ -87,9 +87,7 @@ class SnapshotStore:
 
     def _fields(self) -> dict[str, str]:
         fields: dict[str, str] = {}
-        if self.installed_path is not None and self.installed_enabled:
-            self._skip_failed_installed()
-        if self.installed_path is not None and self.installed_enabled:
+        if self.installed_path is not None and self.installed_enabled and not self._failed_before():
             if self._installed_verified is None:
                 self._installed_verified = _verify(self.installed_path, 2)
             if self._installed_verified:  # all a harness restores: the base is not read
@@ -167,20 +165,21 @@ class SnapshotStore:
                 pass
             self._lock.notify_all()
 
-    def _skip_failed_installed(self) -> None:
-        """No installed snapshot is made where one of the same engine and packages failed to
-        restore (:meth:`discard_installed`); the check says so once."""
+    def _failed_before(self) -> bool:
+        """Whether an installed snapshot of the same engine and packages failed to restore
+        (:meth:`discard_installed`): then none is made, and the check says so once."""
         assert self.installed_path is not None
         try:
             reason = _failed_path(self.installed_path).read_text(encoding="utf-8").strip()
         except OSError:
-            return
+            return False
         self.installed_enabled = False
         self.problems.append(
             f"memory snapshot with the site's packages not made: restoring it failed before "
             f"({reason}); each interpreter installs them instead (a new pyrun-docs or other "
             f"packages try again, or delete {_failed_path(self.installed_path)})"
         )
+        return True
 
     def status(self, event: dict[str, Any]) -> tuple[bool, bool]:
         """Read a harness's ``ready`` event: (it booted cold to make the snapshot, pages are

@@ -212,11 +212,9 @@ def _warm(
         settings = None  # no cached runtime: the check itself says so
     if settings is not None:
         # the installed snapshot is all a harness restores when there is one (the base may be gone)
-        installed = settings.snapshots.verified_installed_path()
-        snapshot = None if installed else settings.snapshots.verified_path()
-        if installed is not None:
+        if (installed := settings.snapshots.verified_installed_path()) is not None:
             fields = {"installed": installed}
-        elif snapshot is not None:
+        elif (snapshot := settings.snapshots.verified_path()) is not None:
             fields = {"snapshot": snapshot}
             settings.init["install"] = []  # the check's own harness makes that snapshot
     if settings is None or not fields:
