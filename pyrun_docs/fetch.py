@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import RuntimeFetchError
+from .files import write_atomically
 from .runtime import RuntimePin, tarball_integrity
 
 CACHE_ENV = "PYRUN_DOCS_CACHE"
@@ -62,43 +64,72 @@ def runtime_dir(pin: RuntimePin) -> Path:
     return cache_root() / pin.key
 
 
-#: str(path) -> (its SHA-256, its stamp when hashed): what this process hashed already
-_digests: dict[str, tuple[str, tuple[int, int, int]]] = {}
+#: what :func:`sha256_of` hashed, by path: ``[size, mtime_ns, ctime_ns, inode, sha256]``; kept in
+#: :data:`DIGESTS_FILE` for the next commands (``None``: not read yet)
+_digests: dict[str, list[Any]] | None = None
+_digests_lock = threading.Lock()
+#: ``<cache root>/digests.json``: the SHA-256 of each verified file, by path and stamp
+DIGESTS_FILE = "digests.json"
+#: paths kept in :data:`DIGESTS_FILE` (the least recently hashed go first)
+DIGESTS_KEPT = 256
 
 
-def _stamp(path: Path) -> tuple[int, int, int]:
+def _stamp(path: Path) -> list[int]:
+    """What changes whenever a file's contents can have: its size, modification and change times
+    (the change time cannot be set back), and its inode (a file replaced by a rename)."""
     info = path.stat()
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+
+
+def _known() -> dict[str, list[Any]]:
+    global _digests
+    if _digests is None:
+        try:
+            stored = json.loads((cache_root() / DIGESTS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = {}
+        _digests = {
+            str(k): v
+            for k, v in (stored.items() if isinstance(stored, dict) else ())
+            if isinstance(v, list) and len(v) == 5
+        }
+    return _digests
 
 
 def sha256_of(path: Path) -> str:
-    """The SHA-256 of *path*, hashed once per process while its size, time and inode stay.
+    """The SHA-256 of *path*, hashed once while its stamp stays (:func:`_stamp`), also across
+    commands (:data:`DIGESTS_FILE`).
 
-    Why: a check verifies the ~13 MB runtime and a ~30 MB interpreter snapshot more than once (its
-    spare harness, the check itself, a Sphinx build's assets step): ~20 ms of hashing each time.
+    Why: every check verifies the ~13 MB runtime and a ~30 MB interpreter snapshot before Node
+    may read them, ~70 ms of hashing on the way to the first page; the files are written once,
+    atomically, and never changed in place (a used snapshot is marked on its digest file, not
+    touched), so an unchanged stamp means unchanged bytes. Anything that writes the file changes
+    its change time, which nothing can set back.
 
     Raises:
         OSError: the file cannot be read.
     """
     stamp = _stamp(path)
-    known = _digests.get(str(path))
-    if known is not None and known[1] == stamp:
-        return known[0]
+    key = str(path.absolute())
+    with _digests_lock:
+        known = _known().get(key)
+    if known is not None and known[:4] == stamp:
+        return str(known[4])
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    _digests[str(path)] = (digest.hexdigest(), stamp)  # the stamp from before: a change rehashes
+    with _digests_lock:
+        digests = _known()
+        digests.pop(key, None)
+        digests[key] = [*stamp, digest.hexdigest()]  # the stamp from before: a change rehashes
+        while len(digests) > DIGESTS_KEPT:
+            digests.pop(next(iter(digests)))
+        try:
+            write_atomically(cache_root() / DIGESTS_FILE, json.dumps(digests).encode("utf-8"))
+        except OSError:
+            pass  # hashed again next time
     return digest.hexdigest()
-
-
-def touch(path: Path) -> None:
-    """Set *path*'s time to now (least recently used goes first), keeping what :func:`sha256_of`
-    knows of it."""
-    os.utime(path)
-    known = _digests.get(str(path))
-    if known is not None:
-        _digests[str(path)] = (known[0], _stamp(path))
 
 
 def verify_dir(pin: RuntimePin, folder: Path) -> list[str]:

@@ -72,6 +72,58 @@ def test_pages_start_with_the_site_packages_installed_not_imported(
     assert installed, "no installed snapshot was kept"
 
 
+def test_standard_library_modules_the_project_imports_stay_imported(
+    runtime_cache: Path, tmp_path: Path
+) -> None:
+    """The installed snapshot keeps the standard-library modules the site's packages import
+    (imported again on their own once the packages are forgotten), so a page importing the
+    project executes only the project's modules; each page still starts without the project,
+    and what a page did to such a module is undone like for any module of the baseline."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOTS / "project", project)
+    init = project / "src" / "fixture_project" / "__init__.py"
+    init.write_text(init.read_text() + "import colorsys  # nothing else imports it\n")
+    page = rst(
+        "\n\nimport sys\n"
+        "print('colorsys' in sys.modules, [m for m in sys.modules if 'fixture' in m])",
+        ":session: s\n\nimport colorsys, fixture_project\nprint(colorsys.ONE_THIRD)\n"
+        "colorsys.ONE_THIRD = 'leaked'",
+    )
+    pages = pages_of(a=page, b=page)
+    config = PyrunConfig(project=str(project))
+    resolution = build_packages(pages, config, None)
+    assert not resolution.problems, resolution.problems
+    report = run_check(
+        pages, config, cache_dir=check_dir(tmp_path), progress=False, jobs=1, use_cache=False,
+        packages=resolution,
+    )  # fmt: skip
+    assert report.ok, [(r.message, r.traceback) for r in report.results]
+    assert [r.output for r in report.results] == ["True []\n", f"{1 / 3}\n"] * 2
+    assert report.boots == 1 and not report.problems, report.problems
+
+
+def test_snapshots_are_pruned_by_last_use_without_being_touched(tmp_path: Path) -> None:
+    """A verified snapshot is marked used on its digest file, so the snapshot's own stamp stays
+    (its hash is not computed again by the next command), and the least recently used ones go."""
+    import hashlib
+
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    for age, name in enumerate(["new", "mid", "old", "oldest"]):
+        snap = folder / f"{name}.snap"
+        snap.write_bytes(name.encode())
+        (folder / f"{name}.snap.sha256").write_text(hashlib.sha256(name.encode()).hexdigest())
+        for path in (snap, folder / f"{name}.snap.sha256"):
+            os.utime(path, (1_000_000 - age * 100, 1_000_000 - age * 100))
+    oldest = folder / "oldest.snap"
+    stamp = oldest.stat().st_mtime_ns
+    store = SnapshotStore(folder, "oldest", enabled=True)
+    assert store.verified_path() == str(oldest)  # used now: kept, its own time unchanged
+    assert oldest.stat().st_mtime_ns == stamp
+    store.made()  # prunes to the most recently used
+    assert sorted(p.name for p in folder.glob("*.snap")) == ["mid.snap", "new.snap", "oldest.snap"]
+
+
 def test_a_damaged_installed_snapshot_falls_back_and_is_deleted(
     runtime_cache: Path, tmp_path: Path
 ) -> None:

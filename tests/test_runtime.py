@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -285,9 +286,10 @@ def test_a_hanging_name_lookup_is_covered_by_the_deadline(
 def test_a_file_is_hashed_once_while_it_stays_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The runtime and the snapshots are verified by the spare harness and by the check in one
-    process: the second verification of an unchanged file hashes nothing; any change of its
-    contents (a new time, size or inode) is hashed again; ``touch`` keeps what was hashed."""
+    """The runtime and the snapshots are verified by the spare harness and by the check, in this
+    command and the next: the second verification of an unchanged file hashes nothing, also in a
+    new process (the digests are kept in the cache); any change of its contents (a new time,
+    size or inode, even with its old modification time put back) is hashed again."""
     import hashlib
 
     hashed: list[int] = []
@@ -297,15 +299,20 @@ def test_a_file_is_hashed_once_while_it_stays_unchanged(
         hashed.append(1)
         return real(*args)
 
+    monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(fetch, "_digests", None)
     monkeypatch.setattr(fetch.hashlib, "sha256", counting)
     path = tmp_path / "runtime.wasm"
     path.write_bytes(b"a" * 100)
     first = fetch.sha256_of(path)
     assert fetch.sha256_of(path) == first and len(hashed) == 1
-    fetch.touch(path)
+    monkeypatch.setattr(fetch, "_digests", None)  # the next command
     assert fetch.sha256_of(path) == first and len(hashed) == 1
+    assert (tmp_path / "cache" / fetch.DIGESTS_FILE).is_file()
     stamp = path.stat().st_mtime_ns
-    path.write_bytes(b"b" * 100)  # same size, damaged
-    os.utime(path, ns=(stamp + 1_000_000, stamp + 1_000_000))
+    time.sleep(0.02)  # past the file system's clock tick
+    path.write_bytes(b"b" * 100)  # same size, damaged, its time put back
+    os.utime(path, ns=(stamp, stamp))
+    monkeypatch.setattr(fetch, "_digests", None)
     assert fetch.sha256_of(path) == real(b"b" * 100).hexdigest() != first
     assert len(hashed) == 2

@@ -388,15 +388,17 @@ async function makeInstalled(path) {
 
 /**
  * Import the installed packages' modules (`installImports`) in *py* and put it back as between two
- * pages, so the installed snapshot holds the standard-library code they import already compiled
- * (`keep_compiled_stdlib`) while every page still starts without their modules. Returns whether
- * the interpreter is back to its state before the imports.
+ * pages, so the installed snapshot holds their code already compiled (`keep_compiled_stdlib`)
+ * while every page still starts without their modules; then import the standard-library modules
+ * they pulled in again, on their own, so those stay imported (`stdlib_imported_since`). Returns
+ * whether the interpreter is back to its state before the imports.
  * @param {any} py
  */
 function compileImports(py) {
   const names = config.installImports || [];
   if (!names.length) return true;
-  const baseline = py.pyimport("pyrun_isolation").Baseline();
+  const isolation = py.pyimport("pyrun_isolation");
+  const baseline = isolation.Baseline();
   for (const name of names) {
     try {
       py.pyimport(name);
@@ -404,10 +406,23 @@ function compileImports(py) {
       // a module that fails to import fails in the page that imports it, as before
     }
   }
+  const stdlib = isolation.stdlib_imported_since(baseline);
+  const modules = stdlib.toJs();
+  stdlib.destroy();
   const problems = baseline.restore();
   const clean = problems.toJs().length === 0;
   problems.destroy();
-  return clean;
+  baseline.destroy();
+  isolation.destroy();
+  if (!clean) return false;
+  for (const name of modules) {
+    try {
+      py.pyimport(name).destroy?.();
+    } catch {
+      // imported by a package's code path that set something up first: the page imports it
+    }
+  }
+  return true;
 }
 
 /**

@@ -297,6 +297,37 @@ def _keep_installed_code() -> None:
     loader.get_code = get_code  # type: ignore[method-assign]
 
 
+def stdlib_imported_since(baseline: Baseline) -> list[str]:
+    """The standard-library modules imported since *baseline*, in the order they were imported.
+
+    The installed snapshot's maker imports the site's packages once (:func:`keep_compiled_stdlib`
+    then has their code); the standard-library modules they pulled in are then imported again on
+    their own and stay in the snapshot, so a page importing the project executes only the
+    project's modules, not ``urllib.parse`` or ``ipaddress`` again (~6 ms a page for a project
+    on ``mdurl``). Those modules are then part of every page's baseline, like ``json``: restored
+    after each page the same way. Packages (``site-packages``) and anything else stay out.
+    """
+    import sysconfig
+
+    roots = tuple(
+        os.path.join(path, "")
+        for path in {*(p for p in sys.path if p.endswith(".zip")), sysconfig.get_paths()["stdlib"]}
+    )
+    installed = tuple(
+        os.path.join(sysconfig.get_paths()[key], "") for key in ("purelib", "platlib")
+    )
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name in baseline.modules:
+            continue
+        origin = str(getattr(getattr(module, "__spec__", None), "origin", None) or "")
+        if origin in ("built-in", "frozen") or (
+            origin.startswith(roots) and not origin.startswith(installed)
+        ):
+            found.append(name)
+    return found
+
+
 def _changed(namespace: Any, saved: dict[str, Any]) -> bool:
     """Whether a module's or class's namespace differs from its saved copy.
 

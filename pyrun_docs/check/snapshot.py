@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pyrun_docs.fetch import sha256_of, touch
+from pyrun_docs.fetch import sha256_of
 
 #: environment variable: ``0`` turns snapshots off (every page boots cold; slow, for debugging)
 SNAPSHOT_ENV = "PYRUN_DOCS_CHECK_SNAPSHOT"
@@ -198,9 +198,7 @@ class SnapshotStore:
         """Keep the :data:`KEEP` most recently used snapshots (other versions of the engine or of
         the site's packages; the ones in use stay)."""
         try:
-            snaps = sorted(
-                self.folder.glob("*.snap"), key=lambda p: p.stat().st_mtime, reverse=True
-            )
+            snaps = sorted(self.folder.glob("*.snap"), key=_last_used, reverse=True)
         except OSError:
             return
         for old in snaps[KEEP:]:
@@ -213,6 +211,14 @@ class SnapshotStore:
             return
         for old in failed[:-KEEP]:
             _unlink(old)
+
+
+def _last_used(path: Path) -> float:
+    """When a snapshot was last verified for use (its digest file's time), else written."""
+    try:
+        return _digest_path(path).stat().st_mtime
+    except OSError:
+        return path.stat().st_mtime
 
 
 def _digest_path(path: Path) -> Path:
@@ -251,7 +257,9 @@ def _verify(path: Path, parts: int) -> bool:
         _unlink(*files, _digest_path(path))
         return False
     try:
-        touch(path)  # recently used: pruned last
+        # recently used: pruned last. The digest file is marked, not the snapshot, whose stamp
+        # then stays what it was when it was hashed (:func:`~pyrun_docs.fetch.sha256_of`)
+        os.utime(_digest_path(path))
     except OSError:
         pass
     return True
