@@ -76,12 +76,13 @@ let compiled = null;
 
 /**
  * Compile the 9.6 MB wasm once per process; every later interpreter instantiates the same module.
- * Started by `init` (`wasmPath`) before it reads the snapshot: V8 compiles on background threads
- * while the main thread reads ~30 MB, instead of after, on the first page's path.
+ * Started by `init` (`wasmPath`): V8 compiles on background threads while the main thread goes
+ * on (the snapshot is read meanwhile too: `readSnapshot`), instead of on the first page's path.
  * @param {string} wasmPath
  */
 function cacheWasmCompilation(wasmPath) {
-  compiled = WebAssembly.compile(fs.readFileSync(wasmPath));
+  compiled = WebAssembly.compile(fs.readFileSync(wasmPath)); // not fs.promises: it reads in chunks, each
+  // waiting for the main thread, which is busy starting the interpreter
   compiled.catch(() => {}); // a failure surfaces where it is awaited: the first interpreter's start
   const instantiate = WebAssembly.instantiate.bind(WebAssembly);
   /** @type {any} */ (WebAssembly).instantiate = async (
@@ -92,13 +93,50 @@ function cacheWasmCompilation(wasmPath) {
     compiled ??= WebAssembly.compile(source);
     const module = await compiled;
     const instance = await instantiate(module, imports);
-    fitHeap(/** @type {WebAssembly.Memory | undefined} */ (instance.exports.memory));
+    // Pyodide copies the snapshot in right after this returns: its bytes must be there now
+    const restoring = restoringSnapshot;
+    restoringSnapshot = null;
+    if (restoring) await snapshotReads.get(restoring);
+    fitHeap(/** @type {WebAssembly.Memory | undefined} */ (instance.exports.memory), restoring);
     return { instance, module };
   };
 }
 
-/** Bytes of heap the snapshot being restored holds (0: no restore in progress). */
-let restoringHeapBytes = 0;
+/** The snapshot the interpreter being started restores (`null`: none, or it has its memory). */
+/** @type {Uint8Array | null} */
+let restoringSnapshot = null;
+/** Snapshots still being read from disk, and the promise of the end of their read. */
+const snapshotReads = new WeakMap();
+
+/**
+ * A snapshot file's bytes, read in the background (on libuv's threads) into memory that is handed
+ * to Pyodide at once: a new interpreter's start (loading Pyodide's JavaScript, instantiating the
+ * module, ~0.1 s on the main thread) overlaps the read of ~30 MB, which blocked `init` for 40-60
+ * ms before; the instantiation waits for the rest of the read (`cacheWasmCompilation`). A read
+ * that fails fails that restore (which falls back like any failed restore).
+ * @param {string} path
+ * @returns {Uint8Array}
+ */
+function readSnapshot(path) {
+  const size = fs.statSync(path).size;
+  const bytes = new Uint8Array(size);
+  const read = (async () => {
+    const handle = await fs.promises.open(path, "r");
+    try {
+      let offset = 0;
+      while (offset < size) {
+        const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
+        if (!bytesRead) throw new Error(`${path} ended after ${offset} of ${size} bytes`);
+        offset += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+  })();
+  read.catch(() => {}); // surfaces where it is awaited: the restore
+  snapshotReads.set(bytes, read);
+  return bytes;
+}
 
 /**
  * Grow a new interpreter's memory to the heap of the snapshot it is about to restore.
@@ -108,12 +146,13 @@ let restoringHeapBytes = 0;
  * a project whose modules compile to a few MB, e.g. more-itertools) failed to restore with
  * "RangeError: offset is out of bounds", and every check fell back to installing per page.
  * @param {WebAssembly.Memory | undefined} memory
+ * @param {Uint8Array | null} restoring the snapshot, read
  */
-function fitHeap(memory) {
-  const pages = Math.ceil(restoringHeapBytes / 65536);
-  restoringHeapBytes = 0;
-  if (!memory) return;
-  const missing = pages - memory.buffer.byteLength / 65536;
+function fitHeap(memory, restoring) {
+  if (!memory || !restoring) return;
+  // Pyodide's snapshot header: a magic number, then where the heap's bytes start
+  const heapBytes = restoring.length - new Uint32Array(restoring.buffer, restoring.byteOffset, 2)[1];
+  const missing = Math.ceil(heapBytes / 65536) - memory.buffer.byteLength / 65536;
   if (missing > 0) memory.grow(missing);
 }
 
@@ -206,9 +245,7 @@ function clearTimers() {
  * @param {Record<string, any>} extra options for loadPyodide
  */
 function load(extra) {
-  const restoring = extra._loadSnapshot;
-  // Pyodide's snapshot header: a magic number, then where the heap's bytes start
-  restoringHeapBytes = restoring ? restoring.length - new Uint32Array(restoring.buffer, restoring.byteOffset, 2)[1] : 0;
+  restoringSnapshot = extra._loadSnapshot || null;
   return loadPyodide({
     indexURL: config.indexURL,
     packageBaseUrl: config.packageDir,
@@ -360,7 +397,7 @@ function readInstalled(path) {
     offset += size;
     return [file, data];
   });
-  return { snapshot: fs.readFileSync(path), files, loaded: header.loaded }; // Buffer: no copy
+  return { snapshot: readSnapshot(path), files, loaded: header.loaded };
 }
 
 /**
@@ -462,7 +499,7 @@ async function init(msg) {
   let state = snapshot ? "loaded" : "off";
   if (msg.snapshot && msg.snapshot !== snapshotPath) {
     // Verified by Python (SHA-256 beside the bytes); a restore that still fails falls back to cold.
-    snapshot = fs.readFileSync(msg.snapshot); // a Buffer is a Uint8Array: no copy of ~30 MB
+    snapshot = readSnapshot(msg.snapshot);
     snapshotPath = msg.snapshot;
     state = "loaded";
   }

@@ -25,13 +25,6 @@ HARNESS_PATH = Path(__file__).with_name("harness.mjs")
 MICROPYTHON_HARNESS_PATH = Path(__file__).with_name("harness_micropython.mjs")
 #: what both harnesses import (protocol, watchdog, no network): part of what judges a snippet
 HARNESS_IO_PATH = Path(__file__).with_name("harness_io.mjs")
-#: V8's flags for a harness. A check runs many short examples in a process that lives a few
-#: seconds: by default V8 re-compiles every WebAssembly function that has run a little with its
-#: optimizing compiler, on background threads, and on 2 cores that competed with the examples
-#: (about a third of a process's CPU). A budget 100 times the default still optimizes the
-#: interpreter's really hot code (a long-running example was no slower), not the rest. Measured
-#: with ``bench/check_speed.py --scenario real`` and on attrs' docs: 20-30% less CPU per process.
-V8_FLAGS = ("--wasm-tiering-budget=180000000",)
 #: environment variable of Node 22.1 and newer: a folder where Node keeps the JavaScript it
 #: compiled (the harness and Pyodide's ~1 MB of it), so the next check's harnesses start without
 #: compiling it again. Set for harnesses (under our cache) unless the user set it.
@@ -56,7 +49,7 @@ class Harness:
     def __init__(self, node: Node, path: Path = HARNESS_PATH) -> None:
         self.node = node
         self.proc = subprocess.Popen(
-            [node.path, *V8_FLAGS, str(path)],
+            [node.path, str(path)],  # V8 flags: set by harness_io.mjs
             env=harness_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -7,6 +7,7 @@
 
 import * as fs from "node:fs";
 import * as readline from "node:readline";
+import v8 from "node:v8";
 import { Worker } from "node:worker_threads";
 
 export const NO_NETWORK =
@@ -111,7 +112,20 @@ export class BlockedWebSocket {
  * everything Node or the runtime prints goes to stderr, never into the protocol, and `fetch` /
  * `WebSocket` fail with a message.
  */
+/**
+ * V8's flags for a harness, set before any WebAssembly is compiled. A check runs many short
+ * examples in a process that lives a few seconds: by default V8 re-compiles every WebAssembly
+ * function that has run a little with its optimizing compiler, on background threads, and on 2
+ * cores that competed with the examples (about a third of a process's CPU). A budget 100 times
+ * the default still optimizes the interpreter's really hot code (a long-running example was no
+ * slower), not the rest: 20-30% less CPU per process (`bench/check_speed.py --scenario real`,
+ * attrs' docs). Set here, not on Node's command line: any V8 flag there makes Node boot without
+ * its startup snapshot, ~17 ms more per harness (median of 12 starts, 56 against 39 ms).
+ */
+export const V8_FLAGS = ["--wasm-tiering-budget=180000000"];
+
 export function startHarness() {
+  for (const flag of V8_FLAGS) v8.setFlagsFromString(flag);
   const watchdog = new Worker(
     `const { workerData } = require("node:worker_threads");
      setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, "SIGKILL"); }, 500);`,
