@@ -119,10 +119,14 @@ export class BlockedWebSocket {
  * cores that competed with the examples (about a third of a process's CPU). A budget 100 times
  * the default still optimizes the interpreter's really hot code (a long-running example was no
  * slower), not the rest: 20-30% less CPU per process (`bench/check_speed.py --scenario real`,
- * attrs' docs). Set here, not on Node's command line: any V8 flag there makes Node boot without
- * its startup snapshot, ~17 ms more per harness (median of 12 starts, 56 against 39 ms).
+ * attrs' docs). Lazy validation: V8 validates a function when it first compiles it, not all of
+ * Pyodide's ~10 MB when the module is compiled (on background threads: 40 -> 15 ms, 68 -> 20 ms
+ * of CPU per harness; a check whose harnesses restore side by side on 2 cores gains most,
+ * `-j 2` on the real-docs tree 1.51 -> 1.34 s, interleaved, 8 pairs). Set here, not on Node's
+ * command line: any V8 flag there makes Node boot without its startup snapshot, ~17 ms more per
+ * harness (median of 12 starts, 56 against 39 ms).
  */
-export const V8_FLAGS = ["--wasm-tiering-budget=180000000"];
+export const V8_FLAGS = ["--wasm-tiering-budget=180000000", "--wasm-lazy-validation"];
 
 export function startHarness() {
   for (const flag of V8_FLAGS) v8.setFlagsFromString(flag);
