@@ -1346,14 +1346,48 @@ def _run_doctest(
     runner = _runner_class()(executor, optionflags, out, echo, transcript)
     if want is not None:  # doctest compiles "single"; Sphinx swaps its compile for testcode too
         doctest.compile = _exec_compile  # type: ignore[attr-defined]
+    debugger = doctest._OutputRedirectingPdb  # type: ignore[attr-defined]
+    if debugger is not _DebuggerOnDemand:  # (a transcript that runs doctest itself)
+        _DebuggerOnDemand.real = debugger
+    doctest._OutputRedirectingPdb = _DebuggerOnDemand  # type: ignore[attr-defined]
     try:
         runner.run(test, out=lambda text: None, clear_globs=False)
     finally:
         vars(doctest).pop("compile", None)
+        doctest._OutputRedirectingPdb = debugger  # type: ignore[attr-defined]
     if runner.first is not None:
         runner.first.more(runner.failures_seen - 1)
     first: _Mismatch | None = runner.first
     return first
+
+
+class _DebuggerOnDemand:
+    """doctest's debugger (``doctest._OutputRedirectingPdb``, kept in :attr:`real`), made only when
+    an example calls ``pdb.set_trace()``.
+
+    ``DocTestRunner.run`` makes one for every transcript, and making a ``pdb.Pdb`` (its command
+    loop, its ``.pdbrc`` files looked for) was ~0.3 ms of a transcript's ~1 ms in Pyodide. An
+    example that calls ``pdb.set_trace()`` gets the real one, as in doctest.
+    """
+
+    real: Any = None
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.made: Any = None
+
+    def reset(self) -> None:
+        """doctest resets it before the first example; the real one is reset when made."""
+
+    def set_trace(self, frame: Any = None, **kwargs: Any) -> None:
+        if self.made is None:
+            self.made = self.real(self.out)
+            self.made.reset()
+        self.made.set_trace(frame or sys._getframe().f_back, **kwargs)
+
+    def set_continue(self) -> None:
+        if self.made is not None:
+            self.made.set_continue()
 
 
 def _exec_compile(source: str, filename: str, mode: str, flags: int, dont_inherit: bool) -> Any:

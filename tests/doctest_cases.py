@@ -214,6 +214,19 @@ HANDWRITTEN = [
         ">>> raise MyError('m')  # doctest: -IGNORE_EXCEPTION_DETAIL\n"
         "Traceback (most recent call last):\n__main__.MyError: m\n",
     ),
+    # doctest's debugger is made only when an example asks for it: pdb.set_trace is still doctest's
+    Case(
+        "debugger-in-place",
+        ">>> import pdb\n>>> pdb.set_trace.__name__, callable(pdb.set_trace)\n('set_trace', True)\n",
+        mp=False,
+    ),
+    Case(
+        "doctest-inside-doctest",
+        ">>> import doctest, pdb\n>>> before = pdb.set_trace\n"
+        ">>> test = doctest.DocTestParser().get_doctest('>>> 1 + 1\\n2\\n', {}, 'x', None, 0)\n"
+        ">>> doctest.DocTestRunner().run(test).failed\n0\n>>> pdb.set_trace == before\nTrue\n",
+        mp=False,
+    ),
 ]
 
 # one output under each flag change: the matrix of what the flags decide
