@@ -90,3 +90,11 @@ def test_a_restored_interpreter_takes_the_baseline_kept_in_its_snapshot(sandbox:
     kept = isolation._kept
     assert fresh_baseline(False, roots=(str(sandbox),)) is not kept  # something ran: a new one
     assert isolation._kept is None  # and the kept one is gone
+
+
+def test_restore_skips_the_files_when_told_none_changed(sandbox: Path) -> None:
+    """The harness says whether a page may have changed files; when not, they are not walked."""
+    baseline = Baseline(roots=(str(sandbox),))
+    (sandbox / "page.txt").write_text("x", encoding="utf-8")
+    assert baseline.restore(files=False) == [] and (sandbox / "page.txt").exists()
+    assert baseline.restore() == [] and not (sandbox / "page.txt").exists()

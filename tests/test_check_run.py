@@ -281,6 +281,34 @@ def test_one_process_pages_stay_isolated(
     assert report.boots == (2 if isolation == "reset" else 3)
 
 
+#: a file every restored interpreter has (a memory snapshot holds no files of its own)
+STDLIB_ZIP = "import os, sys\nstdlib = next(p for p in sys.path if p.endswith('.zip'))"
+
+
+def test_files_changed_any_way_are_caught(runtime_cache: Path, tmp_path: Path) -> None:
+    """The harness compares a page's files with the baseline only after a page that may have
+    changed one (it watches Emscripten's file system calls): a page that only sets a file's time
+    is caught (its interpreter is not handed on), and so are files written through a raw
+    descriptor, folders, links and renames (undone before the next page)."""
+    pages = pages_of(
+        a=rst(f"\n\n{STDLIB_ZIP}\nos.utime(stdlib, (1, 1))"),
+        b=rst(f"\n\n{STDLIB_ZIP}\nprint(os.stat(stdlib).st_mtime > 1)"),
+        c=rst(
+            "\n\nimport os\nfd = os.open('/tmp/raw', os.O_WRONLY | os.O_CREAT)\n"
+            "os.write(fd, b'x')\nos.close(fd)\nos.mkdir('/tmp/d')\n"
+            "os.symlink('/tmp/raw', '/tmp/d/link')\nos.rename('/tmp/raw', '/tmp/moved')"
+        ),
+        d=rst("\n\nimport os\nprint(os.listdir('/tmp'))"),
+    )
+    report = run_check(
+        pages, PyrunConfig(), cache_dir=check_dir(tmp_path), progress=False, jobs=1,
+        use_cache=False,
+    )  # fmt: skip
+    assert report.ok, [r.traceback for r in report.results]
+    assert [r.output for r in report.results] == ["", "True\n", "", "[]\n"]
+    assert report.boots == 2  # after a, a fresh interpreter; c's was put back and handed on
+
+
 def test_harness_ends_when_the_check_is_gone(runtime_cache: Path, tmp_path: Path) -> None:
     """A harness stuck in `while True: pass` whose Python side died must not keep spinning."""
     import os

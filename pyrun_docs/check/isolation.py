@@ -105,8 +105,11 @@ class Baseline:
         # walking them again and again while snippets run (pages pay ~0.5 ms a snippet, not ~3).
         gc.freeze()
 
-    def restore(self) -> list[str]:
-        """Undo what ran since the baseline; return what could not be undone (empty: clean)."""
+    def restore(self, files: bool = True) -> list[str]:
+        """Undo what ran since the baseline; return what could not be undone (empty: clean).
+
+        *files*: whether the files may have changed (the harness knows when nothing wrote any,
+        and the walk of the whole file system is then skipped)."""
         problems: list[str] = []
         self._modules(problems)
         for namespace, saved in self.dicts:
@@ -138,7 +141,8 @@ class Baseline:
         sys.setprofile(self.trace[1])
         (gc.enable if self.gc_enabled else gc.disable)()
         self._settings()
-        self._files(problems)
+        if files:
+            self._files(problems)
         for key in [k for k in linecache.cache if k.startswith("<example")]:
             del linecache.cache[key]
         random = sys.modules.get("random")
