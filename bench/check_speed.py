@@ -193,7 +193,7 @@ def check_json(tree: Path, cache: Path, *extra: str) -> tuple[float, dict[str, A
 
 def forget_installed_snapshots() -> int:
     """Delete the shared installed snapshots (the next check makes one, as after a project change)."""
-    from pyrun_docs.check.api import default_cache_dir
+    from pyrun_docs.check.cache import default_cache_dir
 
     gone = 0
     for files in (default_cache_dir() / "snapshots").glob("*.snap.files"):
@@ -269,7 +269,7 @@ def check_cmd(tree: Path, cache: Path, *extra: str) -> list[str]:
 
 
 def shared_snapshots(cache: Path) -> None:
-    from pyrun_docs.check.api import default_cache_dir
+    from pyrun_docs.check.cache import default_cache_dir
 
     shared = default_cache_dir() / "snapshots"
     shared.mkdir(parents=True, exist_ok=True)
@@ -289,8 +289,9 @@ def per_snippet_ms(count: int, transcript: bool = False) -> dict[str, float]:
     Per snippet: the harness's own clock from sending ``start`` to ``done`` (median, p90), and the
     mean over the page as seen from Python (protocol included).
     """
-    from pyrun_docs.check.api import default_cache_dir, harness_settings
+    from pyrun_docs.check.cache import default_cache_dir
     from pyrun_docs.check.harness import Harness
+    from pyrun_docs.check.settings import harness_settings
     from pyrun_docs.config import PyrunConfig
 
     settings = harness_settings(PyrunConfig(), default_cache_dir())

@@ -64,6 +64,11 @@ def runtime_dir(pin: RuntimePin) -> Path:
     return cache_root() / pin.key
 
 
+def packages_dir(pin: RuntimePin) -> Path:
+    """The verified wheel folder of *pin* (shared by every check and build of this user)."""
+    return cache_root() / f"{pin.key}-packages"
+
+
 #: what :func:`sha256_of` hashed, by path: ``[size, mtime_ns, ctime_ns, inode, sha256]``; kept in
 #: :data:`DIGESTS_FILE` for the next commands (``None``: not read yet)
 _digests: dict[str, list[Any]] | None = None

@@ -32,21 +32,14 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from .errors import PyrunError
-from .fetch import cache_root
-from .runtime import RuntimePin
+from .fetch import packages_dir as packages_dir  # where it lived first
+from .runtime import CHECKED_RUNTIME as CHECKED_RUNTIME
 from .snippet import Snippet
 
 if TYPE_CHECKING:
     from .packages import Resolution
 
-#: the runtime whose packages the store holds (MicroPython has none)
-CHECKED_RUNTIME = "pyodide"
 WHEELS_DIR = "wheels"
-
-
-def packages_dir(pin: RuntimePin) -> Path:
-    """The verified wheel folder of *pin* (shared by every check and build of this user)."""
-    return cache_root() / f"{pin.key}-packages"
 
 
 @dataclass

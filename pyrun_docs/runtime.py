@@ -21,6 +21,8 @@ PINS_PATH = Path(__file__).with_name("pins.json")
 
 #: Runtime names an author may write in ``runtime``; the first is the default.
 RUNTIMES = ("pyodide", "micropython")
+#: the runtime whose packages the package store holds (MicroPython has none)
+CHECKED_RUNTIME = "pyodide"
 
 #: The npm package and the files a browser needs, per runtime.
 _PACKAGES: Mapping[str, tuple[str, str, tuple[str, ...]]] = {

@@ -194,7 +194,7 @@ def test_bad_snippets_fail_alone(runtime_cache: Path, tmp_path: Path) -> None:
 
 def test_damaged_snapshot_falls_back_to_a_cold_boot(runtime_cache: Path, tmp_path: Path) -> None:
     """A snapshot whose hash matches but which does not restore: boot cold, say so, pass."""
-    from pyrun_docs.check.api import harness_settings
+    from pyrun_docs.check.settings import harness_settings
 
     folder = tmp_path / "cache"
     snapshot = harness_settings(PyrunConfig(), folder).snapshots.path
@@ -319,7 +319,7 @@ def test_harness_ends_when_the_check_is_gone(runtime_cache: Path, tmp_path: Path
     parent = f"""
 import json, os, subprocess, sys
 from pathlib import Path
-from pyrun_docs.check.api import harness_settings
+from pyrun_docs.check.settings import harness_settings
 from pyrun_docs.check.harness import HARNESS_PATH
 from pyrun_docs.config import PyrunConfig
 s = harness_settings(PyrunConfig(), Path({str(check_dir(tmp_path))!r}))

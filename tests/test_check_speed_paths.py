@@ -567,22 +567,25 @@ def test_a_spare_starts_node_first_and_stops_it_when_there_is_nothing_to_restore
         raise PyrunError("no cached runtime")
 
     monkeypatch.setattr(spare, "Harness", FakeHarness)
-    monkeypatch.setattr("pyrun_docs.check.api.harness_settings", no_runtime)
+    monkeypatch.setattr("pyrun_docs.check.settings.harness_settings", no_runtime)
     spare._warm(PyrunConfig(), tmp_path, 1, spare._generation)
     assert len(killed) == 1 and spare._warming == [] and spare._spares == []
 
 
 def test_the_spare_starts_before_the_rest_of_the_check_is_imported() -> None:
     """``pyrun-docs check`` starts its spare (Node boots meanwhile) before it imports the check's
-    ~70 ms of modules: ``pyrun_docs.check`` loads its names on first use, and the spare module
-    pulls in neither the check's API nor the package resolver. Every public name still resolves."""
+    ~70 ms of modules: ``pyrun_docs.check`` loads its names on first use, and neither the spare
+    module nor what it makes Node's ``init`` with (:mod:`.settings`) pulls in the check's API, the
+    pool or the package resolver. Every public name still resolves."""
     code = (
         "import sys\n"
         "import pyrun_docs.cli\n"
         "from pyrun_docs.check.spare import prestart\n"
         "from pyrun_docs.check.cache import default_cache_dir\n"
+        "from pyrun_docs.check.settings import harness_settings\n"
         "heavy = sorted(m for m in ('pyrun_docs.check.api', 'pyrun_docs.packages',"
-        " 'pyrun_docs.check.pool', 'pyrun_docs.check.scan') if m in sys.modules)\n"
+        " 'pyrun_docs.package_store', 'pyrun_docs.check.pool', 'pyrun_docs.check.scan')"
+        " if m in sys.modules)\n"
         "print(heavy)\n"
         "import pyrun_docs.check as check\n"
         "print(all(getattr(check, name) is not None for name in check.__all__))\n"

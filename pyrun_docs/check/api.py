@@ -14,10 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from pyrun_docs.assets import executor_path
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.fetch import ensure_runtime
-from pyrun_docs.node import find_node
 from pyrun_docs.package_store import (
     CHECKED_RUNTIME,
     PackageError,
@@ -27,12 +25,11 @@ from pyrun_docs.package_store import (
     packages_dir,
 )
 from pyrun_docs.packages import Resolution, resolve
-from pyrun_docs.runtime import RuntimePin, get_pin
+from pyrun_docs.runtime import get_pin
 from pyrun_docs.snippet import Snippet
 
 from . import micropython, spare
 from .cache import ResultCache, default_cache_dir, results_dir
-from .harness import HARNESS_IO_PATH, HARNESS_PATH
 from .plan import (
     Run,
     cache_key,
@@ -45,28 +42,14 @@ from .plan import (
     transcript_flags,
     unit_of,
 )
-from .pool import PageJob, Settings, run_pages
+from .pool import PageJob, run_pages
 from .progress import Progress, ProgressCallback
 from .results import CheckReport, SnippetResult, Status
-from .snapshot import SnapshotStore
+from .settings import (
+    engine_of,
+    harness_settings,
+)
 from .verdict import cached_output, judge, problem, skipped
-
-#: modules imported before the snapshot is taken, so pages do not each pay for importing them
-WARM_IMPORTS = (
-    "asyncio", "collections", "dataclasses", "datetime", "decimal", "fractions", "functools",
-    "itertools", "json", "math", "random", "re", "statistics", "textwrap", "typing",
-    "doctest",  # judges every >>> transcript; ~1 s to import in Pyodide, paid once per snapshot
-)  # fmt: skip
-ISOLATION_PATH = Path(__file__).with_name("isolation.py")
-#: environment variable: ``interpreter`` gives every page a freshly restored interpreter instead of
-#: handing a verified, restored one on (slower; for when an example's in-place changes leak)
-ISOLATION_ENV = "PYRUN_DOCS_CHECK_ISOLATION"
-
-
-def isolation_mode() -> str:
-    """``reset`` (default) or ``interpreter``, from :data:`ISOLATION_ENV`."""
-    value = os.environ.get(ISOLATION_ENV, "reset").strip().lower()
-    return "interpreter" if value == "interpreter" else "reset"
 
 
 def run_check(
@@ -347,75 +330,6 @@ def default_workers(page_jobs: Sequence[PageJob], cores: int) -> int:
     """
     work = sum(PAGE_SECONDS + RUN_SECONDS * len(job.runs) for job in page_jobs)
     return max(1, min(cores, len(page_jobs), int(work // MIN_WORK_PER_PROCESS)))
-
-
-def engine_of(pin: RuntimePin) -> str:
-    """A digest of what judges a snippet: the pinned runtime, the executor, harness and isolation."""
-    return engine_digest(
-        pin.key,
-        pin.integrity,
-        executor_path().read_bytes(),
-        HARNESS_PATH.read_bytes(),
-        HARNESS_IO_PATH.read_bytes(),
-        ISOLATION_PATH.read_bytes(),
-    )
-
-
-def harness_settings(
-    config: PyrunConfig,
-    folder: Path,
-    *,
-    runtime: Path | None = None,
-    pyodide: bool = True,
-    install: Sequence[str] = (),
-    install_key: str = "",
-    install_imports: Sequence[str] = (),
-    offline: bool = False,
-) -> Settings:
-    """Node, the harness's ``init`` message and the snapshot store, for the pool (or a benchmark).
-
-    Args:
-        config: site settings (``output_limit``, ``timeout``).
-        folder: the check's cache folder (snapshots go to ``folder / "snapshots"``).
-        runtime: the verified runtime folder, if the caller already has it.
-        pyodide: ``False`` when only MicroPython pages run: Pyodide is then neither fetched nor
-            verified (a MicroPython-only site checks offline with only MicroPython cached).
-        install: load specs (lock names, verified wheel paths) every interpreter has installed
-            before its first page (:func:`_site_install`); their pages load nothing.
-        install_key: names that set in the installed snapshot's file name.
-        install_imports: their modules, imported (then forgotten) before the installed snapshot
-            is taken, so it holds the standard-library code they need compiled.
-        offline: only a runtime already in the cache (a spare harness downloads nothing).
-
-    Raises:
-        PyrunError: no usable Node.js, or the runtime cannot be fetched and verified.
-    """
-    pin = get_pin(CHECKED_RUNTIME)
-    if runtime is None and pyodide:
-        runtime = ensure_runtime(pin, offline=offline)
-    node = find_node()
-    snapshot_key = engine_digest(engine_of(pin), node.version, *WARM_IMPORTS)[:24]
-    return Settings(
-        node=node,
-        config=config,
-        init={
-            "indexURL": str(runtime) + os.sep,
-            "packageDir": str(packages_dir(pin)) + os.sep,
-            "executor": str(executor_path()),
-            "isolationModule": str(ISOLATION_PATH),
-            "isolation": isolation_mode(),
-            "outputLimit": config.output_limit,
-            "warm": list(WARM_IMPORTS),
-            "install": list(install),
-            "installImports": list(install_imports),
-        },
-        snapshots=SnapshotStore(
-            folder / "snapshots",
-            f"{pin.key}-{snapshot_key}",
-            enabled=None if pyodide else False,
-            install_key=install_key if install else "",
-        ),
-    )
 
 
 def _usable(hit: dict[str, Any], snippet: Snippet, config: PyrunConfig) -> bool:

@@ -18,20 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyrun_docs.config import PyrunConfig
-from pyrun_docs.node import Node
-
 from . import spare
 from .harness import HARNESS_PATH, MICROPYTHON_HARNESS_PATH, Harness, HarnessDied
 from .micropython import explain_limitation
 from .plan import Run, session_key
 from .results import SnippetResult, Status
-from .snapshot import SnapshotStore
+from .settings import Settings
 from .verdict import judge, problem, recorded_output
 
-#: seconds to wait for a cold boot (and making the snapshot) / a snapshot restore
-BOOT_TIMEOUT = 180.0
-RESTORE_TIMEOUT = 30.0
 #: a harness using more memory than this after a page is replaced by a new one
 RECYCLE_RSS = 2_500_000_000
 
@@ -53,20 +47,6 @@ class Outcome:
 
     result: SnippetResult
     cache: dict[str, Any] | None = None
-
-
-@dataclass
-class Settings:
-    """What every worker needs."""
-
-    node: Node
-    config: PyrunConfig
-    init: dict[str, Any]
-    snapshots: SnapshotStore
-    boot_timeout: float = BOOT_TIMEOUT
-    restore_timeout: float = RESTORE_TIMEOUT
-    #: the MicroPython harness's ``init`` message (``check.micropython.harness_init``)
-    micropython: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

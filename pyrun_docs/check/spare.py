@@ -196,8 +196,8 @@ def _warm(
             except OSError:
                 break
         _warming.extend(started)
-    from .api import harness_settings
     from .cache import default_cache_dir
+    from .settings import harness_settings
 
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     last = _remembered(folder, site_id(config, base_dir))
