@@ -81,8 +81,9 @@ let compiled = null;
  * @param {string} wasmPath
  */
 function cacheWasmCompilation(wasmPath) {
-  compiled = WebAssembly.compile(fs.readFileSync(wasmPath)); // not fs.promises: it reads in chunks, each
-  // waiting for the main thread, which is busy starting the interpreter
+  // read at once, not with fs.promises: that reads in chunks, each waiting for the main thread,
+  // which is busy starting the interpreter (the compile finished 30-60 ms later)
+  compiled = WebAssembly.compile(fs.readFileSync(wasmPath));
   compiled.catch(() => {}); // a failure surfaces where it is awaited: the first interpreter's start
   const instantiate = WebAssembly.instantiate.bind(WebAssembly);
   /** @type {any} */ (WebAssembly).instantiate = async (
