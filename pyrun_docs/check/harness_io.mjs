@@ -123,11 +123,18 @@ export class BlockedWebSocket {
  * attrs' docs). Lazy validation: V8 validates a function when it first compiles it, not all of
  * Pyodide's ~10 MB when the module is compiled (on background threads: 40 -> 15 ms, 68 -> 20 ms
  * of CPU per harness; a check whose harnesses restore side by side on 2 cores gains most,
- * `-j 2` on the real-docs tree 1.51 -> 1.34 s, interleaved, 8 pairs). Set here, not on Node's
+ * `-j 2` on the real-docs tree 1.51 -> 1.34 s, interleaved, 8 pairs). Only on V8 12 (Node 22) and
+ * newer: a module an engine cannot run then compiles all the same, which fools a feature probe,
+ * and Pyodide probes WebAssembly GC by constructing its call trampoline, which Node 20's V8 11
+ * rejects (with lazy validation it was taken, and every interpreter failed to start: "Invalid
+ * opcode 0xfb"); V8 12 runs GC, so the probe answers the same. Set here, not on Node's
  * command line: any V8 flag there makes Node boot without its startup snapshot, ~17 ms more per
  * harness (median of 12 starts, 56 against 39 ms).
  */
-export const V8_FLAGS = ["--wasm-tiering-budget=180000000", "--wasm-lazy-validation"];
+export const V8_FLAGS = [
+  "--wasm-tiering-budget=180000000",
+  ...(Number(process.versions.v8.split(".")[0]) >= 12 ? ["--wasm-lazy-validation"] : []),
+];
 /**
  * With Node's compile cache on (`NODE_COMPILE_CACHE`, Node 22.1 and newer; the check sets it),
  * JavaScript loaded from now on is compiled whole, not function by function when first called, so
