@@ -43,7 +43,13 @@ from pyrun_docs.assets import (
     copy_site_assets,
 )
 from pyrun_docs.check import CheckReport, Status, prestart, run_check
-from pyrun_docs.check.progress import counted, describe_failure, format_counts, static_lines
+from pyrun_docs.check.progress import (
+    counted,
+    describe_failure,
+    format_counts,
+    grouped_failures,
+    static_lines,
+)
 from pyrun_docs.check.spare import discard as discard_spare
 from pyrun_docs.config import (
     CHECK_LEVELS,
@@ -507,8 +513,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         except PyrunError as exc:
             failed, problems = 1, [f"the check could not run: {exc.message}"]
         else:
-            for result in report.failures:
-                log.warning(describe_failure(result))
+            for result, elsewhere in grouped_failures(report):  # one shared reason: one warning
+                log.warning(describe_failure(result, elsewhere))
             problems = report.problems
             failed = len(report.failures)
             for line in static_lines(report):

@@ -19,7 +19,12 @@ from sphinx.util import logging
 from sphinx.util.display import status_iterator
 
 from pyrun_docs.check import CheckReport, SnippetResult, prestart, run_check
-from pyrun_docs.check.progress import describe_failure, format_counts, static_lines
+from pyrun_docs.check.progress import (
+    describe_failure,
+    format_counts,
+    grouped_failures,
+    static_lines,
+)
 from pyrun_docs.check.spare import discard as discard_spare
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
@@ -55,8 +60,14 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
     app.pyrun_results = {  # type: ignore[attr-defined]
         (r.snippet.page, r.snippet.index): r for r in report.results
     }
-    for result in report.failures:
-        text = describe_failure(result).split(": ", 1)[1]  # Sphinx prints the location itself
+
+    def where(result: SnippetResult) -> str:  # as Sphinx's own progress names it
+        return (
+            f"{display_path(result.snippet.path, app.srcdir)}:{result.line or result.snippet.line}"
+        )
+
+    for result, elsewhere in grouped_failures(report, where):  # one shared reason: one warning
+        text = describe_failure(result, elsewhere).split(": ", 1)[1]  # Sphinx adds the location
         logger.warning(
             f"pyrun: {text}",
             location=result.location,  # the file it is written in (an include, a docstring)

@@ -137,6 +137,7 @@ def test_a_build_stops_only_the_spare_it_started(
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle second core
+    spare.discard()  # a spare an earlier test of this worker may have left starting
     try:
         assert spare.prestart(PyrunConfig(), tmp_path) is True  # this caller started it
         assert spare.prestart(PyrunConfig(), tmp_path) is False  # someone else's is running
@@ -185,3 +186,44 @@ def test_sphinx_notes_a_fallback_without_a_warning(
     assert status == 0, err.getvalue()
     assert "pyrun: note: memory snapshot with the site's packages not used" in out.getvalue()
     assert "WARNING" not in err.getvalue()
+
+
+def test_sphinx_warns_once_for_snippets_unchecked_for_one_reason(
+    make_root: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snippets the check could not judge for one shared reason (a package nobody could fetch)
+    are one warning at the first, naming the others (dateutil's build warned 187 times), while
+    a real failure is still its own warning; the build still fails with ``pyrun_check='error'``."""
+    import io
+
+    from pyrun_docs.sphinx_ext import check as sphinx_check
+    from sphinx.cmd.build import build_main
+
+    from pyrun_docs.check import CheckReport, SnippetResult, Status
+
+    reason = "not checked: package tzdata is not in the verified package folder"
+
+    def unreachable(pages: Any, *args: Any, **kwargs: Any) -> CheckReport:
+        snippets = [s for snippets in pages.values() for s in snippets]
+        results = [SnippetResult(s, Status.ERROR, reason) for s in snippets[:-1]]
+        results.append(SnippetResult(snippets[-1], Status.FAILED, "ZeroDivisionError"))
+        return CheckReport(results)
+
+    monkeypatch.setattr(sphinx_check, "run_check", unreachable)
+    blocks = "".join(f".. pyrun::\n\n   x = {i}\n\n" for i in range(4))
+    conf = "extensions = ['pyrun_docs.sphinx_ext']\npyrun_check = 'error'\n"
+    src = make_root("basic", **{"conf.py": conf, "index.rst": f"T\n=\n\n{blocks}"})
+    for name in ("myst.md", "plain.rst", "sub"):
+        path = src / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    err = io.StringIO()
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    monkeypatch.setattr("sys.stderr", err)
+    status = build_main(["-b", "html", str(src), str(tmp_path / "html")])
+    text = re.sub(r"\x1b\[[0-9;]*m", "", err.getvalue())
+    assert status == 1, text
+    warnings = [ln for ln in text.splitlines() if "WARNING: pyrun:" in ln]
+    assert len(warnings) == 2, warnings
+    assert "index.rst:6: WARNING: pyrun: error: " + reason in warnings[0]
+    assert "(the same for 2 more snippets: index.rst:10, index.rst:14)" in warnings[0]
+    assert "index.rst:18: WARNING: pyrun: failed: ZeroDivisionError" in warnings[1]

@@ -404,21 +404,21 @@ def test_a_prestarted_harness_is_adopted_by_the_check(
     monkeypatch.setattr("pyrun_docs.check.pool.Harness", counting)
     folder = check_dir(tmp_path)
     pages = pages_of(a=rst("\n\nprint(1)"), b=rst("\n\nprint(2)"))
-    spare.prestart(PyrunConfig(), folder)
+    assert spare.prestart(PyrunConfig(), folder) is True
     report = run_check(pages, PyrunConfig(), cache_dir=folder, progress=False, jobs=1)
     assert report.ok and [r.output for r in report.results] == ["1\n", "2\n"]
     assert started == [] and report.boots == 1  # adopted, not started
 
-    spare.prestart(PyrunConfig(), folder)
+    assert spare.prestart(PyrunConfig(), folder) is True  # the check let the last one go
     other = PyrunConfig(output_limit=1234)
     again = run_check(pages, other, cache_dir=folder, progress=False, jobs=1, use_cache=False)
     assert again.ok and len(started) == 1  # the spare had other settings: a new harness
 
-    spare.prestart(PyrunConfig(), folder, count=2)
+    assert spare.prestart(PyrunConfig(), folder, count=2) is True
     two = run_check(pages, PyrunConfig(), cache_dir=folder, progress=False, jobs=2, use_cache=False)
     assert two.ok and two.workers == 2 and len(started) == 1  # both processes were spares
 
-    spare.prestart(PyrunConfig(), folder)
+    assert spare.prestart(PyrunConfig(), folder) is True
     spare.discard()  # nothing to check: stopped at once, not waited for
     assert spare._spares == [] and spare._warming == [] and spare._starter is None
 

@@ -101,9 +101,12 @@ def counted(write: Callable[[str], None], steps: int = 10) -> ProgressCallback:
     return advance
 
 
-def describe_failure(result: SnippetResult) -> str:
-    """``docs/page.rst:14: failed: ZeroDivisionError: ...`` plus the indented traceback."""
+def describe_failure(result: SnippetResult, elsewhere: str = "") -> str:
+    """``docs/page.rst:14: failed: ZeroDivisionError: ...`` plus the indented traceback; with
+    *elsewhere* (:func:`grouped_failures`), the first line says where else it applies."""
     head = f"{result.location}: {result.status.value}: {result.message}"
+    if elsewhere:
+        head += f" ({elsewhere})"
     if result.cached and result.status is not Status.FAILED:
         head += (
             " (remembered from an earlier run: the snippet, its session, runtime and packages "
@@ -123,30 +126,45 @@ def describe_failure(result: SnippetResult) -> str:
 _SAME_ERROR_SHOWN = 5
 
 
-def format_summary(report: CheckReport) -> str:
-    """Failures first, then a table of counts and one line of totals.
+def grouped_failures(
+    report: CheckReport, where: Callable[[SnippetResult], str] | None = None
+) -> list[tuple[SnippetResult, str]]:
+    """Each failure to tell, with where else it applies (``""``: nowhere else; each place as
+    *where* writes it, by default its ``location``).
 
     Snippets the check could not judge for one shared reason (``error``, the same message: a
     package that could not be fetched made 187 of a site's examples unchecked) are one entry, the
-    reason once and where else it applies, not the same long line 187 times."""
-    lines: list[str] = []
+    reason once at its first snippet and the others named after it, not the same long line 187
+    times: in the command's summary and as one warning in a Sphinx or MkDocs build."""
     same: dict[str, list[SnippetResult]] = {}
     for result in report.failures:
         if result.status is Status.ERROR:
             same.setdefault(result.message, []).append(result)
+    told: list[tuple[SnippetResult, str]] = []
     for result in report.failures:
         group = same.get(result.message, []) if result.status is Status.ERROR else []
         if group and group[0] is not result:
             continue  # told with the first
+        others = [where(r) if where else r.location for r in group[1:]]
+        more = len(others) - _SAME_ERROR_SHOWN
+        elsewhere = (
+            f"the same for {plural(len(others), 'more snippet')}: "
+            + ", ".join(others[:_SAME_ERROR_SHOWN])
+            + (f" and {more} more" if more > 0 else "")
+            if others
+            else ""
+        )
+        told.append((result, elsewhere))
+    return told
+
+
+def format_summary(report: CheckReport) -> str:
+    """Failures first (:func:`grouped_failures`), then a table of counts and one line of totals."""
+    lines: list[str] = []
+    for result, elsewhere in grouped_failures(report):
         lines.append(describe_failure(result))
-        if len(group) > 1:
-            others = [r.location for r in group[1:]]
-            shown = ", ".join(others[:_SAME_ERROR_SHOWN])
-            more = len(others) - _SAME_ERROR_SHOWN
-            lines.append(
-                f"    the same for {plural(len(others), 'more snippet')}: {shown}"
-                + (f" and {more} more" if more > 0 else "")
-            )
+        if elsewhere:
+            lines.append(f"    {elsewhere}")
         lines.append("")
     for note in report.problems:
         lines.append(f"note: {note}")
