@@ -137,7 +137,6 @@ def test_a_build_stops_only_the_spare_it_started(
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle second core
-    spare.discard()  # a spare an earlier test of this worker may have left starting
     try:
         assert spare.prestart(PyrunConfig(), tmp_path) is True  # this caller started it
         assert spare.prestart(PyrunConfig(), tmp_path) is False  # someone else's is running

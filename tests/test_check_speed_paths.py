@@ -423,6 +423,26 @@ def test_a_prestarted_harness_is_adopted_by_the_check(
     assert spare._spares == [] and spare._warming == [] and spare._starter is None
 
 
+def test_a_starter_that_ended_does_not_block_the_next_spare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command that started a spare and stopped before its check (``pyrun-docs check`` with a
+    usage error) leaves its starter thread ended; a later build in the same process still starts
+    a spare (``prestart`` said someone else's was running, for good)."""
+    from pyrun_docs.check import spare
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle second core
+    ended = threading.Thread(target=lambda: None)
+    ended.start()
+    ended.join()
+    monkeypatch.setattr(spare, "_starter", ended)
+    try:
+        assert spare.prestart(PyrunConfig(), tmp_path) is True
+    finally:
+        spare.discard()
+
+
 def test_a_spare_warms_the_first_pages_interpreter_with_the_site_installed_and_it_stays_clean(
     runtime_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -104,7 +104,9 @@ def prestart(
     if not certain and not idle_core(0):
         return False
     with _lock:
-        if _starter is not None or _spares:
+        # a starter that has ended (a command stopped before its check, on a usage error) does
+        # not count: a later build in this process (``mkdocs serve``) starts a spare of its own
+        if (_starter is not None and _starter.is_alive()) or _spares:
             return False
         _starter = threading.Thread(
             target=_best_effort,
