@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from pyrun_docs.errors import PyrunError
-from pyrun_docs.read_memo import ProjectRead, ReadMemo
+from pyrun_docs.read_memo import COARSE_MTIME, ProjectRead, ReadMemo
 from pyrun_docs.snippet import Snippet
 
 _PROBLEMS = ("stays a plain block", "the snippet is kept without it", "empty pyrun snippet")
@@ -44,12 +44,8 @@ def collect(config_file: Path, memo: ReadMemo | None = None) -> ProjectRead:
     pages, problems, docs_dir, sources = _build(config_file)
     read = ProjectRead(pages, {page: docs_dir / page for page in pages}, problems, "")
     if memo is not None and sources is not None:
-        memo.save(read, [config_file, *_tree(docs_dir), *sources], read_started - _COARSE_MTIME)
+        memo.save(read, [config_file, *_tree(docs_dir), *sources], read_started - COARSE_MTIME)
     return read
-
-
-#: seconds: a file changed this close to the read may show an older time (FAT keeps 2 s steps)
-_COARSE_MTIME = 2.0
 
 
 def _tree(folder: Path) -> list[Path]:

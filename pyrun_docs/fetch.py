@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import RuntimeFetchError
-from .files import write_atomically
+from .files import read_json_object, write_atomically
 from .runtime import RuntimePin, tarball_integrity
 
 CACHE_ENV = "PYRUN_DOCS_CACHE"
@@ -89,15 +89,8 @@ def _stamp(path: Path) -> list[int]:
 def _known() -> dict[str, list[Any]]:
     global _digests
     if _digests is None:
-        try:
-            stored = json.loads((cache_root() / DIGESTS_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            stored = {}
-        _digests = {
-            str(k): v
-            for k, v in (stored.items() if isinstance(stored, dict) else ())
-            if isinstance(v, list) and len(v) == 5
-        }
+        stored = read_json_object(cache_root() / DIGESTS_FILE)
+        _digests = {k: v for k, v in stored.items() if isinstance(v, list) and len(v) == 5}
     return _digests
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -17,3 +19,13 @@ def write_atomically(path: Path, data: bytes) -> None:
     partial = path.with_name(f"{path.name}.{os.getpid()}.part")
     partial.write_bytes(data)
     os.replace(partial, path)
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in *path* (``{}`` when it is missing, unreadable, damaged or not an
+    object): the cache's small records, which are rebuilt when they cannot be read."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stored if isinstance(stored, dict) else {}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyrun_docs.errors import PyrunError
-from pyrun_docs.files import write_atomically
+from pyrun_docs.files import read_json_object, write_atomically
 
 MIN_MAJOR = 18
 NODE_ENV = "PYRUN_DOCS_NODE"
@@ -84,7 +84,7 @@ def _version_of(path: str) -> str | None:
     key = (path, info.st_ino, info.st_size, info.st_mtime_ns)
     if key not in _versions:
         stamp = [info.st_ino, info.st_size, info.st_mtime_ns]
-        known = _stored_versions()
+        known = read_json_object(_versions_path())
         entry = known.get(path)
         if isinstance(entry, list) and len(entry) == 4 and entry[:3] == stamp:
             _versions[key] = str(entry[3])
@@ -101,18 +101,10 @@ def _versions_path() -> Path:
     return cache_root() / _VERSIONS_FILE
 
 
-def _stored_versions() -> dict[str, object]:
-    try:
-        stored = json.loads(_versions_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return stored if isinstance(stored, dict) else {}
-
-
 def _store_version(path: str, entry: list[object]) -> None:
     """Add *path*'s answer to the versions file (best effort: an unwritable cache asks again)."""
     target = _versions_path()
-    stored = _stored_versions()
+    stored = read_json_object(target)
     stored[path] = entry
     try:
         write_atomically(target, json.dumps(stored).encode("utf-8"))

@@ -32,8 +32,6 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from .errors import PyrunError
-from .fetch import packages_dir as packages_dir  # where it lived first
-from .runtime import CHECKED_RUNTIME as CHECKED_RUNTIME
 from .snippet import Snippet
 
 if TYPE_CHECKING:

@@ -45,9 +45,8 @@ from packaging.version import InvalidVersion, Version
 
 from .config import PyrunConfig
 from .errors import PyrunError
-from .fetch import cache_root
+from .fetch import cache_root, packages_dir
 from .package_store import (
-    CHECKED_RUNTIME,
     LockedPackage,
     PackageError,
     PackageIndex,
@@ -55,12 +54,11 @@ from .package_store import (
     PyodideLock,
     is_pure_wheel,
     lock_closure,
-    packages_dir,
     pyodide_environment,
     sha256_file,
     snippet_imports,
 )
-from .runtime import RuntimePin
+from .runtime import CHECKED_RUNTIME, RuntimePin
 from .snippet import Snippet
 
 LOCK_NAME = "pyrun-lock.json"

@@ -33,6 +33,9 @@ from .errors import PyrunError
 from .files import write_atomically
 from .snippet import Snippet
 
+#: seconds a read's start is taken back for :meth:`ReadMemo.save`: a file changed this close to
+#: the read may show an older time (FAT keeps 2 s steps)
+COARSE_MTIME = 2.0
 #: bump when what is kept changes shape
 FORMAT = 1
 #: the code whose behaviour the kept read depends on: our packages (adapters included)

@@ -61,10 +61,8 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
         (r.snippet.page, r.snippet.index): r for r in report.results
     }
 
-    def where(result: SnippetResult) -> str:  # as Sphinx's own progress names it
-        return (
-            f"{display_path(result.snippet.path, app.srcdir)}:{result.line or result.snippet.line}"
-        )
+    def where(result: SnippetResult) -> str:
+        return _place(app, result.snippet.path, result.line or result.snippet.line)
 
     for result, elsewhere in grouped_failures(report, where):  # one shared reason: one warning
         text = describe_failure(result, elsewhere).split(": ", 1)[1]  # Sphinx adds the location
@@ -117,10 +115,7 @@ def _with_progress(
         "darkgreen",
         total,
         app.verbosity,
-        stringify_func=lambda r: (
-            # relative to the docs when a page or include, else where it is (a docstring's .py)
-            f"{display_path(r.snippet.path, app.srcdir)}:{r.snippet.line} {r.status.value}"
-        ),
+        stringify_func=lambda r: f"{_place(app, r.snippet.path, r.snippet.line)} {r.status.value}",
     ):
         pass
     thread.join()
@@ -128,6 +123,12 @@ def _with_progress(
         raise outcome["error"]
     report: CheckReport = outcome["report"]
     return report
+
+
+def _place(app: Sphinx, path: str, line: int) -> str:
+    """``path:line`` as the build's log names a snippet: relative to the docs when a page or an
+    include, else where it is (a docstring's ``.py``, wherever it is installed)."""
+    return f"{display_path(path, app.srcdir)}:{line}"
 
 
 def on_builder_inited_check(app: Sphinx) -> None:

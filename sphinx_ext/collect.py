@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pyrun_docs.errors import PyrunError
-from pyrun_docs.read_memo import ProjectRead, ReadMemo, read_folder
+from pyrun_docs.read_memo import COARSE_MTIME, ProjectRead, ReadMemo, read_folder
 from pyrun_docs.snippet import Snippet
 
 #: warnings of ours that mean a snippet lost an option or was dropped (the command fails on them)
@@ -48,12 +48,8 @@ def collect(confdir: Path, cache: Path, memo: ReadMemo | None = None) -> Project
     read_started = time.time()
     found, read = _read(confdir, read_folder(cache, confdir))
     if memo is not None and read is not None:
-        memo.save(found, read, read_started - _COARSE_MTIME)
+        memo.save(found, read, read_started - COARSE_MTIME)
     return found
-
-
-#: seconds: a file changed this close to the read may show an older time (FAT keeps 2 s steps)
-_COARSE_MTIME = 2.0
 
 
 def _read(confdir: Path, work: Path) -> tuple[ProjectRead, list[Any] | None]:

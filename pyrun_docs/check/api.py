@@ -15,17 +15,10 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from pyrun_docs.config import PyrunConfig
-from pyrun_docs.fetch import ensure_runtime
-from pyrun_docs.package_store import (
-    CHECKED_RUNTIME,
-    PackageError,
-    PackageIndex,
-    PackageStore,
-    PyodideLock,
-    packages_dir,
-)
+from pyrun_docs.fetch import ensure_runtime, packages_dir
+from pyrun_docs.package_store import PackageError, PackageIndex, PackageStore, PyodideLock
 from pyrun_docs.packages import Resolution, resolve
-from pyrun_docs.runtime import get_pin
+from pyrun_docs.runtime import CHECKED_RUNTIME, get_pin
 from pyrun_docs.snippet import Snippet
 
 from . import micropython, spare

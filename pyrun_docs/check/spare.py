@@ -33,7 +33,7 @@ from typing import Any
 
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
-from pyrun_docs.files import write_atomically
+from pyrun_docs.files import read_json_object, write_atomically
 from pyrun_docs.node import find_node
 
 from .harness import HARNESS_PATH, Harness, HarnessDied
@@ -143,12 +143,7 @@ def remember_install(
     """Note what *site*'s interpreters have installed, for the next check's spare (a guess: the
     spare starts with it, and a check that installs something else restores its own)."""
     path = _records(folder)
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(records, dict):
-            records = {}
-    except (OSError, ValueError):
-        records = {}
+    records = read_json_object(path)
     record = {"install": install, "key": install_key, "imports": imports}
     if records.get(site) == record:
         return
@@ -163,10 +158,7 @@ def remember_install(
 
 
 def _remembered(folder: Path, site: str) -> dict[str, Any]:
-    try:
-        record = json.loads(_records(folder).read_text(encoding="utf-8")).get(site)
-    except (OSError, ValueError, AttributeError):
-        return {}
+    record = read_json_object(_records(folder)).get(site)
     return record if isinstance(record, dict) else {}
 
 
