@@ -67,10 +67,21 @@ def page_files(
 
 
 def page_scripts(snippets: Sequence[Snippet], config: PyrunConfig, *, title: str) -> dict[int, str]:
-    """The ``.py`` text of each visible snippet, by index (hidden setup runs first in each)."""
+    """The ``.py`` text of each visible snippet, by index (hidden setup runs first in each).
+
+    Each snippet's script code is made once per page: every script of a session repeats the
+    earlier snippets' code, and parsing each again for every later script made a page of one
+    session quadratic (60 transcripts: 0.6 s a page; a Sphinx page of doctest blocks is one)."""
     page = sorted(snippets, key=lambda s: s.index)
+    codes: dict[int, str] = {}
+
+    def code_of(snippet: Snippet) -> str:
+        if snippet.index not in codes:
+            codes[snippet.index] = _code_of(snippet)
+        return codes[snippet.index]
+
     return {
-        s.index: script(session_members(s, page, config), title=title)
+        s.index: script(session_members(s, page, config), title=title, code_of=code_of)
         for s in page
         if not s.options.hidden
     }
@@ -103,11 +114,18 @@ def _stem(page: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name or "index"
 
 
-def script(chain: Sequence[Snippet], *, title: str) -> str:
+def script(
+    chain: Sequence[Snippet],
+    *,
+    title: str,
+    code_of: Callable[[Snippet], str] | None = None,
+) -> str:
     """A ``.py`` running *chain* (a session's snippets up to the last, which is the one taken
-    away) in one namespace, as the reader's widget runs them."""
+    away) in one namespace, as the reader's widget runs them. *code_of*: a snippet's script
+    code (:func:`page_scripts` passes one that remembers it for the page)."""
+    code_of = code_of or _code_of
     target = chain[-1]
-    bodies = [_code_of(s) for s in chain]
+    bodies = [code_of(s) for s in chain]
     helpers = [_SHOW] if any("_show(" in body for body in bodies) else []
     if any(re.search(r"\bdisplay\s*\(", body) for body in bodies):
         helpers.append(_DISPLAY)
@@ -117,10 +135,10 @@ def script(chain: Sequence[Snippet], *, title: str) -> str:
         "",
         *helpers,
     ]
-    for snippet in chain:
+    for snippet, body in zip(chain, bodies, strict=True):
         role = "the example" if snippet is target else _role(snippet)
         lines.append(f"# --- {role} ({snippet.location}) ---")
-        lines.append(_code_of(snippet).rstrip("\n"))
+        lines.append(body.rstrip("\n"))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.options import SnippetOptions
@@ -97,3 +98,26 @@ def test_notebook_cells_carry_the_outputs_given() -> None:
     assert cells[0]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "hi\n"}]
     assert cells[1]["source"] == "1 + 1"  # prompts gone; the echo is not an output
     assert cells[1]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "2\n"}]
+
+
+def test_each_snippet_is_made_script_code_once_a_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page of one session (a Sphinx page of doctest blocks) repeats every earlier snippet in
+    each script; making each snippet's code again for each later script was quadratic (60
+    transcripts: 0.6 s a page). The scripts are the same as when each is made on its own."""
+    from pyrun_docs import takeaway
+
+    page = [snippet(i, f">>> x{i} = {i}\n>>> x{i} + 1\n{i + 1}\n", session="s") for i in range(30)]
+    page.insert(0, snippet(30, "import math\n", session="s", hidden=True))
+    alone = {s.index: takeaway.script(takeaway.session_members(s, page, PyrunConfig()), title="P")
+             for s in page if not s.options.hidden}  # fmt: skip
+    made: list[int] = []
+    original = takeaway._code_of
+
+    def counted(s: Snippet) -> str:
+        made.append(s.index)
+        return original(s)
+
+    monkeypatch.setattr(takeaway, "_code_of", counted)
+    scripts = takeaway.page_scripts(page, PyrunConfig(), title="P")
+    assert scripts == alone
+    assert sorted(made) == sorted(s.index for s in page)
