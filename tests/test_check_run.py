@@ -353,6 +353,38 @@ os._exit(0)
     pytest.fail("the orphaned harness was still running 10 s after its parent died")
 
 
+def test_a_closed_harness_is_let_go_and_reaped(tmp_path: Path) -> None:
+    """``close`` asks the process to exit and returns without waiting for its end (Node takes
+    40-160 ms to exit after a page); a thread still reaps it, or kills one that does not exit."""
+    import time
+
+    from pyrun_docs.check.harness import Harness
+    from pyrun_docs.node import find_node
+
+    slow = tmp_path / "slow_exit.mjs"  # exits 1.5 s after it is asked to
+    slow.write_text(
+        'import * as readline from "node:readline";\n'
+        "for await (const line of readline.createInterface({ input: process.stdin })) {\n"
+        '  if (JSON.parse(line).op === "exit") { setTimeout(() => process.exit(0), 1500); break; }\n'
+        "}\n"
+        "setInterval(() => {}, 1000);\n"  # stdin's end alone does not end it
+    )
+    stuck = tmp_path / "never_exits.mjs"
+    stuck.write_text("setInterval(() => {}, 1000);\n")
+    node = find_node()
+    leaving, staying = Harness(node, slow), Harness(node, stuck)
+    leaving.close()
+    staying.close()
+    assert leaving.proc.poll() is None  # not waited for
+    deadline = time.monotonic() + 30
+    while (
+        leaving.proc.poll() is None or staying.proc.poll() is None
+    ) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert leaving.proc.returncode == 0  # ended on its own, and was reaped
+    assert staying.proc.returncode is not None and staying.proc.returncode < 0  # killed
+
+
 def test_a_failure_after_a_failing_example_of_its_session_says_so(
     runtime_cache: Path, tmp_path: Path
 ) -> None:
