@@ -381,3 +381,80 @@ def test_mkdocstrings_docstring_examples_are_upgraded(
     shapes.write_text("\n\n" + shapes.read_text())  # every example two lines down
     err, found = check_again()
     assert "building with MkDocs" in err and [n for _, n, _ in found] == [15, 22, 36]
+
+
+BROKEN_EVERYWHERE = """Examples
+========
+
+A typo in an output:
+
+>>> 1 + 1
+3
+
+One the browser cannot run (no processes in WebAssembly):
+
+>>> import subprocess
+>>> subprocess.run(["true"]).returncode
+0
+
+.. doctest:: other
+
+   >>> import a_module_neither_python_has
+   >>> a_module_neither_python_has.x
+   1
+
+.. testcode::
+
+   print(10 / 0)
+
+.. code-block:: python
+
+   response = client.get(url)  # an illustration, never meant to run
+"""
+
+
+def test_an_example_failing_in_cpython_too_fails_the_check(
+    tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pyrun_upgrade_failing = "static"`` keeps what fails only in the browser static; an
+    example of the doctest builder's (a transcript, a testcode block) that fails in this Python
+    too is a failure, as ``sphinx-build -b doctest`` says. Upgraded ``python`` blocks (never run
+    by the doctest builder) and an example this Python cannot judge (a module it lacks) stay
+    static. The verdict is kept: the next check starts no Python for it."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest", "python"]\n'
+    )
+    (docs / "index.rst").write_text(BROKEN_EVERYWHERE)
+    folder = check_dir(tmp_path)
+
+    def check(*extra: str) -> dict[int, dict[str, str]]:
+        out = tmp_path / "check.json"
+        main(["check", str(docs), "--json", str(out), "--cache-dir", str(folder), "-q", *extra])
+        return {r["line"]: r for r in json.loads(out.read_text())["results"]}
+
+    results = check()
+    typo, process, missing, testcode, illustration = (results[n] for n in (6, 11, 17, 23, 27))
+    assert typo["status"] == "failed" and "(fails in CPython 3." in typo["message"]
+    assert testcode["status"] == "failed"
+    assert "ZeroDivisionError" in testcode["message"] and "fails in CPython" in testcode["message"]
+    assert process["status"] == "static" and "does not support processes" in process["message"]
+    assert missing["status"] == "static" and "CPython" not in missing["message"]
+    assert illustration["status"] == "static" and "CPython" not in illustration["message"]
+
+    def no_python(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a kept verdict started Python again")
+
+    monkeypatch.setattr("pyrun_docs.check.cpython.subprocess.Popen", no_python)
+    again = check()
+    assert [again[n]["status"] for n in (6, 11, 17, 23, 27)] == [
+        "failed", "static", "static", "failed", "static"
+    ]  # fmt: skip
+    monkeypatch.undo()
+    with (docs / "conf.py").open("a") as conf:
+        conf.write('pyrun_upgrade_failing = "error"\n')  # every failure fails: nothing to ask
+    strict = check()
+    assert [strict[n]["status"] for n in (6, 11, 17, 23, 27)] == ["failed"] * 5
+    assert not any("CPython" in r["message"] for r in strict.values())

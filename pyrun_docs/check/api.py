@@ -21,7 +21,7 @@ from pyrun_docs.packages import Resolution, resolve
 from pyrun_docs.runtime import CHECKED_RUNTIME, get_pin
 from pyrun_docs.snippet import Snippet
 
-from . import micropython, spare
+from . import cpython, micropython, spare
 from .cache import ResultCache, default_cache_dir, results_dir
 from .plan import (
     Run,
@@ -204,10 +204,14 @@ def run_check(
                 (page, s.index),
                 problem(s, Status.ERROR, "internal error: the snippet got no result"),
             )
+    failing = [(page, r) for (page, _), r in results.items() if cpython.candidate(r, config)]
+    in_cpython = cpython.cross_check(failing, ordered, config, cache, keys) if failing else {}
     report = CheckReport(
         results=[
             kept_static(
-                after_failure(results[(page, s.index)], page, snippets, results, config), config
+                after_failure(results[(page, s.index)], page, snippets, results, config),
+                config,
+                in_cpython.get((page, s.index)),
             )
             for page, snippets in ordered.items()
             for s in snippets
@@ -245,15 +249,21 @@ def after_failure(
     return result
 
 
-def kept_static(result: SnippetResult, config: PyrunConfig) -> SnippetResult:
+def kept_static(
+    result: SnippetResult, config: PyrunConfig, in_cpython: SnippetResult | None = None
+) -> SnippetResult:
     """An upgraded example that fails (or times out) stays the plain block it was
-    (``upgrade_failing``). One the check could not judge (``error``: a package it could not get,
-    a crashed harness) stays an error: the example may well run for a reader, and a maintainer
-    must see that it went unchecked (a network outage once made every example of a site static,
-    its reason, a cache path and advice for the maintainer, shown to readers)."""
+    (``upgrade_failing``), unless it fails in CPython too (*in_cpython*, :mod:`.cpython`): then
+    the docs are broken, not the browser, and it stays a failure, as in the doctest builder.
+    One the check could not judge (``error``: a package it could not get, a crashed harness)
+    stays an error: the example may well run for a reader, and a maintainer must see that it
+    went unchecked (a network outage once made every example of a site static, its reason, a
+    cache path and advice for the maintainer, shown to readers)."""
     judged_failing = result.status in (Status.FAILED, Status.TIMEOUT)
     if not (judged_failing and result.snippet.upgraded and config.upgrade_failing == "static"):
         return result
+    if in_cpython is not None and in_cpython.status is Status.FAILED:
+        return replace(result, message=cpython.verdict_line(result, in_cpython))
     reason = result.message or result.status.value
     return replace(result, status=Status.STATIC, message=f"stays a plain block: {reason}")
 

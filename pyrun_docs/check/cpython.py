@@ -1,0 +1,248 @@
+"""Upgraded examples that fail in Pyodide run again in this Python: is the browser to blame?
+
+Why: with ``upgrade_failing = "static"`` (the default) an upgraded example that fails in Pyodide
+stays the plain block it was and the check passes. That is right for an example that needs a
+process, a socket or a package Pyodide lacks, and wrong for one that is simply broken (a typo, an
+output that changed), which ``sphinx-build -b doctest`` fails: a project switching from the
+doctest builder would lose the red CI for its broken examples.
+
+So each such example, with the rest of its session before it, runs again in a subprocess of the
+Python running the build (its ``sys.path``, its packages, its working directory: what the doctest
+builder runs examples with), through the same executor and judged the same way. One that fails
+there too is a failure; only one that passes there is the browser's problem and is kept static.
+
+Which examples: those the doctest builder runs itself, with the same namespace, the ``>>>``
+transcripts and ``testcode`` blocks of a page (upgraded by ``upgrade = ["doctest"]``). Not
+upgraded ``python`` blocks (the doctest builder never runs them: illustrations often are not meant
+to) nor docstring examples (run here in their module's namespace, in the doctest builder in the
+page's group), which stay static as before. An example this Python cannot judge (a module it
+cannot import, a crash, its timeout) keeps the static verdict too: no failure without proof.
+
+Verdicts are cached beside the Pyodide result, under its key and this Python's version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+from pyrun_docs.config import PyrunConfig
+from pyrun_docs.outputs import Recorded
+from pyrun_docs.snippet import Snippet
+
+from .cache import ResultCache
+from .plan import Run, execution_order, transcript_flags, unit_of
+from .results import SnippetResult, Status
+from .verdict import judge
+
+#: exceptions that say this Python lacks something the docs' build environment may not need
+#: (the project installed only as ``project``'s wheel): no verdict, the example stays static
+UNJUDGED = frozenset({"ModuleNotFoundError", "ImportError"})
+#: what the verdict line names
+PYTHON = f"CPython {sys.version_info.major}.{sys.version_info.minor}"
+
+
+def candidate(result: SnippetResult, config: PyrunConfig) -> bool:
+    """Whether *result* is an upgraded doctest-builder example that failed and would be kept
+    static: the ones asked about here."""
+    snippet = result.snippet
+    return (
+        config.upgrade_failing == "static"
+        and snippet.upgraded
+        and result.status in (Status.FAILED, Status.TIMEOUT)
+        and snippet.options.session is not None  # doctest kinds; upgraded python blocks have none
+        and snippet.options.module is None  # docstrings: another namespace than the builder's
+    )
+
+
+def cross_check(
+    failing: Sequence[tuple[str, SnippetResult]],
+    pages: Mapping[str, Sequence[Snippet]],
+    config: PyrunConfig,
+    cache: ResultCache,
+    keys: Mapping[tuple[str, int], str],
+) -> dict[tuple[str, int], SnippetResult]:
+    """This Python's verdict for each of *failing* (page, result) it could judge, by place.
+
+    A page's examples run in document order as the check runs them (each failing one after the
+    members of its session), in one subprocess for all pages, as the doctest builder runs all
+    pages in its process."""
+    verdicts: dict[tuple[str, int], SnippetResult] = {}
+    wanted: dict[str, dict[int, Snippet]] = {}
+    for page, result in failing:
+        snippet = result.snippet
+        cached = _cached(cache, keys.get((page, snippet.index)))
+        if cached is not None:
+            if (verdict := _verdict(snippet, cached)) is not None:
+                verdicts[(page, snippet.index)] = verdict
+        else:
+            wanted.setdefault(page, {})[snippet.index] = snippet
+    if not wanted:
+        return verdicts
+    jobs: list[tuple[str, list[Run]]] = []
+    for page, targets in wanted.items():
+        units = {unit_of(s, config) for s in targets.values()}
+        runs = [
+            Run(s, flags=transcript_flags(s, config))
+            for s in execution_order(list(pages[page]), config)
+            if unit_of(s, config) in units
+        ]
+        jobs.append((page, runs))
+    for page, run, raw in _run_all(jobs, config):
+        snippet = run.snippet
+        if snippet.index not in wanted.get(page, {}):
+            continue
+        key = keys.get((page, snippet.index))
+        if key:
+            cache.put(_key(key), {"cpython": raw})
+        if (verdict := _verdict(snippet, raw)) is not None:
+            verdicts[(page, snippet.index)] = verdict
+    return verdicts
+
+
+def _verdict(snippet: Snippet, raw: dict[str, Any]) -> SnippetResult | None:
+    """This Python's verdict from its executor result; ``None``: it could not judge."""
+    error = raw.get("error")
+    if not raw.get("ok") and isinstance(error, dict) and str(error.get("type")) in UNJUDGED:
+        return None
+    return judge(snippet, raw, Recorded())
+
+
+def verdict_line(pyodide: SnippetResult, cpython: SnippetResult) -> str:
+    """The message of an example that fails in both: Pyodide's, and this Python's when it
+    differs (a reader's browser shows the first)."""
+    if pyodide.message.startswith(cpython.message):  # (the check may have added why after it)
+        return f"{pyodide.message} (fails in {PYTHON} too)"
+    return f"{pyodide.message} (in {PYTHON}: {cpython.message})"
+
+
+def _key(pyodide_key: str) -> str:
+    text = f"{pyodide_key}|cpython|{sys.version}|{sys.executable}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _cached(cache: ResultCache, pyodide_key: str | None) -> dict[str, Any] | None:
+    if not pyodide_key:
+        return None
+    entry = cache.get(_key(pyodide_key))
+    raw = entry.get("cpython") if entry else None
+    return raw if isinstance(raw, dict) else None
+
+
+def _run_all(
+    jobs: Sequence[tuple[str, list[Run]]], config: PyrunConfig
+) -> list[tuple[str, Run, dict[str, Any]]]:
+    """Every run's raw executor result that came back. A run past its timeout ends the
+    subprocess: the rest of its page goes unjudged, the next page starts a new one."""
+    done: list[tuple[str, Run, dict[str, Any]]] = []
+    left = list(jobs)
+    while left:
+        finished = _run_some(left, config, done)
+        left = left[finished + 1 :]
+    return done
+
+
+def _run_some(
+    jobs: Sequence[tuple[str, list[Run]]],
+    config: PyrunConfig,
+    done: list[tuple[str, Run, dict[str, Any]]],
+) -> int:
+    """Run *jobs* in one subprocess until one fails to answer; return the index of the last
+    page it got through (or gave up on)."""
+    request = {
+        "pages": [[run.request() for run in runs] for _, runs in jobs],
+        "output_limit": config.output_limit,
+    }
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pyrun_docs.check.cpython"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    except OSError:
+        return len(jobs)
+    assert proc.stdin is not None and proc.stdout is not None
+    lines: queue.Queue[bytes] = queue.Queue()
+    threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+    try:
+        proc.stdin.write(json.dumps(request).encode("utf-8"))
+        proc.stdin.close()
+        for number, (page, runs) in enumerate(jobs):
+            for run in runs:
+                timeout = run.snippet.options.timeout or config.timeout
+                try:
+                    line = lines.get(timeout=timeout + 5)
+                except queue.Empty:
+                    return number  # past its timeout: this page stops here
+                if not line:
+                    return number  # the subprocess ended (crashed, os._exit)
+                answer = json.loads(line)
+                raw = answer.get("raw")
+                if isinstance(raw, dict):
+                    done.append((page, run, raw))
+        return len(jobs)
+    except (OSError, ValueError):
+        return len(jobs)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _pump(stream: IO[bytes], lines: queue.Queue[bytes]) -> None:
+    with stream:
+        for line in iter(stream.readline, b""):
+            lines.put(line)
+    lines.put(b"")
+
+
+# --- the subprocess ---------------------------------------------------------------------------
+
+
+def main() -> None:
+    """Run the pages read from stdin through the executor; one JSON line per run on stdout.
+
+    The examples' own writes to file descriptor 1 go to stderr: the answers have the real one."""
+    from pyrun_docs.executor import Executor
+
+    request = json.load(sys.stdin)
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # no stdin, as in the check
+    for runs in request["pages"]:
+        executor = Executor(lambda _text: None, output_limit=int(request["output_limit"]))
+        for run in runs:
+            kwargs: dict[str, Any] = {
+                "run_id": run["run"],
+                "session": run["session"],
+                "filename": run["filename"],
+                "raises": run["raises"],
+                "stdin": run["stdin"],
+                "module": run["module"],
+            }
+            if run["transcript"]:
+                kwargs.update(flags=run["flags"], want=run["want"], echo=bool(run["echo"]))
+                running = executor.run_transcript(run["code"], **kwargs)
+            else:
+                running = executor.run(run["code"], **kwargs)
+            try:
+                raw = json.loads(asyncio.run(running))
+            except BaseException as exc:  # an example that ends the loop itself
+                error = {"type": type(exc).__name__, "message": str(exc), "line": None}
+                raw = {"ok": False, "error": error}
+            answers.write(json.dumps({"run": run["run"], "raw": raw}) + "\n")
+            answers.flush()
+
+
+if __name__ == "__main__":
+    main()
