@@ -41,13 +41,40 @@ def session_members(
     return hidden + [s for s in same[: upto + 1] if not s.options.hidden]
 
 
+def session_chains(page: Sequence[Snippet], config: PyrunConfig) -> dict[int, list[Snippet]]:
+    """:func:`session_members` of every snippet of *page*, by index, in one pass over the page:
+    asked snippet by snippet, a page of one session (a Sphinx page of doctest blocks) took time
+    quadratic in its length (400 examples: 320,000 session keys)."""
+    sessions: dict[SessionKey, list[Snippet]] = {}
+    chains: dict[int, list[Snippet]] = {}
+    for snippet in page:
+        key = session_key(snippet, config)
+        if key is None:
+            chains[snippet.index] = [snippet]
+        else:
+            sessions.setdefault(key, []).append(snippet)
+    for same in sessions.values():
+        hidden = [s for s in same if s.options.hidden]
+        visible: list[Snippet] = []
+        setups = 0
+        for snippet in same:
+            if snippet.options.hidden:
+                setups += 1
+                chains[snippet.index] = hidden[:setups]
+            else:
+                visible.append(snippet)
+                chains[snippet.index] = hidden + visible
+    return chains
+
+
 def execution_order(page: Sequence[Snippet], config: PyrunConfig) -> list[Snippet]:
     """Every snippet of *page* in the order a reader running each widget top to bottom runs them."""
     ordered = sorted(page, key=lambda s: s.index)
+    chains = session_chains(ordered, config)
     seen: set[int] = set()
     order: list[Snippet] = []
     for snippet in ordered:
-        for member in session_members(snippet, ordered, config):
+        for member in chains[snippet.index]:
             if member.index not in seen:
                 seen.add(member.index)
                 order.append(member)

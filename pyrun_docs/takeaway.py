@@ -19,7 +19,7 @@ from typing import Any
 
 from .config import PyrunConfig
 from .outputs import Recorded, notebook_outputs
-from .sessions import execution_order, session_members
+from .sessions import execution_order, session_chains
 from .snippet import Snippet
 
 #: nbformat version written (4.5: cells carry ids)
@@ -80,8 +80,9 @@ def page_scripts(snippets: Sequence[Snippet], config: PyrunConfig, *, title: str
             codes[snippet.index] = _code_of(snippet)
         return codes[snippet.index]
 
+    chains = session_chains(page, config)
     return {
-        s.index: script(session_members(s, page, config), title=title, code_of=code_of)
+        s.index: script(chains[s.index], title=title, code_of=code_of)
         for s in page
         if not s.options.hidden
     }
@@ -114,6 +115,9 @@ def _stem(page: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name or "index"
 
 
+_DISPLAY_CALL = re.compile(r"\bdisplay\s*\(")
+
+
 def script(
     chain: Sequence[Snippet],
     *,
@@ -127,7 +131,7 @@ def script(
     target = chain[-1]
     bodies = [code_of(s) for s in chain]
     helpers = [_SHOW] if any("_show(" in body for body in bodies) else []
-    if any(re.search(r"\bdisplay\s*\(", body) for body in bodies):
+    if any("display" in body and _DISPLAY_CALL.search(body) for body in bodies):
         helpers.append(_DISPLAY)
     lines = [
         f"# {title}: example {target.index + 1} ({target.location}), taken away from the docs.",

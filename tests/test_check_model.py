@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pyrun_docs.check import CheckReport, SnippetResult, Status, format_summary
-from pyrun_docs.check.plan import cache_key, execution_order, session_members
+from pyrun_docs.check.plan import cache_key, execution_order, session_chains, session_members
 from pyrun_docs.check.progress import Progress
 from pyrun_docs.check.reports import emit_github_annotations, write_json, write_junit
 from pyrun_docs.check.verdict import judge, relocate_traceback
@@ -51,6 +51,29 @@ def test_order_is_the_browsers_hidden_setup_first() -> None:
 def test_same_session_name_on_another_runtime_is_another_session() -> None:
     page = [snip(0, session="a"), snip(1, session="a", runtime="micropython"), snip(2, session="a")]
     assert [s.index for s in session_members(page[2], page, CONFIG)] == [0, 2]
+
+
+def test_a_pages_chains_at_once_are_each_snippets_members() -> None:
+    """``session_chains`` (one pass over a page) answers what ``session_members`` answers for each
+    snippet: hidden setups first (also those below), sessions per runtime, loners alone."""
+    page = [
+        snip(0, session="a"),
+        snip(1),
+        snip(2, session="b"),
+        snip(3, session="a", hidden=None),
+        snip(4, session="a"),
+        snip(5, session="b", hidden=None),
+        snip(6, session="a", runtime="micropython"),
+        snip(7, session="a", hidden=None),
+        snip(8, session="a"),
+        snip(9, session="a", runtime="micropython", hidden=None),
+    ]
+    chains = session_chains(page, CONFIG)
+    assert sorted(chains) == list(range(10))
+    for snippet in page:
+        assert chains[snippet.index] == session_members(snippet, page, CONFIG), snippet.index
+    assert [s.index for s in chains[8]] == [3, 7, 0, 4, 8]
+    assert [s.index for s in chains[7]] == [3, 7]
 
 
 def test_cache_key_covers_code_chain_options_packages_and_engine() -> None:

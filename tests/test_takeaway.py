@@ -14,6 +14,7 @@ import pytest
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.options import SnippetOptions
 from pyrun_docs.outputs import Recorded
+from pyrun_docs.sessions import session_members
 from pyrun_docs.snippet import Snippet
 from pyrun_docs.takeaway import notebook_name, page_files, script_name
 
@@ -108,7 +109,7 @@ def test_each_snippet_is_made_script_code_once_a_page(monkeypatch: pytest.Monkey
 
     page = [snippet(i, f">>> x{i} = {i}\n>>> x{i} + 1\n{i + 1}\n", session="s") for i in range(30)]
     page.insert(0, snippet(30, "import math\n", session="s", hidden=True))
-    alone = {s.index: takeaway.script(takeaway.session_members(s, page, PyrunConfig()), title="P")
+    alone = {s.index: takeaway.script(session_members(s, page, PyrunConfig()), title="P")
              for s in page if not s.options.hidden}  # fmt: skip
     made: list[int] = []
     original = takeaway._code_of

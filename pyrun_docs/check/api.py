@@ -31,6 +31,7 @@ from .plan import (
     localized,
     portable,
     runtime_of,
+    session_chains,
     session_members,
     transcript_flags,
     unit_of,
@@ -384,10 +385,11 @@ def _plan_page(
             runnable.discard(snippet.index)
             continue
         needs[snippet.index] = packages
+    chains = session_chains(everything, config)
     for snippet in snippets:
         if snippet.index not in runnable:
             continue
-        chain = session_members(snippet, everything, config)
+        chain = chains[snippet.index]
         chain_packages = sorted(
             {index.fingerprint(p) for s in chain for p in needs.get(s.index, [])}
         )

@@ -33,7 +33,7 @@ from .plan import (
     engine_digest,
     execution_order,
     localized,
-    session_members,
+    session_chains,
     transcript_flags,
     unit_of,
 )
@@ -109,10 +109,11 @@ def plan_jobs(
                 runnable.add(snippet.index)
         stale: set[object] = set()
         hits: list[tuple[Snippet, dict[str, Any]]] = []
+        chains = session_chains(everything[page], config)
         for snippet in snippets:
             if snippet.index not in runnable:
                 continue
-            chain = session_members(snippet, everything[page], config)
+            chain = chains[snippet.index]
             key = cache_key(
                 snippet, chain, engine=digest, packages=(), flags=config.transcript_flags
             )
