@@ -33,8 +33,9 @@ def snip(index: int, code: str = "pass\n", line: int = 1, **options: str | None)
     return Snippet(code, "docs/p.rst", line, "p", index, parse_options(raw))
 
 
-def test_order_is_the_browsers_hidden_setup_first() -> None:
-    page = [
+def mixed_page() -> list[Snippet]:
+    """Two sessions with hidden setups, and a snippet on its own."""
+    return [
         snip(0, session="a"),
         snip(1),
         snip(2, session="b"),
@@ -42,6 +43,10 @@ def test_order_is_the_browsers_hidden_setup_first() -> None:
         snip(4, session="a"),
         snip(5, session="b", hidden=None),
     ]
+
+
+def test_order_is_the_browsers_hidden_setup_first() -> None:
+    page = mixed_page()
     assert [s.index for s in session_members(page[4], page, CONFIG)] == [3, 0, 4]
     assert [s.index for s in session_members(page[3], page, CONFIG)] == [3]
     assert [s.index for s in session_members(page[1], page, CONFIG)] == [1]
@@ -57,12 +62,7 @@ def test_a_pages_chains_at_once_are_each_snippets_members() -> None:
     """``session_chains`` (one pass over a page) answers what ``session_members`` answers for each
     snippet: hidden setups first (also those below), sessions per runtime, loners alone."""
     page = [
-        snip(0, session="a"),
-        snip(1),
-        snip(2, session="b"),
-        snip(3, session="a", hidden=None),
-        snip(4, session="a"),
-        snip(5, session="b", hidden=None),
+        *mixed_page(),
         snip(6, session="a", runtime="micropython"),
         snip(7, session="a", hidden=None),
         snip(8, session="a"),
