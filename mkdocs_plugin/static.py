@@ -12,6 +12,7 @@ reach the written pages afterwards, through beautifulsoup4, which finds each wid
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from pygments import highlight
@@ -76,12 +77,25 @@ def plain_block(fence: UpgradedFence, reason: str) -> str:
     )
 
 
+_WIDGET_START = re.compile(r'<py-repl id="pyrun-(\d+)"')
+
+
 def insert_into_widgets(page_html: str, fragments: dict[int, str]) -> str:
     """*page_html* with ``fragments[index]`` put at the end of widget ``pyrun-INDEX`` (before its
-    ``</py-repl>``): a string edit, as the page is still being rendered (no parse needed)."""
-    for index, fragment in fragments.items():
-        start = page_html.find(f'<py-repl id="pyrun-{index}"')
-        end = page_html.find("</py-repl>", start) if start >= 0 else -1
+    ``</py-repl>``): a string edit, as the page is still being rendered (no parse needed). One
+    pass over the page, the pieces joined once: an edit per widget copied the whole page each
+    time (a page of 400 widgets: 0.3 s)."""
+    ends: list[tuple[int, str]] = []
+    left = dict(fragments)
+    for match in _WIDGET_START.finditer(page_html):
+        fragment = left.pop(int(match.group(1)), None)
+        end = page_html.find("</py-repl>", match.end()) if fragment is not None else -1
         if end >= 0:
-            page_html = page_html[:end] + fragment + page_html[end:]
-    return page_html
+            ends.append((end, fragment or ""))
+    pieces: list[str] = []
+    done = 0
+    for end, fragment in sorted(ends):
+        pieces += [page_html[done:end], fragment]
+        done = end
+    pieces.append(page_html[done:])
+    return "".join(pieces)
