@@ -11,6 +11,7 @@ hashes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,7 @@ from typing import Any
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.doctest_flags import apply
 from pyrun_docs.executor import DEFAULT_FLAGS
-from pyrun_docs.options import options_to_dict
+from pyrun_docs.options import SnippetOptions, options_to_dict
 from pyrun_docs.sessions import (
     SessionKey,
     execution_order,
@@ -118,12 +119,20 @@ def cache_key(
         "format": CACHE_FORMAT,
         "engine": engine,
         "packages": sorted(packages),
-        "chain": [[s.code, options_to_dict(s.options), s.expected] for s in chain],
+        "chain": [[s.code, _options_view(s.options), s.expected] for s in chain],
         "transcript": snippet.is_transcript,
         "flags": sorted(flags),  # a set: Sphinx's integer and a written list order them apart
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _options_view(options: SnippetOptions) -> dict[str, Any]:
+    """:func:`options_to_dict`, once per distinct options: a page's chains repeat every earlier
+    member (a page of 400 examples in one session: 80,000 members, one ``options`` each). Only
+    serialized, never changed."""
+    return options_to_dict(options)
 
 
 def engine_digest(*parts: str | bytes) -> str:
