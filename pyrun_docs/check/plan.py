@@ -11,7 +11,6 @@ hashes.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -127,12 +126,23 @@ def cache_key(
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@functools.lru_cache(maxsize=4096)
+#: options object's id -> (the object, its :func:`options_to_dict` view)
+_VIEWS: dict[int, tuple[SnippetOptions, dict[str, Any]]] = {}
+
+
 def _options_view(options: SnippetOptions) -> dict[str, Any]:
-    """:func:`options_to_dict`, once per distinct options: a page's chains repeat every earlier
-    member (a page of 400 examples in one session: 80,000 members, one ``options`` each). Only
+    """:func:`options_to_dict`, once per options object: a page's chains repeat every earlier
+    member (a page of 400 examples in one session: 80,000 members). Found by identity, not
+    equality (comparing two options field by field cost as much as making the view). Only
     serialized, never changed."""
-    return options_to_dict(options)
+    found = _VIEWS.get(id(options))
+    if found is not None and found[0] is options:
+        return found[1]
+    if len(_VIEWS) > 8192:
+        _VIEWS.clear()
+    view = options_to_dict(options)
+    _VIEWS[id(options)] = (options, view)
+    return view
 
 
 def engine_digest(*parts: str | bytes) -> str:
