@@ -76,6 +76,27 @@ def test_a_pages_chains_at_once_are_each_snippets_members() -> None:
     assert [s.index for s in chains[7]] == [3, 7]
 
 
+def test_a_pages_cache_keys_view_each_snippets_options_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every key covers its whole session chain; the options of each member are turned into
+    their JSON view once per page, not once per chain (quadratic in a page of one session)."""
+    from pyrun_docs.check import plan
+
+    viewed: list[object] = []
+    original = plan.options_to_dict
+
+    def counted(options: object) -> object:
+        viewed.append(options)
+        return original(options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plan, "options_to_dict", counted)
+    page = [snip(i, f"x = {i}\n", session="s") for i in range(40)]
+    chains = session_chains(page, CONFIG)
+    keys = [cache_key(s, chains[s.index], engine="e", packages=[]) for s in page]
+    assert len(set(keys)) == 40 and len(viewed) == 40
+
+
 def test_cache_key_covers_code_chain_options_packages_and_engine() -> None:
     a, b = snip(0, "x = 1\n", session="s"), snip(1, "print(x)\n", session="s")
     base = cache_key(b, [a, b], engine="e1", packages=[])
