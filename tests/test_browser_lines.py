@@ -139,6 +139,23 @@ def measure(page: Any, selector: str) -> list[dict[str, Any]]:
     return lines
 
 
+def measure_settled(page: Any, selector: str) -> list[dict[str, Any]]:
+    """The rows once the editor has laid them out: CodeMirror places its gutter in a later
+    animation frame than its lines, which on a loaded machine came after the first measure (a
+    number 8 px off its row). The same rows two frames apart, or the last seen after 3 s."""
+    lines = measure(page, selector)
+    for _ in range(30):
+        page.evaluate(
+            "new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+        )
+        again = measure(page, selector)
+        if again == lines:
+            break
+        lines = again
+        page.wait_for_timeout(100)
+    return lines
+
+
 def assert_lines_right(
     lines: list[dict[str, Any]], numbers: list[str] | None, emphasized: list[int], what: str
 ) -> None:
@@ -214,7 +231,7 @@ def test_editor_keeps_numbers_and_emphasis(browser: Any, lines_site: tuple[str, 
                 page.locator(f"#pyrun-{number}").screenshot(
                     path=str(SHOTS / f"lines-{theme}-editor.png")
                 )
-            lines = measure(page, f"#pyrun-{number} .pyrun-code")
+            lines = measure_settled(page, f"#pyrun-{number} .pyrun-code")
             assert_lines_right(lines, numbers, emphasized, f"{theme} editor {options}")
             code = page.evaluate(f"document.getElementById('pyrun-{number}').code")
             assert code == CODE, (options, code)  # the numbers are not part of the code
