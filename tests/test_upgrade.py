@@ -458,3 +458,45 @@ def test_an_example_failing_in_cpython_too_fails_the_check(
     strict = check()
     assert [strict[n]["status"] for n in (6, 11, 17, 23, 27)] == ["failed"] * 5
     assert not any("CPython" in r["message"] for r in strict.values())
+
+
+def test_an_example_hanging_in_cpython_too_stays_static_and_is_asked_once(
+    tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No failure without proof: an example past its timeout in CPython too (after timing out
+    in the browser) is not judged there; that is remembered, so the next check waits for no
+    Python again."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["pyrun_docs.sphinx_ext"]\npyrun_upgrade = ["doctest"]\n'
+    )
+    (docs / "index.rst").write_text("Hangs\n=====\n\n>>> while True:\n...     pass\n")
+    folder = check_dir(tmp_path)
+
+    def check() -> dict[str, str]:
+        out = tmp_path / "check.json"
+        main(
+            [
+                "check",
+                str(docs),
+                "--json",
+                str(out),
+                "--cache-dir",
+                str(folder),
+                "-q",
+                "--timeout",
+                "1",
+            ]
+        )
+        (result,) = json.loads(out.read_text())["results"]
+        return dict(result)
+
+    first = check()
+    assert first["status"] == "static" and "CPython" not in first["message"], first
+
+    def no_python(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a remembered timeout started Python again")
+
+    monkeypatch.setattr("pyrun_docs.check.cpython.subprocess.Popen", no_python)
+    assert check()["status"] == "static"

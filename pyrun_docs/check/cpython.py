@@ -16,7 +16,8 @@ transcripts and ``testcode`` blocks of a page (upgraded by ``upgrade = ["doctest
 upgraded ``python`` blocks (the doctest builder never runs them: illustrations often are not meant
 to) nor docstring examples (run here in their module's namespace, in the doctest builder in the
 page's group), which stay static as before. An example this Python cannot judge (a module it
-cannot import, a crash, its timeout) keeps the static verdict too: no failure without proof.
+cannot import, a crash, its timeout) keeps the static verdict too: no failure without proof (a
+timeout is remembered, so an example that hangs everywhere costs its timeout once).
 
 Verdicts are cached beside the Pyodide result, under its key and this Python's version.
 """
@@ -45,7 +46,7 @@ from .verdict import judge
 
 #: exceptions that say this Python lacks something the docs' build environment may not need
 #: (the project installed only as ``project``'s wheel): no verdict, the example stays static
-UNJUDGED = frozenset({"ModuleNotFoundError", "ImportError"})
+UNJUDGED = frozenset({"ModuleNotFoundError", "ImportError", "CPythonTimeout"})
 #: what the verdict line names
 PYTHON = f"CPython {sys.version_info.major}.{sys.version_info.minor}"
 
@@ -182,9 +183,13 @@ def _run_some(
             for run in runs:
                 timeout = run.snippet.options.timeout or config.timeout
                 try:
-                    line = lines.get(timeout=timeout + 5)
-                except queue.Empty:
-                    return number  # past its timeout: this page stops here
+                    line = lines.get(timeout=timeout + 2)
+                except queue.Empty:  # past its timeout: unjudged, remembered, the page stops here
+                    message = f"still running after {timeout:g} s"
+                    done.append(
+                        (page, run, {"ok": False, "error": _error("CPythonTimeout", message)})
+                    )
+                    return number
                 if not line:
                     return number  # the subprocess ended (crashed, os._exit)
                 answer = json.loads(line)
@@ -197,6 +202,10 @@ def _run_some(
     finally:
         proc.kill()
         proc.wait()
+
+
+def _error(kind: str, message: str) -> dict[str, Any]:
+    return {"type": kind, "message": message, "traceback": f"{kind}: {message}\n", "line": None}
 
 
 def _pump(stream: IO[bytes], lines: queue.Queue[bytes]) -> None:
@@ -238,8 +247,7 @@ def main() -> None:
             try:
                 raw = json.loads(asyncio.run(running))
             except BaseException as exc:  # an example that ends the loop itself
-                error = {"type": type(exc).__name__, "message": str(exc), "line": None}
-                raw = {"ok": False, "error": error}
+                raw = {"ok": False, "error": _error(type(exc).__name__, str(exc))}
             answers.write(json.dumps({"run": run["run"], "raw": raw}) + "\n")
             answers.flush()
 
