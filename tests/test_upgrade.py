@@ -500,3 +500,28 @@ def test_an_example_hanging_in_cpython_too_stays_static_and_is_asked_once(
 
     monkeypatch.setattr("pyrun_docs.check.cpython.subprocess.Popen", no_python)
     assert check()["status"] == "static"
+
+
+def test_cpython_runs_a_sessions_examples_in_one_event_loop(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """As in the browser and the check, the examples of a session share one event loop in the
+    CPython run: the loop one example saw is the next one's, which then fails only in the browser
+    (no processes) and stays static, not "fails in CPython too"."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["pyrun_docs.sphinx_ext"]\npyrun_upgrade = ["doctest"]\n'
+    )
+    (docs / "index.rst").write_text(
+        "Loop\n====\n\n"
+        ">>> import asyncio\n>>> loop = asyncio.get_running_loop()\n\n"
+        "Later:\n\n"
+        ">>> asyncio.get_running_loop() is loop\nTrue\n"
+        ">>> import subprocess\n>>> subprocess.run(['true']).returncode\n0\n"
+    )
+    out = tmp_path / "check.json"
+    main(["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])
+    first, later = json.loads(out.read_text())["results"]
+    assert first["status"] == "passed", first
+    assert later["status"] == "static" and "processes" in later["message"], later

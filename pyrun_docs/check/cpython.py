@@ -228,6 +228,10 @@ def main() -> None:
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdin = open(os.devnull, encoding="utf-8")  # no stdin, as in the check
+    # one event loop for every run, as the browser and the check have one: a session's
+    # asyncio objects made by one example still work in the next
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     for runs in request["pages"]:
         executor = Executor(lambda _text: None, output_limit=int(request["output_limit"]))
         for run in runs:
@@ -245,7 +249,7 @@ def main() -> None:
             else:
                 running = executor.run(run["code"], **kwargs)
             try:
-                raw = json.loads(asyncio.run(running))
+                raw = json.loads(loop.run_until_complete(running))
             except BaseException as exc:  # an example that ends the loop itself
                 raw = {"ok": False, "error": _error(type(exc).__name__, str(exc))}
             answers.write(json.dumps({"run": run["run"], "raw": raw}) + "\n")
