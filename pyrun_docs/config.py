@@ -67,7 +67,8 @@ class PyrunConfig:
             ``"python"`` (Python code blocks, each on its own); see :mod:`pyrun_docs.upgrade`.
         upgrade_exclude: pages (docname or page path globs) whose examples stay as they are.
         upgrade_failing: an upgraded example that fails the check: ``"static"`` keeps it the
-            plain block it was, with a note for the reader; ``"error"`` fails like any snippet.
+            plain block it was, with a note for the reader, unless it fails in the build's own
+            Python too (:mod:`pyrun_docs.check.cpython`); ``"error"`` fails like any snippet.
         doctest_flags: the doctest option flags ``>>>`` transcripts are judged with: a list of
             names, or an int as ``doctest_default_flags`` is written; default: those of
             ``sphinx.ext.doctest`` (``ELLIPSIS``, ``IGNORE_EXCEPTION_DETAIL``,
