@@ -89,9 +89,11 @@ def insert_into_widgets(page_html: str, fragments: dict[int, str]) -> str:
     left = dict(fragments)
     for match in _WIDGET_START.finditer(page_html):
         fragment = left.pop(int(match.group(1)), None)
-        end = page_html.find("</py-repl>", match.end()) if fragment is not None else -1
+        if fragment is None:
+            continue
+        end = page_html.find("</py-repl>", match.end())
         if end >= 0:
-            ends.append((end, fragment or ""))
+            ends.append((end, fragment))
     pieces: list[str] = []
     done = 0
     for end, fragment in sorted(ends):

@@ -24,17 +24,15 @@ from pyrun_docs.snippet import Snippet
 from . import cpython, micropython, spare
 from .cache import ResultCache, default_cache_dir, results_dir
 from .plan import (
-    Run,
     cache_key,
     engine_digest,
-    execution_order,
     localized,
     portable,
     runtime_of,
     session_chains,
     session_members,
-    transcript_flags,
     unit_of,
+    unit_runs,
 )
 from .pool import PageJob, run_pages
 from .progress import Progress, ProgressCallback
@@ -413,11 +411,7 @@ def _plan_page(
             settle(page, _remembered(snippet, hit))
         else:
             settle(page, judge(snippet, hit["raw"], cached_output(hit), cached=True))
-    runs = [
-        Run(s, flags=transcript_flags(s, config))
-        for s in execution_order(everything, config)
-        if s.index in runnable and unit_of(s, config) in stale_units
-    ]
+    runs = unit_runs(everything, config, stale_units, runnable)
     if not runs:
         return None
     packages = sorted({p for r in runs for p in needs.get(r.snippet.index, [])})

@@ -40,7 +40,7 @@ from pyrun_docs.outputs import Recorded
 from pyrun_docs.snippet import Snippet
 
 from .cache import ResultCache
-from .plan import Run, execution_order, transcript_flags, unit_of
+from .plan import Run, unit_of, unit_runs
 from .results import SnippetResult, Status
 from .verdict import judge
 
@@ -90,13 +90,8 @@ def cross_check(
         return verdicts
     jobs: list[tuple[str, list[Run]]] = []
     for page, targets in wanted.items():
-        units = {unit_of(s, config) for s in targets.values()}
-        runs = [
-            Run(s, flags=transcript_flags(s, config))
-            for s in execution_order(list(pages[page]), config)
-            if unit_of(s, config) in units
-        ]
-        jobs.append((page, runs))
+        units: set[object] = {unit_of(s, config) for s in targets.values()}
+        jobs.append((page, unit_runs(pages[page], config, units)))
     for page, run, raw in _run_all(jobs, config):
         snippet = run.snippet
         if snippet.index not in wanted.get(page, {}):
@@ -146,8 +141,7 @@ def _run_all(
     done: list[tuple[str, Run, dict[str, Any]]] = []
     left = list(jobs)
     while left:
-        finished = _run_some(left, config, done)
-        left = left[finished + 1 :]
+        left = _run_some(left, config, done)
     return done
 
 
@@ -155,9 +149,10 @@ def _run_some(
     jobs: Sequence[tuple[str, list[Run]]],
     config: PyrunConfig,
     done: list[tuple[str, Run, dict[str, Any]]],
-) -> int:
-    """Run *jobs* in one subprocess until one fails to answer; return the index of the last
-    page it got through (or gave up on)."""
+) -> list[tuple[str, list[Run]]]:
+    """Run *jobs* in one subprocess, adding each answer to *done*; return the pages after the
+    one where it stopped answering (that page's remaining runs go unjudged), ``[]`` when all
+    answered or it could not run at all."""
     request = {
         "pages": [[run.request() for run in runs] for _, runs in jobs],
         "output_limit": config.output_limit,
@@ -172,7 +167,7 @@ def _run_some(
             env=env,
         )
     except OSError:
-        return len(jobs)
+        return []
     assert proc.stdin is not None and proc.stdout is not None
     lines: queue.Queue[bytes] = queue.Queue()
     threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
@@ -189,16 +184,16 @@ def _run_some(
                     done.append(
                         (page, run, {"ok": False, "error": _error("CPythonTimeout", message)})
                     )
-                    return number
+                    return list(jobs[number + 1 :])
                 if not line:
-                    return number  # the subprocess ended (crashed, os._exit)
+                    return list(jobs[number + 1 :])  # the subprocess ended (crashed, os._exit)
                 answer = json.loads(line)
                 raw = answer.get("raw")
                 if isinstance(raw, dict):
                     done.append((page, run, raw))
-        return len(jobs)
+        return []
     except (OSError, ValueError):
-        return len(jobs)
+        return []
     finally:
         proc.kill()
         proc.wait()

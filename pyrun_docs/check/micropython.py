@@ -28,14 +28,12 @@ from pyrun_docs.snippet import Snippet
 from .cache import ResultCache
 from .harness import HARNESS_IO_PATH, MICROPYTHON_HARNESS_PATH
 from .plan import (
-    Run,
     cache_key,
     engine_digest,
-    execution_order,
     localized,
     session_chains,
-    transcript_flags,
     unit_of,
+    unit_runs,
 )
 from .results import SnippetResult, Status
 from .verdict import cached_output, judge, problem
@@ -126,11 +124,7 @@ def plan_jobs(
         for snippet, hit in hits:
             if unit_of(snippet, config) not in stale:
                 settle(page, judge(snippet, hit["raw"], cached_output(hit), cached=True))
-        runs = [
-            Run(s, flags=transcript_flags(s, config))
-            for s in execution_order(everything[page], config)
-            if s.index in runnable and unit_of(s, config) in stale
-        ]
+        runs = unit_runs(everything[page], config, stale, runnable)
         if runs:
             jobs.append(PageJob(page, runs, runtime=RUNTIME))
     return jobs

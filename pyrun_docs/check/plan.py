@@ -84,6 +84,21 @@ class Run:
         }
 
 
+def unit_runs(
+    page: Sequence[Snippet],
+    config: PyrunConfig,
+    units: set[object],
+    runnable: set[int] | None = None,
+) -> list[Run]:
+    """The runs that rebuild *units* of *page* (whole sessions, or snippets on their own: see
+    :func:`unit_of`) in the order a reader runs them; with *runnable*, only those snippets."""
+    return [
+        Run(s, flags=transcript_flags(s, config))
+        for s in execution_order(page, config)
+        if unit_of(s, config) in units and (runnable is None or s.index in runnable)
+    ]
+
+
 def transcript_flags(snippet: Snippet, config: PyrunConfig) -> tuple[str, ...]:
     """The doctest flags for *snippet*: the site's, then the snippet's ``options``."""
     return apply(config.transcript_flags, snippet.options.flags)
