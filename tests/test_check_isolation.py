@@ -98,3 +98,26 @@ def test_restore_skips_the_files_when_told_none_changed(sandbox: Path) -> None:
     (sandbox / "page.txt").write_text("x", encoding="utf-8")
     assert baseline.restore(files=False) == [] and (sandbox / "page.txt").exists()
     assert baseline.restore() == [] and not (sandbox / "page.txt").exists()
+
+
+def test_restore_compares_only_the_namespaces_said_to_have_changed(sandbox: Path) -> None:
+    """The harness's dict watchers say which namespaces changed: a module's dict and a class's own
+    dict (behind its ``__dict__`` proxy) are among the addresses watched, and restore puts back
+    only the ones it is told of (None: all, as without watchers)."""
+    import string
+
+    baseline = Baseline(roots=(str(sandbox),))
+    module, own = vars(json), gc.get_referents(string.Template.__dict__)[0]
+    assert {id(module), id(own)} <= set(baseline.watch_targets())
+    try:
+        json.extra = 1  # type: ignore[attr-defined]
+        string.Template.delimiter = "%"
+        assert baseline.restore(False, changed=[]) == []
+        assert hasattr(json, "extra") and string.Template.delimiter == "%"  # trusted the watchers
+        assert baseline.restore(False, changed=[id(module), id(own)]) == []
+        assert not hasattr(json, "extra") and string.Template.delimiter == "$"
+        json.extra = 2  # type: ignore[attr-defined]
+        assert baseline.restore(False) == [] and not hasattr(json, "extra")
+    finally:
+        vars(json).pop("extra", None)
+        string.Template.delimiter = "$"

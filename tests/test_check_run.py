@@ -405,3 +405,52 @@ def test_a_failure_after_a_failing_example_of_its_session_says_so(
         f"{first.location}: ZeroDivisionError: division by zero)"
     )
     assert other.message.startswith("NameError") and "earlier" not in other.message
+
+
+#: a page that looks for what an earlier page changed, then changes it all again: module attributes
+#: replaced, added, deleted (also through ``vars()``, ``update`` and a ``global`` statement run in a
+#: module's own namespace) and class attributes replaced and added
+PATCHING_PAGE = (
+    "import json, string, textwrap\n"
+    "print(json.dumps([1]), hasattr(json, 'extra'), hasattr(string, 'capwords'),\n"
+    "      'x' in vars(textwrap), 'LEAK' in vars(json), hasattr(textwrap.TextWrapper, 'leak'),\n"
+    "      string.Template.delimiter, textwrap.dedent(' a'))\n"
+    "json.dumps = lambda *a, **k: 'patched'\n"
+    "json.extra = 1\n"
+    "del string.capwords\n"
+    "vars(textwrap)['x'] = 1\n"
+    "vars(textwrap).update(dedent=str.upper)\n"
+    "exec('global LEAK\\nLEAK = 1', vars(json))\n"
+    "textwrap.TextWrapper.leak = 1\n"
+    "type.__setattr__(string.Template, 'delimiter', '%')\n"
+)
+
+
+def test_pages_changing_the_same_namespaces_are_each_put_back(
+    runtime_cache: Path, tmp_path: Path
+) -> None:
+    """One interpreter serves four pages that each change the same module and class namespaces:
+    each page starts clean. Resets after the first compare only the namespaces the dict watchers
+    saw change, and a namespace put back is watched again (pages 3 and 4 fail otherwise)."""
+    from pyrun_docs.check.harness import HARNESS_PATH, Harness
+    from pyrun_docs.check.settings import harness_settings
+
+    settings = harness_settings(PyrunConfig(), check_dir(tmp_path))
+    harness = Harness(settings.node, HARNESS_PATH)
+    try:
+        harness.send({"op": "init", **settings.init, **settings.snapshots.init_fields()})
+        assert harness.event(120)["ev"] == "ready"
+        outputs, ends = [], []
+        for page in "abcd":
+            run = {"run": page, "code": PATCHING_PAGE, "filename": f"<{page}>", "session": "s"}
+            harness.send({"op": "page", "page": page, "packages": [], "runs": [run]})
+            while (event := harness.event(120))["ev"] not in ("page-done", "page-error"):
+                if event["ev"] == "done":
+                    assert event["result"]["ok"], event["result"]
+                    outputs.append("".join(m.get("text", "") for m in event["messages"]))
+            ends.append(event)
+    finally:
+        harness.close()
+    assert outputs == ["[1] False True False False False $ a\n"] * 4
+    assert all(end["ev"] == "page-done" and end["fresh"] == [] for end in ends)  # handed on
+    assert all(end["watched"] > 1000 for end in ends)  # module and class dicts
