@@ -205,3 +205,28 @@ def test_harness_ships_in_the_wheel(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(next(tmp_path.glob("pyrun_docs-*.whl"))).namelist())
     assert "pyrun_docs/check/harness.mjs" in names
     assert "pyrun_docs/check/__init__.py" in names and "pyrun_docs/check/scan.py" in names
+
+
+@pytest.mark.parametrize("thread", [False, True])
+def test_the_command_ends_without_teardown_yet_runs_exit_handlers(thread: bool) -> None:
+    """The ``pyrun-docs`` command ends its process once done (no teardown of the interpreter),
+    yet with its exit status, its output flushed and the exit handlers run; a thread still
+    working is waited for, as at a normal exit."""
+    script = (
+        "import atexit, sys, threading, time\n"
+        "atexit.register(lambda: print('handler ran', flush=True))\n"
+        "if sys.argv[1] == 'thread':\n"
+        "    threading.Thread(target=lambda: (time.sleep(0.3), print('thread done'))).start()\n"
+        "print('buffered', end='')\n"  # not flushed by print
+        "sys.argv = ['pyrun-docs', 'check', '/nonexistent/docs']\n"
+        "from pyrun_docs.cli import run\n"
+        "run()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "thread" if thread else "none"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "no such file or directory" in proc.stderr
+    assert proc.stdout.startswith("buffered") and "handler ran" in proc.stdout
+    assert ("thread done" in proc.stdout) is thread
