@@ -42,8 +42,26 @@ MICROPYTHON = sys.implementation.name == "micropython"
 
 # Bound once: a snippet that monkeypatches ``json.dumps`` or ``time.monotonic`` must not break the
 # executor's own reporting for the rest of the session.
-_dumps = json.dumps
 _HERE = __file__
+
+
+def _own_dumps() -> Callable[[Any], str]:
+    """``json.dumps`` with default settings, from a copy of ``json.encoder`` of our own: binding
+    ``json.dumps`` was not enough, since it looks ``JSONEncoder.encode`` and ``iterencode`` up
+    at each call, so a snippet replacing either on the class turned every later result into
+    text the host could not read ("the interpreter failed"). MicroPython's ``json``: as it is."""
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("json.encoder")
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except Exception:  # MicroPython (no importlib.util), or a standard library without the file
+        return json.dumps
+    return module.JSONEncoder().encode  # type: ignore[no-any-return]
+
+
+_dumps = _own_dumps()
 
 _quote: Callable[[str], str] | None
 try:  # CPython's C string encoder (MicroPython's json has none)

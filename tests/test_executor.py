@@ -252,3 +252,22 @@ def test_stream_messages_are_what_json_dumps_writes(dropped: int) -> None:
     if dropped:
         message["dropped"] = dropped
     assert stream_message("r1", "echo", text, dropped) == json.dumps(message)
+
+
+def test_a_snippet_replacing_the_json_encoder_does_not_break_the_reports() -> None:
+    """The executor reports in JSON with an encoder of its own: a snippet that replaces
+    ``JSONEncoder.encode`` (and ``json.dumps``) gets its own result, and so does the next one."""
+    host = Host()
+    encode, dumps = json.JSONEncoder.encode, json.dumps
+    try:
+        first = host.run(
+            "import json\njson.JSONEncoder.encode = lambda self, o: 'patched'\n"
+            "json.dumps = lambda *a, **k: 'patched too'\nprint(json.dumps([1]))"
+        )
+        printed = host.stdout()
+        second = host.run("print('still reported')\n1 / 0")
+    finally:
+        json.JSONEncoder.encode, json.dumps = encode, dumps  # type: ignore[method-assign]
+    assert first["ok"] and printed == "patched too\n"
+    assert not second["ok"] and second["error"]["type"] == "ZeroDivisionError"
+    assert host.stdout() == "still reported\n"
