@@ -309,13 +309,27 @@ def test_files_changed_any_way_are_caught(runtime_cache: Path, tmp_path: Path) -
     assert report.boots == 2  # after a, a fresh interpreter; c's was put back and handed on
 
 
-def test_harness_ends_when_the_check_is_gone(runtime_cache: Path, tmp_path: Path) -> None:
-    """A harness stuck in `while True: pass` whose Python side died must not keep spinning."""
+@pytest.mark.parametrize("stuck", [True, False])
+def test_harness_ends_when_the_check_is_gone(
+    runtime_cache: Path, tmp_path: Path, stuck: bool
+) -> None:
+    """A harness stuck in `while True: pass` whose Python side died must not keep spinning (its
+    watchdog thread ends it), nor one whose check died before its first page (it sees the end of
+    its input: the watchdog starts with the first page)."""
     import os
     import subprocess
     import sys
     import time
 
+    page = (
+        """send({"op": "page", "page": "x", "packages": [],
+      "runs": [{"run": "0", "code": "while True: pass", "filename": "<e>"}]})
+while b'"start"' not in p.stdout.readline():
+    pass
+"""
+        if stuck
+        else ""
+    )
     parent = f"""
 import json, os, subprocess, sys
 from pathlib import Path
@@ -328,11 +342,7 @@ def send(m):
     p.stdin.write((json.dumps(m) + "\\n").encode()); p.stdin.flush()
 send({{"op": "init", **s.init, **s.snapshots.init_fields()}})
 p.stdout.readline()
-send({{"op": "page", "page": "x", "packages": [],
-      "runs": [{{"run": "0", "code": "while True: pass", "filename": "<e>"}}]}})
-while b'"start"' not in p.stdout.readline():
-    pass
-print(p.pid, flush=True)
+{page}print(p.pid, flush=True)
 os._exit(0)
 """
     proc = subprocess.run(

@@ -108,12 +108,6 @@ export class BlockedWebSocket {
 }
 
 /**
- * Set the harness process up: a watchdog thread (a snippet in `while True: pass` blocks this
- * thread, so only another one can notice that the Python side is gone and end the process),
- * everything Node or the runtime prints goes to stderr, never into the protocol, and `fetch` /
- * `WebSocket` fail with a message.
- */
-/**
  * V8's flags for a harness, set before any WebAssembly is compiled. A check runs many short
  * examples in a process that lives a few seconds: by default V8 re-compiles every WebAssembly
  * function that has run a little with its optimizing compiler, on background threads, and on 2
@@ -145,15 +139,14 @@ export const V8_FLAGS = [
  */
 export const CACHED_V8_FLAGS = ["--no-lazy"];
 
+/**
+ * Set the harness process up: V8's flags, everything Node or the runtime prints goes to stderr,
+ * never into the protocol, and `fetch` / `WebSocket` fail with a message. The watchdog starts with
+ * the first page (`watchParent`).
+ */
 export function startHarness() {
   const cached = Boolean(nodeModule.getCompileCacheDir?.());
   for (const flag of [...V8_FLAGS, ...(cached ? CACHED_V8_FLAGS : [])]) v8.setFlagsFromString(flag);
-  const watchdog = new Worker(
-    `const { workerData } = require("node:worker_threads");
-     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, "SIGKILL"); }, 500);`,
-    { eval: true, workerData: process.ppid },
-  );
-  watchdog.unref();
   console.log = toStderr;
   console.info = toStderr;
   console.debug = toStderr;
@@ -194,6 +187,27 @@ export function snippetGlobals() {
   return g;
 }
 
+/** @type {Worker | null} */
+let watchdog = null;
+
+/**
+ * Start the watchdog thread: a snippet in `while True: pass` blocks the main thread, so only
+ * another one can notice that the Python side is gone and end the process. Started with the first
+ * page, not with the process: a Worker boots a second Node environment (~0.1 s of CPU), which
+ * competed with the interpreter's restore and the check's reading of the docs for the cores;
+ * before its first page a harness's main thread only starts and warms an interpreter, and sees
+ * the end of its input when that is done.
+ */
+function watchParent() {
+  if (watchdog) return;
+  watchdog = new Worker(
+    `const { workerData } = require("node:worker_threads");
+     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, "SIGKILL"); }, 500);`,
+    { eval: true, workerData: process.ppid },
+  );
+  watchdog.unref();
+}
+
 /**
  * Answer requests (one JSON object a line on stdin) until `exit` or the end of input, then exit.
  * A request that throws is reported as a `page-error`; the harness goes on with the next one.
@@ -207,7 +221,10 @@ export async function serve({ init, runPage, warm }) {
     const msg = JSON.parse(line);
     try {
       if (msg.op === "init") await init(msg);
-      else if (msg.op === "page") await runPage(msg);
+      else if (msg.op === "page") {
+        watchParent();
+        await runPage(msg);
+      }
       else if (msg.op === "warm" && warm) await warm(msg);
       else if (msg.op === "exit") break;
     } catch (err) {
