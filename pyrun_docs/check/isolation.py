@@ -183,8 +183,8 @@ class Baseline:
     def _suspects(
         self, changed: Iterable[int] | None
     ) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[tuple[type, dict[str, Any]]]]:
-        """The module namespaces and classes to compare: all, or those *changed* names (in the
-        baseline's order) and the classes that cannot be watched."""
+        """The module namespaces and classes to compare: all, or those whose dicts are among the
+        *changed* addresses (in the baseline's order) and the classes that cannot be watched."""
         if changed is None or self._targets is None:
             return self.dicts, self.classes
         found = sorted(self._targets[a] for a in set(changed) if a in self._targets)
