@@ -156,8 +156,44 @@ def _plain(value: Any, depth: int = 0) -> Any:
     return _NOT_PLAIN
 
 
+def digest_of(path: str | Path) -> str | None:
+    """The SHA-256 of a file's bytes, or of a folder's sorted entry names (what a read depends on
+    in a folder: which pages are there); ``None``: neither can be read."""
+    try:
+        if os.path.isdir(path):
+            names = "\n".join(sorted(os.listdir(path)))
+            return "folder:" + hashlib.sha256(names.encode("utf-8", "surrogateescape")).hexdigest()
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def settled_files(folder: Path, since: float) -> dict[str, str]:
+    """The digest of every file and folder under *folder* (itself too) changed at *since*
+    (``time.time()``) or later, by resolved path: taken as Sphinx starts reading the pages,
+    after ``conf.py`` ran, so that a file ``conf.py`` writes on every build (an included
+    ``README`` it converts, a generated listing, and the folder it makes for it) can be kept in
+    a memo when the read ended with the same bytes (see :meth:`ReadMemo.save`)."""
+    limit = int(since * 1e9)
+    found: dict[str, str] = {}
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for path in [root, *(os.path.join(root, name) for name in files)]:
+            if stamp_of(path)[0] >= limit and (digest := digest_of(path)) is not None:
+                found[str(Path(path).resolve())] = digest
+    return found
+
+
 class ReadMemo:
-    """One kept read in *folder* (``memo.json``: key and stamps; ``memo.pickle``: the value)."""
+    """One kept read in *folder* (``memo.json``: key, stamps and the files' digests;
+    ``memo.pickle``: the value).
+
+    A file whose stamp changed but whose bytes did not (written again with the same text, as a
+    ``conf.py`` that generates an included file does on every build, or touched), or a folder
+    whose entries are the same, still counts as unchanged: Sphinx would read it again, but what
+    it read is the same.
+    """
 
     def __init__(self, folder: Path, key: str) -> None:
         self.folder = folder
@@ -171,8 +207,11 @@ class ReadMemo:
             index = json.loads(self._index.read_text(encoding="utf-8"))
             if index.get("format") != FORMAT or index.get("key") != self.key:
                 return None
+            digests = index.get("digests") or {}
             for path, stamp in index["stamps"].items():
-                if stamp_of(path) != stamp:
+                if stamp_of(path) != stamp and (
+                    path not in digests or digest_of(path) != digests[path]
+                ):
                     return None
             data = self._value.read_bytes()
             if hashlib.sha256(data).hexdigest() != index["value_sha256"]:
@@ -181,15 +220,30 @@ class ReadMemo:
         except Exception:  # missing, damaged, from other code: read again
             return None
 
-    def save(self, value: Any, paths: Iterable[str | Path], read_started: float) -> bool:
-        """Keep *value* with the stamps of *paths* (files and folders the read depended on).
+    def save(
+        self,
+        value: Any,
+        paths: Iterable[str | Path],
+        read_started: float,
+        settled: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Keep *value* with the stamps and digests (:func:`digest_of`) of *paths* (files and
+        folders the read depended on).
 
         Nothing is kept when one of them changed after *read_started* (``time.time()`` before the
-        read began): what was read may be older than its stamp. Returns whether it was kept.
+        read began): what was read may be older than its stamp. Except a file in *settled*
+        (:func:`settled_files`, taken when the pages began to be read) that still has the bytes
+        it had then: it was written before Sphinx read it (by ``conf.py``). Returns whether it
+        was kept.
         """
         stamps = {str(Path(p).resolve()): stamp_of(p) for p in paths}
+        digests = {path: digest_of(path) for path in stamps}
         limit = int(read_started * 1e9)
-        if any(stamp[0] >= limit for stamp in stamps.values()):
+        settled = settled or {}
+        if any(
+            stamp[0] >= limit and (path not in settled or digests.get(path) != settled[path])
+            for path, stamp in stamps.items()
+        ):
             self.forget()
             return False
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -197,6 +251,7 @@ class ReadMemo:
             "format": FORMAT,
             "key": self.key,
             "stamps": stamps,
+            "digests": {path: digest for path, digest in digests.items() if digest is not None},
             "value_sha256": hashlib.sha256(data).hexdigest(),
             "written": time.time(),
         }

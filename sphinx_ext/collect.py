@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from pyrun_docs.errors import PyrunError
-from pyrun_docs.read_memo import COARSE_MTIME, ProjectRead, ReadMemo, read_folder
+from pyrun_docs.read_memo import (
+    COARSE_MTIME,
+    ProjectRead,
+    ReadMemo,
+    read_folder,
+    settled_files,
+)
 from pyrun_docs.snippet import Snippet
 
 #: warnings of ours that mean a snippet lost an option or was dropped (the command fails on them)
@@ -46,15 +52,20 @@ def collect(confdir: Path, cache: Path, memo: ReadMemo | None = None) -> Project
         reported (a bad option, an empty snippet), and Sphinx's other warnings as text.
     """
     read_started = time.time()
-    found, read = _read(confdir, read_folder(cache, confdir))
+    settled: dict[str, str] = {}
+    found, read = _read(confdir, read_folder(cache, confdir), read_started, settled)
     if memo is not None and read is not None:
-        memo.save(found, read, read_started - COARSE_MTIME)
+        memo.save(found, read, read_started - COARSE_MTIME, settled)
     return found
 
 
-def _read(confdir: Path, work: Path) -> tuple[ProjectRead, list[Any] | None]:
+def _read(
+    confdir: Path, work: Path, read_started: float, settled: dict[str, str]
+) -> tuple[ProjectRead, list[Any] | None]:
     """Sphinx's read: :func:`collect`'s value and the files and folders it depended on (``None``
-    when an extension asks for pages to be read every time: nothing may be kept then)."""
+    when an extension asks for pages to be read every time: nothing may be kept then). Fills
+    *settled* with the files under the project's folder changed since *read_started* as the
+    pages begin to be read (:func:`pyrun_docs.read_memo.settled_files`: what ``conf.py`` wrote)."""
     from sphinx.application import Sphinx
     from sphinx.util.console import nocolor
     from sphinx.util.docutils import docutils_namespace, patch_docutils
@@ -77,6 +88,12 @@ def _read(confdir: Path, work: Path) -> tuple[ProjectRead, list[Any] | None]:
                 freshenv=False,
             )
             app.connect("source-read", lambda _app, doc, _src: marks.append((warnings.tell(), doc)))
+            app.connect(
+                "env-before-read-docs",
+                lambda _app, _env, _docs: settled.update(
+                    settled_files(confdir, read_started - COARSE_MTIME)
+                ),
+            )
             app.build()
     except Exception as exc:  # a project's conf.py or extension may raise anything
         raise PyrunError(

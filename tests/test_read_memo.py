@@ -178,13 +178,38 @@ def test_a_conf_value_from_the_environment_is_part_of_the_key(
     assert read(project, cache)[1]
 
 
+#: a conf.py whose extension edits guide.rst while Sphinx reads index.rst (after guide.rst), once
+#: for each ``edit-while-reading`` file there
+EDITING_CONF = """
+_here = os.path.dirname(os.path.abspath(__file__))
+
+
+def _edit(app, docname, source):
+    marker = os.path.join(_here, "edit-while-reading")
+    if docname == "index" and os.path.exists(marker):
+        os.remove(marker)
+        with open(os.path.join(_here, "guide.rst"), "a", encoding="utf-8") as guide:
+            guide.write(">>> 'edited'\\n'edited'\\n")
+
+
+def setup(app):
+    app.connect("source-read", _edit)
+"""
+
+
 def test_a_file_changed_during_the_read_is_not_trusted(project: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    os.utime(project / "guide.rst")  # "now": it may have changed while Sphinx read it
-    assert read(project, cache)[1]
-    assert read(project, cache)[1]  # nothing was kept
+    """A page edited while Sphinx reads the project (after it was read) keeps nothing: what was
+    read is older than the file. A file changed just before the read, and not during it, is
+    kept (its bytes when the pages began to be read are its bytes at the end)."""
+    (project / "conf.py").write_text(CONF + EDITING_CONF, encoding="utf-8")
+    (project / "edit-while-reading").write_text("", encoding="utf-8")
     age(project)
-    assert read(project, cache)[1]
+    cache = tmp_path / "cache"
+    first, did_read = read(project, cache)
+    assert did_read and "edited" not in "".join(codes(first)["guide"])
+    second, did_read = read(project, cache)  # nothing was kept
+    assert did_read and "edited" in "".join(codes(second)["guide"])
+    os.utime(project / "guide.rst")  # "now", just before the next read, and not during it
     assert not read(project, cache)[1]
 
 
@@ -271,3 +296,34 @@ def test_the_read_keeps_the_spare_the_command_started(
     conf.write_text(CONF.replace('pyrun_check = "off"', 'pyrun_check = "warn"'), encoding="utf-8")
     read = collect(project, tmp_path / "cache", None)
     assert read.pages and stopped == []
+
+
+#: a conf.py that writes an included file on every build (more-itertools' converts its README)
+GENERATING_CONF = """
+_here = os.path.dirname(os.path.abspath(__file__))
+os.makedirs(os.path.join(_here, "_build"), exist_ok=True)
+with open(os.path.join(_here, "notes.txt"), encoding="utf-8") as _source:
+    with open(os.path.join(_here, "_build", "notes.inc"), "w", encoding="utf-8") as _out:
+        _out.write(_source.read())
+"""
+
+
+def test_a_file_conf_py_writes_again_on_every_build_keeps_the_memo(
+    project: Path, tmp_path: Path
+) -> None:
+    """A file that ``conf.py`` writes again on every build (with the same bytes) does not make
+    every check read the project again (a second check of more-itertools took 1.3 s instead of
+    0.2 s); when what it writes changes, the project is read again."""
+    (project / "conf.py").write_text(CONF + GENERATING_CONF, encoding="utf-8")
+    (project / "notes.txt").write_text("Notes:\n\n>>> 40 + 2\n42\n", encoding="utf-8")
+    (project / "guide.rst").write_text(GUIDE + "\n.. include:: _build/notes.inc\n", "utf-8")
+    age(project)
+    cache = tmp_path / "cache"
+    first, did_read = read(project, cache)
+    assert did_read and any("40 + 2" in code for code in codes(first)["guide"])
+    second, did_read = read(project, cache)  # conf.py ran (and wrote notes.inc) before the lookup
+    assert not did_read
+    assert codes(second) == codes(first)
+    (project / "notes.txt").write_text("Notes:\n\n>>> 40 + 3\n43\n", encoding="utf-8")
+    third, did_read = read(project, cache)
+    assert did_read and any("40 + 3" in code for code in codes(third)["guide"])
