@@ -8,11 +8,12 @@ keeps what the read produced together with a stamp (size and modification time, 
 ``make`` compare them) of every file the read depended on, and gives it back without starting
 Sphinx while every stamp is unchanged.
 
-It is as careful as Sphinx's own incremental build and no more clever: a memo is used only when
-its *key* (what the caller says the read depends on besides files: the configuration's values,
-the tools' versions, our own code) and every file and folder stamp match; any difference, a
-missing or damaged memo, or a file that changed while it was read means reading again. Folders
-are stamped so a new page in one of them is seen.
+It is as careful as Sphinx's own incremental build: a memo is used only when its *key* (what the
+caller says the read depends on besides files: the configuration's values, the tools' versions,
+our own code) and every file and folder match, by stamp or, where the stamp changed, by content (a
+file's bytes, a folder's entry names: a ``conf.py`` that writes an included file again on every
+build changes no content); any other difference, a missing or damaged memo, or a file that changed
+while it was read means reading again. Folders are kept so a new page in one of them is seen.
 """
 
 from __future__ import annotations
