@@ -21,15 +21,26 @@ _PROBLEMS = ("stays a plain block", "the snippet is kept without it", "empty pyr
 
 
 class _Collect(logging.Handler):
+    """Our warnings about snippets, and MkDocs' errors (what made a build abort)."""
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.problems: list[PyrunError] = []
+        self.errors: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage().removeprefix("pyrun: ")
         location, _, text = message.partition(": ")
         if any(p in message for p in _PROBLEMS) and ":" in location:
             self.problems.append(PyrunError(text, location=location))
+        elif record.levelno >= logging.ERROR:
+            line = " ".join(message.split())
+            if len(line) > 400:  # mkdocstrings' names sys.path first, the cause last
+                line = f"{line[:150]} ... {line[-230:]}"
+            if self.errors and self.errors[-1].endswith(":"):  # "Error reading page 'x.md':"
+                self.errors[-1] += f" {line}"
+            else:
+                self.errors.append(line)
 
 
 def collect(config_file: Path, memo: ReadMemo | None = None) -> ProjectRead:
@@ -80,9 +91,9 @@ def _build(
     except PyrunError:
         raise
     except Exception as exc:  # a project's configuration or plugins may raise anything
-        raise PyrunError(
-            f"{config_file}: MkDocs could not build the project ({type(exc).__name__}: {exc})"
-        ) from None
+        # MkDocs logs what went wrong and raises only "Aborted with a BuildError!"
+        why = "; ".join(handler.errors[-2:]) or f"{type(exc).__name__}: {exc}"
+        raise PyrunError(f"{config_file}: MkDocs could not build the project: {why}") from None
     finally:
         logger.removeHandler(handler)
     found = {page: snippets for page, snippets in sorted(pages.items()) if snippets}

@@ -383,6 +383,25 @@ def test_mkdocstrings_docstring_examples_are_upgraded(
     assert "building with MkDocs" in err and [n for _, n, _ in found] == [15, 22, 36]
 
 
+def test_a_mkdocs_build_that_aborts_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When MkDocs' build (run to find mkdocstrings' examples) aborts, the command names what
+    MkDocs logged (it raises only "Aborted with a BuildError!"): here a module mkdocstrings
+    cannot import, on the page that asked for it."""
+    root = tmp_path / "site"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "index.md").write_text("# API\n\n::: pyrun_no_such_module.thing\n")
+    (root / "mkdocs.yml").write_text(
+        "site_name: Broken\nmarkdown_extensions:\n  - pymdownx.superfences\n"
+        "plugins:\n  - mkdocstrings\n  - pyrun:\n      upgrade: [doctest]\n"
+    )
+    assert main(["check", str(root / "docs"), "--cache-dir", str(tmp_path / "c"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "MkDocs could not build the project: " in err
+    assert "Error reading page 'index.md': Could not collect 'pyrun_no_such_module.thing'" in err
+
+
 BROKEN_EVERYWHERE = """Examples
 ========
 
