@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import html
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,11 @@ class PyrunPluginConfig(base.Config):
     takeaway = c.Type(bool, default=_DEFAULTS.takeaway)
 
 
+def _code_key(code: str) -> str:
+    """A fence's code as compared between the page's source and the page as rendered."""
+    return textwrap.dedent(code).strip("\n")
+
+
 class PageCollector:
     """Turns the fences of the page being rendered into snippets, with their source lines."""
 
@@ -156,10 +162,14 @@ class PageCollector:
         #: upgraded fences by their opening line, and by the index of the snippet they became
         self.upgraded: dict[int, UpgradedFence] = {}
         self.originals: dict[int, UpgradedFence] = {}
+        #: upgraded fences of the page as rendered that its source does not have (included)
+        self.included: list[UpgradedFence] = []
 
-    def start(self, page: Page, modes: tuple[str, ...] = ()) -> None:
+    def start(self, page: Page, modes: tuple[str, ...] = (), markdown: str | None = None) -> None:
         """Read the page's source for its fences; with upgrade *modes*, its ``pycon``/``python``
-        fences count as ``pyrun`` fences (as :func:`upgrade_markdown` rewrites the page)."""
+        fences count as ``pyrun`` fences (as :func:`upgrade_markdown` rewrites the page). With
+        *markdown* (the page as another plugin left it: an included ``README``), the fences
+        upgraded there that the source does not have are upgrades too (:meth:`_included`)."""
         self.page = page
         src = page.file.abs_src_path
         self.path = display_path(src) if src else page.file.src_uri
@@ -174,21 +184,40 @@ class PageCollector:
         self.fences = find_fences(text)
         for line, message in swallowed_fences(text):  # neither a widget nor a snippet: say so
             self.warn(line, message)
+        self.included = []
+        if modes and markdown is not None:
+            own = [_code_key(f.code) for f in self.upgraded.values()]
+            for upgraded in upgrade_markdown(markdown, modes)[1].values():
+                if _code_key(upgraded.code) in own:
+                    own.remove(_code_key(upgraded.code))
+                else:
+                    self.included.append(upgraded)
         self.used = set()
         self.snippets = []
         self.originals = {}
 
     def _match(self, src: str) -> Fence | None:
-        """The fence SuperFences is formatting: same code, first unused (nesting changes order)."""
+        """The fence SuperFences is formatting: same code, first unused (nesting changes order);
+        None for one another plugin brought in (:meth:`_included`)."""
         wanted = src.strip("\n")
         for i, f in enumerate(self.fences):
             if i not in self.used and f.code.strip("\n") == wanted:
                 self.used.add(i)
                 return f
+        if any(_code_key(f.code) == _code_key(src) for f in self.included):
+            return None
         for i, f in enumerate(self.fences):  # code rewritten by another plugin: take the next one
             if i not in self.used:
                 self.used.add(i)
                 return f
+        return None
+
+    def _included(self, src: str) -> UpgradedFence | None:
+        """The upgraded fence *src* is when another plugin brought it into the page (not in its
+        source: its ``file:line`` is the page's): first of the same code, taken once."""
+        for i, upgraded in enumerate(self.included):
+            if _code_key(upgraded.code) == _code_key(src):
+                return self.included.pop(i)
         return None
 
     def warn(self, line: int, message: str) -> None:
@@ -208,7 +237,7 @@ class PageCollector:
         for err in errors:
             self.warn(line, f"{err.message} (the snippet is kept without it)")
         page = self.page.file.src_uri if self.page else ""
-        original = self.upgraded.get(line)
+        original = self.upgraded.get(line) if found else self._included(src)
         snippet = Snippet(
             code=code,
             path=self.path,
@@ -318,7 +347,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
         modes = self.upgrade_modes(page)
-        self.collector.start(page, modes)
+        self.collector.start(page, modes, markdown)
         if modes:  # the same rewrite as the collector's, on the text without front matter
             markdown = upgrade_markdown(markdown, modes)[0]
         # headers SuperFences cannot read (session=intro) would swallow the page after them

@@ -544,3 +544,56 @@ def test_cpython_runs_a_sessions_examples_in_one_event_loop(
     first, later = json.loads(out.read_text())["results"]
     assert first["status"] == "passed", first
     assert later["status"] == "static" and "processes" in later["message"], later
+
+
+INCLUDE_HOOK = '''
+from mkdocs.plugins import event_priority
+
+README = """
+## Usage (included)
+
+```pycon
+>>> 40 + 2
+42
+```
+
+```pycon
+>>> import subprocess
+>>> subprocess.run(["true"]).returncode
+0
+```
+"""
+
+
+@event_priority(100)  # before pyrun's, as a plugin listed first (include-markdown) runs
+def on_page_markdown(markdown, page, **kwargs):
+    return markdown + README
+'''
+
+
+def test_examples_another_plugin_brings_into_a_page_are_upgraded_too(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """A plugin that adds text to a page before ours (include-markdown pulling a README in, as
+    humanize's docs do) brings fences the page's source does not have: they are upgraded
+    examples like the page's own (one only the browser cannot run stays a plain block), not
+    widgets an author wrote; they are reported at the page."""
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "site"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "index.md").write_text("# Home\n\n```pycon\n>>> 1 + 1\n2\n```\n")
+    (root / "include_hook.py").write_text(INCLUDE_HOOK)
+    (root / "mkdocs.yml").write_text(
+        "site_name: Included\nmarkdown_extensions:\n  - pymdownx.superfences\n"
+        "hooks:\n  - include_hook.py\n"
+        "plugins:\n  - pyrun:\n      upgrade: [doctest]\n      check: error\n"
+    )
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output  # the subprocess example is not a failure
+    assert re.search(r"docs/index\.md:\d+: static: OSError", build.output), build.output
+    page = build.read("index.html")
+    widgets = re.findall(r"<py-repl.*?</py-repl>", page, re.S)
+    assert len(widgets) == 2  # the page's own example and the included 40 + 2
+    assert "40 + 2" in widgets[1] and not any("subprocess" in w for w in widgets)
+    assert "subprocess" in page and "Does not run in the browser: OSError" in page
