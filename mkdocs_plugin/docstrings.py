@@ -9,6 +9,7 @@ the object's source file and line (found as mkdocstrings-python finds it, with g
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,11 @@ def upgrade_docstrings(
     soup = BeautifulSoup(html_text, "html.parser")
     snippets: list[Snippet] = []
     originals: dict[int, str] = {}
-    for block in soup.select("div.doc-object div.highlight"):
+    # a highlighted block (pymdownx.highlight), or a bare <pre> where nothing highlights at build
+    # time (MkDocs' own themes highlight in the reader's browser), in the page's order
+    for block in soup.select("div.doc-object div.highlight, div.doc-object pre"):
+        if block.name == "pre" and block.find_parent("div", class_="highlight") is not None:
+            continue  # the inside of a highlighted block, taken whole above
         if block.find_parent("details", class_="mkdocstrings-source") or block.find_parent(
             class_=OPT_OUT_CLASS
         ):
@@ -48,7 +53,7 @@ def upgrade_docstrings(
         code_tag = block.find("code")
         text = (code_tag or block).get_text()
         owner = block.find_parent("div", class_="doc-object")
-        anchor = owner.find("a", id=True, recursive=False) if owner is not None else None
+        anchor = _object_anchor(owner) if owner is not None else None
         if anchor is None or not text.lstrip().startswith(">>>"):
             continue
         name = str(anchor["id"])
@@ -112,3 +117,16 @@ def _module_files(module: Any, files: list[Path]) -> None:
             files.append(Path(path))
     for sub in getattr(module, "modules", {}).values():
         _module_files(sub, files)
+
+
+def _object_anchor(owner: Any) -> Any:
+    """The element naming a documented object (its ``id`` is the object's path): an anchor of
+    its own, or its heading (objects shown with a heading, ``show_root_heading`` or members,
+    carry the id on the ``<h2 class="doc-heading">`` in mkdocstrings-python's templates)."""
+    anchor = owner.find("a", id=True, recursive=False)
+    if anchor is None:
+        anchor = owner.find(_HEADING, class_="doc-heading", id=True, recursive=False)
+    return anchor
+
+
+_HEADING = re.compile(r"^h[1-6]$")

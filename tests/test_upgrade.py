@@ -383,6 +383,33 @@ def test_mkdocstrings_docstring_examples_are_upgraded(
     assert "building with MkDocs" in err and [n for _, n, _ in found] == [15, 22, 36]
 
 
+@pytest.mark.parametrize("highlight", ["  - pymdownx.highlight\n", ""])
+def test_docstring_examples_of_a_documented_module_s_members_are_upgraded(
+    tmp_path: Path, runtime_cache: Path, highlight: str
+) -> None:
+    """``::: package.module`` renders each member with a heading that carries the member's id
+    (no anchor of its own, as humanize's docs are written): its examples are found and named by
+    it too; without pymdownx.highlight the examples are bare ``<pre>`` blocks, found as well."""
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "module"
+    shutil.copytree(ROOTS / "upgrade", root, ignore=shutil.ignore_patterns("docs"))
+    (root / "docs").mkdir()
+    (root / "docs" / "index.md").write_text("# API\n\n::: upgrade_fixture.shapes\n")
+    (root / "mkdocs.yml").write_text(
+        f"site_name: Module\nmarkdown_extensions:\n  - pymdownx.superfences\n{highlight}"
+        "plugins:\n  - mkdocstrings:\n      handlers:\n        python:\n          paths: [src]\n"
+        "          options:\n            docstring_style: numpy\n"
+        '  - pyrun:\n      upgrade: [doctest]\n      project: "."\n'
+    )
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    page = build.read("index.html")
+    assert 'id="upgrade_fixture.shapes.area"' in page  # on its heading
+    assert page.count('data-session="upgrade_fixture.shapes.area"') == 2
+    assert "src/upgrade_fixture/shapes.py:35: static: OSError" in build.output
+
+
 def test_a_mkdocs_build_that_aborts_says_why(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
