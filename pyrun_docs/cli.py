@@ -169,11 +169,23 @@ def _site_config(args: argparse.Namespace) -> SiteConfig:
     return site
 
 
+def _as_sources(paths: Sequence[str], site: SiteConfig) -> list[str]:
+    """*paths* with the site's configuration file, if given, standing for its pages: a Sphinx
+    project's ``conf.py`` for its folder, a ``mkdocs.yml`` for the ``docs`` folder beside it
+    (``pyrun-docs check mkdocs.yml`` said "no pyrun snippets in 1 file")."""
+    if site.path is None:
+        return list(paths)
+    config = site.path.resolve()
+    pages = config.parent if config.name == "conf.py" else config.parent / "docs"
+    return [str(pages) if Path(p).resolve() == config else p for p in paths]
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from .check.cache import default_cache_dir, results_dir
     from .check.spare import prestart
 
     site = _site_config(args)
+    args.paths = _as_sources(args.paths, site)
     # harnesses warm up while the sources are read (and the rest of the check is imported, so Node
     # boots meanwhile); surely needed when no result can be reused
     cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()

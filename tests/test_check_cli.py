@@ -230,3 +230,31 @@ def test_the_command_ends_without_teardown_yet_runs_exit_handlers(thread: bool) 
     assert "no such file or directory" in proc.stderr
     assert proc.stdout.startswith("buffered") and "handler ran" in proc.stdout
     assert ("thread done" in proc.stdout) is thread
+
+
+@pytest.mark.parametrize("config", ["conf.py", "mkdocs.yml"])
+def test_the_site_configuration_as_path_checks_its_pages(
+    runtime_cache: Path, tmp_path: Path, config: str
+) -> None:
+    """``pyrun-docs check docs/conf.py`` or ``pyrun-docs check mkdocs.yml`` checks that site's
+    pages (it found no snippet in the file itself)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    token = uuid.uuid4().hex
+    if config == "conf.py":
+        (docs / "conf.py").write_text('extensions = ["pyrun_docs.sphinx_ext"]\n')
+        (docs / "index.rst").write_text(f"Index\n=====\n\n.. pyrun::\n\n   print({token!r})\n")
+        path = docs / "conf.py"
+    else:
+        (tmp_path / "mkdocs.yml").write_text(
+            "site_name: Site\nmarkdown_extensions:\n  - pymdownx.superfences\nplugins:\n  - pyrun\n"
+        )
+        (docs / "index.md").write_text(f"# Index\n\n```pyrun\nprint({token!r})\n```\n")
+        path = tmp_path / "mkdocs.yml"
+    out = tmp_path / "report.json"
+    assert main(["check", str(path), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)),
+                 "-q"]) == 0  # fmt: skip
+    results = json.loads(out.read_text())["results"]
+    assert [(Path(r["path"]).name, r["status"]) for r in results] == [
+        ("index.rst" if config == "conf.py" else "index.md", "passed")
+    ]
