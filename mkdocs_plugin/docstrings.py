@@ -3,7 +3,7 @@
 mkdocstrings renders an object's docstring straight to HTML, so its ``>>>`` examples never pass
 through SuperFences: they are found in the page's HTML (beautifulsoup4), each in the
 ``div.doc-object`` of its object, whose anchor names it. Each docstring is a session of its own
-that runs in a copy of its module's globals, as ``doctest``'s finder runs it, and is reported at
+that sees its module's globals, as ``doctest``'s finder runs it, and is reported at
 the object's source file and line (found as mkdocstrings-python finds it, with griffe).
 """
 

@@ -43,6 +43,8 @@ MICROPYTHON = sys.implementation.name == "micropython"
 # Bound once: a snippet that monkeypatches ``json.dumps`` or ``time.monotonic`` must not break the
 # executor's own reporting for the rest of the session.
 _HERE = __file__
+#: a value no namespace holds
+_NOTHING = object()
 
 
 def _own_dumps() -> Callable[[Any], str]:
@@ -345,8 +347,8 @@ class Executor:
         self.run_id = "run"
         #: session -> its ``contextvars`` context at the end of its last run
         self._contexts: dict[str, Any] = {}
-        #: session -> the module whose globals seeded it
-        self._modules: dict[str, str] = {}
+        #: id of a namespace made by :meth:`with_module` -> that module's globals
+        self._views: dict[int, dict[str, Any]] = {}
         self._streams: tuple[StreamCapture, ...] = ()
         self._sources: dict[str, list[str]] = {}
         builtins.display = self.display  # type: ignore[attr-defined]
@@ -356,11 +358,9 @@ class Executor:
         if session is None:
             self.sessions.clear()
             self._contexts.clear()
-            self._modules.clear()
         else:
             self.sessions.pop(session, None)
             self._contexts.pop(session, None)
-            self._modules.pop(session, None)
 
     def namespace(
         self, session: str | None, transcript: bool = False, module: str | None = None
@@ -370,8 +370,8 @@ class Executor:
         A plain snippet runs as ``__main__``; a transcript gets what ``sphinx.ext.doctest`` gives a
         group, a namespace without ``__name__`` (so ``class A`` prints as ``<class 'A'>``, as the
         docs were written against). In a session mixing both, each snippet sees its own kind's rule.
-        MicroPython keeps ``__name__`` (its classes print without a module either way). A namespace
-        seeded from a *module* (a docstring's examples) keeps the module's ``__name__``, as
+        MicroPython keeps ``__name__`` (its classes print without a module either way). A
+        docstring's examples run with their module's ``__name__`` (:meth:`with_module`), as
         doctest's finder gives it.
         """
         ns = self.sessions.get(session) if session is not None else None
@@ -379,20 +379,25 @@ class Executor:
             ns = {"__builtins__": builtins}
             if session is not None:
                 self.sessions[session] = ns
-        if module is not None:
-            return ns
         if transcript and not MICROPYTHON:
             ns.pop("__name__", None)
         else:
             ns["__name__"] = "__main__"
         return ns
 
-    def seed(self, ns: dict[str, Any], session: str | None, module: str | None) -> None:
-        """Copy *module*'s globals into a new namespace (once per session): docstring examples
-        run as doctest's finder and pytest's ``--doctest-modules`` run them, seeing the names the
-        module imports and defines."""
-        if module is None or (session is not None and self._modules.get(session) == module):
-            return
+    def with_module(self, ns: dict[str, Any], module: str | None) -> dict[str, Any]:
+        """The namespace a docstring's examples run in: the session's names with *module*'s
+        globals over them (a new dict; *ns* itself without a module).
+
+        Examples see the names the module imports and defines, as doctest's finder and pytest's
+        ``--doctest-modules`` give them, and also what earlier examples of their session (the
+        page's group, under Sphinx) defined, as the doctest builder gives them. Where both have
+        a name the module's wins: an earlier example's ``first = ...`` must not hide the
+        function a later docstring documents (more-itertools). :meth:`keep` writes back what the
+        examples defined or changed.
+        """
+        if module is None:
+            return ns
         try:
             imported = __import__(module)
             for part in module.split(".")[1:]:
@@ -402,11 +407,22 @@ class Executor:
                 f"importing {module} for this docstring's globals failed: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
-        for name, value in imported.__dict__.items():
-            if name != "__builtins__":
+        view = dict(ns)
+        view.update((k, v) for k, v in imported.__dict__.items() if k != "__builtins__")
+        self._views[id(view)] = imported.__dict__
+        return view
+
+    def keep(self, ns: dict[str, Any], view: dict[str, Any]) -> None:
+        """Write into the session *ns* what the examples run in *view* (:meth:`with_module`)
+        defined, changed or deleted; the module's own names stay out of the session."""
+        module = self._views.pop(id(view), None)
+        if module is None or view is ns:
+            return
+        for name, value in view.items():
+            if module.get(name, _NOTHING) is not value:
                 ns[name] = value
-        if session is not None:
-            self._modules[session] = module
+        for name in [n for n in ns if n not in view]:
+            del ns[name]
 
     def display(self, *objs: Any) -> None:
         """Show each object with its richest representation (IPython's ``display``)."""
@@ -439,11 +455,14 @@ class Executor:
         ns = self._prepare(code, session, run_id, filename, console, module)
 
         async def body(out: StreamCapture) -> None:
-            self.seed(ns, session, module)
-            if console and not MICROPYTHON:
-                await self._execute_console(code, ns, filename, out)
-            else:
-                await self._execute(code, ns, filename)
+            view = self.with_module(ns, module)
+            try:
+                if console and not MICROPYTHON:
+                    await self._execute_console(code, view, filename, out)
+                else:
+                    await self._execute(code, view, filename)
+            finally:
+                self.keep(ns, view)
 
         return await self._guarded(body, run_id, filename, raises, stdin, session)
 
@@ -479,7 +498,7 @@ class Executor:
         *want*: the text is plain code (a ``testcode`` block) run as one example in ``exec`` mode,
         whose output must match *want* (its ``testoutput``), as ``sphinx.ext.doctest`` judges them.
 
-        *module*: a docstring's examples run in a copy of that module's globals (:meth:`seed`).
+        *module*: a docstring's examples also see that module's globals (:meth:`with_module`).
         """
         session, raises, name, want = _none(session), _none(raises), _none(name), _none(want)
         module = _none(module)
@@ -487,14 +506,19 @@ class Executor:
         test_name = name or session or "default"
 
         async def body(out: StreamCapture) -> None:
-            self.seed(ns, session, module)
+            view = self.with_module(ns, module)
             names = flag_names(_none(flags))
-            if self.port:
-                failure = self._transcript_port(
-                    transcript, ns, test_name, names, filename, out, echo, want
-                )
-            else:
-                failure = _run_doctest(self, transcript, ns, test_name, names, out, echo, want)
+            try:
+                if self.port:
+                    failure = self._transcript_port(
+                        transcript, view, test_name, names, filename, out, echo, want
+                    )
+                else:
+                    failure = _run_doctest(
+                        self, transcript, view, test_name, names, out, echo, want
+                    )
+            finally:
+                self.keep(ns, view)
             if failure is not None:
                 raise failure
 

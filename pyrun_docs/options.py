@@ -49,7 +49,7 @@ class SnippetOptions:
     dedent: int | None = None  # code-block's dedent: accepted bare or 0 (code is always dedented)
     stdin: tuple[str, ...] | None = None  # None: input() fails with a message
     flags: tuple[tuple[str, bool], ...] = ()  # doctest options of a transcript (`options`)
-    module: str | None = None  # run in a copy of this module's globals (docstring examples)
+    module: str | None = None  # also sees this module's globals (docstring examples)
 
 
 def _flag(name: str, value: str | None) -> bool:

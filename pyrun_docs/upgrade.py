@@ -52,9 +52,10 @@ class Found:
         groups: the doctest groups it belongs to (empty: ``default``).
         flags: doctest option changes of the directive's ``:options:`` as ``(name, on)``.
         hide: the directive's ``:hide:``: the block is not shown (it becomes a hidden snippet).
-        module: a docstring's module: its examples run in a copy of the module's globals, one
-            session per docstring (its *groups* names the documented object), as doctest's
-            finder and ``pytest --doctest-modules`` run them.
+        module: a docstring's module: its examples run in their group (the page's, as the
+            doctest builder runs them) and also see the module's globals, as doctest's finder
+            and ``pytest --doctest-modules`` give them (the MkDocs adapter gives each docstring
+            a group of its own, named after the object).
         key: the adapter's handle on the block (its node), returned with the result.
     """
 
@@ -176,7 +177,7 @@ def _session(block: Found) -> str:
 
 def _page_groups(found: Sequence[Found]) -> set[str]:
     """The doctest groups of the page's examples (what ``*`` and the global setup apply to)."""
-    return {_session(b) for b in found if b.kind in ("transcript", "testcode") and b.module is None}
+    return {_session(b) for b in found if b.kind in ("transcript", "testcode")}
 
 
 def _dedent(text: str) -> str:

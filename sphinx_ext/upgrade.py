@@ -169,14 +169,14 @@ def _found_as(node: nodes.Element, kind: str, fallback: str) -> Found:
     groups = tuple(node.get("groups") or ())
     module = None
     if kind == "transcript" and DOCSTRING in (source or ""):
-        # a docstring's examples: one session per docstring, in a copy of its module's globals
+        # a docstring's examples: in the page's group, as the doctest builder runs them, also
+        # seeing their module's globals, as the project's own doctests do (Executor.with_module)
         name = str(source).partition(DOCSTRING)[2].strip()
         if "<locals>" in name and documented[1]:  # made by a factory: the name it is shown as
             name = ".".join(filter(None, documented))
             module = documented[0] or module_of(name)
         else:
             module = module_of(name)
-        groups = (name,) if module else groups
     return Found(
         kind=kind,
         code=code,

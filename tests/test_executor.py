@@ -271,3 +271,27 @@ def test_a_snippet_replacing_the_json_encoder_does_not_break_the_reports() -> No
     assert first["ok"] and printed == "patched too\n"
     assert not second["ok"] and second["error"]["type"] == "ZeroDivisionError"
     assert host.stdout() == "still reported\n"
+
+
+def test_a_docstring_example_sees_its_module_and_its_session() -> None:
+    """A docstring's examples (``module``) run in their session (a Sphinx page's group) with
+    their module's globals over it: they see what earlier examples of the page imported (the
+    doctest builder's namespace) and what their module defines (doctest's finder), the module's
+    name first (an earlier ``dedent = ...`` does not hide it); what they define stays in the
+    session, the module's names do not leak into it."""
+    host = Host()
+    page = host.executor.run_transcript
+    first = ">>> from json import dumps as jd\n>>> dedent = 'not the function'\n"
+    assert json.loads(run_coroutine(page(first, session="d")))["ok"]
+    docstring = (
+        ">>> jd([1])\n'[1]'\n>>> dedent('  a')\n'a'\n>>> __name__\n'textwrap'\n>>> made = 5\n"
+    )
+    result = json.loads(run_coroutine(page(docstring, session="d", module="textwrap")))
+    assert result["ok"], result
+    later = json.loads(run_coroutine(page(">>> made\n5\n>>> jd is not None\nTrue\n", session="d")))
+    assert later["ok"], later
+    leaked = json.loads(
+        run_coroutine(page(">>> dedent\n'not the function'\n>>> indent\n", session="d"))
+    )
+    assert not leaked["ok"] and leaked["error"]["type"] == "NameError"
+    assert "indent" in leaked["error"]["message"]

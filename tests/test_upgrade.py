@@ -38,10 +38,10 @@ def test_doctest_groups_become_sessions() -> None:
         found("transcript", ">>> print(b)\n2\n", 11, "g", "other"),
         found("python", "x = 1\n", 13),
         found("transcript", ">>> 1\n1\n>>>2\n", 15),
-        found("transcript", ">>> f()\n", 17, "mod.f", module="mod"),
+        found("transcript", ">>> f()\n", 17, module="mod"),  # a docstring: the page's group
     ]
     setups, results = upgrade_page(blocks, page="p", global_setup="\nimport math\n", setup_line=4)
-    # the global setup: one hidden snippet per group of the page (not a docstring's session)
+    # the global setup: one hidden snippet per group of the page
     assert [(s.options.session, s.options.hidden, s.line) for s in setups] == [
         ("default", True, 5), ("g", True, 5)]  # fmt: skip
     snippets = [(r.found.line, r.snippet) for r in results if r.snippet is not None]
@@ -53,7 +53,7 @@ def test_doctest_groups_become_sessions() -> None:
         (5, "g", False),
         (11, "g", False),  # a block in two groups runs in its first
         (13, None, False),  # a Python code block is on its own
-        (17, "mod.f", False),
+        (17, "default", False),
     ]
     testcode = dict(snippets)[5]
     assert testcode.expected == "2\n" and testcode.options.flags == (("ELLIPSIS", False),)
@@ -119,8 +119,12 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
         ("docs/myst.md", 6, "default"),  # a pycon fence
         ("docs/myst.md", 14, "default"),  # {doctest}
     ]
-    api = [(s.path, s.line, s.options.module) for s in pages["api"]]  # type: ignore[attr-defined]
+    api = [(s.path, s.line, s.options.session, s.options.module) for s in pages["api"]]  # type: ignore[attr-defined]
+    # docstrings run in the page's group (its global setup first), seeing their module's globals
+    assert [a[2] for a in api] == ["default"] * 5
+    api = [(path, line, module) for path, line, _, module in api]
     assert api == [
+        ("docs/conf.py", 18, None),  # doctest_global_setup, as the doctest builder runs it
         ("src/upgrade_fixture/shapes.py", 13, "upgrade_fixture.shapes"),
         ("src/upgrade_fixture/shapes.py", 20, "upgrade_fixture.shapes"),  # indented, same session
         ("src/upgrade_fixture/shapes.py", 34, "upgrade_fixture.shapes"),
@@ -143,7 +147,7 @@ def test_the_page_keeps_what_cannot_run(built: tuple[Path, str]) -> None:
     assert "<py-repl" not in kept and 'class="no-pyrun highlight-pycon' in kept
     assert "data-expected=" in index and 'data-module="' not in index
     api = (base / "html" / "api.html").read_text()
-    assert api.count("<py-repl") == 3 and 'data-module="upgrade_fixture.shapes"' in api
+    assert api.count("<py-repl") == 4 and 'data-module="upgrade_fixture.shapes"' in api
     for page in ("excluded.html", "off.html", "myst_off.html"):
         assert "<py-repl" not in (base / "html" / page).read_text()
 
@@ -164,7 +168,7 @@ def test_the_cli_finds_the_same_snippets(
     theirs = sorted(((base / "project" / s.path).resolve(), s.line) for s in built_snippets)  # type: ignore[attr-defined]
     assert mine == theirs
     statuses = sorted(r["status"] for r in results)
-    assert statuses.count("static") == 2 and statuses.count("passed") == 18
+    assert statuses.count("static") == 2 and statuses.count("passed") == 19
 
 
 def test_docstrings_read_from_another_copy_of_the_project_are_warned_about(
@@ -215,13 +219,14 @@ def test_numpydoc_docstrings_are_upgraded_like_napoleons(
     assert build.status == 0, build.stderr
     api = snippets_of(tmp_path / "html")["api"]
     assert [(s.path, s.line, s.options.module) for s in api] == [  # type: ignore[attr-defined]
+        ("docs/conf.py", 18, None),  # doctest_global_setup of the page's group
         ("src/upgrade_fixture/shapes.py", 13, "upgrade_fixture.shapes"),
         ("src/upgrade_fixture/shapes.py", 20, "upgrade_fixture.shapes"),  # indented, same session
         ("src/upgrade_fixture/shapes.py", 34, "upgrade_fixture.shapes"),
         # a factory-made function whose docstring is written in another module
         ("src/upgrade_fixture/texts.py", 8, "upgrade_fixture.shapes"),
     ]
-    assert (tmp_path / "html" / "api.html").read_text().count("<py-repl") == 3
+    assert (tmp_path / "html" / "api.html").read_text().count("<py-repl") == 4
 
 
 MARKDOWN = """# Upgraded
