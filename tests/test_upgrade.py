@@ -15,6 +15,7 @@ import pickle
 import re
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -509,6 +510,34 @@ def test_an_example_failing_in_cpython_too_fails_the_check(
     strict = check()
     assert [strict[n]["status"] for n in (6, 11, 17, 23, 27)] == ["failed"] * 5
     assert not any("CPython" in r["message"] for r in strict.values())
+
+
+def test_a_docstring_example_failing_in_cpython_too_fails_the_check(tmp_path: Path) -> None:
+    """A docstring's example is asked about as well, with its module's globals: one that fails
+    in this Python too fails the check (as in the doctest builder), one that runs here stays
+    static."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    module = f"cpy_doc_{uuid.uuid4().hex}"
+    (docs / f"{module}.py").write_text(
+        "import subprocess\n\n\n"
+        'def one():\n    """One.\n\n    >>> one()\n    2\n    """\n    return 1\n\n\n'
+        'def spawn():\n    """A process.\n\n    >>> subprocess.run(["true"]).returncode\n'
+        '    0\n    """\n'
+    )
+    (docs / "conf.py").write_text(
+        "import os, sys\nsys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
+        'extensions = ["sphinx.ext.autodoc", "sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\n'
+    )
+    (docs / "index.rst").write_text(f"API\n===\n\n.. automodule:: {module}\n   :members:\n")
+    out = tmp_path / "check.json"
+    main(["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])
+    results = {r["line"]: r for r in json.loads(out.read_text())["results"]}
+    # (the browser cannot import a module of the docs folder: no pyrun_project here)
+    assert results[7]["status"] == "failed", results
+    assert "(in CPython 3." in results[7]["message"] and "OutputMismatch" in results[7]["message"]
+    assert results[16]["status"] == "static"  # runs in this Python: the browser's problem
 
 
 def test_an_example_hanging_in_cpython_too_stays_static_and_is_asked_once(

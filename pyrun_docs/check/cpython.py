@@ -11,11 +11,11 @@ Python running the build (its ``sys.path``, its packages, its working directory:
 builder runs examples with), through the same executor and judged the same way. One that fails
 there too is a failure; only one that passes there is the browser's problem and is kept static.
 
-Which examples: those the doctest builder runs itself, with the same namespace, the ``>>>``
-transcripts and ``testcode`` blocks of a page (upgraded by ``upgrade = ["doctest"]``). Not
-upgraded ``python`` blocks (the doctest builder never runs them: illustrations often are not meant
-to) nor docstring examples (run here in their module's namespace, in the doctest builder in the
-page's group), which stay static as before. An example this Python cannot judge (a module it
+Which examples: those the doctest builder runs itself, the ``>>>`` transcripts and ``testcode``
+blocks of a page and its docstrings' examples (upgraded by ``upgrade = ["doctest"]``; a docstring's
+with its module's globals, as the check runs it). Not upgraded ``python`` blocks (the doctest
+builder never runs them: illustrations often are not meant to), which stay static as before.
+An example this Python cannot judge (a module it
 cannot import, a crash, its timeout) keeps the static verdict too: no failure without proof (a
 timeout is remembered, so an example that hangs everywhere costs its timeout once).
 
@@ -60,7 +60,6 @@ def candidate(result: SnippetResult, config: PyrunConfig) -> bool:
         and snippet.upgraded
         and result.status in (Status.FAILED, Status.TIMEOUT)
         and snippet.options.session is not None  # doctest kinds; upgraded python blocks have none
-        and snippet.options.module is None  # docstrings: another namespace than the builder's
     )
 
 
