@@ -162,8 +162,9 @@ class PageCollector:
         #: upgraded fences by their opening line, and by the index of the snippet they became
         self.upgraded: dict[int, UpgradedFence] = {}
         self.originals: dict[int, UpgradedFence] = {}
-        #: upgraded fences of the page as rendered that its source does not have (included)
-        self.included: list[UpgradedFence] = []
+        #: upgraded fences of the page as rendered that its source does not have (included), by
+        #: their code (:func:`_code_key`), in page order
+        self.included: dict[str, list[UpgradedFence]] = {}
 
     def start(self, page: Page, modes: tuple[str, ...] = (), markdown: str | None = None) -> None:
         """Read the page's source for its fences; with upgrade *modes*, its ``pycon``/``python``
@@ -184,14 +185,15 @@ class PageCollector:
         self.fences = find_fences(text)
         for line, message in swallowed_fences(text):  # neither a widget nor a snippet: say so
             self.warn(line, message)
-        self.included = []
+        self.included = {}
         if modes and markdown is not None:
             own = [_code_key(f.code) for f in self.upgraded.values()]
             for upgraded in upgrade_markdown(markdown, modes)[1].values():
-                if _code_key(upgraded.code) in own:
-                    own.remove(_code_key(upgraded.code))
+                key = _code_key(upgraded.code)
+                if key in own:
+                    own.remove(key)
                 else:
-                    self.included.append(upgraded)
+                    self.included.setdefault(key, []).append(upgraded)
         self.used = set()
         self.snippets = []
         self.originals = {}
@@ -204,7 +206,7 @@ class PageCollector:
             if i not in self.used and f.code.strip("\n") == wanted:
                 self.used.add(i)
                 return f
-        if any(_code_key(f.code) == _code_key(src) for f in self.included):
+        if _code_key(src) in self.included:
             return None
         for i, f in enumerate(self.fences):  # code rewritten by another plugin: take the next one
             if i not in self.used:
@@ -215,10 +217,14 @@ class PageCollector:
     def _included(self, src: str) -> UpgradedFence | None:
         """The upgraded fence *src* is when another plugin brought it into the page (not in its
         source: its ``file:line`` is the page's): first of the same code, taken once."""
-        for i, upgraded in enumerate(self.included):
-            if _code_key(upgraded.code) == _code_key(src):
-                return self.included.pop(i)
-        return None
+        key = _code_key(src)
+        fences = self.included.get(key)
+        if not fences:
+            return None
+        upgraded = fences.pop(0)
+        if not fences:
+            del self.included[key]
+        return upgraded
 
     def warn(self, line: int, message: str) -> None:
         log.warning(f"{self.path}:{line}: {message}")

@@ -318,6 +318,35 @@ def _classes(cls: type) -> list[type]:
     return found
 
 
+class _ModuleView:
+    """The names a docstring's examples run with, and what they leave in their session.
+
+    Examples see the names the module imports and defines, as doctest's finder and pytest's
+    ``--doctest-modules`` give them, and also what earlier examples of their session (the page's
+    group, under Sphinx) defined, as the doctest builder gives them. Where both have a name the
+    module's wins: an earlier example's ``first = ...`` must not hide the function a later
+    docstring documents (more-itertools). :meth:`keep` writes back into the session what the
+    examples defined, changed or deleted; the module's own names stay out of it.
+    """
+
+    def __init__(
+        self, session: dict[str, Any], names: dict[str, Any], module: dict[str, Any] | None
+    ) -> None:
+        self.session = session
+        #: what the examples run in (the session itself when there is no module)
+        self.names = names
+        self.module = module
+
+    def keep(self) -> None:
+        if self.module is None:
+            return
+        for name, value in self.names.items():
+            if self.module.get(name, _NOTHING) is not value:
+                self.session[name] = value
+        for name in [n for n in self.session if n not in self.names]:
+            del self.session[name]
+
+
 class Executor:
     """Runs snippets in named session namespaces and reports through *emit*.
 
@@ -347,8 +376,6 @@ class Executor:
         self.run_id = "run"
         #: session -> its ``contextvars`` context at the end of its last run
         self._contexts: dict[str, Any] = {}
-        #: id of a namespace made by :meth:`with_module` -> that module's globals
-        self._views: dict[int, dict[str, Any]] = {}
         self._streams: tuple[StreamCapture, ...] = ()
         self._sources: dict[str, list[str]] = {}
         builtins.display = self.display  # type: ignore[attr-defined]
@@ -385,19 +412,11 @@ class Executor:
             ns["__name__"] = "__main__"
         return ns
 
-    def with_module(self, ns: dict[str, Any], module: str | None) -> dict[str, Any]:
-        """The namespace a docstring's examples run in: the session's names with *module*'s
-        globals over them (a new dict; *ns* itself without a module).
-
-        Examples see the names the module imports and defines, as doctest's finder and pytest's
-        ``--doctest-modules`` give them, and also what earlier examples of their session (the
-        page's group, under Sphinx) defined, as the doctest builder gives them. Where both have
-        a name the module's wins: an earlier example's ``first = ...`` must not hide the
-        function a later docstring documents (more-itertools). :meth:`keep` writes back what the
-        examples defined or changed.
-        """
+    def with_module(self, ns: dict[str, Any], module: str | None) -> _ModuleView:
+        """The namespace a docstring's examples run in (:class:`_ModuleView`): the session's
+        names with *module*'s globals over them (*ns* itself without a module)."""
         if module is None:
-            return ns
+            return _ModuleView(ns, ns, None)
         try:
             imported = __import__(module)
             for part in module.split(".")[1:]:
@@ -409,20 +428,7 @@ class Executor:
             ) from None
         view = dict(ns)
         view.update((k, v) for k, v in imported.__dict__.items() if k != "__builtins__")
-        self._views[id(view)] = imported.__dict__
-        return view
-
-    def keep(self, ns: dict[str, Any], view: dict[str, Any]) -> None:
-        """Write into the session *ns* what the examples run in *view* (:meth:`with_module`)
-        defined, changed or deleted; the module's own names stay out of the session."""
-        module = self._views.pop(id(view), None)
-        if module is None or view is ns:
-            return
-        for name, value in view.items():
-            if module.get(name, _NOTHING) is not value:
-                ns[name] = value
-        for name in [n for n in ns if n not in view]:
-            del ns[name]
+        return _ModuleView(ns, view, imported.__dict__)
 
     def display(self, *objs: Any) -> None:
         """Show each object with its richest representation (IPython's ``display``)."""
@@ -458,11 +464,11 @@ class Executor:
             view = self.with_module(ns, module)
             try:
                 if console and not MICROPYTHON:
-                    await self._execute_console(code, view, filename, out)
+                    await self._execute_console(code, view.names, filename, out)
                 else:
-                    await self._execute(code, view, filename)
+                    await self._execute(code, view.names, filename)
             finally:
-                self.keep(ns, view)
+                view.keep()
 
         return await self._guarded(body, run_id, filename, raises, stdin, session)
 
@@ -511,14 +517,14 @@ class Executor:
             try:
                 if self.port:
                     failure = self._transcript_port(
-                        transcript, view, test_name, names, filename, out, echo, want
+                        transcript, view.names, test_name, names, filename, out, echo, want
                     )
                 else:
                     failure = _run_doctest(
-                        self, transcript, view, test_name, names, out, echo, want
+                        self, transcript, view.names, test_name, names, out, echo, want
                     )
             finally:
-                self.keep(ns, view)
+                view.keep()
             if failure is not None:
                 raise failure
 

@@ -51,21 +51,21 @@ def collect(confdir: Path, cache: Path, memo: ReadMemo | None = None) -> Project
         Its snippets per docname, each docname's source file, the problems our warnings
         reported (a bad option, an empty snippet), and Sphinx's other warnings as text.
     """
-    read_started = time.time()
+    since = time.time() - COARSE_MTIME  # what changed after this may be newer than what was read
     settled: dict[str, str] = {}
-    found, read = _read(confdir, read_folder(cache, confdir), read_started, settled)
+    found, read = _read(confdir, read_folder(cache, confdir), since, settled)
     if memo is not None and read is not None:
-        memo.save(found, read, read_started - COARSE_MTIME, settled)
+        memo.save(found, read, since, settled)
     return found
 
 
 def _read(
-    confdir: Path, work: Path, read_started: float, settled: dict[str, str]
+    confdir: Path, work: Path, since: float, settled: dict[str, str]
 ) -> tuple[ProjectRead, list[Any] | None]:
     """Sphinx's read: :func:`collect`'s value and the files and folders it depended on (``None``
     when an extension asks for pages to be read every time: nothing may be kept then). Fills
-    *settled* with the files under the project's folder changed since *read_started* as the
-    pages begin to be read (:func:`pyrun_docs.read_memo.settled_files`: what ``conf.py`` wrote)."""
+    *settled* with the files under the project's folder changed since *since* as the pages
+    begin to be read (:func:`pyrun_docs.read_memo.settled_files`: what ``conf.py`` wrote)."""
     from sphinx.application import Sphinx
     from sphinx.util.console import nocolor
     from sphinx.util.docutils import docutils_namespace, patch_docutils
@@ -90,9 +90,7 @@ def _read(
             app.connect("source-read", lambda _app, doc, _src: marks.append((warnings.tell(), doc)))
             app.connect(
                 "env-before-read-docs",
-                lambda _app, _env, _docs: settled.update(
-                    settled_files(confdir, read_started - COARSE_MTIME)
-                ),
+                lambda _app, _env, _docs: settled.update(settled_files(confdir, since)),
             )
             app.build()
     except Exception as exc:  # a project's conf.py or extension may raise anything

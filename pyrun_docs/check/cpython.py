@@ -15,9 +15,9 @@ Which examples: those the doctest builder runs itself, the ``>>>`` transcripts a
 blocks of a page and its docstrings' examples (upgraded by ``upgrade = ["doctest"]``; a docstring's
 with its module's globals, as the check runs it). Not upgraded ``python`` blocks (the doctest
 builder never runs them: illustrations often are not meant to), which stay static as before.
-An example this Python cannot judge (a module it
-cannot import, a crash, its timeout) keeps the static verdict too: no failure without proof (a
-timeout is remembered, so an example that hangs everywhere costs its timeout once).
+An example this Python cannot judge (a module it cannot import, a crash, its timeout) keeps the
+static verdict too: no failure without proof (a timeout is remembered, so an example that hangs
+everywhere costs its timeout once).
 
 Verdicts are cached beside the Pyodide result, under its key and this Python's version.
 """

@@ -703,8 +703,7 @@ async function pageInterpreter() {
   const files = watchFiles(fresh.py);
   const baseline = fresh.py.pyimport("pyrun_isolation").fresh_baseline(fresh.kept);
   files.touched = files.always;
-  const watch = config.watchNamespaces === false ? null : watchNamespaces(fresh.py, baseline);
-  current = { py: fresh.py, baseline, token: ++tokens, files, watch };
+  current = { py: fresh.py, baseline, token: ++tokens, files, watch: watchNamespaces(fresh.py, baseline) };
   return { ...current, how: fresh.how, snapshotError: fresh.snapshotError, installedError: fresh.installedError };
 }
 
