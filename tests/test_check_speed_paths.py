@@ -503,8 +503,9 @@ def test_a_spare_warms_the_first_pages_interpreter_with_the_site_installed_and_i
     check_first.clear()
     assert report.ok and [r.output for r in report.results] == ["[]\n", "clean 0.1.0\n"] * 2
     assert not [e for e in events if e.get("ev") == "warmed"]
-    booted = [e.get("how") for e in events if e.get("ev") == "booted"]
-    assert booted == ["snapshot", "reused"] and report.boots == 1, booted
+    booted = [(e.get("how"), e.get("prepared")) for e in events if e.get("ev") == "booted"]
+    # the restore began as the spare's `init` ended, not when the first page came
+    assert booted == [("snapshot", True), ("reused", False)] and report.boots == 1, booted
 
     events.clear()
     with monkeypatch.context() as gone:  # the base snapshot pruned: the installed one is enough
@@ -541,6 +542,17 @@ def test_a_spare_warms_the_first_pages_interpreter_with_the_site_installed_and_i
     assert warmed and warmed[0]["kept"] is True  # it warmed the wrong interpreter...
     booted = [e.get("how") for e in events if e.get("ev") == "booted"]
     assert booted == ["snapshot"], booted  # ...which the check dropped
+
+    # the same wrong guess while the check waits: the interpreter the spare began restoring
+    # for the project's install is dropped when the check's `init` names no packages
+    events.clear()
+    check_first.append(True)
+    spare.prestart(plain, folder)
+    other = check(plain, pages_of(a=probe), None)
+    check_first.clear()
+    assert other.ok and [r.output for r in other.results] == ["True []\n"]
+    booted = [(e.get("how"), e.get("prepared")) for e in events if e.get("ev") == "booted"]
+    assert booted == [("snapshot", True)], booted
 
 
 def test_mkdocs_build_logs_counted_progress(tmp_path: Path, runtime_cache: Path) -> None:

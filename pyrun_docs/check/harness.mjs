@@ -489,6 +489,7 @@ function writeAtomically(path, bytes) {
 /** @param {any} msg */
 async function init(msg) {
   const started = performance.now();
+  await settlePrepared(); // a second `init` (adopting a prestarted harness) decides what to keep
   // A second `init` adopts a prestarted, warmed harness for a check: what it has loaded (the
   // compiled module, V8's code for it, the snapshot) stays; only the settings and packages change.
   const again = loadPyodide !== null;
@@ -549,6 +550,7 @@ async function init(msg) {
     snapshot: state,
     installed: installState,
   });
+  prepare();
 }
 
 /**
@@ -692,7 +694,42 @@ function rewatch(runtime, watch, addresses) {
 /** How the interpreter a warm-up kept in `current` was started, until a page uses it. */
 let warmedHow = "";
 
+/**
+ * The first page's interpreter, being restored since `init` answered (a promise of what
+ * `pageInterpreter` returns), or `null`. Python sends the first page only after its own work
+ * (adopting a prestarted harness, planning the pages: 15-40 ms), during which the main thread
+ * here was idle; the restore (~0.2 s) is the first thing every page needs, so it starts at once.
+ * @type {Promise<any> | null}
+ */
+let preparing = null;
+
+/** Start restoring the first page's interpreter (when there is a snapshot to restore it from). */
+function prepare() {
+  if (preparing || current || !(installed || snapshot)) return;
+  preparing = freshPageInterpreter();
+  preparing.catch(() => {}); // surfaces where it is awaited: the first page (or the next `init`)
+}
+
+/** Wait for an interpreter being prepared; a failed one is dropped (the next page starts its own). */
+async function settlePrepared() {
+  if (!preparing) return;
+  try {
+    await preparing;
+  } catch {
+    preparing = null;
+  }
+}
+
 async function pageInterpreter() {
+  if (preparing) {
+    const prepared = preparing;
+    preparing = null;
+    return { ...(await prepared), prepared: true };
+  }
+  return { ...(await freshPageInterpreter()), prepared: false };
+}
+
+async function freshPageInterpreter() {
   if (current) {
     // the interpreter a warm-up restored counts as started for the page that first uses it
     const how = warmedHow || "reused";
@@ -709,6 +746,7 @@ async function pageInterpreter() {
 
 function discard() {
   clearTimers();
+  preparing = null;
   current = null;
   warmedHow = "";
 }
@@ -776,11 +814,12 @@ async function runPage(msg) {
     send({ ev: "page-error", page: msg.page, message: `Pyodide could not start: ${err}` });
     return;
   }
-  const { py, how, snapshotError, installedError, token } = interpreter;
+  const { py, how, snapshotError, installedError, token, prepared } = interpreter;
   activeToken = token;
   timers.clear(); // only what this page schedules counts against handing the interpreter on
   const seconds = (performance.now() - started) / 1000;
-  send({ ev: "booted", page: msg.page, seconds, how, snapshotError, installedError });
+  // prepared: restored since `init` answered, not since this page came
+  send({ ev: "booted", page: msg.page, seconds, how, prepared, snapshotError, installedError });
   // what the interpreter has installed already is not loaded again (and leaves it reusable)
   const extra = (msg.packages || []).filter((/** @type {string} */ spec) => !installSpecs.has(spec));
   const loadedPackages = extra.length > 0;
