@@ -41,7 +41,12 @@ from pyrun_docs.render import page_config_json, page_runtimes
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet
 
-from .check import on_build_finished, on_builder_inited_check, on_env_updated_check
+from .check import (
+    on_build_finished,
+    on_builder_inited_check,
+    on_env_updated_check,
+    tests_examples_itself,
+)
 from .config import get_config, on_config_inited, register
 from .directive import PyrunDirective, pyrun_block
 from .transform import PyrunWidgets, is_widget_builder
@@ -81,7 +86,8 @@ def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
         return []
     config = get_config(app)
     if not is_widget_builder(app.builder):
-        if config.check != "off":  # the check loads the same packages as a site would
+        if config.check != "off" and not tests_examples_itself(app):
+            # the check loads the same packages as a site would
             resolve_packages(app, store, None)
         return []
     runtimes = page_runtimes((s for snips in store.values() for s in snips), config)

@@ -44,6 +44,9 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
     config = get_config(app)
     if config.check == "off" or not any(snippets.values()):
         return
+    if tests_examples_itself(app):
+        logger.info("pyrun: the doctest builder tests the examples; the pyrun check is not run")
+        return
     pages = {doc: snips for doc, snips in sorted(snippets.items()) if snips}
     try:
         packages = getattr(app, "pyrun_packages", None)
@@ -135,7 +138,15 @@ def on_builder_inited_check(app: Sphinx) -> None:
     """Warm a harness for the check while Sphinx reads the documents (best effort; see
     :mod:`pyrun_docs.check.spare`)."""
     config = get_config(app)
-    app.pyrun_spare_started = config.check != "off" and prestart(config)  # type: ignore[attr-defined]
+    wanted = config.check != "off" and not tests_examples_itself(app)
+    app.pyrun_spare_started = wanted and prestart(config)  # type: ignore[attr-defined]
+
+
+def tests_examples_itself(app: Sphinx) -> bool:
+    """``sphinx-build -b doctest``: the examples are tested in the build's Python, with the
+    doctest builder's verdicts, which is what the author asked for; our check would run them a
+    second time and report each failure twice."""
+    return app.builder.name == "doctest"
 
 
 def on_env_updated_check(app: Sphinx, env: BuildEnvironment) -> None:

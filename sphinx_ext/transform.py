@@ -32,6 +32,11 @@ from pyrun_docs.takeaway import notebook_name, page_files, script_name
 
 from .config import get_config
 from .directive import pyrun_block
+from .upgrade import REPLACED
+
+
+def _replaced(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.Element) and REPLACED in node
 
 
 def is_widget_builder(builder: Builder) -> bool:
@@ -43,6 +48,8 @@ class PyrunWidgets(SphinxPostTransform):
     default_priority = 200
 
     def run(self, **kwargs: Any) -> None:
+        for replaced in list(self.document.findall(_replaced)):  # kept for the doctest builder
+            replaced.parent.remove(replaced)
         found = list(self.document.findall(pyrun_block))
         if not found:
             return

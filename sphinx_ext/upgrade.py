@@ -4,9 +4,12 @@ A read-time transform finds, in document order, what ``sphinx.ext.doctest`` woul
 doctest blocks, also in autodoc docstrings, ``code-block:: pycon``, the ``doctest``, ``testsetup``,
 ``testcode``, ``testoutput`` and ``testcleanup`` directives) and, with ``"python"``, Python code
 blocks; the core (:func:`pyrun_docs.upgrade.upgrade_page`) makes the snippets, with sessions that
-follow doctest groups, and each block's node is swapped for a ``pyrun_block`` that keeps the
-original node: an upgraded example that fails the check is rendered as that block again
-(``pyrun_upgrade_failing = "static"``), with a note.
+follow doctest groups, and each block gets a ``pyrun_block`` before it that keeps a copy of it: an
+upgraded example that fails the check is rendered as that block again
+(``pyrun_upgrade_failing = "static"``), with a note. The block itself stays in the doctree, marked
+(:data:`REPLACED`), and is dropped from written pages: ``sphinx-build -b doctest`` reads the
+doctrees as they were read, so with pyrun on it still tests every example (it found none when the
+blocks were swapped out, and a project's doctest job passed without testing anything).
 
 Opt-outs: ``pyrun_upgrade_exclude`` (docname globs), the ``no-pyrun`` class on a block, and
 ``:pyrun: off`` in a page's metadata (MyST front matter ``pyrun: off``).
@@ -40,6 +43,8 @@ from .directive import pyrun_block
 logger = logging.getLogger(__name__)
 
 _FLAG_NAMES = {value: name for name, value in doctest.OPTIONFLAGS_BY_NAME.items()}
+#: set on a block that widgets now show (it stays in the doctree for the doctest builder)
+REPLACED = "pyrun_replaced"
 
 
 class UpgradeExamples(SphinxTransform):
@@ -105,7 +110,13 @@ class UpgradeExamples(SphinxTransform):
             first.parent.insert(first.parent.index(first), [_widget(s, None) for s in setups])
         for element in {id(r.found.key): r.found.key for r in results}.values():
             if isinstance(element, nodes.Element) and id(element) in replaced:
-                element.replace_self(replaced[id(element)])
+                # the block stays, behind its widgets: ``sphinx-build -b doctest`` tests the
+                # doctrees as read, so it still finds every example; pages written from them
+                # show the widgets only (``PyrunWidgets`` drops what they replaced)
+                widgets = replaced[id(element)]
+                widgets[0].update_basic_atts(element)  # its ids (a label's target), its classes
+                element.parent.insert(element.parent.index(element), widgets)
+                element[REPLACED] = True
         renumber(self.document, self.env, docname)
 
 
@@ -124,7 +135,7 @@ def renumber(document: nodes.document, env: Any, docname: str) -> None:
 def _candidate(node: nodes.Node) -> bool:
     if isinstance(node, addnodes.highlightlang):
         return True
-    if isinstance(node, pyrun_block):
+    if isinstance(node, pyrun_block) or REPLACED in node:
         return False
     if isinstance(node, nodes.doctest_block):
         return True

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from conftest import ROOTS, Build, check_dir, sphinx_build
 
 from pyrun_docs.cli import main
@@ -210,6 +211,35 @@ def test_other_builders_print_the_examples_as_written(tmp_path: Path, runtime_ca
     text = (tmp_path / "text" / "index.txt").read_text()
     assert ">>> 1 + 1" in text and ">>> x = 40" in text  # with their prompts, as written
     assert "GLOBAL = " not in text and "base = 10" not in text  # setups stay hidden
+
+
+def test_the_doctest_builder_still_tests_every_example(tmp_path: Path) -> None:
+    """With pyrun on, ``sphinx-build -b doctest`` tests what it tests without it, with the same
+    verdicts, also from doctrees an html build left (``-d`` shared, as Sphinx's Makefile does):
+    it found no example once they were swapped for widgets, and a project's doctest job passed
+    without testing anything. It does not run our check a second time."""
+    base = build_upgrade_root(tmp_path, "pyrun_check=error")  # the html build, widgets made
+    assert base.status == 0, base.stderr
+    docs, doctrees = tmp_path / "project" / "docs", tmp_path / "html" / ".doctrees"
+    ours = sphinx_build(docs, tmp_path / "doctest", "doctest", "-d", str(doctrees), "-D",
+                        "pyrun_check=error", cwd=tmp_path / "project")  # fmt: skip
+    without = "myst_parser,sphinx.ext.autodoc,sphinx.ext.napoleon,sphinx.ext.doctest"
+    plain = sphinx_build(docs, tmp_path / "plain", "doctest", "-D", f"extensions={without}",
+                         cwd=tmp_path / "project")  # fmt: skip
+
+    def summary(out: Path) -> str:
+        return (out / "output.txt").read_text(encoding="utf-8").partition("Doctest summary")[2]
+
+    assert re.search(r"\b[1-9]\d* tests", summary(tmp_path / "plain")), summary(tmp_path / "plain")
+    assert summary(tmp_path / "doctest") == summary(tmp_path / "plain")
+    assert ours.status == plain.status == 1  # the root has examples failing in CPython
+    assert "pyrun: failed" not in ours.stderr and "pyrun check" not in ours.stdout
+    # the html pages show each example once: as its widget
+    page = BeautifulSoup(
+        (tmp_path / "html" / "index.html").read_text(encoding="utf-8"), "html.parser"
+    )
+    shown = [pre for pre in page.find_all("pre") if "x = 40" in pre.get_text()]
+    assert shown and all(pre.find_parent(class_="pyrun-widget") for pre in shown), shown
 
 
 def test_numpydoc_docstrings_are_upgraded_like_napoleons(
