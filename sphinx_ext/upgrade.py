@@ -91,7 +91,7 @@ class UpgradeExamples(SphinxTransform):
             setup_path=setup_path,
             setup_line=setup_line,
         )
-        replaced: dict[int, list[nodes.Node]] = {}
+        replaced: dict[int, list[pyrun_block]] = {}
         for result in results:
             key = result.found.key
             assert isinstance(key, nodes.Element)
@@ -135,7 +135,7 @@ def renumber(document: nodes.document, env: Any, docname: str) -> None:
 def _candidate(node: nodes.Node) -> bool:
     if isinstance(node, addnodes.highlightlang):
         return True
-    if isinstance(node, pyrun_block) or REPLACED in node:
+    if isinstance(node, pyrun_block) or (isinstance(node, nodes.Element) and REPLACED in node):
         return False
     if isinstance(node, nodes.doctest_block):
         return True
