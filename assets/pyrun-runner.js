@@ -382,6 +382,7 @@ class Runner {
         echo: transcript != null,
         want: judged && expected != null ? expected : null,
         module: el.dataset.module ?? null,
+        docstring: el.dataset.docstring ?? null,
         session: el.session,
         filename: `<example ${el.number}>`,
         raises: el.dataset.raises || null,

@@ -11,7 +11,7 @@
  *   {type: "stored", record: {bytes, sha256} | null} (after every init: the stored memory
  *    snapshot, read by the page, or null)
  *   {type: "run", run, code, session, filename, raises, stdin, packages, lock,
- *    transcript, console, flags, echo, want, module}
+ *    transcript, console, flags, echo, want, module, docstring}
  *     (packages: the snippet's `packages` option; lock: the URL of the site's pyrun-lock.json)
  * (worker -> page):
  *   {type: "status", text} | {type: "ready", seconds} | {type: "boot-error", message}
@@ -758,7 +758,8 @@ async function run(msg) {
     filename: msg.filename,
     raises: msg.raises ?? undefined,
     stdin: msg.stdin ?? undefined, // JSON list of lines for input()
-    module: msg.module ?? undefined, // a docstring example runs in a copy of its module's globals
+    module: msg.module ?? undefined, // a docstring example also sees its module's globals
+    docstring: msg.docstring ?? undefined, // and the names earlier blocks of its docstring set
   };
   // a transcript: judged by doctest with these flags, each example echoed with its prompts;
   // an edited one (console): every statement's value shown, as at the prompt

@@ -76,7 +76,7 @@ def upgrade_docstrings(
             line=line,
             page=page,
             index=first_index + len(snippets),
-            options=SnippetOptions(session=name, module=module),
+            options=SnippetOptions(session=name, module=module, docstring=name),
             origin="upgrade",
         )
         originals[snippet.index] = str(block)

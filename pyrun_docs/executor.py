@@ -327,6 +327,12 @@ class _ModuleView:
     module's wins: an earlier example's ``first = ...`` must not hide the function a later
     docstring documents (more-itertools). :meth:`keep` writes back into the session what the
     examples defined, changed or deleted; the module's own names stay out of it.
+
+    Within one docstring, though, its examples' own names win, as in doctest, where a docstring is
+    one test whose copy of the module's globals its examples change: toolz's ``do`` docstring
+    imports the curried ``do`` in one block and calls it in the next. :attr:`shadowed` holds the
+    module's names the examples bound to something else (to be put over the module's globals
+    again for a later block of the same docstring, see :meth:`Executor.with_module`).
     """
 
     def __init__(
@@ -336,6 +342,7 @@ class _ModuleView:
         #: what the examples run in (the session itself when there is no module)
         self.names = names
         self.module = module
+        self.shadowed: set[str] = set()
 
     def keep(self) -> None:
         if self.module is None:
@@ -343,6 +350,8 @@ class _ModuleView:
         for name, value in self.names.items():
             if self.module.get(name, _NOTHING) is not value:
                 self.session[name] = value
+                if name in self.module:
+                    self.shadowed.add(name)
         for name in [n for n in self.session if n not in self.names]:
             del self.session[name]
 
@@ -376,6 +385,9 @@ class Executor:
         self.run_id = "run"
         #: session -> its ``contextvars`` context at the end of its last run
         self._contexts: dict[str, Any] = {}
+        #: session -> (the docstring its last run came from, the module names its examples
+        #: shadowed so far): they win over the module's globals in that docstring's next block
+        self._docstrings: dict[str | None, tuple[str, set[str]]] = {}
         self._streams: tuple[StreamCapture, ...] = ()
         self._sources: dict[str, list[str]] = {}
         builtins.display = self.display  # type: ignore[attr-defined]
@@ -385,9 +397,11 @@ class Executor:
         if session is None:
             self.sessions.clear()
             self._contexts.clear()
+            self._docstrings.clear()
         else:
             self.sessions.pop(session, None)
             self._contexts.pop(session, None)
+            self._docstrings.pop(session, None)
 
     def namespace(
         self, session: str | None, transcript: bool = False, module: str | None = None
@@ -412,9 +426,18 @@ class Executor:
             ns["__name__"] = "__main__"
         return ns
 
-    def with_module(self, ns: dict[str, Any], module: str | None) -> _ModuleView:
+    def with_module(
+        self,
+        ns: dict[str, Any],
+        module: str | None,
+        session: str | None = None,
+        docstring: str | None = None,
+    ) -> _ModuleView:
         """The namespace a docstring's examples run in (:class:`_ModuleView`): the session's
-        names with *module*'s globals over them (*ns* itself without a module)."""
+        names with *module*'s globals over them (*ns* itself without a module), and over those
+        the module names earlier blocks of the same *docstring* (the documented object's name)
+        bound in this *session*, when its last run was one of them."""
+        last = self._docstrings.pop(session, None)
         if module is None:
             return _ModuleView(ns, ns, None)
         try:
@@ -428,7 +451,13 @@ class Executor:
             ) from None
         view = dict(ns)
         view.update((k, v) for k, v in imported.__dict__.items() if k != "__builtins__")
-        return _ModuleView(ns, view, imported.__dict__)
+        result = _ModuleView(ns, view, imported.__dict__)
+        if docstring is not None:
+            if last is not None and last[0] == docstring:
+                result.shadowed = last[1]
+                view.update((name, ns[name]) for name in last[1] if name in ns)
+            self._docstrings[session] = (docstring, result.shadowed)
+        return result
 
     def display(self, *objs: Any) -> None:
         """Show each object with its richest representation (IPython's ``display``)."""
@@ -449,6 +478,7 @@ class Executor:
         stdin: Any = None,
         console: bool = False,
         module: str | None = None,
+        docstring: str | None = None,
     ) -> str:
         """Run *code*; return the result as JSON text (see the module docstring).
 
@@ -461,7 +491,7 @@ class Executor:
         ns = self._prepare(code, session, run_id, filename, console, module)
 
         async def body(out: StreamCapture) -> None:
-            view = self.with_module(ns, module)
+            view = self.with_module(ns, module, session, _none(docstring))
             try:
                 if console and not MICROPYTHON:
                     await self._execute_console(code, view.names, filename, out)
@@ -486,6 +516,7 @@ class Executor:
         echo: bool = False,
         want: str | None = None,
         module: str | None = None,
+        docstring: str | None = None,
     ) -> str:
         """Run a ``>>>`` transcript and judge it as :mod:`doctest` does.
 
@@ -504,7 +535,8 @@ class Executor:
         *want*: the text is plain code (a ``testcode`` block) run as one example in ``exec`` mode,
         whose output must match *want* (its ``testoutput``), as ``sphinx.ext.doctest`` judges them.
 
-        *module*: a docstring's examples also see that module's globals (:meth:`with_module`).
+        *module*: a docstring's examples also see that module's globals (:meth:`with_module`);
+        *docstring*: the documented object whose docstring holds them (its blocks share names).
         """
         session, raises, name, want = _none(session), _none(raises), _none(name), _none(want)
         module = _none(module)
@@ -512,7 +544,7 @@ class Executor:
         test_name = name or session or "default"
 
         async def body(out: StreamCapture) -> None:
-            view = self.with_module(ns, module)
+            view = self.with_module(ns, module, session, _none(docstring))
             names = flag_names(_none(flags))
             try:
                 if self.port:

@@ -50,6 +50,9 @@ class SnippetOptions:
     stdin: tuple[str, ...] | None = None  # None: input() fails with a message
     flags: tuple[tuple[str, bool], ...] = ()  # doctest options of a transcript (`options`)
     module: str | None = None  # also sees this module's globals (docstring examples)
+    #: not an option authors write: the documented object whose docstring holds the example
+    #: (upgraded docstring examples); the blocks of one docstring share names, as one doctest test
+    docstring: str | None = None
 
 
 def _flag(name: str, value: str | None) -> bool:

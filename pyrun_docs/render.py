@@ -158,6 +158,8 @@ def render_snippet(
         attrs["data-transcript"] = snippet.code
     if opts.module:
         attrs["data-module"] = opts.module
+    if opts.docstring:
+        attrs["data-docstring"] = opts.docstring
     if snippet.expected is not None:
         attrs["data-expected"] = snippet.expected
     if snippet.judged_by_doctest:

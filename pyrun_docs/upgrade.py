@@ -56,6 +56,7 @@ class Found:
             doctest builder runs them) and also see the module's globals, as doctest's finder
             and ``pytest --doctest-modules`` give them (the MkDocs adapter gives each docstring
             a group of its own, named after the object).
+        docstring: the documented object whose docstring holds the block (with *module*).
         key: the adapter's handle on the block (its node), returned with the result.
     """
 
@@ -67,6 +68,7 @@ class Found:
     flags: tuple[tuple[str, bool], ...] = ()
     hide: bool = False
     module: str | None = None
+    docstring: str | None = None
     key: object = field(default=None, compare=False)
 
 
@@ -133,7 +135,11 @@ def upgrade_page(
             options = SnippetOptions()
         else:
             options = SnippetOptions(
-                session=sessions[0], hidden=hidden, flags=block.flags, module=block.module
+                session=sessions[0],
+                hidden=hidden,
+                flags=block.flags,
+                module=block.module,
+                docstring=block.docstring,
             )
         if kind == "transcript" and not is_transcript(code):
             results.append(Upgraded(block, reason="no >>> prompt on its first line"))

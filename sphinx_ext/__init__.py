@@ -50,7 +50,7 @@ from .check import (
 from .config import get_config, on_config_inited, register
 from .directive import PyrunDirective, pyrun_block
 from .transform import PyrunWidgets, is_widget_builder
-from .upgrade import UpgradeExamples
+from .upgrade import UpgradeExamples, on_env_get_outdated
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +175,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", on_config_inited)
     app.connect("builder-inited", on_builder_inited)
     app.connect("builder-inited", on_builder_inited_check)
+    app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
     app.connect("env-updated", on_env_updated)

@@ -28,6 +28,7 @@ from sphinx.util import logging
 from pyrun_docs.locate import DOCSTRING, display_path, locate, module_of
 from pyrun_docs.snippet import Snippet
 from pyrun_docs.upgrade import (
+    DEFAULT_GROUP,
     OPT_OUT_CLASS,
     PYTHON_LANGUAGES,
     TRANSCRIPT_LANGUAGES,
@@ -65,6 +66,7 @@ class UpgradeExamples(SphinxTransform):
         ):
             return
         fallback = str(self.env.doc2path(docname))
+        blocks = blocks_group(self.app)
         found: list[Found] = []
         # a literal block without a language is highlighted as the last ``.. highlight::`` says
         # (applied only when writing, so followed here), else as ``highlight_language``
@@ -76,7 +78,7 @@ class UpgradeExamples(SphinxTransform):
                 continue
             if "skipif" in node and _skipped(self.app, str(node["skipif"]), node):
                 continue  # as the doctest builder skips it (the condition runs in the build)
-            block = _found(node, config.upgrade, fallback, highlight)
+            block = _found(node, config.upgrade, fallback, highlight, blocks)
             if block is not None:
                 found.append(block)
         if not found:
@@ -144,9 +146,45 @@ def _candidate(node: nodes.Node) -> bool:
     )
 
 
-def _found(node: nodes.Element, modes: Any, fallback: str, highlight: str = "") -> Found | None:
+def on_env_get_outdated(
+    app: Any, env: Any, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
+    """Every page again when a doctest setting that shapes the snippets made while reading
+    changed: Sphinx registers ``doctest_global_setup`` and ``doctest_test_doctest_blocks`` as
+    needing no re-read (its builder reads them when testing), so an edited setup kept running
+    the old one, in the build's check and in ``pyrun-docs check``, until a fresh build."""
+    shaping = (
+        getattr(app.config, "doctest_global_setup", None)
+        if "sphinx.ext.doctest" in app.extensions
+        else None,
+        blocks_group(app),
+    )
+    previous = getattr(env, "pyrun_doctest_settings", None)
+    env.pyrun_doctest_settings = shaping
+    if previous is None or previous == shaping:  # None: a fresh environment reads everything
+        return []
+    return sorted(env.found_docs)
+
+
+def blocks_group(app: Any) -> str:
+    """The doctest group of plain ``>>>`` blocks (doctest blocks, ``pycon`` code blocks):
+    ``doctest_test_doctest_blocks`` when ``sphinx.ext.doctest`` is loaded, as its builder
+    assigns them; empty: they are not tested, so they stay as they are."""
+    if "sphinx.ext.doctest" not in app.extensions:
+        return DEFAULT_GROUP
+    return str(getattr(app.config, "doctest_test_doctest_blocks", DEFAULT_GROUP) or "")
+
+
+def _found(
+    node: nodes.Element,
+    modes: Any,
+    fallback: str,
+    highlight: str = "",
+    blocks: str = DEFAULT_GROUP,
+) -> Found | None:
     """The block *node* holds, if the ``upgrade`` modes take it (*highlight*: the language a
-    literal block without its own is highlighted in)."""
+    literal block without its own is highlighted in; *blocks*: the group of plain ``>>>``
+    blocks, see :func:`blocks_group`)."""
     if OPT_OUT_CLASS in node.get("classes", []) or _in_opted_out_container(node):
         return None
     kind = node.get("testnodetype")
@@ -156,12 +194,14 @@ def _found(node: nodes.Element, modes: Any, fallback: str, highlight: str = "") 
             return None
         kind = "transcript" if kind == "doctest" else str(kind)
     elif isinstance(node, nodes.doctest_block) or language in TRANSCRIPT_LANGUAGES:
-        if "doctest" not in modes:
+        if "doctest" not in modes or not blocks:
             return None
-        kind = "transcript"
+        return _found_as(node, "transcript", fallback, (blocks,))
     elif language in PYTHON_LANGUAGES and "python" in modes:
         if node.astext().lstrip().startswith(">>>"):
-            return None if "doctest" not in modes else _found_as(node, "transcript", fallback)
+            if "doctest" not in modes or not blocks:
+                return None
+            return _found_as(node, "transcript", fallback, (blocks,))
         if not compiles(node.astext()):
             return None  # a fragment or pseudo-code: not an example to run
         kind = "python"
@@ -170,15 +210,15 @@ def _found(node: nodes.Element, modes: Any, fallback: str, highlight: str = "") 
     return _found_as(node, kind, fallback)
 
 
-def _found_as(node: nodes.Element, kind: str, fallback: str) -> Found:
+def _found_as(node: nodes.Element, kind: str, fallback: str, groups: tuple[str, ...] = ()) -> Found:
     code = str(node["test"]) if "test" in node else node.astext()
     source = _source_of(node)
     documented = _documented(node)
     path, line = locate(source, node.line, code, fallback, ".".join(filter(None, documented)))
     options = node.get("options") or {}
     flags = tuple((_FLAG_NAMES[f], bool(on)) for f, on in options.items() if f in _FLAG_NAMES)
-    groups = tuple(node.get("groups") or ())
-    module = None
+    groups = tuple(node.get("groups") or ()) or groups
+    module = docstring = None
     if kind == "transcript" and DOCSTRING in (source or ""):
         # a docstring's examples: in the page's group, as the doctest builder runs them, also
         # seeing their module's globals, as the project's own doctests do (Executor.with_module)
@@ -188,6 +228,7 @@ def _found_as(node: nodes.Element, kind: str, fallback: str) -> Found:
             module = documented[0] or module_of(name)
         else:
             module = module_of(name)
+        docstring = name
     return Found(
         kind=kind,
         code=code,
@@ -197,6 +238,7 @@ def _found_as(node: nodes.Element, kind: str, fallback: str) -> Found:
         flags=flags,
         hide=isinstance(node, nodes.comment) and kind not in ("testsetup", "testcleanup"),
         module=module,
+        docstring=docstring,
         key=node,
     )
 

@@ -35,7 +35,12 @@ def test_a_docstring_example_runs_with_its_modules_names(
     assert result["ok"] is True, result
     text = page.locator("#pyrun-1 .pyrun-output").inner_text()
     # area() and islice come from upgrade_fixture.shapes, as in its own doctests
-    assert text.splitlines() == [">>> area(2, 3)", "6", '>>> list(islice("abc", 2))', "['a', 'b']"]
+    echo = '>>> SIDES = 6; list(islice("abc", 2))'
+    assert text.splitlines() == [">>> area(2, 3)", "6", echo, "['a', 'b']"]
+    # the docstring's next block sees the SIDES the first one set, not the module's (as doctest)
+    result = click_run(page, "pyrun-2")
+    assert result["ok"] is True, result
+    assert page.locator("#pyrun-2 .pyrun-output").inner_text().splitlines()[-1] == "7"
 
 
 def test_testcode_is_judged_against_its_testoutput(

@@ -295,3 +295,26 @@ def test_a_docstring_example_sees_its_module_and_its_session() -> None:
     )
     assert not leaked["ok"] and leaked["error"]["type"] == "NameError"
     assert "indent" in leaked["error"]["message"]
+
+
+def test_the_blocks_of_one_docstring_share_the_names_they_bind() -> None:
+    """Within one docstring its examples' own names win over the module's, as in doctest (a
+    docstring is one test whose copy of the module's globals its examples change): toolz's ``do``
+    docstring imports the curried ``do`` in one block and calls it in the next. Another
+    docstring of the same module, or a block run without one, sees the module's name again."""
+    host = Host()
+    page = host.executor.run_transcript
+
+    def run(code: str, docstring: str | None) -> dict[str, Any]:
+        ran = page(code, session="d", module="textwrap", docstring=docstring)
+        return json.loads(run_coroutine(ran))  # type: ignore[no-any-return]
+
+    assert run(">>> dedent = str.upper\n", "textwrap.dedent")["ok"]
+    same = run(">>> dedent('  a')\n'  A'\n", "textwrap.dedent")
+    assert same["ok"], same
+    again = run(">>> dedent('b')\n'B'\n", "textwrap.dedent")  # the third block too
+    assert again["ok"], again
+    other = run(">>> dedent('  a')\n'a'\n", "textwrap.indent")
+    assert other["ok"], other
+    back = run(">>> dedent('  a')\n'a'\n", "textwrap.dedent")  # not right after its blocks
+    assert back["ok"], back

@@ -121,6 +121,9 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
         ("docs/myst.md", 6, "default"),  # a pycon fence
         ("docs/myst.md", 14, "default"),  # {doctest}
     ]
+    docstrings = [s.options.docstring for s in pages["api"]]  # type: ignore[attr-defined]
+    area, broken = "upgrade_fixture.shapes.area", "upgrade_fixture.shapes.broken"
+    assert docstrings == [None, area, area, broken, "upgrade_fixture.shapes.square"]
     api = [(s.path, s.line, s.options.session, s.options.module) for s in pages["api"]]  # type: ignore[attr-defined]
     # docstrings run in the page's group (its global setup first), seeing their module's globals
     assert [a[2] for a in api] == ["default"] * 5
@@ -688,3 +691,51 @@ def test_examples_another_plugin_brings_into_a_page_are_upgraded_too(
     assert len(widgets) == 2  # the page's own example and the included 40 + 2
     assert "40 + 2" in widgets[1] and not any("subprocess" in w for w in widgets)
     assert "subprocess" in page and "Does not run in the browser: OSError" in page
+
+
+def doctest_site(folder: Path, conf: str, page: str) -> Path:
+    """A one-page Sphinx project with ``sphinx.ext.doctest`` and the upgrade on."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\npyrun_check = "error"\n' + conf,
+        encoding="utf-8",
+    )
+    (folder / "index.rst").write_text("Title\n=====\n\n" + page, encoding="utf-8")
+    return folder
+
+
+def test_plain_doctest_blocks_follow_doctest_test_doctest_blocks(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """``doctest_test_doctest_blocks``, as the doctest builder reads it: the group of plain
+    ``>>>`` blocks (their ``testsetup`` runs first), and empty: not tested, so not upgraded."""
+    page = ".. testsetup:: blocks\n\n   x = 42\n\n>>> x\n42\n\n.. code-block:: pycon\n\n   >>> x\n   42\n"
+    named = doctest_site(tmp_path / "named", 'doctest_test_doctest_blocks = "blocks"\n', page)
+    build = sphinx_build(named, tmp_path / "named-html", "html", "-d", str(tmp_path / "d1"))
+    assert build.status == 0, build.stderr
+    env = pickle.loads((tmp_path / "d1" / "environment.pickle").read_bytes())
+    sessions = [s.options.session for s in env.pyrun_snippets["index"]]
+    assert sessions == ["blocks"] * 3, sessions  # the setup, the doctest block, the pycon block
+
+    off = doctest_site(tmp_path / "off", 'doctest_test_doctest_blocks = ""\n', page)
+    build = sphinx_build(off, tmp_path / "off-html", "html", "-d", str(tmp_path / "d2"))
+    assert build.status == 0, build.stderr
+    env = pickle.loads((tmp_path / "d2" / "environment.pickle").read_bytes())
+    assert [s.options.hidden for s in env.pyrun_snippets["index"]] == [True]  # the setup only
+
+
+def test_an_edited_doctest_global_setup_is_read_again(tmp_path: Path, runtime_cache: Path) -> None:
+    """Sphinx re-reads no page when ``doctest_global_setup`` changes (its builder reads it when
+    testing), but the snippets made while reading hold it: an edited setup is read again, not
+    run as it was (the check passed on the old one, in builds and in ``pyrun-docs check``)."""
+    site = doctest_site(
+        tmp_path / "site", 'doctest_global_setup = "answer = 1"\n', ">>> answer\n1\n"
+    )
+    args = (tmp_path / "html", "html", "-d", str(tmp_path / "doctrees"))
+    first = sphinx_build(site, *args)
+    assert first.status == 0, first.stderr
+    conf = site / "conf.py"
+    conf.write_text(conf.read_text().replace("answer = 1", "answer = 2"), encoding="utf-8")
+    again = sphinx_build(site, *args)
+    assert again.status != 0 and "OutputMismatch" in again.stderr, again.stderr

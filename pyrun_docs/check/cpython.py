@@ -236,6 +236,7 @@ def main() -> None:
                 "raises": run["raises"],
                 "stdin": run["stdin"],
                 "module": run["module"],
+                "docstring": run.get("docstring"),
             }
             if run["transcript"]:
                 kwargs.update(flags=run["flags"], want=run["want"], echo=bool(run["echo"]))

@@ -12,7 +12,7 @@
  *   {op: "init", indexURL, packageDir, executor, isolationModule, isolation, outputLimit, warm,
  *    snapshot, makeSnapshot, install, installImports, installed, makeInstalled}
  *   {op: "page", page, packages, runs: [{run, code, session, filename, raises, stdin, transcript, flags, want,
- *     module}]}
+ *     module, docstring}]}
  *   {op: "warm", imports}: (a prestarted harness, while the docs are read) see `warm`; a later
  *     `init` adopts it for the check (and its warm interpreter, when it installs the same packages)
  * Events (harness -> Python):
@@ -863,6 +863,7 @@ async function runPage(msg) {
         raises: run.raises ?? undefined,
         stdin: run.stdin ?? undefined,
         module: run.module ?? undefined,
+        docstring: run.docstring ?? undefined,
         ...(run.transcript
           ? { flags: run.flags ?? undefined, want: run.want ?? undefined, echo: Boolean(run.echo) }
           : {}),

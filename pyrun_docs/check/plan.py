@@ -81,6 +81,7 @@ class Run:
             "flags": " ".join(self.flags),
             "want": snippet.expected,
             "module": snippet.options.module,
+            "docstring": snippet.options.docstring,
         }
 
 

@@ -12,13 +12,13 @@ def area(width, height):
     --------
     >>> area(2, 3)
     6
-    >>> list(islice("abc", 2))
+    >>> SIDES = 6; list(islice("abc", 2))
     ['a', 'b']
 
-    An indented block, in the same docstring's session:
+    An indented block, in the same docstring's session (its SIDES, not the module's):
 
         >>> area(1, 1) + SIDES
-        5
+        7
     """
     return width * height
 
