@@ -16,6 +16,7 @@ from docutils import nodes
 from sphinx.builders import Builder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
+from pyrun_docs.check.api import reader_reason
 from pyrun_docs.check.results import SnippetResult, Status
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.outputs import (
@@ -206,5 +207,4 @@ def _kept_static(result: SnippetResult | None) -> str | None:
     """Why an upgraded example stays a plain block (the check kept it static), else None."""
     if result is None or result.status is not Status.STATIC:
         return None
-    reason = str(result.message).removeprefix("stays a plain block: ")
-    return reason.splitlines()[0] if reason else "it fails in Python 3.14 (Pyodide)"
+    return reader_reason(result)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import check_dir
 
 from pyrun_docs.check import CheckReport, SnippetResult, Status, run_check
+from pyrun_docs.check.api import reader_reason
 from pyrun_docs.check.scan import scan_text
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
@@ -405,16 +407,25 @@ def test_a_failure_after_a_failing_example_of_its_session_says_so(
         ":session: k\n\nthing = 1 / 0",
         ":session: k\n\nprint(thing)",
         ":session: other\n\nprint(missing)",
+        ":session: m\n\n>>> 1 + 1\n3",  # output that differs: everything ran
+        ":session: m\n\nprint(missing)",
     )
     report = run_check(pages_of(p=page), PyrunConfig(), cache_dir=check_dir(tmp_path),
                        progress=False, use_cache=False)  # fmt: skip
-    first, second, other = report.results
+    first, second, other, mismatch, after_mismatch = report.results
     assert first.message == "ZeroDivisionError: division by zero"
     assert second.message.splitlines()[0] == (
         "NameError: name 'thing' is not defined (after an earlier example of its session failed, "
         f"{first.location}: ZeroDivisionError: division by zero)"
     )
     assert other.message.startswith("NameError") and "earlier" not in other.message
+    assert mismatch.exception == "OutputMismatch"
+    assert (
+        after_mismatch.message.startswith("NameError") and "earlier" not in after_mismatch.message
+    )
+    # the note a reader sees under a block kept static names neither the example nor its file
+    static = replace(second, status=Status.STATIC, message=f"stays a plain block: {second.message}")
+    assert reader_reason(static) == "NameError: name 'thing' is not defined"
 
 
 #: a page that looks for what an earlier page changed, then changes it all again: module attributes

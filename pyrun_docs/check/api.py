@@ -235,17 +235,44 @@ def after_failure(
     line: its own failure may only follow from that one (an object the earlier example did not
     make), and a reader of the note under a block kept static would otherwise look for the cause
     in the wrong example (more-itertools' ``it.done`` after ``callback_iter`` could not start
-    its thread)."""
+    its thread). Only a failure that may have left something undone counts: an exception or a
+    timeout, not output that differed (the code ran; boltons' ``u'...'`` reprs were blamed for an
+    IPv6 error later on the page)."""
     if result.status not in (Status.FAILED, Status.TIMEOUT):
         return result
     for member in session_members(result.snippet, snippets, config)[:-1]:
         earlier = results.get((page, member.index))
-        if earlier is not None and earlier.status in (Status.FAILED, Status.TIMEOUT):
+        if earlier is not None and _may_leave_state_undone(earlier):
             cause = (earlier.message or earlier.status.value).splitlines()[0]
             first, _, rest = (result.message or result.status.value).partition("\n")
-            note = f"{first} (after an earlier example of its session failed, {earlier.location}: {cause})"
+            note = f"{first}{AFTER_FAILURE}{earlier.location}: {cause})"
             return replace(result, message=note + (f"\n{rest}" if rest else ""))
     return result
+
+
+#: how :func:`after_failure` names the earlier failure (the build log's business, not a reader's)
+AFTER_FAILURE = " (after an earlier example of its session failed, "
+
+
+def _may_leave_state_undone(result: SnippetResult) -> bool:
+    if result.status is Status.TIMEOUT:
+        return True
+    if result.status is not Status.FAILED:
+        return False
+    # a transcript whose failures are all output mismatches ran every statement
+    only_output = result.exception == "OutputMismatch" and "more failing example" not in (
+        result.message or ""
+    )
+    return not only_output
+
+
+def reader_reason(result: SnippetResult) -> str:
+    """Why an example stays a plain block, for the note readers see under it: the check's
+    first line, without the earlier failure :func:`after_failure` names (a file on the machine
+    that built the docs, an example the reader may never look at)."""
+    reason = result.message.removeprefix("stays a plain block: ").splitlines()
+    first = reason[0].partition(AFTER_FAILURE)[0] if reason else ""
+    return first or "it fails in Python 3.14 (Pyodide)"
 
 
 def kept_static(
