@@ -718,7 +718,7 @@ class Executor:
                 got += "\n"  # doctest's captured output always ends a line
             if out.overflowed:
                 failures += 1
-                failure = _Mismatch.output(example, got, _TOO_LARGE)
+                failure = _Mismatch.output(example, got, _TOO_LARGE, exec_mode)
                 self.report(failure.error)
                 first = first or failure
                 continue
@@ -749,7 +749,8 @@ class Executor:
                 got += shown
             if not ok:
                 failures += 1
-                failure = _Mismatch.output(example, got, output_difference(example, got))
+                difference = output_difference(example, got)
+                failure = _Mismatch.output(example, got, difference, exec_mode)
                 self.report(failure.error)
                 first = first or failure
         if first is not None:
@@ -1330,10 +1331,17 @@ def _parse_failure(message: str, transcript: str) -> _Mismatch:
     return _Mismatch(error)
 
 
-def example_count(text: str) -> int:
-    """How many examples doctest's parser finds in a transcript (what ``sphinx-build -b doctest``
-    counts as tests)."""
-    return len(_example_spans(text.split("\n")))
+def example_count(text: str, skip: bool = False) -> int:
+    """How many of a transcript's examples doctest runs (what ``sphinx-build -b doctest`` counts
+    as tests): not the comment-only ones its parser leaves out, nor those marked ``+SKIP``
+    (*skip*: the whole transcript is, by its directive's options)."""
+    try:
+        examples = parse_transcript(text)
+    except ValueError:  # doctest cannot parse it: its prompts, as the failure will show them
+        return len(_example_spans(text.split("\n")))
+    if skip:
+        return 0
+    return sum(1 for e in examples if (FLAGS["SKIP"], True) not in e.options)
 
 
 def prompt_lines(text: str) -> list[tuple[int, str]]:
@@ -1364,13 +1372,21 @@ class _Mismatch(Exception):
         self.exception = exception
 
     @classmethod
-    def output(cls, example: Example, got: str, difference: str) -> _Mismatch:
-        """An example whose output differs; *difference* is doctest's "Expected: ... Got: ..."."""
+    def output(
+        cls, example: Example, got: str, difference: str, testcode: bool = False
+    ) -> _Mismatch:
+        """An example whose output differs; *difference* is doctest's "Expected: ... Got: ...";
+        *testcode*: the example is a ``testcode`` block, compared with its ``testoutput``."""
         source = example.source.split("\n")[0]
         shown = "".join(f"    {ln}\n" for ln in example.source.rstrip("\n").split("\n"))
+        message = (
+            "the output differs from its testoutput block"
+            if testcode
+            else f"the output of >>> {source} differs from the transcript"
+        )
         error = {
             "type": "OutputMismatch",
-            "message": f"the output of >>> {source} differs from the transcript",
+            "message": message,
             "traceback": f"Failed example:\n{shown}{difference}",
             "line": example.line,
             "editor_line": example.editor_line,
@@ -1438,6 +1454,7 @@ def _run_doctest(
             return _parse_failure(str(exc), transcript)
     test.globs = ns
     runner = _runner_class()(executor, optionflags, out, echo, transcript)
+    runner.testcode = want is not None
     if want is not None:  # doctest compiles "single"; Sphinx swaps its compile for testcode too
         doctest.compile = _exec_compile  # type: ignore[attr-defined]
     debugger = doctest._OutputRedirectingPdb  # type: ignore[attr-defined]
@@ -1519,6 +1536,7 @@ def _runner_class() -> Any:
             self.text = text
             self.first: _Mismatch | None = None
             self.failures_seen = 0
+            self.testcode = False  # judging a testcode block against its testoutput
 
         def report_start(self, out: Any, test: Any, example: Any) -> None:
             if self.echo:
@@ -1534,7 +1552,7 @@ def _runner_class() -> Any:
             mine = Example(example.source, example.want, line, _editor_line(self.text, line))
             checker = self._checker  # type: ignore[attr-defined]
             difference = checker.output_difference(example, got, self.optionflags)
-            failure = _Mismatch.output(mine, got, difference)
+            failure = _Mismatch.output(mine, got, difference, self.testcode)
             self.executor.report(failure.error)
             self.first = self.first or failure
 

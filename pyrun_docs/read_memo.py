@@ -49,7 +49,7 @@ class ProjectRead:
 
     #: the snippets of each page (docname), in document order
     pages: dict[str, list[Snippet]]
-    #: each page's source file
+    #: each page's source file (every page read, also those without snippets)
     sources: dict[str, Path]
     #: our warnings that mean a snippet lost an option or was dropped (errors for the check)
     problems: list[PyrunError]

@@ -114,7 +114,8 @@ def _read(
     problems = [PyrunError(message, location=location) for message, location in kept]
     store: dict[str, list[Snippet]] = getattr(app.env, "pyrun_snippets", {})
     pages = {doc: list(s) for doc, s in sorted(store.items()) if s}
-    sources = {doc: Path(app.env.doc2path(doc)) for doc in pages}
+    # every page read, with snippets or not ("no pyrun snippets in 0 files" after reading three)
+    sources = {doc: Path(app.env.doc2path(doc)) for doc in sorted(app.env.found_docs)}
     return ProjectRead(pages, sources, problems, "\n".join(others)), _read_files(app)
 
 

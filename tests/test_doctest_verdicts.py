@@ -164,3 +164,33 @@ def test_a_failing_example_is_named_at_its_own_line(sessions_report: CheckReport
     assert syntax.status is Status.FAILED and syntax.exception == "SyntaxError"
     assert syntax.line == syntax.snippet.line + 1
     assert "<example" not in syntax.message and "<doctest" not in syntax.message
+
+
+def test_examples_are_counted_as_the_doctest_builder_counts_tests() -> None:
+    """The summary's ``>>> examples`` are what doctest runs: not a comment-only ``>>>`` line its
+    parser leaves out, nor an example marked ``+SKIP`` (cachetools' docs: 55 said, 58 tested)."""
+    import doctest
+
+    from pyrun_docs.executor import example_count
+
+    text = (
+        ">>> # a comment, no example\n>>> x = 1\n>>> x + 1\n2\n"
+        ">>> launch()  # doctest: +SKIP\n>>> print('a')\na\n"
+    )
+    test = doctest.DocTestParser().get_doctest(text, {}, "t", "t", 0)
+    runner = doctest.DocTestRunner()
+    runner.run(test, out=lambda _text: None)
+    assert example_count(text) == runner.tries == 3
+    assert example_count(text, skip=True) == 0  # the block's options say +SKIP
+
+
+@pytest.mark.parametrize("port", [False, True])
+def test_a_testcode_mismatch_names_its_testoutput(port: bool) -> None:
+    """A ``testcode`` block judged against its ``testoutput`` says so; it has no ``>>>`` and no
+    transcript (the message said "the output of >>> print("a") differs from the transcript")."""
+    executor = Executor(lambda _: None, port=port)
+    coroutine = executor.run_transcript('print("a")\n', want="b\n", filename="<example 1>")
+    error = json.loads(run_coroutine(coroutine))["error"]
+    assert error["type"] == "OutputMismatch"
+    assert error["message"] == "the output differs from its testoutput block"
+    assert "Expected:\n    b\nGot:\n    a\n" in error["traceback"]

@@ -739,3 +739,15 @@ def test_an_edited_doctest_global_setup_is_read_again(tmp_path: Path, runtime_ca
     conf.write_text(conf.read_text().replace("answer = 1", "answer = 2"), encoding="utf-8")
     again = sphinx_build(site, *args)
     assert again.status != 0 and "OutputMismatch" in again.stderr, again.stderr
+
+
+def test_a_read_project_without_examples_counts_the_pages_it_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pyrun-docs check`` on a project whose pages hold no example names the pages Sphinx
+    read (it said "no pyrun snippets in 0 files" after reading them)."""
+    site = doctest_site(tmp_path / "site", 'doctest_test_doctest_blocks = ""\n', ">>> 1\n1\n")
+    (site / "other.rst").write_text("Other\n=====\n\nNo examples.\n", encoding="utf-8")
+    cache = str(tmp_path / "cache")
+    assert main(["check", str(site), "--cache-dir", cache, "-q"]) == 0
+    assert "no pyrun snippets in 2 files" in capsys.readouterr().err

@@ -209,7 +209,11 @@ def format_counts(report: CheckReport) -> str:
         elif aside:
             verdict = f"passed, {', '.join(aside)}"
     # a transcript is one snippet and several examples: the doctest builder counts the examples
-    examples = sum(example_count(r.snippet.code) for r in report.results if r.snippet.is_transcript)
+    examples = sum(
+        example_count(r.snippet.code, ("SKIP", True) in r.snippet.options.flags)
+        for r in report.results
+        if r.snippet.is_transcript
+    )
     of = f" ({plural(examples, '>>> example')})" if examples else ""
     lines.append(
         f"pyrun check: {verdict}: {plural(len(report.results), 'snippet')}{of} on "
