@@ -1,5 +1,5 @@
 """``python -m pyrun_docs`` is ``pyrun-docs``."""
 
-from .cli import run
+from .launch import run
 
 run()

@@ -25,11 +25,11 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from .cache_home import CACHE_ENV, cache_home
 from .errors import RuntimeFetchError
 from .files import read_json_object, write_atomically
 from .runtime import RuntimePin, tarball_integrity
 
-CACHE_ENV = "PYRUN_DOCS_CACHE"
 STALL_ENV = "PYRUN_DOCS_FETCH_STALL"
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 DEFAULT_STALL_SECONDS = 10.0
@@ -52,12 +52,7 @@ STALL_SECONDS = stall_seconds(os.environ.get(STALL_ENV))
 
 def cache_root() -> Path:
     """The user cache folder (``$PYRUN_DOCS_CACHE``, else ``$XDG_CACHE_HOME/pyrun-docs``)."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "pyrun-docs"
+    return Path(cache_home())
 
 
 def runtime_dir(pin: RuntimePin) -> Path:

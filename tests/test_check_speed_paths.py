@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
+import json
 import os
 import re
 import shutil
@@ -627,3 +628,100 @@ def test_the_spare_starts_before_the_rest_of_the_check_is_imported() -> None:
     ).stdout.split("\n")
     assert out[0] == "[]", out
     assert out[1] == "True", out
+
+
+def test_the_command_imports_nothing_before_it_starts_the_checks_node() -> None:
+    """``pyrun-docs`` (:mod:`pyrun_docs.launch`) reads its record and starts Node before it
+    imports the rest of the package (~80 ms of modules the check waited for)."""
+    code = (
+        "import sys, pyrun_docs.launch\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pyrun_docs')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['pyrun_docs', 'pyrun_docs.cache_home', 'pyrun_docs.launch']"
+
+
+def test_a_process_started_early_is_taken_only_for_its_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the last check started is started again as the command begins; asked for another
+    command line (another Node, a moved harness), it is stopped, never left running."""
+    from pyrun_docs import launch
+
+    monkeypatch.setenv("PYRUN_DOCS_CACHE", str(tmp_path))
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    told = tmp_path / "told.txt"
+    waiting = [
+        sys.executable,
+        "-c",
+        f"import sys; open({str(told)!r}, 'w').write(sys.stdin.readline()); sys.stdin.read()",
+    ]
+    init = {"op": "init", "snapshot": "/the/last/one.snap"}
+    launch.start()  # no record yet: nothing
+    assert launch._started is None
+    launch.remember(waiting, {"PYRUN_TEST": "1"}, init)
+    launch.start()
+    assert launch._started is not None
+    first = launch._started[2]
+    assert launch.take([*waiting, "other"]) is None and first.poll() is not None  # stopped
+    launch.start()
+    second = launch.take(waiting)
+    try:
+        assert second is not None and launch._started is None
+        process, presented = second
+        assert process.poll() is None and presented == init
+        deadline = time.monotonic() + 30  # it was sent the last check's init at once
+        while not (told.exists() and told.read_text().endswith("\n")):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert json.loads(told.read_text()) == init
+    finally:
+        if second is not None:
+            launch._kill(second[0])
+    monkeypatch.setenv("PYRUN_DOCS_CHECK_PRESTART", "0")
+    launch.start()
+    assert launch._started is None
+
+
+def test_the_spare_adopts_the_node_the_command_started(
+    runtime_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check's first harness is the process started as the command began: no Node.js is
+    started after it (and the next command starts the same command line again)."""
+    from pyrun_docs import launch
+    from pyrun_docs.check import harness, spare
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle second core
+    folder = check_dir(tmp_path)
+    pages = pages_of(a=rst("\n\nprint(1)"))
+    assert spare.prestart(PyrunConfig(), folder) is True  # a first check: the record is written
+    assert run_check(pages, PyrunConfig(), cache_dir=folder, progress=False, jobs=1).ok
+    launch.start()
+    early = launch._started
+    assert early is not None
+    spawned: list[object] = []
+    real = subprocess.Popen
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        spawned.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(harness.subprocess, "Popen", counting)
+    assert spare.prestart(PyrunConfig(), folder) is True
+    report = run_check(pages, PyrunConfig(), cache_dir=folder, progress=False, jobs=1,
+                       use_cache=False)  # fmt: skip
+    assert report.ok and [r.output for r in report.results] == ["1\n"]
+    assert spawned == [] and launch._started is None
+    assert early[2].wait(timeout=30) is not None  # it was the check's harness, and it ended
+
+    # settings that changed since (another output limit): that process is not the check's
+    launch.start()
+    early = launch._started
+    assert early is not None and early[1] is not None
+    spawned.clear()
+    assert spare.prestart(PyrunConfig(output_limit=1234), folder) is True
+    report = run_check(pages, PyrunConfig(output_limit=1234), cache_dir=folder, progress=False,
+                       jobs=1, use_cache=False)  # fmt: skip
+    assert report.ok and [r.output for r in report.results] == ["1\n"]
+    assert len(spawned) == 1 and early[2].wait(timeout=30) is not None  # replaced, stopped

@@ -46,9 +46,19 @@ class HarnessDied(Exception):
 class Harness:
     """A running ``harness.mjs``."""
 
-    def __init__(self, node: Node, path: Path = HARNESS_PATH) -> None:
+    def __init__(
+        self,
+        node: Node,
+        path: Path = HARNESS_PATH,
+        process: subprocess.Popen[bytes] | None = None,
+        presented: dict[str, Any] | None = None,
+    ) -> None:
+        """Start ``harness.mjs`` at *path* with *node*, or take *process*, started so already
+        (with :func:`harness_env`, its pipes open: :mod:`pyrun_docs.launch`), which was sent
+        the ``init`` *presented*, if any."""
         self.node = node
-        self.proc = subprocess.Popen(
+        self.presented = presented
+        self.proc = process or subprocess.Popen(
             [node.path, str(path)],  # V8 flags: set by harness_io.mjs
             env=harness_env(),
             stdin=subprocess.PIPE,

@@ -31,15 +31,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pyrun_docs import launch
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.files import read_json_object, write_atomically
-from pyrun_docs.node import find_node
+from pyrun_docs.node import Node, find_node
 
-from .harness import HARNESS_PATH, Harness, HarnessDied
+from .harness import COMPILE_CACHE_ENV, HARNESS_PATH, Harness, HarnessDied, harness_env
 
-#: environment variable: ``0`` starts no spare harness
-PRESTART_ENV = "PYRUN_DOCS_CHECK_PRESTART"
+PRESTART_ENV = launch.PRESTART_ENV
 #: seconds a spare may take to start and warm up
 WARM_TIMEOUT = 60.0
 
@@ -97,7 +97,7 @@ def prestart(
     which it also imports the site's modules while warming up.
     """
     global _starter
-    if os.environ.get(PRESTART_ENV, "1").strip().lower() in ("0", "no", "off"):
+    if not launch.prestart_allowed():
         return False
     if config.runtime != "pyodide" or (os.cpu_count() or 1) < 2:
         return False
@@ -181,12 +181,17 @@ def _warm(
     except PyrunError:
         return  # no Node.js: the check itself says so
     started: list[Harness] = []
+    argv = [node.path, str(HARNESS_PATH)]
     with _lock:
         if generation != _generation:  # discarded before it started
+            launch.stop()
             return
-        for _ in range(count):
+        early = launch.take(argv)  # started as the command began, maybe told to start already
+        for number in range(count):
             try:
-                started.append(Harness(node, HARNESS_PATH))
+                started.append(
+                    Harness(node, HARNESS_PATH, *(early if early and not number else ()))
+                )
             except OSError:
                 break
         _warming.extend(started)
@@ -217,9 +222,15 @@ def _warm(
         return
     imports = [str(name) for name in last.get("imports") or []] if "installed" in fields else []
     key = _key(settings.init, str(settings.snapshots.path))
-    for harness in started:
+    init = {"op": "init", **settings.init, **fields}
+    launch.remember(argv, {COMPILE_CACHE_ENV: harness_env()[COMPILE_CACHE_ENV]}, init)
+    for number, harness in enumerate(started):
+        if harness.presented is not None and harness.presented != init:
+            # started with the last check's settings, not these: a process of our own instead
+            started[number] = harness = _replace(harness, node)
         try:
-            harness.send({"op": "init", **settings.init, **fields})
+            if harness.presented != init:  # (the same: answered with its "ready" already)
+                harness.send(init)
         except HarnessDied:
             continue
     warming: list[Harness] = []
@@ -246,6 +257,15 @@ def _warm(
         except HarnessDied:
             pass
         _offer(key, harness if warm else None, generation, harness)
+
+
+def _replace(harness: Harness, node: Node) -> Harness:
+    """A new harness in place of *harness* (stopped) among those warming."""
+    harness.kill()
+    fresh = Harness(node, HARNESS_PATH)
+    with _lock:
+        _warming[:] = [fresh if h is harness else h for h in _warming]
+    return fresh
 
 
 def _offer(
@@ -297,6 +317,7 @@ def discard() -> None:
     """Stop the spares nobody adopted (the check had nothing to run, or fewer processes), at once:
     an unchanged tree must not wait for a warm-up it does not need."""
     global _generation, _starter
+    launch.stop()  # started as the command began, and not taken yet
     with _lock:
         _generation += 1
         _starter = None
