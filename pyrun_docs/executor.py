@@ -202,6 +202,28 @@ def _lines(value: Any) -> list[str] | None:
     return [str(line) for line in value]
 
 
+class StderrToStdout(_TextBase):
+    """A session's ``sys.stderr`` once one of its snippets bound it to ``sys.stdout``: what is
+    written goes to whatever ``sys.stdout`` is then, so a transcript's example captures it.
+
+    As in the doctest builder, whose runners share one captured stdout that such an assignment
+    makes ``sys.stderr`` for good (pyparsing's ``trace_parse_action`` docstring does it in a
+    ``testsetup`` and expects what the traced function writes to stderr in its ``testoutput``).
+    """
+
+    #: the stream stands for stdout (see :meth:`Executor._keep_stderr`)
+    pyrun_stdout = True
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return int(sys.stdout.write(text) or 0)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 class NoInput(_TextBase):
     """``sys.stdin`` during a run: ``input()`` reads the snippet's ``stdin`` lines, then fails.
 
@@ -388,6 +410,8 @@ class Executor:
         #: session -> (the docstring its last run came from, the module names its examples
         #: shadowed so far): they win over the module's globals in that docstring's next block
         self._docstrings: dict[str | None, tuple[str, set[str]]] = {}
+        #: session -> the ``sys.stderr`` one of its snippets set (:meth:`_keep_stderr`)
+        self._stderr: dict[str, Any] = {}
         self._streams: tuple[StreamCapture, ...] = ()
         self._sources: dict[str, list[str]] = {}
         builtins.display = self.display  # type: ignore[attr-defined]
@@ -398,10 +422,12 @@ class Executor:
             self.sessions.clear()
             self._contexts.clear()
             self._docstrings.clear()
+            self._stderr.clear()
         else:
             self.sessions.pop(session, None)
             self._contexts.pop(session, None)
             self._docstrings.pop(session, None)
+            self._stderr.pop(session, None)
 
     def namespace(
         self, session: str | None, transcript: bool = False, module: str | None = None
@@ -425,6 +451,21 @@ class Executor:
         else:
             ns["__name__"] = "__main__"
         return ns
+
+    def _keep_stderr(self, session: str, bound: Any, ours: tuple[Any, ...]) -> None:
+        """Keep the ``sys.stderr`` a snippet of *session* set, for the session's later snippets,
+        as the doctest builder keeps it (it never puts ``sys.stderr`` back): bound to stdout (the
+        run's captured stdout, or a transcript's), it follows stdout (:class:`StderrToStdout`);
+        bound to another stream, that stream; put back (*ours*: the run's own, the kept one, the
+        host's), the run's capture again."""
+        if any(bound is stream for stream in ours):
+            if bound is not ours[0] and bound is not ours[1]:
+                self._stderr.pop(session, None)  # the host's stream again: captured as before
+            return
+        if bound is sys.stdout or getattr(bound, "pyrun_stdout", False):
+            self._stderr[session] = StderrToStdout()
+        else:
+            self._stderr[session] = bound
 
     def with_module(
         self,
@@ -601,7 +642,8 @@ class Executor:
             builtins.input = _reader(out, NoInput(_lines(stdin), out))
         else:
             saved = sys.stdout, sys.stderr, sys.stdin
-            sys.stdout, sys.stderr, sys.stdin = out, err, NoInput(_lines(stdin), out)
+            kept = self._stderr.get(session) if session is not None else None
+            sys.stdout, sys.stderr, sys.stdin = out, kept or err, NoInput(_lines(stdin), out)
         _restore_context(self._contexts.get(session) if session is not None else None)
         error: dict[str, Any] | None = None
         matched = False
@@ -624,6 +666,7 @@ class Executor:
         finally:
             if session is not None and not MICROPYTHON:
                 self._contexts[session] = _copy_context()
+                self._keep_stderr(session, sys.stderr, (err, kept, saved[1], sys.__stderr__))
             for stream in (out, err):
                 try:
                     stream.flush()
@@ -1519,6 +1562,7 @@ def _runner_class() -> Any:
         """doctest's captured stdout, keeping what an example printed before it raised."""
 
         taken = ""
+        pyrun_stdout = True  # (Executor._keep_stderr)
 
         def truncate(self, size: int | None = None) -> Any:
             self.taken = self.getvalue()

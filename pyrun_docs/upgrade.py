@@ -39,6 +39,30 @@ FAILING_MODES = ("static", "error")
 DEFAULT_GROUP = "default"
 
 
+def comments_as_prompts(code: str) -> str:
+    """A transcript whose first lines are comments (``# Set up a parser``, then ``>>>``
+    examples), with those lines as comment-only examples (``>>> # Set up a parser``): doctest's
+    parser skips text before the first prompt, so pyparsing's three ``.. doctest::`` blocks that
+    start so were tested by the doctest builder, and stayed plain, unchecked, blocks here. The
+    comments stay in the code a reader edits; the lines keep their numbers. Anything else before
+    the first prompt leaves *code* as it is."""
+    lines = code.split("\n")
+    for number, line in enumerate(lines):
+        text = line.strip()
+        if text.startswith(">>>"):
+            indent = line[: len(line) - len(line.lstrip())]
+            return (
+                "\n".join(
+                    f"{indent}>>> {ln.strip()}" if ln.strip() else ln for ln in lines[:number]
+                )
+                + ("\n" if number else "")
+                + "\n".join(lines[number:])
+            )
+        if text and not text.startswith("#"):
+            return code
+    return code
+
+
 @dataclass(frozen=True)
 class Found:
     """An example block as an adapter found it.
@@ -141,6 +165,8 @@ def upgrade_page(
                 module=block.module,
                 docstring=block.docstring,
             )
+        if kind == "transcript" and not is_transcript(code):
+            code = comments_as_prompts(code)
         if kind == "transcript" and not is_transcript(code):
             results.append(Upgraded(block, reason="no >>> prompt on its first line"))
             continue

@@ -98,7 +98,10 @@ class UpgradeExamples(SphinxTransform):
             key = result.found.key
             assert isinstance(key, nodes.Element)
             if result.snippet is None:
-                if result.reason.startswith("doctest cannot parse"):
+                tested = key.get("testnodetype") == "doctest"  # the doctest builder tests it
+                if result.reason.startswith("doctest cannot parse") or (
+                    tested and result.reason.startswith("no >>> prompt")
+                ):
                     logger.warning(
                         f"pyrun: this example stays a plain block: {result.reason}",
                         location=f"{result.found.path}:{result.found.line}",

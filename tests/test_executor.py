@@ -318,3 +318,40 @@ def test_the_blocks_of_one_docstring_share_the_names_they_bind() -> None:
     assert other["ok"], other
     back = run(">>> dedent('  a')\n'a'\n", "textwrap.dedent")  # not right after its blocks
     assert back["ok"], back
+
+
+def test_a_sessions_own_stderr_lasts_for_its_later_snippets() -> None:
+    """``sys.stderr = sys.stdout`` in one snippet (pyparsing's ``trace_parse_action`` docstring
+    does it in a ``testsetup``) lasts for the session, as in the doctest builder, which never
+    puts ``sys.stderr`` back: later examples capture what they write to stderr, transcripts and
+    ``testcode`` blocks alike. Other sessions keep their own stderr; put back, it is captured
+    as before."""
+    host = Host()
+    run = host.executor.run
+    transcript = host.executor.run_transcript
+
+    def ok(coroutine: Any) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(run_coroutine(coroutine))
+        assert result["ok"], result
+        return result
+
+    ok(run("import sys\nsys.stderr = sys.stdout\n", session="s"))
+    ok(transcript(">>> import sys\n>>> print('x', file=sys.stderr)\nx\n", session="s"))
+    ok(
+        transcript(
+            "import sys\nprint('e', file=sys.stderr)\nprint('o')\n", want="e\no\n", session="s"
+        )
+    )
+    other = json.loads(
+        run_coroutine(
+            transcript(">>> import sys\n>>> print('x', file=sys.stderr)\nx\n", session="t")
+        )
+    )
+    assert not other["ok"]  # its stderr is its own: nothing printed on stdout
+    ok(transcript(">>> import sys; sys.stderr = sys.__stderr__\n", session="s"))
+    back = json.loads(
+        run_coroutine(
+            transcript(">>> import sys\n>>> print('x', file=sys.stderr)\nx\n", session="s")
+        )
+    )
+    assert not back["ok"]

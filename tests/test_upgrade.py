@@ -69,6 +69,25 @@ def test_doctest_groups_become_sessions() -> None:
     )
 
 
+def test_a_transcript_starting_with_comments_is_upgraded() -> None:
+    """doctest's parser skips text before a block's first ``>>>``: pyparsing's ``.. doctest::``
+    blocks that start with a ``# comment`` line were tested by the doctest builder and stayed
+    plain, unchecked, here. The comments become comment-only examples (shown, not run), at the
+    same lines; prose before the first prompt still leaves the block as it is."""
+    _, results = upgrade_page(
+        [
+            found("transcript", "# a wrong example\n# on purpose\n>>> 1 + 1\n3\n", 9),
+            found("transcript", "Some prose.\n>>> 1\n1\n", 20),
+        ],
+        page="p",
+    )
+    first, prose = results
+    assert first.snippet is not None and first.snippet.line == 9
+    assert first.snippet.code == ">>> # a wrong example\n>>> # on purpose\n>>> 1 + 1\n3\n"
+    assert first.snippet.source == "# a wrong example\n# on purpose\n1 + 1\n"
+    assert prose.snippet is None and prose.reason == "no >>> prompt on its first line"
+
+
 def build_upgrade_root(base: Path, *settings: str, builder: str = "html") -> Build:
     """Copy ``tests/roots/upgrade`` into *base*/project and build it into *base*/*builder*."""
     shutil.copytree(ROOTS / "upgrade", base / "project")
@@ -751,3 +770,17 @@ def test_a_read_project_without_examples_counts_the_pages_it_read(
     cache = str(tmp_path / "cache")
     assert main(["check", str(site), "--cache-dir", cache, "-q"]) == 0
     assert "no pyrun snippets in 2 files" in capsys.readouterr().err
+
+
+def test_a_doctest_directive_that_stays_plain_is_warned_about(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """A ``.. doctest::`` block the doctest builder tests but that cannot become a widget (prose
+    before its first ``>>>``) is not left unchecked in silence."""
+    page = ".. doctest::\n\n   Some prose.\n   >>> 1 + 1\n   2\n"
+    site = doctest_site(tmp_path / "site", "", page)
+    build = sphinx_build(site, tmp_path / "html", "html")
+    assert build.status == 0, build.stderr
+    assert "index.rst:6: WARNING: pyrun: this example stays a plain block: no >>> prompt" in (
+        build.stderr
+    ), build.stderr
