@@ -28,13 +28,21 @@ from .cache_home import cache_home
 PRESTART_ENV = "PYRUN_DOCS_CHECK_PRESTART"
 _RECORD = "first-harness.json"
 
+#: records kept: one per command (folder and arguments) checked lately
+_RECORDS = 16
+
 #: the command line started, the ``init`` sent to it, and its process, until :func:`take`
 _started: tuple[list[str], dict[str, Any] | None, subprocess.Popen[bytes]] | None = None
+#: what names this command's record: its folder and arguments (a site's own settings are known
+#: only later; two sites checked in turn each find their own); ``None``: not ``pyrun-docs check``
+_command: str | None = None
 
 
 def run() -> None:
     """The console script (``pyrun-docs``) and ``python -m pyrun_docs``."""
+    global _command
     if sys.argv[1:2] == ["check"]:
+        _command = json.dumps([os.getcwd(), sys.argv[1:]])
         start()
     from .cli import run as command
 
@@ -57,7 +65,7 @@ def start() -> None:
         return
     try:
         with open(_record_path(), encoding="utf-8") as handle:
-            record = json.load(handle)
+            record = json.load(handle)[_command]
         argv = [str(part) for part in record["argv"]]
         env = dict(os.environ)
         for name, value in dict(record["env"]).items():
@@ -95,20 +103,23 @@ def take(argv: list[str]) -> tuple[subprocess.Popen[bytes], dict[str, Any] | Non
 def remember(argv: list[str], env: dict[str, str], init: dict[str, Any]) -> None:
     """Note the command line (and the environment it adds) a check started its first harness
     with, and the ``init`` it sent."""
-    record: dict[str, Any] = {"argv": argv, "env": env, "init": init}
-    path = _record_path()
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if json.load(handle) == record:
-                return
-    except (OSError, ValueError):
-        pass
+    if _command is None:
+        return
     from pathlib import Path
 
-    from .files import write_atomically
+    from .files import read_json_object, write_atomically
 
+    record: dict[str, Any] = {"argv": argv, "env": env, "init": init}
+    path = Path(_record_path())
+    records = read_json_object(path)
+    if records.get(_command) == record:
+        return
+    records.pop(_command, None)
+    records[_command] = record
+    while len(records) > _RECORDS:  # the oldest go
+        records.pop(next(iter(records)))
     try:
-        write_atomically(Path(path), json.dumps(record).encode("utf-8"))
+        write_atomically(path, json.dumps(records).encode("utf-8"))
     except OSError:
         pass
 

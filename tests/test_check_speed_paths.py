@@ -657,9 +657,14 @@ def test_a_process_started_early_is_taken_only_for_its_command_line(
         f"import sys; open({str(told)!r}, 'w').write(sys.stdin.readline()); sys.stdin.read()",
     ]
     init = {"op": "init", "snapshot": "/the/last/one.snap"}
+    monkeypatch.setattr(launch, "_command", "checking one site")
     launch.start()  # no record yet: nothing
     assert launch._started is None
     launch.remember(waiting, {"PYRUN_TEST": "1"}, init)
+    monkeypatch.setattr(launch, "_command", "checking another site")
+    launch.start()  # another command's record: not this one's
+    assert launch._started is None
+    monkeypatch.setattr(launch, "_command", "checking one site")
     launch.start()
     assert launch._started is not None
     first = launch._started[2]
@@ -693,6 +698,7 @@ def test_the_spare_adopts_the_node_the_command_started(
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle second core
+    monkeypatch.setattr(launch, "_command", json.dumps([str(tmp_path), ["check", "docs"]]))
     folder = check_dir(tmp_path)
     pages = pages_of(a=rst("\n\nprint(1)"))
     assert spare.prestart(PyrunConfig(), folder) is True  # a first check: the record is written
