@@ -331,7 +331,13 @@ def test_the_verdict_says_what_was_not_checked() -> None:
     assert "nothing checked (1 skipped, 1 static): 2 snippets" in verdict(skip, kept)
     # transcripts: the examples are counted too, as the doctest builder counts its tests
     two = SnippetResult(snip(3, ">>> 1\n1\n>>> print(2)\n2\n", line=20), Status.PASSED)
-    assert "all passed: 2 snippets (2 >>> examples) on" in verdict(ok, two)
+    assert "all passed: 2 snippets (2 doctest examples) on" in verdict(ok, two)
+    # a testcode block with its testoutput is one test of the doctest builder
+    from dataclasses import replace
+
+    testcode = replace(snip(4, "print(3)\n", line=30), expected="3\n")
+    three = SnippetResult(testcode, Status.PASSED)
+    assert "all passed: 3 snippets (3 doctest examples) on" in verdict(ok, two, three)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="shell-script fake node")

@@ -208,13 +208,17 @@ def format_counts(report: CheckReport) -> str:
             verdict = f"nothing checked ({', '.join(aside)})"
         elif aside:
             verdict = f"passed, {', '.join(aside)}"
-    # a transcript is one snippet and several examples: the doctest builder counts the examples
+    # in the doctest builder's unit, its "tests": a transcript is one snippet and several
+    # examples, a testcode block with its testoutput one (comparing the two counts is how a
+    # maintainer sees both check the same examples)
     examples = sum(
         example_count(r.snippet.code, ("SKIP", True) in r.snippet.options.flags)
-        for r in report.results
         if r.snippet.is_transcript
+        else 1
+        for r in report.results
+        if r.snippet.judged_by_doctest
     )
-    of = f" ({plural(examples, '>>> example')})" if examples else ""
+    of = f" ({plural(examples, 'doctest example')})" if examples else ""
     lines.append(
         f"pyrun check: {verdict}: {plural(len(report.results), 'snippet')}{of} on "
         f"{plural(pages, 'page')} in {report.seconds:.1f} s "
