@@ -1422,11 +1422,12 @@ class _Mismatch(Exception):
         *testcode*: the example is a ``testcode`` block, compared with its ``testoutput``."""
         source = example.source.split("\n")[0]
         shown = "".join(f"    {ln}\n" for ln in example.source.rstrip("\n").split("\n"))
-        message = (
-            "the output differs from its testoutput block"
-            if testcode
-            else f"the output of >>> {source} differs from the transcript"
-        )
+        if not testcode:
+            message = f"the output of >>> {source} differs from the transcript"
+        elif example.want:
+            message = "the output differs from its testoutput block"
+        else:  # the doctest builder compares a testcode block without one with no output
+            message = "it printed output, and it has no testoutput block to compare it with"
         error = {
             "type": "OutputMismatch",
             "message": message,

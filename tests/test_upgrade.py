@@ -88,6 +88,19 @@ def test_a_transcript_starting_with_comments_is_upgraded() -> None:
     assert prose.snippet is None and prose.reason == "no >>> prompt on its first line"
 
 
+def test_a_testcode_block_without_testoutput_must_print_nothing() -> None:
+    """The doctest builder compares a ``testcode`` block without a ``testoutput`` with no output:
+    one that prints fails there (it passed here, run as plain code)."""
+    _, results = upgrade_page(
+        [found("testcode", "print(1)\n", 3), found("testcode", "x = 1\n", 6),
+         found("testoutput", "1\n", 9)],
+        page="p",
+    )  # fmt: skip
+    first, second = (r.snippet for r in results[:2])
+    assert first is not None and first.expected == "" and first.judged_by_doctest
+    assert second is not None and second.expected == "1\n"
+
+
 def build_upgrade_root(base: Path, *settings: str, builder: str = "html") -> Build:
     """Copy ``tests/roots/upgrade`` into *base*/project and build it into *base*/*builder*."""
     shutil.copytree(ROOTS / "upgrade", base / "project")
