@@ -761,21 +761,34 @@ def _why_not(w: _Want, output: str, pip: Pip, pin: RuntimePin) -> str:
 
 
 def _project_source_digest(folder: Path) -> str:
-    """A digest of a project's sources (so an unchanged project is not rebuilt)."""
+    """A digest of a project's sources (so an unchanged project is not rebuilt): inside its
+    packages every file (package data: a changed ``words.csv`` kept the old wheel), elsewhere
+    its Python and build files, and at the top also its ``.txt``/``.in`` files
+    (``requirements.txt``, ``MANIFEST.in``); not a report or output a build or check leaves in
+    the tree (a ``--json report.json`` rebuilt the wheel on every run)."""
     skip = {"build", "dist", "_build", "site", "node_modules", "__pycache__", "venv", "env"}
     digest = hashlib.sha256()
+    packaged: set[str] = set()  # folders in a package (an __init__.py there or above)
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(
             d
             for d in dirs
             if not d.startswith(".") and d not in skip and not d.endswith(".egg-info")
         )
+        here = Path(root)
+        if "__init__.py" in files or os.path.dirname(root) in packaged:
+            packaged.add(root)
         for fname in sorted(files):
-            if not fname.endswith((".py", ".toml", ".cfg", ".txt", ".pyi", ".json", ".typed")):
-                continue
-            path = Path(root) / fname
-            digest.update(str(path.relative_to(folder)).encode())
-            digest.update(path.read_bytes())
+            if root in packaged:
+                wanted = not fname.endswith((".pyc", ".pyo"))
+            else:
+                wanted = fname.endswith((".py", ".toml", ".cfg", ".pyi", ".typed")) or (
+                    here == folder and fname.endswith((".txt", ".in"))
+                )
+            if wanted:
+                path = here / fname
+                digest.update(str(path.relative_to(folder)).encode())
+                digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
 
 

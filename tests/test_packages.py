@@ -615,3 +615,30 @@ def test_the_project_wheel_is_reproducible(tmp_path: Path) -> None:
         assert wheel is not None, error
         digests.append(hashlib.sha256(wheel.read_bytes()).hexdigest())
     assert digests[0] == digests[1]
+
+
+def test_the_project_wheel_is_rebuilt_for_its_files_not_for_reports(tmp_path: Path) -> None:
+    """The project's wheel is kept under a digest of its sources: every file in its packages
+    counts (package data: a changed ``words.csv`` kept the old wheel), a report or output left in
+    the tree does not (``pyrun-docs check --json report.json`` rebuilt the wheel every run), nor
+    a page of its docs."""
+    from pyrun_docs.packages import _project_source_digest
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "requirements.txt").write_text("attrs\n")
+    data = tmp_path / "src" / "p" / "data"
+    data.mkdir(parents=True)
+    (tmp_path / "src" / "p" / "__init__.py").write_text("")
+    (data / "words.csv").write_text("hello\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.rst").write_text("Title\n")
+    first = _project_source_digest(tmp_path)
+    (tmp_path / "report.json").write_text("{}")
+    (tmp_path / "docs" / "output.txt").write_text("3 tests")
+    (tmp_path / "docs" / "index.rst").write_text("Another title\n")
+    assert _project_source_digest(tmp_path) == first
+    (data / "words.csv").write_text("goodbye\n")
+    assert _project_source_digest(tmp_path) != first
+    second = _project_source_digest(tmp_path)
+    (tmp_path / "requirements.txt").write_text("attrs>=24\n")
+    assert _project_source_digest(tmp_path) != second
