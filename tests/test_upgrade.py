@@ -797,3 +797,31 @@ def test_a_doctest_directive_that_stays_plain_is_warned_about(
     assert "index.rst:6: WARNING: pyrun: this example stays a plain block: no >>> prompt" in (
         build.stderr
     ), build.stderr
+
+
+def test_the_second_opinion_runs_the_pages_before_as_the_doctest_builder_does(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """The doctest builder runs every page in one process, in name order: what page ``a`` leaves
+    in a module (mpmath's ``mp.dps``) is there for page ``b``. Its example passes there, so it is
+    the browser's problem (each page starts fresh), never "fails in CPython too" (when ``a`` had
+    no failure, only ``b`` ran again); and an example of ``a`` failing changes nothing."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\npyrun_upgrade = ["doctest"]\n'
+    )
+    (docs / "index.rst").write_text("Index\n=====\n\n.. toctree::\n\n   a\n   b\n")
+    page_a = "A\n=\n\n>>> import textwrap\n>>> textwrap.LEVEL = 5\n"
+    (docs / "a.rst").write_text(page_a)
+    (docs / "b.rst").write_text(
+        'B\n=\n\n>>> import textwrap\n>>> getattr(textwrap, "LEVEL", 0)\n5\n'
+    )
+    folder = str(check_dir(tmp_path))
+    for broken in ("", "\n>>> 1 + 1\n3\n"):
+        (docs / "a.rst").write_text(page_a + broken)
+        out = tmp_path / "check.json"
+        main(["check", str(docs), "--json", str(out), "--cache-dir", folder, "--no-cache", "-q"])
+        results = json.loads(out.read_text())["results"]
+        (b,) = [r for r in results if "b.rst:" in r["location"]]
+        assert b["status"] == "static" and "CPython" not in b["message"], b

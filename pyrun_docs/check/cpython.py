@@ -72,9 +72,12 @@ def cross_check(
 ) -> dict[tuple[str, int], SnippetResult]:
     """This Python's verdict for each of *failing* (page, result) it could judge, by place.
 
-    A page's examples run in document order as the check runs them (each failing one after the
-    members of its session), in one subprocess for all pages, as the doctest builder runs all
-    pages in its process."""
+    Every example the doctest builder runs (upgraded transcripts, ``testcode`` and setup blocks)
+    of every page up to the last one asked about runs, in the builder's order (pages by name,
+    each in document order), in one subprocess, as the builder runs all pages in its process:
+    what one page leaves in a module (mpmath's ``mp.dps``) is there for the pages after it. Only
+    the pages with failures ran before: a verdict then depended on which other pages failed (an
+    example the doctest builder passes "failed in CPython too", or one it fails stayed static)."""
     verdicts: dict[tuple[str, int], SnippetResult] = {}
     wanted: dict[str, dict[int, Snippet]] = {}
     for page, result in failing:
@@ -88,9 +91,17 @@ def cross_check(
     if not wanted:
         return verdicts
     jobs: list[tuple[str, list[Run]]] = []
-    for page, targets in wanted.items():
-        units: set[object] = {unit_of(s, config) for s in targets.values()}
-        jobs.append((page, unit_runs(pages[page], config, units)))
+    last = max(wanted)
+    for page in sorted(pages):
+        if page > last:
+            break
+        tested = [
+            s for s in pages[page] if s.upgraded and (s.judged_by_doctest or s.options.hidden)
+        ]
+        units: set[object] = {unit_of(s, config) for s in tested}
+        units |= {unit_of(s, config) for s in wanted.get(page, {}).values()}
+        if units:
+            jobs.append((page, unit_runs(pages[page], config, units)))
     for page, run, raw in _run_all(jobs, config):
         snippet = run.snippet
         if snippet.index not in wanted.get(page, {}):
