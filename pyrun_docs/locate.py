@@ -96,7 +96,7 @@ def _docstring_start(path: str, name: str) -> tuple[str, int]:
     autodoc imported); a docstring assigned elsewhere (``f.__doc__ = docs.f``, as mpmath does)
     is found by its text, in *path* or another module of the same package.
     """
-    obj: Any = _resolve(name)
+    obj: Any = documented_object(name)
     doc = obj.__doc__ if obj is not None and isinstance(obj.__doc__, str) else ""
     text = [ln.strip() for ln in doc.splitlines() if ln.strip()][:2]
     if obj is not None:
@@ -106,10 +106,11 @@ def _docstring_start(path: str, name: str) -> tuple[str, int]:
         except (OSError, TypeError):
             pass
         else:
-            if source_file and os.path.realpath(source_file) == os.path.realpath(path):
-                line = _docstring_line(path, max(start, 1))
-                if not text or _holds(path, line, text):
-                    return path, line
+            # the object's own file: *path*, or a base class's where the docstring is inherited
+            if source_file and (text or os.path.realpath(source_file) == os.path.realpath(path)):
+                line = _docstring_line(source_file, max(start, 1))
+                if not text or _holds(source_file, line, text):
+                    return source_file, line
     if text:
         for candidate in [path, *_package_files(path)]:
             found = _find_text(candidate, text)
@@ -159,6 +160,39 @@ def _docstring_line(path: str, start: int) -> int:
             if text.startswith(quote):
                 return number
     return start
+
+
+def documented_object(name: str) -> Any:
+    """The object whose docstring autodoc shows for *name*: its own, or, for an attribute of a
+    class with none of its own, the first of its bases' that has one (autodoc inherits
+    docstrings: pyrsistent's ``CheckedPMap.evolver`` shows ``PMap.evolver``'s, written in another
+    file, whose examples use that file's module's names). ``None``: not importable."""
+    obj: Any = _resolve(name)
+    if obj is None or (isinstance(getattr(obj, "__doc__", None), str) and obj.__doc__.strip()):
+        return obj
+    owner_name, _, attr = name.rpartition(".")
+    owner = _resolve(owner_name) if owner_name else None
+    if isinstance(owner, type):
+        for base in owner.__mro__[1:]:
+            if attr not in vars(base):
+                continue
+            found: Any = getattr(base, attr, None)
+            found = inspect.unwrap(found) if callable(found) else found
+            if isinstance(getattr(found, "__doc__", None), str) and found.__doc__.strip():
+                return found
+    return obj
+
+
+def inherited_module(name: str) -> str | None:
+    """The module a docstring autodoc shows for *name* is written in, when it is inherited from
+    a base class defined in another module (``None`` otherwise): its examples see that module's
+    names, as its own doctests do."""
+    obj = _resolve(name)
+    doc_owner = documented_object(name)
+    if doc_owner is None or doc_owner is obj:
+        return None
+    module = getattr(doc_owner, "__module__", None)
+    return module if isinstance(module, str) and module in sys.modules else None
 
 
 def _resolve(name: str) -> object | None:

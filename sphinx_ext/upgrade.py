@@ -25,7 +25,7 @@ from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
-from pyrun_docs.locate import DOCSTRING, display_path, locate, module_of
+from pyrun_docs.locate import DOCSTRING, display_path, inherited_module, locate, module_of
 from pyrun_docs.snippet import Snippet
 from pyrun_docs.upgrade import (
     DEFAULT_GROUP,
@@ -230,7 +230,7 @@ def _found_as(node: nodes.Element, kind: str, fallback: str, groups: tuple[str, 
             name = ".".join(filter(None, documented))
             module = documented[0] or module_of(name)
         else:
-            module = module_of(name)
+            module = inherited_module(name) or module_of(name)
         docstring = name
     return Found(
         kind=kind,

@@ -825,3 +825,37 @@ def test_the_second_opinion_runs_the_pages_before_as_the_doctest_builder_does(
         results = json.loads(out.read_text())["results"]
         (b,) = [r for r in results if "b.rst:" in r["location"]]
         assert b["status"] == "static" and "CPython" not in b["message"], b
+
+
+def test_an_inherited_docstring_is_located_where_it_is_written(tmp_path: Path) -> None:
+    """autodoc shows a base class's docstring for a method without one of its own: its examples
+    are reported at the base's file and line, and see the base module's names (they were put at
+    a line of the subclass's file, past its end, with the subclass module's globals: pyrsistent's
+    ``CheckedPMap.evolver``)."""
+    package = tmp_path / "src" / "inhpkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "base.py").write_text(
+        "def helper():\n    return 42\n\n\nclass Base:\n    def value(self):\n"
+        '        """The value.\n\n        >>> helper()\n        42\n        """\n'
+        "        return helper()\n"
+    )
+    (package / "sub.py").write_text(
+        "from inhpkg.base import Base\n\n\nclass Sub(Base):\n    def value(self):\n        return 1\n"
+    )
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        "import os, sys\nsys.path.insert(0, os.path.abspath('../src'))\n"
+        'extensions = ["sphinx.ext.autodoc", "sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\n'
+    )
+    (docs / "index.rst").write_text(
+        "API\n===\n\n.. autoclass:: inhpkg.sub.Sub\n   :members: value\n"
+    )
+    build = sphinx_build(docs, tmp_path / "html", "html", "-d", str(tmp_path / "doctrees"))
+    assert build.status == 0, build.stderr
+    env = pickle.loads((tmp_path / "doctrees" / "environment.pickle").read_bytes())
+    (snippet,) = [s for s in env.pyrun_snippets["index"] if not s.options.hidden]
+    assert (snippet.path, snippet.line) == ("src/inhpkg/base.py", 9), snippet
+    assert snippet.options.module == "inhpkg.base"
