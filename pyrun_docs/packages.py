@@ -90,6 +90,14 @@ class PackageProblem:
 # --- wheels ------------------------------------------------------------------------------------
 
 
+def _wheel_member(path: str, top: str) -> str:
+    """The wheel member a file of package *top* is (``src/mpmath/function_docs.py`` ->
+    ``mpmath/function_docs.py``): its path from the last ``top/`` folder on."""
+    parts = Path(path).as_posix().split("/")
+    starts = [i for i, part in enumerate(parts[:-1]) if part == top]
+    return "/".join(parts[starts[-1] :]) if starts else parts[-1]
+
+
 def foreign_docstrings(
     resolution: Resolution, pages: Mapping[str, Sequence[Snippet]]
 ) -> list[PackageProblem]:
@@ -98,9 +106,12 @@ def foreign_docstrings(
     Why: autodoc documents whatever ``import`` finds in the docs build's Python. When that is an
     installed release rather than the source ``pyrun_project`` builds (``conf.py`` does not put
     the source on ``sys.path``), the examples shown, checked and reported at that copy's lines may
-    not be the code readers run. A module counts when its top-level package is in the project's
-    wheel; it is flagged when the wheel lacks the module or holds different bytes. One problem per
-    module, at its first example.
+    not be the code readers run. A file counts when its module's top-level package is in the
+    project's wheel; it is flagged when the wheel lacks that file (the same path from the
+    package's folder on) or holds different bytes. The file is where the docstring is written,
+    not its module's: mpmath assigns docstrings written in ``function_docs.py``
+    (``f.__doc__ = function_docs.f``), and both those and a package's own docstring were flagged
+    on every build. One problem per file, at its first example.
     """
     project = next((p for p in resolution.packages.values() if p.source == "project"), None)
     if project is None or project.path is None:
@@ -109,8 +120,8 @@ def foreign_docstrings(
     for snippets in pages.values():
         for snippet in snippets:
             module = snippet.options.module
-            if module and snippet.path.endswith(".py") and module not in wanted:
-                wanted[module] = snippet
+            if module and snippet.path.endswith(".py") and snippet.path not in wanted:
+                wanted[snippet.path] = snippet
     if not wanted:
         return []
     problems: list[PackageProblem] = []
@@ -118,15 +129,12 @@ def foreign_docstrings(
         with zipfile.ZipFile(project.path) as wheel:
             members = set(wheel.namelist())
             tops = {name.split("/", 1)[0] for name in members}
-            for module, snippet in wanted.items():
-                if module.split(".")[0] not in tops:
+            for snippet in wanted.values():
+                module = str(snippet.options.module)
+                top = module.split(".")[0]
+                if top not in tops:
                     continue  # documents another library (a dependency, the standard library)
-                parts = module.replace(".", "/")
-                member = (
-                    f"{parts}/__init__.py"
-                    if snippet.path.endswith("__init__.py")
-                    else f"{parts}.py"
-                )
+                member = _wheel_member(snippet.path, top)
                 try:
                     same = member in members and Path(snippet.path).read_bytes() == wheel.read(
                         member

@@ -25,7 +25,7 @@ from conftest import ROOTS, check_dir, sphinx_build
 from pyrun_docs.check import run_check
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
-from pyrun_docs.options import parse_options
+from pyrun_docs.options import SnippetOptions, parse_options
 from pyrun_docs.package_store import PackageIndex, PyodideLock, is_pure_wheel
 from pyrun_docs.packages import (
     LOCK_NAME,
@@ -642,3 +642,41 @@ def test_the_project_wheel_is_rebuilt_for_its_files_not_for_reports(tmp_path: Pa
     second = _project_source_digest(tmp_path)
     (tmp_path / "requirements.txt").write_text("attrs>=24\n")
     assert _project_source_digest(tmp_path) != second
+
+
+def test_docstrings_written_in_another_file_of_the_project_are_not_foreign(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A docstring is compared with the wheel's copy of the file it is written in: mpmath's
+    ``f.__doc__ = function_docs.f`` and a package's own docstring (``__init__.py``) were flagged
+    as "read from another copy" on every build; a file that differs still is."""
+    from pyrun_docs.package_store import LockedPackage
+    from pyrun_docs.packages import Resolution, foreign_docstrings
+    from pyrun_docs.snippet import Snippet
+
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "src" / "docpkg"
+    source.mkdir(parents=True)
+    files = {"__init__.py": '"""Pkg."""\n', "core.py": "f = 1\n", "_docs.py": 'F = """>>> 1"""\n'}
+    wheel = tmp_path / "docpkg-1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, text in files.items():
+            (source / name).write_text(text)
+            archive.writestr(f"docpkg/{name}", text)
+    project = LockedPackage("docpkg", "1", "project", wheel.name, "0" * 64, path=wheel)
+    resolution = Resolution(packages={"docpkg": project})
+
+    def example(path: str, module: str) -> Snippet:
+        return Snippet(">>> 1\n1\n", path, 3, "api", 0, SnippetOptions(module=module))
+
+    pages = {
+        "api": [
+            example("src/docpkg/_docs.py", "docpkg.core"),
+            example("src/docpkg/__init__.py", "docpkg"),
+        ]
+    }
+    assert foreign_docstrings(resolution, pages) == []
+    (source / "_docs.py").write_text('F = """>>> 2"""\n')
+    (problem,) = foreign_docstrings(resolution, pages)
+    assert "read from src/docpkg/_docs.py" in problem.message
+    assert "whose docpkg/_docs.py differs" in problem.message
