@@ -546,25 +546,32 @@ def resolve(
                     )
                 )
             continue
+        conflict = ""
         if name in lock.packages:
             version = str(lock.packages[name].get("version", ""))
-            if not _version_ok(version, w.specifier):
-                result.problems.append(
-                    PackageProblem(
-                        f"version conflict for {name}: Pyodide {pin.version} ships {name} "
-                        f"{version}, which does not satisfy {w.origins()}",
-                        w.first.snippet,
-                    )
-                )
-                failed.add(name)
-            else:
+            if _version_ok(version, w.specifier):
                 from_lock.add(name)
-            continue
+                continue
+            # Pyodide's copy does not fit: a pure wheel from the package index that does
+            # replaces it, as micropip would take one (jsonpatch needs jsonpointer>=3.8 where
+            # Pyodide ships 3.1.1; the check loaded 3.1.1 anyway)
+            conflict = (
+                f"version conflict for {name}: Pyodide {pin.version} ships {name} "
+                f"{version}, which does not satisfy {w.origins()}"
+            )
         have = pypi.get(name)
         if have is not None and _version_ok(have.version, w.specifier):
             continue
         got = _download(w, pip, downloads, lock, pin)
         if isinstance(got, PackageProblem):
+            if conflict:  # and no wheel from the package index fits either
+                offline = got.message.startswith("cannot resolve")
+                why = (
+                    "the package index, which might have one that does, is unreachable"
+                    if offline
+                    else "no pure-Python wheel on the package index does either"
+                )
+                got = PackageProblem(f"{conflict}, and {why}", got.snippet)
             result.problems.append(got)
             failed.add(name)
             continue

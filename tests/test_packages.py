@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOTS, check_dir, sphinx_build
+from packaging.version import Version
 
 from pyrun_docs.check import run_check
 from pyrun_docs.config import PyrunConfig
@@ -160,13 +161,27 @@ def test_self_host_pyodide_wheel_from_unreachable_cdn_fails_clearly(
     assert "Traceback" not in text
 
 
+class NoWheelPip(Pip):
+    """A package index that has no pure-Python wheel of what is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__("3.14")
+
+    def download(self, spec: str, dest: Path) -> tuple[Path | None, str]:
+        return None, f"ERROR: No matching distribution found for {spec}"
+
+    def exists_anywhere(self, name: str) -> bool | None:
+        return True
+
+
 def test_version_conflict_with_pyodide_lock(lock: PyodideLock, tmp_path: Path) -> None:
+    """Pyodide's copy does not fit and the package index has no pure wheel that does."""
     pages = {"index": [snip("print(1)\n", line=7, packages="numpy<2")]}
-    res = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=tmp_path)
+    res = resolve(pages, PyrunConfig(), lock, PIN, pip=NoWheelPip(), cache_dir=tmp_path)
     (problem,) = res.problems
     assert str(problem) == (
         "docs/index.rst:7: version conflict for numpy: Pyodide 314.0.7 ships numpy 2.4.6, "
-        "which does not satisfy numpy<2"
+        "which does not satisfy numpy<2, and no pure-Python wheel on the package index does either"
     )
     assert "numpy" not in res.packages
 
@@ -177,6 +192,18 @@ def test_version_conflict_with_pyodide_lock(lock: PyodideLock, tmp_path: Path) -
 @pytest.fixture(scope="module")
 def pypi_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pypi-cache")
+
+
+def test_a_pure_wheel_from_the_index_replaces_a_pyodide_package_that_does_not_fit(
+    lock: PyodideLock, pypi_cache: Path
+) -> None:
+    """Pyodide ships jsonpointer 3.1.1; jsonpatch's docs need ``jsonpointer>=3.8``: PyPI's pure
+    wheel that fits replaces Pyodide's, as micropip would take it (the check loaded 3.1.1)."""
+    pages = {"index": [snip("import jsonpointer\n", packages="jsonpointer>=3.8")]}
+    res = resolve(pages, PyrunConfig(), lock, PIN, cache_dir=pypi_cache)
+    assert not res.problems, res.problems
+    pkg = res.packages["jsonpointer"]
+    assert pkg.source == "pypi" and Version(pkg.version) >= Version("3.8"), pkg
 
 
 def test_pypi_package_resolved_verified_cached(
