@@ -844,7 +844,10 @@ def _project_wheel(
     if not is_pure_wheel(wheel.name):
         return PackageProblem(
             f"{setting}: {wheel.name} is not a pure-Python wheel (py3-none-any), so it cannot run "
-            "in Pyodide"
+            "in Pyodide, and examples that import it get whatever copy Pyodide ships, if any, "
+            "not this project's code; build it without its compiled extensions if it has a "
+            "pure-Python fallback (projects often read an environment variable for that: see its "
+            f"build docs), or give {setting} a pure .whl"
         )
     try:
         info = read_wheel(wheel)

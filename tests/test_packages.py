@@ -707,3 +707,19 @@ def test_docstrings_written_in_another_file_of_the_project_are_not_foreign(
     (problem,) = foreign_docstrings(resolution, pages)
     assert "read from src/docpkg/_docs.py" in problem.message
     assert "whose docpkg/_docs.py differs" in problem.message
+
+
+def test_a_compiled_project_wheel_says_what_its_examples_would_run(
+    lock: PyodideLock, tmp_path: Path
+) -> None:
+    """A project whose wheel is compiled cannot run in Pyodide; the problem says that examples
+    importing it would get Pyodide's own copy (simplejson 3.20 for simplejson 4.3's docs) and
+    how to get a pure wheel."""
+    wheel = tmp_path / "simplejson-4.3.0-cp311-cp311-linux_x86_64.whl"
+    wheel.write_bytes(b"")
+    pages = {"index": [snip("import simplejson\n")]}
+    res = resolve(
+        pages, PyrunConfig(project=str(wheel)), lock, PIN, pip=NoPip(), cache_dir=tmp_path
+    )
+    (problem,) = [p for p in res.problems if "pure-Python" in p.message]
+    assert "not this project's code" in problem.message and "pure .whl" in problem.message
