@@ -5,12 +5,12 @@ anything else is imported.
 Why: a cold check waits for that process (Node starts, ~70 ms, reads its ``init``, then restores
 the interpreter, ~0.2 s), and the command's imports and settings before the check could send that
 ``init`` took ~100-130 ms. What to start, and the ``init`` to send it at once, come from the last
-check on this machine (:func:`remember`, called by :mod:`.check.spare` with the ``init`` it sent);
-the spare adopts the process when it would start the same command line (:func:`take`), and keeps
-it when it would send the same ``init`` (the same settings and snapshot files, which it verifies
-as before: another ``init`` means another process). 24-page tree, 30 interleaved pairs: 0.92 ->
-0.83 s. Best effort: without a record, with ``PYRUN_DOCS_CHECK_PRESTART=0`` or when anything
-fails, nothing is started here; a process nobody took is stopped when the command ends.
+check run in the same folder (:func:`remember`, called by :mod:`.check.spare` with the ``init`` it
+sent); the spare adopts the process when it would start the same command line (:func:`take`),
+and keeps it when it would send the same ``init`` (the same settings and snapshot files, which it
+verifies as before: another ``init`` means another process). 24-page tree, 40 interleaved pairs:
+0.838 -> 0.763 s. Best effort: without a record, with ``PYRUN_DOCS_CHECK_PRESTART=0`` or when
+anything fails, nothing is started here; a process nobody took is stopped when the command ends.
 """
 
 from __future__ import annotations
@@ -28,13 +28,14 @@ from .cache_home import cache_home
 PRESTART_ENV = "PYRUN_DOCS_CHECK_PRESTART"
 _RECORD = "first-harness.json"
 
-#: records kept: one per command (folder and arguments) checked lately
+#: records kept: one per folder checked in lately
 _RECORDS = 16
 
 #: the command line started, the ``init`` sent to it, and its process, until :func:`take`
 _started: tuple[list[str], dict[str, Any] | None, subprocess.Popen[bytes]] | None = None
-#: what names this command's record: its folder and arguments (a site's own settings are known
-#: only later; two sites checked in turn each find their own); ``None``: not ``pyrun-docs check``
+#: what names this command's record: the folder it runs in (a site's own settings are known only
+#: later; two sites checked in turn each find their own; not its arguments, which may name a new
+#: report file every time); ``None``: not ``pyrun-docs check``
 _command: str | None = None
 
 
@@ -42,7 +43,7 @@ def run() -> None:
     """The console script (``pyrun-docs``) and ``python -m pyrun_docs``."""
     global _command
     if sys.argv[1:2] == ["check"]:
-        _command = json.dumps([os.getcwd(), sys.argv[1:]])
+        _command = os.getcwd()
         start()
     from .cli import run as command
 

@@ -698,7 +698,7 @@ def test_the_spare_adopts_the_node_the_command_started(
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle second core
-    monkeypatch.setattr(launch, "_command", json.dumps([str(tmp_path), ["check", "docs"]]))
+    monkeypatch.setattr(launch, "_command", str(tmp_path))  # the folder checked in
     folder = check_dir(tmp_path)
     pages = pages_of(a=rst("\n\nprint(1)"))
     assert spare.prestart(PyrunConfig(), folder) is True  # a first check: the record is written
