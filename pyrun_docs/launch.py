@@ -5,8 +5,9 @@ anything else is imported.
 Why: a cold check waits for that process (Node starts, ~70 ms, reads its ``init``, then restores
 the interpreter, ~0.2 s), and the command's imports and settings before the check could send that
 ``init`` took ~100-130 ms. What to start, and the ``init`` to send it at once, come from the last
-check run in the same folder (:func:`remember`, called by :mod:`.check.spare` with the ``init`` it
-sent); the spare adopts the process when it would start the same command line (:func:`take`),
+check run in the same folder with the same cache (:func:`remember`, called by
+:mod:`.check.spare` with the ``init`` it sent); the spare adopts the process when it would start
+the same command line (:func:`take`),
 and keeps it when it would send the same ``init`` (the same settings and snapshot files, which it
 verifies as before: another ``init`` means another process). 24-page tree, 40 interleaved pairs:
 0.838 -> 0.763 s. Best effort: without a record, with ``PYRUN_DOCS_CHECK_PRESTART=0`` or when
@@ -33,9 +34,9 @@ _RECORDS = 16
 
 #: the command line started, the ``init`` sent to it, and its process, until :func:`take`
 _started: tuple[list[str], dict[str, Any] | None, subprocess.Popen[bytes]] | None = None
-#: what names this command's record: the folder it runs in (a site's own settings are known only
-#: later; two sites checked in turn each find their own; not its arguments, which may name a new
-#: report file every time); ``None``: not ``pyrun-docs check``
+#: what names this command's record: the folder it runs in and its ``--cache-dir`` (a site's own
+#: settings are known only later; two sites checked in turn each find their own; not all its
+#: arguments, which may name a new report file every time); ``None``: not ``pyrun-docs check``
 _command: str | None = None
 
 
@@ -43,11 +44,21 @@ def run() -> None:
     """The console script (``pyrun-docs``) and ``python -m pyrun_docs``."""
     global _command
     if sys.argv[1:2] == ["check"]:
-        _command = os.getcwd()
+        _command = json.dumps([os.getcwd(), _cache_dir_argument(sys.argv[2:])])
         start()
     from .cli import run as command
 
     command()
+
+
+def _cache_dir_argument(args: list[str]) -> str:
+    """The ``--cache-dir`` given (the snapshots the ``init`` names live there), else ``""``."""
+    for number, arg in enumerate(args):
+        if arg == "--cache-dir" and number + 1 < len(args):
+            return args[number + 1]
+        if arg.startswith("--cache-dir="):
+            return arg.partition("=")[2]
+    return ""
 
 
 def prestart_allowed() -> bool:

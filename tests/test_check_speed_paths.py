@@ -698,7 +698,7 @@ def test_the_spare_adopts_the_node_the_command_started(
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     monkeypatch.setattr("os.getloadavg", lambda: (0.2, 0.2, 0.2))  # an idle second core
-    monkeypatch.setattr(launch, "_command", str(tmp_path))  # the folder checked in
+    monkeypatch.setattr(launch, "_command", json.dumps([str(tmp_path), ""]))  # folder, cache
     folder = check_dir(tmp_path)
     pages = pages_of(a=rst("\n\nprint(1)"))
     assert spare.prestart(PyrunConfig(), folder) is True  # a first check: the record is written
@@ -731,3 +731,13 @@ def test_the_spare_adopts_the_node_the_command_started(
                        jobs=1, use_cache=False)  # fmt: skip
     assert report.ok and [r.output for r in report.results] == ["1\n"]
     assert len(spawned) == 1 and early[2].wait(timeout=30) is not None  # replaced, stopped
+
+
+def test_the_early_record_is_named_by_folder_and_cache_not_by_report_file() -> None:
+    """A check writing a new report file each time still finds its record; another cache folder
+    (other snapshots in its ``init``) has its own."""
+    from pyrun_docs.launch import _cache_dir_argument
+
+    assert _cache_dir_argument(["docs", "--json", "r-1.json", "--cache-dir", "c", "-q"]) == "c"
+    assert _cache_dir_argument(["docs", "--cache-dir=/tmp/c"]) == "/tmp/c"
+    assert _cache_dir_argument(["docs", "--json", "r-2.json"]) == ""
