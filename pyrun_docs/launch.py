@@ -7,11 +7,11 @@ the interpreter, ~0.2 s), and the command's imports and settings before the chec
 ``init`` took ~100-130 ms. What to start, and the ``init`` to send it at once, come from the last
 check run in the same folder with the same cache (:func:`remember`, called by
 :mod:`.check.spare` with the ``init`` it sent); the spare adopts the process when it would start
-the same command line (:func:`take`),
-and keeps it when it would send the same ``init`` (the same settings and snapshot files, which it
-verifies as before: another ``init`` means another process). 24-page tree, 40 interleaved pairs:
-0.838 -> 0.763 s. Best effort: without a record, with ``PYRUN_DOCS_CHECK_PRESTART=0`` or when
-anything fails, nothing is started here; a process nobody took is stopped when the command ends.
+the same command line (:func:`take`), and keeps it when it would send the same ``init`` (the same
+settings and snapshot files, which it verifies as before: another ``init`` means another
+process). 24-page tree, 40 interleaved pairs: 0.838 -> 0.763 s. Best effort: without a record,
+with ``PYRUN_DOCS_CHECK_PRESTART=0`` or when anything fails, nothing is started here; a process
+nobody took is stopped when the command ends.
 """
 
 from __future__ import annotations
