@@ -102,7 +102,7 @@ def _docstring_start(path: str, name: str) -> tuple[str, int]:
     if obj is not None:
         try:
             source_file = inspect.getsourcefile(obj)
-            _, start = inspect.getsourcelines(obj)
+            start = _first_line(obj, source_file)
         except (OSError, TypeError):
             pass
         else:
@@ -117,6 +117,55 @@ def _docstring_start(path: str, name: str) -> tuple[str, int]:
             if found:
                 return candidate, found
     return path, 1
+
+
+def _first_line(obj: Any, source_file: str | None) -> int:
+    """The line where *obj* (a function, a class, a module) is defined in *source_file*.
+
+    Not ``inspect.getsourcelines``: for a class it parses the whole module again on every call
+    (Python 3.11), 47 ms a docstring on pyparsing's 6,000-line ``core.py``: 7.7 s of a 16 s
+    build. A function's code object has its line; classes come from one parse per file.
+    """
+    code = getattr(inspect.unwrap(obj), "__code__", None) if callable(obj) else None
+    if code is not None and not inspect.isclass(obj):
+        return int(code.co_firstlineno)
+    if inspect.ismodule(obj):
+        return 1
+    if inspect.isclass(obj) and source_file:
+        info = os.stat(source_file)
+        found = _class_lines(source_file, info.st_mtime_ns, info.st_size).get(obj.__qualname__)
+        if found:
+            return found
+    return inspect.getsourcelines(obj)[1]
+
+
+@lru_cache(maxsize=64)
+def _class_lines(path: str, mtime_ns: int, size: int) -> dict[str, int]:
+    """Each class of the file *path* by qualified name, with the line it starts on (its first
+    decorator's, as ``inspect`` gives it)."""
+    import ast
+
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    found: dict[str, int] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                lines = [d.lineno for d in child.decorator_list] + [child.lineno]
+                found.setdefault(name, min(lines))
+                visit(child, f"{name}.")
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, f"{prefix}{child.name}.<locals>.")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return found
 
 
 def _holds(path: str, line: int, text: list[str]) -> bool:
