@@ -475,3 +475,33 @@ def test_pages_changing_the_same_namespaces_are_each_put_back(
     assert outputs == ["[1] False True False False False $ a\n"] * 4
     assert all(end["ev"] == "page-done" and end["fresh"] == [] for end in ends)  # handed on
     assert all(end["watched"] > 1000 for end in ends)  # module and class dicts
+
+
+def test_a_docstrings_failure_is_not_tied_to_another_docstrings() -> None:
+    """doctest runs each docstring on its own: a docstring example's failure names an earlier
+    failure of the same docstring (or of the page's own examples), not of another docstring
+    (tomlkit's every later docstring failure named the page's first one)."""
+    from pyrun_docs.check.api import after_failure
+    from pyrun_docs.options import SnippetOptions
+
+    def snippet(index: int, docstring: str | None) -> Snippet:
+        options = SnippetOptions(session="default", module="m", docstring=docstring)
+        return Snippet(">>> x\n1\n", "m.py", 10 * index + 1, "api", index, options)
+
+    page = [snippet(0, None), snippet(1, "m.a"), snippet(2, "m.a"), snippet(3, "m.b")]
+    failed = {
+        ("api", s.index): SnippetResult(
+            s, Status.FAILED, "NameError: name 'x' is not defined", exception="NameError"
+        )
+        for s in page
+    }
+    config = PyrunConfig()
+    told = [after_failure(failed[("api", s.index)], "api", page, failed, config) for s in page]
+    assert "earlier" not in told[0].message
+    assert "m.py:1" in told[1].message  # the page's own example before it
+    assert "m.py:1" in told[2].message  # (the first earlier failure of its session it may follow)
+    tied = [
+        after_failure(failed[("api", s.index)], "api", page[1:], failed, config) for s in page[1:]
+    ]
+    assert "m.py:11" in tied[1].message  # the same docstring's
+    assert "earlier" not in tied[2].message  # another docstring's: not named

@@ -237,12 +237,19 @@ def after_failure(
     in the wrong example (more-itertools' ``it.done`` after ``callback_iter`` could not start
     its thread). Only a failure that may have left something undone counts: an exception or a
     timeout, not output that differed (the code ran; boltons' ``u'...'`` reprs were blamed for an
-    IPv6 error later on the page)."""
+    IPv6 error later on the page); nor one in another docstring, for a docstring's example
+    (doctest runs each docstring on its own: tomlkit's every later docstring failure named the
+    page's first one)."""
     if result.status not in (Status.FAILED, Status.TIMEOUT):
         return result
     for member in session_members(result.snippet, snippets, config)[:-1]:
         earlier = results.get((page, member.index))
-        if earlier is not None and _may_leave_state_undone(earlier):
+        other_docstring = (
+            result.snippet.options.docstring is not None
+            and member.options.docstring is not None
+            and member.options.docstring != result.snippet.options.docstring
+        )
+        if earlier is not None and not other_docstring and _may_leave_state_undone(earlier):
             cause = (earlier.message or earlier.status.value).splitlines()[0]
             first, _, rest = (result.message or result.status.value).partition("\n")
             note = f"{first}{AFTER_FAILURE}{earlier.location}: {cause})"
