@@ -410,3 +410,22 @@ def test_snippets_unchecked_for_one_reason_are_told_once() -> None:
     )
     assert "docs/p.rst:95: failed: ZeroDivisionError" in text
     assert "1 failed, 8 errors: 9 snippets" in text  # unjudged is no failure
+
+
+def test_the_progress_bar_ends_with_the_reports_counts() -> None:
+    """An upgraded example counted static while it ran may fail in CPython too, decided at the
+    end: the bar's last line counts as the summary does (it said "static 1" above "1 failed")."""
+    import io
+    from dataclasses import replace
+
+    from pyrun_docs.check.progress import Progress
+
+    out = io.StringIO()
+    bar = Progress(2, stream=out)
+    ok = SnippetResult(snip(0), Status.PASSED)
+    kept = SnippetResult(snip(1), Status.STATIC, "stays a plain block: NameError")
+    bar.advance(ok)
+    bar.advance(kept)
+    assert out.getvalue().splitlines()[-1].endswith("passed 1 static 1")
+    bar.finish([ok, replace(kept, status=Status.FAILED)])
+    assert out.getvalue().splitlines()[-1].endswith("passed 1 failed 1")

@@ -195,7 +195,6 @@ def run_check(
         problems = stats.problems + snapshots.problems
 
     spare.discard()  # started for this check (prestart) and not adopted: nothing ran
-    bar.finish()
     cache.prune()
     for page, snippets in ordered.items():
         for s in snippets:
@@ -220,6 +219,7 @@ def run_check(
         workers=workers,
         problems=notes + problems,
     )
+    bar.finish(report.results)
     report.seconds = time.monotonic() - started
     return report
 

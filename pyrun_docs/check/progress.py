@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from pyrun_docs.executor import example_count
@@ -79,10 +79,21 @@ class Progress:
         )
         return f"pyrun check [{bar}] {self.done}/{self.total} {counts}"
 
-    def finish(self) -> None:
+    def finish(self, final: Sequence[SnippetResult] | None = None) -> None:
+        """End the display; with the *final* results, counted as the report counts them (an
+        upgraded example counted static while it ran may fail in CPython too, decided at the
+        end: the bar said "static 8" above a summary of "8 failed")."""
         with self._lock:
+            changed = False
+            if final is not None:
+                counts = Counter(r.status for r in final)
+                changed = counts != self.counts
+                self.counts = counts
             if self.enabled and self.tty:
                 self.stream.write("\r" + self.line() + "\n")
+                self.stream.flush()
+            elif self.enabled and changed:
+                self.stream.write(self.line() + "\n")
                 self.stream.flush()
 
 
