@@ -481,7 +481,7 @@ def resolve(
             result.problems.append(built)
         else:
             project, info = built
-            origin = f"project {project.name} ({setting_prefix}project)"
+            origin = f"{setting_prefix}project {project.name}"
             for text in info.requires:
                 try:
                     req = Requirement(text)
