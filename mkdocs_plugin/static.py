@@ -71,8 +71,10 @@ def plain_block(fence: UpgradedFence, reason: str) -> str:
         lexer = get_lexer_by_name("text")
     code = highlight(fence.code.rstrip("\n") + "\n", lexer, HtmlFormatter(wrapcode=True))
     note = html.escape(f"Does not run in the browser: {reason}")
+    # its title, as pymdownx.highlight writes one (mkdocs-material shows it as the caption)
+    title = f'<span class="filename">{html.escape(fence.title)}</span>' if fence.title else ""
     return (
-        f'<div class="language-{html.escape(fence.language)} highlight">{code}</div>'
+        f'<div class="language-{html.escape(fence.language)} highlight">{title}{code}</div>'
         f'<p class="pyrun-static-note">{note}</p>'
     )
 

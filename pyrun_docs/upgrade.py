@@ -249,6 +249,8 @@ class UpgradedFence:
     line: int
     language: str
     code: str
+    #: the fence's ``title="..."`` (pymdownx.highlight's caption), kept on the static block
+    title: str = ""
 
 
 def upgrade_markdown(
@@ -282,10 +284,28 @@ def upgrade_markdown(
                 kind = None
         if kind is not None:
             header = 'pyrun session="default"' if kind == "transcript" else "pyrun"
-            lines[i] = f"{indent}{fence}{header}"
-            upgraded[i + 1] = UpgradedFence(i + 1, language, textwrap.dedent(body))
+            # the fence's own options go along (title, hl_lines, linenums: dirty-equals' every
+            # example had a title, and its widgets and static blocks lost them)
+            options = _fence_options(info)
+            lines[i] = f"{indent}{fence}{header}{' ' + options if options else ''}"
+            title = _TITLE.search(options)
+            upgraded[i + 1] = UpgradedFence(
+                i + 1, language, textwrap.dedent(body), title.group(1) if title else ""
+            )
         i = end + 1
     return "\n".join(lines), upgraded, problems
+
+
+_TITLE = re.compile(r'\btitle="([^"]*)"')
+
+
+def _fence_options(info: str) -> str:
+    """What follows the language in a fence header (``python title="x" hl_lines="2"`` ->
+    ``title="x" hl_lines="2"``); the ``{.python ...}`` form keeps none."""
+    info = info.strip()
+    if not info or info.startswith("{"):
+        return ""
+    return info.partition(" ")[2].strip()
 
 
 def _fence_language(info: str) -> tuple[str, set[str]]:

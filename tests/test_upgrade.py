@@ -347,6 +347,20 @@ def test_markdown_fences_are_rewritten_in_place() -> None:
     assert sorted(only_doctest) == [3, 23]
 
 
+def test_an_upgraded_fence_keeps_its_options() -> None:
+    """A fence's title, hl_lines and linenums go to its widget, and its title to the static block
+    it may become (dirty-equals' every example had a title; its widgets lost them all)."""
+    from pyrun_docs.mkdocs_plugin.static import plain_block
+
+    from pyrun_docs.upgrade import upgrade_markdown
+
+    fenced = '```py title="Usage" hl_lines="2" linenums="5"\nx = 1\nprint(x)\n```\n'
+    text, fences, _ = upgrade_markdown(fenced, ["python"])
+    assert text.split("\n")[0] == '```pyrun title="Usage" hl_lines="2" linenums="5"'
+    assert fences[1].title == "Usage"
+    assert '<span class="filename">Usage</span>' in plain_block(fences[1], "OSError")
+
+
 def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
     tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
