@@ -205,7 +205,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     if site.path is not None and site.path.name == "conf.py" and site.config.upgrade:
         scan = _sphinx_scan(site, cache, args.paths)
-    elif site.path is not None and _mkdocstrings_upgrade(site):
+    elif site.path is not None and _built_by_mkdocs(site):
         scan = _mkdocs_scan(site.path, cache, args)
     else:  # MkDocs' upgrade rewrites fences, which the scanner does the same way
         conf = site.path if site.path is not None and site.path.name == "conf.py" else None
@@ -338,15 +338,22 @@ def _sphinx_scan(site: SiteConfig, cache: Path, paths: Sequence[str]) -> ScanRes
     return _built_scan(_kept_or(memo, read), paths)
 
 
-def _mkdocstrings_upgrade(site: SiteConfig) -> bool:
-    """An MkDocs site whose docstring examples mkdocstrings renders, with ``upgrade: [doctest]``:
-    only MkDocs' build knows those examples."""
+#: what, in an MkDocs configuration, brings examples into pages that their Markdown source does
+#: not show: mkdocstrings' docstrings, files another plugin includes, a hook's additions
+_CONTENT_FROM_ELSEWHERE = ("mkdocstrings", "include-markdown", "include_markdown", "hooks:")
+
+
+def _built_by_mkdocs(site: SiteConfig) -> bool:
+    """An MkDocs site with ``upgrade`` on whose pages get examples their source does not show
+    (docstrings mkdocstrings renders, included files): only MkDocs' build knows those examples
+    (``pyrun-docs check mkdocs.yml`` said "no pyrun snippets" where the build checked an
+    included fence)."""
     if site.path is None or site.path.suffix not in (".yml", ".yaml"):
         return False
-    if "doctest" not in site.config.upgrade:
+    if not site.config.upgrade:
         return False
     text = site.path.read_text(encoding="utf-8", errors="replace")
-    return "mkdocstrings" in text and "pyrun" in text
+    return "pyrun" in text and any(name in text for name in _CONTENT_FROM_ELSEWHERE)
 
 
 def _mkdocs_scan(config_file: Path, cache: Path, args: argparse.Namespace) -> ScanResult:
@@ -360,7 +367,8 @@ def _mkdocs_scan(config_file: Path, cache: Path, args: argparse.Namespace) -> Sc
 
     def read() -> ProjectRead:
         print(
-            "pyrun check: upgrading mkdocstrings' examples: building with MkDocs", file=sys.stderr
+            "pyrun check: upgrading examples MkDocs brings into pages: building with MkDocs",
+            file=sys.stderr,
         )
         collect = importlib.import_module("pyrun_docs.mkdocs_plugin.collect").collect
         found: ProjectRead = collect(config_file, memo)

@@ -901,3 +901,24 @@ def test_definition_lines_are_those_inspect_gives(
     for obj in (module.Outer, module.Outer.Inner, module.Outer.Inner.method, module.cached):
         expected = inspect.getsourcelines(inspect.unwrap(obj))[1]
         assert _first_line(obj, str(module_file)) == expected, obj
+
+
+def test_the_check_reads_what_mkdocs_includes_into_a_page(
+    tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fences another plugin or hook brings into a page (include-markdown) are found by
+    ``pyrun-docs check mkdocs.yml`` as by the build: the check reads such a site with MkDocs
+    (it said "no pyrun snippets in 1 file" where the build checked the included fences)."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n")
+    (tmp_path / "include_hook.py").write_text(INCLUDE_HOOK)
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\nmarkdown_extensions:\n  - pymdownx.superfences\n"
+        "hooks:\n  - include_hook.py\nplugins:\n  - pyrun:\n      upgrade: [doctest]\n"
+    )
+    out = tmp_path / "check.json"
+    status = main(["check", str(tmp_path / "mkdocs.yml"), "--json", str(out), "--cache-dir",
+                   str(check_dir(tmp_path)), "-q"])  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    results = json.loads(out.read_text())["results"]
+    assert sorted(r["status"] for r in results) == ["passed", "static"], results
