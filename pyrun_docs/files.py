@@ -21,6 +21,23 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
+def keep_record(path: Path, key: str, record: Any, limit: int) -> None:
+    """Store *record* under *key* in the JSON object at *path*, as its newest entry; the oldest
+    go beyond *limit* entries. Nothing is written when it is there already; best effort (a cache
+    that cannot be written is asked again next time)."""
+    records = read_json_object(path)
+    if records.get(key) == record:
+        return
+    records.pop(key, None)
+    records[key] = record
+    while len(records) > limit:
+        records.pop(next(iter(records)))
+    try:
+        write_atomically(path, json.dumps(records).encode("utf-8"))
+    except OSError:
+        pass
+
+
 def read_json_object(path: Path) -> dict[str, Any]:
     """The JSON object in *path* (``{}`` when it is missing, unreadable, damaged or not an
     object): the cache's small records, which are rebuilt when they cannot be read."""

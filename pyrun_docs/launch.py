@@ -119,21 +119,10 @@ def remember(argv: list[str], env: dict[str, str], init: dict[str, Any]) -> None
         return
     from pathlib import Path
 
-    from .files import read_json_object, write_atomically
+    from .files import keep_record
 
-    record: dict[str, Any] = {"argv": argv, "env": env, "init": init}
-    path = Path(_record_path())
-    records = read_json_object(path)
-    if records.get(_command) == record:
-        return
-    records.pop(_command, None)
-    records[_command] = record
-    while len(records) > _RECORDS:  # the oldest go
-        records.pop(next(iter(records)))
-    try:
-        write_atomically(path, json.dumps(records).encode("utf-8"))
-    except OSError:
-        pass
+    record = {"argv": argv, "env": env, "init": init}
+    keep_record(Path(_record_path()), _command, record, limit=_RECORDS)
 
 
 def stop() -> None:

@@ -34,7 +34,7 @@ from typing import Any
 from pyrun_docs import launch
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
-from pyrun_docs.files import read_json_object, write_atomically
+from pyrun_docs.files import keep_record, read_json_object
 from pyrun_docs.node import Node, find_node
 
 from .harness import COMPILE_CACHE_ENV, HARNESS_PATH, Harness, HarnessDied, harness_env
@@ -142,19 +142,8 @@ def remember_install(
 ) -> None:
     """Note what *site*'s interpreters have installed, for the next check's spare (a guess: the
     spare starts with it, and a check that installs something else restores its own)."""
-    path = _records(folder)
-    records = read_json_object(path)
     record = {"install": install, "key": install_key, "imports": imports}
-    if records.get(site) == record:
-        return
-    records.pop(site, None)
-    records[site] = record
-    while len(records) > 64:  # the oldest sites go
-        records.pop(next(iter(records)))
-    try:
-        write_atomically(path, json.dumps(records).encode("utf-8"))
-    except OSError:
-        pass
+    keep_record(_records(folder), site, record, limit=64)
 
 
 def _remembered(folder: Path, site: str) -> dict[str, Any]:
