@@ -51,13 +51,8 @@ def comments_as_prompts(code: str) -> str:
         text = line.strip()
         if text.startswith(">>>"):
             indent = line[: len(line) - len(line.lstrip())]
-            return (
-                "\n".join(
-                    f"{indent}>>> {ln.strip()}" if ln.strip() else ln for ln in lines[:number]
-                )
-                + ("\n" if number else "")
-                + "\n".join(lines[number:])
-            )
+            head = [f"{indent}>>> {ln.strip()}" if ln.strip() else ln for ln in lines[:number]]
+            return "\n".join(head + lines[number:])
         if text and not text.startswith("#"):
             return code
     return code

@@ -87,9 +87,7 @@ class UpgradeExamples(SphinxTransform):
         setups, results = upgrade_page(
             found,
             page=docname,
-            global_setup=getattr(self.config, "doctest_global_setup", None)
-            if "sphinx.ext.doctest" in self.app.extensions
-            else None,
+            global_setup=global_setup(self.app),
             setup_path=setup_path,
             setup_line=setup_line,
         )
@@ -156,17 +154,19 @@ def on_env_get_outdated(
     changed: Sphinx registers ``doctest_global_setup`` and ``doctest_test_doctest_blocks`` as
     needing no re-read (its builder reads them when testing), so an edited setup kept running
     the old one, in the build's check and in ``pyrun-docs check``, until a fresh build."""
-    shaping = (
-        getattr(app.config, "doctest_global_setup", None)
-        if "sphinx.ext.doctest" in app.extensions
-        else None,
-        blocks_group(app),
-    )
+    shaping = (global_setup(app), blocks_group(app))
     previous = getattr(env, "pyrun_doctest_settings", None)
     env.pyrun_doctest_settings = shaping
     if previous is None or previous == shaping:  # None: a fresh environment reads everything
         return []
     return sorted(env.found_docs)
+
+
+def global_setup(app: Any) -> str | None:
+    """``doctest_global_setup``, when ``sphinx.ext.doctest`` is loaded (its setting)."""
+    if "sphinx.ext.doctest" not in app.extensions:
+        return None
+    return getattr(app.config, "doctest_global_setup", None)
 
 
 def blocks_group(app: Any) -> str:
