@@ -36,7 +36,7 @@ from .plan import (
 )
 from .pool import PageJob, run_pages
 from .progress import Progress, ProgressCallback
-from .results import CheckReport, SnippetResult, Status
+from .results import KEPT_STATIC, CheckReport, SnippetResult, Status
 from .settings import (
     engine_of,
     harness_settings,
@@ -277,7 +277,7 @@ def reader_reason(result: SnippetResult) -> str:
     """Why an example stays a plain block, for the note readers see under it: the check's
     first line, without the earlier failure :func:`after_failure` names (a file on the machine
     that built the docs, an example the reader may never look at)."""
-    reason = result.message.removeprefix("stays a plain block: ").splitlines()
+    reason = result.message.removeprefix(KEPT_STATIC).splitlines()
     first = reason[0].partition(AFTER_FAILURE)[0] if reason else ""
     return first or "it fails in Python 3.14 (Pyodide)"
 
@@ -298,7 +298,7 @@ def kept_static(
     if in_cpython is not None and in_cpython.status is Status.FAILED:
         return replace(result, message=cpython.verdict_line(result, in_cpython))
     reason = result.message or result.status.value
-    return replace(result, status=Status.STATIC, message=f"stays a plain block: {reason}")
+    return replace(result, status=Status.STATIC, message=f"{KEPT_STATIC}{reason}")
 
 
 def _site_install(store: PackageStore | None) -> tuple[list[str], str, list[str]]:

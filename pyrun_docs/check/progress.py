@@ -17,7 +17,7 @@ from typing import TextIO
 from pyrun_docs.executor import example_count
 from pyrun_docs.words import plural
 
-from .results import STATUS_ORDER, CheckReport, SnippetResult, Status
+from .results import KEPT_STATIC, STATUS_ORDER, CheckReport, SnippetResult, Status
 
 BAR_WIDTH = 28
 
@@ -187,7 +187,7 @@ def format_summary(report: CheckReport) -> str:
 def static_lines(report: CheckReport) -> list[str]:
     """One line per upgraded example kept as a plain block, with its reason."""
     return [
-        f"{r.location}: static: {r.message.removeprefix('stays a plain block: ')}"
+        f"{r.location}: static: {r.message.removeprefix(KEPT_STATIC)}"
         for r in report.results
         if r.status is Status.STATIC
     ]

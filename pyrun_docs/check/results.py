@@ -38,6 +38,9 @@ class Status(str, Enum):
 #: statuses that make the check fail
 FAILING = frozenset({Status.FAILED, Status.TIMEOUT, Status.ERROR})
 #: the order of the summary's columns
+#: how the message of an upgraded example kept static begins (``kept_static``), before its reason
+KEPT_STATIC = "stays a plain block: "
+
 STATUS_ORDER = (
     Status.PASSED,
     Status.FAILED,
