@@ -312,6 +312,15 @@ class PackageStore:
                 self._ensure_one(self.index.packages[name])
         return [str(self.index.packages[n].get("path") or n) for n in closure]
 
+    def fetch(self, name: str) -> None:
+        """Make sure the wheel of *name* alone (not its dependencies) is present and verified.
+
+        Raises:
+            PackageError: as :meth:`ensure`; with ``url`` set when the download failed.
+        """
+        with self._lock:
+            self._ensure_one(self.index.packages[name])
+
     def _ensure_one(self, entry: Mapping[str, Any]) -> None:
         if entry.get("path"):
             path = Path(str(entry["path"]))

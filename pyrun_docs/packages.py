@@ -442,6 +442,7 @@ def resolve(
     setting_prefix: str = "",
     pip: Pip | None = None,
     cache_dir: Path | None = None,
+    lock_wheels: PackageStore | None = None,
 ) -> Resolution:
     """Resolve everything the docs need into one set (see the module docstring).
 
@@ -455,6 +456,10 @@ def resolve(
         setting_prefix: how settings are named in messages (``pyrun_`` in Sphinx).
         pip: the pip runner (tests pass their own); default: this Python's pip.
         cache_dir: the user cache for wheels and resolutions; default ``<cache>/packages``.
+        lock_wheels: where the Pyodide packages' wheels are fetched to, when this build needs
+            them here (the check, a self-hosted site): one whose download fails (the CDN is
+            unreachable) is replaced by the same version's pure wheel from the package index
+            (:func:`_replace_unreachable`). ``None``: nothing is fetched.
     """
     cache = cache_dir or packages_cache()
     pip = pip or Pip(lock.python_version)
@@ -590,8 +595,6 @@ def resolve(
                 if needed not in pkg.depends:
                     pkg.depends.append(needed)
                 pending.append(needed)
-    result.pip_calls = pip.calls
-
     if outside and cached is None and not failed:
         _store_cached(cache, key, pypi)
 
@@ -603,6 +606,9 @@ def resolve(
     installed = {**lock.packages, **{n: {"depends": p.depends} for n, p in ours.items()}}
     for name in lock_closure(installed, from_lock | set(ours)):
         result.packages[name] = ours[name] if name in ours else lock.locked(name)
+    if lock_wheels is not None:
+        _replace_unreachable(result, lock_wheels, pip, cache, lock, pin)
+    result.pip_calls = pip.calls
     result.site = [n for n in dict.fromkeys(result.site) if n in result.packages]
     for name, pkg in result.packages.items():
         for module in pkg.imports:
@@ -614,6 +620,50 @@ def resolve(
             for name in snippet_needs(s, result):
                 result.needed_by.setdefault(name, s)
     return result
+
+
+def _replace_unreachable(
+    result: Resolution,
+    store: PackageStore,
+    pip: Pip,
+    cache: Path,
+    lock: PyodideLock,
+    pin: RuntimePin,
+) -> None:
+    """Take a pure Pyodide package whose wheel cannot be downloaded from the package index.
+
+    Pyodide serves most of its packages (attrs, six, python-dateutil, typing-extensions) only
+    from its CDN, which a build machine behind a firewall or with only a PyPI mirror cannot
+    reach: every example importing them was an error there. The package index has the same
+    version as a pure wheel (not byte-identical: Pyodide repacks it, so the lock's SHA-256 does
+    not fit it), which is then used like any wheel from the index: verified against its own
+    recorded SHA-256, cached by the resolution cache (a second build neither tries the CDN nor
+    runs pip), copied into the site and named by ``pyrun-lock.json``, so readers load the very
+    wheel the check ran. A compiled package cannot be replaced; its download error stays.
+    """
+    for name, pkg in list(result.packages.items()):
+        if pkg.source != "pyodide" or not is_pure_wheel(pkg.file_name):
+            continue
+        spec = f"{name}=={pkg.version}"
+        w = _Want(name, [(Requirement(spec), Request(spec, f"Pyodide {pin.version}'s lock"))])
+        key = _resolve_key(pin, lock, [w])
+        cached = _load_cached(cache, key)
+        if cached is not None and name in cached[0]:
+            replacement = cached[0][name]
+        else:
+            try:
+                store.fetch(name)
+                continue
+            except PackageError as exc:
+                if exc.url is None:  # not a download failure (a hash mismatch): stays an error
+                    continue
+            got = _download(w, pip, cache / "wheels", lock, pin)
+            if isinstance(got, PackageProblem):
+                continue  # the CDN's download error says more
+            replacement = got[0]
+            replacement.depends = list(pkg.depends)
+            _store_cached(cache, key, {name: replacement})
+        result.packages[name] = replacement
 
 
 def _resolve_key(pin: RuntimePin, lock: PyodideLock, wants: Sequence[_Want]) -> str:
@@ -990,16 +1040,22 @@ def build_packages(
         page: [s for s in snippets if (s.options.runtime or config.runtime) == CHECKED_RUNTIME]
         for page, snippets in pages.items()
     }
+    store = PackageStore(
+        packages_dir(pin), PackageIndex(lock), config.cdn_url.replace("{version}", pin.version)
+    )
+    # the Pyodide wheels are needed here only by the check and a self-hosted site
+    here = config.check != "off" or (site_dir is not None and config.runtime_source == "self-host")
     resolution = resolve(
-        pyodide_pages, config, lock, pin, base_dir=base_dir, setting_prefix=setting_prefix
+        pyodide_pages,
+        config,
+        lock,
+        pin,
+        base_dir=base_dir,
+        setting_prefix=setting_prefix,
+        lock_wheels=store if here else None,
     )
     if site_dir is None:
         return resolution
-    store = PackageStore(
-        packages_dir(pin),
-        PackageIndex.from_lock(lock_path),
-        config.cdn_url.replace("{version}", pin.version),
-    )
 
     def fetch_pyodide(names: Sequence[str]) -> dict[str, Path]:
         try:

@@ -254,6 +254,17 @@ def runtime_cache() -> Path:
     return ensure_runtime(get_pin("pyodide"))
 
 
+@pytest.fixture
+def own_cache(runtime_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user cache of this test's own holding only the verified runtime: no Pyodide wheels,
+    resolutions or fallbacks other tests left in the shared one."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / runtime_cache.name).symlink_to(runtime_cache)
+    monkeypatch.setenv("PYRUN_DOCS_CACHE", str(cache))
+    return cache
+
+
 @pytest.fixture(scope="session")
 def basic_site(tmp_path_factory: pytest.TempPathFactory, runtime_cache: Path) -> Path:
     """The ``basic`` fixture root built once per run as HTML, for the browser tests (read only:

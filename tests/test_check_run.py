@@ -217,8 +217,11 @@ def test_damaged_snapshot_falls_back_to_a_cold_boot(runtime_cache: Path, tmp_pat
     assert not snapshot.exists()  # deleted: the next check makes a good one
 
 
-def test_packages_only_from_verified_wheels(runtime_cache: Path, tmp_path: Path) -> None:
-    """An unknown package, and a wheel that is not the pinned one, are errors; nothing is loaded."""
+def test_packages_only_from_verified_wheels(
+    runtime_cache: Path, own_cache: Path, tmp_path: Path
+) -> None:
+    """An unknown package, and a wheel that is not the pinned one, are errors; nothing is loaded
+    (not even the package index's copy, which replaces only a wheel that cannot be downloaded)."""
     from pyrun_docs.serve import serve_in_thread
 
     cdn = tmp_path / "cdn"

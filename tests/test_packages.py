@@ -27,7 +27,7 @@ from pyrun_docs.check import run_check
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.options import SnippetOptions, parse_options
-from pyrun_docs.package_store import PackageIndex, PyodideLock, is_pure_wheel
+from pyrun_docs.package_store import PackageIndex, PackageStore, PyodideLock, is_pure_wheel
 from pyrun_docs.packages import (
     LOCK_NAME,
     Pip,
@@ -142,14 +142,9 @@ def test_cdn_mode_references_the_cdn_and_copies_nothing(lock: PyodideLock, tmp_p
 
 
 def test_self_host_pyodide_wheel_from_unreachable_cdn_fails_clearly(
-    runtime_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    own_cache: Path, tmp_path: Path
 ) -> None:
     """Self-hosting numpy needs its wheel from the Pyodide CDN: the error names the snippet."""
-    monkeypatch.setenv("PYRUN_DOCS_CACHE", str(tmp_path / "cache"))
-    for name in os.listdir(runtime_cache.parent):  # reuse the verified runtime, not the packages
-        if name == PIN.key:
-            (tmp_path / "cache").mkdir(exist_ok=True)
-            (tmp_path / "cache" / name).symlink_to(runtime_cache.parent / name)
     pages = {"guide": [snip("import numpy\nprint(numpy.pi)\n", line=12, page="guide")]}
     config = PyrunConfig(cdn_url="http://127.0.0.1:9/pyodide/v{version}/full/")
     res = build_packages(pages, config, tmp_path / "site" / "pyrun", setting_prefix="pyrun_")
@@ -159,6 +154,34 @@ def test_self_host_pyodide_wheel_from_unreachable_cdn_fails_clearly(
     assert "http://127.0.0.1:9/pyodide/v314.0.7/full/numpy-2.4.6" in text
     assert 'pyrun_runtime_source = "cdn"' in text
     assert "Traceback" not in text
+
+
+def test_a_site_and_its_check_with_the_cdn_unreachable_use_the_index_wheel(
+    runtime_cache: Path, own_cache: Path, tmp_path: Path
+) -> None:
+    """An air-gapped build (Pyodide's CDN unreachable, a PyPI mirror reachable) of a self-hosted
+    site whose example imports six: the site serves PyPI's six, named by its pyrun-lock.json, and
+    the check runs that wheel (it was an error: "cannot be fetched")."""
+    code = "import six\nprint(six.__file__.split('/')[-1], six.PY3)\n"
+    pages = {"index": [snip(code)]}
+    config = PyrunConfig(
+        runtime_source="self-host", cdn_url="http://127.0.0.1:9/pyodide/v{version}/full/"
+    )
+    site = tmp_path / "site" / "pyrun"
+    res = build_packages(pages, config, site, setting_prefix="pyrun_")
+    assert not res.problems, res.problems
+    entry = json.loads((site / LOCK_NAME).read_text())["packages"]["six"]
+    assert (
+        entry["source"] == "pypi"
+        and entry["version"]
+        == PyodideLock.from_path(runtime_cache / "pyodide-lock.json").packages["six"]["version"]
+    )
+    wheel = site / entry["url"]
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() == entry["sha256"]
+    assert not (site / PIN.key).exists()  # no Pyodide wheel was needed
+    report = run_check(pages, config, cache_dir=check_dir(tmp_path), progress=False, packages=res)
+    assert report.ok, report.results
+    assert report.results[0].output == "six.py True\n"
 
 
 class NoWheelPip(Pip):
@@ -204,6 +227,37 @@ def test_a_pure_wheel_from_the_index_replaces_a_pyodide_package_that_does_not_fi
     assert not res.problems, res.problems
     pkg = res.packages["jsonpointer"]
     assert pkg.source == "pypi" and Version(pkg.version) >= Version("3.8"), pkg
+
+
+def test_a_pure_pyodide_package_the_cdn_cannot_serve_comes_from_the_index(
+    lock: PyodideLock, pypi_cache: Path, tmp_path: Path
+) -> None:
+    """attrs and six come only from Pyodide's CDN; a build machine that cannot reach it (this
+    one, an air-gapped one) gets the same versions' pure wheels from the package index, cached:
+    the second resolution neither downloads nor runs pip. A compiled package stays Pyodide's."""
+    pages = {"index": [snip("import attr\nimport numpy\n")]}
+    unreachable = "http://127.0.0.1:9/pyodide/"
+
+    def store() -> PackageStore:
+        return PackageStore(tmp_path / "lock-wheels", PackageIndex(lock), unreachable)
+
+    first = resolve(pages, PyrunConfig(), lock, PIN, cache_dir=pypi_cache, lock_wheels=store())
+    assert not first.problems, first.problems
+    for name in ("attrs", "six"):
+        pkg, locked = first.packages[name], lock.packages[name]
+        assert (pkg.source, pkg.version) == ("pypi", locked["version"]), pkg
+        assert (
+            pkg.path is not None and pkg.sha256 == hashlib.sha256(pkg.path.read_bytes()).hexdigest()
+        )
+        assert pkg.depends == list(locked.get("depends", [])), pkg
+    assert "attr" in first.packages["attrs"].imports
+    assert first.packages["numpy"].source == "pyodide"
+    assert first.pip_calls == 2
+    again = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=pypi_cache,
+                    lock_wheels=store())  # fmt: skip
+    assert again.lock_json(mode="cdn") == first.lock_json(mode="cdn")
+    plain = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=pypi_cache)
+    assert plain.packages["attrs"].source == "pyodide"  # nothing fetched: nothing replaced
 
 
 def test_pypi_package_resolved_verified_cached(

@@ -335,7 +335,10 @@ def _resolve_here(
     """Resolve packages for a check run without a docs build (the CLI)."""
     pin = get_pin(CHECKED_RUNTIME)
     lock = PyodideLock.from_path(runtime / "pyodide-lock.json")
-    resolution = resolve(runnable, config, lock, pin, base_dir=base_dir)
+    store = PackageStore(
+        packages_dir(pin), PackageIndex(lock), config.cdn_url.replace("{version}", pin.version)
+    )
+    resolution = resolve(runnable, config, lock, pin, base_dir=base_dir, lock_wheels=store)
     for found in resolution.problems:
         if found.snippet is not None:
             page = found.snippet.page
