@@ -88,6 +88,8 @@ def _build(
             build(config)
             pages: dict[str, list[Snippet]] = dict(plugin.pages)
             docs_dir, sources = Path(config.docs_dir), plugin.source_files
+            included = plugin.collector.snippet_files  # what --8<-- read, also outside docs/
+            sources = None if sources is None or included is None else sources + sorted(included)
     except PyrunError:
         raise
     except Exception as exc:  # a project's configuration or plugins may raise anything

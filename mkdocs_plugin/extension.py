@@ -23,6 +23,8 @@ plugin's check, static blocks and ``file:line`` warnings need MkDocs (or ``pyrun
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from markdown import Markdown
@@ -34,6 +36,9 @@ from pyrun_docs.upgrade import UPGRADE_KINDS, upgrade_markdown
 
 #: before SuperFences' fenced-block preprocessor (25) and its raw-block one (31.05)
 PRIORITY = 32
+#: after pymdownx.snippets (32) has put the files it includes into the page, still before
+#: SuperFences' (31.05, 25)
+AFTER_SNIPPETS = 31.5
 
 
 class UpgradeFences(Preprocessor):  # type: ignore[misc]  # markdown ships no types
@@ -58,6 +63,45 @@ class PyrunUpgradeExtension(Extension):  # type: ignore[misc]  # markdown ships 
     def extendMarkdown(self, md: Markdown) -> None:
         modes = tuple(str(m) for m in self.getConfig("upgrade") if m in UPGRADE_KINDS)
         md.preprocessors.register(UpgradeFences(md, modes), "pyrun_upgrade", PRIORITY)
+
+
+class IncludedFences(Preprocessor):  # type: ignore[misc]  # markdown ships no types
+    """The plugin's look at a page after pymdownx.snippets: fences an included file brought in
+    are checked and upgraded like the page's own, at the ``--8<--`` line (they stayed plain, and
+    a ``python`` fence holding only a ``--8<--`` line was checked as that line)."""
+
+    def __init__(self, md: Markdown, seen: Callable[[str], str]) -> None:
+        super().__init__(md)
+        self.seen = seen
+
+    def run(self, lines: list[str]) -> list[str]:
+        return readable_headers(self.seen("\n".join(lines))).split("\n")
+
+
+class IncludedFencesExtension(Extension):  # type: ignore[misc]  # markdown ships no types
+    """Registers :class:`IncludedFences`; *seen* gets each page's text after pymdownx.snippets
+    (and returns it upgraded), *read* each file pymdownx.snippets reads (``None``: it cannot be
+    told which, a pymdownx.snippets without ``read_lines``)."""
+
+    def __init__(self, seen: Callable[[str], str], read: Callable[[Path | None], None]) -> None:
+        self.seen, self.read = seen, read
+        super().__init__()
+
+    def extendMarkdown(self, md: Markdown) -> None:
+        snippets = md.preprocessors["snippet"] if "snippet" in md.preprocessors else None
+        if snippets is None:
+            return  # nothing includes files: the plugin's on_page_markdown saw the whole page
+        md.preprocessors.register(IncludedFences(md, self.seen), "pyrun_included", AFTER_SNIPPETS)
+        read_lines = getattr(snippets, "read_lines", None)
+        if read_lines is None:
+            self.read(None)
+            return
+
+        def recorded(path: str) -> Any:
+            self.read(Path(path))
+            return read_lines(path)
+
+        snippets.read_lines = recorded
 
 
 def makeExtension(**kwargs: Any) -> PyrunUpgradeExtension:

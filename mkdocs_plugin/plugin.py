@@ -20,10 +20,12 @@ Hook order, and what each does:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import os
 import textwrap
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,7 @@ from pyrun_docs.render import (
 from pyrun_docs.runtime import RUNTIMES
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet, normalize_code
+from pyrun_docs.source_map import SourceMap
 from pyrun_docs.takeaway import notebook_name, page_notebook, page_scripts, script_name
 from pyrun_docs.upgrade import (
     FAILING_MODES,
@@ -93,6 +96,7 @@ from pyrun_docs.words import plural
 
 from . import fence
 from .docstrings import documented_files, upgrade_docstrings
+from .extension import IncludedFencesExtension
 from .static import insert_into_widgets, write_verdicts
 
 log = get_plugin_logger("pyrun")
@@ -157,22 +161,35 @@ class PageCollector:
         self.config = config
         self.page: Page | None = None
         self.path = "<markdown>"
+        self.modes: tuple[str, ...] = ()
         self.fences: list[Fence] = []
         self.used: set[int] = set()
         self.snippets: list[Snippet] = []
         #: upgraded fences by their opening line, and by the index of the snippet they became
         self.upgraded: dict[int, UpgradedFence] = {}
         self.originals: dict[int, UpgradedFence] = {}
-        #: upgraded fences of the page as rendered that its source does not have (included), by
-        #: their code (:func:`_code_key`), in page order
+        #: the page's source with its upgrade (lines in place), what rendered text is mapped to
+        self.source = ""
+        #: the code of every fence accounted for (:func:`_code_key`): the source's and those
+        #: the page as rendered has besides (:meth:`add_rendered`)
+        self.known: Counter[str] = Counter()
+        #: fences of the page as rendered that its source does not have (an include), by code:
+        #: the source line that brought each in, in page order, and the upgraded ones' originals
+        self.foreign: dict[str, list[int]] = {}
         self.included: dict[str, list[UpgradedFence]] = {}
+        #: source fences whose code was replaced (``--8<--`` inside a fence), by their new code
+        self.rewritten: dict[str, list[int]] = {}
+        #: files pymdownx.snippets read into pages (``None``: not known), and into this one
+        self.snippet_files: set[Path] | None = set()
+        self.page_reads: list[Path] = []
 
     def start(self, page: Page, modes: tuple[str, ...] = (), markdown: str | None = None) -> None:
         """Read the page's source for its fences; with upgrade *modes*, its ``pycon``/``python``
         fences count as ``pyrun`` fences (as :func:`upgrade_markdown` rewrites the page). With
-        *markdown* (the page as another plugin left it: an included ``README``), the fences
-        upgraded there that the source does not have are upgrades too (:meth:`_included`)."""
+        *markdown* (the page as other plugins left it: an included ``README``), the fences there
+        that the source does not have are found too (:meth:`add_rendered`)."""
         self.page = page
+        self.modes = modes
         src = page.file.abs_src_path
         self.path = display_path(src) if src else page.file.src_uri
         text = (
@@ -186,53 +203,115 @@ class PageCollector:
         self.fences = find_fences(text)
         for line, message in swallowed_fences(text):  # neither a widget nor a snippet: say so
             self.warn(line, message)
-        self.included = {}
-        if modes and markdown is not None:
-            own = [_code_key(f.code) for f in self.upgraded.values()]
-            for upgraded in upgrade_markdown(markdown, modes)[1].values():
-                key = _code_key(upgraded.code)
-                if key in own:
-                    own.remove(key)
-                else:
-                    self.included.setdefault(key, []).append(upgraded)
+        self.source = text
+        self.known = Counter(_code_key(f.code) for f in self.fences)
+        self.foreign, self.included, self.rewritten = {}, {}, {}
+        self.page_reads = []
         self.used = set()
         self.snippets = []
         self.originals = {}
+        if markdown is not None:
+            self.add_rendered(markdown)
 
-    def _match(self, src: str) -> Fence | None:
-        """The fence SuperFences is formatting: same code, first unused (nesting changes order);
-        None for one another plugin brought in (:meth:`_included`)."""
+    def add_rendered(self, text: str) -> str:
+        """Account for the fences of *text*, the page as rendered so far (after other plugins, or
+        after pymdownx.snippets), that its source does not show: each is reported at the source
+        line that brought it in (:class:`SourceMap`), and with upgrade modes the ``pycon`` /
+        ``python`` ones become widgets too. Returns *text* with those upgraded."""
+        upgraded_text, upgraded, _ = upgrade_markdown(text, self.modes) if self.modes else (
+            text, {}, [],
+        )  # fmt: skip
+        where: SourceMap | None = None
+        openings = {f.line: i for i, f in enumerate(self.fences)}
+        unseen = Counter(self.known)
+        for found in find_fences(upgraded_text):
+            key = _code_key(found.code)
+            if unseen[key]:
+                unseen[key] -= 1
+                continue
+            self.known[key] += 1
+            where = where or SourceMap(self.source, upgraded_text)
+            line = where.line(found.line)
+            if line in openings:  # a source fence whose code an include replaced
+                self.rewritten.setdefault(key, []).append(openings[line])
+                continue
+            self.foreign.setdefault(key, []).append(line)
+            if found.line in upgraded:
+                original = dataclasses.replace(upgraded[found.line], line=line)
+                self.included.setdefault(key, []).append(original)
+        return upgraded_text
+
+    def _match(self, src: str) -> tuple[Fence | None, bool]:
+        """The fence SuperFences is formatting: same code, first unused (nesting changes order),
+        and whether an include replaced its code; None for one an include brought in
+        (:meth:`_foreign`)."""
         wanted = src.strip("\n")
         for i, f in enumerate(self.fences):
             if i not in self.used and f.code.strip("\n") == wanted:
                 self.used.add(i)
-                return f
-        if _code_key(src) in self.included:
-            return None
+                return f, False
+        key = _code_key(src)
+        if self.rewritten.get(key):
+            i = self.rewritten[key].pop(0)
+            self.used.add(i)
+            return self.fences[i], True
+        if self.foreign.get(key):
+            return None, False
         for i, f in enumerate(self.fences):  # code rewritten by another plugin: take the next one
             if i not in self.used:
                 self.used.add(i)
-                return f
+                return f, False
+        return None, False
+
+    def read(self, path: Path | None) -> None:
+        """pymdownx.snippets read *path* into a page (``None``: it reads files unseen)."""
+        if path is None:
+            self.snippet_files = None
+            return
+        self.page_reads.append(path.resolve())
+        if self.snippet_files is not None:
+            self.snippet_files.add(path.resolve())
+
+    def _included_at(self, src: str) -> tuple[str, int] | None:
+        """The file pymdownx.snippets read for this page that has the code *src*, and the line
+        it starts at, so a failure names the line to fix (not the ``--8<--`` line)."""
+        wanted = [ln.strip() for ln in textwrap.dedent(src).strip("\n").split("\n")]
+        for path in self.page_reads:
+            try:
+                lines = [ln.strip() for ln in path.read_text(encoding="utf-8-sig").split("\n")]
+            except (OSError, UnicodeDecodeError):
+                continue
+            for i in range(len(lines) - len(wanted) + 1):
+                if lines[i : i + len(wanted)] == wanted:
+                    return display_path(str(path)), i + 1
         return None
 
-    def _included(self, src: str) -> UpgradedFence | None:
-        """The upgraded fence *src* is when another plugin brought it into the page (not in its
-        source: its ``file:line`` is the page's): first of the same code, taken once."""
+    def _foreign(self, src: str) -> tuple[int, UpgradedFence | None]:
+        """The source line of the fence *src* an include brought into the page, and its original
+        when it was upgraded: first of the same code, taken once."""
         key = _code_key(src)
-        fences = self.included.get(key)
-        if not fences:
-            return None
-        upgraded = fences.pop(0)
-        if not fences:
-            del self.included[key]
-        return upgraded
+        lines = self.foreign.get(key) or [1]
+        line = lines.pop(0)
+        fences = self.included.get(key) or []
+        return line, (fences.pop(0) if fences and fences[0].line == line else None)
 
     def warn(self, line: int, message: str) -> None:
         log.warning(f"{self.path}:{line}: {message}")
 
     def render(self, src: str, raw: dict[str, str | None]) -> str:
-        found = self._match(src)
-        line = found.line if found else 0
+        found, replaced = self._match(src)
+        original: UpgradedFence | None
+        if found is not None:
+            line, first = found.line, found.line + 1
+            original = self.upgraded.get(line)
+            if original is not None and replaced:  # its static block shows the code run
+                original = dataclasses.replace(original, code=textwrap.dedent(src))
+        else:  # brought in by an include: at the line that includes it
+            line, original = self._foreign(src)
+            first = line
+        path = self.path
+        if found is None or replaced:  # in a file pymdownx.snippets read: there
+            path, first = self._included_at(src) or (path, first)
         for problem in found.errors if found else ():
             self.warn(line, problem)
         try:
@@ -244,11 +323,10 @@ class PageCollector:
         for err in errors:
             self.warn(line, f"{err.message} (the snippet is kept without it)")
         page = self.page.file.src_uri if self.page else ""
-        original = self.upgraded.get(line) if found else self._included(src)
         snippet = Snippet(
             code=code,
-            path=self.path,
-            line=line + 1 + skipped,
+            path=path,
+            line=first + skipped,
             page=page,
             index=len(self.snippets),
             options=options,
@@ -334,6 +412,10 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             }
         )
         sf["custom_fences"] = fences
+        # fences pymdownx.snippets includes, seen after it (it runs inside Markdown)
+        config.markdown_extensions.append(
+            IncludedFencesExtension(self.collector.add_rendered, self.collector.read)
+        )
         return config
 
     def on_startup(self, *, command: str, dirty: bool) -> None:

@@ -344,16 +344,19 @@ _CONTENT_FROM_ELSEWHERE = ("mkdocstrings", "include-markdown", "include_markdown
 
 
 def _built_by_mkdocs(site: SiteConfig) -> bool:
-    """An MkDocs site with ``upgrade`` on whose pages get examples their source does not show
-    (docstrings mkdocstrings renders, included files): only MkDocs' build knows those examples
+    """An MkDocs site whose pages get examples their source does not show: docstrings
+    mkdocstrings renders and included files (with ``upgrade`` on), and what pymdownx.snippets'
+    ``--8<--`` includes, also into a ``pyrun`` fence: only MkDocs' build knows those examples
     (``pyrun-docs check mkdocs.yml`` said "no pyrun snippets" where the build checked an
-    included fence)."""
+    included fence, and checked the ``--8<--`` line itself where the build ran the file)."""
     if site.path is None or site.path.suffix not in (".yml", ".yaml"):
         return False
-    if not site.config.upgrade:
-        return False
     text = site.path.read_text(encoding="utf-8", errors="replace")
-    return "pyrun" in text and any(name in text for name in _CONTENT_FROM_ELSEWHERE)
+    if "pyrun" not in text:
+        return False
+    if "pymdownx.snippets" in text:
+        return True
+    return bool(site.config.upgrade) and any(name in text for name in _CONTENT_FROM_ELSEWHERE)
 
 
 def _mkdocs_scan(config_file: Path, cache: Path, args: argparse.Namespace) -> ScanResult:

@@ -162,8 +162,10 @@ def test_sphinx_notes_a_fallback_without_a_warning(
     ``-W`` build (it did, as a ``pyrun.check`` warning, for every build of more-itertools)."""
     import io
 
+    from docutils.parsers.rst import directives, roles
     from pyrun_docs.sphinx_ext import check as sphinx_check
     from sphinx.cmd.build import build_main
+    from sphinx.util.docutils import docutils_namespace
 
     from pyrun_docs.check import CheckReport, SnippetResult, Status
 
@@ -181,7 +183,10 @@ def test_sphinx_notes_a_fallback_without_a_warning(
     out, err = io.StringIO(), io.StringIO()
     monkeypatch.setattr("sys.stdout", out)
     monkeypatch.setattr("sys.stderr", err)
-    status = build_main(["-b", "html", "-W", str(src), str(tmp_path / "html")])
+    with docutils_namespace():  # what an earlier in-process build of this worker registered
+        directives._directives.clear()  # (or leaked) is not "already registered" here: -W fails
+        roles._roles.clear()
+        status = build_main(["-b", "html", "-W", str(src), str(tmp_path / "html")])
     assert status == 0, err.getvalue()
     assert "pyrun: note: memory snapshot with the site's packages not used" in out.getvalue()
     assert "WARNING" not in err.getvalue()

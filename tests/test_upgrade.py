@@ -740,6 +740,55 @@ def test_examples_another_plugin_brings_into_a_page_are_upgraded_too(
     assert "subprocess" in page and "Does not run in the browser: OSError" in page
 
 
+def test_examples_pymdownx_snippets_includes_are_checked_where_they_are_written(
+    tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pymdownx.snippets runs inside Markdown, after the plugin read the page: a ``python`` fence
+    holding only ``--8<-- "hello.py"`` was checked as that line (by ``pyrun-docs check``; the
+    build ran the file), and the examples of an included ``part.md`` stayed plain. Both are
+    checked now, the build and the command agree, a failure names the included file's line,
+    and a changed included file (outside ``docs/``) is read again by the command."""
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "site"
+    (root / "docs").mkdir(parents=True)
+    (root / "snippets").mkdir()
+    (root / "snippets" / "hello.py").write_text("x = 6 * 7\nprint(x)\n")
+    (root / "snippets" / "part.md").write_text("Included.\n\n```pycon\n>>> 1 + 1\n3\n```\n")
+    (root / "docs" / "index.md").write_text(
+        '# Home\n\n```python\n--8<-- "hello.py"\n```\n\n--8<-- "part.md"\n\n'
+        "```pycon\n>>> 2 + 2\n4\n```\n"
+    )
+    (root / "mkdocs.yml").write_text(
+        "site_name: Snippets\nmarkdown_extensions:\n  - pymdownx.superfences\n"
+        "  - pymdownx.snippets:\n      base_path: [snippets]\n"
+        "plugins:\n  - pyrun:\n      upgrade: [doctest, python]\n"
+    )
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    assert re.search(r"snippets/part\.md:4: .*OutputMismatch", build.output), build.output
+    page = build.read("index.html")
+    widgets = re.findall(r"<py-repl.*?</py-repl>", page, re.S)
+    assert len(widgets) == 3, widgets  # hello.py's, part.md's (failing) and the page's own
+    text = [re.sub(r"<[^>]+>", "", w) for w in widgets]
+    assert "x = 6 * 7" in text[0] and "42" in text[0]  # the code and the output it printed
+    assert "1 + 1" in text[1] and "2 + 2" in text[2]
+    assert "--8&lt;--" not in page and "--8<--" not in page
+
+    monkeypatch.chdir(root)  # base_path is relative to where MkDocs runs, as for mkdocs build
+    cache = str(check_dir(tmp_path))
+
+    def check() -> dict[str, str]:
+        out = tmp_path / "check.json"
+        main(["check", "mkdocs.yml", "--json", str(out), "-q", "--cache-dir", cache])
+        results = json.loads(out.read_text())["results"]
+        return {f"{r['path'].split('/')[-1]}:{r['line']}": r["status"] for r in results}
+
+    assert check() == {"hello.py:1": "passed", "part.md:4": "failed", "index.md:10": "passed"}
+    (root / "snippets" / "hello.py").write_text("print(undefined_name)\n")
+    assert check()["hello.py:1"] == "static"  # the kept read saw the include change
+
+
 def doctest_site(folder: Path, conf: str, page: str) -> Path:
     """A one-page Sphinx project with ``sphinx.ext.doctest`` and the upgrade on."""
     folder.mkdir(parents=True, exist_ok=True)
