@@ -28,6 +28,7 @@ from sphinx.util import logging
 from pyrun_docs.locate import DOCSTRING, display_path, inherited_module, locate, module_of
 from pyrun_docs.snippet import Snippet
 from pyrun_docs.upgrade import (
+    CODE_WITH_PROMPTS,
     DEFAULT_GROUP,
     OPT_OUT_CLASS,
     PYTHON_LANGUAGES,
@@ -97,8 +98,10 @@ class UpgradeExamples(SphinxTransform):
             assert isinstance(key, nodes.Element)
             if result.snippet is None:
                 tested = key.get("testnodetype") == "doctest"  # the doctest builder tests it
-                if result.reason.startswith("doctest cannot parse") or (
-                    tested and result.reason.startswith("no >>> prompt")
+                if (
+                    result.reason.startswith("doctest cannot parse")
+                    or CODE_WITH_PROMPTS in result.reason
+                    or (tested and result.reason.startswith("no >>> prompt"))
                 ):
                     logger.warning(
                         f"pyrun: this example stays a plain block: {result.reason}",

@@ -102,6 +102,21 @@ def test_a_testcode_block_without_testoutput_must_print_nothing() -> None:
     assert second is not None and second.expected == "1\n"
 
 
+def test_setup_and_test_code_written_as_a_transcript_fail_as_in_the_doctest_builder(
+    tmp_path: Path,
+) -> None:
+    """The doctest builder compiles ``testsetup``/``testcode`` as code: ``>>> import os`` there is
+    a SyntaxError, "1 failure in setup code" (python-statemachine's release notes). It ran as a
+    transcript and passed here; it stays a plain block, and the check fails on it."""
+    blocks = [found("testsetup", ">>> import os\n", 3), found("testcode", ">>> print(1)\n", 7)]
+    _, results = upgrade_page(blocks, page="p")
+    assert [r.snippet for r in results] == [None, None]
+    assert all("runs as Python code" in r.reason for r in results), results
+    site = doctest_site(tmp_path / "site", "", ".. testsetup::\n\n   >>> import os\n")
+    cache = str(tmp_path / "cache")
+    assert main(["check", str(site), "--cache-dir", cache, "-q"]) != 0
+
+
 def build_upgrade_root(base: Path, *settings: str, builder: str = "html") -> Build:
     """Copy ``tests/roots/upgrade`` into *base*/project and build it into *base*/*builder*."""
     shutil.copytree(ROOTS / "upgrade", base / "project")
