@@ -324,7 +324,10 @@ class PackageStore:
     def _ensure_one(self, entry: Mapping[str, Any]) -> None:
         if entry.get("path"):
             path = Path(str(entry["path"]))
+            if str(path) in self._verified:
+                return
             if path.is_file() and sha256_file(path) == entry["sha256"]:
+                self._verified.add(str(path))  # once per check, not once per page
                 return
             raise PackageError(
                 f"hash mismatch for {entry['name']}: {path} no longer matches the SHA-256 "

@@ -146,7 +146,7 @@ def run_check(
         store = PackageStore(packages_dir(pin), index, base_url)
         for page, snippets in runnable.items():
             job = _plan_page(
-                page, ordered[page], snippets, config, index, engine, cache, keys, settle
+                page, ordered[page], snippets, config, store, engine, cache, keys, settle
             )
             if job is not None:
                 page_jobs.append(job)
@@ -397,13 +397,14 @@ def _plan_page(
     everything: list[Snippet],
     snippets: list[Snippet],
     config: PyrunConfig,
-    index: PackageIndex,
+    store: PackageStore,
     engine: str,
     cache: ResultCache,
     keys: dict[tuple[str, int], str],
     settle: Callable[[str, SnippetResult], None],
 ) -> PageJob | None:
     """Answer what the cache knows; return the job for the rest of *page* (``None``: nothing)."""
+    index = store.index
     needs: dict[int, list[str]] = {}
     runnable = {s.index for s in snippets}
     stale_units: set[object] = set()
@@ -449,7 +450,29 @@ def _plan_page(
         else:
             settle(page, judge(snippet, hit["raw"], cached_output(hit), cached=True))
     runs = unit_runs(everything, config, stale_units, runnable)
+    packages = sorted({p for r in runs for p in needs.get(r.snippet.index, [])})
+    missing = _unavailable(store, packages)
+    if missing:  # only the snippets that need a wheel that cannot be had are not checked (the
+        # whole page was, each at the page's first snippet: jsonschema's pyyaml at conf.py)
+        for run in runs:
+            lacking = [n for n in index.closure(needs.get(run.snippet.index, [])) if n in missing]
+            if lacking and run.snippet.index in runnable:
+                settle(page, problem(run.snippet, Status.ERROR, missing[lacking[0]]))
+                runnable.discard(run.snippet.index)
+        runs = unit_runs(everything, config, stale_units, runnable)
+        packages = sorted({p for r in runs for p in needs.get(r.snippet.index, [])})
     if not runs:
         return None
-    packages = sorted({p for r in runs for p in needs.get(r.snippet.index, [])})
     return PageJob(page, runs, packages)
+
+
+def _unavailable(store: PackageStore, names: Sequence[str]) -> dict[str, str]:
+    """The packages among *names* and their dependencies whose wheels cannot be had (not in the
+    verified folder, and the download failed or did not match), each with the reason."""
+    missing: dict[str, str] = {}
+    for name in store.index.closure(names):
+        try:
+            store.fetch(name)
+        except PackageError as exc:
+            missing[name] = f"not checked: {exc.message}"
+    return missing
