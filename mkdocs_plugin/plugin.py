@@ -138,6 +138,7 @@ class PyrunPluginConfig(base.Config):
     snapshot = c.Choice(SNAPSHOT_MODES, default=_DEFAULTS.snapshot)
     packages = c.ListOfItems(c.Type(str), default=[])
     project = c.Optional(c.Type(str))
+    path = c.ListOfItems(c.Type(str), default=[])
     # doctest option flag names for >>> transcripts (sphinx.ext.doctest's defaults)
     doctest_flags = c.ListOfItems(c.Type(str), default=list(DEFAULT_FLAGS))
     # existing pycon/python fences that become widgets (docs/upgrade.rst)

@@ -76,6 +76,10 @@ class PyrunConfig:
         project: the documented project, importable in every example: a project folder
             (``"."``, relative to ``conf.py`` / ``mkdocs.yml``) whose wheel is built at docs
             build time, or a ``.whl`` file; ``None``: none.
+        path: folders whose modules every example can import, as on ``sys.path`` (relative to
+            ``conf.py`` / ``mkdocs.yml``); with ``sphinx.ext.doctest``, its ``doctest_path`` when
+            not set. Their top-level modules and packages are packed into a wheel every
+            interpreter installs (:mod:`pyrun_docs.path_wheel`).
     """
 
     runtime: str = "pyodide"
@@ -93,6 +97,7 @@ class PyrunConfig:
     snapshot: str = "browser"
     packages: tuple[str, ...] | list[str] = ()
     project: str | None = None
+    path: tuple[str, ...] | list[str] = ()
     doctest_flags: tuple[str, ...] | list[str] | int | str = DEFAULT_FLAGS
     output: str = "verified"
     takeaway: bool = True
@@ -174,6 +179,10 @@ class PyrunConfig:
             raise bad("packages", 'use a list of requirements, e.g. ["attrs", "inflection>=0.5"]')
         if self.project is not None and (not isinstance(self.project, str) or not self.project):
             raise bad("project", 'use a path to the project folder (e.g. ".") or to a .whl file')
+        if not isinstance(self.path, (list, tuple)) or not all(
+            isinstance(p, str) and p.strip() for p in self.path
+        ):
+            raise bad("path", 'use a list of folders, e.g. ["../examples"]')
         site_flags(self.doctest_flags, f"{prefix}doctest_flags")
         if not isinstance(self.upgrade, (list, tuple)) or not all(
             kind in UPGRADE_KINDS for kind in self.upgrade

@@ -58,6 +58,7 @@ from .package_store import (
     sha256_file,
     snippet_imports,
 )
+from .path_wheel import path_wheel
 from .runtime import CHECKED_RUNTIME, RuntimePin
 from .snippet import Snippet
 
@@ -498,6 +499,19 @@ def resolve(
                         project.depends.append(name)
             result.site.append(project.name)
 
+    modules: LockedPackage | None = None  # the ``path`` folders' modules
+    if config.path:
+        folders = [
+            p if p.is_absolute() else (base_dir or Path.cwd()) / p
+            for p in (Path(str(f)).expanduser() for f in config.path)
+        ]
+        taken = project.imports if project is not None else ()
+        modules, messages = path_wheel(folders, cache / "paths", taken)
+        for message in messages:
+            result.problems.append(PackageProblem(f"{setting_prefix}path: {message}"))
+        if modules is not None:
+            result.site.append(modules.name)
+
     for request in site_requests:
         name = want(request)
         if name:
@@ -601,8 +615,9 @@ def resolve(
     # Our wheels replace Pyodide's packages of the same name, with their own dependencies: a
     # project Pyodide also ships (attrs) must not pull in what Pyodide's copy depends on (six).
     ours = dict(pypi)
-    if project is not None:
-        ours[project.name] = project
+    for own in (project, modules):
+        if own is not None:
+            ours[own.name] = own
     installed = {**lock.packages, **{n: {"depends": p.depends} for n, p in ours.items()}}
     for name in lock_closure(installed, from_lock | set(ours)):
         result.packages[name] = ours[name] if name in ours else lock.locked(name)

@@ -126,6 +126,10 @@ def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> di
     if isinstance(extensions, (list, tuple)) and "sphinx.ext.doctest" in extensions:
         # as the Sphinx adapter: the doctest builder's flags judge transcripts
         values["doctest_flags"] = namespace.get("doctest_default_flags", DEFAULT_FLAGS)
+        if not values.get("path") and isinstance(namespace.get("doctest_path"), (list, tuple)):
+            values["path"] = list(namespace["doctest_path"])
+    if isinstance(values.get("path"), (list, tuple)):  # relative to conf.py, as Sphinx's
+        values["path"] = [os.path.join(file.parent, str(p)) for p in values["path"]]
     return values
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import MISSING, fields
 
 from sphinx.application import Sphinx
@@ -49,4 +50,8 @@ def _values(app: Sphinx, config: Config) -> dict[str, object]:
     values = {f.name: getattr(config, PREFIX + f.name) for f in fields(PyrunConfig)}
     if "sphinx.ext.doctest" in app.extensions:
         values["doctest_flags"] = config.doctest_default_flags
+        if not values["path"]:  # what the doctest builder puts on sys.path
+            values["path"] = list(config.doctest_path or ())
+    if isinstance(values["path"], (list, tuple)):  # relative to conf.py, as pyrun_project
+        values["path"] = [os.path.join(app.confdir, str(p)) for p in values["path"]]
     return values

@@ -260,6 +260,40 @@ def test_a_pure_pyodide_package_the_cdn_cannot_serve_comes_from_the_index(
     assert plain.packages["attrs"].source == "pyodide"  # nothing fetched: nothing replaced
 
 
+def test_path_folders_become_one_reproducible_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``path`` folder's top-level modules and packages (not other folders, caches, or names
+    the project provides; an earlier folder wins) are one wheel, the same bytes each build."""
+    from pyrun_docs import path_wheel as pw
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        (folder / "pkg" / "__pycache__").mkdir(parents=True)
+        (folder / "pkg" / "__init__.py").write_text(f"WHERE = {folder.name!r}\n")
+        (folder / "pkg" / "__pycache__" / "x.pyc").write_bytes(b"cache")
+        (folder / "notes").mkdir()  # not a package
+        (folder / "notes" / "n.py").write_text("")
+    (first / "helper.py").write_text("X = 1\n")
+    (first / "myproject.py").write_text("")  # the project's wheel has it
+    (second / "data.json").write_text("{}")
+    one, problems = pw.path_wheel([first, second, tmp_path / "missing"], tmp_path / "c",
+                                  ["myproject"])  # fmt: skip
+    assert problems == [f"{tmp_path / 'missing'} is not a folder"]
+    assert one is not None and one.path is not None and one.imports == ["helper", "pkg"]
+    with zipfile.ZipFile(one.path) as wheel:
+        names = set(wheel.namelist())
+        assert wheel.read("pkg/__init__.py") == b"WHERE = 'first'\n"
+    assert {"helper.py", "pkg/__init__.py", "pyrun_path-0.dist-info/RECORD"} <= names
+    assert not any("__pycache__" in n or n.startswith(("notes", "myproject")) for n in names)
+    assert read_wheel(one.path).imports == ["helper", "pkg"]
+    again, _ = pw.path_wheel([first, second], tmp_path / "c2", ["myproject"])
+    assert again is not None and again.sha256 == one.sha256
+    monkeypatch.setattr(pw, "MAX_FILES", 1)
+    none, problems = pw.path_wheel([first], tmp_path / "c3")
+    assert none is None and "more than 1 files" in problems[0], problems
+
+
 def test_pypi_package_resolved_verified_cached(
     lock: PyodideLock, pypi_cache: Path, tmp_path: Path
 ) -> None:

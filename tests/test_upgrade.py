@@ -102,6 +102,34 @@ def test_a_testcode_block_without_testoutput_must_print_nothing() -> None:
     assert second is not None and second.expected == "1\n"
 
 
+def test_doctest_path_modules_are_importable_as_in_the_doctest_builder(tmp_path: Path) -> None:
+    """``doctest_path`` is on the doctest builder's ``sys.path`` (helpers in a tests folder that
+    ``doctest_global_setup`` imports, an examples folder): its modules are packed into a wheel
+    every interpreter installs, so examples importing them pass (they were static, "No module
+    named ...") and a wrong one fails, also in the CPython second opinion."""
+    extra = tmp_path / "extra"
+    (extra / "helperpkg").mkdir(parents=True)
+    (extra / "helpermod.py").write_text("VALUE = 42\n")
+    (extra / "helperpkg" / "__init__.py").write_text("from .sub import twice\n")
+    (extra / "helperpkg" / "sub.py").write_text("def twice(x):\n    return 2 * x\n")
+    conf = (
+        f'doctest_path = [{str(extra)!r}]\ndoctest_global_setup = "from helperpkg import twice"\n'
+    )
+    page = ">>> import helpermod\n>>> helpermod.VALUE\n42\n\n>>> twice(4)\n8\n\n>>> twice(1)\n3\n"
+    site = doctest_site(tmp_path / "site", conf, page)
+    out = tmp_path / "check.json"
+    cache = str(tmp_path / "cache")
+    assert main(["check", str(site), "--cache-dir", cache, "--json", str(out), "-q"]) == 1
+    results = json.loads(out.read_text())["results"]
+    assert [(r["line"], r["status"]) for r in results] == [
+        (5, "passed"),  # the global setup, at its line in conf.py
+        (4, "passed"),
+        (8, "passed"),
+        (11, "failed"),
+    ], results
+    assert "fails in CPython" in results[-1]["message"], results[-1]
+
+
 def test_setup_and_test_code_written_as_a_transcript_fail_as_in_the_doctest_builder(
     tmp_path: Path,
 ) -> None:

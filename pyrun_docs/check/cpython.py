@@ -167,7 +167,9 @@ def _run_some(
         "pages": [[run.request() for run in runs] for _, runs in jobs],
         "output_limit": config.output_limit,
     }
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    # the doctest builder's sys.path: doctest_path (``path``) first, then the build's own
+    paths = [os.path.abspath(str(p)) for p in config.path] + [p for p in sys.path if p]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pyrun_docs.check.cpython"],
