@@ -113,6 +113,12 @@ def pyodide_environment(lock_info: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+#: standard-library modules that work only with a package's data: ``zoneinfo`` reads its time
+#: zones from ``tzdata`` where the system has none (Pyodide: "you must do
+#: pyodide.loadPackage('tzdata')"), so ``import zoneinfo`` loads it, in the check and the browser
+DATA_FOR = {"zoneinfo": "tzdata"}
+
+
 class PyodideLock:
     """The pinned ``pyodide-lock.json``: names, versions, ``depends`` and ``imports``."""
 
@@ -122,9 +128,15 @@ class PyodideLock:
             canonicalize_name(name): entry for name, entry in data["packages"].items()
         }
         self.by_import: dict[str, str] = {}
-        for name, entry in self.packages.items():
-            for module in entry.get("imports", ()):
-                self.by_import.setdefault(str(module), name)
+        for name in self.packages:
+            for module in self.imports_of(name):
+                self.by_import.setdefault(module, name)
+
+    def imports_of(self, name: str) -> list[str]:
+        """What importing loads *name*: its lock ``imports``, and the standard-library modules
+        that need it (:data:`DATA_FOR`)."""
+        own = [str(i) for i in self.packages[name].get("imports", ())]
+        return own + [module for module, package in DATA_FOR.items() if package == name]
 
     @classmethod
     def from_path(cls, path: Path) -> PyodideLock:
@@ -143,7 +155,7 @@ class PyodideLock:
             file_name=str(entry["file_name"]),
             sha256=str(entry["sha256"]),
             depends=[canonicalize_name(d) for d in entry.get("depends", ())],
-            imports=[str(i) for i in entry.get("imports", ())],
+            imports=self.imports_of(name),
             lock_name=str(entry.get("name", name)),
         )
 

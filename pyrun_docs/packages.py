@@ -677,6 +677,7 @@ def _replace_unreachable(
                 continue  # the CDN's download error says more
             replacement = got[0]
             replacement.depends = list(pkg.depends)
+            replacement.imports = sorted({*replacement.imports, *pkg.imports})  # zoneinfo
             _store_cached(cache, key, {name: replacement})
         result.packages[name] = replacement
 

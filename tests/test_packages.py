@@ -163,7 +163,8 @@ def test_a_site_and_its_check_with_the_cdn_unreachable_use_the_index_wheel(
     site whose example imports six: the site serves PyPI's six, named by its pyrun-lock.json, and
     the check runs that wheel (it was an error: "cannot be fetched")."""
     code = "import six\nprint(six.__file__.split('/')[-1], six.PY3)\n"
-    pages = {"index": [snip(code)]}
+    zones = "from zoneinfo import ZoneInfo\nprint(ZoneInfo('Europe/Paris').key)\n"
+    pages = {"index": [snip(code), snip(zones, line=9, index=1)]}
     config = PyrunConfig(
         runtime_source="self-host", cdn_url="http://127.0.0.1:9/pyodide/v{version}/full/"
     )
@@ -182,6 +183,9 @@ def test_a_site_and_its_check_with_the_cdn_unreachable_use_the_index_wheel(
     report = run_check(pages, config, cache_dir=check_dir(tmp_path), progress=False, packages=res)
     assert report.ok, report.results
     assert report.results[0].output == "six.py True\n"
+    # zoneinfo reads Pyodide's tzdata package: importing it loads that (it was a failure)
+    assert report.results[1].output == "Europe/Paris\n"
+    assert "zoneinfo" in json.loads((site / LOCK_NAME).read_text())["packages"]["tzdata"]["imports"]
 
 
 class NoWheelPip(Pip):
