@@ -87,6 +87,10 @@ def _read(
                 warning=warnings,
                 freshenv=False,
             )
+            # the snippets are made while reading: writing would only resolve references (a
+            # project's missing-reference handler may raise there: jsonschema's, without
+            # intersphinx) and render widgets nobody sees, as the doctest builder neither does
+            app.builder.write_documents = lambda docnames: None  # type: ignore[method-assign]
             app.connect("source-read", lambda _app, doc, _src: marks.append((warnings.tell(), doc)))
             app.connect(
                 "env-before-read-docs",

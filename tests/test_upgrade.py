@@ -130,6 +130,21 @@ def test_doctest_path_modules_are_importable_as_in_the_doctest_builder(tmp_path:
     assert "fails in CPython" in results[-1]["message"], results[-1]
 
 
+def test_the_command_reads_without_resolving_references(tmp_path: Path) -> None:
+    """``pyrun-docs check`` reads a Sphinx project as the doctest builder does, without resolving
+    references: a ``missing-reference`` handler that raises (jsonschema's, with intersphinx off)
+    stopped it ("Sphinx could not read the project") where the doctest builder passes."""
+    conf = (
+        "def _raise(app, env, node, contnode):\n"
+        "    raise RuntimeError('no such reference')\n"
+        "def setup(app):\n"
+        "    app.connect('missing-reference', _raise)\n"
+    )
+    site = doctest_site(tmp_path / "site", conf, "See :class:`nowhere.Thing`.\n\n>>> 1 + 1\n2\n")
+    cache = str(tmp_path / "cache")
+    assert main(["check", str(site), "--cache-dir", cache, "-q"]) == 0
+
+
 def test_setup_and_test_code_written_as_a_transcript_fail_as_in_the_doctest_builder(
     tmp_path: Path,
 ) -> None:
