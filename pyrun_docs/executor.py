@@ -482,9 +482,10 @@ class Executor:
         if module is None:
             return _ModuleView(ns, ns, None)
         try:
-            imported = __import__(module)
-            for part in module.split(".")[1:]:
-                imported = getattr(imported, part)
+            __import__(module)
+            # the module itself, not the attribute of its package that may hide it (a package
+            # doing ``from .double import double``: validators' docstrings got the function)
+            imported = sys.modules[module]
         except Exception as exc:  # not the example's fault: say what failed, and where
             raise ImportError(
                 f"importing {module} for this docstring's globals failed: "

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import concurrent.futures
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -295,6 +296,22 @@ def test_a_docstring_example_sees_its_module_and_its_session() -> None:
     )
     assert not leaked["ok"] and leaked["error"]["type"] == "NameError"
     assert "indent" in leaked["error"]["message"]
+
+
+def test_a_docstring_sees_its_module_when_its_package_hides_the_module_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package that does ``from .double import double`` makes ``pkg.double`` the function: a
+    docstring of ``pkg.double`` (the module) still gets that module's globals (it got the
+    function's ``__dict__``: a false NameError for 15 of validators' docstrings)."""
+    (tmp_path / "shadowpkg").mkdir()
+    (tmp_path / "shadowpkg" / "__init__.py").write_text("from .double import double\n")
+    (tmp_path / "shadowpkg" / "double.py").write_text("def double(x):\n    return 2 * x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    host = Host()
+    code = ">>> double(21)\n42\n"
+    result = run_coroutine(host.executor.run_transcript(code, module="shadowpkg.double"))
+    assert json.loads(result)["ok"], result
 
 
 def test_the_blocks_of_one_docstring_share_the_names_they_bind() -> None:
