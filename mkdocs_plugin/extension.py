@@ -70,20 +70,24 @@ class IncludedFences(Preprocessor):  # type: ignore[misc]  # markdown ships no t
     are checked and upgraded like the page's own, at the ``--8<--`` line (they stayed plain, and
     a ``python`` fence holding only a ``--8<--`` line was checked as that line)."""
 
-    def __init__(self, md: Markdown, seen: Callable[[str], str]) -> None:
+    def __init__(self, md: Markdown, seen: Callable[[str], str | None]) -> None:
         super().__init__(md)
         self.seen = seen
 
     def run(self, lines: list[str]) -> list[str]:
-        return readable_headers(self.seen("\n".join(lines))).split("\n")
+        text = self.seen("\n".join(lines))
+        return lines if text is None else readable_headers(text).split("\n")
 
 
 class IncludedFencesExtension(Extension):  # type: ignore[misc]  # markdown ships no types
     """Registers :class:`IncludedFences`; *seen* gets each page's text after pymdownx.snippets
-    (and returns it upgraded), *read* each file pymdownx.snippets reads (``None``: it cannot be
-    told which, a pymdownx.snippets without ``read_lines``)."""
+    and returns it upgraded (``None``: not a page's text, leave it: mkdocstrings renders each
+    docstring with a Markdown of the same extensions), *read* each file pymdownx.snippets reads
+    (``None``: it cannot be told which, a pymdownx.snippets without ``read_lines``)."""
 
-    def __init__(self, seen: Callable[[str], str], read: Callable[[Path | None], None]) -> None:
+    def __init__(
+        self, seen: Callable[[str], str | None], read: Callable[[Path | None], None]
+    ) -> None:
         self.seen, self.read = seen, read
         super().__init__()
 

@@ -183,6 +183,7 @@ class PageCollector:
         #: files pymdownx.snippets read into pages (``None``: not known), and into this one
         self.snippet_files: set[Path] | None = set()
         self.page_reads: list[Path] = []
+        self.awaiting = False
 
     def start(self, page: Page, modes: tuple[str, ...] = (), markdown: str | None = None) -> None:
         """Read the page's source for its fences; with upgrade *modes*, its ``pycon``/``python``
@@ -211,6 +212,7 @@ class PageCollector:
         self.used = set()
         self.snippets = []
         self.originals = {}
+        self.awaiting = True  # the page's own conversion comes next (:meth:`after_includes`)
         if markdown is not None:
             self.add_rendered(markdown)
 
@@ -241,6 +243,16 @@ class PageCollector:
                 original = dataclasses.replace(upgraded[found.line], line=line)
                 self.included.setdefault(key, []).append(original)
         return upgraded_text
+
+    def after_includes(self, text: str) -> str | None:
+        """:meth:`add_rendered` for the page's text after pymdownx.snippets, once per page: the
+        next Markdown conversions with the same extensions are mkdocstrings' of docstrings
+        (``None``: not the page; their fences are not the page's: a docstring's ```` ```python
+        ```` fence was made a page widget, or shown as a raw ```` ```pyrun ```` line)."""
+        if not self.awaiting:
+            return None
+        self.awaiting = False
+        return self.add_rendered(text)
 
     def _match(self, src: str) -> tuple[Fence | None, bool]:
         """The fence SuperFences is formatting: same code, first unused (nesting changes order),
@@ -415,7 +427,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         sf["custom_fences"] = fences
         # fences pymdownx.snippets includes, seen after it (it runs inside Markdown)
         config.markdown_extensions.append(
-            IncludedFencesExtension(self.collector.add_rendered, self.collector.read)
+            IncludedFencesExtension(self.collector.after_includes, self.collector.read)
         )
         return config
 

@@ -847,6 +847,41 @@ def test_examples_pymdownx_snippets_includes_are_checked_where_they_are_written(
     assert check()["hello.py:1"] == "static"  # the kept read saw the include change
 
 
+def test_docstring_fences_stay_docstrings_with_pymdownx_snippets_on(tmp_path: Path) -> None:
+    """mkdocstrings renders each docstring with a Markdown of the page's extensions: the plugin's
+    look at the page after pymdownx.snippets must not take a docstring's text for the page's (its
+    ```` ```python ```` fences became page widgets without the module's names, or a raw
+    ```` ```pyrun ```` line, depending on the configuration; griffe's own docs)."""
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "site"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "mod.py").write_text(
+        'class Helper:\n    """A helper."""\n\n\n'
+        'def g():\n    """Do g.\n\n    ```python\n    >>> Helper.__doc__\n    \'A helper.\'\n'
+        '\n    ```\n    """\n'
+    )
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "pkg"\nversion = "0.1"\n[tool.setuptools]\npackages = ["pkg"]\n'
+    )
+    (root / "docs").mkdir()
+    (root / "docs" / "index.md").write_text("# Home\n\nText.\n\n::: pkg.mod.g\n")
+    (root / "mkdocs.yml").write_text(
+        "site_name: Strings\ntheme:\n  name: material\n  font: false\n"
+        "markdown_extensions:\n  - pymdownx.snippets\n  - pymdownx.superfences\n"
+        "plugins:\n  - mkdocstrings:\n      handlers:\n"
+        "        python:\n          paths: [.]\n  - pyrun:\n      upgrade: [doctest, python]\n"
+        '      check: error\n      project: "."\n'
+    )
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    page = build.read("index.html")
+    assert "```pyrun" not in page and page.count("<py-repl") == 1, page
+    assert 'data-module="pkg.mod"' in page
+
+
 def doctest_site(folder: Path, conf: str, page: str) -> Path:
     """A one-page Sphinx project with ``sphinx.ext.doctest`` and the upgrade on."""
     folder.mkdir(parents=True, exist_ok=True)
