@@ -79,7 +79,10 @@ def plain_block(fence: UpgradedFence, reason: str) -> str:
     )
 
 
-_WIDGET_START = re.compile(r'<py-repl id="pyrun-(\d+)"')
+#: a widget's start tag, its id among its attributes in any order (a page that went through
+#: BeautifulSoup, with docstring widgets, has them sorted: ``class`` first; no Download menu
+#: was added to any of its widgets)
+_WIDGET_START = re.compile(r'<py-repl\b[^>]*?\sid="pyrun-(\d+)"')
 
 
 def insert_into_widgets(page_html: str, fragments: dict[int, str]) -> str:

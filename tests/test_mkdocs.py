@@ -217,18 +217,19 @@ def test_the_commands_collecting_build_keeps_its_spare(
 def test_fragments_go_at_the_end_of_their_own_widgets() -> None:
     """The take-away links and verified output go before each widget's ``</py-repl>``, in one
     pass over the page; a widget without a fragment, and a fragment without a widget, change
-    nothing."""
+    nothing. The id need not come first (a page with docstring widgets went through
+    BeautifulSoup, which sorts attributes: none of its widgets got its Download menu)."""
     from pyrun_docs.mkdocs_plugin.static import insert_into_widgets
 
     page = (
         '<p>a</p><py-repl id="pyrun-0" data-x="1"><pre>0</pre></py-repl>'
         '<py-repl id="pyrun-1"><pre>1</pre></py-repl><p>b</p>'
-        '<py-repl id="pyrun-12"><pre>12</pre></py-repl>'
+        '<py-repl class="pyrun" data-index="12" id="pyrun-12"><pre>12</pre></py-repl>'
     )
     fragments = {12: "<i>twelve</i>", 0: "<i>zero</i>", 7: "<i>no widget</i>"}
     assert insert_into_widgets(page, fragments) == (
         '<p>a</p><py-repl id="pyrun-0" data-x="1"><pre>0</pre><i>zero</i></py-repl>'
         '<py-repl id="pyrun-1"><pre>1</pre></py-repl><p>b</p>'
-        '<py-repl id="pyrun-12"><pre>12</pre><i>twelve</i></py-repl>'
+        '<py-repl class="pyrun" data-index="12" id="pyrun-12"><pre>12</pre><i>twelve</i></py-repl>'
     )
     assert insert_into_widgets(page, {}) == page
