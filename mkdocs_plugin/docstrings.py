@@ -111,7 +111,10 @@ def documented_files(config: Any) -> list[Path] | None:
 def _module_files(module: Any, files: list[Path]) -> None:
     if getattr(module, "is_alias", False):
         return
-    where = getattr(module, "filepath", None)
+    try:
+        where = getattr(module, "filepath", None)
+    except Exception:  # griffe's BuiltinModuleError (``::: bisect.bisect_left``): no file
+        where = None
     for path in where if isinstance(where, list) else [where]:  # a namespace package: folders
         if path is not None:
             files.append(Path(path))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from conftest import sphinx_build
@@ -233,3 +234,24 @@ def test_fragments_go_at_the_end_of_their_own_widgets() -> None:
         '<py-repl class="pyrun" data-index="12" id="pyrun-12"><pre>12</pre><i>twelve</i></py-repl>'
     )
     assert insert_into_widgets(page, {}) == page
+
+
+def test_the_files_mkdocstrings_read_skip_a_builtin_module() -> None:
+    """griffe's ``filepath`` raises for a builtin module (``::: bisect.bisect_left`` documents
+    ``_bisect``): ``pyrun-docs check`` stopped ("MkDocs could not build the project")."""
+    from pyrun_docs.mkdocs_plugin.docstrings import _module_files
+
+    class Builtin:
+        modules: ClassVar[dict[str, object]] = {}
+
+        @property
+        def filepath(self) -> Path:
+            raise RuntimeError("BuiltinModuleError: _bisect")
+
+    class Package:
+        filepath = Path("/src/pkg/__init__.py")
+        modules: ClassVar[dict[str, object]] = {"_bisect": Builtin()}
+
+    files: list[Path] = []
+    _module_files(Package(), files)
+    assert files == [Path("/src/pkg/__init__.py")]
