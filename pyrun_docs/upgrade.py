@@ -282,7 +282,11 @@ def upgrade_markdown(
         end = fence_end(lines, i, fence)
         language, classes = _fence_language(info)
         body = "\n".join(strip_indent(ln, len(indent)) for ln in lines[i + 1 : end])
-        kind = _fence_kind(language, body, modes) if OPT_OUT_CLASS not in classes else None
+        kind = (
+            _fence_kind(language, body, modes)
+            if OPT_OUT_CLASS not in classes and not _foreign_options(info)
+            else None
+        )
         if kind == "transcript":
             problem = unparsable(textwrap.dedent(body))
             if problem:
@@ -303,6 +307,15 @@ def upgrade_markdown(
 
 
 _TITLE = re.compile(r'\btitle="([^"]*)"')
+#: the options of a fence header that are pymdownx.highlight's: a fence with others belongs to
+#: another extension (markdown-exec's ``exec="on"`` runs it at build time and shows its output:
+#: made a widget, that output was gone and ``exec`` an "unknown option")
+HIGHLIGHT_OPTIONS = frozenset({"title", "hl_lines", "linenums"})
+_OPTION = re.compile(r"([A-Za-z_][\w-]*)\s*=")
+
+
+def _foreign_options(info: str) -> bool:
+    return any(key not in HIGHLIGHT_OPTIONS for key in _OPTION.findall(info))
 
 
 def _fence_options(info: str) -> str:

@@ -419,6 +419,21 @@ def test_an_upgraded_fence_keeps_its_options() -> None:
     assert '<span class="filename">Usage</span>' in plain_block(fences[1], "OSError")
 
 
+def test_a_fence_with_another_extension_s_options_is_left_to_it() -> None:
+    """markdown-exec runs ``exec="on"`` fences at build time and shows their output: upgraded,
+    that output was gone and ``exec`` an "unknown option" (mkdocstrings-python's docs)."""
+    from pyrun_docs.upgrade import upgrade_markdown
+
+    fenced = (
+        '```python exec="1"\nprint("**made**")\n```\n\n'
+        '```{.python exec="on" result="text"}\nprint(1)\n```\n\n'
+        '```pycon exec="true"\n>>> 1\n1\n```\n\n'
+        '```python linenums="1"\nprint(2)\n```\n'
+    )
+    text, fences, _ = upgrade_markdown(fenced, ["python", "doctest"])
+    assert list(fences) == [14] and text.count("```pyrun") == 1
+
+
 def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
     tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
