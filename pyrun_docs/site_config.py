@@ -58,6 +58,8 @@ def find_config_file(paths: Iterable[str | Path]) -> Path | None:
     """
     for raw in paths:
         start = Path(raw).resolve()
+        if start.is_file() and start.suffix in (".yml", ".yaml"):
+            return start  # an MkDocs configuration named otherwise (``mkdocs-pyrun.yml``)
         folder = start if start.is_dir() else start.parent
         for candidate in (folder, *folder.parents):
             for name in CONFIG_NAMES:

@@ -258,3 +258,21 @@ def test_the_site_configuration_as_path_checks_its_pages(
     assert [(Path(r["path"]).name, r["status"]) for r in results] == [
         ("index.rst" if config == "conf.py" else "index.md", "passed")
     ]
+
+
+def test_an_mkdocs_configuration_of_another_name_is_the_one_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pyrun-docs check mkdocs-pyrun.yml`` takes that file's settings (it took ``mkdocs.yml``
+    beside it, without the upgrade, and said "no pyrun snippets", exit 0)."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n\n```pycon\n>>> 1 + 1\n3\n```\n")
+    (tmp_path / "mkdocs.yml").write_text("site_name: Plain\n")
+    (tmp_path / "mkdocs-pyrun.yml").write_text(
+        "site_name: Checked\nmarkdown_extensions:\n  - pymdownx.superfences\n"
+        "plugins:\n  - pyrun:\n      upgrade: [doctest]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "mkdocs-pyrun.yml", "--cache-dir", str(check_dir(tmp_path))]) == 1
+    out, err = capsys.readouterr()
+    assert "settings from mkdocs-pyrun.yml" in err and "docs/index.md:4: failed" in out, out
