@@ -17,7 +17,9 @@ class SourceMap:
     """Maps 1-based lines of *rendered* to 1-based lines of *source*, by aligning their lines."""
 
     def __init__(self, source: str, rendered: str) -> None:
-        matcher = SequenceMatcher(None, source.split("\n"), rendered.split("\n"), autojunk=False)
+        # blank lines match anywhere: they do not anchor an alignment (a blank line of the
+        # front matter was matched instead of the fence after it), only extend one
+        matcher = SequenceMatcher(_blank, source.split("\n"), rendered.split("\n"), autojunk=False)
         self._blocks = matcher.get_opcodes()
         self._starts = [j1 for _, _, _, j1, _ in self._blocks]
 
@@ -35,3 +37,7 @@ class SourceMap:
         # inserted, or lines replaced by others (an include): the first line it replaced, or for
         # a pure insertion the line before it
         return max(i1 + (1 if tag == "replace" else 0), 1)
+
+
+def _blank(line: str) -> bool:
+    return not line.strip()
