@@ -69,12 +69,14 @@ def plain_block(fence: UpgradedFence, reason: str) -> str:
         lexer = get_lexer_by_name(fence.language or "python")
     except ClassNotFound:
         lexer = get_lexer_by_name("text")
-    code = highlight(fence.code.rstrip("\n") + "\n", lexer, HtmlFormatter(wrapcode=True))
+    code = highlight(fence.code.rstrip("\n") + "\n", lexer, HtmlFormatter(nowrap=True))
     note = html.escape(f"Does not run in the browser: {reason}")
-    # its title, as pymdownx.highlight writes one (mkdocs-material shows it as the caption)
+    # its title, as pymdownx.highlight writes one (mkdocs-material shows it as the caption), in
+    # the one highlight box (Pygments' own wrapper inside it parted title and code by a gap)
     title = f'<span class="filename">{html.escape(fence.title)}</span>' if fence.title else ""
     return (
-        f'<div class="language-{html.escape(fence.language)} highlight">{title}{code}</div>'
+        f'<div class="language-{html.escape(fence.language)} highlight">{title}'
+        f"<pre><span></span><code>{code}</code></pre></div>"
         f'<p class="pyrun-static-note">{note}</p>'
     )
 

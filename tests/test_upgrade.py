@@ -416,7 +416,14 @@ def test_an_upgraded_fence_keeps_its_options() -> None:
     text, fences, _ = upgrade_markdown(fenced, ["python"])
     assert text.split("\n")[0] == '```pyrun title="Usage" hl_lines="2" linenums="5"'
     assert fences[1].title == "Usage"
-    assert '<span class="filename">Usage</span>' in plain_block(fences[1], "OSError")
+    block = plain_block(fences[1], "OSError")
+    # as pymdownx.highlight writes it: title and code in one box (a second div.highlight
+    # around the code parted them by a gap in mkdocs-material)
+    assert block.startswith(
+        '<div class="language-py highlight"><span class="filename">Usage</span><pre><span></span>'
+        "<code>"
+    )
+    assert block.count('class="highlight"') + block.count(' highlight"') == 1, block
 
 
 def test_a_fence_with_another_extension_s_options_is_left_to_it() -> None:
