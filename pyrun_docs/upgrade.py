@@ -284,7 +284,9 @@ def upgrade_markdown(
         body = "\n".join(strip_indent(ln, len(indent)) for ln in lines[i + 1 : end])
         kind = (
             _fence_kind(language, body, modes)
-            if OPT_OUT_CLASS not in classes and not _foreign_options(info)
+            if OPT_OUT_CLASS not in classes
+            and not _foreign_options(info)
+            and not ANNOTATION.search(body)
             else None
         )
         if kind == "transcript":
@@ -312,6 +314,11 @@ _TITLE = re.compile(r'\btitle="([^"]*)"')
 #: made a widget, that output was gone and ``exec`` an "unknown option")
 HIGHLIGHT_OPTIONS = frozenset({"title", "hl_lines", "linenums"})
 _OPTION = re.compile(r"([A-Za-z_][\w-]*)\s*=")
+
+
+#: a mkdocs-material code annotation marker (``# (1)!``) at the end of a line: the list after
+#: the fence explains it; a widget would show the marker as a comment and that list as a list
+ANNOTATION = re.compile(r"#\s*\(\d+\)!?[ \t]*$", re.MULTILINE)
 
 
 def _foreign_options(info: str) -> bool:

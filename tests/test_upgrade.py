@@ -428,14 +428,17 @@ def test_an_upgraded_fence_keeps_its_options() -> None:
 
 def test_a_fence_with_another_extension_s_options_is_left_to_it() -> None:
     """markdown-exec runs ``exec="on"`` fences at build time and shows their output: upgraded,
-    that output was gone and ``exec`` an "unknown option" (mkdocstrings-python's docs)."""
+    that output was gone and ``exec`` an "unknown option" (mkdocstrings-python's docs). A fence
+    with mkdocs-material code annotations (``# (1)!``) stays too: a widget showed the marker
+    and the annotations as a plain list (griffe's docs)."""
     from pyrun_docs.upgrade import upgrade_markdown
 
     fenced = (
         '```python exec="1"\nprint("**made**")\n```\n\n'
         '```{.python exec="on" result="text"}\nprint(1)\n```\n\n'
         '```pycon exec="true"\n>>> 1\n1\n```\n\n'
-        '```python linenums="1"\nprint(2)\n```\n'
+        '```python linenums="1"\nprint(2)\n```\n\n'
+        "```python\nx = 1  # (1)!\n```\n\n1. mkdocs-material's code annotation\n"
     )
     text, fences, _ = upgrade_markdown(fenced, ["python", "doctest"])
     assert list(fences) == [14] and text.count("```pyrun") == 1
