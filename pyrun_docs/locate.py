@@ -290,13 +290,27 @@ def locate_object(name: str, code: str, search_paths: list[str]) -> tuple[str, i
     return display_path(source), _search(source, start, code), module
 
 
+def _griffe_object(griffe: Any, name: str, search_paths: list[str]) -> Any:
+    """griffe's object for the dotted *name*, also an inherited member (``pkg.mod.A.meth`` where
+    ``meth`` is ``Base``'s: griffe's ``load`` raises ``KeyError``, it is only among the class's
+    ``all_members``; its examples were reported at the page's line 1, without their module)."""
+    try:
+        return griffe.load(name, search_paths=search_paths, resolve_aliases=False)
+    except KeyError:
+        owner, _, member = name.rpartition(".")
+        if not owner:
+            raise
+        found = _griffe_object(griffe, owner, search_paths).all_members[member]
+        return found.final_target if found.is_alias else found
+
+
 def _griffe_location(name: str, code: str, search_paths: list[str]) -> tuple[str, int, str] | None:
     try:
         import griffe
     except ImportError:
         return None
     try:
-        obj: Any = griffe.load(name, search_paths=search_paths, resolve_aliases=False)
+        obj = _griffe_object(griffe, name, search_paths)
         path = str(obj.filepath)
         start = obj.docstring.lineno if obj.docstring and obj.docstring.lineno else obj.lineno
         module = obj.module.path if obj.kind.value != "module" else obj.path
