@@ -362,8 +362,7 @@ class PackageStore:
         except OSError as exc:
             error = PackageError(
                 f"package {entry['name']} is not in the verified package folder {self.folder} and "
-                f"cannot be fetched from {url} ({exc}); run the check once with network access, "
-                "or mark the snippet `check: skip`"
+                f"cannot be fetched from {url} ({exc}); run the check once with network access"
             )
             error.url, error.reason = url, str(exc)
             raise error from None

@@ -429,3 +429,17 @@ def test_the_progress_bar_ends_with_the_reports_counts() -> None:
     assert out.getvalue().splitlines()[-1].endswith("passed 1 static 1")
     bar.finish([ok, replace(kept, status=Status.FAILED)])
     assert out.getvalue().splitlines()[-1].endswith("passed 1 failed 1")
+
+
+def test_the_advice_to_skip_an_example_is_one_its_author_can_follow() -> None:
+    """An upgraded example has no ``check`` option (it may be in a docstring): a package it
+    needs that cannot be had advised "mark it `check: skip`", which cannot be written there."""
+    from pyrun_docs.check.verdict import skip_advice
+    from pyrun_docs.snippet import Snippet
+
+    def snip(code: str, origin: str) -> Snippet:
+        return Snippet(code, "m.py", 3, "api", 0, parse_options({}), origin=origin)
+
+    assert skip_advice(snip("print(1)\n", "pyrun")) == "mark the snippet `check: skip`"
+    assert "+SKIP" in skip_advice(snip(">>> 1\n1\n", "upgrade"))
+    assert "no-pyrun" in skip_advice(snip("print(1)\n", "upgrade"))

@@ -41,7 +41,7 @@ from .settings import (
     engine_of,
     harness_settings,
 )
-from .verdict import cached_output, judge, problem, skipped
+from .verdict import cached_output, judge, problem, skip_advice, skipped
 
 
 def run_check(
@@ -414,8 +414,8 @@ def _plan_page(
         if unknown:
             message = (
                 f"not checked: {', '.join(unknown)} is not a package of the pinned Pyodide "
-                "nor a resolved pure-Python wheel (see the package message for this snippet, "
-                "or mark it `check: skip`)"
+                "nor a resolved pure-Python wheel (see the package message for this snippet), "
+                f"or {skip_advice(snippet)}"
             )
             settle(page, problem(snippet, Status.ERROR, message))
             runnable.discard(snippet.index)
@@ -457,7 +457,8 @@ def _plan_page(
         for run in runs:
             lacking = [n for n in index.closure(needs.get(run.snippet.index, [])) if n in missing]
             if lacking and run.snippet.index in runnable:
-                settle(page, problem(run.snippet, Status.ERROR, missing[lacking[0]]))
+                why = f"{missing[lacking[0]]}, or {skip_advice(run.snippet)}"
+                settle(page, problem(run.snippet, Status.ERROR, why))
                 runnable.discard(run.snippet.index)
         runs = unit_runs(everything, config, stale_units, runnable)
         packages = sorted({p for r in runs for p in needs.get(r.snippet.index, [])})

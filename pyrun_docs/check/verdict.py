@@ -111,5 +111,16 @@ def problem(
     return SnippetResult(snippet, status, head, traceback=detail, output=output, seconds=seconds)
 
 
+def skip_advice(snippet: Snippet) -> str:
+    """How the author keeps the check from running *snippet*: a ``pyrun`` snippet has the
+    ``check: skip`` option; an upgraded example has no options of ours (it is the project's
+    own block, maybe in a docstring), so doctest's ``+SKIP`` or the ``no-pyrun`` class."""
+    if not snippet.upgraded:
+        return "mark the snippet `check: skip`"
+    if snippet.is_transcript:
+        return "add `# doctest: +SKIP` to its examples"
+    return "give the block the `no-pyrun` class"
+
+
 def skipped(snippet: Snippet, reason: str) -> SnippetResult:
     return SnippetResult(snippet, Status.SKIPPED, reason)
