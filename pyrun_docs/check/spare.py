@@ -175,12 +175,10 @@ def _warm(
         if generation != _generation:  # discarded before it started
             launch.stop()
             return
-        early = launch.take(argv)  # started as the command began, maybe told to start already
-        for number in range(count):
+        for _ in range(count):
+            early = launch.take(argv)  # started as the command began, maybe restoring already
             try:
-                started.append(
-                    Harness(node, HARNESS_PATH, *(early if early and not number else ()))
-                )
+                started.append(Harness(node, HARNESS_PATH, *(early or ())))
             except OSError:
                 break
         _warming.extend(started)
