@@ -1,10 +1,12 @@
-"""mkdocstrings' docstring examples become widgets (MkDocs ``upgrade: [doctest]``).
+"""mkdocstrings' docstring examples become widgets (MkDocs ``upgrade: [doctest, python]``).
 
-mkdocstrings renders an object's docstring straight to HTML, so its ``>>>`` examples never pass
-through SuperFences: they are found in the page's HTML (beautifulsoup4), each in the
-``div.doc-object`` of its object, whose anchor names it. Each docstring is a session of its own
-that sees its module's globals, as ``doctest``'s finder runs it, and is reported at
-the object's source file and line (found as mkdocstrings-python finds it, with griffe).
+mkdocstrings renders an object's docstring straight to HTML, so its examples never pass through
+SuperFences: they are found in the page's HTML (beautifulsoup4), each in the ``div.doc-object``
+of its object, whose anchor names it. A docstring's ``>>>`` examples are a session of their own
+that sees its module's globals, as ``doctest``'s finder runs them; with ``python``, each Python
+code block that compiles is an example of its own that sees them too (``print(Helper())``). All
+are reported at the object's source file and line (found as mkdocstrings-python finds it, with
+griffe).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from pyrun_docs.locate import locate_object
 from pyrun_docs.options import SnippetOptions
 from pyrun_docs.render import render_snippet
 from pyrun_docs.snippet import Snippet, is_transcript, normalize_code
-from pyrun_docs.upgrade import OPT_OUT_CLASS, unparsable
+from pyrun_docs.upgrade import OPT_OUT_CLASS, PYTHON_LANGUAGES, compiles, unparsable
 
 
 def upgrade_docstrings(
     html_text: str,
     *,
+    modes: tuple[str, ...] = ("doctest",),
     page: str,
     path: str,
     first_index: int,
@@ -32,9 +35,11 @@ def upgrade_docstrings(
     search_paths: list[str],
     warn: Any,
 ) -> tuple[str, list[Snippet], dict[int, str]]:
-    """The page's HTML with mkdocstrings' ``>>>`` examples as widgets, their snippets, and each
-    snippet's original HTML by index (put back if the check keeps it static)."""
-    if "doc-object" not in html_text or "&gt;&gt;&gt;" not in html_text:
+    """The page's HTML with mkdocstrings' examples as widgets (``>>>`` ones with ``doctest`` in
+    *modes*, Python blocks with ``python``), their snippets, and each snippet's original HTML by
+    index (put back if the check keeps it static)."""
+    doctest, python = "doctest" in modes, "python" in modes
+    if "doc-object" not in html_text or not (python or (doctest and "&gt;&gt;&gt;" in html_text)):
         return html_text, [], {}
     from bs4 import BeautifulSoup
 
@@ -54,7 +59,10 @@ def upgrade_docstrings(
         text = (code_tag or block).get_text()
         owner = block.find_parent("div", class_="doc-object")
         anchor = _object_anchor(owner) if owner is not None else None
-        if anchor is None or not text.lstrip().startswith(">>>"):
+        transcript = text.lstrip().startswith(">>>")
+        if anchor is None or not (
+            (doctest and transcript) or (python and not transcript and compiles(text))
+        ):
             continue
         name = str(anchor["id"])
         try:
@@ -63,20 +71,29 @@ def upgrade_docstrings(
             continue
         where = locate_object(name, code, search_paths)
         file, line, module = where if where is not None else (path, 1, None)
-        problem = unparsable(code) if is_transcript(code) else "no >>> prompt"
+        if not transcript and not (where is not None and _fenced_as_python(file, line)):
+            continue  # mkdocstrings' HTML does not say a block's language: its docstring does
+        problem = (
+            (unparsable(code) if is_transcript(code) else "no >>> prompt") if transcript else ""
+        )
         if problem:
             warn(
                 f"{file}:{line}",
                 f"this example stays a plain block: doctest cannot parse it: {problem}",
             )
             continue
+        options = (
+            SnippetOptions(session=name, module=module, docstring=name)
+            if transcript
+            else SnippetOptions(module=module)  # on its own, as a page's Python block
+        )
         snippet = Snippet(
             code=code,
             path=file,
             line=line,
             page=page,
             index=first_index + len(snippets),
-            options=SnippetOptions(session=name, module=module, docstring=name),
+            options=options,
             origin="upgrade",
         )
         originals[snippet.index] = str(block)
@@ -120,6 +137,21 @@ def _module_files(module: Any, files: list[Path]) -> None:
             files.append(Path(path))
     for sub in getattr(module, "modules", {}).values():
         _module_files(sub, files)
+
+
+_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})\s*\{?\s*\.?(?P<language>[\w+-]+)")
+
+
+def _fenced_as_python(file: str, line: int) -> bool:
+    """Whether the docstring block whose code starts at *file*:*line* is a fence marked Python
+    (```` ```python ````): mkdocstrings writes every block as a plain ``div.highlight``, so a YAML
+    or TOML one, which often compiles as Python (``name: value``), would have become a widget."""
+    try:
+        lines = Path(file).read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return False
+    found = _FENCE.match(lines[line - 2]) if 2 <= line <= len(lines) + 1 else None
+    return found is not None and found["language"].lower() in PYTHON_LANGUAGES
 
 
 def _object_anchor(owner: Any) -> Any:

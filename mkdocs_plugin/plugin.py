@@ -469,9 +469,10 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.collector.finish()
         snippets = list(self.collector.snippets)
         originals: dict[int, UpgradedFence | str] = dict(self.collector.originals)
-        if "doctest" in self.upgrade_modes(page):  # mkdocstrings' docstring examples
+        if modes := self.upgrade_modes(page):  # mkdocstrings' docstring examples
             html_text, found, html_originals = upgrade_docstrings(
                 html_text,
+                modes=modes,
                 page=page.file.src_uri,
                 path=self.collector.path,
                 first_index=len(snippets),

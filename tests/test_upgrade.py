@@ -906,6 +906,24 @@ def test_docstring_fences_stay_docstrings_with_pymdownx_snippets_on(tmp_path: Pa
     assert "```pyrun" not in page and page.count("<py-repl") == 1, page
     assert 'data-module="pkg.mod"' in page
 
+    # with upgrade: [python], a docstring's Python block is an example of its own that sees its
+    # module's names (it stayed plain), as pymdownx.highlight marks it
+    (root / "pkg" / "mod.py").write_text(
+        (root / "pkg" / "mod.py").read_text()
+        + '\n\ndef f():\n    """Do f.\n\n    ```python\n    print(Helper.__doc__)\n    ```\n\n'
+        '    ```yaml\n    site_name: compiles as Python\n    ```\n    """\n'
+    )
+    (root / "docs" / "index.md").write_text("# Home\n\n::: pkg.mod.g\n\n::: pkg.mod.f\n")
+    config = (root / "mkdocs.yml").read_text()
+    fences = "  - pymdownx.superfences\n"
+    (root / "mkdocs.yml").write_text(config.replace(fences, fences + "  - pymdownx.highlight\n"))
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    page = build.read("index.html")
+    # (not the YAML block after it: mkdocstrings writes no language, its docstring does)
+    assert page.count("<py-repl") == 2 and page.count('data-module="pkg.mod"') == 2, page
+    assert "A helper." in page.split("<py-repl")[2]  # its verified output
+
 
 def doctest_site(folder: Path, conf: str, page: str) -> Path:
     """A one-page Sphinx project with ``sphinx.ext.doctest`` and the upgrade on."""
