@@ -128,10 +128,12 @@ def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> di
     if isinstance(extensions, (list, tuple)) and "sphinx.ext.doctest" in extensions:
         # as the Sphinx adapter: the doctest builder's flags judge transcripts
         values["doctest_flags"] = namespace.get("doctest_default_flags", DEFAULT_FLAGS)
-        if not values.get("path") and isinstance(namespace.get("doctest_path"), (list, tuple)):
-            values["path"] = list(namespace["doctest_path"])
-    if isinstance(values.get("path"), (list, tuple)):  # relative to conf.py, as Sphinx's
+    if isinstance(values.get("path"), (list, tuple)):  # relative to conf.py, as pyrun_project
         values["path"] = [os.path.join(file.parent, str(p)) for p in values["path"]]
+    if isinstance(extensions, (list, tuple)) and "sphinx.ext.doctest" in extensions:
+        if not values.get("path") and isinstance(namespace.get("doctest_path"), (list, tuple)):
+            # as the doctest builder puts them on sys.path: relative to where it runs
+            values["path"] = [os.path.abspath(str(p)) for p in namespace["doctest_path"]]
     return values
 
 

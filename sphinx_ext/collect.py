@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from pyrun_docs.read_memo import (
     settled_files,
 )
 from pyrun_docs.snippet import Snippet
+
+from .config import doctest_path
 
 #: warnings of ours that mean a snippet lost an option or was dropped (the command fails on them)
 _PROBLEM = re.compile(
@@ -91,6 +94,9 @@ def _read(
             # project's missing-reference handler may raise there: jsonschema's, without
             # intersphinx) and render widgets nobody sees, as the doctest builder neither does
             app.builder.write_documents = lambda docnames: None  # type: ignore[method-assign]
+            if "sphinx.ext.doctest" in app.extensions:  # on sys.path as the doctest builder
+                # reads: autodoc imports from there (its examples were silently left out)
+                sys.path[0:0] = doctest_path(app.config)
             app.connect("source-read", lambda _app, doc, _src: marks.append((warnings.tell(), doc)))
             app.connect(
                 "env-before-read-docs",

@@ -443,3 +443,20 @@ def test_the_advice_to_skip_an_example_is_one_its_author_can_follow() -> None:
     assert skip_advice(snip("print(1)\n", "pyrun")) == "mark the snippet `check: skip`"
     assert "+SKIP" in skip_advice(snip(">>> 1\n1\n", "upgrade"))
     assert "no-pyrun" in skip_advice(snip("print(1)\n", "upgrade"))
+
+
+def test_fails_in_cpython_too_says_which_examples() -> None:
+    """A transcript whose first failing example fails in CPython too, and more only in Pyodide,
+    read "... (and 1 more failing example) (fails in CPython too)", as if both did."""
+    from pyrun_docs.check.cpython import PYTHON, verdict_line
+    from pyrun_docs.snippet import Snippet
+
+    snippet = Snippet(">>> 1\n2\n", "p.rst", 3, "p", 0, parse_options({}), origin="upgrade")
+    first = "OutputMismatch: the output of >>> 1 differs from the transcript"
+    more = SnippetResult(snippet, Status.FAILED, f"{first} (and 1 more failing example)")
+    alone = SnippetResult(snippet, Status.FAILED, first)
+    assert verdict_line(more, alone).endswith(
+        f"(and 1 more failing example) (the first fails in {PYTHON} too, the others only here)"
+    )
+    assert verdict_line(alone, alone) == f"{first} (fails in {PYTHON} too)"
+    assert verdict_line(more, more).endswith(f"example) (fails in {PYTHON} too)")

@@ -106,3 +106,20 @@ def test_check_cli_applies_the_site_timeout(
     assert "timed out after 1" in captured.out
     # --no-config: the default 30 s, so the same snippet passes
     assert main(["check", "docs", "--cache-dir", str(cache), "-q", "--no-config"]) == 0
+
+
+def test_doctest_path_is_where_the_doctest_builder_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``doctest_path`` goes on ``sys.path`` as written, so a relative entry is relative to the
+    folder the build runs in (it was taken relative to ``conf.py``: where the doctest builder
+    could not import, the check could); ``pyrun_path`` is relative to ``conf.py``."""
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    conf = docs / "conf.py"
+    conf.write_text('extensions = ["sphinx.ext.doctest"]\ndoctest_path = ["ext"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert list(read_site_config(conf).config.path) == [str(tmp_path / "ext")]
+    conf.write_text('extensions = ["sphinx.ext.doctest"]\npyrun_path = ["ext"]\n')
+    assert list(read_site_config(conf).config.path) == [str(docs / "ext")]

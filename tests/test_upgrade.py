@@ -102,32 +102,40 @@ def test_a_testcode_block_without_testoutput_must_print_nothing() -> None:
     assert second is not None and second.expected == "1\n"
 
 
-def test_doctest_path_modules_are_importable_as_in_the_doctest_builder(tmp_path: Path) -> None:
+def test_doctest_path_modules_are_importable_as_in_the_doctest_builder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``doctest_path`` is on the doctest builder's ``sys.path`` (helpers in a tests folder that
     ``doctest_global_setup`` imports, an examples folder): its modules are packed into a wheel
     every interpreter installs, so examples importing them pass (they were static, "No module
-    named ...") and a wrong one fails, also in the CPython second opinion."""
+    named ...") and a wrong one fails, also in the CPython second opinion. The command reads the
+    project with them on ``sys.path`` too, as the doctest builder does, so autodoc finds the
+    docstrings there (their examples were silently left out)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))  # what the read adds goes with the test
     extra = tmp_path / "extra"
     (extra / "helperpkg").mkdir(parents=True)
-    (extra / "helpermod.py").write_text("VALUE = 42\n")
+    (extra / "helpermod.py").write_text('"""Helpers.\n\n>>> VALUE\n42\n"""\nVALUE = 42\n')
     (extra / "helperpkg" / "__init__.py").write_text("from .sub import twice\n")
     (extra / "helperpkg" / "sub.py").write_text("def twice(x):\n    return 2 * x\n")
     conf = (
         f'doctest_path = [{str(extra)!r}]\ndoctest_global_setup = "from helperpkg import twice"\n'
+        'extensions.append("sphinx.ext.autodoc")\n'
     )
     page = ">>> import helpermod\n>>> helpermod.VALUE\n42\n\n>>> twice(4)\n8\n\n>>> twice(1)\n3\n"
+    page += "\n.. automodule:: helpermod\n"
     site = doctest_site(tmp_path / "site", conf, page)
     out = tmp_path / "check.json"
     cache = str(tmp_path / "cache")
     assert main(["check", str(site), "--cache-dir", cache, "--json", str(out), "-q"]) == 1
     results = json.loads(out.read_text())["results"]
-    assert [(r["line"], r["status"]) for r in results] == [
-        (5, "passed"),  # the global setup, at its line in conf.py
-        (4, "passed"),
-        (8, "passed"),
-        (11, "failed"),
+    assert [(Path(r["path"]).name, r["line"], r["status"]) for r in results] == [
+        ("conf.py", 5, "passed"),  # the global setup, at its line
+        ("index.rst", 4, "passed"),
+        ("index.rst", 8, "passed"),
+        ("index.rst", 11, "failed"),
+        ("helpermod.py", 3, "passed"),  # the module's docstring, found through doctest_path
     ], results
-    assert "fails in CPython" in results[-1]["message"], results[-1]
+    assert "fails in CPython" in results[3]["message"], results[3]
 
 
 def test_the_command_reads_without_resolving_references(tmp_path: Path) -> None:

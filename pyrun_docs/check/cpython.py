@@ -126,6 +126,9 @@ def verdict_line(pyodide: SnippetResult, cpython: SnippetResult) -> str:
     """The message of an example that fails in both: Pyodide's, and this Python's when it
     differs (a reader's browser shows the first)."""
     if pyodide.message.startswith(cpython.message):  # (the check may have added why after it)
+        if "more failing example" in pyodide.message[len(cpython.message) :]:
+            # more examples fail here than there: "too" read as if all of them did (dateutil)
+            return f"{pyodide.message} (the first fails in {PYTHON} too, the others only here)"
         return f"{pyodide.message} (fails in {PYTHON} too)"
     return f"{pyodide.message} (in {PYTHON}: {cpython.message})"
 
