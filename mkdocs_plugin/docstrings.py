@@ -51,8 +51,10 @@ def upgrade_docstrings(
     for block in soup.select("div.doc-object div.highlight, div.doc-object pre"):
         if block.name == "pre" and block.find_parent("div", class_="highlight") is not None:
             continue  # the inside of a highlighted block, taken whole above
-        if block.find_parent("details", class_="mkdocstrings-source") or block.find_parent(
-            class_=OPT_OUT_CLASS
+        if (
+            block.find_parent("details", class_="mkdocstrings-source")
+            or block.find_parent(class_=OPT_OUT_CLASS)
+            or "doc-signature" in (block.get("class") or [])  # a signature: compiles, no example
         ):
             continue
         code_tag = block.find("code")

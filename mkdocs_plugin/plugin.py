@@ -67,7 +67,7 @@ from pyrun_docs.config import (
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.executor import DEFAULT_FLAGS
 from pyrun_docs.fences import Fence, find_fences, readable_headers, swallowed_fences
-from pyrun_docs.locate import display_path
+from pyrun_docs.locate import display_path, forget_griffe
 from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.options import emphasis_problem, parse_options_lenient
 from pyrun_docs.outputs import OutputFiles
@@ -435,6 +435,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.command = command
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
+        forget_griffe()  # docstrings are located in the sources as this build reads them
         self.pages = {}
         self.originals = {}
         self.titles = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pyrun_docs.source_map import SourceMap
 
 SOURCE = """---
@@ -66,3 +68,36 @@ def test_an_inherited_member_is_located_in_its_base_without_importing(tmp_path: 
     assert found is not None
     path, line, module = found
     assert (path.endswith("inhpkg/mod.py"), line, module) == (True, 5, "inhpkg.mod")
+
+
+def test_a_package_is_loaded_once_per_build_for_all_its_examples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locating each docstring example with a fresh ``griffe.load`` parsed the whole package
+    again every time (150 examples: a 1.2 s MkDocs build took 83 s): one load per package per
+    build, until :func:`forget_griffe` (a rebuild of ``mkdocs serve``)."""
+    import griffe
+
+    from pyrun_docs.locate import forget_griffe, locate_object
+
+    package = tmp_path / "src" / "onepkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "mod.py").write_text(
+        "".join(f'def f{i}():\n    """F.\n\n    >>> {i}\n    {i}\n    """\n\n\n' for i in range(3))
+    )
+    loads: list[str] = []
+    real = griffe.GriffeLoader.load
+
+    def counting(self: griffe.GriffeLoader, objspec: str, /, **kwargs: object) -> object:
+        loads.append(objspec)
+        return real(self, objspec, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(griffe.GriffeLoader, "load", counting)
+    forget_griffe()
+    paths = [str(tmp_path / "src")]
+    found = [locate_object(f"onepkg.mod.f{i}", f">>> {i}\n{i}\n", paths) for i in range(3)]
+    assert [f[1] if f else None for f in found] == [4, 12, 20] and loads == ["onepkg"]
+    forget_griffe()
+    assert locate_object("onepkg.mod.f1", ">>> 1\n1\n", paths) is not None
+    assert loads == ["onepkg", "onepkg"]
