@@ -460,3 +460,13 @@ def test_fails_in_cpython_too_says_which_examples() -> None:
     )
     assert verdict_line(alone, alone) == f"{first} (fails in {PYTHON} too)"
     assert verdict_line(more, more).endswith(f"example) (fails in {PYTHON} too)")
+
+
+def test_the_cpython_answer_is_asked_again_when_its_sys_path_changes() -> None:
+    """The second opinion's answer is cached by the example's key: a folder added with ``path``
+    (where CPython could not import the project: "could not judge", kept static) left that
+    answer in place; it is asked again."""
+    from pyrun_docs.check.cpython import _key
+
+    assert _key("k", PyrunConfig()) == _key("k", PyrunConfig())
+    assert _key("k", PyrunConfig(path=["src"])) != _key("k", PyrunConfig())

@@ -82,7 +82,7 @@ def cross_check(
     wanted: dict[str, dict[int, Snippet]] = {}
     for page, result in failing:
         snippet = result.snippet
-        cached = _cached(cache, keys.get((page, snippet.index)))
+        cached = _cached(cache, keys.get((page, snippet.index)), config)
         if cached is not None:
             if (verdict := _verdict(snippet, cached)) is not None:
                 verdicts[(page, snippet.index)] = verdict
@@ -108,7 +108,7 @@ def cross_check(
             continue
         key = keys.get((page, snippet.index))
         if key:
-            cache.put(_key(key), {"cpython": raw})
+            cache.put(_key(key, config), {"cpython": raw})
         if (verdict := _verdict(snippet, raw)) is not None:
             verdicts[(page, snippet.index)] = verdict
     return verdicts
@@ -133,15 +133,27 @@ def verdict_line(pyodide: SnippetResult, cpython: SnippetResult) -> str:
     return f"{pyodide.message} (in {PYTHON}: {cpython.message})"
 
 
-def _key(pyodide_key: str) -> str:
-    text = f"{pyodide_key}|cpython|{sys.version}|{sys.executable}"
+def _key(pyodide_key: str, config: PyrunConfig) -> str:
+    """The answer's cache key: the example's, this Python, and the folders ``path`` puts first
+    on its ``sys.path`` (one added where an import failed makes an example judged that was not;
+    the cached "could not judge" stayed). Not the rest of ``sys.path``, which differs between
+    a build and ``pyrun-docs check`` (each would ask again)."""
+    paths = "|".join(os.path.abspath(str(p)) for p in config.path)
+    text = f"{pyodide_key}|cpython|{sys.version}|{sys.executable}|{paths}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _cached(cache: ResultCache, pyodide_key: str | None) -> dict[str, Any] | None:
+def _sys_path(config: PyrunConfig) -> list[str]:
+    """The doctest builder's ``sys.path``: ``doctest_path`` (``path``) first, then the build's."""
+    return [os.path.abspath(str(p)) for p in config.path] + [p for p in sys.path if p]
+
+
+def _cached(
+    cache: ResultCache, pyodide_key: str | None, config: PyrunConfig
+) -> dict[str, Any] | None:
     if not pyodide_key:
         return None
-    entry = cache.get(_key(pyodide_key))
+    entry = cache.get(_key(pyodide_key, config))
     raw = entry.get("cpython") if entry else None
     return raw if isinstance(raw, dict) else None
 
@@ -170,9 +182,7 @@ def _run_some(
         "pages": [[run.request() for run in runs] for _, runs in jobs],
         "output_limit": config.output_limit,
     }
-    # the doctest builder's sys.path: doctest_path (``path``) first, then the build's own
-    paths = [os.path.abspath(str(p)) for p in config.path] + [p for p in sys.path if p]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(_sys_path(config)))
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pyrun_docs.check.cpython"],
