@@ -409,22 +409,26 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             e if isinstance(e, str) else next(iter(e), "") if isinstance(e, dict) else ""
             for e in config.markdown_extensions
         ]
-        if "pymdownx.superfences" not in names:
+        if "pymdownx.superfences" not in names and "pymdownx.extra" not in names:
             raise PluginError(
                 "pyrun: the pyrun fence needs SuperFences; add it to mkdocs.yml:\n"
                 "  markdown_extensions:\n    - pymdownx.superfences"
             )
-        sf = config.mdx_configs.setdefault("pymdownx.superfences", {})
-        fences = [f for f in sf.get("custom_fences", []) if f.get("name") != "pyrun"]
-        fences.append(
-            {
-                "name": "pyrun",
-                "class": "pyrun",
-                "validator": fence.validator,
-                "format": functools.partial(fence.formatter, collector=self.collector),
-            }
-        )
-        sf["custom_fences"] = fences
+        pyrun_fence = {
+            "name": "pyrun",
+            "class": "pyrun",
+            "validator": fence.validator,
+            "format": functools.partial(fence.formatter, collector=self.collector),
+        }
+        # pymdownx.extra loads SuperFences with its own settings (of the same name under it):
+        # listed after pymdownx.superfences it registers it again, without the pyrun fence
+        settings = [config.mdx_configs.setdefault("pymdownx.superfences", {})]
+        if "pymdownx.extra" in names:
+            extra = config.mdx_configs.setdefault("pymdownx.extra", {})
+            settings.append(extra.setdefault("pymdownx.superfences", {}))
+        for sf in settings:
+            fences = [f for f in sf.get("custom_fences", []) if f.get("name") != "pyrun"]
+            sf["custom_fences"] = [*fences, pyrun_fence]
         # fences pymdownx.snippets includes, seen after it (it runs inside Markdown)
         config.markdown_extensions.append(
             IncludedFencesExtension(self.collector.after_includes, self.collector.read)

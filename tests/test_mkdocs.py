@@ -255,3 +255,21 @@ def test_the_files_mkdocstrings_read_skip_a_builtin_module() -> None:
     files: list[Path] = []
     _module_files(Package(), files)
     assert files == [Path("/src/pkg/__init__.py")]
+
+
+@pytest.mark.parametrize(
+    "extensions", [["pymdownx.extra"], ["pymdownx.superfences", "pymdownx.extra"]]
+)
+def test_pymdownx_extra_provides_superfences(tmp_path: Path, extensions: list[str]) -> None:
+    """pymdownx.extra loads SuperFences with settings of its own: alone, the build stopped
+    ("needs SuperFences"); after pymdownx.superfences, it registered SuperFences again without
+    the pyrun fence, and no fence became a widget (typing-inspection's docs)."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n\n```pyrun\nprint(1)\n```\n")
+    listed = "".join(f"  - {name}\n" for name in extensions)
+    (tmp_path / "mkdocs.yml").write_text(
+        f"site_name: Extra\nmarkdown_extensions:\n{listed}plugins:\n  - pyrun:\n      check: off\n"
+    )
+    build = mkdocs_build(tmp_path)
+    assert build.status == 0, build.output
+    assert build.read("index.html").count("<py-repl") == 1, build.output
