@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import html
 import os
+import re
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -150,6 +151,11 @@ class PyrunPluginConfig(base.Config):
     takeaway = c.Type(bool, default=_DEFAULTS.takeaway)
 
 
+#: a file an include line names: quoted (include-markdown's ``{% include-markdown "x.md" %}``)
+#: or markdown-include's ``{!x.md!}``
+_NAMED = re.compile(r'"([^"\n]+)"|\'([^\'\n]+)\'|\{!\s*([^!\n]+?)\s*!\}')
+
+
 def _code_key(code: str) -> str:
     """A fence's code as compared between the page's source and the page as rendered."""
     return textwrap.dedent(code).strip("\n")
@@ -183,6 +189,8 @@ class PageCollector:
         #: files pymdownx.snippets read into pages (``None``: not known), and into this one
         self.snippet_files: set[Path] | None = set()
         self.page_reads: list[Path] = []
+        #: files the includes of this page name (include-markdown's)
+        self.named: list[Path] = []
         self.awaiting = False
 
     def start(self, page: Page, modes: tuple[str, ...] = (), markdown: str | None = None) -> None:
@@ -209,6 +217,7 @@ class PageCollector:
         self.known = Counter(_code_key(f.code) for f in self.fences)
         self.foreign, self.included, self.rewritten = {}, {}, {}
         self.page_reads = []
+        self.named = []
         self.used = set()
         self.snippets = []
         self.originals = {}
@@ -234,11 +243,17 @@ class PageCollector:
                 continue
             self.known[key] += 1
             where = where or SourceMap(self.source, upgraded_text)
-            line = where.line(found.line)
+            line, last = where.span(found.line)
             if line in openings:  # a source fence whose code an include replaced
                 self.rewritten.setdefault(key, []).append(openings[line])
                 continue
             self.foreign.setdefault(key, []).append(line)
+            source_lines = self.source.split("\n")[line - 1 : last]
+            for named in self._named_files(source_lines):
+                if named not in self.named:
+                    self.named.append(named)
+                    if self.snippet_files is not None:  # the kept read depends on it too
+                        self.snippet_files.add(named)
             if found.line in upgraded:
                 original = dataclasses.replace(upgraded[found.line], line=line)
                 self.included.setdefault(key, []).append(original)
@@ -285,11 +300,27 @@ class PageCollector:
         if self.snippet_files is not None:
             self.snippet_files.add(path.resolve())
 
+    def _named_files(self, lines: list[str]) -> list[Path]:
+        """The existing files that the *lines* of an include name (``{% include-markdown
+        "../README.md" %}``, ``{!README.md!}``), relative to the page or the current folder."""
+        names = [n for found in _NAMED.findall("\n".join(lines)) for n in found if n]
+        src = self.page.file.abs_src_path if self.page else None
+        folders = [Path(src).parent] if src else []
+        found: list[Path] = []
+        for name in names:
+            for folder in [*folders, Path.cwd()]:
+                path = (folder / name).resolve()
+                if path.is_file():
+                    found.append(path)
+                    break
+        return found
+
     def _included_at(self, src: str) -> tuple[str, int] | None:
-        """The file pymdownx.snippets read for this page that has the code *src*, and the line
-        it starts at, so a failure names the line to fix (not the ``--8<--`` line)."""
+        """The included file that has the code *src* (one pymdownx.snippets read for this page,
+        or one an include line names), and the line it starts at, so a failure names the line
+        to fix (not the line of the include)."""
         wanted = [ln.strip() for ln in textwrap.dedent(src).strip("\n").split("\n")]
-        for path in self.page_reads:
+        for path in [*self.page_reads, *self.named]:
             try:
                 lines = [ln.strip() for ln in path.read_text(encoding="utf-8-sig").split("\n")]
             except (OSError, UnicodeDecodeError):

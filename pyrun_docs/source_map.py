@@ -23,6 +23,18 @@ class SourceMap:
         self._blocks = matcher.get_opcodes()
         self._starts = [j1 for _, _, _, j1, _ in self._blocks]
 
+    def span(self, rendered_line: int) -> tuple[int, int]:
+        """The source lines (first, last) *rendered_line* came from: the line itself, or all the
+        lines an include replaced (a ``{% include-markdown "x.md" %}`` written over three)."""
+        first = self.line(rendered_line)
+        index = bisect_right(self._starts, rendered_line - 1) - 1
+        if index < 0:
+            return first, first
+        tag, i1, i2, j1, j2 = self._blocks[index]
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            return first, first
+        return first, max(i2, first)
+
     def line(self, rendered_line: int) -> int:
         """The source line of *rendered_line*: the same line, or the line that brought it in
         (the ``--8<--`` line a whole included file replaced)."""

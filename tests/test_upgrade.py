@@ -933,6 +933,50 @@ def test_docstring_fences_stay_docstrings_with_pymdownx_snippets_on(tmp_path: Pa
     assert "A helper." in page.split("<py-repl")[2]  # its verified output
 
 
+NAMED_INCLUDE_HOOK = """
+import re
+from pathlib import Path
+
+from mkdocs.plugins import event_priority
+
+
+@event_priority(100)  # as include-markdown: a {% include-markdown "FILE" %} over several lines
+def on_page_markdown(markdown, page, **kwargs):
+    def include(found):
+        return (Path(page.file.abs_src_path).parent / found.group(1)).read_text()
+
+    return re.sub(r'\\{%\\s*include-markdown "([^"]+)"\\s*%\\}', include, markdown)
+"""
+
+
+def test_an_example_another_plugin_includes_from_a_named_file_is_reported_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """include-markdown's ``{% include-markdown "../EXTRA.md" %}``: a failure in the included
+    file was reported at the page's include line plus its line in the fence, past the end of
+    the page (humanize's README); it names the file and the line it is written at."""
+    root = tmp_path / "site"
+    (root / "docs").mkdir(parents=True)
+    (root / "EXTRA.md").write_text(
+        "# Extra\n\nText.\n\n```pycon\n>>> 1 + 1\n2\n>>> 2 + 2\n5\n```\n"
+    )
+    (root / "docs" / "index.md").write_text(
+        '# Home\n\n{%\n   include-markdown "../EXTRA.md"\n%}\n\nLast line.\n'
+    )
+    (root / "include_hook.py").write_text(NAMED_INCLUDE_HOOK)
+    (root / "mkdocs.yml").write_text(
+        "site_name: Named\nmarkdown_extensions:\n  - pymdownx.superfences\n"
+        "hooks:\n  - include_hook.py\nplugins:\n  - pyrun:\n      upgrade: [doctest]\n"
+    )
+    monkeypatch.chdir(root)
+    out = tmp_path / "check.json"
+    cache = str(check_dir(tmp_path))
+    assert main(["check", "mkdocs.yml", "--json", str(out), "--cache-dir", cache, "-q"]) == 1
+    (result,) = json.loads(out.read_text())["results"]
+    assert (Path(result["path"]).name, result["line"]) == ("EXTRA.md", 6), result
+    assert result["location"].endswith("EXTRA.md:8"), result  # the failing example's own line
+
+
 def doctest_site(folder: Path, conf: str, page: str) -> Path:
     """A one-page Sphinx project with ``sphinx.ext.doctest`` and the upgrade on."""
     folder.mkdir(parents=True, exist_ok=True)
