@@ -470,3 +470,17 @@ def test_the_cpython_answer_is_asked_again_when_its_sys_path_changes() -> None:
 
     assert _key("k", PyrunConfig()) == _key("k", PyrunConfig())
     assert _key("k", PyrunConfig(path=["src"])) != _key("k", PyrunConfig())
+
+
+def test_one_docstring_example_shown_on_several_pages_fails_once() -> None:
+    """An inherited member's example is on the page of every class that inherits it: its failure
+    was the same line once per page, not naming any (griffe's docs: one example 20 times)."""
+    from dataclasses import replace
+
+    first = snip(0, ">>> 1\n2\n", line=66)
+    pages = [replace(first, path="pkg/mixins.py", page=name) for name in ("a.md", "b.md", "c.md")]
+    results = [SnippetResult(s, Status.FAILED, "OutputMismatch: 1") for s in pages]
+    text = format_summary(CheckReport(results=results, seconds=1.0))
+    assert text.count("pkg/mixins.py:66: failed: OutputMismatch: 1") == 1, text
+    assert "    shown too on 2 more pages: b.md, c.md" in text, text
+    assert "3 failed: 3 snippets" in text  # each page's widget still counts

@@ -147,19 +147,32 @@ def grouped_failures(
     package that could not be fetched made 187 of a site's examples unchecked) are one entry, the
     reason once at its first snippet and the others named after it, not the same long line 187
     times: in the command's summary and as one warning in a Sphinx or MkDocs build."""
-    same: dict[str, list[SnippetResult]] = {}
-    for result in report.failures:
+
+    def key(result: SnippetResult) -> tuple[str, ...]:
         if result.status is Status.ERROR:
-            same.setdefault(result.message, []).append(result)
+            return ("error", result.message)
+        # one docstring example shown on several pages (inherited members): one failure, not the
+        # same line once per page without naming it (griffe's docs: one example 20 times)
+        return ("example", result.location, result.message)
+
+    same: dict[tuple[str, ...], list[SnippetResult]] = {}
+    for result in report.failures:
+        same.setdefault(key(result), []).append(result)
     told: list[tuple[SnippetResult, str]] = []
     for result in report.failures:
-        group = same.get(result.message, []) if result.status is Status.ERROR else []
-        if group and group[0] is not result:
+        group = same[key(result)]
+        if group[0] is not result:
             continue  # told with the first
-        others = [where(r) if where else r.location for r in group[1:]]
+        if result.status is Status.ERROR:
+            others = [where(r) if where else r.location for r in group[1:]]
+            what = "more snippet"
+        else:
+            others = list(dict.fromkeys(r.snippet.page for r in group[1:]))
+            what = "more page"
         more = len(others) - _SAME_ERROR_SHOWN
         elsewhere = (
-            f"the same for {plural(len(others), 'more snippet')}: "
+            ("the same for " if result.status is Status.ERROR else "shown too on ")
+            + f"{plural(len(others), what)}: "
             + ", ".join(others[:_SAME_ERROR_SHOWN])
             + (f" and {more} more" if more > 0 else "")
             if others
