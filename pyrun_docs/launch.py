@@ -32,9 +32,8 @@ _RECORD = "first-harness.json"
 #: records kept: one per folder checked in lately
 _RECORDS = 16
 
-#: the command line started, the ``init`` sent to it, and its processes (one per ``--jobs``),
-#: until :func:`take` hands them out
-_started: list[tuple[list[str], dict[str, Any] | None, subprocess.Popen[bytes]]] = []
+#: the command line started, the ``init`` sent to it, and its process, until :func:`take`
+_started: tuple[list[str], dict[str, Any] | None, subprocess.Popen[bytes]] | None = None
 #: what names this command's record: the folder it runs in and its ``--cache-dir`` (a site's own
 #: settings are known only later; two sites checked in turn each find their own; not all its
 #: arguments, which may name a new report file every time); ``None``: not ``pyrun-docs check``
@@ -46,7 +45,7 @@ def run() -> None:
     global _command
     if sys.argv[1:2] == ["check"]:
         _command = json.dumps([os.getcwd(), _cache_dir_argument(sys.argv[2:])])
-        start(_jobs_argument(sys.argv[2:]))
+        start()
     from .cli import run as command
 
     command()
@@ -62,21 +61,6 @@ def _cache_dir_argument(args: list[str]) -> str:
     return ""
 
 
-def _jobs_argument(args: list[str]) -> int:
-    """The ``--jobs``/``-j`` given (each process restores while the command imports), else 1."""
-    for number, arg in enumerate(args):
-        value = ""
-        if arg in ("-j", "--jobs") and number + 1 < len(args):
-            value = args[number + 1]
-        elif arg.startswith("--jobs="):
-            value = arg.partition("=")[2]
-        elif arg.startswith("-j") and arg[2:].isdigit():
-            value = arg[2:]
-        if value.isdigit():
-            return max(1, min(int(value), os.cpu_count() or 1))
-    return 1
-
-
 def prestart_allowed() -> bool:
     """Whether harnesses may be started before the check asks for them."""
     return os.environ.get(PRESTART_ENV, "1").strip().lower() not in ("0", "no", "off")
@@ -86,10 +70,10 @@ def _record_path() -> str:
     return os.path.join(cache_home(), _RECORD)
 
 
-def start(count: int = 1) -> None:
-    """Start the harness command line the last check started, *count* times (see the module
-    docstring)."""
-    if _started or not prestart_allowed() or (os.cpu_count() or 1) < 2:
+def start() -> None:
+    """Start the harness command line the last check started (see the module docstring)."""
+    global _started
+    if _started is not None or not prestart_allowed() or (os.cpu_count() or 1) < 2:
         return
     try:
         with open(_record_path(), encoding="utf-8") as handle:
@@ -100,33 +84,31 @@ def start(count: int = 1) -> None:
             env.setdefault(str(name), str(value))
         init = record.get("init")
         init = dict(init) if isinstance(init, dict) and init.get("op") == "init" else None
-    except (OSError, ValueError, KeyError, TypeError):  # no record, a damaged one
+        pipe = subprocess.PIPE
+        process = subprocess.Popen(argv, env=env, stdin=pipe, stdout=pipe, stderr=pipe)
+    except (OSError, ValueError, KeyError, TypeError):  # no record, a damaged one, no such Node
         return
+    _started = (argv, init, process)
     atexit.register(stop)
-    pipe = subprocess.PIPE
-    for _ in range(count):
+    if init is not None and process.stdin is not None:
         try:
-            process = subprocess.Popen(argv, env=env, stdin=pipe, stdout=pipe, stderr=pipe)
-        except OSError:  # no such Node any more
-            return
-        _started.append((argv, init, process))
-        if init is not None and process.stdin is not None:
-            try:
-                process.stdin.write(json.dumps(init).encode("utf-8") + b"\n")
-                process.stdin.flush()
-            except OSError:  # it ended already: the spare starts its own
-                _kill(_started.pop()[2])
+            process.stdin.write(json.dumps(init).encode("utf-8") + b"\n")
+            process.stdin.flush()
+        except OSError:  # it ended already: the spare starts its own
+            stop()
 
 
 def take(argv: list[str]) -> tuple[subprocess.Popen[bytes], dict[str, Any] | None] | None:
-    """A process started for *argv*, still running, for the caller to own, with the ``init``
-    already sent to it (``None``: none left); those started for another command line are
-    stopped (``None``: start one)."""
-    while _started:
-        found = _started.pop(0)
-        if found[0] == argv and found[2].poll() is None:
-            return found[2], found[1]
-        _kill(found[2])
+    """The process started for *argv*, still running, for the caller to own, with the ``init``
+    already sent to it (``None``: none); one started for another command line is stopped
+    (``None``: start one)."""
+    global _started
+    found, _started = _started, None
+    if found is None:
+        return None
+    if found[0] == argv and found[2].poll() is None:
+        return found[2], found[1]
+    _kill(found[2])
     return None
 
 
@@ -144,9 +126,11 @@ def remember(argv: list[str], env: dict[str, str], init: dict[str, Any]) -> None
 
 
 def stop() -> None:
-    """Stop the processes started here that nobody took."""
-    while _started:
-        _kill(_started.pop()[2])
+    """Stop the process started here, if nobody took it."""
+    global _started
+    found, _started = _started, None
+    if found is not None:
+        _kill(found[2])
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

@@ -658,42 +658,34 @@ def test_a_process_started_early_is_taken_only_for_its_command_line(
     ]
     init = {"op": "init", "snapshot": "/the/last/one.snap"}
     monkeypatch.setattr(launch, "_command", "checking one site")
-    monkeypatch.setattr(launch, "_started", [])
     launch.start()  # no record yet: nothing
-    assert launch._started == []
+    assert launch._started is None
     launch.remember(waiting, {"PYRUN_TEST": "1"}, init)
     monkeypatch.setattr(launch, "_command", "checking another site")
     launch.start()  # another command's record: not this one's
-    assert launch._started == []
+    assert launch._started is None
     monkeypatch.setattr(launch, "_command", "checking one site")
     launch.start()
-    assert len(launch._started) == 1
-    first = launch._started[0][2]
+    assert launch._started is not None
+    first = launch._started[2]
     assert launch.take([*waiting, "other"]) is None and first.poll() is not None  # stopped
-    launch.start(2)  # --jobs 2: both restore while the command imports
-    taken = [launch.take(waiting), launch.take(waiting)]
+    launch.start()
+    second = launch.take(waiting)
     try:
-        assert None not in taken and launch._started == [] and launch.take(waiting) is None
-        for found in taken:
-            assert found is not None
-            process, presented = found
-            assert process.poll() is None and presented == init
+        assert second is not None and launch._started is None
+        process, presented = second
+        assert process.poll() is None and presented == init
         deadline = time.monotonic() + 30  # it was sent the last check's init at once
         while not (told.exists() and told.read_text().endswith("\n")):
             assert time.monotonic() < deadline
             time.sleep(0.01)
         assert json.loads(told.read_text()) == init
     finally:
-        for found in taken:
-            if found is not None:
-                launch._kill(found[0])
+        if second is not None:
+            launch._kill(second[0])
     monkeypatch.setenv("PYRUN_DOCS_CHECK_PRESTART", "0")
     launch.start()
-    assert launch._started == []
-    assert launch._jobs_argument(["docs", "-j", "2"]) == 2
-    assert launch._jobs_argument(["--jobs=2", "docs"]) == launch._jobs_argument(["-j2"]) == 2
-    assert launch._jobs_argument(["docs", "--jobs", "64"]) == 2  # at most one per core
-    assert launch._jobs_argument(["docs"]) == 1
+    assert launch._started is None
 
 
 def test_the_spare_adopts_the_node_the_command_started(
@@ -712,7 +704,8 @@ def test_the_spare_adopts_the_node_the_command_started(
     assert spare.prestart(PyrunConfig(), folder) is True  # a first check: the record is written
     assert run_check(pages, PyrunConfig(), cache_dir=folder, progress=False, jobs=1).ok
     launch.start()
-    (early,) = launch._started
+    early = launch._started
+    assert early is not None
     spawned: list[object] = []
     real = subprocess.Popen
 
@@ -725,13 +718,13 @@ def test_the_spare_adopts_the_node_the_command_started(
     report = run_check(pages, PyrunConfig(), cache_dir=folder, progress=False, jobs=1,
                        use_cache=False)  # fmt: skip
     assert report.ok and [r.output for r in report.results] == ["1\n"]
-    assert spawned == [] and launch._started == []
+    assert spawned == [] and launch._started is None
     assert early[2].wait(timeout=30) is not None  # it was the check's harness, and it ended
 
     # settings that changed since (another output limit): that process is not the check's
     launch.start()
-    (early,) = launch._started
-    assert early[1] is not None
+    early = launch._started
+    assert early is not None and early[1] is not None
     spawned.clear()
     assert spare.prestart(PyrunConfig(output_limit=1234), folder) is True
     report = run_check(pages, PyrunConfig(output_limit=1234), cache_dir=folder, progress=False,

@@ -175,10 +175,12 @@ def _warm(
         if generation != _generation:  # discarded before it started
             launch.stop()
             return
-        for _ in range(count):
-            early = launch.take(argv)  # started as the command began, maybe restoring already
+        early = launch.take(argv)  # started as the command began, maybe told to start already
+        for number in range(count):
             try:
-                started.append(Harness(node, HARNESS_PATH, *(early or ())))
+                started.append(
+                    Harness(node, HARNESS_PATH, *(early if early and not number else ()))
+                )
             except OSError:
                 break
         _warming.extend(started)
