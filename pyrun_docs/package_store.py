@@ -246,6 +246,8 @@ class PackageIndex:
         self.by_import: dict[str, str] = dict(lock.by_import)
         #: loaded before every snippet (site-wide ``packages`` and the project)
         self.site: list[str] = []
+        #: why the package index could not replace a wheel that cannot be downloaded, by name
+        self.unreplaced: dict[str, str] = {}
 
     def add_resolved(self, resolution: Resolution) -> None:
         """Add the docs' resolved set: our own verified wheels (PyPI, the project) and the site set.
@@ -259,6 +261,7 @@ class PackageIndex:
             for module in pkg.imports:
                 self.by_import[module] = name
         self.site = list(resolution.site)
+        self.unreplaced = dict(resolution.unreplaced)
 
     def fingerprint(self, name: str) -> str:
         """*name* with the version and hash of a wheel of ours (cache keys change with it)."""
@@ -360,9 +363,11 @@ class PackageStore:
             with urllib.request.urlopen(url, timeout=120) as response:
                 data: bytes = response.read()
         except OSError as exc:
+            tried = self.index.unreplaced.get(normalize(str(entry["name"])))
             error = PackageError(
                 f"package {entry['name']} is not in the verified package folder {self.folder} and "
-                f"cannot be fetched from {url} ({exc}); run the check once with network access"
+                f"cannot be fetched from {url} ({exc}){f'; {tried}' if tried else ''}; run the "
+                "check once with network access"
             )
             error.url, error.reason = url, str(exc)
             raise error from None

@@ -363,6 +363,9 @@ class Resolution:
     requested: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     #: the first snippet that needs each package (to name it when its wheel cannot be had)
     needed_by: dict[str, Snippet] = field(default_factory=dict)
+    #: Pyodide packages whose wheel could not be downloaded that the package index could not
+    #: replace either, with why (said with the download's error)
+    unreplaced: dict[str, str] = field(default_factory=dict)
 
     def closure(self, names: Iterable[str]) -> list[str]:
         seen: set[str] = set()
@@ -673,8 +676,13 @@ def _replace_unreachable(
                 if exc.url is None:  # not a download failure (a hash mismatch): stays an error
                     continue
             got = _download(w, pip, cache / "wheels", lock, pin)
-            if isinstance(got, PackageProblem):
-                continue  # the CDN's download error says more
+            if isinstance(got, PackageProblem):  # the download's error is said, with this
+                result.unreplaced[name] = (
+                    "the package index, which might have a replacement, is unreachable too"
+                    if got.message.startswith("cannot resolve")
+                    else f"the package index has no pure-Python wheel of {name} {pkg.version}"
+                )
+                continue
             replacement = got[0]
             replacement.depends = list(pkg.depends)
             replacement.imports = sorted({*replacement.imports, *pkg.imports})  # zoneinfo

@@ -27,7 +27,13 @@ from pyrun_docs.check import run_check
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.options import SnippetOptions, parse_options
-from pyrun_docs.package_store import PackageIndex, PackageStore, PyodideLock, is_pure_wheel
+from pyrun_docs.package_store import (
+    PackageError,
+    PackageIndex,
+    PackageStore,
+    PyodideLock,
+    is_pure_wheel,
+)
 from pyrun_docs.packages import (
     LOCK_NAME,
     Pip,
@@ -262,6 +268,19 @@ def test_a_pure_pyodide_package_the_cdn_cannot_serve_comes_from_the_index(
     assert again.lock_json(mode="cdn") == first.lock_json(mode="cdn")
     plain = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=pypi_cache)
     assert plain.packages["attrs"].source == "pyodide"  # nothing fetched: nothing replaced
+    # an index without that version: the download's error says the index was tried too
+    none = resolve(pages, PyrunConfig(), lock, PIN, pip=NoWheelPip(), cache_dir=tmp_path / "n",
+                   lock_wheels=store())  # fmt: skip
+    assert none.packages["attrs"].source == "pyodide"
+    index = PackageIndex(lock)
+    index.add_resolved(none)
+    with pytest.raises(PackageError) as raised:
+        PackageStore(tmp_path / "lock-wheels", index, unreachable).fetch("attrs")
+    assert "cannot be fetched from http://127.0.0.1:9/" in raised.value.message
+    assert (
+        f"the package index has no pure-Python wheel of attrs {lock.packages['attrs']['version']}"
+        in raised.value.message
+    )
 
 
 def test_path_folders_become_one_reproducible_wheel(
