@@ -57,17 +57,38 @@ def locate(
 
 
 def _search(path: str, hint: int, code: str) -> int:
-    first = next((ln.strip() for ln in code.splitlines() if ln.strip()), "")
+    wanted = [ln.strip() for ln in code.splitlines() if ln.strip()]
     lines = _lines(path)
-    if not first or not lines:
+    if not wanted or not lines:
         return hint
-    # the nearest such line, later ones first (a directive's body follows its line; napoleon and
-    # numpydoc rewrite docstrings, so their line numbers are only close)
+    # the line starting the longest run of the code's lines, the nearest of those, later ones
+    # first (a directive's body follows its line; napoleon and numpydoc rewrite docstrings, so
+    # their line numbers are only close; two examples may start alike: typing-inspection's
+    # stub-documented functions all begin ``>>> P = ParamSpec('P')``)
+    best, best_run = hint, 0
     for distance in range(0, 200):
         for number in (hint + distance, hint - distance):
-            if 1 <= number <= len(lines) and lines[number - 1].strip() == first:
-                return number
-    return hint
+            if 1 <= number <= len(lines) and lines[number - 1].strip() == wanted[0]:
+                run = _run_length(lines, number, wanted)
+                if run > best_run:
+                    best, best_run = number, run
+                    if run == len(wanted):
+                        return best
+    return best
+
+
+def _run_length(lines: tuple[str, ...], number: int, wanted: list[str]) -> int:
+    """How many of *wanted* (non-blank code lines) follow each other from line *number* on."""
+    matched = 0
+    for line in lines[number - 1 :]:
+        if matched == len(wanted):
+            break
+        if not line.strip():
+            continue
+        if line.strip() != wanted[matched]:
+            break
+        matched += 1
+    return matched
 
 
 def _lines(path: str) -> tuple[str, ...]:

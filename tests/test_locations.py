@@ -101,3 +101,20 @@ def test_a_package_is_loaded_once_per_build_for_all_its_examples(
     forget_griffe()
     assert locate_object("onepkg.mod.f1", ">>> 1\n1\n", paths) is not None
     assert loads == ["onepkg", "onepkg"]
+
+
+def test_of_two_examples_that_start_alike_the_one_with_the_code_is_found(tmp_path: Path) -> None:
+    """Examples are found near a line griffe or autodoc gives, which may be off (a stub's line
+    numbers, a docstring rewritten by napoleon): two examples starting with the same line were
+    both reported at the first (typing-inspection: three functions at one line)."""
+    from pyrun_docs.locate import _search
+
+    source = tmp_path / "mod.py"
+    source.write_text(
+        '"""\n>>> P = Undefined("P")\n>>> is_a(P)\nTrue\n"""\n\n'
+        '"""\n>>> P = Undefined("P")\n>>> is_b(P.args)\nTrue\n"""\n'
+    )
+    second = '>>> P = Undefined("P")\n>>> is_b(P.args)\nTrue\n'
+    assert _search(str(source), 2, second) == 8
+    assert _search(str(source), 8, '>>> P = Undefined("P")\n>>> is_a(P)\nTrue\n') == 2
+    assert _search(str(source), 3, '>>> P = Undefined("P")\n>>> other()\n') == 2  # nearest
