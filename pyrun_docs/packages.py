@@ -1082,8 +1082,11 @@ def build_packages(
         return resolution
 
     def fetch_pyodide(names: Sequence[str]) -> dict[str, Path]:
+        # each alone: write_site asks for every package by name, dependencies too (fetching a
+        # package's dependencies here told a dependency's error as its own: scipy, numpy's URL)
         try:
-            store.ensure(names)
+            for name in names:
+                store.fetch(name)
         except PackageError as exc:
             if exc.url is None:
                 raise PyrunError(exc.message) from None

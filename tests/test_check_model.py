@@ -484,3 +484,19 @@ def test_one_docstring_example_shown_on_several_pages_fails_once() -> None:
     assert text.count("pkg/mixins.py:66: failed: OutputMismatch: 1") == 1, text
     assert "    shown too on 2 more pages: b.md, c.md" in text, text
     assert "3 failed: 3 snippets" in text  # each page's widget still counts
+
+
+def test_fails_in_cpython_too_is_not_fooled_by_a_quoted_earlier_failure() -> None:
+    """The note naming an earlier failure of the session quotes its message, which may count
+    "(and 1 more failing example)": that is not this snippet's count (dateutil)."""
+    from pyrun_docs.check.api import AFTER_FAILURE
+    from pyrun_docs.check.cpython import PYTHON, verdict_line
+    from pyrun_docs.snippet import Snippet
+
+    snippet = Snippet(">>> 2 + 2\n5\n", "p.rst", 11, "p", 1, parse_options({}), origin="upgrade")
+    own = "OutputMismatch: the output of >>> 2 + 2 differs from the transcript"
+    note = f"{AFTER_FAILURE}p.rst:4: OutputMismatch: ... (and 1 more failing example))"
+    pyodide = SnippetResult(snippet, Status.FAILED, own + note)
+    assert verdict_line(pyodide, SnippetResult(snippet, Status.FAILED, own)).endswith(
+        f"(fails in {PYTHON} too)"
+    )

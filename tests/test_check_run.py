@@ -511,3 +511,36 @@ def test_a_docstrings_failure_is_not_tied_to_another_docstrings() -> None:
     ]
     assert "m.py:11" in tied[1].message  # the same docstring's
     assert "earlier" not in tied[2].message  # another docstring's: not named
+
+
+def test_a_failure_after_an_unchecked_snippet_of_its_session_is_unchecked_too() -> None:
+    """``>>> import numpy as np`` not checked (numpy not to be had), then ``np.arange(3)`` fails
+    with a NameError: it is not checked either, not a failure, nor a block kept static whose
+    note tells readers it does not run in the browser (uncertainties' numpy guide: 14 such)."""
+    from pyrun_docs.check.api import after_failure, kept_static
+    from pyrun_docs.options import SnippetOptions
+
+    page = [
+        Snippet(
+            code,
+            "docs/np.rst",
+            line,
+            "np",
+            index,
+            SnippetOptions(session="default"),
+            origin="upgrade",
+        )
+        for index, (code, line) in enumerate(
+            [(">>> import numpy as np\n", 4), (">>> np.arange(3).tolist()\n[0, 1, 2]\n", 8)]
+        )
+    ]
+    results = {
+        ("np", 0): SnippetResult(page[0], Status.ERROR, "not checked: package numpy ..."),
+        ("np", 1): SnippetResult(
+            page[1], Status.FAILED, "NameError: name 'np' is not defined", exception="NameError"
+        ),
+    }
+    config = PyrunConfig()
+    later = kept_static(after_failure(results[("np", 1)], "np", page, results, config), config)
+    assert later.status is Status.ERROR, later
+    assert later.message.startswith("not checked: it runs after docs/np.rst:4, which was not")

@@ -194,6 +194,20 @@ def test_a_site_and_its_check_with_the_cdn_unreachable_use_the_index_wheel(
     assert "zoneinfo" in json.loads((site / LOCK_NAME).read_text())["packages"]["tzdata"]["imports"]
 
 
+def test_a_pyodide_package_that_cannot_be_self_hosted_is_named_with_its_own_wheel(
+    own_cache: Path, tmp_path: Path
+) -> None:
+    """scipy depends on numpy; neither can be downloaded: each is named with its own wheel (scipy
+    was named with numpy's URL, fetched as its dependency first)."""
+    pages = {"guide": [snip("import scipy\n", line=12, page="guide")]}
+    config = PyrunConfig(cdn_url="http://127.0.0.1:9/pyodide/v{version}/full/")
+    res = build_packages(pages, config, tmp_path / "site" / "pyrun", setting_prefix="pyrun_")
+    messages = {str(p).split(": ", 1)[1].split(" ")[0]: str(p) for p in res.problems}
+    assert {"scipy", "numpy"} <= set(messages), res.problems
+    assert "/full/scipy-" in messages["scipy"] and "/full/numpy-" not in messages["scipy"]
+    assert "/full/numpy-" in messages["numpy"]
+
+
 class NoWheelPip(Pip):
     """A package index that has no pure-Python wheel of what is asked for."""
 

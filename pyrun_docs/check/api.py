@@ -249,6 +249,16 @@ def after_failure(
             and member.options.docstring is not None
             and member.options.docstring != result.snippet.options.docstring
         )
+        if earlier is not None and not other_docstring and earlier.status is Status.ERROR:
+            # it ran without what that one makes (``import numpy as np``, numpy not to be had):
+            # unchecked too, not a failure, nor a block kept static with "does not run in the
+            # browser: NameError: np" for readers (uncertainties' numpy guide: 14 such notes)
+            cause = (earlier.message or earlier.status.value).splitlines()[0]
+            return replace(
+                result,
+                status=Status.ERROR,
+                message=f"not checked: it runs after {earlier.location}, which was not ({cause})",
+            )
         if earlier is not None and not other_docstring and _may_leave_state_undone(earlier):
             cause = (earlier.message or earlier.status.value).splitlines()[0]
             first, _, rest = (result.message or result.status.value).partition("\n")

@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -122,11 +123,16 @@ def _verdict(snippet: Snippet, raw: dict[str, Any]) -> SnippetResult | None:
     return judge(snippet, raw, Recorded())
 
 
+#: the executor's count of a transcript's other failing examples, right after the first's message
+#: (not one quoted in a note about an earlier failure, further on)
+_MORE = re.compile(r" \(and \d+ more failing examples?\)")
+
+
 def verdict_line(pyodide: SnippetResult, cpython: SnippetResult) -> str:
     """The message of an example that fails in both: Pyodide's, and this Python's when it
     differs (a reader's browser shows the first)."""
     if pyodide.message.startswith(cpython.message):  # (the check may have added why after it)
-        if "more failing example" in pyodide.message[len(cpython.message) :]:
+        if _MORE.match(pyodide.message[len(cpython.message) :]):
             # more examples fail here than there: "too" read as if all of them did (dateutil)
             return f"{pyodide.message} (the first fails in {PYTHON} too, the others only here)"
         return f"{pyodide.message} (fails in {PYTHON} too)"
