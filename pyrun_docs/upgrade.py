@@ -240,7 +240,7 @@ def unparsable(code: str) -> str:
 # --- Markdown (MkDocs): fenced code blocks ---------------------------------------------------------
 
 #: fence languages that hold ``>>>`` transcripts, and Python code
-TRANSCRIPT_LANGUAGES = frozenset({"pycon", "doctest"})
+TRANSCRIPT_LANGUAGES = frozenset({"pycon", "doctest", "python-console", "pycon3"})
 PYTHON_LANGUAGES = frozenset({"python", "python3", "py", "py3"})
 OPT_OUT_CLASS = "no-pyrun"
 
@@ -313,7 +313,8 @@ _TITLE = re.compile(r'\btitle="([^"]*)"')
 #: another extension (markdown-exec's ``exec="on"`` runs it at build time and shows its output:
 #: made a widget, that output was gone and ``exec`` an "unknown option")
 HIGHLIGHT_OPTIONS = frozenset({"title", "hl_lines", "linenums"})
-_OPTION = re.compile(r"([A-Za-z_][\w-]*)\s*=")
+#: one word of a fence header: ``key="a value"``, a bare flag, ``.class``, ``#id``
+_WORD = re.compile(r"""(?:[^\s"'{}]+|"[^"]*"|'[^']*')+""")
 
 
 #: a mkdocs-material code annotation marker (``# (1)!``) at the end of a line: the list after
@@ -322,7 +323,14 @@ ANNOTATION = re.compile(r"#\s*\(\d+\)!?[ \t]*$", re.MULTILINE)
 
 
 def _foreign_options(info: str) -> bool:
-    return any(key not in HIGHLIGHT_OPTIONS for key in _OPTION.findall(info))
+    """Whether the header has options that are not pymdownx.highlight's: ``key=value`` ones
+    (markdown-exec's ``exec="on"``) and bare flags (pymdown-extensions' own docs run
+    ```` ```py play ```` fences at build time: a widget lost their output)."""
+    words = _WORD.findall(info.strip())
+    if not info.strip().startswith("{"):
+        words = words[1:]  # the language
+    keys = (word.split("=", 1)[0] for word in words if not word.startswith((".", "#")))
+    return any(key not in HIGHLIGHT_OPTIONS for key in keys)
 
 
 def _fence_options(info: str) -> str:

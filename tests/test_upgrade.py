@@ -438,7 +438,8 @@ def test_a_fence_with_another_extension_s_options_is_left_to_it() -> None:
     """markdown-exec runs ``exec="on"`` fences at build time and shows their output: upgraded,
     that output was gone and ``exec`` an "unknown option" (mkdocstrings-python's docs). A fence
     with mkdocs-material code annotations (``# (1)!``) stays too: a widget showed the marker
-    and the annotations as a plain list (griffe's docs)."""
+    and the annotations as a plain list (griffe's docs); so does one with a bare flag
+    (pymdown-extensions' ```` ```py play ````)."""
     from pyrun_docs.upgrade import upgrade_markdown
 
     fenced = (
@@ -446,10 +447,14 @@ def test_a_fence_with_another_extension_s_options_is_left_to_it() -> None:
         '```{.python exec="on" result="text"}\nprint(1)\n```\n\n'
         '```pycon exec="true"\n>>> 1\n1\n```\n\n'
         '```python linenums="1"\nprint(2)\n```\n\n'
-        "```python\nx = 1  # (1)!\n```\n\n1. mkdocs-material's code annotation\n"
+        "```python\nx = 1  # (1)!\n```\n\n1. mkdocs-material's code annotation\n\n"
+        "```py play\nprint(3)\n```\n"
     )
     text, fences, _ = upgrade_markdown(fenced, ["python", "doctest"])
     assert list(fences) == [14] and text.count("```pyrun") == 1
+    # transcripts under Pygments' other name and pymdown-extensions' are transcripts too
+    other = "```python-console\n>>> 1\n1\n```\n\n```pycon3\n>>> 2\n2\n```\n"
+    assert list(upgrade_markdown(other, ["doctest"])[1]) == [1, 6]
 
 
 def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
