@@ -34,8 +34,14 @@ from markdown.preprocessors import Preprocessor
 from pyrun_docs.fences import readable_headers
 from pyrun_docs.upgrade import UPGRADE_KINDS, upgrade_markdown
 
-#: before SuperFences' fenced-block preprocessor (25) and its raw-block one (31.05)
-PRIORITY = 32
+#: after pymdownx.snippets (32: a fence an included file brings is upgraded too; at 32 the two
+#: ran in the order they were loaded, and Zensical loads ours first), before SuperFences'
+#: raw-block (31.05) and fenced-block (25) preprocessors
+PRIORITY = 31.6
+#: mkdocstrings renders each docstring with a Markdown of its own that has the page's
+#: extensions and this treeprocessor: its fences are not the page's (made widgets there, a
+#: docstring's examples ran without its module's names: a NameError for readers)
+MKDOCSTRINGS_INNER = "mkdocstrings_headings"
 #: after pymdownx.snippets (32) has put the files it includes into the page, still before
 #: SuperFences' (31.05, 25)
 AFTER_SNIPPETS = 31.5
@@ -47,6 +53,8 @@ class UpgradeFences(Preprocessor):  # type: ignore[misc]  # markdown ships no ty
         self.modes = modes
 
     def run(self, lines: list[str]) -> list[str]:
+        if MKDOCSTRINGS_INNER in self.md.treeprocessors:
+            return lines
         meta = getattr(self.md, "Meta", {}) or {}
         if str((meta.get("pyrun") or [""])[0]).strip().lower() in ("off", "false", "no"):
             return lines

@@ -77,3 +77,52 @@ def test_zensical_builds_the_fence_and_the_upgrade(tmp_path: Path, runtime_cache
         (8, "passed"),
         (13, "passed"),
     ]
+
+
+def _render(text: str, extensions: list[object], base: Path) -> str:
+    import markdown
+    from pyrun_docs.mkdocs_plugin import fence
+
+    pyrun = {
+        "name": "pyrun",
+        "class": "pyrun",
+        "validator": fence.validator,
+        "format": fence.formatter,
+    }
+    configs = {
+        "pymdownx.snippets": {"base_path": [str(base)]},
+        "pymdownx.superfences": {"custom_fences": [pyrun]},
+    }
+    return str(markdown.markdown(text, extensions=extensions, extension_configs=configs))
+
+
+def test_the_extension_upgrades_what_pymdownx_snippets_includes(tmp_path: Path) -> None:
+    """The upgrade runs after pymdownx.snippets whatever the load order (both ran at priority 32,
+    in the order loaded, and Zensical loads the quoted extension first: an included fence
+    stayed plain)."""
+    (tmp_path / "part.md").write_text("```pycon\n>>> 1 + 1\n2\n```\n")
+    page = 'Text.\n\n--8<-- "part.md"\n'
+    extensions: list[object] = [
+        "pyrun_docs.mkdocs_plugin.extension", "pymdownx.snippets", "pymdownx.superfences"
+    ]  # fmt: skip
+    html = _render(page, extensions, tmp_path)
+    assert "```" not in html and "<py-repl" in html and "1 + 1" in html, html
+
+
+def test_the_extension_leaves_mkdocstrings_docstrings_alone(tmp_path: Path) -> None:
+    """mkdocstrings renders docstrings with a Markdown of the page's extensions and its own
+    treeprocessors: a docstring's fence upgraded there became a widget without its module's
+    names (NameError for readers); docstring examples need the MkDocs plugin."""
+    import markdown
+    from markdown.treeprocessors import Treeprocessor
+    from pyrun_docs.mkdocs_plugin.extension import MKDOCSTRINGS_INNER, PyrunUpgradeExtension
+
+    class Inner(markdown.Extension):  # type: ignore[misc]
+        def extendMarkdown(self, md: markdown.Markdown) -> None:
+            md.treeprocessors.register(Treeprocessor(md), MKDOCSTRINGS_INNER, 1)
+
+    text = "```pycon\n>>> 1 + 1\n2\n```\n"
+    page = markdown.Markdown(extensions=[PyrunUpgradeExtension(), "pymdownx.superfences"])
+    inner = markdown.Markdown(extensions=[PyrunUpgradeExtension(), "pymdownx.superfences", Inner()])
+    assert "pyrun" in page.convert(text)
+    assert "pyrun" not in inner.convert(text)
