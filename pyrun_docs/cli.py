@@ -33,7 +33,7 @@ from .errors import PyrunError
 from .fetch import ensure_runtime
 from .locate import display_path
 from .runtime import RUNTIMES, get_pin, make_pin, write_pin
-from .site_config import SiteConfig, find_config_file, read_site_config
+from .site_config import SiteConfig, find_config_file, read_site_config, uses_the_plugin
 from .snippet import Snippet
 from .words import plural
 
@@ -351,9 +351,9 @@ def _built_by_mkdocs(site: SiteConfig) -> bool:
     included fence, and checked the ``--8<--`` line itself where the build ran the file)."""
     if site.path is None or site.path.suffix not in (".yml", ".yaml"):
         return False
-    text = site.path.read_text(encoding="utf-8", errors="replace")
-    if "pyrun" not in text:
+    if not uses_the_plugin(site.path):  # a Zensical site (the extension): MkDocs cannot build it
         return False
+    text = site.path.read_text(encoding="utf-8", errors="replace")
     if "pymdownx.snippets" in text:
         return True
     return bool(site.config.upgrade) and any(name in text for name in _CONTENT_FROM_ELSEWHERE)

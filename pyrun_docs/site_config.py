@@ -24,7 +24,7 @@ from .errors import PyrunError
 from .executor import DEFAULT_FLAGS
 from .read_memo import plain_values
 
-CONFIG_NAMES = ("conf.py", "mkdocs.yml", "mkdocs.yaml", "zensical.toml")
+CONFIG_NAMES = ("conf.py", "mkdocs.yml", "mkdocs.yaml", "zensical.toml", "zensical.yml")
 #: the Markdown extension that upgrades fences where no MkDocs plugin runs (Zensical)
 UPGRADE_EXTENSION = "pyrun_docs.mkdocs_plugin.extension"
 #: a folder that ends the search upwards (the project's root)
@@ -139,6 +139,44 @@ def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> di
 
 def _mkdocs_values(file: Path) -> dict[str, Any]:
     """The options of the ``pyrun`` plugin in a ``mkdocs.yml`` (empty when it is listed bare)."""
+    data = _yaml_config(file)
+    for entry in _plugin_entries(data):
+        if entry == "pyrun":
+            return {}
+        if isinstance(entry, Mapping) and "pyrun" in entry:
+            options = entry["pyrun"] or {}
+            if not isinstance(options, Mapping):
+                raise PyrunError(f"{file}: plugins.pyrun must be a mapping; {_WHAT_TO_DO}")
+            return {str(k): v for k, v in options.items() if k != "enabled"}
+    # no plugin (a Zensical site keeping mkdocs.yml): the upgrade extension's setting, if listed
+    extensions = data.get("markdown_extensions") if isinstance(data, Mapping) else None
+    for entry in extensions if isinstance(extensions, list) else []:
+        if isinstance(entry, Mapping) and UPGRADE_EXTENSION in entry:
+            return _extension_values(entry[UPGRADE_EXTENSION])
+        if entry == UPGRADE_EXTENSION:
+            return _extension_values(None)
+    return {}
+
+
+def uses_the_plugin(file: Path) -> bool:
+    """Whether the YAML configuration *file* lists the ``pyrun`` MkDocs plugin (not only the
+    upgrade extension, as a Zensical site does: MkDocs cannot build one with its theme)."""
+    try:
+        entries = _plugin_entries(_yaml_config(file))
+    except PyrunError:
+        return False
+    return any(e == "pyrun" or (isinstance(e, Mapping) and "pyrun" in e) for e in entries)
+
+
+def _plugin_entries(data: Any) -> list[Any]:
+    plugins = data.get("plugins") if isinstance(data, Mapping) else None
+    if isinstance(plugins, Mapping):
+        return [{k: v} for k, v in plugins.items()]
+    return plugins if isinstance(plugins, list) else []
+
+
+def _yaml_config(file: Path) -> Any:
+    """A ``mkdocs.yml`` (or ``zensical.yml``) as data, MkDocs' own tags kept as plain values."""
     try:
         import yaml
     except ImportError:
@@ -158,31 +196,9 @@ def _mkdocs_values(file: Path) -> dict[str, Any]:
 
     Loader.add_multi_constructor("", any_tag)
     try:
-        data = yaml.load(file.read_text(encoding="utf-8"), Loader=Loader)  # a SafeLoader
+        return yaml.load(file.read_text(encoding="utf-8"), Loader=Loader)  # a SafeLoader
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PyrunError(f"{file}: could not read it ({exc}); {_WHAT_TO_DO}") from None
-    plugins = data.get("plugins") if isinstance(data, Mapping) else None
-    entries: list[Any] = []
-    if isinstance(plugins, Mapping):
-        entries = [{k: v} for k, v in plugins.items()]
-    elif isinstance(plugins, list):
-        entries = plugins
-    for entry in entries:
-        if entry == "pyrun":
-            return {}
-        if isinstance(entry, Mapping) and "pyrun" in entry:
-            options = entry["pyrun"] or {}
-            if not isinstance(options, Mapping):
-                raise PyrunError(f"{file}: plugins.pyrun must be a mapping; {_WHAT_TO_DO}")
-            return {str(k): v for k, v in options.items() if k != "enabled"}
-    # no plugin (a Zensical site keeping mkdocs.yml): the upgrade extension's setting, if listed
-    extensions = data.get("markdown_extensions") if isinstance(data, Mapping) else None
-    for entry in extensions if isinstance(extensions, list) else []:
-        if isinstance(entry, Mapping) and UPGRADE_EXTENSION in entry:
-            return _extension_values(entry[UPGRADE_EXTENSION])
-        if entry == UPGRADE_EXTENSION:
-            return _extension_values(None)
-    return {}
 
 
 def _extension_values(options: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import check_dir
 
 from pyrun_docs.cli import main
@@ -126,3 +127,22 @@ def test_the_extension_leaves_mkdocstrings_docstrings_alone(tmp_path: Path) -> N
     inner = markdown.Markdown(extensions=[PyrunUpgradeExtension(), "pymdownx.superfences", Inner()])
     assert "pyrun" in page.convert(text)
     assert "pyrun" not in inner.convert(text)
+
+
+def test_a_zensical_yml_site_is_checked_as_zensical_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Zensical site configured in ``zensical.yml`` (bracex, wcmatch, pymdown-extensions): the
+    name was not looked for ("no pyrun snippets", exit 0), and naming it made the command build
+    it with MkDocs, which cannot (its theme), once pymdownx.snippets was listed."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n\n```pycon\n>>> 1 + 1\n3\n```\n")
+    (tmp_path / "zensical.yml").write_text(
+        "site_name: Z\ntheme:\n  variant: modern\nmarkdown_extensions:\n"
+        "  - pymdownx.snippets\n  - pymdownx.superfences\n"
+        "  - pyrun_docs.mkdocs_plugin.extension:\n      upgrade: [doctest]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    cache = str(check_dir(tmp_path))
+    assert main(["check", "docs", "--cache-dir", cache, "-q"]) == 1
+    assert main(["check", "zensical.yml", "--cache-dir", cache, "-q"]) == 1
