@@ -47,7 +47,7 @@ from pyrun_docs.assets import (
     copy_site_assets,
 )
 from pyrun_docs.check import CheckReport, Status, prestart, run_check
-from pyrun_docs.check.api import reader_reason
+from pyrun_docs.check.api import reader_note
 from pyrun_docs.check.progress import (
     counted,
     describe_failure,
@@ -647,7 +647,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             snippet = result.snippet
             originals = self.originals.get(snippet.page, ("", {}))[1]
             if result.status is Status.STATIC and snippet.index in originals:
-                reason = reader_reason(result)
+                reason = reader_note(result)
                 static.setdefault(snippet.page, {})[snippet.index] = (
                     originals[snippet.index],
                     reason,

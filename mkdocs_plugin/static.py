@@ -44,7 +44,7 @@ def write_verdicts(
             continue
         wrapper = widget.find_parent("div", class_="pyrun-widget") or widget
         if isinstance(fence, str):
-            note = html.escape(f"Does not run in the browser: {reason}")
+            note = html.escape(reason)
             original = f'{fence}<p class="pyrun-static-note">{note}</p>'
         else:
             original = plain_block(fence, reason)
@@ -63,14 +63,14 @@ def write_verdicts(
         page.write_text(str(soup), encoding="utf-8")
 
 
-def plain_block(fence: UpgradedFence, reason: str) -> str:
+def plain_block(fence: UpgradedFence, note_text: str) -> str:
     """The fence as a highlighted code block (as pymdownx.highlight writes one) and the note."""
     try:
         lexer = get_lexer_by_name(fence.language or "python")
     except ClassNotFound:
         lexer = get_lexer_by_name("text")
     code = highlight(fence.code.rstrip("\n") + "\n", lexer, HtmlFormatter(nowrap=True))
-    note = html.escape(f"Does not run in the browser: {reason}")
+    note = html.escape(note_text)
     # its title, as pymdownx.highlight writes one (mkdocs-material shows it as the caption), in
     # the one highlight box (Pygments' own wrapper inside it parted title and code by a gap)
     title = f'<span class="filename">{html.escape(fence.title)}</span>' if fence.title else ""

@@ -16,7 +16,7 @@ from docutils import nodes
 from sphinx.builders import Builder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-from pyrun_docs.check.api import reader_reason
+from pyrun_docs.check.api import reader_note
 from pyrun_docs.check.results import SnippetResult, Status
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.outputs import (
@@ -83,9 +83,7 @@ class PyrunWidgets(SphinxPostTransform):
                 continue
             static = _kept_static(result)
             if original is not None and static is not None:
-                note = nodes.paragraph(
-                    "", f"Does not run in the browser: {static}", classes=["pyrun-static-note"]
-                )
+                note = nodes.paragraph("", static, classes=["pyrun-static-note"])
                 node.replace_self([original, note] if original.tagname != "comment" else [])
                 continue
             runtime = snippet.options.runtime or config.runtime
@@ -204,7 +202,7 @@ def _markdown() -> MarkdownToHtml | None:
 
 
 def _kept_static(result: SnippetResult | None) -> str | None:
-    """Why an upgraded example stays a plain block (the check kept it static), else None."""
+    """The note under an upgraded example the check kept a plain block, else None."""
     if result is None or result.status is not Status.STATIC:
         return None
-    return reader_reason(result)
+    return reader_note(result)

@@ -16,7 +16,7 @@ import pytest
 from conftest import check_dir
 
 from pyrun_docs.check import CheckReport, SnippetResult, Status, run_check
-from pyrun_docs.check.api import reader_reason
+from pyrun_docs.check.api import reader_note
 from pyrun_docs.check.scan import scan_text
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
@@ -431,7 +431,11 @@ def test_a_failure_after_a_failing_example_of_its_session_says_so(
     )
     # the note a reader sees under a block kept static names neither the example nor its file
     static = replace(second, status=Status.STATIC, message=f"stays a plain block: {second.message}")
-    assert reader_reason(static) == "NameError: name 'thing' is not defined"
+    # and a Python block failing with a NameError is a fragment, not what a browser cannot do
+    # (Python-Markdown: 69 notes blamed the browser); a transcript's is the browser's own
+    assert reader_note(static) == "Not runnable on its own: NameError: name 'thing' is not defined"
+    transcript = replace(static, snippet=replace(static.snippet, code=">>> thing\n"))
+    assert reader_note(transcript).startswith("Does not run in the browser: NameError")
 
 
 #: a page that looks for what an earlier page changed, then changes it all again: module attributes

@@ -424,7 +424,7 @@ def test_an_upgraded_fence_keeps_its_options() -> None:
     text, fences, _ = upgrade_markdown(fenced, ["python"])
     assert text.split("\n")[0] == '```pyrun title="Usage" hl_lines="2" linenums="5"'
     assert fences[1].title == "Usage"
-    block = plain_block(fences[1], "OSError")
+    block = plain_block(fences[1], "Does not run in the browser: OSError")
     # as pymdownx.highlight writes it: title and code in one box (a second div.highlight
     # around the code parted them by a gap in mkdocs-material)
     assert block.startswith(

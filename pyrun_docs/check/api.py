@@ -283,13 +283,18 @@ def _may_leave_state_undone(result: SnippetResult) -> bool:
     return not only_output
 
 
-def reader_reason(result: SnippetResult) -> str:
-    """Why an example stays a plain block, for the note readers see under it: the check's
-    first line, without the earlier failure :func:`after_failure` names (a file on the machine
-    that built the docs, an example the reader may never look at)."""
+def reader_note(result: SnippetResult) -> str:
+    """The note readers see under an example kept a plain block: why, from the check's first
+    line, without the earlier failure :func:`after_failure` names (a file on the machine that
+    built the docs, an example the reader may never look at). An upgraded Python block (not a
+    transcript: CPython is not asked about those) that fails with a ``NameError`` is a fragment
+    using names the page defines elsewhere, not something the browser cannot do (69 such notes
+    on Python-Markdown's pages blamed the browser)."""
     reason = result.message.removeprefix(KEPT_STATIC).splitlines()
     first = reason[0].partition(AFTER_FAILURE)[0] if reason else ""
-    return first or "it fails in Python 3.14 (Pyodide)"
+    if first.startswith("NameError") and not result.snippet.is_transcript:
+        return f"Not runnable on its own: {first}"
+    return f"Does not run in the browser: {first or 'it fails in Python 3.14 (Pyodide)'}"
 
 
 def kept_static(
