@@ -399,7 +399,8 @@ class Runner {
   /**
    * Where the page is cross-origin isolated, raise KeyboardInterrupt in the running code through a
    * shared interrupt buffer and keep the session; resolves false when that is not possible or the
-   * code did not stop within a second (then the caller terminates the worker).
+   * code did not stop within two seconds (then the caller terminates the worker: on a busy or slow
+   * machine an interrupt took more than one second to land, and the session was reset for it).
    * @returns {Promise<boolean>}
    */
   async interrupt() {
@@ -409,7 +410,7 @@ class Runner {
     Atomics.store(this.interruptBuffer, 0, 2); // SIGINT
     const stopped = await Promise.race([
       settled.then(() => true),
-      new Promise((resolve) => setTimeout(() => resolve(false), 1000)),
+      new Promise((resolve) => setTimeout(() => resolve(false), 2000)),
     ]);
     return /** @type {boolean} */ (stopped);
   }
