@@ -353,9 +353,11 @@ class PageCollector:
         else:  # brought in by an include: at the line that includes it
             line, original = self._foreign(src)
             first = line
-        path = self.path
-        if found is None or replaced:  # in a file pymdownx.snippets read: there
-            path, first = self._included_at(src) or (path, first)
+        path, exact = self.path, True
+        if found is None or replaced:  # in a file an include read or names: there
+            at = self._included_at(src)
+            path, first = at or (path, first)
+            exact = at is not None or found is not None
         for problem in found.errors if found else ():
             self.warn(line, problem)
         try:
@@ -375,6 +377,7 @@ class PageCollector:
             index=len(self.snippets),
             options=options,
             origin="upgrade" if original else "pyrun",
+            lines_exact=exact,
         )
         if original:
             self.originals[snippet.index] = original

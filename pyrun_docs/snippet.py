@@ -32,6 +32,9 @@ class Snippet:
             by doctest's output checker; ``None``: none is compared.
         origin: ``"pyrun"`` (written as a pyrun block) or ``"upgrade"`` (an existing example the
             ``upgrade`` setting turned into a snippet; one that fails may stay a static block).
+        lines_exact: the code's lines are those of *path* from *line* on; ``False`` for one an
+            include put there from a file not known (a hook's): every line of it is reported at
+            *line*, the include's (its failures were reported past the end of the page).
     """
 
     code: str
@@ -42,6 +45,7 @@ class Snippet:
     options: SnippetOptions = field(default_factory=SnippetOptions)
     expected: str | None = None
     origin: str = "pyrun"
+    lines_exact: bool = True
 
     @property
     def location(self) -> str:
@@ -77,7 +81,7 @@ class Snippet:
 
     def source_line(self, snippet_line: int) -> int:
         """The line in :attr:`path` of line *snippet_line* (1-based) of the code."""
-        return self.line + max(snippet_line, 1) - 1
+        return self.line + max(snippet_line, 1) - 1 if self.lines_exact else self.line
 
 
 def normalize_code(code: str) -> tuple[str, int]:
