@@ -6,8 +6,10 @@ plugin's config. Validation lives here so a bad value reads the same in both.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from .doctest_flags import site_flags
@@ -202,3 +204,21 @@ class PyrunConfig:
             value = getattr(self, name)
             if not isinstance(value, str) or not value.startswith(("https://", "http://")):
                 raise bad(name, "use an http(s) URL")
+
+
+def example_paths(own: Any, doctest_path: Any, confdir: str | Path) -> Any:
+    """A Sphinx site's ``path``: ``pyrun_path`` (relative to ``conf.py``, as ``pyrun_project``),
+    else ``doctest_path`` when given (``sphinx.ext.doctest`` loaded), as the doctest builder puts
+    it on ``sys.path`` (:func:`doctest_folders`). A value of another kind is returned as it is,
+    for validation to report."""
+    if isinstance(own, (list, tuple)) and own:
+        return [os.path.join(confdir, str(p)) for p in own]
+    if not own and isinstance(doctest_path, (list, tuple)):
+        return doctest_folders(doctest_path)
+    return own
+
+
+def doctest_folders(doctest_path: Any) -> list[str]:
+    """``doctest_path`` as the doctest builder puts it on ``sys.path``: as written, so a relative
+    entry is relative to the folder the build runs in."""
+    return [os.path.abspath(str(p)) for p in doctest_path or ()]

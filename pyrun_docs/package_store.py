@@ -242,6 +242,7 @@ class PackageIndex:
 
     def __init__(self, lock: PyodideLock) -> None:
         # the lock is read once, by the resolver's own reader; this index adds our wheels to it
+        self.lock = lock
         self.packages: dict[str, Mapping[str, Any]] = dict(lock.packages)
         self.by_import: dict[str, str] = dict(lock.by_import)
         #: loaded before every snippet (site-wide ``packages`` and the project)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .config import PyrunConfig
+from .config import PyrunConfig, example_paths
 from .errors import PyrunError
 from .executor import DEFAULT_FLAGS
 from .read_memo import plain_values
@@ -125,15 +125,14 @@ def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> di
         if name.startswith("pyrun_") and name[len("pyrun_") :] in known
     }
     extensions = namespace.get("extensions")
-    if isinstance(extensions, (list, tuple)) and "sphinx.ext.doctest" in extensions:
-        # as the Sphinx adapter: the doctest builder's flags judge transcripts
+    doctest = isinstance(extensions, (list, tuple)) and "sphinx.ext.doctest" in extensions
+    if doctest:  # as the Sphinx adapter: the doctest builder's flags judge transcripts
         values["doctest_flags"] = namespace.get("doctest_default_flags", DEFAULT_FLAGS)
-    if isinstance(values.get("path"), (list, tuple)):  # relative to conf.py, as pyrun_project
-        values["path"] = [os.path.join(file.parent, str(p)) for p in values["path"]]
-    if isinstance(extensions, (list, tuple)) and "sphinx.ext.doctest" in extensions:
-        if not values.get("path") and isinstance(namespace.get("doctest_path"), (list, tuple)):
-            # as the doctest builder puts them on sys.path: relative to where it runs
-            values["path"] = [os.path.abspath(str(p)) for p in namespace["doctest_path"]]
+    paths = example_paths(
+        values.get("path"), namespace.get("doctest_path") if doctest else None, file.parent
+    )
+    if paths is not None:
+        values["path"] = paths
     return values
 
 

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pyrun_docs.config import doctest_folders
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.read_memo import (
     COARSE_MTIME,
@@ -32,8 +33,6 @@ from pyrun_docs.read_memo import (
     settled_files,
 )
 from pyrun_docs.snippet import Snippet
-
-from .config import doctest_path
 
 #: warnings of ours that mean a snippet lost an option or was dropped (the command fails on them)
 _PROBLEM = re.compile(
@@ -96,7 +95,7 @@ def _read(
             app.builder.write_documents = lambda docnames: None  # type: ignore[method-assign]
             if "sphinx.ext.doctest" in app.extensions:  # on sys.path as the doctest builder
                 # reads: autodoc imports from there (its examples were silently left out)
-                sys.path[0:0] = doctest_path(app.config)
+                sys.path[0:0] = doctest_folders(app.config.doctest_path)
             app.connect("source-read", lambda _app, doc, _src: marks.append((warnings.tell(), doc)))
             app.connect(
                 "env-before-read-docs",

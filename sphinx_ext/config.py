@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import MISSING, fields
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util import logging
 
-from pyrun_docs.config import PyrunConfig
+from pyrun_docs.config import PyrunConfig, example_paths
 
 logger = logging.getLogger(__name__)
 
@@ -48,16 +47,10 @@ def _values(app: Sphinx, config: Config) -> dict[str, object]:
     """The ``pyrun_*`` values; with ``sphinx.ext.doctest`` loaded, its ``doctest_default_flags``
     judge transcripts (so the check and ``sphinx-build -b doctest`` use the same flags)."""
     values = {f.name: getattr(config, PREFIX + f.name) for f in fields(PyrunConfig)}
-    if isinstance(values["path"], (list, tuple)):  # relative to conf.py, as pyrun_project
-        values["path"] = [os.path.join(app.confdir, str(p)) for p in values["path"]]
-    if "sphinx.ext.doctest" in app.extensions:
+    doctest = "sphinx.ext.doctest" in app.extensions
+    if doctest:
         values["doctest_flags"] = config.doctest_default_flags
-        if not values["path"]:
-            values["path"] = doctest_path(config)
+    values["path"] = example_paths(
+        values["path"], config.doctest_path if doctest else None, app.confdir
+    )
     return values
-
-
-def doctest_path(config: Config) -> list[str]:
-    """What the doctest builder puts on ``sys.path``: ``doctest_path`` as written, so a relative
-    entry is relative to the folder the build runs in."""
-    return [os.path.abspath(str(p)) for p in getattr(config, "doctest_path", None) or ()]

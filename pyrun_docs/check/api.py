@@ -16,7 +16,7 @@ from typing import Any, TextIO, cast
 
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.fetch import ensure_runtime, packages_dir
-from pyrun_docs.package_store import PackageError, PackageIndex, PackageStore, PyodideLock
+from pyrun_docs.package_store import PackageError, PackageIndex, PackageStore
 from pyrun_docs.packages import Resolution, resolve
 from pyrun_docs.runtime import CHECKED_RUNTIME, get_pin
 from pyrun_docs.snippet import Snippet
@@ -138,12 +138,13 @@ def run_check(
         runtime = ensure_runtime(pin)
         engine = engine_of(pin)
         index = PackageIndex.from_lock(runtime / "pyodide-lock.json")
+        base_url = config.cdn_url.replace("{version}", pin.version)
+        # one store for the resolution and the pages: a wheel verified once is not hashed again
+        store = PackageStore(packages_dir(pin), index, base_url)
         if packages is None:
-            packages = _resolve_here(runnable, config, runtime, settle, base_dir)
+            packages = _resolve_here(runnable, config, store, settle, base_dir)
             notes = [str(p) for p in packages.problems if p.snippet is None]
         index.add_resolved(packages)
-        base_url = config.cdn_url.replace("{version}", pin.version)
-        store = PackageStore(packages_dir(pin), index, base_url)
         for page, snippets in runnable.items():
             job = _plan_page(
                 page, ordered[page], snippets, config, store, engine, cache, keys, settle
@@ -249,18 +250,19 @@ def after_failure(
             and member.options.docstring is not None
             and member.options.docstring != result.snippet.options.docstring
         )
-        if earlier is not None and not other_docstring and earlier.status is Status.ERROR:
+        if earlier is None or other_docstring:
+            continue
+        cause = (earlier.message or earlier.status.value).splitlines()[0]
+        if earlier.status is Status.ERROR:
             # it ran without what that one makes (``import numpy as np``, numpy not to be had):
             # unchecked too, not a failure, nor a block kept static with "does not run in the
             # browser: NameError: np" for readers (uncertainties' numpy guide: 14 such notes)
-            cause = (earlier.message or earlier.status.value).splitlines()[0]
             return replace(
                 result,
                 status=Status.ERROR,
                 message=f"not checked: it runs after {earlier.location}, which was not ({cause})",
             )
-        if earlier is not None and not other_docstring and _may_leave_state_undone(earlier):
-            cause = (earlier.message or earlier.status.value).splitlines()[0]
+        if _may_leave_state_undone(earlier):
             first, _, rest = (result.message or result.status.value).partition("\n")
             note = f"{first}{AFTER_FAILURE}{earlier.location}: {cause})"
             return replace(result, message=note + (f"\n{rest}" if rest else ""))
@@ -343,16 +345,14 @@ def _site_install(store: PackageStore | None) -> tuple[list[str], str, list[str]
 def _resolve_here(
     runnable: dict[str, list[Snippet]],
     config: PyrunConfig,
-    runtime: Path,
+    store: PackageStore,
     settle: Callable[[str, SnippetResult], None],
     base_dir: Path | None,
 ) -> Resolution:
-    """Resolve packages for a check run without a docs build (the CLI)."""
+    """Resolve packages for a check run without a docs build (the CLI), fetching Pyodide's
+    wheels into *store* (its index not yet given the resolution)."""
     pin = get_pin(CHECKED_RUNTIME)
-    lock = PyodideLock.from_path(runtime / "pyodide-lock.json")
-    store = PackageStore(
-        packages_dir(pin), PackageIndex(lock), config.cdn_url.replace("{version}", pin.version)
-    )
+    lock = store.index.lock
     resolution = resolve(runnable, config, lock, pin, base_dir=base_dir, lock_wheels=store)
     for found in resolution.problems:
         if found.snippet is not None:

@@ -144,14 +144,19 @@ def _key(pyodide_key: str, config: PyrunConfig) -> str:
     on its ``sys.path`` (one added where an import failed makes an example judged that was not;
     the cached "could not judge" stayed). Not the rest of ``sys.path``, which differs between
     a build and ``pyrun-docs check`` (each would ask again)."""
-    paths = "|".join(os.path.abspath(str(p)) for p in config.path)
+    paths = "|".join(_path_folders(config))
     text = f"{pyodide_key}|cpython|{sys.version}|{sys.executable}|{paths}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _path_folders(config: PyrunConfig) -> list[str]:
+    """The folders ``path`` (``doctest_path``) puts on the examples' ``sys.path``."""
+    return [os.path.abspath(str(p)) for p in config.path]
+
+
 def _sys_path(config: PyrunConfig) -> list[str]:
     """The doctest builder's ``sys.path``: ``doctest_path`` (``path``) first, then the build's."""
-    return [os.path.abspath(str(p)) for p in config.path] + [p for p in sys.path if p]
+    return _path_folders(config) + [p for p in sys.path if p]
 
 
 def _cached(
