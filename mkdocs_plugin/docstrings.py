@@ -17,7 +17,7 @@ from typing import Any
 
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import OptionError
-from pyrun_docs.locate import locate_object
+from pyrun_docs.locate import file_lines, locate_object
 from pyrun_docs.options import SnippetOptions
 from pyrun_docs.render import render_snippet
 from pyrun_docs.snippet import Snippet, is_transcript, normalize_code
@@ -148,10 +148,7 @@ def _fenced_as_python(file: str, line: int) -> bool:
     """Whether the docstring block whose code starts at *file*:*line* is a fence marked Python
     (```` ```python ````): mkdocstrings writes every block as a plain ``div.highlight``, so a YAML
     or TOML one, which often compiles as Python (``name: value``), would have become a widget."""
-    try:
-        lines = Path(file).read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError):
-        return False
+    lines = file_lines(file)  # read once while unchanged, not once per block
     found = _FENCE.match(lines[line - 2]) if 2 <= line <= len(lines) + 1 else None
     return found is not None and found["language"].lower() in PYTHON_LANGUAGES
 

@@ -68,7 +68,7 @@ from pyrun_docs.config import (
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.executor import DEFAULT_FLAGS
 from pyrun_docs.fences import Fence, find_fences, readable_headers, swallowed_fences
-from pyrun_docs.locate import display_path, forget_griffe
+from pyrun_docs.locate import display_path, file_lines, forget_griffe
 from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.options import emphasis_problem, parse_options_lenient
 from pyrun_docs.outputs import OutputFiles
@@ -248,8 +248,7 @@ class PageCollector:
                 self.rewritten.setdefault(key, []).append(openings[line])
                 continue
             self.foreign.setdefault(key, []).append(line)
-            source_lines = self.source.split("\n")[line - 1 : last]
-            for named in self._named_files(source_lines):
+            for named in self._named_files(where.source_lines[line - 1 : last]):
                 if named not in self.named:
                     self.named.append(named)
                     if self.snippet_files is not None:  # the kept read depends on it too
@@ -321,10 +320,7 @@ class PageCollector:
         to fix (not the line of the include)."""
         wanted = [ln.strip() for ln in textwrap.dedent(src).strip("\n").split("\n")]
         for path in [*self.page_reads, *self.named]:
-            try:
-                lines = [ln.strip() for ln in path.read_text(encoding="utf-8-sig").split("\n")]
-            except (OSError, UnicodeDecodeError):
-                continue
+            lines = [ln.strip() for ln in file_lines(str(path))]  # read once while unchanged
             for i in range(len(lines) - len(wanted) + 1):
                 if lines[i : i + len(wanted)] == wanted:
                     return display_path(str(path)), i + 1

@@ -58,7 +58,7 @@ def locate(
 
 def _search(path: str, hint: int, code: str) -> int:
     wanted = [ln.strip() for ln in code.splitlines() if ln.strip()]
-    lines = _lines(path)
+    lines = file_lines(path)
     if not wanted or not lines:
         return hint
     # the line starting the longest run of the code's lines, the nearest of those, later ones
@@ -91,7 +91,7 @@ def _run_length(lines: tuple[str, ...], number: int, wanted: list[str]) -> int:
     return matched
 
 
-def _lines(path: str) -> tuple[str, ...]:
+def file_lines(path: str) -> tuple[str, ...]:
     """The lines of *path*, read once while it is unchanged (a ``mkdocs serve`` or
     ``sphinx-autobuild`` process outlives edits: a stale copy put examples at old lines)."""
     try:
@@ -191,14 +191,14 @@ def _class_lines(path: str, mtime_ns: int, size: int) -> dict[str, int]:
 
 def _holds(path: str, line: int, text: list[str]) -> bool:
     """Whether the docstring's first line is written at *line* (or just under its quotes)."""
-    lines = _lines(path)
+    lines = file_lines(path)
     window = " ".join(lines[line - 1 : line + 2])
     return text[0] in window
 
 
 def _find_text(path: str, text: list[str]) -> int | None:
     """The line where a docstring whose first lines are *text* starts in *path*."""
-    lines = _lines(path)
+    lines = file_lines(path)
     for number, line in enumerate(lines, 1):
         if text[0] not in line:
             continue
@@ -223,7 +223,7 @@ def _package_files(path: str) -> list[str]:
 
 def _docstring_line(path: str, start: int) -> int:
     """The first line of the docstring at or after *start* (a module's: line 1)."""
-    lines = _lines(path)
+    lines = file_lines(path)
     for number in range(start, min(len(lines), start + 100) + 1):
         text = lines[number - 1].lstrip()
         for quote in ('"""', "'''", 'r"""', "r'''"):

@@ -17,9 +17,11 @@ class SourceMap:
     """Maps 1-based lines of *rendered* to 1-based lines of *source*, by aligning their lines."""
 
     def __init__(self, source: str, rendered: str) -> None:
+        #: the source's lines, 0-based
+        self.source_lines = source.split("\n")
         # blank lines match anywhere: they do not anchor an alignment (a blank line of the
         # front matter was matched instead of the fence after it), only extend one
-        matcher = SequenceMatcher(_blank, source.split("\n"), rendered.split("\n"), autojunk=False)
+        matcher = SequenceMatcher(_blank, self.source_lines, rendered.split("\n"), autojunk=False)
         self._blocks = matcher.get_opcodes()
         self._starts = [j1 for _, _, _, j1, _ in self._blocks]
 
