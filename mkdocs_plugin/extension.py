@@ -34,17 +34,15 @@ from markdown.preprocessors import Preprocessor
 from pyrun_docs.fences import readable_headers
 from pyrun_docs.upgrade import UPGRADE_KINDS, upgrade_markdown
 
-#: after pymdownx.snippets (32: a fence an included file brings is upgraded too; at 32 the two
-#: ran in the order they were loaded, and Zensical loads ours first), before SuperFences'
-#: raw-block (31.05) and fenced-block (25) preprocessors
-PRIORITY = 31.6
+#: where both preprocessors here run: after pymdownx.snippets (32) has put the files it includes
+#: into the page (at 32 too, the two ran in the order they were loaded, and Zensical loads ours
+#: first: an included fence stayed plain), before SuperFences' raw-block (31.05) and
+#: fenced-block (25) preprocessors
+AFTER_SNIPPETS = 31.6
 #: mkdocstrings renders each docstring with a Markdown of its own that has the page's
 #: extensions and this treeprocessor: its fences are not the page's (made widgets there, a
 #: docstring's examples ran without its module's names: a NameError for readers)
 MKDOCSTRINGS_INNER = "mkdocstrings_headings"
-#: after pymdownx.snippets (32) has put the files it includes into the page, still before
-#: SuperFences' (31.05, 25)
-AFTER_SNIPPETS = 31.5
 
 
 class UpgradeFences(Preprocessor):  # type: ignore[misc]  # markdown ships no types
@@ -70,7 +68,7 @@ class PyrunUpgradeExtension(Extension):  # type: ignore[misc]  # markdown ships 
 
     def extendMarkdown(self, md: Markdown) -> None:
         modes = tuple(str(m) for m in self.getConfig("upgrade") if m in UPGRADE_KINDS)
-        md.preprocessors.register(UpgradeFences(md, modes), "pyrun_upgrade", PRIORITY)
+        md.preprocessors.register(UpgradeFences(md, modes), "pyrun_upgrade", AFTER_SNIPPETS)
 
 
 class IncludedFences(Preprocessor):  # type: ignore[misc]  # markdown ships no types
