@@ -290,12 +290,28 @@ class Pip:
         for extra in ([], ["--no-build-isolation"]):
             shutil.rmtree(dest, ignore_errors=True)
             dest.mkdir(parents=True)
+            before = _build_leftovers(project)
             proc = self._run(["wheel", "--no-deps", *extra, "-w", str(dest), str(project)], env=env)
+            for left in _build_leftovers(project) - before:
+                shutil.rmtree(left, ignore_errors=True)
             wheels = sorted(dest.glob("*.whl"))
             if proc.returncode == 0 and wheels:
                 return wheels[0], ""
             outputs.append((proc.stderr + proc.stdout).strip())
         return None, outputs[0]
+
+
+def _build_leftovers(project: Path) -> set[Path]:
+    """What an in-tree build leaves in a project's folder: setuptools writes ``build/`` and a
+    ``NAME.egg-info`` (next to its packages: at the top or in ``src/``). The ones a wheel build
+    made are removed after it, so building the docs does not leave files in the author's tree
+    (those that were there before are theirs and stay)."""
+    if not project.is_dir():
+        return set()
+    found = {project / "build"} if (project / "build").is_dir() else set()
+    for folder in (project, *sorted(p for p in project.iterdir() if p.is_dir())):
+        found.update(p for p in folder.glob("*.egg-info") if p.is_dir())
+    return found
 
 
 #: the timestamp a project's wheel is built with (1980-01-01, the earliest a zip file can hold)

@@ -769,6 +769,25 @@ def test_the_project_wheel_is_reproducible(tmp_path: Path) -> None:
     assert digests[0] == digests[1]
 
 
+def test_building_the_project_wheel_leaves_the_tree_as_it_was(tmp_path: Path) -> None:
+    """setuptools builds in the tree (``build/``, ``src/NAME.egg-info``): a docs build must not
+    leave them in the author's project; a ``build/`` folder that was there before stays."""
+    from pyrun_docs.packages import Pip
+
+    project = tmp_path / "project"
+    shutil.copytree(Path(__file__).parent / "roots" / "upgrade", project)
+    listing = sorted(str(p.relative_to(project)) for p in project.rglob("*"))
+    wheel, error = Pip("3.14").wheel(project, tmp_path / "out")
+    assert wheel is not None, error
+    assert sorted(str(p.relative_to(project)) for p in project.rglob("*")) == listing
+    (project / "build").mkdir()
+    (project / "build" / "mine.txt").write_text("the author's")
+    wheel, error = Pip("3.14").wheel(project, tmp_path / "out")
+    assert wheel is not None, error
+    assert (project / "build" / "mine.txt").exists()
+    assert not list(project.rglob("*.egg-info"))
+
+
 def test_the_project_wheel_is_rebuilt_for_its_files_not_for_reports(tmp_path: Path) -> None:
     """The project's wheel is kept under a digest of its sources: every file in its packages
     counts (package data: a changed ``words.csv`` kept the old wheel), a report or output left in
