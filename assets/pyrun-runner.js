@@ -461,7 +461,9 @@ function runnerFor(runtime) {
 }
 
 /**
- * The snippets of `el`'s session on this page, hidden setup snippets first, then document order.
+ * The snippets of `el`'s session on this page, hidden setup snippets first, then document order
+ * (a hidden snippet marked `data-in-order`, a doctest block with `:hide:`, is no setup: it runs
+ * in its place, as in the check; `sessions.session_members` in Python).
  * @param {any} el
  * @returns {any[]}
  */
@@ -469,9 +471,10 @@ function sessionMembers(el) {
   const all = /** @type {any[]} */ (Array.from(document.querySelectorAll("py-repl")));
   const same = all.filter((o) => o.session === el.session && o.runtimeName === el.runtimeName);
   const upto = same.indexOf(el);
-  const hidden = same.filter((o) => o.hasAttribute("data-hidden"));
-  const before = same.slice(0, upto + 1).filter((o) => !o.hasAttribute("data-hidden"));
-  return el.hasAttribute("data-hidden") ? hidden.slice(0, hidden.indexOf(el) + 1) : [...hidden, ...before];
+  const setup = (/** @type {any} */ o) => o.hasAttribute("data-hidden") && !o.hasAttribute("data-in-order");
+  const hidden = same.filter(setup);
+  const before = same.slice(0, upto + 1).filter((o) => !setup(o));
+  return setup(el) ? hidden.slice(0, hidden.indexOf(el) + 1) : [...hidden, ...before];
 }
 
 

@@ -53,6 +53,10 @@ class SnippetOptions:
     #: not an option authors write: the documented object whose docstring holds the example
     #: (upgraded docstring examples); the blocks of one docstring share names, as one doctest test
     docstring: str | None = None
+    #: not an option authors write: a hidden snippet that runs where it is written, not first as
+    #: a setup (an upgraded doctest block with ``:hide:``: a test the doctest builder runs in
+    #: page order)
+    in_order: bool = False
 
 
 def _flag(name: str, value: str | None) -> bool:

@@ -133,6 +133,8 @@ def render_snippet(
         attrs["data-session"] = opts.session
     if opts.hidden:
         attrs["data-hidden"] = ""
+    if opts.in_order:
+        attrs["data-in-order"] = ""
     if opts.autorun:
         attrs["data-autorun"] = ""
     if opts.readonly:
@@ -187,10 +189,10 @@ def render_snippet(
         f'<div class="pyrun-code highlight-python notranslate">{code_html}</div>{verified}</py-repl>'
     )
     if opts.hidden:
-        element = (
-            '<details class="pyrun-setup"><summary>Setup code (runs first)</summary>'
-            f"{element}</details>"
+        summary = (
+            "Hidden example (runs in its place)" if opts.in_order else "Setup code (runs first)"
         )
+        element = f'<details class="pyrun-setup"><summary>{summary}</summary>{element}</details>'
     # A block-level wrapper: Markdown wraps unknown (custom) elements in <p>, and an HTML parser
     # then closes that <p> at the first <div>, leaving the widget empty.
     return f'<div class="pyrun-widget">{anchors}{element}</div>\n'

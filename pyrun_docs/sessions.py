@@ -2,7 +2,8 @@
 
 The browser, the build check and the take-away files all follow the same model: snippets of one
 ``session`` (on one runtime) share a namespace in page order, hidden setup snippets of a session
-run before any of its visible ones, and a snippet without a session runs on its own.
+(:func:`is_setup`) run before any of its other ones, and a snippet without a session runs on its
+own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ SessionKey = tuple[str, str]
 
 def runtime_of(snippet: Snippet, config: PyrunConfig) -> str:
     return snippet.options.runtime or config.runtime
+
+
+def is_setup(snippet: Snippet) -> bool:
+    """A hidden setup snippet: it runs before every visible snippet of its session. A hidden
+    snippet marked ``in_order`` (a doctest block with ``:hide:``) is an example that runs where
+    it is written, as the doctest builder runs it (run first, ``>>> x`` before ``>>> x = 1``
+    failed)."""
+    return snippet.options.hidden and not snippet.options.in_order
 
 
 def session_key(snippet: Snippet, config: PyrunConfig) -> SessionKey | None:
@@ -35,10 +44,10 @@ def session_members(
         return [snippet]
     same = [s for s in page if session_key(s, config) == key]
     upto = next(i for i, s in enumerate(same) if s.index == snippet.index)
-    hidden = [s for s in same if s.options.hidden]
-    if snippet.options.hidden:
+    hidden = [s for s in same if is_setup(s)]
+    if is_setup(snippet):
         return hidden[: next(i for i, s in enumerate(hidden) if s.index == snippet.index) + 1]
-    return hidden + [s for s in same[: upto + 1] if not s.options.hidden]
+    return hidden + [s for s in same[: upto + 1] if not is_setup(s)]
 
 
 def session_chains(page: Sequence[Snippet], config: PyrunConfig) -> dict[int, list[Snippet]]:
@@ -54,16 +63,16 @@ def session_chains(page: Sequence[Snippet], config: PyrunConfig) -> dict[int, li
         else:
             sessions.setdefault(key, []).append(snippet)
     for same in sessions.values():
-        hidden = [s for s in same if s.options.hidden]
-        visible: list[Snippet] = []
+        hidden = [s for s in same if is_setup(s)]
+        rest: list[Snippet] = []
         setups = 0
         for snippet in same:
-            if snippet.options.hidden:
+            if is_setup(snippet):
                 setups += 1
                 chains[snippet.index] = hidden[:setups]
             else:
-                visible.append(snippet)
-                chains[snippet.index] = hidden + visible
+                rest.append(snippet)
+                chains[snippet.index] = hidden + rest
     return chains
 
 

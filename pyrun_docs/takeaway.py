@@ -19,7 +19,7 @@ from typing import Any
 
 from .config import PyrunConfig
 from .outputs import Recorded, notebook_outputs
-from .sessions import execution_order, session_chains
+from .sessions import execution_order, is_setup, session_chains
 from .snippet import Snippet
 
 #: nbformat version written (4.5: cells carry ids)
@@ -191,7 +191,10 @@ def notebook(
 
 
 def _role(snippet: Snippet) -> str:
-    return "setup" if snippet.options.hidden else f"example {snippet.index + 1}, run first"
+    if is_setup(snippet):
+        return "setup"
+    hidden = "hidden " if snippet.options.hidden else ""
+    return f"{hidden}example {snippet.index + 1}, run first"
 
 
 def _module_prelude(snippet: Snippet) -> str:

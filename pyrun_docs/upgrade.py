@@ -156,6 +156,7 @@ def upgrade_page(
             options = SnippetOptions(
                 session=sessions[0],
                 hidden=hidden,
+                in_order=block.hide and kind != "testsetup",
                 flags=block.flags,
                 module=block.module,
                 docstring=block.docstring,

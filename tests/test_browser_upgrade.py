@@ -58,3 +58,17 @@ def test_testcode_is_judged_against_its_testoutput(
     )
     result = click_run(page, "pyrun-6")
     assert result["ok"] is True and page.locator("#pyrun-6 .pyrun-output").inner_text() == "30\n"
+
+
+def test_a_hidden_doctest_block_runs_in_its_place(
+    page: Any, upgrade_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    """A ``:hide:`` doctest block is no setup: Run on the example after it runs it after the
+    example before it, as the check and the doctest builder do (first, it raised NameError)."""
+    open_page(page, upgrade_url + "index.html", stored_snapshot)
+    element_id = page.locator("py-repl[data-in-order]").last.evaluate(
+        "el => el.closest('.pyrun-widget').nextElementSibling.querySelector('py-repl').id"
+    )
+    result = click_run(page, element_id)
+    assert result["ok"] is True, result
+    assert page.locator(f"#{element_id} .pyrun-output").inner_text().splitlines()[-1] == "[1, 2]"

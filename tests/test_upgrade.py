@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -168,6 +169,53 @@ def test_setup_and_test_code_written_as_a_transcript_fail_as_in_the_doctest_buil
     assert main(["check", str(site), "--cache-dir", cache, "-q"]) != 0
 
 
+def test_a_hidden_doctest_block_runs_in_its_place(tmp_path: Path, runtime_cache: Path) -> None:
+    """A ``doctest``/``testcode`` block with ``:hide:`` is a test the doctest builder runs where
+    it is written; it ran first here, as a setup (``>>> x`` before ``>>> x = 1``: two false
+    NameErrors), and its widget said "Setup code (runs first)"."""
+    page = (
+        ".. doctest::\n\n   >>> x = 1\n\n.. doctest::\n   :hide:\n\n   >>> x\n   1\n\n"
+        ".. testcode::\n   :hide:\n\n   print(x + 1)\n\n.. testoutput::\n   :hide:\n\n   2\n"
+    )
+    site = doctest_site(tmp_path / "site", "", page)
+    status, results = checked(site, tmp_path)
+    assert status == 0
+    assert [(r["line"], r["status"]) for r in results] == [
+        (6, "passed"),
+        (11, "passed"),
+        (17, "passed"),
+    ], results
+    build = sphinx_build(site, tmp_path / "html", "html", "-d", str(tmp_path / "d"))
+    assert build.status == 0, build.stderr
+    html = build.read("index.html")
+    assert html.count("data-in-order") == 2 and "Setup code" not in html, html
+
+
+def test_examples_of_a_group_whose_setup_fails_are_not_run(
+    tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When a group's ``testsetup`` fails, the doctest builder reports "1 failure in setup code"
+    and neither runs nor counts the group's tests; here they failed too (a NameError for every
+    name the setup did not make, at lines not to blame) and were counted. Other groups run."""
+    page = (
+        ".. testsetup::\n\n   y = 1 / 0\n   x = 1\n\n.. doctest::\n\n   >>> 1 + 1\n   2\n\n"
+        ".. doctest::\n\n   >>> x\n   1\n\n.. doctest:: other\n\n   >>> 2 + 2\n   4\n"
+    )
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    assert status == 1
+    printed = capsys.readouterr()
+    assert [(r["line"], r["status"]) for r in results] == [
+        (6, "failed"),
+        (11, "skipped"),
+        (16, "skipped"),
+        (21, "passed"),
+    ], results
+    assert "2 examples of its group did not run" in results[0]["message"], results[0]
+    assert "setup of its doctest group failed (" in results[1]["message"], results[1]
+    summary = printed.out + printed.err
+    assert "(1 doctest example)" in summary, summary  # the builder's "1 test"
+
+
 def build_upgrade_root(base: Path, *settings: str, builder: str = "html") -> Build:
     """Copy ``tests/roots/upgrade`` into *base*/project and build it into *base*/*builder*."""
     shutil.copytree(ROOTS / "upgrade", base / "project")
@@ -213,7 +261,11 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
         ("docs/included.rst", 3, "default", False),  # in the included file, at its line
         ("docs/included.rst", 8, None, False),  # a pyrun directive there too
         ("docs/index.rst", 91, None, False),  # a literal block after `.. highlight:: python`
+        ("docs/index.rst", 97, "default", False),
+        ("docs/index.rst", 102, "default", True),  # doctest:: :hide:, run in its place
+        ("docs/index.rst", 106, "default", False),
     ]
+    assert [s.options.in_order for s in pages["index"]].count(True) == 1  # type: ignore[attr-defined]
     myst = [(s.path, s.line, s.options.session) for s in pages["myst"]]  # type: ignore[attr-defined]
     assert myst == [
         ("docs/conf.py", 18, "default"),
@@ -242,7 +294,7 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
 def test_the_page_keeps_what_cannot_run(built: tuple[Path, str]) -> None:
     base, _ = built
     index = (base / "html" / "index.html").read_text()
-    assert index.count("<py-repl") == 12  # 13 snippets, the subprocess one stays static
+    assert index.count("<py-repl") == 15  # 16 snippets, the subprocess one stays static
     assert "skipped, as the doctest builder skips it" in index
     assert "Does not run in the browser: OSError: [Errno 138] emscripten does not support" in index
     static = index.split("Something that needs a subprocess")[1].split("pyrun-static-note")[0]
@@ -272,7 +324,7 @@ def test_the_cli_finds_the_same_snippets(
     theirs = sorted(((base / "project" / s.path).resolve(), s.line) for s in built_snippets)  # type: ignore[attr-defined]
     assert mine == theirs
     statuses = sorted(r["status"] for r in results)
-    assert statuses.count("static") == 2 and statuses.count("passed") == 19
+    assert statuses.count("static") == 2 and statuses.count("passed") == 22
 
 
 def test_docstrings_read_from_another_copy_of_the_project_are_warned_about(
@@ -943,6 +995,7 @@ def test_docstring_fences_stay_docstrings_with_pymdownx_snippets_on(tmp_path: Pa
 NAMED_INCLUDE_HOOK = """
 import re
 from pathlib import Path
+from typing import Any
 
 from mkdocs.plugins import event_priority
 
@@ -982,6 +1035,14 @@ def test_an_example_another_plugin_includes_from_a_named_file_is_reported_there(
     (result,) = json.loads(out.read_text())["results"]
     assert (Path(result["path"]).name, result["line"]) == ("EXTRA.md", 6), result
     assert result["location"].endswith("EXTRA.md:8"), result  # the failing example's own line
+
+
+def checked(site: Path, tmp_path: Path) -> tuple[int, list[dict[str, Any]]]:
+    """``pyrun-docs check SITE`` with a JSON report: its exit status and its results."""
+    out = tmp_path / "check.json"
+    cache = str(tmp_path / "cache")
+    status = main(["check", str(site), "--cache-dir", cache, "--json", str(out)])
+    return status, json.loads(out.read_text())["results"]
 
 
 def doctest_site(folder: Path, conf: str, page: str) -> Path:

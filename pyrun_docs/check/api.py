@@ -19,7 +19,9 @@ from pyrun_docs.fetch import ensure_runtime, packages_dir
 from pyrun_docs.package_store import PackageError, PackageIndex, PackageStore
 from pyrun_docs.packages import Resolution, resolve
 from pyrun_docs.runtime import CHECKED_RUNTIME, get_pin
+from pyrun_docs.sessions import SessionKey, is_setup, session_key
 from pyrun_docs.snippet import Snippet
+from pyrun_docs.words import plural
 
 from . import cpython, micropython, spare
 from .cache import ResultCache, default_cache_dir, results_dir
@@ -36,7 +38,7 @@ from .plan import (
 )
 from .pool import PageJob, run_pages
 from .progress import Progress, ProgressCallback
-from .results import KEPT_STATIC, CheckReport, SnippetResult, Status
+from .results import KEPT_STATIC, SETUP_FAILED, CheckReport, SnippetResult, Status
 from .settings import (
     engine_of,
     harness_settings,
@@ -207,13 +209,19 @@ def run_check(
     in_cpython = cpython.cross_check(failing, ordered, config, cache, keys) if failing else {}
     report = CheckReport(
         results=[
-            kept_static(
-                after_failure(results[(page, s.index)], page, snippets, results, config),
-                config,
-                in_cpython.get((page, s.index)),
-            )
+            result
             for page, snippets in ordered.items()
-            for s in snippets
+            for result in after_setup(
+                [
+                    kept_static(
+                        after_failure(results[(page, s.index)], page, snippets, results, config),
+                        config,
+                        in_cpython.get((page, s.index)),
+                    )
+                    for s in snippets
+                ],
+                config,
+            )
         ],
         boots=boots,
         cold_boots=cold,
@@ -267,6 +275,39 @@ def after_failure(
             note = f"{first}{AFTER_FAILURE}{earlier.location}: {cause})"
             return replace(result, message=note + (f"\n{rest}" if rest else ""))
     return result
+
+
+def after_setup(page: list[SnippetResult], config: PyrunConfig) -> list[SnippetResult]:
+    """The examples of a doctest group whose setup failed (a ``testsetup``, the site's
+    ``doctest_global_setup``: a hidden setup snippet that fails in CPython too, not one kept
+    static) are skipped, as the doctest builder skips them: it reports "1 failure in setup
+    code", then neither runs nor counts the group's tests. Here they ran (as a reader's Run
+    would), and their failures would only repeat the setup's, at lines that are not to blame."""
+    failed: dict[SessionKey | None, SnippetResult] = {}
+    for result in page:
+        judged = result.status in (Status.FAILED, Status.TIMEOUT)  # not unchecked (``error``)
+        if is_setup(result.snippet) and result.snippet.upgraded and judged:
+            failed.setdefault(session_key(result.snippet, config), result)
+    if not failed:
+        return page
+    out = [
+        SnippetResult(r.snippet, Status.SKIPPED, f"{SETUP_FAILED}{setup.location})")
+        if not is_setup(r.snippet) and (setup := failed.get(session_key(r.snippet, config)))
+        else r
+        for r in page
+    ]
+    # the setup's failure says what it cost (the skipped examples are not listed one by one)
+    for number, result in enumerate(out):
+        if result not in failed.values():
+            continue
+        count = sum(r.message == f"{SETUP_FAILED}{result.location})" for r in out)
+        if count:
+            first, newline, rest = result.message.partition("\n")
+            note = (
+                f" (so {plural(count, 'example')} of its group did not run, as in Sphinx's doctest)"
+            )
+            out[number] = replace(result, message=f"{first}{note}{newline}{rest}")
+    return out
 
 
 #: how :func:`after_failure` names the earlier failure (the build log's business, not a reader's)

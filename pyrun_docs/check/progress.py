@@ -17,7 +17,7 @@ from typing import TextIO
 from pyrun_docs.executor import example_count
 from pyrun_docs.words import plural
 
-from .results import KEPT_STATIC, STATUS_ORDER, CheckReport, SnippetResult, Status
+from .results import KEPT_STATIC, SETUP_FAILED, STATUS_ORDER, CheckReport, SnippetResult, Status
 
 BAR_WIDTH = 28
 
@@ -240,7 +240,7 @@ def format_counts(report: CheckReport) -> str:
         if r.snippet.is_transcript
         else 1
         for r in report.results
-        if r.snippet.judged_by_doctest
+        if r.snippet.judged_by_doctest and not r.message.startswith(SETUP_FAILED)
     )
     of = f" ({plural(examples, 'doctest example')})" if examples else ""
     lines.append(
