@@ -557,7 +557,9 @@ class OutputMixin extends HTMLElement {
     if (msg.type === "stream") {
       if (msg.dropped) this.cut = (this.cut || 0) + msg.dropped;
       const kind = { stderr: "pyrun-stderr", echo: "pyrun-echo" }[/** @type {string} */ (msg.stream)];
-      this.appendText(msg.text, kind || "pyrun-stdout");
+      // a transcript's `# doctest: +FLAG` comments are not shown (`doctest_flags.trim_directives`)
+      const trim = msg.stream === "echo" && this.hasAttribute("data-trim-flags");
+      this.appendText(trim ? msg.text.replace(/[ \t]*#\s*doctest:.+$/gm, "") : msg.text, kind || "pyrun-stdout");
     } else if (msg.type === "display") {
       this.appendBundle(msg.bundle);
     }

@@ -142,6 +142,7 @@ class PyrunPluginConfig(base.Config):
     path = c.ListOfItems(c.Type(str), default=[])
     # doctest option flag names for >>> transcripts (sphinx.ext.doctest's defaults)
     doctest_flags = c.ListOfItems(c.Type(str), default=list(DEFAULT_FLAGS))
+    trim_doctest_flags = c.Type(bool, default=_DEFAULTS.trim_doctest_flags)
     # existing pycon/python fences that become widgets (docs/upgrade.rst)
     upgrade = c.ListOfItems(c.Choice(UPGRADE_KINDS), default=[])
     upgrade_exclude = c.ListOfItems(c.Type(str), default=[])

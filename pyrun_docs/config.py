@@ -75,6 +75,9 @@ class PyrunConfig:
             names, or an int as ``doctest_default_flags`` is written; default: those of
             ``sphinx.ext.doctest`` (``ELLIPSIS``, ``IGNORE_EXCEPTION_DETAIL``,
             ``DONT_ACCEPT_TRUE_FOR_1``).
+        trim_doctest_flags: a transcript's ``# doctest: +FLAG`` comments are not shown (in its
+            code and in its output's echoed examples); they still judge it. Sphinx: its own
+            ``trim_doctest_flags`` setting decides.
         project: the documented project, importable in every example: a project folder
             (``"."``, relative to ``conf.py`` / ``mkdocs.yml``) whose wheel is built at docs
             build time, or a ``.whl`` file; ``None``: none.
@@ -101,6 +104,7 @@ class PyrunConfig:
     project: str | None = None
     path: tuple[str, ...] | list[str] = ()
     doctest_flags: tuple[str, ...] | list[str] | int | str = DEFAULT_FLAGS
+    trim_doctest_flags: bool = True
     output: str = "verified"
     takeaway: bool = True
     upgrade: tuple[str, ...] | list[str] = ()
@@ -196,8 +200,9 @@ class PyrunConfig:
             raise bad("upgrade_exclude", 'use a list of page globs, e.g. ["changelog", "api/*"]')
         if self.output not in OUTPUT_MODES:
             raise bad("output", f"use one of {', '.join(OUTPUT_MODES)}")
-        if not isinstance(self.takeaway, bool):
-            raise bad("takeaway", "use True or False")
+        for name in ("takeaway", "trim_doctest_flags"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad(name, "use True or False")
         if self.upgrade_failing not in FAILING_MODES:
             raise bad("upgrade_failing", f"use one of {', '.join(FAILING_MODES)}")
         for name in ("cdn_url", "micropython_cdn_url"):

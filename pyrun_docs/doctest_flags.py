@@ -10,11 +10,22 @@ list of names; the names and their values are the stdlib's (``doctest.OPTIONFLAG
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import OptionError, PyrunError
 from .executor import DEFAULT_FLAGS
+
+#: a doctest directive comment as Sphinx trims it from a shown transcript (``trim_doctest_flags``,
+#: on by default: ``sphinx.util.docutils``' ``doctestopt_re``)
+_DIRECTIVE_COMMENT = re.compile(r"[ \t]*#\s*doctest:.+$", re.MULTILINE)
+
+
+def trim_directives(text: str) -> str:
+    """*text* without its ``# doctest: +FLAG`` comments: instructions to the checker, not code
+    for readers (Sphinx hides them on its pages; a widget showed them in its code and output)."""
+    return _DIRECTIVE_COMMENT.sub("", text)
 
 
 @functools.cache

@@ -12,6 +12,7 @@ import html
 import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pygments import highlight
@@ -21,7 +22,7 @@ from pygments.lexers import PythonLexer
 from . import __version__
 from .assets import EXECUTOR_NAME, SERVICE_WORKER_URL, WORKER_NAME, asset_version
 from .config import PyrunConfig
-from .doctest_flags import apply
+from .doctest_flags import apply, trim_directives
 from .mpy import MPY_NAME, compiled_executor
 from .outputs import Link, MarkdownToHtml, Recorded, to_html
 from .runtime import RuntimePin, load_pins
@@ -158,6 +159,8 @@ def render_snippet(
     if snippet.is_transcript:
         # the transcript with its expected outputs: the browser judges it as the check does
         attrs["data-transcript"] = snippet.code
+        if config.trim_doctest_flags:
+            attrs["data-trim-flags"] = ""  # nor does the browser show them in its echo
     if opts.module:
         attrs["data-module"] = opts.module
     if opts.docstring:
@@ -177,7 +180,7 @@ def render_snippet(
         else ""
     )
     code_html = highlight_code(
-        snippet.source,
+        shown_code(snippet, config),
         hl_lines=opts.emphasize_lines,
         line_prefix=f"{snippet.element_id}-line",
         wrapcode=wrapcode,
@@ -198,6 +201,15 @@ def render_snippet(
     return f'<div class="pyrun-widget">{anchors}{element}</div>\n'
 
 
+def shown_code(snippet: Snippet, config: PyrunConfig) -> str:
+    """The code a widget shows and a reader edits: a transcript's without prompts and outputs,
+    and without its ``# doctest:`` comments unless ``trim_doctest_flags`` is off (the widget
+    runs the transcript as written while its code is unchanged)."""
+    if snippet.is_transcript and config.trim_doctest_flags:
+        return trim_directives(snippet.source)
+    return snippet.source
+
+
 def verified_output(snippet: Snippet, result: Any, config: PyrunConfig) -> Recorded | None:
     """The output to show under *snippet* before any Run: what a passing check of exactly this
     snippet showed (a check result is keyed by the snippet's content, session chain, options,
@@ -211,7 +223,17 @@ def verified_output(snippet: Snippet, result: Any, config: PyrunConfig) -> Recor
     if snippet.expected is not None or status not in VERIFIED_STATUSES:
         return None
     shown = getattr(result, "shown", None)
-    return shown if isinstance(shown, Recorded) and shown else None
+    if not (isinstance(shown, Recorded) and shown):
+        return None
+    if snippet.is_transcript and config.trim_doctest_flags:
+        items = tuple(
+            {**item, "text": trim_directives(str(item["text"]))}
+            if item.get("stream") == "echo"
+            else item
+            for item in shown.items
+        )
+        return replace(shown, items=items)
+    return shown
 
 
 #: the check statuses whose output is shown (a pass now, or one remembered for the same content)

@@ -15,8 +15,14 @@ logger = logging.getLogger(__name__)
 PREFIX = "pyrun_"
 
 
+#: settings Sphinx itself has (``trim_doctest_flags``): read from there, no ``pyrun_`` copy
+SPHINX_OWN = frozenset({"trim_doctest_flags"})
+
+
 def register(app: Sphinx) -> None:
     for f in fields(PyrunConfig):
+        if f.name in SPHINX_OWN:
+            continue
         default = f.default if f.default is not MISSING else None
         if isinstance(default, tuple):  # conf.py writes lists; Sphinx warns on a type change
             default = list(default)
@@ -46,7 +52,10 @@ def get_config(app: Sphinx) -> PyrunConfig:
 def _values(app: Sphinx, config: Config) -> dict[str, object]:
     """The ``pyrun_*`` values; with ``sphinx.ext.doctest`` loaded, its ``doctest_default_flags``
     judge transcripts (so the check and ``sphinx-build -b doctest`` use the same flags)."""
-    values = {f.name: getattr(config, PREFIX + f.name) for f in fields(PyrunConfig)}
+    values = {
+        f.name: getattr(config, f.name if f.name in SPHINX_OWN else PREFIX + f.name)
+        for f in fields(PyrunConfig)
+    }
     doctest = "sphinx.ext.doctest" in app.extensions
     if doctest:
         values["doctest_flags"] = config.doctest_default_flags

@@ -64,11 +64,15 @@ def test_a_hidden_doctest_block_runs_in_its_place(
     page: Any, upgrade_url: str, stored_snapshot: StoredSnapshot
 ) -> None:
     """A ``:hide:`` doctest block is no setup: Run on the example after it runs it after the
-    example before it, as the check and the doctest builder do (first, it raised NameError)."""
+    example before it, as the check and the doctest builder do (first, it raised NameError).
+    That example's ``# doctest:`` comment judges it but is not shown, as Sphinx hides it
+    (``trim_doctest_flags``): not in its code, nor in its output's echo."""
     open_page(page, upgrade_url + "index.html", stored_snapshot)
     element_id = page.locator("py-repl[data-in-order]").last.evaluate(
         "el => el.closest('.pyrun-widget').nextElementSibling.querySelector('py-repl').id"
     )
     result = click_run(page, element_id)
     assert result["ok"] is True, result
-    assert page.locator(f"#{element_id} .pyrun-output").inner_text().splitlines()[-1] == "[1, 2]"
+    output = page.locator(f"#{element_id} .pyrun-output").inner_text()
+    assert output.splitlines() == [">>> counter", "[1, 2]"], output
+    assert "doctest:" not in page.locator(f"#{element_id} .pyrun-code").inner_text()

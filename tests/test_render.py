@@ -10,13 +10,16 @@ import json
 import os
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from bs4 import BeautifulSoup
 
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
-from pyrun_docs.options import parse_options
-from pyrun_docs.render import page_config, page_config_json, render_snippet
+from pyrun_docs.options import SnippetOptions, parse_options
+from pyrun_docs.outputs import Recorded
+from pyrun_docs.render import page_config, page_config_json, render_snippet, verified_output
 from pyrun_docs.runtime import load_pins
 from pyrun_docs.snippet import Snippet
 
@@ -88,6 +91,29 @@ def test_transcript_is_shown_without_prompts() -> None:
     text = re.sub(r"<[^>]+>", "", html)
     assert ">>>" not in text and "&gt;&gt;&gt;" not in text
     assert "data-transcript" in html
+
+
+def test_doctest_directive_comments_are_not_shown_unless_asked() -> None:
+    """Sphinx hides a transcript's ``# doctest: +FLAG`` comments (``trim_doctest_flags``); the
+    widget showed them in its code and its verified output's echo. The transcript it runs keeps
+    them, so the browser judges it as the check does."""
+    code = ">>> print(list(range(9)))  # doctest: +ELLIPSIS\n[0, 1, ..., 8]\n"
+    snippet = Snippet(code, "p.rst", 3, "p", 0, SnippetOptions(), origin="upgrade")
+    shown = Recorded(({"stream": "echo", "text": ">>> print(list(range(9)))  # doctest: +ELLIPSIS\n"},
+                      {"stream": "stdout", "text": "[0, 1, 2, 3, 4, 5, 6, 7, 8]\n"}))  # fmt: skip
+    result = SimpleNamespace(status=SimpleNamespace(value="passed"), shown=shown)
+    for trim in (True, False):
+        config = PyrunConfig(trim_doctest_flags=trim)
+        html = render_snippet(snippet, config)
+        code_text = BeautifulSoup(html, "html.parser").select_one(".pyrun-code").get_text()
+        verified = verified_output(snippet, result, config)
+        assert verified is not None
+        assert ("doctest:" in code_text) is not trim, code_text
+        assert ("doctest:" in verified.items[0]["text"]) is not trim, verified
+        assert ("data-trim-flags" in html) is trim
+        assert "# doctest: +ELLIPSIS" in BeautifulSoup(html, "html.parser").select_one(
+            "py-repl"
+        ).get("data-transcript")
 
 
 def test_page_config_reads_the_pin() -> None:

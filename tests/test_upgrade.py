@@ -191,6 +191,23 @@ def test_a_hidden_doctest_block_runs_in_its_place(tmp_path: Path, runtime_cache:
     assert html.count("data-in-order") == 2 and "Setup code" not in html, html
 
 
+def test_sphinx_trim_doctest_flags_decides_whether_widgets_show_doctest_comments(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """Sphinx hides ``# doctest:`` comments of shown transcripts by default; a project that
+    turns ``trim_doctest_flags`` off (docs about doctest itself) sees them in its widgets too."""
+    page = ">>> print(list(range(9)))  # doctest: +ELLIPSIS\n[0, 1, ..., 8]\n"
+    for trim in (True, False):
+        site = doctest_site(tmp_path / f"site{trim}", f"trim_doctest_flags = {trim}\n", page)
+        build = sphinx_build(
+            site, tmp_path / f"html{trim}", "html", "-d", str(tmp_path / f"d{trim}")
+        )
+        assert build.status == 0, build.stderr
+        soup = BeautifulSoup(build.read("index.html"), "html.parser")
+        code = soup.select_one("py-repl .pyrun-code").get_text()  # type: ignore[union-attr]
+        assert ("doctest: +ELLIPSIS" in code) is not trim, code
+
+
 def test_examples_of_a_group_whose_setup_fails_are_not_run(
     tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
