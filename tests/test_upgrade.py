@@ -707,6 +707,13 @@ One the browser cannot run (no processes in WebAssembly):
 .. code-block:: python
 
    response = client.get(url)  # an illustration, never meant to run
+
+.. doctest:: third
+
+   >>> import pyodide  # here only in the browser
+   >>> import subprocess
+   >>> subprocess.run(["true"]).returncode
+   0
 """
 
 
@@ -716,8 +723,10 @@ def test_an_example_failing_in_cpython_too_fails_the_check(
     """``pyrun_upgrade_failing = "static"`` keeps what fails only in the browser static; an
     example of the doctest builder's (a transcript, a testcode block) that fails in this Python
     too is a failure, as ``sphinx-build -b doctest`` says. Upgraded ``python`` blocks (never run
-    by the doctest builder) and an example this Python cannot judge (a module it lacks) stay
-    static. The verdict is kept: the next check starts no Python for it."""
+    by the doctest builder) and an example this Python cannot judge (a module it lacks: the
+    browser has it) stay static; an import that fails in both Pythons alike (a module in no
+    package, a typo) is a failure. The verdict is kept: the next check starts no Python for
+    it."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "conf.py").write_text(
@@ -733,27 +742,30 @@ def test_an_example_failing_in_cpython_too_fails_the_check(
         return {r["line"]: r for r in json.loads(out.read_text())["results"]}
 
     results = check()
-    typo, process, missing, testcode, illustration = (results[n] for n in (6, 11, 17, 23, 27))
+    typo, process, missing, testcode, illustration, lacking = (
+        results[n] for n in (6, 11, 17, 23, 27, 31)
+    )
     assert typo["status"] == "failed" and "(fails in CPython 3." in typo["message"]
     assert testcode["status"] == "failed"
     assert "ZeroDivisionError" in testcode["message"] and "fails in CPython" in testcode["message"]
     assert process["status"] == "static" and "does not support processes" in process["message"]
-    assert missing["status"] == "static" and "CPython" not in missing["message"]
+    assert missing["status"] == "failed" and "fails in CPython" in missing["message"], missing
     assert illustration["status"] == "static" and "CPython" not in illustration["message"]
+    assert lacking["status"] == "static" and "CPython" not in lacking["message"], lacking
 
     def no_python(*args: object, **kwargs: object) -> None:
         raise AssertionError("a kept verdict started Python again")
 
     monkeypatch.setattr("pyrun_docs.check.cpython.subprocess.Popen", no_python)
     again = check()
-    assert [again[n]["status"] for n in (6, 11, 17, 23, 27)] == [
-        "failed", "static", "static", "failed", "static"
+    assert [again[n]["status"] for n in (6, 11, 17, 23, 27, 31)] == [
+        "failed", "static", "failed", "failed", "static", "static"
     ]  # fmt: skip
     monkeypatch.undo()
     with (docs / "conf.py").open("a") as conf:
         conf.write('pyrun_upgrade_failing = "error"\n')  # every failure fails: nothing to ask
     strict = check()
-    assert [strict[n]["status"] for n in (6, 11, 17, 23, 27)] == ["failed"] * 5
+    assert [strict[n]["status"] for n in (6, 11, 17, 23, 27, 31)] == ["failed"] * 6
     assert not any("CPython" in r["message"] for r in strict.values())
 
 

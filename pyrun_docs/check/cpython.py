@@ -81,11 +81,12 @@ def cross_check(
     example the doctest builder passes "failed in CPython too", or one it fails stayed static)."""
     verdicts: dict[tuple[str, int], SnippetResult] = {}
     wanted: dict[str, dict[int, Snippet]] = {}
+    in_pyodide = {(page, result.snippet.index): result for page, result in failing}
     for page, result in failing:
         snippet = result.snippet
         cached = _cached(cache, keys.get((page, snippet.index)), config)
         if cached is not None:
-            if (verdict := _verdict(snippet, cached)) is not None:
+            if (verdict := _verdict(result, cached)) is not None:
                 verdicts[(page, snippet.index)] = verdict
         else:
             wanted.setdefault(page, {})[snippet.index] = snippet
@@ -110,17 +111,46 @@ def cross_check(
         key = keys.get((page, snippet.index))
         if key:
             cache.put(_key(key, config), {"cpython": raw})
-        if (verdict := _verdict(snippet, raw)) is not None:
+        if (verdict := _verdict(in_pyodide[(page, snippet.index)], raw)) is not None:
             verdicts[(page, snippet.index)] = verdict
     return verdicts
 
 
-def _verdict(snippet: Snippet, raw: dict[str, Any]) -> SnippetResult | None:
+def _verdict(pyodide: SnippetResult, raw: dict[str, Any]) -> SnippetResult | None:
     """This Python's verdict from its executor result; ``None``: it could not judge."""
     error = raw.get("error")
-    if not raw.get("ok") and isinstance(error, dict) and str(error.get("type")) in UNJUDGED:
+    if (
+        not raw.get("ok")
+        and isinstance(error, dict)
+        and str(error.get("type")) in UNJUDGED
+        and not _same_import_error(pyodide, error)
+    ):
         return None
-    return judge(snippet, raw, Recorded())
+    return judge(pyodide.snippet, raw, Recorded())
+
+
+def _same_import_error(pyodide: SnippetResult, error: dict[str, Any]) -> bool:
+    """An import that fails in Pyodide and here alike (a module in no package, a typo:
+    ``from collections import OrderdDict``) is a verdict: the docs are broken, as the doctest
+    builder says; it stayed static and passed. Only one that fails here alone, or for another
+    name, says this Python lacks something the site installs (the project as a wheel)."""
+    kind = str(error.get("type"))
+    if kind not in IMPORT_ERRORS or pyodide.exception != kind:
+        return False
+    here = f"{kind}: {error.get('message', '')}"
+    return _import_said(here) == _import_said(pyodide.message.partition("\n")[0])
+
+
+def _import_said(message: str) -> str:
+    """An import error's message without what differs between Pythons: the file it names at the
+    end (``cannot import name 'X' from 'm' (/path/to/m.py)``) and the count of more failures."""
+    return _FROM_FILE.sub("", _MORE.sub("", message))
+
+
+#: the import errors :func:`_same_import_error` may take as a verdict
+IMPORT_ERRORS = frozenset({"ModuleNotFoundError", "ImportError"})
+#: the file an ``ImportError`` names at its end
+_FROM_FILE = re.compile(r" \([^()]*\)$")
 
 
 #: the executor's count of a transcript's other failing examples, right after the first's message
