@@ -47,6 +47,7 @@ from .config import PyrunConfig
 from .errors import PyrunError
 from .fetch import cache_root, packages_dir
 from .package_store import (
+    DATA_FOR,
     LockedPackage,
     PackageError,
     PackageIndex,
@@ -201,12 +202,32 @@ def read_wheel(path: Path) -> WheelInfo:
                     imports.add(first)
                 elif n.endswith(".py"):
                     imports.add(n[:-3])
+        data = _data_packages(zf, names)
+    requires = [str(r) for r in meta.get_all("Requires-Dist") or []]
     return WheelInfo(
         name=str(meta.get("Name", "")),
         version=str(meta.get("Version", "")),
-        requires=[str(r) for r in meta.get_all("Requires-Dist") or []],
+        requires=requires + [d for d in data if d not in requires],
         imports=sorted(i for i in imports if i.isidentifier()),
     )
+
+
+#: an import of a standard-library module that needs a package's data (:data:`DATA_FOR`)
+_DATA_IMPORT = re.compile(
+    rb"^[ \t]*(?:import|from)[ \t]+(" + b"|".join(m.encode() for m in DATA_FOR) + rb")\b",
+    re.MULTILINE,
+)
+
+
+def _data_packages(zf: zipfile.ZipFile, names: list[str]) -> list[str]:
+    """The data packages a wheel's own modules need (``import zoneinfo``: ``tzdata``), which it
+    does not declare, as CPython finds the system's time zones: babel's dates in Pyodide had none
+    ("LookupError: Unknown timezone Europe/Paris", 79 examples kept static)."""
+    found: set[str] = set()
+    for name in names:
+        if name.endswith(".py") and ".dist-info/" not in name:
+            found.update(m.decode() for m in _DATA_IMPORT.findall(zf.read(name)))
+    return sorted(DATA_FOR[module] for module in found)
 
 
 # --- pip ---------------------------------------------------------------------------------------

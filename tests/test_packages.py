@@ -500,6 +500,29 @@ def test_nothing_beneath_the_check_imports_it() -> None:
     assert proc.stdout.strip() == "[]", proc.stdout
 
 
+def test_a_project_using_zoneinfo_gets_tzdata(lock: PyodideLock, tmp_path: Path) -> None:
+    """A project whose modules import ``zoneinfo`` needs ``tzdata`` in Pyodide (no system time
+    zones) without declaring it (CPython finds the system's): babel's date examples had none
+    ("Unknown timezone Europe/Paris") although no example imported ``zoneinfo`` itself."""
+    import zipfile
+
+    wheel = tmp_path / "tzproj-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr(
+            "tzproj-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: tzproj\nVersion: 1.0\n"
+        )
+        zf.writestr(
+            "tzproj/__init__.py",
+            "try:\n    from zoneinfo import ZoneInfo\nexcept ImportError:\n    pass\n",
+        )
+    assert read_wheel(wheel).requires == ["tzdata"]
+    pages = {"index": [snip("import tzproj\n")]}
+    res = resolve(pages, PyrunConfig(project=str(wheel)), lock, PIN, cache_dir=tmp_path / "c")
+    assert not res.problems, res.problems
+    assert res.packages["tzproj"].depends == ["tzdata"]
+    assert "tzdata" in snippet_needs(snip("print(1)\n"), res)
+
+
 def test_project_that_is_not_a_project(lock: PyodideLock, tmp_path: Path) -> None:
     res = resolve(
         {"index": []},
