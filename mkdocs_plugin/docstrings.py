@@ -21,7 +21,13 @@ from pyrun_docs.locate import file_lines, locate_object
 from pyrun_docs.options import SnippetOptions
 from pyrun_docs.render import render_snippet
 from pyrun_docs.snippet import Snippet, is_transcript, normalize_code
-from pyrun_docs.upgrade import OPT_OUT_CLASS, PYTHON_LANGUAGES, compiles, unparsable
+from pyrun_docs.upgrade import (
+    CANNOT_PARSE,
+    OPT_OUT_CLASS,
+    PYTHON_LANGUAGES,
+    compiles,
+    unparsable,
+)
 
 
 def upgrade_docstrings(
@@ -76,13 +82,13 @@ def upgrade_docstrings(
         if not transcript and not (where is not None and _fenced_as_python(file, line)):
             continue  # mkdocstrings' HTML does not say a block's language: its docstring does
         problem = (
-            (unparsable(code) if is_transcript(code) else "no >>> prompt") if transcript else ""
+            (unparsable(code) if is_transcript(code) else (1, f"{CANNOT_PARSE} it: no >>> prompt"))
+            if transcript
+            else None
         )
         if problem:
-            warn(
-                f"{file}:{line}",
-                f"this example stays a plain block: doctest cannot parse it: {problem}",
-            )
+            at, reason = problem
+            warn(f"{file}:{line + at - 1}", f"this example stays a plain block: {reason}")
             continue
         options = (
             SnippetOptions(session=name, module=module, docstring=name)

@@ -268,11 +268,14 @@ def with_scan_errors(report: CheckReport, errors: Sequence[PyrunError]) -> Check
     extra: list[SnippetResult] = []
     for error in errors:
         path, line = _split_location(error.location)
-        owner = _owner(path, line, by_path.get(os.path.realpath(path), []))
+        same_file = by_path.get(os.path.realpath(path), [])
+        owner = _owner(path, line, same_file)
         if owner is not None:
             owned.setdefault(id(owner), []).append((line, error.message))
             continue
-        stand_in = Snippet(code="", path=path, line=line, page=path, index=-1)
+        # on its file's page, when that page has snippets (it counted as one page more)
+        page = same_file[0].page if same_file else path
+        stand_in = Snippet(code="", path=path, line=line, page=page, index=-1)
         extra.append(SnippetResult(stand_in, Status.ERROR, error.message))
     results: list[SnippetResult] = []
     for result in report.results:

@@ -98,6 +98,8 @@ class Upgraded:
     found: Found
     snippet: Snippet | None = None
     reason: str = ""
+    #: the file's line the reason is about, when not the block's first (doctest's parse error)
+    line: int | None = None
 
 
 def excluded(page: str, patterns: Iterable[str]) -> bool:
@@ -175,7 +177,8 @@ def upgrade_page(
         if kind == "transcript":
             problem = unparsable(code)
             if problem:
-                results.append(Upgraded(block, reason=f"doctest cannot parse it: {problem}"))
+                at, reason = problem
+                results.append(Upgraded(block, reason=reason, line=block.line + skipped + at - 1))
                 continue
         snippet = Snippet(
             code=code,
@@ -227,15 +230,35 @@ def _dedent(text: str) -> str:
     return body + "\n" if body else ""
 
 
-def unparsable(code: str) -> str:
-    """doctest's complaint about a transcript it cannot parse ("" when it can)."""
+def unparsable(code: str) -> tuple[int, str] | None:
+    """Why doctest cannot parse a transcript, and at which of its lines (1-based); ``None``
+    when it can. doctest's own words name "line 3 of the docstring for the example", a
+    docstring that is not there: the reason says "doctest cannot parse its line 3" and the
+    caller reports it at that line of the file (it named the block's first line)."""
     import doctest
 
     try:
         doctest.DocTestParser().parse(code, "the example")
     except ValueError as exc:
-        return str(exc)
-    return ""
+        text = str(exc)
+        said = _DOCTEST_LINE.match(text)
+        if said is None:
+            return 1, f"{CANNOT_PARSE} it: {text}"
+        number, why = said.groups()
+        # "lacks blank after   .: '  ...'" quotes three characters from the line's indent on
+        why = re.sub(
+            r"^lacks blank after .{3}:", "a prompt (>>> or ...) without a blank after it:", why
+        )
+        return int(number), f"{CANNOT_PARSE} its line {number}: {why}"
+    return None
+
+
+#: how the reason for a transcript doctest cannot parse begins
+CANNOT_PARSE = "doctest cannot parse"
+
+
+#: doctest's parse error: "line 3 of the docstring for the example lacks blank after ...: '...'"
+_DOCTEST_LINE = re.compile(r"line (\d+) of the (?:docstring|doctest) for the example (.*)", re.S)
 
 
 # --- Markdown (MkDocs): fenced code blocks ---------------------------------------------------------
@@ -293,7 +316,7 @@ def upgrade_markdown(
         if kind == "transcript":
             problem = unparsable(textwrap.dedent(body))
             if problem:
-                problems.append((i + 1, f"doctest cannot parse it: {problem}"))
+                problems.append((i + 1 + problem[0], problem[1]))  # body line 1: after the fence
                 kind = None
         if kind is not None:
             header = 'pyrun session="default"' if kind == "transcript" else "pyrun"

@@ -28,6 +28,7 @@ from sphinx.util import logging
 from pyrun_docs.locate import DOCSTRING, display_path, inherited_module, locate, module_of
 from pyrun_docs.snippet import Snippet
 from pyrun_docs.upgrade import (
+    CANNOT_PARSE,
     CODE_WITH_PROMPTS,
     DEFAULT_GROUP,
     OPT_OUT_CLASS,
@@ -99,13 +100,13 @@ class UpgradeExamples(SphinxTransform):
             if result.snippet is None:
                 tested = key.get("testnodetype") == "doctest"  # the doctest builder tests it
                 if (
-                    result.reason.startswith("doctest cannot parse")
+                    result.reason.startswith(CANNOT_PARSE)
                     or CODE_WITH_PROMPTS in result.reason
                     or (tested and result.reason.startswith("no >>> prompt"))
                 ):
                     logger.warning(
                         f"pyrun: this example stays a plain block: {result.reason}",
-                        location=f"{result.found.path}:{result.found.line}",
+                        location=f"{result.found.path}:{result.line or result.found.line}",
                         type="pyrun",
                         subtype="upgrade",
                     )

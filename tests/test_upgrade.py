@@ -67,7 +67,8 @@ def test_doctest_groups_become_sessions() -> None:
     assert reasons[7] == "shown with its testcode block"
     assert "cleanup" in reasons[9]
     assert (
-        reasons[15].startswith("doctest cannot parse it") and "lacks blank after >>>" in reasons[15]
+        reasons[15].startswith("doctest cannot parse its line")
+        and "blank after it: '>>>2'" in reasons[15]
     )
 
 
@@ -206,6 +207,24 @@ def test_sphinx_trim_doctest_flags_decides_whether_widgets_show_doctest_comments
         soup = BeautifulSoup(build.read("index.html"), "html.parser")
         code = soup.select_one("py-repl .pyrun-code").get_text()  # type: ignore[union-attr]
         assert ("doctest: +ELLIPSIS" in code) is not trim, code
+
+
+def test_a_transcript_doctest_cannot_parse_is_reported_at_its_bad_line(
+    tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """doctest's complaint names "line 3 of the docstring for the example" (no docstring there)
+    and quoted three characters of the line ("lacks blank after   ."); it was reported at the
+    block's first line, and counted on a page of its own ("on 2 pages" for one)."""
+    page = ">>> 1 + 1\n2\n\nNext:\n\n>>> x = 1\n>>> int('a b')\n  ...\nValueError: no\n"
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    assert status == 1
+    bad = [r for r in results if r["status"] == "error"]
+    assert [r["line"] for r in bad] == [11], results
+    assert bad[0]["message"].endswith(
+        "doctest cannot parse its line 3: a prompt (>>> or ...) without a blank after it: '  ...'"
+    ), bad
+    printed = capsys.readouterr()
+    assert "on 1 page in" in printed.out + printed.err
 
 
 def test_examples_of_a_group_whose_setup_fails_are_not_run(
@@ -476,7 +495,7 @@ def test_markdown_fences_are_rewritten_in_place() -> None:
     assert lines[2] == '```pyrun session="default"' and lines[10] == "    ```pyrun"
     assert sorted(fences) == [3, 11, 23]
     assert fences[11].language == "python" and fences[11].code == 'print("from python")'
-    assert [line for line, _ in problems] == [29]  # doctest cannot parse ">>>2"
+    assert [line for line, _ in problems] == [32]  # doctest cannot parse ">>>2", its line
     assert "```{.python .no-pyrun}" in text and "```python\ndef fragment" in text
     only_doctest = upgrade_markdown(MARKDOWN, ["doctest"])[1]
     assert sorted(only_doctest) == [3, 23]
@@ -544,7 +563,7 @@ def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
     build = mkdocs_build(root)
     assert build.status == 0, build.output  # a static example does not fail `check: error`
     assert (
-        "docs/snippets.md:29: this example stays a plain block: doctest cannot parse"
+        "docs/snippets.md:32: this example stays a plain block: doctest cannot parse"
         in build.output
     )
     page = build.read("snippets/index.html")
@@ -564,10 +583,10 @@ def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
         ("snippets.md", 4, "passed"),
         ("snippets.md", 12, "passed"),
         ("snippets.md", 24, "static"),
-        ("snippets.md", 29, "error"),  # the transcript doctest cannot parse: counted, once
+        ("snippets.md", 32, "error"),  # the transcript doctest cannot parse: counted, once
     ]
     assert not [f for f in found if f[0] == "other.md"]
-    assert capsys.readouterr().out.count("snippets.md:29: error: this example stays a plain") == 1
+    assert capsys.readouterr().out.count("snippets.md:32: error: this example stays a plain") == 1
 
 
 def test_mkdocstrings_docstring_examples_are_upgraded(
