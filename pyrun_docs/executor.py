@@ -436,7 +436,9 @@ class Executor:
 
         A plain snippet runs as ``__main__``; a transcript gets what ``sphinx.ext.doctest`` gives a
         group, a namespace without ``__name__`` (so ``class A`` prints as ``<class 'A'>``, as the
-        docs were written against). In a session mixing both, each snippet sees its own kind's rule.
+        docs were written against) whose ``__builtins__`` is the builtins' dict, as ``exec``
+        puts it in a namespace without one (``type(__builtins__)`` was ``module``). In a session
+        mixing both, each snippet sees its own kind's rule.
         MicroPython keeps ``__name__`` (its classes print without a module either way). A
         docstring's examples run with their module's ``__name__`` (:meth:`with_module`), as
         doctest's finder gives it.
@@ -448,8 +450,10 @@ class Executor:
                 self.sessions[session] = ns
         if transcript and not MICROPYTHON:
             ns.pop("__name__", None)
+            ns["__builtins__"] = builtins.__dict__
         else:
             ns["__name__"] = "__main__"
+            ns["__builtins__"] = builtins
         return ns
 
     def _keep_stderr(self, session: str, bound: Any, ours: tuple[Any, ...]) -> None:

@@ -63,6 +63,9 @@ REPRODUCERS = [
 HANDWRITTEN = [
     Case("plain-pass", ">>> 1 + 1\n2\n"),
     Case("plain-fail", ">>> 1 + 1\n3\n"),
+    # exec puts the builtins' dict in a namespace without them (a trial: it was the module)
+    Case("builtins-is-a-dict", ">>> type(__builtins__).__name__\n'dict'\n", mp=False),
+    Case("builtins-is-not-a-module", ">>> type(__builtins__).__name__\n'module'\n", mp=False),
     Case("second-fails", ">>> 1\n1\n>>> 2\n3\n"),
     Case("unexpected-output", ">>> 1\n>>> 2\n2\n"),
     Case("none-prints-nothing", ">>> None\n>>> x = 5\n"),
