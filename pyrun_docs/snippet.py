@@ -71,6 +71,12 @@ class Snippet:
         return self.is_transcript or self.expected is not None
 
     @property
+    def skips_examples(self) -> bool:
+        """Whether its own ``options`` skip its examples (a doctest directive's ``:options:
+        +SKIP``; Sphinx's, for a ``:pyversion:`` the build's Python does not meet)."""
+        return ("SKIP", True) in self.options.flags
+
+    @property
     def upgraded(self) -> bool:
         return self.origin == "upgrade"
 

@@ -70,8 +70,10 @@ def pyodide_report(runtime_cache: Path, tmp_path_factory: pytest.TempPathFactory
 def test_check_in_pyodide_gives_doctests_verdicts(pyodide_report: CheckReport) -> None:
     differ = []
     for case, result in zip(PAGE_CASES, pyodide_report.results, strict=True):
-        assert result.status in (Status.PASSED, Status.FAILED), (case.name, result.message)
-        if (result.status is Status.PASSED) is not reference(case.text):
+        # an example doctest skips fails nothing: the transcript of only such is "skipped"
+        ok = result.status in (Status.PASSED, Status.SKIPPED)
+        assert ok or result.status is Status.FAILED, (case.name, result.message)
+        if ok is not reference(case.text):
             differ.append((case.name, result.message))
     assert not differ, differ
 

@@ -227,6 +227,29 @@ def test_a_transcript_doctest_cannot_parse_is_reported_at_its_bad_line(
     assert "on 1 page in" in printed.out + printed.err
 
 
+def test_a_block_whose_every_example_is_skipped_is_skipped(
+    tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """doctest skips the examples of a block with ``:options: +SKIP``, with every example
+    marked ``+SKIP``, or with a ``:pyversion:`` the build's Python does not meet (Sphinx sets
+    SKIP): they were reported "passed" ("all passed: 4 snippets"), with a verified output that
+    showed the examples and nothing else."""
+    page = (
+        ".. doctest::\n   :pyversion: > 3.99\n\n   >>> 1\n   2\n\n>>> 1 + 1\n2\n\n"
+        ".. doctest::\n   :options: +SKIP\n\n   >>> 1\n   3\n\n>>> 1  # doctest: +SKIP\n4\n"
+    )
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    assert status == 0
+    assert [(r["line"], r["status"]) for r in results] == [
+        (7, "skipped"),
+        (10, "passed"),
+        (16, "skipped"),
+        (19, "skipped"),
+    ], results
+    printed = capsys.readouterr()
+    assert "passed, 3 skipped: 4 snippets (1 doctest example)" in printed.out + printed.err
+
+
 def test_examples_of_a_group_whose_setup_fails_are_not_run(
     tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from pyrun_docs.config import PyrunConfig
+from pyrun_docs.executor import example_count
 from pyrun_docs.fetch import ensure_runtime, packages_dir
 from pyrun_docs.package_store import PackageError, PackageIndex, PackageStore
 from pyrun_docs.packages import Resolution, resolve
@@ -125,6 +126,10 @@ def run_check(
         for snippet in snippets:
             if snippet.options.check == "skip":
                 settle(page, skipped(snippet, "skipped (check: skip)"))
+            elif snippet.is_transcript and not example_count(snippet.code, snippet.skips_examples):
+                # as doctest skips them: reported so, not "passed" (its verified output showed
+                # the examples and nothing they print)
+                settle(page, skipped(snippet, "skipped: doctest skips every example (+SKIP)"))
             elif runtime_of(snippet, config) == micropython.RUNTIME:
                 micro.setdefault(page, []).append(snippet)  # run by MicroPython's own harness
             else:
