@@ -68,7 +68,7 @@ def _search(path: str, hint: int, code: str) -> int:
     best, best_run = hint, 0
     for distance in range(0, 200):
         for number in (hint + distance, hint - distance):
-            if 1 <= number <= len(lines) and lines[number - 1].strip() == wanted[0]:
+            if 1 <= number <= len(lines) and _bare(lines[number - 1]) == wanted[0]:
                 run = _run_length(lines, number, wanted)
                 if run > best_run:
                     best, best_run = number, run
@@ -83,12 +83,21 @@ def _run_length(lines: tuple[str, ...], number: int, wanted: list[str]) -> int:
     for line in lines[number - 1 :]:
         if matched == len(wanted):
             break
-        if not line.strip():
+        bare = _bare(line)
+        if not bare:
             continue
-        if line.strip() != wanted[matched]:
+        if bare != wanted[matched]:
             break
         matched += 1
     return matched
+
+
+def _bare(line: str) -> str:
+    """A file's line as a docstring's line is compared with it: stripped, and without the
+    ``#:`` of an attribute's doc comment (autodoc's; its examples were put at the module's
+    docstring)."""
+    text = line.strip()
+    return text[2:].strip() if text.startswith("#:") else text
 
 
 def file_lines(path: str) -> tuple[str, ...]:

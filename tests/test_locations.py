@@ -118,3 +118,15 @@ def test_of_two_examples_that_start_alike_the_one_with_the_code_is_found(tmp_pat
     assert _search(str(source), 2, second) == 8
     assert _search(str(source), 8, '>>> P = Undefined("P")\n>>> is_a(P)\nTrue\n') == 2
     assert _search(str(source), 3, '>>> P = Undefined("P")\n>>> other()\n') == 2  # nearest
+
+
+def test_an_example_in_an_attributes_doc_comment_is_found_at_its_line(tmp_path: Path) -> None:
+    """autodoc documents an attribute from its ``#:`` comment; its example was reported inside
+    the module's docstring (the comment's ``#:`` kept its lines from matching)."""
+    from pyrun_docs.locate import _search
+
+    source = tmp_path / "mod.py"
+    source.write_text(
+        '"""Package.\n\nMore.\n"""\n\n#: Doc.\n#:\n#: >>> ATTR\n#: \'a\'\nATTR = "a"\n'
+    )
+    assert _search(str(source), 3, ">>> ATTR\n'a'\n") == 8
