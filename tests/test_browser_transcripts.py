@@ -80,7 +80,7 @@ def test_a_transcript_reads_like_a_console(
         ">>> class A: pass",
         ">>> A",
         "<class 'A'>",
-        '>>> print("a  b")  # doctest: +NORMALIZE_WHITESPACE',
+        '>>> print("a  b")',  # its doctest comment judges, it is not shown (trim_doctest_flags)
         "a  b",
     ]
     assert lines(page, "#pyrun-0 .pyrun-echo")[0] == ">>> x = 6 * 7"
