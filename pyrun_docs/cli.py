@@ -236,7 +236,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         for err in scan.errors:
             print(f"{err.location}: error: {err.message}", file=sys.stderr)
         raise
-    report = with_scan_errors(report, scan.errors)
+    settings = [
+        PyrunError(text, location=_setting_at(site, text)) for text in report.setting_problems
+    ]
+    report = with_scan_errors(report, [*scan.errors, *settings])
     if report.results:
         print(format_summary(report))
     if args.json:
@@ -245,6 +248,23 @@ def _cmd_check(args: argparse.Namespace) -> int:
         write_junit(report, Path(args.junit_xml))
     emit_github_annotations(report, sys.stdout)
     return 0 if report.ok else 1
+
+
+def _setting_at(site: SiteConfig, problem: str) -> str:
+    """``file:line`` of the setting a package problem is about (``pyrun_packages = [...]`` in
+    ``conf.py``, ``packages:`` in ``mkdocs.yml``): the command printed it as a note beside "all
+    passed" (a package that does not exist, in CI); now it is an error there."""
+    if site.path is None:
+        return "settings:1"
+    named = [n for n in ("packages", "project", "path") if re.search(rf"\b(pyrun_)?{n}\)", problem)]
+    try:
+        lines = site.path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    for number, line in enumerate(lines, 1):
+        if any(re.match(rf"\s*(pyrun_)?{name}\s*[=:]", line) for name in named):
+            return f"{display_path(site.path)}:{number}"
+    return f"{display_path(site.path)}:1"
 
 
 def with_scan_errors(report: CheckReport, errors: Sequence[PyrunError]) -> CheckReport:

@@ -24,6 +24,7 @@ from conftest import ROOTS, check_dir, sphinx_build
 from packaging.version import Version
 
 from pyrun_docs.check import run_check
+from pyrun_docs.cli import main
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.options import SnippetOptions, parse_options
@@ -732,6 +733,25 @@ def test_self_host_copies_only_verified_pyodide_wheels(tmp_path: Path) -> None:
     assert not (site / PIN.key / "b-2.0-py3-none-any.whl").exists()
     (problem,) = problems
     assert str(problem).startswith("docs/index.rst:30: hash mismatch for b 2.0")
+
+
+def test_a_package_setting_that_cannot_be_had_is_an_error_of_the_command(
+    tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pyrun_packages`` asking for what cannot be had: the build warns at the setting; the
+    command printed a note beside "all passed" and exited 0 (in CI, unseen). Now it is an error
+    at the setting's line of ``conf.py``."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\npyrun_packages = ["numpy<1"]\n'
+    )
+    (docs / "index.rst").write_text("T\n=\n\n>>> 1 + 1\n2\n")
+    assert main(["check", str(docs), "--cache-dir", str(check_dir(tmp_path)), "-q"]) == 1
+    printed = capsys.readouterr()
+    assert "conf.py:3: error: version conflict for numpy" in printed.out + printed.err
+    assert "on 1 page" in printed.out + printed.err
 
 
 def test_cli_check_uses_the_project_from_conf_py(tmp_path: Path, runtime_cache: Path) -> None:

@@ -231,7 +231,8 @@ def run_check(
         boots=boots,
         cold_boots=cold,
         workers=workers,
-        problems=notes + problems,
+        problems=problems,
+        setting_problems=notes,
     )
     bar.finish(report.results)
     report.seconds = time.monotonic() - started

@@ -116,6 +116,9 @@ class CheckReport:
         workers: interpreter processes used.
         problems: problems that belong to no single snippet (a harness that crashed or could not
             start, a snapshot that could not be used), for the summary.
+        setting_problems: packages a setting asks for that cannot be had (``pyrun_packages``,
+            ``pyrun_project``), when the check resolved them itself (the command: it reports
+            them as errors at the setting; a build has warned about them already).
     """
 
     results: list[SnippetResult] = field(default_factory=list)
@@ -124,6 +127,7 @@ class CheckReport:
     cold_boots: int = 0
     workers: int = 0
     problems: list[str] = field(default_factory=list)
+    setting_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
