@@ -32,6 +32,26 @@ def test_sphinx_conf_py_is_run_like_sphinx_runs_it(tmp_path: Path) -> None:
     assert "pyrun_output_limit" in problem.message and "conf.py" in problem.message
 
 
+def test_conf_py_runs_with_sphinx_imported_as_in_a_build(tmp_path: Path) -> None:
+    """What conf.py imports may look for Sphinx (humanfriendly swapped itself for a proxy
+    without it, and the command's read of the project then found none of its members): it runs
+    with Sphinx imported, as in ``sphinx-build``. In a fresh process, as the command starts."""
+    import subprocess
+    import sys
+
+    (tmp_path / "conf.py").write_text(
+        "import sys\npyrun_runtime = 'pyodide' if 'sphinx' in sys.modules else 'micropython'\n"
+    )
+    code = (
+        "import sys; from pyrun_docs.site_config import read_site_config; "
+        "print(read_site_config(__import__('pathlib').Path(sys.argv[1])).config.runtime)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "conf.py")], capture_output=True, text=True
+    )
+    assert proc.stdout.strip() == "pyodide", proc.stderr
+
+
 def test_broken_conf_py_is_an_error_naming_file_and_exception(tmp_path: Path) -> None:
     (tmp_path / "conf.py").write_text("pyrun_timeout = 3\nraise RuntimeError('boom')\n")
     with pytest.raises(PyrunError) as info:
