@@ -250,6 +250,30 @@ def test_a_block_whose_every_example_is_skipped_is_skipped(
     assert "passed, 3 skipped: 4 snippets (1 doctest example)" in printed.out + printed.err
 
 
+def test_progress_shows_the_verdict_after_the_second_opinion(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """An upgraded example failing in Pyodide is static or failed as CPython decides, at the
+    end: a build's log said "index.rst:4 static" for it, then warned "failed"."""
+    from pyrun_docs.check import run_check
+    from pyrun_docs.config import PyrunConfig
+    from pyrun_docs.options import SnippetOptions
+    from pyrun_docs.snippet import Snippet
+
+    options = SnippetOptions(session="default")
+    broken = Snippet(">>> 1 + 1\n3\n", "p.rst", 4, "p", 0, options, origin="upgrade")
+    fine = Snippet(">>> 2 + 2\n4\n", "p.rst", 7, "p", 1, options, origin="upgrade")
+    shown: list[tuple[int, str]] = []
+    report = run_check(
+        {"p": [broken, fine]},
+        PyrunConfig(),
+        cache_dir=check_dir(tmp_path),
+        progress=lambda done, total, r: shown.append((r.snippet.line, r.status.value)),
+    )
+    assert [r.status.value for r in report.results] == ["failed", "passed"]
+    assert sorted(shown) == [(4, "failed"), (7, "passed")], shown
+
+
 def test_examples_of_a_group_whose_setup_fails_are_not_run(
     tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
