@@ -313,24 +313,42 @@ class Runner {
   }
 
   /**
-   * Run `el`, after the not-yet-run snippets of its session that precede it.
+   * Run `el`, after the not-yet-run snippets of its session that precede it. One of those that
+   * fails does not stop the rest, as doctest (and the check) runs a session's later examples
+   * after a failure: `el` runs and says an earlier one failed. (It returned without ending
+   * `el`'s run, which showed "Loading…" for good with its Stop button off.) Stopped, or
+   * without a Python, `el` ends so too.
    * @param {any} el
    */
   run(el) {
     const task = this.chain.then(async () => {
       const earlier = el.session ? sessionMembers(el).filter((o) => o !== el && !this.ran.has(o)) : [];
-      for (const other of earlier) {
-        const result = await this.runOne(other);
-        if (!result.ok) return { ...result, blockedBy: other };
+      /** @type {any} */
+      let failed = null;
+      try {
+        for (const other of earlier) {
+          const result = await this.runOne(other);
+          if (result.stopped) {
+            el.endRun(result);
+            return { ...result, blockedBy: other };
+          }
+          if (!result.ok && !failed) failed = other;
+        }
+      } catch (err) {
+        el.endRun({ ok: false, boot: true, error: { message: String(/** @type {any} */ (err).message || err) } });
+        throw err;
       }
-      return this.runOne(el);
+      const which = failed && (failed.number ? `example ${failed.number}` : "one above");
+      const note = failed ? `\nAn earlier example of this session failed (${which}): this one ran after it.\n` : "";
+      const result = await this.runOne(el, note);
+      return failed ? { ...result, after: failed } : result;
     });
     this.chain = task.catch(() => {});
     return task;
   }
 
-  /** @param {any} el */
-  async runOne(el) {
+  /** @param {any} el @param {string} [note] said after its output, before its run ends */
+  async runOne(el, note = "") {
     el.beginRun();
     try {
       await this.start(el);
@@ -392,6 +410,7 @@ class Runner {
       });
     });
     if (!result.stopped) this.ran.add(el);
+    if (note) el.appendText(note, "pyrun-note");
     el.endRun(result);
     return result;
   }

@@ -51,6 +51,19 @@ PAGE = """Transcripts
    a b
    >>> 3
    4
+
+.. pyrun::
+   :session: chain
+
+   >>> y = 1
+   >>> y
+   2
+
+.. pyrun::
+   :session: chain
+
+   >>> y + 1
+   2
 """
 
 
@@ -132,3 +145,19 @@ def test_micropython_judges_with_the_port(page: Any, transcripts_url: str) -> No
     assert "Expected:\n    4\nGot:\n    3" in text
     marked = page.locator("#pyrun-2 .pyrun-error-line").all_inner_texts()
     assert [m.strip() for m in marked] == ["3"]
+
+
+def test_an_example_runs_after_an_earlier_failing_one_of_its_session(
+    page: Any, transcripts_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    """Run on an example whose session has an earlier failing one: doctest runs later examples
+    after a failure, and so does the widget, saying so. It stayed "Loading…" for good, its Stop
+    button off (a MkDocs trial)."""
+    open_page(page, transcripts_url, stored_snapshot)
+    result = click_run(page, "pyrun-4")
+    assert result["ok"] is True, result
+    text = page.locator("#pyrun-4 .pyrun-output").inner_text()
+    assert text.startswith(">>> y + 1\n2\n"), text
+    assert "An earlier example of this session failed" in text
+    assert page.locator("#pyrun-3 .pyrun-status").inner_text().startswith("Error")
+    assert page.locator("#pyrun-4 .pyrun-stop").is_disabled()
