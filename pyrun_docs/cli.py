@@ -231,6 +231,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             use_cache=not args.no_cache,
             base_dir=base_dir,  # a relative pyrun_project
+            setting_prefix=_setting_prefix(site),
         )
     except PyrunError:  # a setup error (no Node.js...): the problems found so far still count
         for err in scan.errors:
@@ -250,19 +251,30 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _setting_prefix(site: SiteConfig) -> str:
+    """How the site's file names a setting in messages, as its build does."""
+    if site.path is None:
+        return ""
+    return "pyrun_" if site.path.name == "conf.py" else "plugins.pyrun."
+
+
 def _setting_at(site: SiteConfig, problem: str) -> str:
     """``file:line`` of the setting a package problem is about (``pyrun_packages = [...]`` in
     ``conf.py``, ``packages:`` in ``mkdocs.yml``): the command printed it as a note beside "all
     passed" (a package that does not exist, in CI); now it is an error there."""
     if site.path is None:
         return "settings:1"
-    named = [n for n in ("packages", "project", "path") if re.search(rf"\b(pyrun_)?{n}\)", problem)]
+    # "... (pyrun_packages))" or "pyrun_project = '..': ..."
+    named = [
+        n for n in ("packages", "project", "path") if re.search(rf"\b(pyrun_)?{n}(\)| = )", problem)
+    ]
     try:
         lines = site.path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         lines = []
     for number, line in enumerate(lines, 1):
-        if any(re.match(rf"\s*(pyrun_)?{name}\s*[=:]", line) for name in named):
+        # conf.py's ``pyrun_project = ...``; mkdocs.yml's ``project: .``, or inline ``{project: .}``
+        if any(re.search(rf"(^|[\s{{,])(pyrun_)?{name}\s*[=:]", line) for name in named):
             return f"{display_path(site.path)}:{number}"
     return f"{display_path(site.path)}:1"
 

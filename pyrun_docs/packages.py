@@ -345,6 +345,37 @@ def _last_error(text: str) -> str:
     return lines[-1] if lines else "pip gave no reason"
 
 
+def _top_level_names(folder: Path) -> list[str]:
+    """The import names a project folder's wheel would have: its top-level packages and
+    modules, in ``src/`` when there is one (not its build or test scripts)."""
+    scripts = {"setup", "conftest", "noxfile", "fabfile", "tasks", "docs", "tests", "test"}
+    names: list[str] = []
+    for root in (folder / "src", folder):
+        if not root.is_dir():
+            continue
+        for entry in sorted(root.iterdir()):
+            name = entry.stem if entry.suffix == ".py" else entry.name
+            is_package = entry.is_dir() and (entry / "__init__.py").is_file()
+            is_module = entry.is_file() and entry.suffix == ".py"
+            if (is_package or is_module) and name.isidentifier() and name not in scripts:
+                names.append(name)
+        if names:
+            break
+    return names
+
+
+def _build_error(text: str) -> str:
+    """Why a wheel build failed: the build backend's exception (``OSError: Readme file does
+    not exist: README.md``), which pip prints above its own last words ("Preparing metadata
+    (pyproject.toml): finished with status 'error'" was all a failed build said)."""
+    raised = [m.group(1) for m in _RAISED.finditer(text)]
+    return raised[-1] if raised else _last_error(text)
+
+
+#: an exception line in a build backend's output, as pip relays it (indented)
+_RAISED = re.compile(r"^\s*((?:[\w.]+\.)?\w*(?:Error|Exception|Exit): .+)$", re.MULTILINE)
+
+
 # --- resolution --------------------------------------------------------------------------------
 
 
@@ -403,6 +434,10 @@ class Resolution:
     #: Pyodide packages whose wheel could not be downloaded that the package index could not
     #: replace either, with why (said with the download's error)
     unreplaced: dict[str, str] = field(default_factory=dict)
+    #: the project's top-level modules when its wheel could not be built, with why: an example
+    #: failing to import one is not checked (it was kept static, "Does not run in the browser:
+    #: No module named 'mypkg'")
+    unbuilt: dict[str, str] = field(default_factory=dict)
 
     def closure(self, names: Iterable[str]) -> list[str]:
         seen: set[str] = set()
@@ -525,6 +560,8 @@ def resolve(
         built = _project_wheel(config.project, base_dir, cache, pip, setting_prefix)
         if isinstance(built, PackageProblem):
             result.problems.append(built)
+            folder = (base_dir or Path.cwd()) / Path(config.project).expanduser()
+            result.unbuilt = dict.fromkeys(_top_level_names(folder), built.message)
         else:
             project, info = built
             origin = f"{setting_prefix}project {project.name}"
@@ -944,7 +981,7 @@ def _project_wheel(
                 if made is None:
                     return PackageProblem(
                         f"{setting} = {spec!r}: building the project's wheel with pip failed "
-                        f"({_last_error(output)})"
+                        f"({_build_error(output)})"
                     )
                 wheel = built / made.name
                 _copy_atomic(made, wheel)

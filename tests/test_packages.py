@@ -754,6 +754,40 @@ def test_a_package_setting_that_cannot_be_had_is_an_error_of_the_command(
     assert "on 1 page" in printed.out + printed.err
 
 
+def test_a_project_that_does_not_build_leaves_its_examples_unchecked(
+    tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A project whose wheel cannot be built: its examples failed to import it and were kept
+    static, readers told "Does not run in the browser: No module named 'mypkg'", and the
+    command passed; the warning quoted pip's last words, not the backend's error. Now they are
+    not checked, with the build's own reason, and the command fails at the setting."""
+    project = tmp_path / "project"
+    (project / "src" / "mypkg").mkdir(parents=True)
+    (project / "src" / "mypkg" / "__init__.py").write_text("X = 1\n")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "mypkg"\nversion = 1\n'  # not a string: the build fails
+    )
+    docs = project / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\npyrun_project = ".."\n'
+    )
+    (docs / "index.rst").write_text("T\n=\n\n>>> import mypkg\n>>> mypkg.X\n1\n\n>>> 2 + 2\n4\n")
+    out = tmp_path / "check.json"
+    args = ["check", str(docs), "--cache-dir", str(check_dir(tmp_path)), "--json", str(out)]
+    assert main(args) == 1
+    results = {r["line"]: r for r in json.loads(out.read_text())["results"]}
+    assert results[4]["status"] == "error", results[4]
+    assert results[4]["message"].startswith("not checked: pyrun_project = '..': building"), results
+    assert "`project.version` must be string" not in results[4]["message"]  # one line: the error
+    assert "ValueError: invalid pyproject.toml config" in results[4]["message"]
+    assert results[8]["status"] == "passed"
+    printed = capsys.readouterr()
+    assert "conf.py:3: error: pyrun_project = '..'" in printed.out + printed.err
+
+
 def test_cli_check_uses_the_project_from_conf_py(tmp_path: Path, runtime_cache: Path) -> None:
     """``pyrun-docs check docs`` reads ``pyrun_project`` relative to conf.py, as the build does."""
     root = tmp_path / "project"

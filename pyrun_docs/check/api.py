@@ -8,6 +8,7 @@ turn the report into their own warnings and exit status.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -57,6 +58,7 @@ def run_check(
     use_cache: bool = True,
     packages: Resolution | None = None,
     base_dir: Path | None = None,
+    setting_prefix: str = "",
 ) -> CheckReport:
     """Run every snippet of *pages* in the pinned Pyodide, through the browser's executor.
 
@@ -155,7 +157,7 @@ def run_check(
         # one store for the resolution and the pages: a wheel verified once is not hashed again
         store = PackageStore(packages_dir(pin), index, base_url)
         if packages is None:
-            packages = _resolve_here(runnable, config, store, settle, base_dir)
+            packages = _resolve_here(runnable, config, store, settle, base_dir, setting_prefix)
             notes = [str(p) for p in packages.problems if p.snippet is None]
         index.add_resolved(packages)
         for page, snippets in runnable.items():
@@ -216,6 +218,9 @@ def run_check(
                 (page, s.index),
                 problem(s, Status.ERROR, "internal error: the snippet got no result"),
             )
+    if packages is not None and packages.unbuilt:
+        for place, result in results.items():
+            results[place] = without_project(result, packages.unbuilt)
     failing = [(page, r) for (page, _), r in results.items() if cpython.candidate(r, config)]
     in_cpython = cpython.cross_check(failing, ordered, config, cache, keys) if failing else {}
     report = CheckReport(
@@ -290,6 +295,24 @@ def after_failure(
             note = f"{first}{AFTER_FAILURE}{earlier.location}: {cause})"
             return replace(result, message=note + (f"\n{rest}" if rest else ""))
     return result
+
+
+def without_project(result: SnippetResult, unbuilt: Mapping[str, str]) -> SnippetResult:
+    """An example that failed importing the project whose wheel could not be built is not
+    checked (the check cannot tell), not kept static with a note blaming the browser ("Does not
+    run in the browser: No module named 'mypkg'") nor failed."""
+    if result.status not in (Status.FAILED, Status.TIMEOUT):
+        return result
+    missing = _NO_MODULE.search(result.message)
+    name = missing.group(1).split(".")[0] if missing else ""
+    if name not in unbuilt:
+        return result
+    message = f"not checked: {unbuilt[name]}"
+    return replace(result, status=Status.ERROR, message=message, cached=False)
+
+
+#: the module an import failure names
+_NO_MODULE = re.compile(r"No module named '([\w.]+)'")
 
 
 def after_setup(page: list[SnippetResult], config: PyrunConfig) -> list[SnippetResult]:
@@ -404,12 +427,22 @@ def _resolve_here(
     store: PackageStore,
     settle: Callable[[str, SnippetResult], None],
     base_dir: Path | None,
+    setting_prefix: str,
 ) -> Resolution:
     """Resolve packages for a check run without a docs build (the CLI), fetching Pyodide's
-    wheels into *store* (its index not yet given the resolution)."""
+    wheels into *store* (its index not yet given the resolution); settings are named with
+    *setting_prefix* (``pyrun_`` for a ``conf.py``), as the build names them."""
     pin = get_pin(CHECKED_RUNTIME)
     lock = store.index.lock
-    resolution = resolve(runnable, config, lock, pin, base_dir=base_dir, lock_wheels=store)
+    resolution = resolve(
+        runnable,
+        config,
+        lock,
+        pin,
+        base_dir=base_dir,
+        lock_wheels=store,
+        setting_prefix=setting_prefix,
+    )
     for found in resolution.problems:
         if found.snippet is not None:
             page = found.snippet.page
