@@ -318,6 +318,8 @@ def upgrade_markdown(
             if problem:
                 problems.append((i + 1 + problem[0], problem[1]))  # body line 1: after the fence
                 kind = None
+        if kind == "transcript":  # its leading comments as comment-only examples, in place
+            lines[i + 1 : end] = comments_as_prompts("\n".join(lines[i + 1 : end])).split("\n")
         if kind is not None:
             header = 'pyrun session="default"' if kind == "transcript" else "pyrun"
             # the fence's own options go along (title, hl_lines, linenums: dirty-equals' every
@@ -378,7 +380,9 @@ def _fence_language(info: str) -> tuple[str, set[str]]:
 
 def _fence_kind(language: str, body: str, modes: set[str]) -> str | None:
     code = textwrap.dedent(body)
-    transcript = code.lstrip().startswith(">>>")
+    # comment lines before the first prompt, as doctest's parser skips them (a fence starting
+    # ``# Doubling, interactively:`` was left a plain block, unchecked, silently)
+    transcript = is_transcript(comments_as_prompts(code))
     if language in TRANSCRIPT_LANGUAGES or (language in PYTHON_LANGUAGES and transcript):
         return "transcript" if "doctest" in modes and transcript else None
     if language in PYTHON_LANGUAGES and "python" in modes and code.strip() and compiles(code):

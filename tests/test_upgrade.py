@@ -25,7 +25,7 @@ from bs4 import BeautifulSoup
 from conftest import ROOTS, Build, check_dir, sphinx_build
 
 from pyrun_docs.cli import main
-from pyrun_docs.upgrade import Found, upgrade_page
+from pyrun_docs.upgrade import Found, upgrade_markdown, upgrade_page
 
 
 def found(kind: str, code: str, line: int, *groups: str, **extra: object) -> Found:
@@ -70,6 +70,27 @@ def test_doctest_groups_become_sessions() -> None:
         reasons[15].startswith("doctest cannot parse its line")
         and "blank after it: '>>>2'" in reasons[15]
     )
+
+
+def test_a_markdown_transcript_starting_with_comments_is_upgraded() -> None:
+    """A ``pycon`` or ``python`` fence whose transcript begins with comment lines (doctest's
+    parser skips them) stayed a plain block, unchecked and unsaid (a MkDocs trial); its
+    comments become comment-only examples, on their own lines."""
+    text = (
+        "# T\n\n```python\n# Doubling, interactively:\n>>> 2 * 21\n42\n```\n\n"
+        "!!! note\n\n    ```pycon\n    # in a pycon fence\n\n    >>> 2 * 21\n    42\n    ```\n"
+    )
+    new, fences, problems = upgrade_markdown(text, ["doctest", "python"])
+    assert not problems and sorted(fences) == [3, 11], fences
+    lines = new.split("\n")
+    assert len(lines) == len(text.split("\n"))
+    assert lines[2:5] == [
+        '```pyrun session="default"',
+        ">>> # Doubling, interactively:",
+        ">>> 2 * 21",
+    ]
+    assert lines[10:13] == ['    ```pyrun session="default"', "    >>> # in a pycon fence", ""]
+    assert fences[3].code.startswith("# Doubling")  # a static block shows it as written
 
 
 def test_a_transcript_starting_with_comments_is_upgraded() -> None:
