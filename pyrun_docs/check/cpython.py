@@ -33,7 +33,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import IO, Any
 
 from pyrun_docs.config import PyrunConfig
@@ -279,6 +279,32 @@ def _pump(stream: IO[bytes], lines: queue.Queue[bytes]) -> None:
 # --- the subprocess ---------------------------------------------------------------------------
 
 
+def _drive(running: Coroutine[Any, Any, str], loop: asyncio.AbstractEventLoop) -> str:
+    """Run an executor coroutine as the doctest builder runs examples: outside any running event
+    loop, so an example's own ``asyncio.run()`` works (under ``run_until_complete`` it raised
+    "cannot be called from a running event loop", and a failure the browser alone had was taken
+    for the docs' own); only what awaits (top-level ``await``) continues in *loop*."""
+    try:
+        waiting = running.send(None)
+    except StopIteration as done:
+        return str(done.value)
+
+    async def rest() -> str:  # what a Task does with the future a coroutine yields
+        nonlocal waiting
+        while True:
+            if waiting is None:  # a bare ``yield`` (``asyncio.sleep(0)``)
+                await asyncio.sleep(0)
+            else:
+                waiting._asyncio_future_blocking = False
+                await asyncio.wait([waiting])  # its result is taken where it was awaited
+            try:
+                waiting = running.send(None)
+            except StopIteration as done:
+                return str(done.value)
+
+    return loop.run_until_complete(rest())
+
+
 def main() -> None:
     """Run the pages read from stdin through the executor; one JSON line per run on stdout.
 
@@ -311,7 +337,7 @@ def main() -> None:
             else:
                 running = executor.run(run["code"], **kwargs)
             try:
-                raw = json.loads(loop.run_until_complete(running))
+                raw = json.loads(_drive(running, loop))
             except BaseException as exc:  # an example that ends the loop itself
                 raw = {"ok": False, "error": _error(type(exc).__name__, str(exc))}
             answers.write(json.dumps({"run": run["run"], "raw": raw}) + "\n")
