@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -215,15 +216,35 @@ def _cell_code(snippet: Snippet) -> str:
 
 def _code_of(snippet: Snippet) -> str:
     """The snippet as script code: prompts gone, and every value the widget would show (a
-    transcript's expression examples, a final expression) printed with ``_show``."""
+    transcript's expression examples, a final expression) printed with ``_show``. As doctest
+    runs a transcript: an example that expects an exception shows it and the script goes on
+    (it stopped there, the later examples never ran), one doctest skips is a comment."""
     if snippet.is_transcript:
+        import doctest
+
         from .executor import parse_transcript
 
-        parts = [_show_last(example.source) for example in parse_transcript(snippet.code)]
-        code = "".join(p if p.endswith("\n") else p + "\n" for p in parts)
+        parts: list[str] = []
+        for example in parse_transcript(snippet.code):
+            code = _show_last(example.source)
+            code = code if code.endswith("\n") else code + "\n"
+            if snippet.skips_examples or (doctest.SKIP, True) in example.options:
+                parts.append("# doctest skips this example:\n" + textwrap.indent(code, "# "))
+            elif example.exc_msg is not None:
+                parts.append(_EXPECTED_RAISE.format(body=textwrap.indent(code, "    ")))
+            else:
+                parts.append(code)
+        code = "".join(parts)
     else:
         code = _show_last(snippet.source)
     return _module_prelude(snippet) + code
+
+
+#: an example whose docs show the exception it raises, as a script that goes on after it
+_EXPECTED_RAISE = """try:
+{body}except Exception as error:  # the docs show this exception
+    print(f"{{type(error).__name__}}: {{error}}")
+"""
 
 
 def _show_last(code: str) -> str:

@@ -84,6 +84,20 @@ def test_a_session_script_runs_setup_and_earlier_snippets_first(tmp_path: Path) 
     assert [cell.id for cell in notebook.cells[1:]] == [f"pyrun-{i}" for i in (2, 0, 1, 3, 4)]
 
 
+def test_a_transcript_script_goes_on_after_an_expected_exception(tmp_path: Path) -> None:
+    """As doctest runs a transcript: an example whose docs show its exception shows it and the
+    script goes on (it stopped there with a traceback: the later examples never ran); one
+    doctest skips is left as a comment (it ran: an undefined name)."""
+    code = (
+        '>>> int("x")\nTraceback (most recent call last):\n  ...\nValueError: bad\n'
+        '>>> int("42")\n42\n>>> expensive()  # doctest: +SKIP\n'
+    )
+    files = page_files([snippet(0, code, session="s")], PyrunConfig(), title="Page")
+    assert run(tmp_path, files.scripts[0]) == (
+        "ValueError: invalid literal for int() with base 10: 'x'\n42\n"
+    )
+
+
 def test_notebook_cells_carry_the_outputs_given() -> None:
     page = [snippet(0, "print('hi')\n"), snippet(1, ">>> 1 + 1\n2\n")]
     shown = {
