@@ -23,6 +23,7 @@ from . import __version__
 from .assets import EXECUTOR_NAME, SERVICE_WORKER_URL, WORKER_NAME, asset_version
 from .config import PyrunConfig
 from .doctest_flags import apply, trim_directives
+from .executor import prompt_lines
 from .mpy import MPY_NAME, compiled_executor
 from .outputs import Link, MarkdownToHtml, Recorded, to_html
 from .runtime import RuntimePin, load_pins
@@ -145,7 +146,8 @@ def render_snippet(
     if opts.lineno_start is not None and opts.lineno_start != 1:
         attrs["data-lineno-start"] = str(opts.lineno_start)
     if opts.emphasize_lines:
-        attrs["data-emphasize-lines"] = " ".join(map(str, opts.emphasize_lines))
+        shown = shown_lines(snippet, opts.emphasize_lines)
+        attrs["data-emphasize-lines"] = " ".join(map(str, shown))
     if opts.lines:
         attrs["data-lines"] = str(opts.lines)
         # the stylesheet's height cap without JavaScript (the widget then measures real lines)
@@ -181,7 +183,7 @@ def render_snippet(
     )
     code_html = highlight_code(
         shown_code(snippet, config),
-        hl_lines=opts.emphasize_lines,
+        hl_lines=shown_lines(snippet, opts.emphasize_lines),
         line_prefix=f"{snippet.element_id}-line",
         wrapcode=wrapcode,
         linenos=opts.linenos or opts.lineno_start is not None,
@@ -208,6 +210,19 @@ def shown_code(snippet: Snippet, config: PyrunConfig) -> str:
     if snippet.is_transcript and config.trim_doctest_flags:
         return trim_directives(snippet.source)
     return snippet.source
+
+
+def shown_lines(snippet: Snippet, lines: Sequence[int]) -> tuple[int, ...]:
+    """Lines of a block as written (``hl_lines``, ``:emphasize-lines:``) as lines of the code
+    the widget shows: a transcript's shows its statements only, so its line 4 (``>>> len(x)``
+    after an output) is the code's line 3; an output line has none (the widget highlighted
+    whatever line 4 of its code was, or nothing)."""
+    if not snippet.is_transcript:
+        return tuple(lines)
+    editor = {
+        written + 1: number for number, (written, _) in enumerate(prompt_lines(snippet.code), 1)
+    }
+    return tuple(editor[line] for line in lines if line in editor)
 
 
 def verified_output(snippet: Snippet, result: Any, config: PyrunConfig) -> Recorded | None:

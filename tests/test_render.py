@@ -116,6 +116,17 @@ def test_doctest_directive_comments_are_not_shown_unless_asked() -> None:
         ).get("data-transcript")
 
 
+def test_a_transcripts_emphasized_lines_are_its_codes() -> None:
+    """``hl_lines="4"`` on a ``pycon`` fence means ``>>> len(x)``, the code's third line once its
+    outputs are gone: the widget highlighted its line 4 (nothing), an output line none."""
+    code = ">>> x = [1, 2]\n>>> x\n[1, 2]\n>>> len(x)\n2\n"
+    options = SnippetOptions(emphasize_lines=(3, 4))
+    html = render_snippet(Snippet(code, "p.md", 1, "p", 0, options), PyrunConfig())
+    assert 'data-emphasize-lines="3"' in html
+    marked = BeautifulSoup(html, "html.parser").select(".pyrun-code .hll")
+    assert [m.get_text().strip() for m in marked] == ["len(x)"], marked
+
+
 def test_page_config_reads_the_pin() -> None:
     cfg = page_config(PyrunConfig())
     pin = load_pins()["pyodide"]
