@@ -436,6 +436,11 @@ def test_a_failure_after_a_failing_example_of_its_session_says_so(
     assert reader_note(static) == "Not runnable on its own: NameError: name 'thing' is not defined"
     transcript = replace(static, snippet=replace(static.snippet, code=">>> thing\n"))
     assert reader_note(transcript).startswith("Does not run in the browser: NameError")
+    # as is one importing a module of another block ("rect.py"): no package has it
+    module = replace(
+        static, message="stays a plain block: ModuleNotFoundError: No module named 'rect'"
+    )
+    assert reader_note(module).startswith("Not runnable on its own: ModuleNotFoundError")
 
 
 #: a page that looks for what an earlier page changed, then changes it all again: module attributes

@@ -370,10 +370,13 @@ def reader_note(result: SnippetResult) -> str:
     built the docs, an example the reader may never look at). An upgraded Python block (not a
     transcript: CPython is not asked about those) that fails with a ``NameError`` is a fragment
     using names the page defines elsewhere, not something the browser cannot do (69 such notes
-    on Python-Markdown's pages blamed the browser)."""
+    on Python-Markdown's pages blamed the browser); so is one importing a module no package has
+    (one the page shows as another file, ``from rect import Rect``: a package the browser lacks
+    is not checked, never static)."""
     reason = result.message.removeprefix(KEPT_STATIC).splitlines()
     first = reason[0].partition(AFTER_FAILURE)[0] if reason else ""
-    if first.startswith("NameError") and not result.snippet.is_transcript:
+    fragment = first.startswith(("NameError", "ModuleNotFoundError"))
+    if fragment and not result.snippet.is_transcript:
         return f"Not runnable on its own: {first}"
     return f"Does not run in the browser: {first or 'it fails in Python 3.14 (Pyodide)'}"
 
