@@ -57,7 +57,7 @@ def locate(
 
 
 def _search(path: str, hint: int, code: str) -> int:
-    wanted = [ln.strip() for ln in code.splitlines() if ln.strip()]
+    wanted = [_unescaped(ln.strip()) for ln in code.splitlines() if ln.strip()]
     lines = file_lines(path)
     if not wanted or not lines:
         return hint
@@ -97,7 +97,14 @@ def _bare(line: str) -> str:
     ``#:`` of an attribute's doc comment (autodoc's; its examples were put at the module's
     docstring)."""
     text = line.strip()
-    return text[2:].strip() if text.startswith("#:") else text
+    return _unescaped(text[2:].strip() if text.startswith("#:") else text)
+
+
+def _unescaped(text: str) -> str:
+    r"""*text* with ``\\`` as ``\``: a docstring that is not raw says ``"a\\nb"`` in its
+    file for the ``"a\nb"`` of its text (mkdocstrings' rendering, autodoc's), and such an
+    example was reported at the docstring's first line, or at another block starting alike."""
+    return text.replace("\\\\", "\\")
 
 
 def file_lines(path: str) -> tuple[str, ...]:

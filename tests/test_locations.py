@@ -130,3 +130,14 @@ def test_an_example_in_an_attributes_doc_comment_is_found_at_its_line(tmp_path: 
         '"""Package.\n\nMore.\n"""\n\n#: Doc.\n#:\n#: >>> ATTR\n#: \'a\'\nATTR = "a"\n'
     )
     assert _search(str(source), 3, ">>> ATTR\n'a'\n") == 8
+
+
+def test_an_example_with_an_escape_in_a_docstring_is_found_at_its_line(tmp_path: Path) -> None:
+    r"""A docstring that is not raw says ``"x\\ny"`` in its file for the ``"x\ny"`` of its text:
+    its example was reported at the docstring's first line (a MkDocs trial: inline-snapshot's
+    ``prints()`` block at the line of another tab's block)."""
+    from pyrun_docs.locate import _search
+
+    source = tmp_path / "mod.py"
+    source.write_text('def f():\n    """Split.\n\n    >>> f("x\\\\ny")\n    2\n    """\n')
+    assert _search(str(source), 2, '>>> f("x\\ny")\n2\n') == 4
