@@ -735,19 +735,24 @@ def test_self_host_copies_only_verified_pyodide_wheels(tmp_path: Path) -> None:
     assert str(problem).startswith("docs/index.rst:30: hash mismatch for b 2.0")
 
 
+def doctest_docs(docs: Path, setting: str, page: str) -> Path:
+    """A Sphinx docs folder upgrading doctest blocks, with *setting* on conf.py's line 3."""
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        f'pyrun_upgrade = ["doctest"]\n{setting}\n'
+    )
+    (docs / "index.rst").write_text(f"T\n=\n\n{page}")
+    return docs
+
+
 def test_a_package_setting_that_cannot_be_had_is_an_error_of_the_command(
     tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``pyrun_packages`` asking for what cannot be had: the build warns at the setting; the
     command printed a note beside "all passed" and exited 0 (in CI, unseen). Now it is an error
     at the setting's line of ``conf.py``."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "conf.py").write_text(
-        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
-        'pyrun_upgrade = ["doctest"]\npyrun_packages = ["numpy<1"]\n'
-    )
-    (docs / "index.rst").write_text("T\n=\n\n>>> 1 + 1\n2\n")
+    docs = doctest_docs(tmp_path / "docs", 'pyrun_packages = ["numpy<1"]', ">>> 1 + 1\n2\n")
     assert main(["check", str(docs), "--cache-dir", str(check_dir(tmp_path)), "-q"]) == 1
     printed = capsys.readouterr()
     assert "conf.py:3: error: version conflict for numpy" in printed.out + printed.err
@@ -768,13 +773,8 @@ def test_a_project_that_does_not_build_leaves_its_examples_unchecked(
         '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
         '[project]\nname = "mypkg"\nversion = 1\n'  # not a string: the build fails
     )
-    docs = project / "docs"
-    docs.mkdir()
-    (docs / "conf.py").write_text(
-        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
-        'pyrun_upgrade = ["doctest"]\npyrun_project = ".."\n'
-    )
-    (docs / "index.rst").write_text("T\n=\n\n>>> import mypkg\n>>> mypkg.X\n1\n\n>>> 2 + 2\n4\n")
+    page = ">>> import mypkg\n>>> mypkg.X\n1\n\n>>> 2 + 2\n4\n"
+    docs = doctest_docs(project / "docs", 'pyrun_project = ".."', page)
     out = tmp_path / "check.json"
     args = ["check", str(docs), "--cache-dir", str(check_dir(tmp_path)), "--json", str(out)]
     assert main(args) == 1
