@@ -227,17 +227,7 @@ def run_check(
         results=[
             result
             for page, snippets in ordered.items()
-            for result in after_setup(
-                [
-                    kept_static(
-                        after_failure(results[(page, s.index)], page, snippets, results, config),
-                        config,
-                        in_cpython.get((page, s.index)),
-                    )
-                    for s in snippets
-                ],
-                config,
-            )
+            for result in _page_verdicts(page, snippets, results, in_cpython, config)
         ],
         boots=boots,
         cold_boots=cold,
@@ -295,6 +285,28 @@ def after_failure(
             note = f"{first}{AFTER_FAILURE}{earlier.location}: {cause})"
             return replace(result, message=note + (f"\n{rest}" if rest else ""))
     return result
+
+
+def _page_verdicts(
+    page: str,
+    snippets: Sequence[Snippet],
+    results: Mapping[tuple[str, int], SnippetResult],
+    in_cpython: Mapping[tuple[str, int], SnippetResult],
+    config: PyrunConfig,
+) -> list[SnippetResult]:
+    """A page's final results, in order: each as it ran, saying so when it ran after a failure,
+    static or failed as CPython said, then skipped where its group's setup failed."""
+    return after_setup(
+        [
+            kept_static(
+                after_failure(results[(page, s.index)], page, snippets, results, config),
+                config,
+                in_cpython.get((page, s.index)),
+            )
+            for s in snippets
+        ],
+        config,
+    )
 
 
 def without_project(result: SnippetResult, unbuilt: Mapping[str, str]) -> SnippetResult:
