@@ -145,9 +145,9 @@ def render_snippet(
         attrs["data-linenos"] = ""
     if opts.lineno_start is not None and opts.lineno_start != 1:
         attrs["data-lineno-start"] = str(opts.lineno_start)
-    if opts.emphasize_lines:
-        shown = shown_lines(snippet, opts.emphasize_lines)
-        attrs["data-emphasize-lines"] = " ".join(map(str, shown))
+    emphasized = shown_lines(snippet, opts.emphasize_lines)
+    if emphasized:
+        attrs["data-emphasize-lines"] = " ".join(map(str, emphasized))
     if opts.lines:
         attrs["data-lines"] = str(opts.lines)
         # the stylesheet's height cap without JavaScript (the widget then measures real lines)
@@ -183,7 +183,7 @@ def render_snippet(
     )
     code_html = highlight_code(
         shown_code(snippet, config),
-        hl_lines=shown_lines(snippet, opts.emphasize_lines),
+        hl_lines=emphasized,
         line_prefix=f"{snippet.element_id}-line",
         wrapcode=wrapcode,
         linenos=opts.linenos or opts.lineno_start is not None,
