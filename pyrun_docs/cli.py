@@ -240,7 +240,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     settings = [
         PyrunError(text, location=_setting_at(site, text)) for text in report.setting_problems
     ]
-    report = with_scan_errors(report, [*scan.errors, *settings])
+    report = with_scan_errors(report, scan.errors, settings)
     if report.results:
         print(format_summary(report))
     if args.json:
@@ -279,7 +279,9 @@ def _setting_at(site: SiteConfig, problem: str) -> str:
     return f"{display_path(site.path)}:1"
 
 
-def with_scan_errors(report: CheckReport, errors: Sequence[PyrunError]) -> CheckReport:
+def with_scan_errors(
+    report: CheckReport, errors: Sequence[PyrunError], settings: Sequence[PyrunError] = ()
+) -> CheckReport:
     """The report with the problems found while reading the sources counted in it as errors.
 
     Why: a problem printed beside a summary that says "all passed" is missed, and printed twice it
@@ -287,11 +289,12 @@ def with_scan_errors(report: CheckReport, errors: Sequence[PyrunError]) -> Check
     in its table, the JSON, the JUnit XML and the annotations: a snippet kept without a bad option
     is itself an error (whatever its run said); a problem that belongs to no kept snippet (a file
     that cannot be read, a fence or block that did not become a snippet) is an error of its own
-    at its ``file:line``.
+    at its ``file:line``; so is each of *settings* (a package setting that cannot be had), on no
+    page.
     """
     from .check import SnippetResult, Status
 
-    if not errors:
+    if not errors and not settings:
         return report
     by_path: dict[str, list[Snippet]] = {}  # the same file however it is written (Sphinx: absolute)
     for result in report.results:
@@ -308,6 +311,10 @@ def with_scan_errors(report: CheckReport, errors: Sequence[PyrunError]) -> Check
         # on its file's page, when that page has snippets (it counted as one page more)
         page = same_file[0].page if same_file else path
         stand_in = Snippet(code="", path=path, line=line, page=page, index=-1)
+        extra.append(SnippetResult(stand_in, Status.ERROR, error.message))
+    for error in settings:  # a setting's, on no page
+        path, line = _split_location(error.location)
+        stand_in = Snippet(code="", path=path, line=line, page="", index=-1)
         extra.append(SnippetResult(stand_in, Status.ERROR, error.message))
     results: list[SnippetResult] = []
     for result in report.results:

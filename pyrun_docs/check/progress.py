@@ -215,9 +215,8 @@ def format_counts(report: CheckReport) -> str:
     widths = [max(len(s.value), len(str(counts[s]))) for s in shown]
     lines.append("  ".join(s.value.rjust(w) for s, w in zip(shown, widths, strict=True)))
     lines.append("  ".join(str(counts[s]).rjust(w) for s, w in zip(shown, widths, strict=True)))
-    # a problem found outside any snippet (a setting, a block that is no snippet) has a stand-in
-    # of index -1, on no page of its own
-    pages = len({r.snippet.page for r in report.results if r.snippet.index >= 0})
+    # a setting's problem stands on no page ("" : it counted as a page of its own)
+    pages = len({r.snippet.page for r in report.results if r.snippet.page})
     # a snippet that failed is not one the check could not judge (a bad option, a package it
     # could not fetch): "187 failed" read as 187 broken examples when none had run
     failed = counts[Status.FAILED] + counts[Status.TIMEOUT]
