@@ -397,6 +397,7 @@ class Runner {
         transcript: judged,
         console: transcript != null && !unchanged,
         flags: el.dataset.flags ?? null,
+        main: el.hasAttribute("data-main"),
         echo: transcript != null,
         want: judged && expected != null ? expected : null,
         module: el.dataset.module ?? null,

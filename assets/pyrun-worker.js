@@ -11,7 +11,7 @@
  *   {type: "stored", record: {bytes, sha256} | null} (after every init: the stored memory
  *    snapshot, read by the page, or null)
  *   {type: "run", run, code, session, filename, raises, stdin, packages, lock,
- *    transcript, console, flags, echo, want, module, docstring}
+ *    transcript, console, flags, main, echo, want, module, docstring}
  *     (packages: the snippet's `packages` option; lock: the URL of the site's pyrun-lock.json)
  * (worker -> page):
  *   {type: "status", text} | {type: "ready", seconds} | {type: "boot-error", message}
@@ -767,6 +767,7 @@ async function run(msg) {
     ? await executor.run_transcript.callKwargs(msg.code, {
         ...kwargs,
         flags: msg.flags ?? undefined,
+        main: Boolean(msg.main), // a Markdown page's: __name__ == "__main__"
         echo: Boolean(msg.echo),
         want: msg.want ?? undefined, // a testcode block's expected output
       })

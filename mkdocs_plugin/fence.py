@@ -52,8 +52,9 @@ def formatter(
 
 
 def render_standalone(src: str, raw: dict[str, str | None]) -> str:
-    """The fence without the plugin: default settings, no page or line to report."""
-    config = PyrunConfig()
+    """The fence without the plugin (Zensical's, one registered by hand): default settings, a
+    Markdown site's transcripts, no page or line to report."""
+    config = PyrunConfig(doctest_main=True)
     try:
         code, _ = normalize_code(src)
     except OptionError:

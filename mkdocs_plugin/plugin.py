@@ -430,6 +430,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         values = {name: self.config[name] for name in self.config}
+        values["doctest_main"] = True  # Markdown's transcripts, as python -m doctest runs them
         try:
             self.pyrun_config = PyrunConfig.from_mapping(values, prefix="plugins.pyrun.")
         except PyrunError as exc:

@@ -75,6 +75,11 @@ class PyrunConfig:
             names, or an int as ``doctest_default_flags`` is written; default: those of
             ``sphinx.ext.doctest`` (``ELLIPSIS``, ``IGNORE_EXCEPTION_DETAIL``,
             ``DONT_ACCEPT_TRUE_FOR_1``).
+        doctest_main: a transcript's examples see ``__name__ == "__main__"`` (as ``python -m
+            doctest`` and pytest's ``--doctest-glob`` run a Markdown file: ``<class
+            '__main__.A'>``), not the namespace without ``__name__`` ``sphinx.ext.doctest``
+            gives a group (``<class 'A'>``). Not a setting: MkDocs and Zensical sites have it,
+            Sphinx sites do not.
         trim_doctest_flags: a transcript's ``# doctest: +FLAG`` comments are not shown (in its
             code and in its output's echoed examples); they still judge it. Sphinx: its own
             ``trim_doctest_flags`` setting decides.
@@ -105,6 +110,7 @@ class PyrunConfig:
     path: tuple[str, ...] | list[str] = ()
     doctest_flags: tuple[str, ...] | list[str] | int | str = DEFAULT_FLAGS
     trim_doctest_flags: bool = True
+    doctest_main: bool = False
     output: str = "verified"
     takeaway: bool = True
     upgrade: tuple[str, ...] | list[str] = ()
@@ -200,7 +206,7 @@ class PyrunConfig:
             raise bad("upgrade_exclude", 'use a list of page globs, e.g. ["changelog", "api/*"]')
         if self.output not in OUTPUT_MODES:
             raise bad("output", f"use one of {', '.join(OUTPUT_MODES)}")
-        for name in ("takeaway", "trim_doctest_flags"):
+        for name in ("takeaway", "trim_doctest_flags", "doctest_main"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "use True or False")
         if self.upgrade_failing not in FAILING_MODES:

@@ -430,7 +430,11 @@ class Executor:
             self._stderr.pop(session, None)
 
     def namespace(
-        self, session: str | None, transcript: bool = False, module: str | None = None
+        self,
+        session: str | None,
+        transcript: bool = False,
+        module: str | None = None,
+        main: bool = False,
     ) -> dict[str, Any]:
         """The session's namespace (a new one without a session).
 
@@ -441,7 +445,8 @@ class Executor:
         mixing both, each snippet sees its own kind's rule.
         MicroPython keeps ``__name__`` (its classes print without a module either way). A
         docstring's examples run with their module's ``__name__`` (:meth:`with_module`), as
-        doctest's finder gives it.
+        doctest's finder gives it. *main*: a Markdown page's transcript runs as ``python -m
+        doctest`` and pytest's ``--doctest-glob`` run one, with ``__name__ == "__main__"``.
         """
         ns = self.sessions.get(session) if session is not None else None
         if ns is None:
@@ -449,7 +454,10 @@ class Executor:
             if session is not None:
                 self.sessions[session] = ns
         if transcript and not MICROPYTHON:
-            ns.pop("__name__", None)
+            if main:
+                ns["__name__"] = "__main__"
+            else:
+                ns.pop("__name__", None)
             ns["__builtins__"] = builtins.__dict__
         else:
             ns["__name__"] = "__main__"
@@ -563,6 +571,7 @@ class Executor:
         want: str | None = None,
         module: str | None = None,
         docstring: str | None = None,
+        main: bool = False,
     ) -> str:
         """Run a ``>>>`` transcript and judge it as :mod:`doctest` does.
 
@@ -583,10 +592,11 @@ class Executor:
 
         *module*: a docstring's examples also see that module's globals (:meth:`with_module`);
         *docstring*: the documented object whose docstring holds them (its blocks share names).
+        *main*: ``__name__ == "__main__"`` in its namespace (:meth:`namespace`).
         """
         session, raises, name, want = _none(session), _none(raises), _none(name), _none(want)
         module = _none(module)
-        ns = self._prepare(transcript, session, run_id, filename, True, module)
+        ns = self._prepare(transcript, session, run_id, filename, True, module, bool(_none(main)))
         test_name = name or session or "default"
 
         async def body(out: StreamCapture) -> None:
@@ -616,9 +626,10 @@ class Executor:
         filename: str,
         transcript: bool,
         module: str | None = None,
+        main: bool = False,
     ) -> dict[str, Any]:
         self.run_id = run_id
-        ns = self.namespace(session, transcript, module)
+        ns = self.namespace(session, transcript, module, main)
         if MICROPYTHON:
             self._sources[filename] = code.split("\n")
         else:

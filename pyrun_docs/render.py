@@ -163,6 +163,8 @@ def render_snippet(
         attrs["data-transcript"] = snippet.code
         if config.trim_doctest_flags:
             attrs["data-trim-flags"] = ""  # nor does the browser show them in its echo
+        if config.doctest_main:
+            attrs["data-main"] = ""  # runs with __name__ == "__main__", as in the check
     if opts.module:
         attrs["data-module"] = opts.module
     if opts.docstring:

@@ -17,11 +17,13 @@ PREFIX = "pyrun_"
 
 #: settings Sphinx itself has (``trim_doctest_flags``): read from there, no ``pyrun_`` copy
 SPHINX_OWN = frozenset({"trim_doctest_flags"})
+#: what the host decides, not a setting: a Sphinx site's transcripts run as sphinx.ext.doctest's
+NOT_SETTINGS = frozenset({"doctest_main"})
 
 
 def register(app: Sphinx) -> None:
     for f in fields(PyrunConfig):
-        if f.name in SPHINX_OWN:
+        if f.name in SPHINX_OWN or f.name in NOT_SETTINGS:
             continue
         default = f.default if f.default is not MISSING else None
         if isinstance(default, tuple):  # conf.py writes lists; Sphinx warns on a type change
@@ -55,6 +57,7 @@ def _values(app: Sphinx, config: Config) -> dict[str, object]:
     values = {
         f.name: getattr(config, f.name if f.name in SPHINX_OWN else PREFIX + f.name)
         for f in fields(PyrunConfig)
+        if f.name not in NOT_SETTINGS
     }
     doctest = "sphinx.ext.doctest" in app.extensions
     if doctest:

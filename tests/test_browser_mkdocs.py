@@ -72,6 +72,19 @@ def test_direct_load_runs_and_page_without_snippets_has_no_assets(
     assert "1.4142135623730951" in run(wide_page, "pyrun-0")
 
 
+def test_a_transcript_runs_as_python_m_doctest_runs_a_markdown_file(
+    wide_page: Any, mk_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    """A Markdown page's transcript sees ``__name__ == "__main__"`` in the reader's browser too,
+    as in the check (``data-main``): ``<class '__main__.A'>``, as ``python -m doctest`` shows it."""
+    wide_page.goto(mk_url + "snippets/")
+    wide_page.wait_for_selector("#pyrun-8 .pyrun-toolbar")
+    stored_snapshot.store_in(wide_page)
+    output = run(wide_page, "pyrun-8")
+    assert output.splitlines()[-1] == "<class '__main__.A'>", output
+    assert wide_page.locator("#pyrun-8 .pyrun-status").inner_text().startswith("Done")
+
+
 def test_instant_navigation_back_and_forth(
     wide_page: Any, mk_url: str, stored_snapshot: StoredSnapshot
 ) -> None:

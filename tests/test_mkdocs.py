@@ -57,7 +57,8 @@ def test_build_renders_every_fence_form(mk_root: Path, runtime_cache: Path) -> N
     assert build.status == 0, build.output
     page = build.read("snippets/index.html")
     tags = PYREPL.findall(page)
-    assert len(tags) == 8
+    assert len(tags) == 9
+    assert "data-main" in tags[8] and "data-main" not in tags[0]  # a transcript: as __main__
     assert 'data-session="intro"' in tags[0] and 'data-session="intro"' in tags[1]  # brace form
     assert "Brace form" in page  # title= is the caption
     assert 'data-session="tabs"' in tags[4]  # inside a content tab

@@ -658,6 +658,38 @@ def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
     assert capsys.readouterr().out.count("snippets.md:32: error: this example stays a plain") == 1
 
 
+def test_a_markdown_transcript_runs_as_python_m_doctest_runs_it(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """A Markdown page's transcripts are tested with ``python -m doctest`` or pytest's
+    ``--doctest-glob``, whose examples see ``__name__ == "__main__"`` (``<class '__main__.A'>``);
+    they ran as ``sphinx.ext.doctest`` runs a group, without ``__name__``, and failed. The
+    widget runs them so too (``data-main``); a Sphinx page's stay as its builder's."""
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "mk"
+    shutil.copytree(ROOTS / "mkdocs", root)
+    fence = (
+        "```pycon\n>>> class A: pass\n>>> A\n<class '__main__.A'>\n>>> __name__\n'__main__'\n```\n"
+    )
+    (root / "docs" / "snippets.md").write_text("# Main\n\n" + fence)
+    yml = (root / "mkdocs.yml").read_text()
+    (root / "mkdocs.yml").write_text(
+        yml.replace('check: "off"', "upgrade: [doctest]\n      check: error")
+    )
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    assert build.read("snippets/index.html").count("data-main") == 1
+    out = tmp_path / "check.json"
+    status = main(["check", str(root / "mkdocs.yml"), "--json", str(out),
+                   "--cache-dir", str(check_dir(tmp_path)), "-q"])  # fmt: skip
+    results = [
+        r for r in json.loads(out.read_text())["results"] if r["path"].endswith("snippets.md")
+    ]
+    assert [r["status"] for r in results] == ["passed"], results
+    assert status == 0
+
+
 def test_mkdocstrings_docstring_examples_are_upgraded(
     tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -554,6 +554,7 @@ def _plan_page(
             engine=engine,
             packages=chain_packages,
             flags=config.transcript_flags,
+            main=config.doctest_main,
         )
         keys[(page, snippet.index)] = key
         hit = cache.get(key)

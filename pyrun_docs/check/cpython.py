@@ -332,7 +332,12 @@ def main() -> None:
                 "docstring": run.get("docstring"),
             }
             if run["transcript"]:
-                kwargs.update(flags=run["flags"], want=run["want"], echo=bool(run["echo"]))
+                kwargs.update(
+                    flags=run["flags"],
+                    want=run["want"],
+                    echo=bool(run["echo"]),
+                    main=bool(run.get("main")),
+                )
                 running = executor.run_transcript(run["code"], **kwargs)
             else:
                 running = executor.run(run["code"], **kwargs)

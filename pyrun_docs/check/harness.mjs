@@ -865,7 +865,7 @@ async function runPage(msg) {
         module: run.module ?? undefined,
         docstring: run.docstring ?? undefined,
         ...(run.transcript
-          ? { flags: run.flags ?? undefined, want: run.want ?? undefined, echo: Boolean(run.echo) }
+          ? { flags: run.flags ?? undefined, want: run.want ?? undefined, echo: Boolean(run.echo), main: Boolean(run.main) }
           : {}),
       });
       const text = await Promise.race([running, ended]);

@@ -59,6 +59,8 @@ class Run:
     report: bool = True
     #: the doctest option flags a transcript is judged with (:func:`transcript_flags`)
     flags: tuple[str, ...] = DEFAULT_FLAGS
+    #: a transcript runs with ``__name__ == "__main__"`` (``PyrunConfig.doctest_main``)
+    main: bool = False
 
     @property
     def run_id(self) -> str:
@@ -79,6 +81,7 @@ class Run:
             # them (the verified output under the widget); no effect on the verdict
             "echo": snippet.is_transcript,
             "flags": " ".join(self.flags),
+            "main": self.main,
             "want": snippet.expected,
             "module": snippet.options.module,
             "docstring": snippet.options.docstring,
@@ -94,7 +97,7 @@ def unit_runs(
     """The runs that rebuild *units* of *page* (whole sessions, or snippets on their own: see
     :func:`unit_of`) in the order a reader runs them; with *runnable*, only those snippets."""
     return [
-        Run(s, flags=transcript_flags(s, config))
+        Run(s, flags=transcript_flags(s, config), main=config.doctest_main)
         for s in execution_order(page, config)
         if unit_of(s, config) in units and (runnable is None or s.index in runnable)
     ]
@@ -117,6 +120,7 @@ def cache_key(
     engine: str,
     packages: Sequence[str],
     flags: Sequence[str] = DEFAULT_FLAGS,
+    main: bool = False,
 ) -> str:
     """A content hash of everything a snippet's result depends on.
 
@@ -127,6 +131,8 @@ def cache_key(
         packages: the packages loaded for it (names; their wheels' hashes are in the pinned lock file,
             which *engine* covers).
         flags: the site's doctest flags (a snippet's own ``options`` are in the chain).
+        main: transcripts run with ``__name__ == "__main__"`` (a key of its own only then: the
+            keys of Sphinx sites stay as they were).
 
     Locations are left out on purpose: moving a snippet down a page does not re-run it.
     """
@@ -138,6 +144,8 @@ def cache_key(
         "transcript": snippet.is_transcript,
         "flags": sorted(flags),  # a set: Sphinx's integer and a written list order them apart
     }
+    if main:
+        payload["main"] = True
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -301,7 +301,7 @@ class Worker:
             return []
         needed = {session_key(r.snippet, config) for r in rest} - {None}
         replays = [
-            Run(r.snippet, report=False, flags=r.flags)
+            Run(r.snippet, report=False, flags=r.flags, main=r.main)
             for r in history
             if session_key(r.snippet, config) in needed
         ]
