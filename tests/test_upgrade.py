@@ -249,6 +249,23 @@ def test_a_transcript_doctest_cannot_parse_is_reported_at_its_bad_line(
     assert "on 1 page in" in printed.out + printed.err
 
 
+def test_a_traceback_through_a_function_of_an_earlier_block(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """Every block of a group compiles as ``<doctest default[N]>``: a traceback through a
+    function the first block defined (its third example) names an example the later block does
+    not have; doctest's line lookup raised IndexError, "failed (fails in CPython too)" where the
+    builder passes (zope.interface's verify.rst). Sphinx's runner catches it; so does ours."""
+    page = (
+        ".. doctest::\n\n   >>> a = 1\n   >>> b = 2\n   >>> def f():\n"
+        "   ...     raise ValueError('boom')\n\n"
+        ".. doctest::\n\n   >>> f()\n   Traceback (most recent call last):\n   ValueError: boom\n"
+    )
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    assert [r["status"] for r in results] == ["passed", "passed"], results
+    assert status == 0
+
+
 def test_a_block_whose_every_example_is_skipped_is_skipped(
     tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
