@@ -108,7 +108,9 @@ def normalize_code(code: str) -> tuple[str, int]:
 
 
 def is_transcript(code: str) -> bool:
-    first = next((ln for ln in code.splitlines() if ln.strip()), "")
+    # doctest takes a prompt at any indentation (a block whose first example is indented more
+    # than a later one, zope.interface's adapter.rst, was not a transcript)
+    first = next((ln for ln in code.splitlines() if ln.strip()), "").lstrip()
     return first.startswith(PROMPT) or first.rstrip() == ">>>"
 
 

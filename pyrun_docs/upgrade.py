@@ -40,22 +40,25 @@ DEFAULT_GROUP = "default"
 
 
 def comments_as_prompts(code: str) -> str:
-    """A transcript whose first lines are comments (``# Set up a parser``, then ``>>>``
-    examples), with those lines as comment-only examples (``>>> # Set up a parser``): doctest's
-    parser skips text before the first prompt, so pyparsing's three ``.. doctest::`` blocks that
-    start so were tested by the doctest builder, and stayed plain, unchecked, blocks here. The
-    comments stay in the code a reader edits; the lines keep their numbers. Anything else before
-    the first prompt leaves *code* as it is."""
+    """A transcript whose first lines are comments or prose (``# Set up a parser``, ``Set
+    things up:``, then ``>>>`` examples), with those lines as comment-only examples (``>>> #
+    Set up a parser``): doctest's parser skips text before the first prompt, so pyparsing's
+    three ``.. doctest::`` blocks that start so, and zope.interface's with prose, were tested by
+    the doctest builder and stayed plain, unchecked, blocks here (their group's later examples
+    then failed for the names they set). The text stays in the code a reader edits, as comments;
+    the lines keep their numbers. Without a prompt, *code* is left as it is."""
     lines = code.split("\n")
     for number, line in enumerate(lines):
-        text = line.strip()
-        if text.startswith(">>>"):
+        if line.strip().startswith(">>>"):
             indent = line[: len(line) - len(line.lstrip())]
-            head = [f"{indent}>>> {ln.strip()}" if ln.strip() else ln for ln in lines[:number]]
+            head = [_as_comment(ln, indent) if ln.strip() else ln for ln in lines[:number]]
             return "\n".join(head + lines[number:])
-        if text and not text.startswith("#"):
-            return code
     return code
+
+
+def _as_comment(line: str, indent: str) -> str:
+    text = line.strip()
+    return f"{indent}>>> {text if text.startswith('#') else '# ' + text}"
 
 
 @dataclass(frozen=True)

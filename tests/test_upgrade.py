@@ -98,19 +98,23 @@ def test_a_transcript_starting_with_comments_is_upgraded() -> None:
     """doctest's parser skips text before a block's first ``>>>``: pyparsing's ``.. doctest::``
     blocks that start with a ``# comment`` line were tested by the doctest builder and stayed
     plain, unchecked, here. The comments become comment-only examples (shown, not run), at the
-    same lines; prose before the first prompt still leaves the block as it is."""
+    same lines. So does prose before the first prompt (zope.interface's ``Set things up:``), and
+    a first example indented more than a later one: such blocks stayed plain, unchecked, and
+    the later examples of their group failed for the names they set."""
     _, results = upgrade_page(
         [
             found("transcript", "# a wrong example\n# on purpose\n>>> 1 + 1\n3\n", 9),
             found("transcript", "Some prose.\n>>> 1\n1\n", 20),
+            found("transcript", " >>> x = 1\n\n>>> x + 1\n2\n", 30),
         ],
         page="p",
     )
-    first, prose = results
+    first, prose, indented = results
     assert first.snippet is not None and first.snippet.line == 9
     assert first.snippet.code == ">>> # a wrong example\n>>> # on purpose\n>>> 1 + 1\n3\n"
     assert first.snippet.source == "# a wrong example\n# on purpose\n1 + 1\n"
-    assert prose.snippet is None and prose.reason == "no >>> prompt on its first line"
+    assert prose.snippet is not None and prose.snippet.code == ">>> # Some prose.\n>>> 1\n1\n"
+    assert indented.snippet is not None and indented.snippet.source == "x = 1\nx + 1\n"
 
 
 def test_a_testcode_block_without_testoutput_must_print_nothing() -> None:
@@ -1316,15 +1320,20 @@ def test_a_read_project_without_examples_counts_the_pages_it_read(
 def test_a_doctest_directive_that_stays_plain_is_warned_about(
     tmp_path: Path, runtime_cache: Path
 ) -> None:
-    """A ``.. doctest::`` block the doctest builder tests but that cannot become a widget (prose
-    before its first ``>>>``) is not left unchecked in silence."""
-    page = ".. doctest::\n\n   Some prose.\n   >>> 1 + 1\n   2\n"
+    """A ``.. doctest::`` block the doctest builder reads but that cannot become a widget (no
+    ``>>>`` at all) is not left unchecked in silence; one with prose before its first ``>>>``
+    is a widget, the prose a comment in it (doctest skips it)."""
+    page = (
+        ".. doctest::\n\n   Some prose.\n   >>> 1 + 1\n   2\n\n"
+        ".. doctest::\n\n   Only prose, no prompt.\n"
+    )
     site = doctest_site(tmp_path / "site", "", page)
     build = sphinx_build(site, tmp_path / "html", "html")
     assert build.status == 0, build.stderr
-    assert "index.rst:6: WARNING: pyrun: this example stays a plain block: no >>> prompt" in (
+    assert "index.rst:12: WARNING: pyrun: this example stays a plain block: no >>> prompt" in (
         build.stderr
     ), build.stderr
+    assert build.read("index.html").count("<py-repl") == 1
 
 
 def test_the_second_opinion_runs_the_pages_before_as_the_doctest_builder_does(
