@@ -267,5 +267,9 @@ def _show_last(code: str) -> str:
     segment = ast.get_source_segment(code, last.value)
     if segment is None or last.col_offset != 0:
         return code
-    wrapped = f"_show({segment})\n"
+    # a bare tuple (``a, b``) is one value: ``_show(a, b)`` was a TypeError (29 of packaging's
+    # 109 scripts)
+    wrapped = (
+        f"_show(({segment}))\n" if isinstance(last.value, ast.Tuple) else f"_show({segment})\n"
+    )
     return "".join(lines[:start]) + wrapped + "".join(lines[end + 1 :])
