@@ -66,7 +66,7 @@ def project_memo(
     if not conf_digest:
         return None
     versions = [str(getattr(importlib.import_module(t), "__version__", "")) for t in tools]
-    key = json.dumps([str(confdir.resolve()), conf_digest, *versions, code_stamp()])
+    key = json.dumps([str(confdir.resolve()), conf_digest, *versions, code_stamp(), _here()])
     return ReadMemo(read_folder(cache, confdir) / "memo", key)
 
 
@@ -85,8 +85,15 @@ def mkdocs_memo(cache: Path, config_file: Path) -> ReadMemo | None:
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{dist}: none")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    key = json.dumps([str(config_file.resolve()), digest, *versions, code_stamp()])
+    key = json.dumps([str(config_file.resolve()), digest, *versions, code_stamp(), _here()])
     return ReadMemo(read_folder(cache, config_file.parent) / "mkdocs-memo", key)
+
+
+def _here() -> str:
+    """Where the command runs: a read keeps its snippets' paths relative to it (a check run
+    from ``docs/`` reported ``docs/index.rst:4``, the path of an earlier check from the
+    project's root)."""
+    return os.getcwd()
 
 
 def read_folder(cache: Path, confdir: Path) -> Path:

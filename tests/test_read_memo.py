@@ -138,11 +138,19 @@ def test_an_unchanged_project_is_not_read_again_and_gives_the_same_snippets(
 
 @pytest.mark.parametrize(
     "change",
-    ["edit a page", "add a page", "delete a page", "edit the documented module", "edit conf.py"],
+    [
+        "edit a page",
+        "add a page",
+        "delete a page",
+        "edit the documented module",
+        "edit conf.py",
+        "another working folder",  # its paths are relative to the folder the command runs in
+    ],
 )
 def test_any_change_a_read_depends_on_reads_again(
-    project: Path, tmp_path: Path, change: str
+    project: Path, tmp_path: Path, change: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(project)
     cache = tmp_path / "cache"
     read(project, cache)
     if change == "edit a page":
@@ -154,6 +162,8 @@ def test_any_change_a_read_depends_on_reads_again(
     elif change == "edit the documented module":
         (module,) = project.glob("memomod_*.py")
         module.write_text(MODULE.replace("double(2)", "double(5)"), "utf-8")
+    elif change == "another working folder":
+        os.chdir(tmp_path)
     else:
         (project / "conf.py").write_text(CONF + "pyrun_upgrade_exclude = []\n", "utf-8")
     found, did_read = read(project, cache)
