@@ -128,6 +128,7 @@ def upgrade_page(
     groups = _page_groups(found)
     results: list[Upgraded] = []
     last_testcode: dict[str, Upgraded] = {}
+    copies: dict[int, list[Upgraded]] = {}  # a testcode's copies in its other groups
     for block in found:
         kind = block.kind
         group = _session(block)
@@ -139,13 +140,15 @@ def upgrade_page(
             if owner is None or owner.snippet is None:
                 results.append(Upgraded(block, reason="a testoutput block without testcode"))
                 continue
-            owner.snippet = replace(
-                owner.snippet,
-                expected=_dedent(block.code),
-                options=replace(
-                    owner.snippet.options, flags=owner.snippet.options.flags + block.flags
-                ),
-            )
+            for judged in (owner, *copies.get(id(owner), [])):
+                assert judged.snippet is not None
+                judged.snippet = replace(
+                    judged.snippet,
+                    expected=_dedent(block.code),
+                    options=replace(
+                        judged.snippet.options, flags=judged.snippet.options.flags + block.flags
+                    ),
+                )
             results.append(Upgraded(block, reason="shown with its testcode block"))
             continue
         try:
@@ -153,7 +156,7 @@ def upgrade_page(
         except OptionError as exc:
             results.append(Upgraded(block, reason=exc.message))
             continue
-        sessions = sorted(groups) if "*" in block.groups else [group]
+        sessions = sorted(groups) if "*" in block.groups else _sessions(block)
         hidden = kind == "testsetup" or block.hide
         if kind == "python":
             options = SnippetOptions()
@@ -197,9 +200,16 @@ def upgrade_page(
         )
         upgraded = Upgraded(block, snippet)
         results.append(upgraded)
-        for extra in sessions[1:]:  # a setup for every group (``*``): one hidden copy per group
-            copy = replace(snippet, options=replace(options, session=extra))
-            results.append(Upgraded(block, copy))
+        # a block of several groups (or ``*``) is in each, as the doctest builder runs it: a
+        # hidden copy per other group, a setup there or an example run in its place (one in
+        # ``g1, g2`` ran in g1 only: g2's later examples failed "in CPython too")
+        for extra in sessions[1:]:
+            in_order = kind != "testsetup"
+            copy = replace(
+                snippet, options=replace(options, session=extra, hidden=True, in_order=in_order)
+            )
+            copies.setdefault(id(upgraded), []).append(Upgraded(block, copy))
+            results.append(copies[id(upgraded)][-1])
         if kind == "testcode":
             last_testcode[group] = upgraded
     setups: list[Snippet] = []
@@ -218,14 +228,20 @@ CODE_WITH_PROMPTS = "written with >>> prompts, which the doctest builder runs as
 
 
 def _session(block: Found) -> str:
-    """The session of a block: its first doctest group (a snippet belongs to one session)."""
+    """The session of a block's widget: its first doctest group (a snippet belongs to one
+    session; its other groups get hidden copies)."""
+    return _sessions(block)[0]
+
+
+def _sessions(block: Found) -> list[str]:
+    """A block's doctest groups, the first one first (``*`` aside)."""
     named = [g for g in block.groups if g and g != "*"]
-    return named[0] if named else DEFAULT_GROUP
+    return named or [DEFAULT_GROUP]
 
 
 def _page_groups(found: Sequence[Found]) -> set[str]:
     """The doctest groups of the page's examples (what ``*`` and the global setup apply to)."""
-    return {_session(b) for b in found if b.kind in ("transcript", "testcode")}
+    return {g for b in found if b.kind in ("transcript", "testcode") for g in _sessions(b)}
 
 
 def _dedent(text: str) -> str:

@@ -48,17 +48,23 @@ def test_doctest_groups_become_sessions() -> None:
     setups, results = upgrade_page(blocks, page="p", global_setup="\nimport math\n", setup_line=4)
     # the global setup: one hidden snippet per group of the page
     assert [(s.options.session, s.options.hidden, s.line) for s in setups] == [
-        ("default", True, 5), ("g", True, 5)]  # fmt: skip
+        ("default", True, 5), ("g", True, 5), ("other", True, 5)]  # fmt: skip
     snippets = [(r.found.line, r.snippet) for r in results if r.snippet is not None]
-    sessions = [(line, s.options.session, s.options.hidden) for line, s in snippets]
+    sessions = [
+        (line, s.options.session, s.options.hidden, s.options.in_order) for line, s in snippets
+    ]
     assert sessions == [
-        (1, "default", False),
-        (3, "default", True),  # testsetup for every group (*): one copy per group
-        (3, "g", True),
-        (5, "g", False),
-        (11, "g", False),  # a block in two groups runs in its first
-        (13, None, False),  # a Python code block is on its own
-        (17, "default", False),
+        (1, "default", False, False),
+        (3, "default", True, False),  # testsetup for every group (*): one copy per group
+        (3, "g", True, False),
+        (3, "other", True, False),
+        (5, "g", False, False),
+        # a block in two groups is a widget in its first, a hidden example in the other (it ran
+        # in its first only: the doctest builder runs it in both)
+        (11, "g", False, False),
+        (11, "other", True, True),
+        (13, None, False, False),  # a Python code block is on its own
+        (17, "default", False, False),
     ]
     testcode = dict(snippets)[5]
     assert testcode.expected == "2\n" and testcode.options.flags == (("ELLIPSIS", False),)
@@ -92,6 +98,15 @@ def test_a_markdown_transcript_starting_with_comments_is_upgraded() -> None:
     ]
     assert lines[10:13] == ['    ```pyrun session="default"', "    >>> # in a pycon fence", ""]
     assert fences[3].code.startswith("# Doubling")  # a static block shows it as written
+
+
+def test_a_testcode_block_of_two_groups_is_judged_by_its_testoutput_in_both() -> None:
+    _, results = upgrade_page(
+        [found("testcode", "print(2)\n", 1, "a", "b"), found("testoutput", "2\n", 4, "a", "b")],
+        page="p",
+    )
+    judged = [r.snippet for r in results if r.snippet is not None]
+    assert [(s.options.session, s.expected) for s in judged] == [("a", "2\n"), ("b", "2\n")]
 
 
 def test_a_transcript_starting_with_comments_is_upgraded() -> None:
@@ -267,6 +282,17 @@ def test_a_traceback_through_a_function_of_an_earlier_block(
     )
     status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
     assert [r["status"] for r in results] == ["passed", "passed"], results
+    assert status == 0
+
+
+def test_a_block_of_two_groups_runs_in_both(tmp_path: Path, runtime_cache: Path) -> None:
+    """``.. doctest:: g1, g2`` runs in both groups, as the doctest builder runs it: g2's later
+    example failed with a NameError "in CPython too" (it ran in g1 only), and the builder's
+    3 tests were 2 examples here."""
+    page = ".. doctest:: g1, g2\n\n   >>> U = 1\n\n.. doctest:: g2\n\n   >>> U\n   1\n"
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    assert [(r["line"], r["status"]) for r in results] == [
+        (6, "passed"), (6, "passed"), (10, "passed")]  # fmt: skip
     assert status == 0
 
 
