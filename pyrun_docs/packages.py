@@ -883,6 +883,17 @@ def _download(
     return pkg, info
 
 
+def _only_prereleases(available: str, w: _Want) -> bool:
+    """Whether the pure versions pip lists are all pre-releases *w* does not ask for: pip does
+    not take them, so the package has no pure wheel to speak of (zope.interface's one is
+    ``5.5.0.dev0``: "no version satisfies zope.interface" read as a conflict no one wrote)."""
+    try:
+        listed = [Version(v.strip()) for v in available.split(",") if v.strip()]
+    except InvalidVersion:
+        return False
+    return bool(listed) and all(v.is_prerelease for v in listed) and not w.specifier.prereleases
+
+
 def _why_not(w: _Want, output: str, pip: Pip, pin: RuntimePin) -> str:
     """The reason pip found no wheel for *w*, in words an author can act on."""
     reason = _last_error(output)
@@ -895,7 +906,7 @@ def _why_not(w: _Want, output: str, pip: Pip, pin: RuntimePin) -> str:
         return offline
     versions = _NO_VERSIONS.search(output)
     available = versions.group(1).strip() if versions else "none"
-    if available and available != "none":
+    if available and available != "none" and not _only_prereleases(available, w):
         if len({str(req.specifier) for req, _ in w.specs}) > 1:
             return (
                 f"version conflict for {w.name}: no version satisfies all of {w.origins()} "

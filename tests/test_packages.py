@@ -396,6 +396,8 @@ def test_hash_mismatch_of_a_cached_wheel(
         ),
         ("psutil", "psutil has no pure-Python wheel (py3-none-any)"),
         ("inflection<0.1", "no version of inflection satisfies inflection<0.1"),
+        # its only pure wheel is a pre-release pip does not take: no pure wheel, not a conflict
+        ("zope.interface", "zope-interface (zope.interface) has no pure-Python wheel"),
     ],
 )
 def test_package_that_cannot_run_in_pyodide(
