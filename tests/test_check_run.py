@@ -433,7 +433,10 @@ def test_a_failure_after_a_failing_example_of_its_session_says_so(
     static = replace(second, status=Status.STATIC, message=f"stays a plain block: {second.message}")
     # and a Python block failing with a NameError is a fragment, not what a browser cannot do
     # (Python-Markdown: 69 notes blamed the browser); a transcript's is the browser's own
-    assert reader_note(static) == "Not runnable on its own: NameError: name 'thing' is not defined"
+    assert reader_note(static) == (
+        "Not runnable on its own: NameError: name 'thing' is not defined"
+        " (after an earlier example failed)"  # said, not which: a build's file and line
+    )
     transcript = replace(static, snippet=replace(static.snippet, code=">>> thing\n"))
     assert reader_note(transcript).startswith("Does not run in the browser: NameError")
     # as is one importing a module of another block ("rect.py"): no package has it

@@ -386,11 +386,14 @@ def reader_note(result: SnippetResult) -> str:
     (one the page shows as another file, ``from rect import Rect``: a package the browser lacks
     is not checked, never static)."""
     reason = result.message.removeprefix(KEPT_STATIC).splitlines()
-    first = reason[0].partition(AFTER_FAILURE)[0] if reason else ""
+    first, after, _ = reason[0].partition(AFTER_FAILURE) if reason else ("", "", "")
+    # that an earlier example failed first is said, without naming it (more-itertools'
+    # ``it.done`` mismatch read as the browser's fault, its thread never started before it)
+    earlier = " (after an earlier example failed)" if after else ""
     fragment = first.startswith(("NameError", "ModuleNotFoundError"))
     if fragment and not result.snippet.is_transcript:
-        return f"Not runnable on its own: {first}"
-    return f"Does not run in the browser: {first or 'it fails in Python 3.14 (Pyodide)'}"
+        return f"Not runnable on its own: {first}{earlier}"
+    return f"Does not run in the browser: {first or 'it fails in Python 3.14 (Pyodide)'}{earlier}"
 
 
 def kept_static(
