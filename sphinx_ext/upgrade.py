@@ -204,11 +204,14 @@ def _found(
         if "doctest" not in modes or not blocks:
             return None
         return _found_as(node, "transcript", fallback, (blocks,))
+    elif language in PYTHON_LANGUAGES and node.astext().lstrip().startswith(">>>"):
+        # a console session in a Python block (Sphinx shows it as one): a pycon block to the
+        # ``doctest`` mode, as MkDocs' python fences are (sqlparse's were left out without
+        # ``python``, and with it alone became transcripts)
+        if "doctest" not in modes or not blocks:
+            return None
+        return _found_as(node, "transcript", fallback, (blocks,))
     elif language in PYTHON_LANGUAGES and "python" in modes:
-        if node.astext().lstrip().startswith(">>>"):
-            if "doctest" not in modes or not blocks:
-                return None
-            return _found_as(node, "transcript", fallback, (blocks,))
         if not compiles(node.astext()):
             return None  # a fragment or pseudo-code: not an example to run
         kind = "python"

@@ -285,6 +285,18 @@ def test_a_traceback_through_a_function_of_an_earlier_block(
     assert status == 0
 
 
+def test_a_python_code_block_of_a_console_session_is_a_pycon_block(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """``code-block:: python`` holding ``>>>`` examples (sqlparse's docs) is a console session, a
+    ``pycon`` block to the ``doctest`` mode, as MkDocs' python fences are: it was left out
+    without ``python``, and became a transcript with it."""
+    page = ".. code-block:: python\n\n   >>> 1 + 1\n   2\n"
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    assert [(r["line"], r["status"]) for r in results] == [(6, "passed")], results
+    assert status == 0
+
+
 def test_a_block_of_two_groups_runs_in_both(tmp_path: Path, runtime_cache: Path) -> None:
     """``.. doctest:: g1, g2`` runs in both groups, as the doctest builder runs it: g2's later
     example failed with a NameError "in CPython too" (it ran in g1 only), and the builder's
