@@ -127,6 +127,11 @@ class PyRepl extends HTMLElement {
     const pre = this.querySelector(".pyrun-code pre");
     if (!pre) return;
     this.pre = /** @type {HTMLElement} */ (pre);
+    // the output in the code's own font, whatever the theme (sphinx_rtd_theme's 12px code face
+    // stood above 14px generic monospace output): pyrun.css reads these
+    const font = getComputedStyle(this.pre);
+    this.style.setProperty("--pyrun-code-font", font.fontFamily);
+    this.style.setProperty("--pyrun-code-size", font.fontSize);
     this.originalHTML = this.pre.innerHTML;
     this.originalCode = codeText(this.pre).replace(/\n$/, "");
     /** @type {any} */

@@ -106,6 +106,14 @@ def test_theme_colours_and_contrast(
             assert result["ratio"] >= 3.0, f"{theme}/{scheme}: {sel} contrast {result}"
         run_btn = page.evaluate(CONTRAST, "#pyrun-4 .pyrun-run")
         assert run_btn["ratio"] >= 3.0, f"{theme}/{scheme}: Run button {run_btn}"
+        # the output in the code's own font and size (sphinx_rtd_theme's 12px code face stood
+        # above 14px generic monospace output)
+        fonts = page.evaluate(
+            "() => ['.pyrun-code pre', '.pyrun-output pre'].map((s) => {"
+            " const c = getComputedStyle(document.querySelector('#pyrun-4 ' + s));"
+            " return [c.fontFamily, c.fontSize]; })"
+        )
+        assert fonts[0] == fonts[1], f"{theme}: code and output fonts differ: {fonts}"
         page_dark = page.evaluate(CONTRAST, "#pyrun-4 .pyrun-output pre")["bgLum"] < 0.2
         if scheme == "dark" and THEMES[theme]:
             assert page_dark, f"{theme} is dark but the widget output stayed light"
