@@ -47,7 +47,7 @@ from pyrun_docs.assets import (
     copy_site_assets,
 )
 from pyrun_docs.check import CheckReport, Status, prestart, run_check
-from pyrun_docs.check.api import reader_note
+from pyrun_docs.check.api import reader_note, runs_hidden
 from pyrun_docs.check.progress import (
     counted,
     describe_failure,
@@ -642,7 +642,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         examples that cannot run become the plain blocks they were, with a note
         (``upgrade_failing: static``); passing snippets get their captured output under the code
         (``output: verified``)."""
-        static: dict[str, dict[int, tuple[UpgradedFence | str, str]]] = {}
+        static: dict[str, dict[int, tuple[UpgradedFence | str, str, bool]]] = {}
         outputs: dict[str, dict[int, str]] = {}
         for result in report.results:
             snippet = result.snippet
@@ -652,6 +652,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
                 static.setdefault(snippet.page, {})[snippet.index] = (
                     originals[snippet.index],
                     reason,
+                    runs_hidden(result),
                 )
             shown = verified_output(snippet, result, self.pyrun_config)
             dest = self.originals.get(snippet.page, ("", {}))[0]

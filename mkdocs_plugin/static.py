@@ -25,20 +25,21 @@ from pyrun_docs.upgrade import UpgradedFence
 
 def write_verdicts(
     page: Path,
-    static: dict[int, tuple[UpgradedFence | str, str]],
+    static: dict[int, tuple[UpgradedFence | str, str, bool]],
     outputs: dict[int, str],
 ) -> None:
     """Apply the check's verdicts to the written *page*, read and written once: each widget
     ``pyrun-INDEX`` in *static* becomes what it was (a fence, or the original HTML of a docstring
-    example mkdocstrings rendered) with the note; each in *outputs* gets that verified output
-    block (HTML) under its code."""
+    example mkdocstrings rendered) with the note, and stays after it, hidden, when it still runs
+    in its place in its session (``runs_hidden``: the third item); each in *outputs* gets that
+    verified output block (HTML) under its code."""
     from bs4 import BeautifulSoup
 
     if not (static or outputs) or not page.is_file():
         return
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     changed = False
-    for index, (fence, reason) in static.items():
+    for index, (fence, reason, runs) in static.items():
         widget = soup.find("py-repl", id=f"pyrun-{index}")
         if widget is None:
             continue
@@ -48,7 +49,13 @@ def write_verdicts(
             original = f'{fence}<p class="pyrun-static-note">{note}</p>'
         else:
             original = plain_block(fence, reason)
-        wrapper.replace_with(BeautifulSoup(original, "html.parser"))
+        wrapper.insert_before(BeautifulSoup(original, "html.parser"))
+        if runs:  # hidden, run in its place in its session, as the check ran it
+            wrapper["hidden"] = ""
+            widget["data-hidden"] = ""
+            widget["data-in-order"] = ""
+        else:
+            wrapper.decompose()
         changed = True
     for index, block in outputs.items():
         widget = soup.find("py-repl", id=f"pyrun-{index}")

@@ -108,6 +108,7 @@ def render_snippet(
     with_caption: bool = True,
     wrapcode: bool = False,
     verified: str = "",
+    shown: bool = True,
 ) -> str:
     """The widget's HTML for an HTML page.
 
@@ -120,6 +121,9 @@ def render_snippet(
         with_caption: render ``caption`` here; Sphinx renders it itself (inline markup, permalinks).
         wrapcode: ``<pre><code>`` as the host's own code blocks have it (MkDocs), see
             :func:`highlight_code`.
+        shown: ``False``: not on the page at all (``hidden``), yet run in its place in its
+            session (a block kept static, shown as the plain block it was:
+            :func:`pyrun_docs.check.api.runs_hidden`).
     """
     opts = snippet.options
     attrs: dict[str, str | None] = {
@@ -195,14 +199,15 @@ def render_snippet(
         f"<py-repl{attr_text}>{caption}"
         f'<div class="pyrun-code highlight-python notranslate">{code_html}</div>{verified}</py-repl>'
     )
-    if opts.hidden:
+    if opts.hidden and shown:
         summary = (
             "Hidden example (runs in its place)" if opts.in_order else "Setup code (runs first)"
         )
         element = f'<details class="pyrun-setup"><summary>{summary}</summary>{element}</details>'
     # A block-level wrapper: Markdown wraps unknown (custom) elements in <p>, and an HTML parser
     # then closes that <p> at the first <div>, leaving the widget empty.
-    return f'<div class="pyrun-widget">{anchors}{element}</div>\n'
+    hidden = "" if shown else " hidden"
+    return f'<div class="pyrun-widget"{hidden}>{anchors}{element}</div>\n'
 
 
 def shown_code(snippet: Snippet, config: PyrunConfig) -> str:

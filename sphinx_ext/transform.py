@@ -16,7 +16,7 @@ from docutils import nodes
 from sphinx.builders import Builder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-from pyrun_docs.check.api import reader_note
+from pyrun_docs.check.api import as_hidden, reader_note, runs_hidden
 from pyrun_docs.check.results import SnippetResult, Status
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.outputs import (
@@ -84,7 +84,11 @@ class PyrunWidgets(SphinxPostTransform):
             static = _kept_static(result)
             if original is not None and static is not None:
                 note = nodes.paragraph("", static, classes=["pyrun-static-note"])
-                node.replace_self([original, note] if original.tagname != "comment" else [])
+                kept = [original, note] if original.tagname != "comment" else []
+                if result is not None and runs_hidden(result):  # in its place, as in the check
+                    hidden = render_snippet(as_hidden(snippet), config, shown=False)
+                    kept.append(nodes.raw("", hidden, format="html"))
+                node.replace_self(kept)
                 continue
             runtime = snippet.options.runtime or config.runtime
             verified = verified_html(shown, runtime, place.link, _markdown()) if shown else ""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from stored_snapshot import StoredSnapshot
 from test_browser import click_run, open_page, serving
-from test_upgrade import build_upgrade_root
+from test_upgrade import build_upgrade_root, doctest_site
 
 from pyrun_docs.serve import DocsRequestHandler
 
@@ -76,3 +76,25 @@ def test_a_hidden_doctest_block_runs_in_its_place(
     output = page.locator(f"#{element_id} .pyrun-output").inner_text()
     assert output.splitlines() == [">>> counter", "[1, 2]"], output
     assert "doctest:" not in page.locator(f"#{element_id} .pyrun-code").inner_text()
+
+
+def test_a_widget_after_a_block_kept_static_runs_as_in_the_check(
+    page: Any, tmp_path: Path, runtime_cache: Path, stored_snapshot: StoredSnapshot
+) -> None:
+    """The check ran the static block in the session before the later example, which passed on
+    the name it set; the reader's Run runs it too, hidden in its place (it raised NameError)."""
+    from conftest import sphinx_build
+
+    text = (
+        ">>> import subprocess as sp\n>>> sp.run(['true']).returncode\n0\n\n"
+        "Later:\n\n>>> sp.__name__\n'subprocess'\n"
+    )
+    site = doctest_site(tmp_path / "site", 'pyrun_check = "warn"\n', text)
+    build = sphinx_build(site, tmp_path / "html", "html")
+    assert build.status == 0, build.stderr
+    with serving(tmp_path / "html", DocsRequestHandler) as url:
+        open_page(page, url + "index.html", stored_snapshot)
+        later = page.locator("div.pyrun-widget:not([hidden]) py-repl").last.get_attribute("id")
+        result = click_run(page, str(later))
+        assert result["ok"] is True, result
+        assert page.locator(f"#{later} .pyrun-output").inner_text().startswith(">>> sp.__name__")

@@ -556,3 +556,21 @@ def test_a_failure_after_an_unchecked_snippet_of_its_session_is_unchecked_too() 
     later = kept_static(after_failure(results[("np", 1)], "np", page, results, config), config)
     assert later.status is Status.ERROR, later
     assert later.message.startswith("not checked: it runs after docs/np.rst:4, which was not")
+
+
+def test_which_static_blocks_run_hidden_in_their_place() -> None:
+    """A block kept static runs, hidden, in its session in the reader's browser as in the check
+    (a later widget may need the names it set), not one on its own, nor one that timed out (it
+    would hang every later Run of its session)."""
+    from pyrun_docs.check.api import runs_hidden
+    from pyrun_docs.options import SnippetOptions
+    from pyrun_docs.snippet import Snippet
+
+    in_session = Snippet(">>> x = 1\n", "p.rst", 3, "p", 0, SnippetOptions(session="default"))
+    alone = Snippet("x = 1\n", "p.rst", 3, "p", 0)
+    failed = "stays a plain block: OSError: no processes"
+    timed_out = "stays a plain block: timed out after 3 s (the interpreter was stopped)"
+    assert runs_hidden(SnippetResult(in_session, Status.STATIC, failed))
+    assert not runs_hidden(SnippetResult(in_session, Status.STATIC, timed_out))
+    assert not runs_hidden(SnippetResult(alone, Status.STATIC, failed))
+    assert not runs_hidden(SnippetResult(in_session, Status.FAILED, "OSError"))

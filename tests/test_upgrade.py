@@ -297,6 +297,26 @@ def test_a_python_code_block_of_a_console_session_is_a_pycon_block(
     assert status == 0
 
 
+def test_a_block_kept_static_runs_hidden_in_its_place(tmp_path: Path, runtime_cache: Path) -> None:
+    """The check runs a block kept static in its session, so a later widget may pass on a name
+    it set before failing; the page keeps that block, hidden, running in its place, so the
+    reader's Run does the same (zope.interface's README: a widget needing names of a static
+    block passed the check and failed for readers). Not one that timed out."""
+    page = (
+        ">>> import subprocess\n>>> value = 5\n>>> subprocess.run(['true']).returncode\n0\n\n"
+        "Later:\n\n>>> value\n5\n"
+    )
+    site = doctest_site(tmp_path / "site", "", page)
+    build = sphinx_build(site, tmp_path / "html", "html", "-d", str(tmp_path / "d"))
+    assert build.status == 0, build.stderr
+    soup = BeautifulSoup(build.read("index.html"), "html.parser")
+    hidden = soup.select("div.pyrun-widget[hidden] py-repl")
+    assert len(hidden) == 1 and hidden[0].has_attr("data-in-order"), hidden
+    assert "subprocess" in hidden[0].get("data-transcript", "")
+    assert "Does not run in the browser" in soup.get_text()
+    assert len(soup.select("div.pyrun-widget:not([hidden]) py-repl")) == 1
+
+
 def test_a_block_of_two_groups_runs_in_both(tmp_path: Path, runtime_cache: Path) -> None:
     """``.. doctest:: g1, g2`` runs in both groups, as the doctest builder runs it: g2's later
     example failed with a NameError "in CPython too" (it ran in g1 only), and the builder's
@@ -457,7 +477,7 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
 
 def test_the_page_keeps_what_cannot_run(built: tuple[Path, str]) -> None:
     base, _ = built
-    index = (base / "html" / "index.html").read_text()
+    index = shown((base / "html" / "index.html").read_text())
     assert index.count("<py-repl") == 15  # 16 snippets, the subprocess one stays static
     assert "skipped, as the doctest builder skips it" in index
     assert "Does not run in the browser: OSError: [Errno 138] emscripten does not support" in index
@@ -466,7 +486,7 @@ def test_the_page_keeps_what_cannot_run(built: tuple[Path, str]) -> None:
     kept = index.split("A block kept as it is")[1].split("A Python code block")[0]
     assert "<py-repl" not in kept and 'class="no-pyrun highlight-pycon' in kept
     assert "data-expected=" in index and 'data-module="' not in index
-    api = (base / "html" / "api.html").read_text()
+    api = shown((base / "html" / "api.html").read_text())
     assert api.count("<py-repl") == 4 and 'data-module="upgrade_fixture.shapes"' in api
     for page in ("excluded.html", "off.html", "myst_off.html"):
         assert "<py-repl" not in (base / "html" / page).read_text()
@@ -575,7 +595,7 @@ def test_numpydoc_docstrings_are_upgraded_like_napoleons(
         # a factory-made function whose docstring is written in another module
         ("src/upgrade_fixture/texts.py", 8, "upgrade_fixture.shapes"),
     ]
-    assert (tmp_path / "html" / "api.html").read_text().count("<py-repl") == 4
+    assert shown((tmp_path / "html" / "api.html").read_text()).count("<py-repl") == 4
 
 
 MARKDOWN = """# Upgraded
@@ -694,7 +714,10 @@ def test_mkdocs_upgrades_fences_and_keeps_what_cannot_run(
         "docs/snippets.md:32: this example stays a plain block: doctest cannot parse"
         in build.output
     )
-    page = build.read("snippets/index.html")
+    raw = BeautifulSoup(build.read("snippets/index.html"), "html.parser")
+    hidden = raw.select("div.pyrun-widget[hidden] py-repl[data-in-order]")  # runs in its place
+    assert len(hidden) == 1 and "subprocess" in hidden[0]["data-transcript"], hidden
+    page = shown(build.read("snippets/index.html"))
     assert page.count("<py-repl") == 2
     assert "Does not run in the browser: OSError: [Errno 138] emscripten" in page
     static = page.split("Inside an admonition")[1]
@@ -772,7 +795,7 @@ def test_mkdocstrings_docstring_examples_are_upgraded(
     build = mkdocs_build(root)
     assert build.status == 0, build.output  # area's examples pass; broken's is kept static
     assert "src/upgrade_fixture/shapes.py:35: static: OSError" in build.output
-    page = build.read("index.html")
+    page = shown(build.read("index.html"))
     assert page.count("<py-repl") == 2
     assert page.count('data-session="upgrade_fixture.shapes.area"') == 2
     assert 'data-module="upgrade_fixture.shapes"' in page
@@ -1133,7 +1156,7 @@ def test_examples_another_plugin_brings_into_a_page_are_upgraded_too(
     # at the page's last line, where the hook put the text: not past the end of the page (its
     # line in the fence added to that line, as for a file's own lines)
     assert re.search(r"docs/index\.md:7: static: OSError", build.output), build.output
-    page = build.read("index.html")
+    page = shown(build.read("index.html"))
     widgets = re.findall(r"<py-repl.*?</py-repl>", page, re.S)
     assert len(widgets) == 2  # the page's own example and the included 40 + 2
     assert "40 + 2" in widgets[1] and not any("subprocess" in w for w in widgets)
@@ -1285,6 +1308,15 @@ def test_an_example_another_plugin_includes_from_a_named_file_is_reported_there(
     (result,) = json.loads(out.read_text())["results"]
     assert (Path(result["path"]).name, result["line"]) == ("EXTRA.md", 6), result
     assert result["location"].endswith("EXTRA.md:8"), result  # the failing example's own line
+
+
+def shown(page_html: str) -> str:
+    """The page without the widgets it does not show: a block kept static stays after its
+    plain block, hidden, to run in its place in its session (``runs_hidden``)."""
+    soup = BeautifulSoup(page_html, "html.parser")
+    for hidden in soup.select("div.pyrun-widget[hidden]"):
+        hidden.decompose()
+    return str(soup)
 
 
 def checked(site: Path, tmp_path: Path) -> tuple[int, list[dict[str, Any]]]:

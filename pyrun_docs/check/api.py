@@ -40,7 +40,7 @@ from .plan import (
 )
 from .pool import PageJob, run_pages
 from .progress import Progress, ProgressCallback
-from .results import KEPT_STATIC, SETUP_FAILED, CheckReport, SnippetResult, Status
+from .results import KEPT_STATIC, SETUP_FAILED, TIMED_OUT, CheckReport, SnippetResult, Status
 from .settings import (
     engine_of,
     harness_settings,
@@ -394,6 +394,25 @@ def reader_note(result: SnippetResult) -> str:
     if fragment and not result.snippet.is_transcript:
         return f"Not runnable on its own: {first}{earlier}"
     return f"Does not run in the browser: {first or 'it fails in Python 3.14 (Pyodide)'}{earlier}"
+
+
+def runs_hidden(result: SnippetResult) -> bool:
+    """Whether a block kept static still runs, hidden, in its place in the reader's session:
+    the check ran it there, so a later widget may pass on the names it set before it failed,
+    and it does so in the browser only if the block runs there too (zope.interface's README: a
+    widget needing ``sys`` and ``pickle`` from a static block passed the check and failed for
+    readers). Not one on its own (nothing follows it), nor one that timed out (it would hang
+    every later Run of its session)."""
+    return (
+        result.status is Status.STATIC
+        and result.snippet.options.session is not None
+        and TIMED_OUT not in result.message
+    )
+
+
+def as_hidden(snippet: Snippet) -> Snippet:
+    """*snippet* as a hidden example that runs in its place (:func:`runs_hidden`)."""
+    return replace(snippet, options=replace(snippet.options, hidden=True, in_order=True))
 
 
 def kept_static(

@@ -22,7 +22,7 @@ from . import spare
 from .harness import HARNESS_PATH, MICROPYTHON_HARNESS_PATH, Harness, HarnessDied
 from .micropython import explain_limitation
 from .plan import Run, session_key
-from .results import SnippetResult, Status
+from .results import TIMED_OUT, SnippetResult, Status
 from .settings import Settings
 from .verdict import judge, problem, recorded_output
 
@@ -229,7 +229,7 @@ class Worker:
                 return self._resume(pending, i, history, outcomes, "crashed the check harness")
             if event is None:
                 self._drop()
-                message = f"timed out after {timeout:g} s (the interpreter was stopped)"
+                message = f"{TIMED_OUT} {timeout:g} s (the interpreter was stopped)"
                 seconds = time.monotonic() - started
                 # remembered like a failure: the same snippet with the same timeout runs as long
                 remember = {"timeout": timeout, "message": message, "seconds": seconds}

@@ -40,6 +40,8 @@ FAILING = frozenset({Status.FAILED, Status.TIMEOUT, Status.ERROR})
 #: the order of the summary's columns
 #: how the message of an upgraded example kept static begins (``kept_static``), before its reason
 KEPT_STATIC = "stays a plain block: "
+#: how a snippet that ran past its timeout is reported, before the seconds
+TIMED_OUT = "timed out after"
 #: the message of an example skipped because its doctest group's setup failed (``after_setup``),
 #: before the setup's location; the doctest builder does not count such examples, nor do we
 SETUP_FAILED = "not run: the setup of its doctest group failed ("
