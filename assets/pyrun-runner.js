@@ -338,7 +338,8 @@ class Runner {
         el.endRun({ ok: false, boot: true, error: { message: String(/** @type {any} */ (err).message || err) } });
         throw err;
       }
-      const which = failed && (failed.number ? `example ${failed.number}` : "one above");
+      // a hidden one: a :hide: example, or a block kept static (shown as plain code above)
+      const which = failed && (failed.hasAttribute("data-hidden") ? "one not shown as a widget" : failed.number ? `example ${failed.number}` : "one above");
       const note = failed ? `\nAn earlier example of this session failed (${which}): this one ran after it.\n` : "";
       const result = await this.runOne(el, note);
       return failed ? { ...result, after: failed } : result;
