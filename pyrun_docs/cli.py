@@ -38,7 +38,7 @@ from .snippet import Snippet
 from .words import plural
 
 if TYPE_CHECKING:
-    from .check import CheckReport, ScanResult
+    from .check import CheckReport, ScanResult, SnippetResult
     from .read_memo import ProjectRead, ReadMemo
 
 
@@ -292,7 +292,7 @@ def with_scan_errors(
     at its ``file:line``; so is each of *settings* (a package setting that cannot be had), on no
     page.
     """
-    from .check import SnippetResult, Status
+    from .check import Status
 
     if not errors and not settings:
         return report
@@ -309,13 +309,8 @@ def with_scan_errors(
             owned.setdefault(id(owner), []).append((line, error.message))
             continue
         # on its file's page, when that page has snippets (it counted as one page more)
-        page = same_file[0].page if same_file else path
-        stand_in = Snippet(code="", path=path, line=line, page=page, index=-1)
-        extra.append(SnippetResult(stand_in, Status.ERROR, error.message))
-    for error in settings:  # a setting's, on no page
-        path, line = _split_location(error.location)
-        stand_in = Snippet(code="", path=path, line=line, page="", index=-1)
-        extra.append(SnippetResult(stand_in, Status.ERROR, error.message))
+        extra.append(_error_result(error, same_file[0].page if same_file else path))
+    extra += [_error_result(error, "") for error in settings]  # a setting's, on no page
     results: list[SnippetResult] = []
     for result in report.results:
         problems = owned.get(id(result.snippet))
@@ -328,6 +323,15 @@ def with_scan_errors(
             result = dataclasses.replace(result, status=Status.ERROR, message=message, line=line)
         results.append(result)
     return dataclasses.replace(report, results=results + extra)
+
+
+def _error_result(error: PyrunError, page: str) -> SnippetResult:
+    """*error* as the ``error`` result of a stand-in snippet at its location, on *page*."""
+    from .check import SnippetResult, Status
+
+    path, line = _split_location(error.location)
+    stand_in = Snippet(code="", path=path, line=line, page=page, index=-1)
+    return SnippetResult(stand_in, Status.ERROR, error.message)
 
 
 def _split_location(location: str | None) -> tuple[str, int]:

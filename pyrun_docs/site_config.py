@@ -86,9 +86,9 @@ def read_site_config(path: str | Path) -> SiteConfig:
         values, prefix = _sphinx_values(file, sources, digest), "pyrun_"
     elif file.suffix == ".toml":
         values, prefix = _zensical_values(file), f"{UPGRADE_EXTENSION}."
-        values["doctest_main"] = True  # Markdown's transcripts, as python -m doctest runs them
     else:
         values, prefix = _mkdocs_values(file), "plugins.pyrun."
+    if file.suffix != ".py":  # Markdown's transcripts, as python -m doctest runs them
         values["doctest_main"] = True
     config, problems = PyrunConfig.from_mapping_lenient(values, prefix=prefix)
     where = f" (in {file.name})"

@@ -340,24 +340,26 @@ def after_setup(page: list[SnippetResult], config: PyrunConfig) -> list[SnippetR
             failed.setdefault(session_key(result.snippet, config), result)
     if not failed:
         return page
-    out = [
-        SnippetResult(r.snippet, Status.SKIPPED, f"{SETUP_FAILED}{setup.location})")
-        if not is_setup(r.snippet) and (setup := failed.get(session_key(r.snippet, config)))
-        else r
-        for r in page
-    ]
-    # the setup's failure says what it cost (the skipped examples are not listed one by one)
-    for number, result in enumerate(out):
-        if result not in failed.values():
+    out: list[SnippetResult] = []
+    cost: dict[int, int] = {}  # id of a failed setup's result -> the examples it skipped
+    for result in page:
+        setup = (
+            None if is_setup(result.snippet) else failed.get(session_key(result.snippet, config))
+        )
+        if setup is None:
+            out.append(result)
             continue
-        count = sum(r.message == f"{SETUP_FAILED}{result.location})" for r in out)
-        if count:
-            first, newline, rest = result.message.partition("\n")
-            note = (
-                f" (so {plural(count, 'example')} of its group did not run, as in Sphinx's doctest)"
-            )
-            out[number] = replace(result, message=f"{first}{note}{newline}{rest}")
-    return out
+        cost[id(setup)] = cost.get(id(setup), 0) + 1
+        message = f"{SETUP_FAILED}{setup.location})"
+        out.append(SnippetResult(result.snippet, Status.SKIPPED, message))
+    # the setup's failure says what it cost (the skipped examples are not listed one by one)
+    return [_with_cost(r, cost[id(r)]) if id(r) in cost else r for r in out]
+
+
+def _with_cost(setup: SnippetResult, count: int) -> SnippetResult:
+    first, newline, rest = setup.message.partition("\n")
+    note = f" (so {plural(count, 'example')} of its group did not run, as in Sphinx's doctest)"
+    return replace(setup, message=f"{first}{note}{newline}{rest}")
 
 
 #: how :func:`after_failure` names the earlier failure (the build log's business, not a reader's)

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import spare
@@ -301,9 +301,7 @@ class Worker:
             return []
         needed = {session_key(r.snippet, config) for r in rest} - {None}
         replays = [
-            Run(r.snippet, report=False, flags=r.flags, main=r.main)
-            for r in history
-            if session_key(r.snippet, config) in needed
+            replace(r, report=False) for r in history if session_key(r.snippet, config) in needed
         ]
         return replays + rest
 
