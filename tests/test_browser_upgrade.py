@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from stored_snapshot import StoredSnapshot
 from test_browser import click_run, open_page, serving
-from test_upgrade import build_upgrade_root, doctest_site
+from test_upgrade import build_upgrade_root, doctest_html, doctest_site
 
 from pyrun_docs.serve import DocsRequestHandler
 
@@ -84,15 +84,11 @@ def test_a_widget_after_a_block_kept_static_runs_as_in_the_check(
 ) -> None:
     """The check ran the static block in the session before the later example, which passed on
     the name it set; the reader's Run runs it too, hidden in its place (it raised NameError)."""
-    from conftest import sphinx_build
-
     text = (
         ">>> import subprocess as sp\n>>> sp.run(['true']).returncode\n0\n\n"
         "Later:\n\n>>> sp.__name__\n'subprocess'\n"
     )
-    site = doctest_site(tmp_path / "site", 'pyrun_check = "warn"\n', text)
-    build = sphinx_build(site, tmp_path / "html", "html")
-    assert build.status == 0, build.stderr
+    doctest_html(doctest_site(tmp_path / "site", 'pyrun_check = "warn"\n', text), tmp_path)
     with serving(tmp_path / "html", DocsRequestHandler) as url:
         open_page(page, url + "index.html", stored_snapshot)
         later = page.locator("div.pyrun-widget:not([hidden]) py-repl").last.get_attribute("id")

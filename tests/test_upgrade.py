@@ -227,8 +227,7 @@ def test_a_hidden_doctest_block_runs_in_its_place(tmp_path: Path, runtime_cache:
         (11, "passed"),
         (17, "passed"),
     ], results
-    build = sphinx_build(site, tmp_path / "html", "html", "-d", str(tmp_path / "d"))
-    assert build.status == 0, build.stderr
+    build = doctest_html(site, tmp_path)
     html = build.read("index.html")
     assert html.count("data-in-order") == 2 and "Setup code" not in html, html
 
@@ -307,8 +306,7 @@ def test_a_block_kept_static_runs_hidden_in_its_place(tmp_path: Path, runtime_ca
         "Later:\n\n>>> value\n5\n"
     )
     site = doctest_site(tmp_path / "site", "", page)
-    build = sphinx_build(site, tmp_path / "html", "html", "-d", str(tmp_path / "d"))
-    assert build.status == 0, build.stderr
+    build = doctest_html(site, tmp_path)
     soup = BeautifulSoup(build.read("index.html"), "html.parser")
     hidden = soup.select("div.pyrun-widget[hidden] py-repl")
     assert len(hidden) == 1 and hidden[0].has_attr("data-in-order"), hidden
@@ -1327,6 +1325,13 @@ def checked(site: Path, tmp_path: Path) -> tuple[int, list[dict[str, Any]]]:
     return status, json.loads(out.read_text())["results"]
 
 
+def doctest_html(site: Path, tmp_path: Path) -> Build:
+    """A :func:`doctest_site` built as HTML into *tmp_path*/html (the check on): it builds."""
+    build = sphinx_build(site, tmp_path / "html", "html", "-d", str(tmp_path / "d"))
+    assert build.status == 0, build.stderr
+    return build
+
+
 def doctest_site(folder: Path, conf: str, page: str) -> Path:
     """A one-page Sphinx project with ``sphinx.ext.doctest`` and the upgrade on."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -1397,9 +1402,7 @@ def test_a_doctest_directive_that_stays_plain_is_warned_about(
         ".. doctest::\n\n   Some prose.\n   >>> 1 + 1\n   2\n\n"
         ".. doctest::\n\n   Only prose, no prompt.\n"
     )
-    site = doctest_site(tmp_path / "site", "", page)
-    build = sphinx_build(site, tmp_path / "html", "html")
-    assert build.status == 0, build.stderr
+    build = doctest_html(doctest_site(tmp_path / "site", "", page), tmp_path)
     assert "index.rst:12: WARNING: pyrun: this example stays a plain block: no >>> prompt" in (
         build.stderr
     ), build.stderr
