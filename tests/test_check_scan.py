@@ -221,12 +221,14 @@ def test_paths_files_and_folders(tmp_path: Path) -> None:
 def sphinx_built(src: Path, tmp_path: Path) -> Any:
     """*src* built by Sphinx in this process (its environment holds what the adapter recorded)."""
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
 
-    app = Sphinx(
-        str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
-        status=None, warning=None, freshenv=True,
-    )  # fmt: skip
-    app.build()
+    with docutils_namespace():  # as sphinx-build: the nodes it registers do not outlive it
+        app = Sphinx(
+            str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
+            status=None, warning=None, freshenv=True,
+        )  # fmt: skip
+        app.build()
     return app
 
 

