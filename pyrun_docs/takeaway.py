@@ -3,9 +3,10 @@
 A reader who wants to keep working on an example should not have to copy it and the three setup
 blocks it depends on by hand. Each widget links a script that runs as is with CPython (its session's
 hidden setup and earlier snippets first, then the snippet; a final expression printed as the widget
-shows it), and each page a notebook with one code cell per snippet in the order a reader runs them,
-carrying the outputs the build check verified. Both are generated at build time, plain files linked
-from the widget, so no JavaScript is needed to download them.
+shows it), and each page a notebook with one code cell per snippet (per example of a ``>>>``
+transcript) in the order a reader runs them, carrying the outputs the build check verified. Both
+are generated at build time, plain files linked from the widget, so no JavaScript is needed to
+download them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import re
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .config import PyrunConfig
@@ -155,7 +156,8 @@ def notebook(
     shown: Callable[[Snippet], Recorded | None] = lambda s: None,
 ) -> str:
     """An nbformat 4 notebook: a Markdown cell naming the page, then one code cell per snippet
-    in *order* with its verified outputs (hidden setup cells collapsed)."""
+    in *order* (per example of a transcript) with its verified outputs (hidden setup cells
+    collapsed)."""
     cells: list[dict[str, Any]] = [
         {
             "cell_type": "markdown",
@@ -165,20 +167,27 @@ def notebook(
         }
     ]
     for snippet in order:
-        metadata: dict[str, Any] = {"pyrun": {"source": snippet.location}}
-        if snippet.options.hidden:
-            metadata["jupyter"] = {"source_hidden": True}
         recorded = shown(snippet)
-        cells.append(
-            {
-                "cell_type": "code",
-                "id": f"pyrun-{snippet.index}",
-                "metadata": metadata,
-                "execution_count": None,
-                "source": _cell_code(snippet).rstrip("\n"),
-                "outputs": notebook_outputs(recorded) if recorded else [],
-            }
-        )
+        parts = _transcript_cells(snippet, recorded) if snippet.is_transcript else None
+        if parts is None:
+            parts = [_Cell(_cell_code(snippet), notebook_outputs(recorded) if recorded else [])]
+        for number, part in enumerate(parts):
+            line = snippet.source_line(part.line) if part.line else snippet.line
+            metadata: dict[str, Any] = {"pyrun": {"source": f"{snippet.path}:{line}"}}
+            if snippet.options.hidden:
+                metadata["jupyter"] = {"source_hidden": True}
+            if part.raises:  # Jupyter's Run All and nbclient go on past it
+                metadata["tags"] = ["raises-exception"]
+            cells.append(
+                {
+                    "cell_type": "code",
+                    "id": f"pyrun-{snippet.index}" + (f"-{number + 1}" if number else ""),
+                    "metadata": metadata,
+                    "execution_count": None,
+                    "source": part.code.rstrip("\n"),
+                    "outputs": part.outputs,
+                }
+            )
     document = {
         "nbformat": NBFORMAT[0],
         "nbformat_minor": NBFORMAT[1],
@@ -189,6 +198,71 @@ def notebook(
         "cells": cells,
     }
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A notebook code cell of a snippet: *line*, its example's line in the snippet (0: the
+    snippet's first); *raises*, whether the docs show it raising."""
+
+    code: str
+    outputs: list[dict[str, Any]]
+    raises: bool = False
+    line: int = 0
+
+
+def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell] | None:
+    """A transcript as a notebook: a cell per example, as a notebook user types them (one cell
+    of every statement showed only the last value when run again, and an expected exception
+    stopped Run All there), each with the output the check verified after that example's
+    prompt. ``None``: a transcript doctest cannot parse (one cell, as written)."""
+    from .executor import parse_transcript
+
+    try:
+        examples = parse_transcript(snippet.code)
+    except ValueError:
+        return None
+    if not examples:
+        return None
+    ran = [example for example in examples if not _skipped(snippet, example)]
+    heard = _per_example(recorded, len(ran))
+    cells: list[_Cell] = []
+    for example in examples:
+        if _skipped(snippet, example):
+            code = _SKIPPED + textwrap.indent(example.source, "# ")
+            cells.append(_Cell(code, [], line=example.line))
+        else:
+            outputs = notebook_outputs(heard.pop(0)) if heard else []
+            cells.append(_Cell(example.source, outputs, example.exc_msg is not None, example.line))
+    return [replace(cells[0], code=_module_prelude(snippet) + cells[0].code), *cells[1:]]
+
+
+def _per_example(recorded: Recorded | None, count: int) -> list[Recorded]:
+    """*recorded* (a transcript's console view) cut at each example's echoed prompt: what each of
+    *count* examples showed, or nothing when they cannot be told apart (text cut from the head)."""
+    if recorded is None or recorded.cut or recorded.displays_cut:
+        return []
+    groups: list[list[Any]] = []
+    for item in recorded.items:
+        if item.get("stream") == "echo":  # the prompts of one or more examples (merged)
+            lines = str(item.get("text", "")).splitlines()
+            groups.extend([] for line in lines if line.startswith(">>>"))
+        elif not groups:
+            return []  # output before the first prompt: not a console view we know
+        else:
+            groups[-1].append(item)
+    return [Recorded(tuple(group)) for group in groups] if len(groups) == count else []
+
+
+def _skipped(snippet: Snippet, example: Any) -> bool:
+    """Whether doctest skips *example* of *snippet* (its own ``+SKIP``, or the block's)."""
+    import doctest
+
+    return snippet.skips_examples or (doctest.SKIP, True) in example.options
+
+
+#: the head of a commented-out example doctest skips
+_SKIPPED = "# doctest skips this example:\n"
 
 
 def _role(snippet: Snippet) -> str:
@@ -220,16 +294,14 @@ def _code_of(snippet: Snippet) -> str:
     runs a transcript: an example that expects an exception shows it and the script goes on
     (it stopped there, the later examples never ran), one doctest skips is a comment."""
     if snippet.is_transcript:
-        import doctest
-
         from .executor import parse_transcript
 
         parts: list[str] = []
         for example in parse_transcript(snippet.code):
             code = _show_last(example.source)
             code = code if code.endswith("\n") else code + "\n"
-            if snippet.skips_examples or (doctest.SKIP, True) in example.options:
-                parts.append("# doctest skips this example:\n" + textwrap.indent(code, "# "))
+            if _skipped(snippet, example):
+                parts.append(_SKIPPED + textwrap.indent(code, "# "))
             elif example.exc_msg is not None:
                 parts.append(_EXPECTED_RAISE.format(body=textwrap.indent(code, "    ")))
             else:

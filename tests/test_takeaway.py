@@ -3,6 +3,9 @@ CPython, and what each notebook holds (the built-site tests are in test_verified
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -141,3 +144,103 @@ def test_each_snippet_is_made_script_code_once_a_page(monkeypatch: pytest.Monkey
     scripts = takeaway.page_scripts(page, PyrunConfig(), title="P")
     assert scripts == alone
     assert sorted(made) == sorted(s.index for s in page)
+
+
+TRANSCRIPT = """\
+>>> x = [3, 1, 2]
+>>> sorted(x)
+[1, 2, 3]
+>>> for i in x[:2]:
+...     print(i)
+3
+1
+>>> int("x")
+Traceback (most recent call last):
+  ...
+ValueError: invalid literal for int() with base 10: 'x'
+>>> import this_module_is_missing  # doctest: +SKIP
+>>> len(x)
+3
+"""
+
+
+def console_view(code: str) -> Recorded:
+    """What the check records for transcript *code*: this Python runs it through the executor
+    the check and the browser run, its examples echoed after their prompts."""
+    import asyncio
+    import concurrent.futures
+
+    from pyrun_docs.executor import Executor
+    from pyrun_docs.outputs import record
+
+    messages: list[dict[str, object]] = []
+    executor = Executor(lambda text: messages.append(json.loads(text)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:  # no running loop there
+        result = json.loads(
+            pool.submit(asyncio.run, executor.run_transcript(code, echo=True)).result()
+        )
+    assert result["ok"], result
+    return record(messages)
+
+
+def run_cell(source: str, namespace: dict[str, object]) -> str:
+    """What a Python kernel shows for a cell: what it prints, then its last expression's repr."""
+    tree = ast.parse(source)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(tree, "<cell>", "exec"), namespace)
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
+            if value is not None:
+                print(repr(value))
+    return out.getvalue()
+
+
+def test_a_transcript_is_a_notebook_cell_per_example() -> None:
+    """Each ``>>>`` example is its own cell, as a notebook user types it, with the output the
+    check saw after its prompt: one cell of every statement showed only the last value when run
+    again, and an expected exception (tagged ``raises-exception``) stopped Run All there. Run
+    All, as a kernel runs cells (each statement's value shown), gives every cell its output."""
+    page = [snippet(0, TRANSCRIPT)]
+    recorded = console_view(TRANSCRIPT)
+    document = json.loads(
+        page_files(page, PyrunConfig(), title="P", shown=lambda s: recorded).notebook or ""
+    )
+    nbformat.validate(nbformat.from_dict(document))
+    cells = document["cells"][1:]
+    assert [cell["source"] for cell in cells] == [
+        "x = [3, 1, 2]",
+        "sorted(x)",
+        "for i in x[:2]:\n    print(i)",
+        'int("x")',
+        "# doctest skips this example:\n# import this_module_is_missing  # doctest: +SKIP",
+        "len(x)",
+    ]
+    assert len({cell["id"] for cell in cells}) == len(cells)
+    lines = [cell["metadata"]["pyrun"]["source"] for cell in cells]
+    assert lines[:4] == [f"docs/page.rst:{n}" for n in (1, 2, 4, 8)]  # each example's own line
+    tagged = [
+        cell["source"] for cell in cells if "raises-exception" in cell["metadata"].get("tags", [])
+    ]
+    assert tagged == ['int("x")']
+    namespace: dict[str, object] = {}
+    for cell in cells:  # Run All
+        stored = "".join(output["text"] for output in cell["outputs"])
+        try:
+            shown = run_cell(cell["source"], namespace)
+        except Exception as error:
+            assert "raises-exception" in cell["metadata"].get("tags", []), cell["source"]
+            assert stored.endswith(f"{type(error).__name__}: {error}\n")
+        else:
+            assert shown == stored, cell["source"]
+    assert cells[1]["outputs"][0]["text"] == "[1, 2, 3]\n"  # the run above compared something
+
+
+def test_a_failed_transcript_is_cells_without_outputs() -> None:
+    """Nothing verified (a failing or static transcript): the same cells, no output to show."""
+    document = json.loads(
+        page_files([snippet(0, TRANSCRIPT)], PyrunConfig(), title="P").notebook or ""
+    )
+    cells = document["cells"][1:]
+    assert len(cells) == 6 and all(cell["outputs"] == [] for cell in cells)
