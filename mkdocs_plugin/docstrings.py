@@ -17,12 +17,12 @@ from typing import Any
 
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import OptionError
+from pyrun_docs.executor import CANNOT_PARSE
 from pyrun_docs.locate import file_lines, locate_object
 from pyrun_docs.options import SnippetOptions
 from pyrun_docs.render import render_snippet
 from pyrun_docs.snippet import Snippet, is_transcript, normalize_code
 from pyrun_docs.upgrade import (
-    CANNOT_PARSE,
     OPT_OUT_CLASS,
     PYTHON_LANGUAGES,
     compiles,

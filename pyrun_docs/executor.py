@@ -1375,19 +1375,39 @@ def _exception_line(exc: BaseException) -> str:
 
 def _parse_failure(message: str, transcript: str) -> _Mismatch:
     """A transcript doctest cannot parse: the error at the line its message names."""
-    line: int | None = None
-    _, found, rest = message.partition("line ")
-    digits = rest.split(" ")[0] if found else ""
-    if digits.isdigit():
-        line = int(digits)
+    line, reason = parse_problem(message)
     error = {
         "type": "ValueError",
-        "message": f"doctest cannot parse this transcript: {message}",
-        "traceback": f"ValueError: {message}\n",
+        "message": reason,
+        "traceback": f"ValueError: {reason}\n",
         "line": line,
         "editor_line": _editor_line(transcript, line) if line else None,
     }
     return _Mismatch(error)
+
+
+#: how the reason for a transcript doctest cannot parse begins
+CANNOT_PARSE = "doctest cannot parse"
+
+
+def parse_problem(message: str) -> tuple[int | None, str]:
+    """doctest's parse error (*message*) in plain words, and the transcript line it names.
+
+    doctest says "line 3 of the docstring for NAME lacks blank after >>>: '>>>x'", naming a
+    docstring that is not there (and "lacks blank after   .:" quotes three characters from the
+    line's indent on); the reason says "doctest cannot parse its line 3: a prompt (>>> or ...)
+    without a blank after it: '>>>x'". No ``re``: MicroPython's port reports through here too.
+    """
+    number, _, rest = message[5:].partition(" ") if message.startswith("line ") else ("", "", "")
+    for kind in ("docstring", "doctest"):
+        lead = f"of the {kind} for "
+        starts = [rest.find(w) for w in (" lacks blank after ", " has ") if rest.find(w) > 0]
+        if number.isdigit() and rest.startswith(lead) and starts:
+            why = rest[min(starts) + 1 :]
+            if why.startswith("lacks blank after ") and ": " in why:
+                why = "a prompt (>>> or ...) without a blank after it: " + why.split(": ", 1)[1]
+            return int(number), f"{CANNOT_PARSE} its line {number}: {why}"
+    return None, f"{CANNOT_PARSE} it: {message}"
 
 
 def example_count(text: str, skip: bool = False) -> int:

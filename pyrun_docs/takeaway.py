@@ -216,12 +216,7 @@ def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell
     of every statement showed only the last value when run again, and an expected exception
     stopped Run All there), each with the output the check verified after that example's
     prompt. ``None``: a transcript doctest cannot parse (one cell, as written)."""
-    from .executor import parse_transcript
-
-    try:
-        examples = parse_transcript(snippet.code)
-    except ValueError:
-        return None
+    examples = _examples(snippet)
     if not examples:
         return None
     ran = [example for example in examples if not _skipped(snippet, example)]
@@ -235,6 +230,16 @@ def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell
             outputs = notebook_outputs(heard.pop(0)) if heard else []
             cells.append(_Cell(example.source, outputs, example.exc_msg is not None, example.line))
     return [replace(cells[0], code=_module_prelude(snippet) + cells[0].code), *cells[1:]]
+
+
+def _examples(snippet: Snippet) -> list[Any] | None:
+    """A transcript's doctest examples (``None``: not a transcript, or one doctest cannot parse)."""
+    from .executor import parse_transcript
+
+    try:
+        return parse_transcript(snippet.code) if snippet.is_transcript else None
+    except ValueError:
+        return None
 
 
 def _per_example(recorded: Recorded | None, count: int) -> list[Recorded]:
@@ -292,12 +297,13 @@ def _code_of(snippet: Snippet) -> str:
     """The snippet as script code: prompts gone, and every value the widget would show (a
     transcript's expression examples, a final expression) printed with ``_show``. As doctest
     runs a transcript: an example that expects an exception shows it and the script goes on
-    (it stopped there, the later examples never ran), one doctest skips is a comment."""
-    if snippet.is_transcript:
-        from .executor import parse_transcript
-
+    (it stopped there, the later examples never ran), one doctest skips is a comment. A
+    transcript doctest cannot parse (the check reports it at its line) is its code as the
+    reader edits it."""
+    examples = _examples(snippet)
+    if examples is not None:
         parts: list[str] = []
-        for example in parse_transcript(snippet.code):
+        for example in examples:
             code = _show_last(example.source)
             code = code if code.endswith("\n") else code + "\n"
             if _skipped(snippet, example):

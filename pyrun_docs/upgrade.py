@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from .errors import OptionError
+from .executor import parse_problem
 from .fences import fence_end, strip_indent
 from .options import SnippetOptions
 from .snippet import Snippet, is_transcript, normalize_code
@@ -251,33 +252,16 @@ def _dedent(text: str) -> str:
 
 def unparsable(code: str) -> tuple[int, str] | None:
     """Why doctest cannot parse a transcript, and at which of its lines (1-based); ``None``
-    when it can. doctest's own words name "line 3 of the docstring for the example", a
-    docstring that is not there: the reason says "doctest cannot parse its line 3" and the
-    caller reports it at that line of the file (it named the block's first line)."""
+    when it can (the reason in the executor's words: the caller reports it at that line of the
+    file, as the check does)."""
     import doctest
 
     try:
-        doctest.DocTestParser().parse(code, "the example")
+        doctest.DocTestParser().parse(code, "example")
     except ValueError as exc:
-        text = str(exc)
-        said = _DOCTEST_LINE.match(text)
-        if said is None:
-            return 1, f"{CANNOT_PARSE} it: {text}"
-        number, why = said.groups()
-        # "lacks blank after   .: '  ...'" quotes three characters from the line's indent on
-        why = re.sub(
-            r"^lacks blank after .{3}:", "a prompt (>>> or ...) without a blank after it:", why
-        )
-        return int(number), f"{CANNOT_PARSE} its line {number}: {why}"
+        line, reason = parse_problem(str(exc))
+        return line or 1, reason
     return None
-
-
-#: how the reason for a transcript doctest cannot parse begins
-CANNOT_PARSE = "doctest cannot parse"
-
-
-#: doctest's parse error: "line 3 of the docstring for the example lacks blank after ...: '...'"
-_DOCTEST_LINE = re.compile(r"line (\d+) of the (?:docstring|doctest) for the example (.*)", re.S)
 
 
 # --- Markdown (MkDocs): fenced code blocks ---------------------------------------------------------

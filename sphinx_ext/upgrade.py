@@ -25,10 +25,10 @@ from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
+from pyrun_docs.executor import CANNOT_PARSE
 from pyrun_docs.locate import DOCSTRING, display_path, inherited_module, locate, module_of
 from pyrun_docs.snippet import Snippet
 from pyrun_docs.upgrade import (
-    CANNOT_PARSE,
     CODE_WITH_PROMPTS,
     DEFAULT_GROUP,
     OPT_OUT_CLASS,

@@ -202,3 +202,32 @@ def test_a_testcode_mismatch_names_its_testoutput(port: bool) -> None:
     assert (
         error["message"] == "it printed output, and it has no testoutput block to compare it with"
     )
+
+
+@pytest.mark.parametrize("port", [False, True])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            ">>> a = 1\n>>>b = 2\n",
+            "doctest cannot parse its line 2: a prompt (>>> or ...) without a blank after it: "
+            "'>>>b = 2'",
+        ),
+        (
+            ">>> if True:\n...x = 1\n",
+            "doctest cannot parse its line 2: a prompt (>>> or ...) without a blank after it: "
+            "'...x = 1'",
+        ),
+        ("  >>> print(1)\n1\n", "doctest cannot parse its line 2: has inconsistent leading"),
+    ],
+)
+def test_a_transcript_doctest_cannot_parse_says_why_in_plain_words(
+    text: str, reason: str, port: bool
+) -> None:
+    """The reader and the build see the upgrade's words at the line: doctest's own named "line 2
+    of the docstring for default", a docstring no page has, and the check repeated it."""
+    executor = Executor(lambda _: None, port=port)
+    error = json.loads(run_coroutine(executor.run_transcript(text, filename="<ex>")))["error"]
+    assert error["type"] == "ValueError" and error["line"] == 2
+    assert error["message"].startswith(reason), error["message"]
+    assert "docstring for" not in error["message"] + error["traceback"]

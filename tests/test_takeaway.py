@@ -244,3 +244,12 @@ def test_a_failed_transcript_is_cells_without_outputs() -> None:
     )
     cells = document["cells"][1:]
     assert len(cells) == 6 and all(cell["outputs"] == [] for cell in cells)
+
+
+def test_a_transcript_doctest_cannot_parse_is_taken_away_as_written(tmp_path: Path) -> None:
+    """The check reports such a transcript at its bad line; making its files crashed the
+    Sphinx build (a ValueError from doctest's parser) for a ``pyrun`` directive holding one."""
+    files = page_files([snippet(0, ">>> a = 1\n>>>b = 2\n")], PyrunConfig(), title="P")
+    assert "a = 1" in files.scripts[0]
+    cells = json.loads(files.notebook or "")["cells"][1:]
+    assert [cell["id"] for cell in cells] == ["pyrun-0"]
