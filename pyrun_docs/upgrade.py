@@ -393,6 +393,21 @@ def _fence_kind(language: str, body: str, modes: set[str]) -> str | None:
     return None
 
 
+def does_something(code: str) -> bool:
+    """Whether Python *code* does more than name values (an assignment, an import, a call, a
+    loop): a block of bare values (``[1, 2, 3]``, ``HTTPError``) in a literal block Sphinx
+    highlights as ``default`` is an output or a listing, not an example to run."""
+    import ast
+
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except (SyntaxError, ValueError):
+        return False
+    return any(not isinstance(statement, ast.Expr) for statement in tree.body) or any(
+        isinstance(node, ast.Call) for node in ast.walk(tree)
+    )
+
+
 def compiles(code: str) -> bool:
     """Whether *code* (indented as written, top-level ``await`` allowed) is Python: a block that is
     not (a fragment, pseudo-code) is not an example to run."""

@@ -36,6 +36,7 @@ from pyrun_docs.upgrade import (
     TRANSCRIPT_LANGUAGES,
     Found,
     compiles,
+    does_something,
     excluded,
     upgrade_page,
 )
@@ -196,6 +197,10 @@ def _found(
         return None
     kind = node.get("testnodetype")
     language = str(node.get("language") or highlight)
+    if language == "default":  # Sphinx's default highlight_language: Python (pycon at >>>)
+        if not (node.astext().lstrip().startswith(">>>") or does_something(node.astext())):
+            return None  # or anything: a listing, an output, values (see does_something)
+        language = "python"
     if kind:  # sphinx.ext.doctest's directives
         if "doctest" not in modes:
             return None

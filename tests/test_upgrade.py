@@ -296,6 +296,29 @@ def test_a_python_code_block_of_a_console_session_is_a_pycon_block(
     assert status == 0
 
 
+def test_a_literal_block_in_the_default_highlight_is_python(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """A ``::`` literal block takes ``highlight_language``, ``"default"`` unless set: Python to
+    Sphinx (a console session when it starts with ``>>>``). inflection's and tablib's examples
+    (``Example::`` then ``>>>`` lines, 39 each) stayed plain; with ``python``, so did a literal
+    block of Python code. A literal block that is not Python, or only names values (an
+    output, a listing), stays as it is."""
+    page = (
+        "Example::\n\n   >>> 1 + 1\n   2\n\n"
+        "Code::\n\n   total = sum([1, 2])\n   print(total)\n\n"
+        "Shell::\n\n   $ pip install thing\n\n"
+        "Values::\n\n   [1, 2, 3]\n   HTTPError\n"
+    )
+    conf = 'pyrun_upgrade = ["doctest", "python"]\n'
+    status, results = checked(doctest_site(tmp_path / "site", conf, page), tmp_path)
+    assert [(r["line"], r["status"]) for r in results] == [(6, "passed"), (11, "passed")]
+    assert status == 0
+    console = doctest_site(tmp_path / "console", 'highlight_language = "console"\n', page)
+    (tmp_path / "c").mkdir()
+    assert checked(console, tmp_path / "c")[1] == []  # highlighted as something else
+
+
 def test_a_block_kept_static_runs_hidden_in_its_place(tmp_path: Path, runtime_cache: Path) -> None:
     """The check runs a block kept static in its session, so a later widget may pass on a name
     it set before failing; the page keeps that block, hidden, running in its place, so the
