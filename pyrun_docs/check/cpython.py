@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.machinery
 import json
 import os
 import queue
@@ -196,7 +197,28 @@ def _cached(
         return None
     entry = cache.get(_key(pyodide_key, config))
     raw = entry.get("cpython") if entry else None
-    return raw if isinstance(raw, dict) else None
+    return raw if isinstance(raw, dict) and not _import_may_work_now(raw, config) else None
+
+
+def _import_may_work_now(raw: dict[str, Any], config: PyrunConfig) -> bool:
+    """Whether a kept answer that an import failed may no longer hold: it depends on what this
+    Python has installed, which the key does not name (bleach's docs still "failed in CPython
+    too" after ``pip install tinycss2``, while the doctest builder passed). A module still not
+    found keeps it (no Python is started for it); any other import error is asked again."""
+    error = raw.get("error")
+    if raw.get("ok") or not isinstance(error, dict) or error.get("type") not in IMPORT_ERRORS:
+        return False
+    missing = _NO_MODULE.match(str(error.get("message", "")))
+    if missing is None:
+        return True
+    top = missing.group(1).split(".")[0]
+    return importlib.machinery.PathFinder.find_spec(top, _sys_path(config)) is not None or (
+        top in sys.builtin_module_names
+    )
+
+
+#: the message of a ``ModuleNotFoundError``
+_NO_MODULE = re.compile(r"No module named '([^']+)'")
 
 
 def _run_all(
