@@ -59,10 +59,15 @@ def write_verdicts(
         changed = True
     for index, block in outputs.items():
         widget = soup.find("py-repl", id=f"pyrun-{index}")
-        if widget is None or widget.find("div", class_="pyrun-verified") is not None:
+        if widget is None:
+            continue
+        documented = widget.find("div", class_="pyrun-documented")  # the outputs as written
+        if documented is not None:
+            documented.replace_with(BeautifulSoup(block, "html.parser"))
+            changed = True
             continue
         code = widget.find("div", class_="pyrun-code")
-        if code is None:
+        if code is None or widget.find("div", class_="pyrun-verified") is not None:
             continue
         code.insert_after(BeautifulSoup(block, "html.parser"))
         changed = True

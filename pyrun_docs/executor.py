@@ -821,9 +821,7 @@ class Executor:
         after what was printed before it."""
         for stream in self._streams:
             stream.flush()
-        lines = source.rstrip("\n").split("\n")
-        text = "".join(("... " if i else ">>> ") + ln + "\n" for i, ln in enumerate(lines))
-        self.emit(stream_message(self.run_id, "echo", text))
+        self.emit(stream_message(self.run_id, "echo", with_prompts(source)))
 
     def report(self, error: dict[str, Any]) -> None:
         """Show a failing example's report where it happened, in the error stream (``shown``: the
@@ -1408,6 +1406,13 @@ def parse_problem(message: str) -> tuple[int | None, str]:
                 why = "a prompt (>>> or ...) without a blank after it: " + why.split(": ", 1)[1]
             return int(number), f"{CANNOT_PARSE} its line {number}: {why}"
     return None, f"{CANNOT_PARSE} it: {message}"
+
+
+def with_prompts(source: str) -> str:
+    """An example's source as a console shows it: ``>>> `` before its first line, ``... ``
+    before the others."""
+    lines = source.rstrip("\n").split("\n")
+    return "".join(("... " if i else ">>> ") + line + "\n" for i, line in enumerate(lines))
 
 
 def example_count(text: str, skip: bool = False) -> int:

@@ -23,7 +23,7 @@ from . import __version__
 from .assets import EXECUTOR_NAME, SERVICE_WORKER_URL, WORKER_NAME, asset_version
 from .config import PyrunConfig
 from .doctest_flags import apply, trim_directives
-from .executor import prompt_lines
+from .executor import parse_transcript, prompt_lines, with_prompts
 from .mpy import MPY_NAME, compiled_executor
 from .outputs import Link, MarkdownToHtml, Recorded, to_html
 from .runtime import RuntimePin, load_pins
@@ -115,7 +115,8 @@ def render_snippet(
     Args:
         verified: HTML put under the code, inside the widget: the output the build check
             captured for exactly this snippet (:func:`verified_html`, shown before any Run and
-            without JavaScript) and the take-away links.
+            without JavaScript) and the take-away links. A transcript without a verified
+            output shows its outputs as written (:func:`documented_html`).
         ids: extra anchors (reference targets) to put before the widget.
         show_source: add ``data-source="file:line"`` (for debugging pages).
         with_caption: render ``caption`` here; Sphinx renders it itself (inline markup, permalinks).
@@ -187,6 +188,9 @@ def render_snippet(
         if opts.caption and with_caption
         else ""
     )
+    documents = snippet.is_transcript and shown and not opts.hidden and config.output != "off"
+    if documents and not verified.startswith(VERIFIED):
+        verified = documented_html(snippet, config) + verified
     code_html = highlight_code(
         shown_code(snippet, config),
         hl_lines=emphasized,
@@ -269,8 +273,40 @@ def verified_html(
     output as static HTML (text escaped as the widget escapes live output; images as files that
     *link* stores, loaded lazily; :func:`pyrun_docs.outputs.to_html`)."""
     return (
-        f'<div class="pyrun-verified"><div class="pyrun-verified-label">Output · '
+        f'{VERIFIED}<div class="pyrun-verified-label">Output · '
         f"{html.escape(verified_label(runtime))}</div>{to_html(shown, link, markdown)}</div>"
+    )
+
+
+#: how a verified output block begins
+VERIFIED = '<div class="pyrun-verified">'
+
+
+def documented_html(snippet: Snippet, config: PyrunConfig) -> str:
+    """A transcript's outputs as its author wrote them, in the console view a verified output
+    has, labelled as not verified: what the widget shows under its code when the check did not
+    verify it (failed, not judged, the check off). A widget's code has no outputs, so a failing
+    example showed bare code where the plain block showed its output (deepdiff's pages); in
+    print and without JavaScript too. Run replaces it; Reset brings it back. Empty when the
+    transcript shows no output (its code says it all) or doctest cannot parse it."""
+    try:
+        examples = parse_transcript(snippet.code)
+    except ValueError:
+        return ""
+    if not any(example.want for example in examples):
+        return ""
+    items: list[dict[str, Any]] = []
+    for example in examples:
+        echo = with_prompts(example.source)
+        items.append(
+            {"stream": "echo", "text": trim_directives(echo) if config.trim_doctest_flags else echo}
+        )
+        if example.want:
+            items.append({"stream": "stdout", "text": example.want})
+    body = to_html(Recorded(tuple(items)), lambda data, suffix: "")  # text only: no files
+    return (
+        '<div class="pyrun-verified pyrun-documented"><div class="pyrun-verified-label">'
+        f"Output as written · not verified</div>{body}</div>"
     )
 
 

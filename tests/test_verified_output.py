@@ -517,3 +517,71 @@ def test_the_menu_sits_in_the_toolbar_like_a_button_in_mkdocs_material(
         page.click("#pyrun-0 .pyrun-takeaway > summary")
         assert page.locator("#pyrun-0 .pyrun-takeaway-menu a").first.is_visible()
         page.close()
+
+
+DOCUMENTED = """Documented
+==========
+
+.. pyrun::
+
+   >>> 6 * 7
+   42
+
+.. pyrun::
+
+   >>> sorted([3, 1, 2])  # doctest: +NORMALIZE_WHITESPACE
+   [3, 1, 2]
+   >>> x = 1
+"""
+
+
+def test_a_transcript_not_verified_shows_its_outputs_as_written(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """A widget's code has no outputs: a transcript the check failed (or did not run) showed
+    bare code where its plain block showed the author's outputs (deepdiff's pages). It shows
+    them as written, labelled so, until the check verifies an output (which replaces it)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text("extensions = ['pyrun_docs.sphinx_ext']\npyrun_check = 'warn'\n")
+    (src / "index.rst").write_text(DOCUMENTED)
+    found = widgets(build(src).read("index.html"))
+    passing, failing = verified(found["pyrun-0"]), verified(found["pyrun-1"])
+    assert passing is not None and "pyrun-documented" not in passing["class"]
+    assert failing is not None and "pyrun-documented" in failing["class"]
+    assert "Output as written · not verified" in failing.get_text()
+    text = failing.select_one("pre.pyrun-text").get_text()  # type: ignore[union-attr]
+    assert text == ">>> sorted([3, 1, 2])\n[3, 1, 2]\n>>> x = 1\n"  # trimmed, as Sphinx does
+    off = widgets(build(src, "html", "pyrun_check=off", out=tmp_path / "off").read("index.html"))
+    assert [
+        ("pyrun-documented" in (verified(w) or {"class": []})["class"]) for w in off.values()
+    ] == [
+        True,
+        True,
+    ]
+    quiet = build(src, "html", "pyrun_output=off", out=tmp_path / "quiet").read("index.html")
+    assert "pyrun-verified" not in quiet  # no output under the code, as the setting says
+
+
+def test_mkdocs_replaces_outputs_as_written_with_the_verified_one(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "mk"
+    shutil.copytree(ROOTS / "mkdocs", root)
+    fences = "".join(
+        f"```pyrun\n{block}```\n\n" for block in (">>> 6 * 7\n42\n", ">>> 6 * 7\n41\n")
+    )
+    (root / "docs" / "snippets.md").write_text("# D\n\n" + fences)
+    yml = (root / "mkdocs.yml").read_text()
+    (root / "mkdocs.yml").write_text(yml.replace('check: "off"', "check: warn"))
+    result = mkdocs_build(root)
+    assert result.status == 0, result.output
+    found = widgets(result.read("snippets/index.html"))
+    blocks = [verified(found[f"pyrun-{i}"]) for i in (0, 1)]
+    assert all(blocks) and [
+        len(w.find_all("div", class_="pyrun-verified")) for w in found.values()
+    ] == [1, 1]
+    assert "pyrun-documented" not in blocks[0]["class"] and "Output ·" in blocks[0].get_text()  # type: ignore[index,union-attr]
+    assert "pyrun-documented" in blocks[1]["class"] and "41" in blocks[1].get_text()  # type: ignore[index,union-attr]
