@@ -18,7 +18,7 @@ from typing import Any
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import OptionError
 from pyrun_docs.executor import CANNOT_PARSE
-from pyrun_docs.locate import file_lines, locate_object
+from pyrun_docs.locate import as_written, file_lines, locate_object
 from pyrun_docs.options import SnippetOptions
 from pyrun_docs.render import render_snippet
 from pyrun_docs.snippet import Snippet, is_transcript, normalize_code
@@ -79,6 +79,8 @@ def upgrade_docstrings(
             continue
         where = locate_object(name, code, search_paths)
         file, line, module = where if where is not None else (path, 1, None)
+        if transcript and where is not None:
+            code = as_written(file, line, code)  # not as mkdocstrings trimmed it
         if not transcript and not (where is not None and _fenced_as_python(file, line)):
             continue  # mkdocstrings' HTML does not say a block's language: its docstring does
         problem = (

@@ -23,9 +23,14 @@ _DIRECTIVE_COMMENT = re.compile(r"[ \t]*#\s*doctest:.+$", re.MULTILINE)
 
 
 def trim_directives(text: str) -> str:
-    """*text* without its ``# doctest: +FLAG`` comments: instructions to the checker, not code
-    for readers (Sphinx hides them on its pages; a widget showed them in its code and output)."""
-    return _DIRECTIVE_COMMENT.sub("", text)
+    """*text* without its ``# doctest: +FLAG`` comments and ``<BLANKLINE>`` markers (an empty
+    line instead): instructions to the checker, not code or output for readers (Sphinx hides
+    them on its pages; a widget showed them in its code and output)."""
+    return _BLANKLINE.sub("", _DIRECTIVE_COMMENT.sub("", text))
+
+
+#: doctest's marker of an empty output line, as Sphinx trims it (``doctest.BLANKLINE_MARKER``)
+_BLANKLINE = re.compile(r"^[ \t]*<BLANKLINE>[ \t]*$", re.MULTILINE)
 
 
 @functools.cache

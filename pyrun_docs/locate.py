@@ -14,7 +14,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import sys
+import textwrap
 from functools import lru_cache
 from typing import Any
 
@@ -308,6 +310,34 @@ def module_of(name: str) -> str | None:
             continue
         return module_name
     return None
+
+
+def as_written(path: str, line: int, code: str) -> str:
+    """Docstring example *code*, which mkdocstrings rendered from line *line* of *path*, as the
+    file has it. mkdocstrings-python trims examples by default (griffe's ``trim_doctest_flags``):
+    ``# doctest:`` comments go, ``<BLANKLINE>`` lines are left empty (a last one is lost with the
+    rendering's trailing blank lines). doctest, and the project's own doctests, judge the text
+    as written: judged trimmed, ``+SKIP`` examples ran and ``<BLANKLINE>`` outputs failed
+    (bigtree's). *code* itself when the file's lines there do not trim to it."""
+    lines = file_lines(path)
+    shown = code.rstrip("\n").split("\n")
+    start = line - 1
+    if start < 0 or start + len(shown) > len(lines):
+        return code
+    end = start + len(shown)
+    written = textwrap.dedent("\n".join(lines[start:end])).split("\n")
+    for mine, seen in zip(written, shown, strict=True):
+        if _GRIFFE_BLANKLINE.sub("", _GRIFFE_FLAGS.sub("", mine)).rstrip() != seen.rstrip():
+            return code
+    while end < len(lines) and _GRIFFE_BLANKLINE.match(lines[end]):
+        end += 1  # the output's last lines, <BLANKLINE>: rendered empty, then trimmed away
+    return textwrap.dedent("\n".join(lines[start:end])).rstrip("\n") + "\n"
+
+
+#: what griffe's ``trim_doctest_flags`` takes out of an example (``_RE_DOCTEST_FLAGS``,
+#: ``_RE_DOCTEST_BLANKLINE``)
+_GRIFFE_FLAGS = re.compile(r"(\s*#\s*doctest:.+)$")
+_GRIFFE_BLANKLINE = re.compile(r"^\s*<BLANKLINE>\s*$")
 
 
 def locate_object(name: str, code: str, search_paths: list[str]) -> tuple[str, int, str] | None:

@@ -295,14 +295,12 @@ def documented_html(snippet: Snippet, config: PyrunConfig) -> str:
         return ""
     if not any(example.want for example in examples):
         return ""
+    trim = trim_directives if config.trim_doctest_flags else str
     items: list[dict[str, Any]] = []
     for example in examples:
-        echo = with_prompts(example.source)
-        items.append(
-            {"stream": "echo", "text": trim_directives(echo) if config.trim_doctest_flags else echo}
-        )
+        items.append({"stream": "echo", "text": trim(with_prompts(example.source))})
         if example.want:
-            items.append({"stream": "stdout", "text": example.want})
+            items.append({"stream": "stdout", "text": trim(example.want)})
     body = to_html(Recorded(tuple(items)), lambda data, suffix: "")  # text only: no files
     return (
         '<div class="pyrun-verified pyrun-documented"><div class="pyrun-verified-label">'

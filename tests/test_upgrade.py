@@ -857,6 +857,37 @@ def test_mkdocstrings_docstring_examples_are_upgraded(
     assert "building with MkDocs" in err and [n for _, n, _ in found] == [15, 22, 36]
 
 
+def test_mkdocstrings_examples_are_judged_as_written_not_as_trimmed(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """mkdocstrings-python renders examples without ``# doctest:`` comments and with
+    ``<BLANKLINE>`` lines left empty (griffe's ``trim_doctest_flags``, on by default): judged
+    so, a ``+SKIP`` example ran, ``+NORMALIZE_WHITESPACE`` was lost and a ``<BLANKLINE>`` output
+    failed, "in CPython too" (bigtree's). They run as the docstring has them, as its doctests
+    do; the widget still hides the comments."""
+    from test_mkdocs import mkdocs_build
+
+    root = tmp_path / "trimmed"
+    shutil.copytree(ROOTS / "upgrade", root, ignore=shutil.ignore_patterns("docs"))
+    (root / "docs").mkdir()
+    (root / "docs" / "index.md").write_text("# API\n\n::: upgrade_fixture.trimmed.banner\n")
+    (root / "mkdocs.yml").write_text(
+        "site_name: Trimmed\nmarkdown_extensions:\n  - pymdownx.superfences\n"
+        "  - pymdownx.highlight\n"
+        "plugins:\n  - mkdocstrings:\n      handlers:\n        python:\n          paths: [src]\n"
+        '  - pyrun:\n      upgrade: [doctest]\n      check: error\n      project: "."\n'
+    )
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    assert "1 passed" in build.output or "all passed" in build.output, build.output
+    soup = BeautifulSoup(build.read("index.html"), "html.parser")
+    (widget,) = soup.select("py-repl")
+    written = str(widget["data-transcript"])
+    assert "hi\n<BLANKLINE>\n>>> banner" in written and "# doctest: +SKIP" in written
+    code = widget.select_one(".pyrun-code")
+    assert code is not None and "doctest:" not in code.get_text()
+
+
 @pytest.mark.parametrize("highlight", ["  - pymdownx.highlight\n", ""])
 def test_docstring_examples_of_a_documented_module_s_members_are_upgraded(
     tmp_path: Path, runtime_cache: Path, highlight: str

@@ -531,7 +531,9 @@ DOCUMENTED = """Documented
 
    >>> sorted([3, 1, 2])  # doctest: +NORMALIZE_WHITESPACE
    [3, 1, 2]
-   >>> x = 1
+   >>> print("a\\n")
+   a
+   <BLANKLINE>
 """
 
 
@@ -551,7 +553,7 @@ def test_a_transcript_not_verified_shows_its_outputs_as_written(
     assert failing is not None and "pyrun-documented" in failing["class"]
     assert "Output as written · not verified" in failing.get_text()
     text = failing.select_one("pre.pyrun-text").get_text()  # type: ignore[union-attr]
-    assert text == ">>> sorted([3, 1, 2])\n[3, 1, 2]\n>>> x = 1\n"  # trimmed, as Sphinx does
+    assert text == '>>> sorted([3, 1, 2])\n[3, 1, 2]\n>>> print("a\\n")\na\n\n'  # as Sphinx trims
     off = widgets(build(src, "html", "pyrun_check=off", out=tmp_path / "off").read("index.html"))
     assert [
         ("pyrun-documented" in (verified(w) or {"class": []})["class"]) for w in off.values()
