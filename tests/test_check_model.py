@@ -142,6 +142,29 @@ def test_verdict_names_the_failing_line_in_the_document() -> None:
     assert cached.status is Status.CACHED and not cached.failed
 
 
+def test_a_message_of_several_lines_is_one_line() -> None:
+    """An exception message of several lines was cut at its first (bigtree's optional imports:
+    "ImportError: matplotlib not available. Please perform a", for the check and, under the
+    block kept static, for readers), with a transcript's count of more failures after it."""
+    from pyrun_docs.check.api import reader_note
+
+    message = (
+        "matplotlib not available. Please perform a\n\npip install 'bigtree[matplotlib]'\n\n"
+        "to install required dependencies (and 1 more failing example)"
+    )
+    raw = {"ok": False, "error": {"type": "ImportError", "message": message, "line": 1}}
+    result = judge(snip(0, ">>> import bigtree.plot\n", line=5), raw, Recorded())
+    said = (
+        "ImportError: matplotlib not available. Please perform a pip install 'bigtree[matplotlib]'"
+        " to install required dependencies (and 1 more failing example)"
+    )
+    assert result.message == said
+    static = SnippetResult(result.snippet, Status.STATIC, result.message)
+    assert reader_note(static).endswith(said), reader_note(static)
+    raw["error"]["message"] = "x" * 1000
+    assert len(judge(snip(0), raw, Recorded()).message) <= len("ImportError: ") + 400
+
+
 def sample_report() -> CheckReport:
     ok = snip(0, "print(1)\n", line=5)
     bad = snip(1, "1/0\n", line=9)

@@ -44,7 +44,7 @@ from pyrun_docs.snippet import Snippet
 from .cache import ResultCache
 from .plan import Run, unit_of, unit_runs
 from .results import SnippetResult, Status
-from .verdict import judge
+from .verdict import judge, one_line
 
 #: exceptions that say this Python lacks something the docs' build environment may not need
 #: (the project installed only as ``project``'s wheel): no verdict, the example stays static
@@ -138,7 +138,7 @@ def _same_import_error(pyodide: SnippetResult, error: dict[str, Any]) -> bool:
     kind = str(error.get("type"))
     if kind not in IMPORT_ERRORS or pyodide.exception != kind:
         return False
-    here = f"{kind}: {error.get('message', '')}"
+    here = f"{kind}: {one_line(str(error.get('message', '')))}"
     return _import_said(here) == _import_said(pyodide.message.partition("\n")[0])
 
 

@@ -81,8 +81,7 @@ def judge(
         )
     error = error if isinstance(error, dict) else {}
     kind = str(error.get("type") or "Error")
-    text = str(error.get("message") or "").strip()
-    first = text.splitlines()[0] if text else ""
+    first = one_line(str(error.get("message") or ""))
     line = error.get("line")
     return SnippetResult(
         snippet,
@@ -97,6 +96,19 @@ def judge(
         seconds=seconds,
         cached=cached,
     )
+
+
+def one_line(message: str) -> str:
+    """An exception's message as one line: its lines joined (bigtree's "matplotlib not
+    available. Please perform a" ended there, for the check and under the block for readers,
+    and a transcript's "(and 2 more failing examples)" after a message of several lines was
+    lost), at most :data:`LONGEST` characters."""
+    text = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    return text if len(text) <= LONGEST else text[: LONGEST - 1].rstrip() + "…"
+
+
+#: the longest one-line message (a validation error can list every field)
+LONGEST = 400
 
 
 def problem(
