@@ -577,7 +577,10 @@ class OutputMixin extends HTMLElement {
   receive(msg) {
     if (msg.type === "stream") {
       if (msg.dropped) this.cut = (this.cut || 0) + msg.dropped;
-      const kind = { stderr: "pyrun-stderr", echo: "pyrun-echo" }[/** @type {string} */ (msg.stream)];
+      // `skipped`: a +SKIP example's output as written (it did not run)
+      const kind = { stderr: "pyrun-stderr", echo: "pyrun-echo", skipped: "pyrun-skipped" }[
+        /** @type {string} */ (msg.stream)
+      ];
       // a transcript's `# doctest: +FLAG` comments are not shown (`doctest_flags.trim_directives`)
       const trim = msg.stream === "echo" && this.hasAttribute("data-trim-flags");
       this.appendText(trim ? msg.text.replace(/[ \t]*#\s*doctest:.+$/gm, "") : msg.text, kind || "pyrun-stdout");

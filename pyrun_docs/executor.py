@@ -748,6 +748,8 @@ class Executor:
             for bit, on in example.options:
                 optionflags = optionflags | bit if on else optionflags & ~bit
             if optionflags & FLAGS["SKIP"]:
+                if echo:
+                    self.skipped(example.source, example.want)
                 continue
             if echo:
                 self.echo(example.source)
@@ -822,6 +824,15 @@ class Executor:
         for stream in self._streams:
             stream.flush()
         self.emit(stream_message(self.run_id, "echo", with_prompts(source)))
+
+    def skipped(self, source: str, want: str) -> None:
+        """An example doctest skips (``+SKIP``) in the console view: its prompts, then its output
+        as written (stream ``skipped``), as the plain block showed them (the console view lost
+        both, and with them the output the author wrote: a reader saw nothing of it). It does
+        not run."""
+        self.echo(source)
+        if want:
+            self.emit(stream_message(self.run_id, "skipped", want))
 
     def report(self, error: dict[str, Any]) -> None:
         """Show a failing example's report where it happened, in the error stream (``shown``: the
@@ -1548,6 +1559,8 @@ def _run_doctest(
     doctest._OutputRedirectingPdb = _DebuggerOnDemand  # type: ignore[attr-defined]
     try:
         runner.run(test, out=lambda text: None, clear_globs=False)
+        if echo:
+            runner.show_skipped(test, len(test.examples))
     finally:
         vars(doctest).pop("compile", None)
         doctest._OutputRedirectingPdb = debugger  # type: ignore[attr-defined]
@@ -1623,10 +1636,27 @@ def _runner_class() -> Any:
             self.first: _Mismatch | None = None
             self.failures_seen = 0
             self.testcode = False  # judging a testcode block against its testoutput
+            self.shown = 0  # examples of the test echoed so far, or skipped
 
         def report_start(self, out: Any, test: Any, example: Any) -> None:
             if self.echo:
+                number = self.shown
+                while test.examples[number] is not example:
+                    number += 1
+                self.show_skipped(test, number)
+                self.shown = number + 1
                 self.executor.echo(example.source)
+
+        def show_skipped(self, test: Any, upto: int) -> None:
+            """Echo the examples before *upto* that doctest skipped (``+SKIP``), each with its
+            output as written, as the console view shows them."""
+            for example in test.examples[self.shown : upto]:
+                flags = self.optionflags
+                for flag, on in example.options.items():
+                    flags = flags | flag if on else flags & ~flag
+                if flags & doctest.SKIP:
+                    self.executor.skipped(example.source, example.want)
+            self.shown = max(self.shown, upto)
 
         def _DocTestRunner__patched_linecache_getlines(
             self, filename: str, module_globals: Any = None

@@ -30,7 +30,12 @@ Item = dict[str, Any]
 CUT_NOTE = "[… {count} characters of earlier output cut …]\n"
 
 #: the widget's classes for stream text (``echo``: a transcript's prompts, dimmed as in a console)
-_STREAM_CLASSES = {"stdout": "pyrun-stdout", "stderr": "pyrun-stderr", "echo": "pyrun-echo"}
+_STREAM_CLASSES = {
+    "stdout": "pyrun-stdout",
+    "stderr": "pyrun-stderr",
+    "echo": "pyrun-echo",
+    "skipped": "pyrun-skipped",  # a skipped example's output as written (it did not run)
+}
 
 #: image types written as files, with their file suffixes, in the widget's order of preference
 IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/svg+xml": ".svg"}
@@ -223,7 +228,7 @@ def notebook_outputs(recorded: Recorded) -> list[dict[str, Any]]:
         if "bundle" in item:
             data = {mime: value for mime, value in item["bundle"].items() if "/" in mime}
             outputs.append({"output_type": "display_data", "data": data, "metadata": {}})
-        elif item["stream"] != "echo":  # the cell shows the code itself
+        elif item["stream"] in ("stdout", "stderr"):  # the cell shows the code itself
             outputs.append({"output_type": "stream", "name": item["stream"], "text": item["text"]})
     return outputs
 

@@ -219,15 +219,14 @@ def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell
     examples = _examples(snippet)
     if not examples:
         return None
-    ran = [example for example in examples if not _skipped(snippet, example)]
-    heard = _per_example(recorded, len(ran))
+    heard = _per_example(recorded, len(examples))  # skipped ones are echoed too
     cells: list[_Cell] = []
-    for example in examples:
+    for number, example in enumerate(examples):
         if _skipped(snippet, example):
             code = _SKIPPED + textwrap.indent(example.source, "# ")
             cells.append(_Cell(code, [], line=example.line))
         else:
-            outputs = notebook_outputs(heard.pop(0)) if heard else []
+            outputs = notebook_outputs(heard[number]) if heard else []
             cells.append(_Cell(example.source, outputs, example.exc_msg is not None, example.line))
     return [replace(cells[0], code=_module_prelude(snippet) + cells[0].code), *cells[1:]]
 

@@ -31,6 +31,8 @@ PAGE = """Transcripts
    <class 'A'>
    >>> print("a  b")  # doctest: +NORMALIZE_WHITESPACE
    a b
+   >>> fetch("https://example.org")  # doctest: +SKIP
+   <Response [200]>
 
 .. pyrun::
 
@@ -95,8 +97,11 @@ def test_a_transcript_reads_like_a_console(
         "<class 'A'>",
         '>>> print("a  b")',  # its doctest comment judges, it is not shown (trim_doctest_flags)
         "a  b",
+        '>>> fetch("https://example.org")',  # skipped: shown with its output as written
+        "<Response [200]>",
     ]
     assert lines(page, "#pyrun-0 .pyrun-echo")[0] == ">>> x = 6 * 7"
+    assert lines(page, "#pyrun-0 .pyrun-skipped") == ["<Response [200]>"]
 
 
 def test_a_mismatch_shows_expected_and_got_at_its_line(

@@ -231,3 +231,28 @@ def test_a_transcript_doctest_cannot_parse_says_why_in_plain_words(
     assert error["type"] == "ValueError" and error["line"] == 2
     assert error["message"].startswith(reason), error["message"]
     assert "docstring for" not in error["message"] + error["traceback"]
+
+
+@pytest.mark.parametrize("port", [False, True])
+def test_a_skipped_example_shows_as_written_in_the_console_view(port: bool) -> None:
+    """A ``+SKIP`` example (a network call, say) does not run, yet the console view (the
+    verified output before any Run, and a reader's Run) shows it and the output its author
+    wrote, as the plain block did: both were missing. Also at the end of a transcript."""
+    messages: list[dict[str, object]] = []
+    executor = Executor(lambda text: messages.append(json.loads(text)), port=port)
+    text = (
+        ">>> 1\n1\n>>> fetch()  # doctest: +SKIP\n<Response [200]>\n>>> 2\n2\n"
+        ">>> fetch() # doctest: +SKIP\n"
+    )
+    result = json.loads(run_coroutine(executor.run_transcript(text, echo=True)))
+    assert result["ok"], result
+    view = [(m["stream"], m["text"]) for m in messages if m.get("type") == "stream"]
+    assert view == [
+        ("echo", ">>> 1\n"),
+        ("stdout", "1\n"),
+        ("echo", ">>> fetch()  # doctest: +SKIP\n"),
+        ("skipped", "<Response [200]>\n"),
+        ("echo", ">>> 2\n"),
+        ("stdout", "2\n"),
+        ("echo", ">>> fetch() # doctest: +SKIP\n"),
+    ]

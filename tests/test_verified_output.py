@@ -534,6 +534,13 @@ DOCUMENTED = """Documented
    >>> print("a\\n")
    a
    <BLANKLINE>
+
+.. pyrun::
+
+   >>> 1 + 1
+   2
+   >>> fetch("https://example.org")  # doctest: +SKIP
+   <Response [200]>
 """
 
 
@@ -554,13 +561,14 @@ def test_a_transcript_not_verified_shows_its_outputs_as_written(
     assert "Output as written · not verified" in failing.get_text()
     text = failing.select_one("pre.pyrun-text").get_text()  # type: ignore[union-attr]
     assert text == '>>> sorted([3, 1, 2])\n[3, 1, 2]\n>>> print("a\\n")\na\n\n'  # as Sphinx trims
+    skipping = verified(found["pyrun-2"])  # a +SKIP example: shown as written, not run
+    assert skipping is not None and "pyrun-documented" not in skipping["class"]
+    assert skipping.select_one(".pyrun-skipped").get_text() == "<Response [200]>\n"  # type: ignore[union-attr]
+    assert '>>> fetch("https://example.org")\n' in skipping.get_text()  # its flag trimmed
     off = widgets(build(src, "html", "pyrun_check=off", out=tmp_path / "off").read("index.html"))
     assert [
         ("pyrun-documented" in (verified(w) or {"class": []})["class"]) for w in off.values()
-    ] == [
-        True,
-        True,
-    ]
+    ] == [True] * 3
     quiet = build(src, "html", "pyrun_output=off", out=tmp_path / "quiet").read("index.html")
     assert "pyrun-verified" not in quiet  # no output under the code, as the setting says
 
