@@ -57,6 +57,11 @@ class SnippetOptions:
     #: a setup (an upgraded doctest block with ``:hide:``: a test the doctest builder runs in
     #: page order)
     in_order: bool = False
+    #: not an option authors write: a hidden copy of a block the page shows already (a block of
+    #: several doctest groups, in each group after its first; ``doctest_global_setup`` in each
+    #: group after the first): it runs in its session and shows nothing (one ``testsetup:: *``
+    #: showed a "Setup code" toggle per group, five in a row on rfc3986's page)
+    repeated: bool = False
 
 
 def _flag(name: str, value: str | None) -> bool:

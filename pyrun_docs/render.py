@@ -127,6 +127,7 @@ def render_snippet(
             :func:`pyrun_docs.check.api.runs_hidden`).
     """
     opts = snippet.options
+    shown = shown and not opts.repeated  # the page shows it once, where it is written
     attrs: dict[str, str | None] = {
         "id": snippet.element_id,
         "class": "pyrun",

@@ -207,7 +207,10 @@ def upgrade_page(
         for extra in sessions[1:]:
             in_order = kind != "testsetup"
             copy = replace(
-                snippet, options=replace(options, session=extra, hidden=True, in_order=in_order)
+                snippet,
+                options=replace(
+                    options, session=extra, hidden=True, in_order=in_order, repeated=True
+                ),
             )
             copies.setdefault(id(upgraded), []).append(Upgraded(block, copy))
             results.append(copies[id(upgraded)][-1])
@@ -217,7 +220,7 @@ def upgrade_page(
     if global_setup and global_setup.strip() and groups:
         code, skipped = normalize_code(global_setup)
         for name in sorted(groups):
-            options = SnippetOptions(session=name, hidden=True)
+            options = SnippetOptions(session=name, hidden=True, repeated=bool(setups))
             line = setup_line + skipped
             setups.append(Snippet(code, setup_path, line, page, 0, options, origin="upgrade"))
     return setups, results

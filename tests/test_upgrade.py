@@ -349,6 +349,32 @@ def test_a_block_of_two_groups_runs_in_both(tmp_path: Path, runtime_cache: Path)
     assert status == 0
 
 
+def test_a_block_of_several_groups_is_shown_once(tmp_path: Path, runtime_cache: Path) -> None:
+    """A block in several groups runs in each but shows once, where it is written: one
+    ``testsetup:: *`` showed a "Setup code" toggle per group (five in a row on rfc3986's page),
+    as did ``doctest_global_setup``, and a ``doctest:: g1, g2`` block a "Hidden example" toggle
+    after its widget."""
+    page = (
+        ".. testsetup:: *\n\n   import math\n\n"
+        + "".join(
+            f".. testcode:: g{n}\n\n   print(round(math.pi))\n\n.. testoutput:: g{n}\n\n   3\n\n"
+            for n in (1, 2, 3)
+        )
+        + ".. doctest:: g1, g2\n\n   >>> round(math.e)\n   3\n"
+    )
+    conf = 'doctest_global_setup = "import os"\n'
+    site = doctest_site(tmp_path / "site", conf, page)
+    soup = BeautifulSoup(doctest_html(site, tmp_path).read("index.html"), "html.parser")
+    toggles = [t.get_text(" ", strip=True) for t in soup.select("details.pyrun-setup > summary")]
+    assert toggles == ["Setup code (runs first)"] * 2, toggles  # the global setup, the testsetup
+    seen = [w for w in soup.select("div.pyrun-widget") if not w.has_attr("hidden")]
+    assert len(seen) == 2 + 3 + 1  # two toggles, three testcode widgets, the doctest block's
+    copies = soup.select("div.pyrun-widget[hidden] py-repl[data-hidden]")
+    assert len(copies) == 2 + 2 + 1, len(copies)  # in the other groups: they run there
+    status, results = checked(site, tmp_path)
+    assert status == 0 and {r["status"] for r in results} == {"passed"}, results
+
+
 def test_a_block_whose_every_example_is_skipped_is_skipped(
     tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
