@@ -805,7 +805,7 @@ class Executor:
                     first = first or _Mismatch(error, caught)
                     failures += 1
                     continue
-                shown = "Traceback (most recent call last):\n  ...\n" + exc_msg
+                shown = _TRACEBACK + "  ...\n" + exc_msg
                 out.write(shown)
                 got += shown
             if not ok:
@@ -1675,7 +1675,7 @@ def _runner_class() -> Any:
             return own.save_linecache_getlines(filename, module_globals)
 
         def report_success(self, out: Any, test: Any, example: Any, got: str) -> None:
-            self.stream.write(got)
+            self.stream.write(_elided(got) if example.exc_msg is not None else got)
 
         def report_failure(self, out: Any, test: Any, example: Any, got: str) -> None:
             self.stream.write(got)
@@ -1709,6 +1709,23 @@ def _runner_class() -> Any:
 
     _RUNNER = TranscriptRunner
     return _RUNNER
+
+
+def _elided(got: str) -> str:
+    """An expected exception's output as the transcript writes it, and as the port shows it: its
+    traceback's frames elided (``  ...``). doctest's got lists every frame, named as it compiles
+    examples (``File "<doctest default[3]>"``, then the library's own files): 8-20 lines in the
+    console view where the author wrote 3 (rfc3986's pages)."""
+    start = got.find(_TRACEBACK)
+    if start < 0:
+        return got
+    last = got.rfind(_TRACEBACK)  # a chained exception's: the one raised
+    lines = got[last + len(_TRACEBACK) :].splitlines(keepends=True)
+    frames = next((n for n, line in enumerate(lines) if not line.startswith(" ")), len(lines))
+    return got[:start] + _TRACEBACK + "  ...\n" + "".join(lines[frames:])
+
+
+_TRACEBACK = "Traceback (most recent call last):\n"
 
 
 def _line_in(exc: BaseException, filename: str) -> int | None:

@@ -256,3 +256,23 @@ def test_a_skipped_example_shows_as_written_in_the_console_view(port: bool) -> N
         ("stdout", "2\n"),
         ("echo", ">>> fetch() # doctest: +SKIP\n"),
     ]
+
+
+@pytest.mark.parametrize("port", [False, True])
+def test_an_expected_exception_shows_as_the_transcript_writes_it(port: bool) -> None:
+    """The console view (verified output, a reader's Run) shows an expected exception with its
+    frames elided, as the transcript writes it: it listed doctest's own frame names
+    (``File "<doctest default[1]>"``) and the library's files, 8-20 lines for 3 (rfc3986)."""
+    messages: list[dict[str, object]] = []
+    executor = Executor(lambda text: messages.append(json.loads(text)), port=port)
+    text = (
+        ">>> def parse(x):\n...     raise ValueError(f'bad {x}')\n"
+        ">>> parse(1)\nTraceback (most recent call last):\n   ...\nValueError: bad 1\n"
+        ">>> try:\n...     {}['k']\n... except KeyError:\n...     parse(2)\n"
+        "Traceback (most recent call last):\n   ...\nValueError: bad 2\n"
+    )
+    result = json.loads(run_coroutine(executor.run_transcript(text, echo=True)))
+    assert result["ok"], result
+    shown = "".join(str(m["text"]) for m in messages if m.get("stream") == "stdout")
+    elided = "Traceback (most recent call last):\n  ...\nValueError: bad {}\n"
+    assert shown == elided.format(1) + elided.format(2)  # a chained one: the exception raised
