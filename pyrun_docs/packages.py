@@ -994,6 +994,10 @@ def _project_wheel(
                         f"{setting} = {spec!r}: building the project's wheel with pip failed "
                         f"({_build_error(output)})"
                     )
+                if not is_pure_wheel(made.name):  # not kept: the next check builds it again,
+                    # as the advice says, after its pure-Python switch is set (yarl's
+                    # YARL_NO_EXTENSIONS=1 changed nothing: the same wheel came from the cache)
+                    return _not_pure(setting, made.name)
                 wheel = built / made.name
                 _copy_atomic(made, wheel)
     else:
@@ -1001,13 +1005,7 @@ def _project_wheel(
             f"{setting} = {spec!r}: {path} is neither a project folder nor a .whl file"
         )
     if not is_pure_wheel(wheel.name):
-        return PackageProblem(
-            f"{setting}: {wheel.name} is not a pure-Python wheel (py3-none-any), so it cannot run "
-            "in Pyodide, and examples that import it get whatever copy Pyodide ships, if any, "
-            "not this project's code; build it without its compiled extensions if it has a "
-            "pure-Python fallback (projects often read an environment variable for that: see its "
-            f"build docs), or give {setting} a pure .whl"
-        )
+        return _not_pure(setting, wheel.name)
     try:
         info = read_wheel(wheel)
     except (PyrunError, zipfile.BadZipFile, OSError) as exc:
@@ -1022,6 +1020,16 @@ def _project_wheel(
         path=wheel,
     )
     return pkg, info
+
+
+def _not_pure(setting: str, name: str) -> PackageProblem:
+    return PackageProblem(
+        f"{setting}: {name} is not a pure-Python wheel (py3-none-any), so it cannot run "
+        "in Pyodide, and examples that import it get whatever copy Pyodide ships, if any, "
+        "not this project's code; build it without its compiled extensions if it has a "
+        "pure-Python fallback (projects often read an environment variable for that: see its "
+        f"build docs), or give {setting} a pure .whl"
+    )
 
 
 # --- detection ----------------------------------------------------------------------------------

@@ -848,6 +848,31 @@ def test_the_project_wheel_is_reproducible(tmp_path: Path) -> None:
     assert digests[0] == digests[1]
 
 
+def test_a_compiled_project_wheel_is_built_again_after_its_switch_is_set(
+    lock: PyodideLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project that builds a compiled wheel unless an environment variable asks for its
+    pure-Python fallback (yarl's ``YARL_NO_EXTENSIONS``): the problem says to set it, and with it
+    set the next check builds the pure wheel. The compiled one was kept (by the sources' digest)
+    and came back whatever the environment said."""
+    project = tmp_path / "project"
+    shutil.copytree(Path(__file__).parent / "roots" / "upgrade", project)
+    (project / "setup.py").write_text(
+        "import os\nfrom setuptools import setup\nfrom setuptools.dist import Distribution\n\n"
+        "class Dist(Distribution):\n    def has_ext_modules(self):\n"
+        '        return os.environ.get("FIXTURE_PURE") != "1"  # a compiled build, else pure\n\n'
+        "setup(distclass=Dist)\n"
+    )
+    pages = {"index": [snip("import upgrade_fixture\n")]}
+    config = PyrunConfig(project=str(project))
+    res = resolve(pages, config, lock, PIN, cache_dir=tmp_path / "c")
+    assert any("not a pure-Python wheel" in p.message for p in res.problems), res.problems
+    monkeypatch.setenv("FIXTURE_PURE", "1")
+    res = resolve(pages, config, lock, PIN, cache_dir=tmp_path / "c")
+    assert not res.problems, res.problems
+    assert res.packages["upgrade-fixture"].file_name.endswith("-py3-none-any.whl")
+
+
 def test_building_the_project_wheel_leaves_the_tree_as_it_was(tmp_path: Path) -> None:
     """setuptools builds in the tree (``build/``, ``src/NAME.egg-info``): a docs build must not
     leave them in the author's project; a ``build/`` folder that was there before stays."""
