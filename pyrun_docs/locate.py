@@ -68,7 +68,9 @@ def _search(path: str, hint: int, code: str) -> int:
     # their line numbers are only close; two examples may start alike: typing-inspection's
     # stub-documented functions all begin ``>>> P = ParamSpec('P')``)
     best, best_run = hint, 0
-    for distance in range(0, 200):
+    # the nearest first; the whole file when no hint holds (recommonmark gives every block of a
+    # Markdown page line 0: lark's examples past line 200 were reported at the page's line 1)
+    for distance in range(0, max(200, hint, len(lines) - hint + 1)):
         for number in (hint + distance, hint - distance):
             if 1 <= number <= len(lines) and _bare(lines[number - 1]) == wanted[0]:
                 run = _run_length(lines, number, wanted)

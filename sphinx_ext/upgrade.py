@@ -305,7 +305,7 @@ def _source_of(node: nodes.Element) -> str | None:
     while entry is not None and not isinstance(entry, addnodes.desc_content):
         entry = entry.parent
     if entry is None:
-        return source
+        return _module_docstring(node) or source
     before: str | None = None
     after: str | None = None
     seen = False
@@ -318,6 +318,32 @@ def _source_of(node: nodes.Element) -> str | None:
             elif after is None:
                 after = str(other.source)
     return before or after or source
+
+
+def _module_docstring(node: nodes.Element) -> str | None:
+    """``FILE:docstring of MODULE`` for a block of an ``automodule``'s own docstring: Sphinx
+    gives those blocks no source nor line (ftfy's examples were reported at their page's line 1,
+    without their module's globals), but ``py:module`` put the module's target before them. A
+    block the page itself holds has its source, and never comes here."""
+    import inspect
+    import sys
+
+    module: str | None = None
+    for other in node.document.findall(nodes.Element) if node.document is not None else ():
+        if other is node:
+            break
+        # its target (whose ids a later transform may move), or the index entry beside it
+        ids = list(other.get("ids", [])) if other.get("ismod") else []
+        if isinstance(other, addnodes.index):
+            ids += [str(entry[2]) for entry in other.get("entries", []) if len(entry) > 2]
+        named = [i.removeprefix("module-") for i in ids if i.startswith("module-")]
+        module = named[0] if named else module
+    loaded = sys.modules.get(module) if module else None
+    try:
+        path = inspect.getsourcefile(loaded) if loaded is not None else None
+    except TypeError:  # a built-in module
+        path = None
+    return f"{path}{DOCSTRING}{module}" if path else None
 
 
 def _in_opted_out_container(node: nodes.Node) -> bool:

@@ -1059,6 +1059,31 @@ def test_an_example_failing_in_cpython_too_fails_the_check(
     assert not any("CPython" in r["message"] for r in strict.values())
 
 
+def test_a_module_docstring_s_examples_are_its_module_s(tmp_path: Path) -> None:
+    """Sphinx gives the blocks of an ``automodule``'s own docstring no source nor line: they were
+    reported at their page's line 1 and ran without their module's globals (ftfy's), unlike a
+    function's. They are at their module's file and line, and see its names."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    module = f"modoc_{uuid.uuid4().hex}"
+    (docs / f"{module}.py").write_text(
+        '"""A module.\n\nIts example::\n\n    >>> helper()\n    \'ok\'\n\n'
+        'And a wrong one:\n\n    >>> 1 + 1\n    3\n"""\n\n\n'
+        'def helper():\n    return "ok"\n'
+    )
+    (docs / "conf.py").write_text(
+        "import os, sys\nsys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
+        'extensions = ["sphinx.ext.autodoc", "sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\npyrun_path = ["."]\npyrun_upgrade_failing = "error"\n'
+    )
+    (docs / "index.rst").write_text(f"API\n===\n\nText.\n\n.. automodule:: {module}\n")
+    out = tmp_path / "check.json"
+    main(["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])
+    results = json.loads(out.read_text())["results"]
+    found = [(Path(r["path"]).name, r["line"], r["status"]) for r in results]
+    assert found == [(f"{module}.py", 5, "passed"), (f"{module}.py", 10, "failed")], results
+
+
 def test_a_docstring_example_failing_in_cpython_too_fails_the_check(tmp_path: Path) -> None:
     """A docstring's example is asked about as well, with its module's globals: one that fails
     in this Python too fails the check (as in the doctest builder), one that runs here stays
