@@ -335,7 +335,8 @@ def _module_docstring(node: nodes.Element) -> str | None:
         # its target (whose ids a later transform may move), or the index entry beside it
         ids = list(other.get("ids", [])) if other.get("ismod") else []
         if isinstance(other, addnodes.index):
-            ids += [str(entry[2]) for entry in other.get("entries", []) if len(entry) > 2]
+            entries: list[tuple[Any, ...]] = other.get("entries", [])
+            ids += [str(entry[2]) for entry in entries if len(entry) > 2]
         named = [i.removeprefix("module-") for i in ids if i.startswith("module-")]
         module = named[0] if named else module
     loaded = sys.modules.get(module) if module else None

@@ -141,3 +141,13 @@ def test_an_example_with_an_escape_in_a_docstring_is_found_at_its_line(tmp_path:
     source = tmp_path / "mod.py"
     source.write_text('def f():\n    """Split.\n\n    >>> f("x\\\\ny")\n    2\n    """\n')
     assert _search(str(source), 2, '>>> f("x\\ny")\n2\n') == 4
+
+
+def test_a_block_far_from_its_hint_is_found_in_the_whole_file(tmp_path: Path) -> None:
+    """recommonmark gives every block of a Markdown page line 0: the blocks past line 200 of
+    lark's tutorial were reported at the page's line 1 (the search looked 200 lines around)."""
+    from pyrun_docs.locate import _search
+
+    page = tmp_path / "page.md"
+    page.write_text("# T\n" + "text\n" * 300 + "```python\n>>> y = 2\n>>> y * 3\n6\n```\n")
+    assert _search(str(page), 1, ">>> y = 2\n>>> y * 3\n6\n") == 303
