@@ -340,6 +340,13 @@ def _classes(cls: type) -> list[type]:
     return found
 
 
+def _is_builtin(name: str) -> bool:
+    """Whether *name* is a builtin's (``iter``, ``hash``; not ``_``, which consoles rebind)."""
+    import builtins
+
+    return not name.startswith("_") and hasattr(builtins, name)
+
+
 class _ModuleView:
     """The names a docstring's examples run with, and what they leave in their session.
 
@@ -372,7 +379,7 @@ class _ModuleView:
         for name, value in self.names.items():
             if self.module.get(name, _NOTHING) is not value:
                 self.session[name] = value
-                if name in self.module:
+                if name in self.module or _is_builtin(name):
                     self.shadowed.add(name)
         for name in [n for n in self.session if n not in self.names]:
             del self.session[name]
@@ -505,6 +512,10 @@ class Executor:
             ) from None
         view = dict(ns)
         view.update((k, v) for k, v in imported.__dict__.items() if k != "__builtins__")
+        for name in [n for n in ns if _is_builtin(n) and n not in imported.__dict__]:
+            # a builtin is one of the module's names too: an earlier docstring's ``iter =
+            # range(11)`` broke the later ones calling iter() (jaraco.itertools)
+            del view[name]
         result = _ModuleView(ns, view, imported.__dict__)
         if docstring is not None:
             if last is not None and last[0] == docstring:

@@ -333,6 +333,12 @@ def test_the_blocks_of_one_docstring_share_the_names_they_bind() -> None:
     assert again["ok"], again
     other = run(">>> dedent('  a')\n'a'\n", "textwrap.indent")
     assert other["ok"], other
+    # a builtin is one of the module's names too (jaraco.itertools' ``iter = range(11)`` in one
+    # docstring broke iter() in the later ones)
+    assert run(">>> len = 'shadowed'\n>>> len\n'shadowed'\n", "textwrap.fill")["ok"]
+    assert run(">>> len\n'shadowed'\n", "textwrap.fill")["ok"]  # its next block: still its own
+    builtin = run(">>> len('ab')\n2\n", "textwrap.wrap")
+    assert builtin["ok"], builtin
     back = run(">>> dedent('  a')\n'a'\n", "textwrap.dedent")  # not right after its blocks
     assert back["ok"], back
 
