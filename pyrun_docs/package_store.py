@@ -294,6 +294,24 @@ class PackageIndex:
         """*names* and everything they depend on."""
         return lock_closure(self.packages, [normalize(n) for n in names])
 
+    def chain(self, names: Iterable[str], target: str) -> list[str]:
+        """How *target* is required by *names*: ``[target, its dependent, ..., one of names]``
+        (shortest; ``[target]`` when it is one of them or not reached)."""
+        target = normalize(target)
+        came: dict[str, str | None] = {normalize(n): None for n in names}
+        queue = list(came)
+        while queue and target not in came:
+            name = queue.pop(0)
+            for dep in self.packages.get(name, {}).get("depends", ()):
+                dep = canonicalize_name(dep)
+                if dep not in came:
+                    came[dep] = name
+                    queue.append(dep)
+        path = [target]
+        while came.get(path[-1]) is not None:
+            path.append(str(came[path[-1]]))
+        return path
+
     def installable(self, names: Iterable[str]) -> list[str]:
         """The closure of *names* without the packages that are, or depend on, compiled wheels:
         what an interpreter snapshot can hold installed (shared libraries do not survive one)."""

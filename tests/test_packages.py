@@ -195,6 +195,23 @@ def test_a_site_and_its_check_with_the_cdn_unreachable_use_the_index_wheel(
     assert "zoneinfo" in json.loads((site / LOCK_NAME).read_text())["packages"]["tzdata"]["imports"]
 
 
+def test_a_package_no_example_imports_is_named_with_what_requires_it(
+    own_cache: Path, tmp_path: Path, lock: PyodideLock
+) -> None:
+    """An example that cannot be checked for a package it never imports (pulled in by one it
+    does, or by the project: jaraco.text's 63 examples named pydantic_core, through typer-slim,
+    typer and pydantic) says which package requires it."""
+    index = PackageIndex(lock)
+    assert index.chain(["pydantic"], "pydantic_core") == ["pydantic-core", "pydantic"]
+    assert index.chain(["pydantic"], "pydantic") == ["pydantic"]
+    pages = {"index": [snip("import pydantic\nprint(pydantic.VERSION)\n")]}
+    config = PyrunConfig(cdn_url="http://127.0.0.1:9/pyodide/v{version}/full/")
+    report = run_check(pages, config, cache_dir=check_dir(tmp_path), progress=False)
+    (result,) = report.results
+    assert result.status.value == "error", result
+    assert "(required by pydantic)" in result.message, result.message
+
+
 def test_a_pyodide_package_that_cannot_be_self_hosted_is_named_with_its_own_wheel(
     own_cache: Path, tmp_path: Path
 ) -> None:

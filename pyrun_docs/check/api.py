@@ -599,9 +599,14 @@ def _plan_page(
     if missing:  # only the snippets that need a wheel that cannot be had are not checked (the
         # whole page was, each at the page's first snippet: jsonschema's pyyaml at conf.py)
         for run in runs:
-            lacking = [n for n in index.closure(needs.get(run.snippet.index, [])) if n in missing]
+            needed = needs.get(run.snippet.index, [])
+            lacking = [n for n in index.closure(needed) if n in missing]
             if lacking and run.snippet.index in runnable:
-                why = f"{missing[lacking[0]]}, or {skip_advice(run.snippet)}"
+                pulled = index.chain(needed, lacking[0])
+                # which of its packages pulled it in (jaraco.text's examples: pydantic_core,
+                # through typer-slim, typer and pydantic; none of them imports those)
+                through = f" (required by {' <- '.join(pulled[1:])})" if len(pulled) > 1 else ""
+                why = f"{missing[lacking[0]]}{through}, or {skip_advice(run.snippet)}"
                 settle(page, problem(run.snippet, Status.ERROR, why))
                 runnable.discard(run.snippet.index)
         runs = unit_runs(everything, config, stale_units, runnable)
