@@ -754,10 +754,15 @@ class Executor:
         base = flag_bits(flags)
         first: _Mismatch | None = None
         failures = 0
+        lines = transcript.split("\n") if echo and not exec_mode else []
+        after = 0  # the transcript's lines echoed so far
         for example in examples:
             optionflags = base
             for bit, on in example.options:
                 optionflags = optionflags | bit if on else optionflags & ~bit
+            if lines:
+                self.echo_comments(lines, after, example.line - 1)
+                after = example.line - 1 + example.source.count("\n")
             if optionflags & FLAGS["SKIP"]:
                 if echo:
                     self.skipped(example.source, example.want)
@@ -825,9 +830,18 @@ class Executor:
                 failure = _Mismatch.output(example, got, difference, exec_mode)
                 self.report(failure.error)
                 first = first or failure
+        if lines:
+            self.echo_comments(lines, after, len(lines))
         if first is not None:
             first.more(failures - 1)
         return first
+
+    def echo_comments(self, lines: list[str], start: int, end: int) -> None:
+        """Echo the prompts among *lines* ``[start:end]`` (between examples): a comment-only
+        ``>>> # ...`` line, or a bare ``>>>``, is no example to doctest, yet the block shows it
+        where it is, and so does the console view (ftfy's dropped there)."""
+        for comment in comment_prompts(lines, start, end):
+            self.echo(comment)
 
     def echo(self, source: str) -> None:
         """Send an example's source with its prompts (``>>> ``, ``... ``) as the ``echo`` stream,
@@ -1430,6 +1444,17 @@ def parse_problem(message: str) -> tuple[int | None, str]:
     return None, f"{CANNOT_PARSE} it: {message}"
 
 
+def comment_prompts(lines: list[str], start: int, end: int) -> list[str]:
+    """What follows the prompt of each ``>>>`` line among *lines* ``[start:end]``, a stretch
+    between examples: comment-only prompts (``# ...``) and bare ones (``""``)."""
+    found = []
+    for line in lines[start:end]:
+        text = line.strip()
+        if text.startswith(">>>"):
+            found.append(text[3:].strip())
+    return found
+
+
 def with_prompts(source: str) -> str:
     """An example's source as a console shows it: ``>>> `` before its first line, ``... ``
     before the others."""
@@ -1648,6 +1673,8 @@ def _runner_class() -> Any:
             self.failures_seen = 0
             self.testcode = False  # judging a testcode block against its testoutput
             self.shown = 0  # examples of the test echoed so far, or skipped
+            self.lines = text.split("\n") if echo else []
+            self.after = 0  # the transcript's lines echoed so far
 
         def report_start(self, out: Any, test: Any, example: Any) -> None:
             if self.echo:
@@ -1656,6 +1683,7 @@ def _runner_class() -> Any:
                     number += 1
                 self.show_skipped(test, number)
                 self.shown = number + 1
+                self.comments_before(example.lineno)
                 self.executor.echo(example.source)
 
         def show_skipped(self, test: Any, upto: int) -> None:
@@ -1666,8 +1694,17 @@ def _runner_class() -> Any:
                 for flag, on in example.options.items():
                     flags = flags | flag if on else flags & ~flag
                 if flags & doctest.SKIP:
+                    self.comments_before(example.lineno)
                     self.executor.skipped(example.source, example.want)
             self.shown = max(self.shown, upto)
+            if upto == len(test.examples):
+                self.comments_before(len(self.lines))  # the last ones, after every example
+
+        def comments_before(self, line: int) -> None:
+            """Echo the comment prompts before the example at *line* (0-based)."""
+            if self.lines and not self.testcode:
+                self.executor.echo_comments(self.lines, self.after, line)
+                self.after = max(self.after, line + 1)
 
         def _DocTestRunner__patched_linecache_getlines(
             self, filename: str, module_globals: Any = None

@@ -250,12 +250,19 @@ def _per_example(recorded: Recorded | None, count: int) -> list[Recorded]:
     for item in recorded.items:
         if item.get("stream") == "echo":  # the prompts of one or more examples (merged)
             lines = str(item.get("text", "")).splitlines()
-            groups.extend([] for line in lines if line.startswith(">>>"))
+            groups.extend([] for line in lines if _starts_example(line))
         elif not groups:
             return []  # output before the first prompt: not a console view we know
         else:
             groups[-1].append(item)
     return [Recorded(tuple(group)) for group in groups] if len(groups) == count else []
+
+
+def _starts_example(echoed: str) -> bool:
+    """Whether an echoed line is an example's first: a prompt, not a comment-only or bare one
+    (the console view shows those too, where the block has them)."""
+    code = echoed[3:].strip() if echoed.startswith(">>>") else ""
+    return bool(code) and not code.startswith("#")
 
 
 def _skipped(snippet: Snippet, example: Any) -> bool:

@@ -241,8 +241,8 @@ def test_a_skipped_example_shows_as_written_in_the_console_view(port: bool) -> N
     messages: list[dict[str, object]] = []
     executor = Executor(lambda text: messages.append(json.loads(text)), port=port)
     text = (
-        ">>> 1\n1\n>>> fetch()  # doctest: +SKIP\n<Response [200]>\n>>> 2\n2\n"
-        ">>> fetch() # doctest: +SKIP\n"
+        ">>> 1\n1\n>>> # over the network:\n>>> fetch()  # doctest: +SKIP\n<Response [200]>\n"
+        ">>> 2\n2\n>>> fetch() # doctest: +SKIP\n>>>\n>>> # the end\n"
     )
     result = json.loads(run_coroutine(executor.run_transcript(text, echo=True)))
     assert result["ok"], result
@@ -250,11 +250,14 @@ def test_a_skipped_example_shows_as_written_in_the_console_view(port: bool) -> N
     assert view == [
         ("echo", ">>> 1\n"),
         ("stdout", "1\n"),
+        ("echo", ">>> # over the network:\n"),  # comment prompts where the block has them
         ("echo", ">>> fetch()  # doctest: +SKIP\n"),
         ("skipped", "<Response [200]>\n"),
         ("echo", ">>> 2\n"),
         ("stdout", "2\n"),
         ("echo", ">>> fetch() # doctest: +SKIP\n"),
+        ("echo", ">>> \n"),
+        ("echo", ">>> # the end\n"),
     ]
 
 
