@@ -165,6 +165,16 @@ def test_a_message_of_several_lines_is_one_line() -> None:
     assert len(judge(snip(0), raw, Recorded()).message) <= len("ImportError: ") + 400
 
 
+def test_getfixture_is_said_to_be_pytest_s() -> None:
+    """An example calling pytest's ``getfixture`` fails in doctest and the doctest builder too,
+    with a NameError that does not say why (13 of jaraco's examples)."""
+    raw = {"ok": False, "error": {"type": "NameError", "line": 1,
+           "message": "name 'getfixture' is not defined"}}  # fmt: skip
+    message = judge(snip(0, ">>> tmp = getfixture('tmp_path')\n"), raw, Recorded()).message
+    assert message.startswith("NameError: name 'getfixture' is not defined (getfixture is pytest")
+    assert "+SKIP" in message
+
+
 def sample_report() -> CheckReport:
     ok = snip(0, "print(1)\n", line=5)
     bad = snip(1, "1/0\n", line=9)
