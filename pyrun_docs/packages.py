@@ -944,12 +944,15 @@ def _project_source_digest(folder: Path) -> str:
     digest = hashlib.sha256()
     packaged: set[str] = set()  # folders in a package (an __init__.py there or above)
     for root, dirs, files in os.walk(folder):
+        here = Path(root)
         dirs[:] = sorted(
             d
             for d in dirs
-            if not d.startswith(".") and d not in skip and not d.endswith(".egg-info")
+            if not d.startswith(".")
+            and d not in skip
+            and not d.endswith(".egg-info")
+            and not _built_site(here / d)
         )
-        here = Path(root)
         if "__init__.py" in files or os.path.dirname(root) in packaged:
             packaged.add(root)
         for fname in sorted(files):
@@ -964,6 +967,16 @@ def _project_source_digest(folder: Path) -> str:
                 digest.update(str(path.relative_to(folder)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
+
+
+def _built_site(folder: Path) -> bool:
+    """Whether *folder* is a docs build's output, whatever it is named: Sphinx's HTML (its
+    ``.buildinfo``) or any site carrying our assets. Its ``.py`` files (the take-away scripts,
+    the executor) are no project source: jsonpointer's ``docs/OUT-html`` rebuilt the wheel, and
+    re-ran every example, after each build."""
+    return (folder / ".buildinfo").is_file() or any(
+        (folder / sub / "pyrun").is_dir() for sub in ("_static", "assets")
+    )
 
 
 def _project_wheel(

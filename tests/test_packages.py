@@ -928,6 +928,11 @@ def test_the_project_wheel_is_rebuilt_for_its_files_not_for_reports(tmp_path: Pa
     (tmp_path / "report.json").write_text("{}")
     (tmp_path / "docs" / "output.txt").write_text("3 tests")
     (tmp_path / "docs" / "index.rst").write_text("Another title\n")
+    for built, marker in (("OUT-html", ".buildinfo"), ("public", "assets/pyrun/pyrun.js")):
+        # a docs build's output, however named: its take-away scripts are no source
+        (tmp_path / "docs" / built / marker).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "docs" / built / marker).write_text("")
+        (tmp_path / "docs" / built / "index-example-1.py").write_text("print(1)\n")
     assert _project_source_digest(tmp_path) == first
     (data / "words.csv").write_text("goodbye\n")
     assert _project_source_digest(tmp_path) != first
