@@ -219,15 +219,23 @@ def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell
     examples = _examples(snippet)
     if not examples:
         return None
+    from .executor import comment_prompts
+
     heard = _per_example(recorded, len(examples))  # skipped ones are echoed too
+    lines = snippet.code.split("\n")
+    after = 0
     cells: list[_Cell] = []
     for number, example in enumerate(examples):
+        # the comment-only prompts before it lead its cell (``>>> # now sort it``)
+        lead = "".join(f"{c}\n" for c in comment_prompts(lines, after, example.line - 1) if c)
+        after = example.line - 1 + example.source.count("\n")
         if _skipped(snippet, example):
-            code = _SKIPPED + textwrap.indent(example.source, "# ")
+            code = lead + _SKIPPED + textwrap.indent(example.source, "# ")
             cells.append(_Cell(code, [], line=example.line))
         else:
             outputs = notebook_outputs(heard[number]) if heard else []
-            cells.append(_Cell(example.source, outputs, example.exc_msg is not None, example.line))
+            raises = example.exc_msg is not None
+            cells.append(_Cell(lead + example.source, outputs, raises, example.line))
     return [replace(cells[0], code=_module_prelude(snippet) + cells[0].code), *cells[1:]]
 
 

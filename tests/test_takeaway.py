@@ -212,7 +212,7 @@ def test_a_transcript_is_a_notebook_cell_per_example() -> None:
     cells = document["cells"][1:]
     assert [cell["source"] for cell in cells] == [
         "x = [3, 1, 2]",
-        "sorted(x)",
+        "# sorted, it reads\nsorted(x)",  # a comment-only prompt leads the next cell
         "for i in x[:2]:\n    print(i)",
         'int("x")',
         "# doctest skips this example:\n# import this_module_is_missing  # doctest: +SKIP",
