@@ -15,7 +15,7 @@ import ast
 import json
 import re
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -219,16 +219,9 @@ def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell
     examples = _examples(snippet)
     if not examples:
         return None
-    from .executor import comment_prompts
-
     heard = _per_example(recorded, len(examples))  # skipped ones are echoed too
-    lines = snippet.code.split("\n")
-    after = 0
     cells: list[_Cell] = []
-    for number, example in enumerate(examples):
-        # the comment-only prompts before it lead its cell (``>>> # now sort it``)
-        lead = "".join(f"{c}\n" for c in comment_prompts(lines, after, example.line - 1) if c)
-        after = example.line - 1 + example.source.count("\n")
+    for number, (lead, example) in enumerate(_led(snippet, examples)):
         if _skipped(snippet, example):
             code = lead + _SKIPPED + textwrap.indent(example.source, "# ")
             cells.append(_Cell(code, [], line=example.line))
@@ -237,6 +230,19 @@ def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell
             raises = example.exc_msg is not None
             cells.append(_Cell(lead + example.source, outputs, raises, example.line))
     return [replace(cells[0], code=_module_prelude(snippet) + cells[0].code), *cells[1:]]
+
+
+def _led(snippet: Snippet, examples: list[Any]) -> Iterator[tuple[str, Any]]:
+    """Each example with the comment-only prompts before it as comment lines
+    (``>>> # now sort it``), which lead its cell or its part of a script, as in the block."""
+    from .executor import comment_prompts
+
+    lines = snippet.code.split("\n")
+    after = 0
+    for example in examples:
+        lead = "".join(f"{c}\n" for c in comment_prompts(lines, after, example.line - 1) if c)
+        after = example.line - 1 + example.source.count("\n")
+        yield lead, example
 
 
 def _examples(snippet: Snippet) -> list[Any] | None:
@@ -317,15 +323,15 @@ def _code_of(snippet: Snippet) -> str:
     examples = _examples(snippet)
     if examples is not None:
         parts: list[str] = []
-        for example in examples:
+        for lead, example in _led(snippet, examples):
             code = _show_last(example.source)
             code = code if code.endswith("\n") else code + "\n"
             if _skipped(snippet, example):
-                parts.append(_SKIPPED + textwrap.indent(code, "# "))
+                parts.append(lead + _SKIPPED + textwrap.indent(code, "# "))
             elif example.exc_msg is not None:
-                parts.append(_EXPECTED_RAISE.format(body=textwrap.indent(code, "    ")))
+                parts.append(lead + _EXPECTED_RAISE.format(body=textwrap.indent(code, "    ")))
             else:
-                parts.append(code)
+                parts.append(lead + code)
         code = "".join(parts)
     else:
         code = _show_last(snippet.source)
