@@ -24,9 +24,9 @@ import sys
 import tempfile
 import threading
 import webbrowser
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .errors import PyrunError
@@ -216,6 +216,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             docs_dir=site.path.parent / "docs" if site.path is not None else None,
             # the pages a Sphinx build reads (exclude_patterns...), includes followed
             sphinx=SphinxSources.from_conf(conf.parent, site.sources) if conf else None,
+            expand=_includes(site),  # a Zensical site's --8<-- lines, as its build has them
         )
     config = site.config
     if args.timeout is not None:
@@ -387,6 +388,18 @@ def _sphinx_scan(site: SiteConfig, cache: Path, paths: Sequence[str]) -> ScanRes
 #: what, in an MkDocs configuration, brings examples into pages that their Markdown source does
 #: not show: mkdocstrings' docstrings, files another plugin includes, a hook's additions
 _CONTENT_FROM_ELSEWHERE = ("mkdocstrings", "include-markdown", "include_markdown", "hooks:")
+
+
+def _includes(site: SiteConfig) -> Callable[[str], str] | None:
+    """What the site's ``pymdownx.snippets`` makes of a Markdown page (``None``: it lists no
+    such extension)."""
+    if site.snippets is None:
+        return None
+    import importlib
+
+    expander: Callable[[Mapping[str, Any]], Callable[[str], str]]
+    expander = importlib.import_module("pyrun_docs.mkdocs_plugin.includes").expander
+    return expander(site.snippets)
 
 
 def _built_by_mkdocs(site: SiteConfig) -> bool:

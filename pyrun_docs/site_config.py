@@ -47,6 +47,9 @@ class SiteConfig:
     #: a digest of the file's text and (``conf.py``) the plain values it set: what a kept read of
     #: the project depends on besides its pages (:class:`pyrun_docs.read_memo.ReadMemo`)
     digest: str = ""
+    #: the ``pymdownx.snippets`` settings of a Markdown site that lists that extension (``None``:
+    #: it does not), so a check that reads its pages includes what the build includes
+    snippets: dict[str, Any] | None = None
 
 
 def find_config_file(paths: Iterable[str | Path]) -> Path | None:
@@ -98,7 +101,39 @@ def read_site_config(path: str | Path) -> SiteConfig:
         problems=[PyrunError(p.message + where) for p in problems],
         sources=sources,
         digest="".join(digest),
+        snippets=None if file.suffix == ".py" else _snippets_settings(file),
     )
+
+
+#: the Markdown extension that includes files (``--8<--``)
+SNIPPETS_EXTENSION = "pymdownx.snippets"
+
+
+def _snippets_settings(file: Path) -> dict[str, Any] | None:
+    """The ``pymdownx.snippets`` settings a ``mkdocs.yml``/``zensical.yml`` list (an entry of
+    ``markdown_extensions``) or a ``zensical.toml`` sets (its table, dotted or quoted); ``None``
+    when the extension is not used."""
+    if file.suffix == ".toml":
+        import tomllib
+
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        project = data.get("project") if isinstance(data.get("project"), Mapping) else {}
+        extensions = project.get("markdown_extensions") or {}
+        if not isinstance(extensions, Mapping):
+            return None
+        found = extensions.get(SNIPPETS_EXTENSION)
+        if found is None and isinstance(extensions.get("pymdownx"), Mapping):
+            found = extensions["pymdownx"].get("snippets")
+        return dict(found) if isinstance(found, Mapping) else None
+    data = _yaml_config(file)
+    extensions = data.get("markdown_extensions") if isinstance(data, Mapping) else None
+    for entry in extensions if isinstance(extensions, list) else []:
+        if entry == SNIPPETS_EXTENSION:
+            return {}
+        if isinstance(entry, Mapping) and SNIPPETS_EXTENSION in entry:
+            settings = entry[SNIPPETS_EXTENSION]
+            return dict(settings) if isinstance(settings, Mapping) else {}
+    return None
 
 
 def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> dict[str, Any]:

@@ -37,6 +37,11 @@ class SourceMap:
             return first, first
         return first, max(i2, first)
 
+    def exact(self, rendered_line: int) -> bool:
+        """Whether *rendered_line* is a line of the source itself (not one an include put)."""
+        index = bisect_right(self._starts, rendered_line - 1) - 1
+        return index >= 0 and self._blocks[index][0] == "equal"
+
     def line(self, rendered_line: int) -> int:
         """The source line of *rendered_line*: the same line, or the line that brought it in
         (the ``--8<--`` line a whole included file replaced)."""

@@ -99,7 +99,7 @@ def test_a_transcript_script_goes_on_after_an_expected_exception(tmp_path: Path)
     assert run(tmp_path, files.scripts[0]) == (
         "ValueError: invalid literal for int() with base 10: 'x'\n42\n"
     )
-    assert "# then a number\n_show(int(\"42\"))" in files.scripts[0]  # its comment, in place
+    assert '# then a number\n_show(int("42"))' in files.scripts[0]  # its comment, in place
     # a bare tuple is one value (``_show(a, b)`` was a TypeError)
     files = page_files(
         [snippet(0, ">>> a, b = 1, 2\n>>> a, b\n(1, 2)\n")], PyrunConfig(), title="P"

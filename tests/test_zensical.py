@@ -146,3 +146,37 @@ def test_a_zensical_yml_site_is_checked_as_zensical_reads_it(
     cache = str(check_dir(tmp_path))
     assert main(["check", "docs", "--cache-dir", cache, "-q"]) == 1
     assert main(["check", "zensical.yml", "--cache-dir", cache, "-q"]) == 1
+
+
+@pytest.mark.parametrize("form", ["yml", "toml"])
+def test_a_zensical_site_s_check_includes_what_pymdownx_snippets_includes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime_cache: Path, form: str
+) -> None:
+    """``pyrun-docs check`` on a Zensical site (no MkDocs build to read it) did not expand
+    ``--8<--`` includes: their examples went unchecked. They are checked, at the include's line;
+    the page's own examples after it keep their own lines."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (tmp_path / "parts").mkdir()  # not a page: outside docs/
+    (tmp_path / "parts" / "example.md").write_text("Shared.\n\n```pycon\n>>> 1 + 1\n3\n```\n")
+    (docs / "index.md").write_text(
+        '# Home\n\n--8<-- "parts/example.md"\n\nMore.\n\n```pycon\n>>> 2 + 2\n4\n```\n'
+    )
+    if form == "yml":
+        (tmp_path / "zensical.yml").write_text(
+            "site_name: Z\nmarkdown_extensions:\n  - pymdownx.snippets:\n      base_path: [.]\n"
+            "  - pymdownx.superfences\n"
+            "  - pyrun_docs.mkdocs_plugin.extension:\n      upgrade: [doctest]\n"
+        )
+    else:
+        (tmp_path / "zensical.toml").write_text(
+            CONFIG + '\n[project.markdown_extensions.pymdownx.snippets]\nbase_path = ["."]\n'
+        )
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "check.json"
+    status = main(["check", "docs", "--cache-dir", str(check_dir(tmp_path)), "-q",
+                   "--json", str(out)])  # fmt: skip
+    results = [(r["path"], r["line"], r["status"]) for r in json.loads(out.read_text())["results"]]
+    index = str(Path("docs") / "index.md")
+    assert results == [(index, 3, "failed"), (index, 8, "passed")], results
+    assert status == 1

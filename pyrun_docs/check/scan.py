@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,7 @@ def scan_paths(
     upgrade_exclude: Sequence[str] = (),
     docs_dir: Path | None = None,
     sphinx: SphinxSources | None = None,
+    expand: Callable[[str], str] | None = None,
 ) -> ScanResult:
     """Scan files and folders; each file is one page (sessions are per page).
 
@@ -204,6 +205,8 @@ def scan_paths(
     snippets too, as the plugin makes them (not on pages matching *upgrade_exclude*, relative to
     *docs_dir*, or with ``pyrun: off`` in their front matter).
     *sphinx*: the sources are a Sphinx project's: only the files its build reads are pages.
+    *expand*: what the site's ``pymdownx.snippets`` makes of a Markdown page (its ``--8<--``
+    lines replaced by the files they include, as its build has them: :func:`scan_text`).
     """
     result = ScanResult()
     for path in source_files(paths):
@@ -219,11 +222,12 @@ def scan_paths(
         result.files += 1
         page = _page_name(path, docs_dir)
         modes = () if excluded(page, upgrade_exclude) or _front_matter_off(text) else upgrade
-        snippets = scan_text(
-            text, shown, page=shown, errors=result.errors, upgrade=modes, file=path, sphinx=sphinx
-        )
-        if snippets:
-            result.pages[shown] = snippets
+        found = scan_text(
+            text, shown, page=shown, errors=result.errors, upgrade=modes, file=path,
+            sphinx=sphinx, expand=expand,
+        )  # fmt: skip
+        if found:
+            result.pages[shown] = found
     return result
 
 
@@ -236,13 +240,20 @@ def scan_text(
     upgrade: Sequence[str] = (),
     file: Path | None = None,
     sphinx: SphinxSources | None = None,
+    expand: Callable[[str], str] | None = None,
 ) -> list[Snippet]:
     """The snippets of one source text (syntax chosen by the suffix of *path*).
 
     *file* is where *text* was read from: ``.. include::`` paths resolve against its folder (and
     a leading ``/`` against *sphinx*'s source folder); without it includes are not followed.
+    *expand*: ``pymdownx.snippets`` as the site sets it up: a Markdown page's ``--8<--`` lines
+    are the files they include, as the site's build has them (a Zensical site's check, which no
+    MkDocs build reads, missed their examples); what an include brings is reported at its
+    ``--8<--`` line.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if expand is not None and not path.endswith(".rst") and "--8<--" in text:
+        return _with_includes(text, path, page, errors, upgrade, file, sphinx, expand)
     upgraded: set[int] = set()
     if path.endswith(".rst"):
         blocks = _rst_blocks(text, path, errors, _Includes(file, sphinx))
@@ -283,6 +294,46 @@ def scan_text(
         if out_of_range:
             errors.append(PyrunError(out_of_range, location=where))
     return snippets
+
+
+def _with_includes(
+    text: str,
+    path: str,
+    page: str,
+    errors: list[PyrunError],
+    upgrade: Sequence[str],
+    file: Path | None,
+    sphinx: SphinxSources | None,
+    expand: Callable[[str], str],
+) -> list[Snippet]:
+    """:func:`scan_text` of a Markdown page after ``pymdownx.snippets`` included its files,
+    lines mapped back to the page's."""
+    from dataclasses import replace
+
+    from pyrun_docs.source_map import SourceMap
+
+    try:
+        expanded = expand(text)
+    except Exception as exc:  # pymdownx raises its own errors (a missing file, a bad setting)
+        message = f"pymdownx.snippets could not include a file: {exc}"
+        errors.append(PyrunError(message, location=f"{path}:1"))
+        expanded = text
+    start = len(errors)
+    found = scan_text(expanded, path, page=page, errors=errors, upgrade=upgrade, file=file,
+                      sphinx=sphinx)  # fmt: skip
+    where = SourceMap(text, expanded)
+    for error in errors[start:]:
+        shown, _, line = str(error.location or "").rpartition(":")
+        if shown == path and line.isdigit():
+            error.location = f"{path}:{where.line(int(line))}"
+    return [
+        replace(
+            s,
+            line=where.line(s.line),
+            lines_exact=all(where.exact(n) for n in range(s.line, s.line + s.code.count("\n"))),
+        )
+        for s in found
+    ]
 
 
 def _page_name(path: Path, docs_dir: Path | None) -> str:
