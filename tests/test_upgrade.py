@@ -1086,6 +1086,24 @@ def test_a_module_docstring_s_examples_are_its_module_s(tmp_path: Path) -> None:
     assert found == [(f"{module}.py", 5, "passed"), (f"{module}.py", 10, "failed")], results
 
 
+def test_an_import_nothing_provides_fails_after_one_only_cpython_can_do(
+    tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block importing a module only the build's Python has (conf.py's sys.path), then one no
+    package provides: the doctest builder fails the second; it stayed static (CPython's failure
+    was not Pyodide's first) and the check passed (zope.component's ``ZODB``)."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "localonly_fixture.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(extra))
+    page = ">>> import localonly_fixture\n>>> import nosuchmodule_xyz\n>>> 1 + 1\n2\n"
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    (result,) = results
+    assert result["status"] == "failed", result
+    assert "No module named 'nosuchmodule_xyz'" in result["message"]
+    assert status == 1
+
+
 def test_a_docstring_example_failing_in_cpython_too_fails_the_check(tmp_path: Path) -> None:
     """A docstring's example is asked about as well, with its module's globals: one that fails
     in this Python too fails the check (as in the doctest builder), one that runs here stays

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -222,7 +223,11 @@ def run_check(
         for place, result in results.items():
             results[place] = without_project(result, packages.unbuilt)
     failing = [(page, r) for (page, _), r in results.items() if cpython.candidate(r, config)]
-    in_cpython = cpython.cross_check(failing, ordered, config, cache, keys) if failing else {}
+    in_cpython = (
+        cpython.cross_check(failing, ordered, config, cache, keys, _provider(store))
+        if failing
+        else {}
+    )
     report = CheckReport(
         results=[
             result
@@ -434,6 +439,23 @@ def kept_static(
         return replace(result, message=cpython.verdict_line(result, in_cpython))
     reason = result.message or result.status.value
     return replace(result, status=Status.STATIC, message=f"{KEPT_STATIC}{reason}")
+
+
+def _provider(store: PackageStore | None) -> Callable[[str], bool]:
+    """Whether the checked runtime may have a top-level module: Pyodide's own (the standard
+    library, ``js``, ``pyodide``) or a package's of the site's index (unknown: it may)."""
+    if store is None:
+        return lambda module: True
+    known = store.index.by_import
+
+    def provided(module: str) -> bool:
+        return module in known or module in sys.stdlib_module_names or module in PYODIDE_OWN
+
+    return provided
+
+
+#: modules the Pyodide runtime has of its own, in no package
+PYODIDE_OWN = frozenset({"js", "pyodide", "pyodide_js", "_pyodide"})
 
 
 def _site_install(store: PackageStore | None) -> tuple[list[str], str, list[str]]:

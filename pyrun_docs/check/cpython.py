@@ -34,7 +34,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import IO, Any
 
 from pyrun_docs.config import PyrunConfig
@@ -71,6 +71,7 @@ def cross_check(
     config: PyrunConfig,
     cache: ResultCache,
     keys: Mapping[tuple[str, int], str],
+    provided: Callable[[str], bool] = lambda module: True,
 ) -> dict[tuple[str, int], SnippetResult]:
     """This Python's verdict for each of *failing* (page, result) it could judge, by place.
 
@@ -79,7 +80,10 @@ def cross_check(
     each in document order), in one subprocess, as the builder runs all pages in its process:
     what one page leaves in a module (mpmath's ``mp.dps``) is there for the pages after it. Only
     the pages with failures ran before: a verdict then depended on which other pages failed (an
-    example the doctest builder passes "failed in CPython too", or one it fails stayed static)."""
+    example the doctest builder passes "failed in CPython too", or one it fails stayed static).
+
+    *provided*: whether the reader's runtime may have a module (its own, or one of the site's
+    packages): an import this Python fails of one it has not either is a verdict."""
     verdicts: dict[tuple[str, int], SnippetResult] = {}
     wanted: dict[str, dict[int, Snippet]] = {}
     in_pyodide = {(page, result.snippet.index): result for page, result in failing}
@@ -87,7 +91,7 @@ def cross_check(
         snippet = result.snippet
         cached = _cached(cache, keys.get((page, snippet.index)), config)
         if cached is not None:
-            if (verdict := _verdict(result, cached)) is not None:
+            if (verdict := _verdict(result, cached, provided)) is not None:
                 verdicts[(page, snippet.index)] = verdict
         else:
             wanted.setdefault(page, {})[snippet.index] = snippet
@@ -112,12 +116,14 @@ def cross_check(
         key = keys.get((page, snippet.index))
         if key:
             cache.put(_key(key, config), {"cpython": raw})
-        if (verdict := _verdict(in_pyodide[(page, snippet.index)], raw)) is not None:
+        if (verdict := _verdict(in_pyodide[(page, snippet.index)], raw, provided)) is not None:
             verdicts[(page, snippet.index)] = verdict
     return verdicts
 
 
-def _verdict(pyodide: SnippetResult, raw: dict[str, Any]) -> SnippetResult | None:
+def _verdict(
+    pyodide: SnippetResult, raw: dict[str, Any], provided: Callable[[str], bool]
+) -> SnippetResult | None:
     """This Python's verdict from its executor result; ``None``: it could not judge."""
     error = raw.get("error")
     if (
@@ -125,6 +131,7 @@ def _verdict(pyodide: SnippetResult, raw: dict[str, Any]) -> SnippetResult | Non
         and isinstance(error, dict)
         and str(error.get("type")) in UNJUDGED
         and not _same_import_error(pyodide, error)
+        and not _missing_everywhere(error, provided)
     ):
         return None
     return judge(pyodide.snippet, raw, Recorded())
@@ -140,6 +147,19 @@ def _same_import_error(pyodide: SnippetResult, error: dict[str, Any]) -> bool:
         return False
     here = f"{kind}: {one_line(str(error.get('message', '')))}"
     return _import_said(here) == _import_said(pyodide.message.partition("\n")[0])
+
+
+def _missing_everywhere(error: dict[str, Any], provided: Callable[[str], bool]) -> bool:
+    """A module this Python lacks that the reader's runtime has not either (no package of the
+    site's, nor Pyodide's own): a verdict, as the doctest builder says, also when Pyodide's
+    first failure was another example (zope.component's ``ZODB``, after an import only this
+    Python can do, stayed static and the check passed)."""
+    missing = _NO_MODULE.match(str(error.get("message", "")))
+    return (
+        str(error.get("type")) in IMPORT_ERRORS
+        and missing is not None
+        and not provided(missing.group(1).split(".")[0])
+    )
 
 
 def _import_said(message: str) -> str:
