@@ -122,8 +122,12 @@ class StreamCapture(_TextBase):
         #: (``sys.stdout.write``), taken in before each write so the order is kept
         self._pull = pull
         self._stream = stream
-        self._run = run_id
         self._limit = limit
+        self.restart(run_id)
+
+    def restart(self, run_id: str) -> None:
+        """Aim the stream at a new run: what is written from now on is that run's output."""
+        self._run = run_id
         self._parts: list[str] = []
         self._size = 0
         self._dropped = 0
@@ -420,6 +424,8 @@ class Executor:
         #: session -> the ``sys.stderr`` one of its snippets set (:meth:`_keep_stderr`)
         self._stderr: dict[str, Any] = {}
         self._streams: tuple[StreamCapture, ...] = ()
+        #: the stdout and stderr captures, one object each for every run (:meth:`_capture`)
+        self._captures: dict[str, StreamCapture] = {}
         self._sources: dict[str, list[str]] = {}
         builtins.display = self.display  # type: ignore[attr-defined]
 
@@ -647,6 +653,19 @@ class Executor:
             linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         return ns
 
+    def _capture(self, stream: str, run_id: str) -> StreamCapture:
+        """This run's capture of *stream*: one object for every run, aimed at each in turn, so an
+        object that kept ``sys.stdout`` in an earlier run (a ``PrettyPrinter``'s ``pprint``, a
+        logging handler) writes into the run it prints in, as on a terminal (zope.configuration's
+        later blocks printed nothing)."""
+        found = self._captures.get(stream)
+        if found is None:
+            found = StreamCapture(self.emit, stream, run_id, self.output_limit, self.pull)
+            self._captures[stream] = found
+        else:
+            found.restart(run_id)
+        return found
+
     async def _guarded(
         self,
         body: Callable[[StreamCapture], Awaitable[None]],
@@ -660,8 +679,7 @@ class Executor:
         a result. *stdin* is a list of lines (a JS array or a JSON text from the hosts) or None.
         The session's ``contextvars`` values are put back first and kept afterwards: hosts start
         each run as a new task, which would otherwise begin from a fresh context."""
-        out = StreamCapture(self.emit, "stdout", run_id, self.output_limit, self.pull)
-        err = StreamCapture(self.emit, "stderr", run_id, self.output_limit, self.pull)
+        out, err = self._capture("stdout", run_id), self._capture("stderr", run_id)
         self._streams = (out, err)
         if MICROPYTHON:  # sys.stdout cannot be replaced there: print() and input() can
             saved_builtins = builtins.print, builtins.input
@@ -1660,11 +1678,15 @@ def _runner_class() -> Any:
             return super().truncate(size)
 
     class TranscriptRunner(doctest.DocTestRunner):
+        shared_out: Any = None  # the doctest stdout of every transcript (set below)
+
         def __init__(
             self, executor: Executor, optionflags: int, out: StreamCapture, echo: bool, text: str
         ) -> None:
             super().__init__(verbose=False, optionflags=optionflags)
-            self._fakeout = Fakeout()
+            # one for every transcript, as the doctest builder runs a page with one runner:
+            # an object that kept sys.stdout in an earlier block prints into a later one
+            self._fakeout = TranscriptRunner.shared_out
             self.executor = executor
             self.stream = out
             self.echo = echo
@@ -1755,6 +1777,7 @@ def _runner_class() -> Any:
             self.executor.report(error)
             self.first = self.first or _Mismatch(error, exc)
 
+    TranscriptRunner.shared_out = Fakeout()
     _RUNNER = TranscriptRunner
     return _RUNNER
 

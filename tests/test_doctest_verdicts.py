@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import check_dir
@@ -279,3 +280,20 @@ def test_an_expected_exception_shows_as_the_transcript_writes_it(port: bool) -> 
     shown = "".join(str(m["text"]) for m in messages if m.get("stream") == "stdout")
     elided = "Traceback (most recent call last):\n  ...\nValueError: bad {}\n"
     assert shown == elided.format(1) + elided.format(2)  # a chained one: the exception raised
+
+
+@pytest.mark.parametrize("port", [False, True])
+def test_an_object_keeping_stdout_prints_in_a_later_block(port: bool) -> None:
+    """``pprint = PrettyPrinter(width=48).pprint`` in one block keeps the ``sys.stdout`` of that
+    run; the doctest builder runs a page with one runner, whose captured stdout is the same
+    object for every block, so a later block's ``pprint(...)`` is captured (zope.configuration:
+    6 blocks got nothing, "in CPython too")."""
+    executor = Executor(lambda _: None, port=port)
+
+    def run(text: str) -> dict[str, Any]:
+        ran = executor.run_transcript(text, session="page", filename="<example>")
+        return json.loads(run_coroutine(ran))  # type: ignore[no-any-return]
+
+    assert run(">>> import pprint\n>>> show = pprint.PrettyPrinter(width=20).pprint\n")["ok"]
+    later = run(">>> show(['a', 'b'])\n['a', 'b']\n")
+    assert later["ok"], later
