@@ -873,7 +873,12 @@ class Executor:
         as written (stream ``skipped``), as the plain block showed them (the console view lost
         both, and with them the output the author wrote: a reader saw nothing of it). It does
         not run."""
-        self.echo(source)
+        lines = []
+        for line in source.rstrip("\n").split("\n"):
+            at = line.find("# doctest:")  # its directive, which the marker says in words
+            lines.append(line[:at].rstrip() if at >= 0 else line)
+        lines[0] += SKIPPED_MARK
+        self.echo("\n".join(lines))
         if want:
             self.emit(stream_message(self.run_id, "skipped", want))
 
@@ -1797,6 +1802,8 @@ def _elided(got: str) -> str:
 
 
 _TRACEBACK = "Traceback (most recent call last):\n"
+#: after a skipped example's prompt, so a reader can tell its output as written from one that ran
+SKIPPED_MARK = "  # skipped: not run"
 
 
 def _line_in(exc: BaseException, filename: str) -> int | None:

@@ -63,8 +63,12 @@ class Recorded:
     displays_cut: int = 0
 
     def __bool__(self) -> bool:
-        """True when a reader would see something (text that is not only whitespace, a display)."""
-        return any("bundle" in item or str(item.get("text", "")).strip() for item in self.items)
+        """True when a reader would see something (text that is not only whitespace, a display;
+        not a transcript's echoed examples alone, which its code shows already)."""
+        return any(
+            "bundle" in item or (item.get("stream") != "echo" and str(item.get("text", "")).strip())
+            for item in self.items
+        )
 
     @property
     def text(self) -> str:

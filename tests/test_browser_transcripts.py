@@ -97,7 +97,7 @@ def test_a_transcript_reads_like_a_console(
         "<class 'A'>",
         '>>> print("a  b")',  # its doctest comment judges, it is not shown (trim_doctest_flags)
         "a  b",
-        '>>> fetch("https://example.org")',  # skipped: shown with its output as written
+        '>>> fetch("https://example.org")  # skipped: not run',  # with its output as written
         "<Response [200]>",
     ]
     assert lines(page, "#pyrun-0 .pyrun-echo")[0] == ">>> x = 6 * 7"

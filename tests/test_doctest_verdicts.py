@@ -252,11 +252,11 @@ def test_a_skipped_example_shows_as_written_in_the_console_view(port: bool) -> N
         ("echo", ">>> 1\n"),
         ("stdout", "1\n"),
         ("echo", ">>> # over the network:\n"),  # comment prompts where the block has them
-        ("echo", ">>> fetch()  # doctest: +SKIP\n"),
+        ("echo", ">>> fetch()  # skipped: not run\n"),
         ("skipped", "<Response [200]>\n"),
         ("echo", ">>> 2\n"),
         ("stdout", "2\n"),
-        ("echo", ">>> fetch() # doctest: +SKIP\n"),
+        ("echo", ">>> fetch()  # skipped: not run\n"),
         ("echo", ">>> \n"),
         ("echo", ">>> # the end\n"),
     ]

@@ -541,6 +541,10 @@ DOCUMENTED = """Documented
    2
    >>> fetch("https://example.org")  # doctest: +SKIP
    <Response [200]>
+
+.. pyrun::
+
+   >>> y = 2
 """
 
 
@@ -564,11 +568,12 @@ def test_a_transcript_not_verified_shows_its_outputs_as_written(
     skipping = verified(found["pyrun-2"])  # a +SKIP example: shown as written, not run
     assert skipping is not None and "pyrun-documented" not in skipping["class"]
     assert skipping.select_one(".pyrun-skipped").get_text() == "<Response [200]>\n"  # type: ignore[union-attr]
-    assert '>>> fetch("https://example.org")\n' in skipping.get_text()  # its flag trimmed
+    assert '>>> fetch("https://example.org")  # skipped: not run\n' in skipping.get_text()
+    assert verified(found["pyrun-3"]) is None  # it printed nothing: no box repeating its code
     off = widgets(build(src, "html", "pyrun_check=off", out=tmp_path / "off").read("index.html"))
     assert [
         ("pyrun-documented" in (verified(w) or {"class": []})["class"]) for w in off.values()
-    ] == [True] * 3
+    ] == [True, True, True, False]  # the last shows no output at all
     quiet = build(src, "html", "pyrun_output=off", out=tmp_path / "quiet").read("index.html")
     assert "pyrun-verified" not in quiet  # no output under the code, as the setting says
 
