@@ -58,6 +58,38 @@ def test_restore_undoes_a_page(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -
     assert baseline.restore() == []  # nothing left to undo
 
 
+def test_restore_forgets_what_a_page_registered_with_an_abstract_class(sandbox: Path) -> None:
+    """A page's class registered with (or cached by) a standard library ABC stays there after
+    the page's modules are forgotten: the next page's import of pure-Python zope.interface
+    found the earlier copy's classes through ``MutableSequence``'s cache (RecursionError: 23 of
+    zope.component's examples kept static)."""
+    from collections.abc import Iterable, MutableSequence
+
+    baseline = Baseline(roots=(str(sandbox),))
+    before = isolation._registered(MutableSequence)
+
+    class Registered:
+        pass
+
+    class Iterates:
+        def __iter__(self) -> Iterator[int]:
+            return iter(())
+
+    MutableSequence.register(Registered)
+    assert issubclass(Registered, MutableSequence) and issubclass(Iterates, Iterable)
+    assert baseline.restore() == []
+    assert isolation._registered(MutableSequence) == before
+    cached = [ref() for ref in abc_dump(Iterable)[1]]
+    assert Iterates not in cached and Registered not in [r() for r in abc_dump(MutableSequence)[1]]
+    assert not issubclass(Registered, MutableSequence)
+
+
+def abc_dump(cls: type) -> tuple[set[object], set[object], set[object], int]:
+    import abc
+
+    return abc._get_dump(cls)  # type: ignore[attr-defined,no-any-return]
+
+
 def test_restore_reports_what_it_cannot_undo(sandbox: Path, tmp_path: Path) -> None:
     baseline = Baseline(roots=(str(sandbox),))
     (sandbox / "kept.txt").write_text("changed!", encoding="utf-8")

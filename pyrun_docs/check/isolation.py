@@ -59,6 +59,20 @@ def _files(roots: tuple[str, ...]) -> dict[str, tuple[float, int]]:
     return found
 
 
+def _is_abc(cls: type) -> bool:
+    import abc
+
+    return isinstance(cls, abc.ABCMeta) and hasattr(cls, "_abc_registry_clear")
+
+
+def _registered(cls: type) -> set[type]:
+    """The classes registered with the abstract base class *cls* (``register``)."""
+    import abc
+
+    refs = abc._get_dump(cls)[0]  # type: ignore[attr-defined]  # (registry, cache, ...): weakrefs
+    return {found for found in (ref() for ref in refs) if found is not None}
+
+
 def _heap_classes(modules: dict[str, Any]) -> list[type]:
     """Classes defined in Python or extension heap types: the ones whose attributes can change."""
     seen: set[int] = set()
@@ -84,6 +98,8 @@ class Baseline:
             if isinstance(getattr(module, "__dict__", None), dict)
         ]
         self.classes = [(cls, dict(cls.__dict__)) for cls in _heap_classes(self.modules)]
+        #: each abstract base class with the classes registered with it
+        self.abcs = [(cls, _registered(cls)) for cls, _ in self.classes if _is_abc(cls)]
         #: set by :meth:`watch_targets`: address -> (is a class, index in classes or dicts)
         self._targets: dict[int, tuple[bool, int]] | None = None
         self._unwatched: list[int] = []
@@ -170,6 +186,7 @@ class Baseline:
         sys.setprofile(self.trace[1])
         (gc.enable if self.gc_enabled else gc.disable)()
         self._settings()
+        self._abcs()
         if files:
             self._files(problems)
         for key in [k for k in linecache.cache if k.startswith("<example")]:
@@ -214,6 +231,18 @@ class Baseline:
                     setattr(cls, key, value)
         except (AttributeError, TypeError) as exc:
             problems.append(f"cannot restore {cls.__qualname__}: {exc}")
+
+    def _abcs(self) -> None:
+        """The abstract base classes as they were: what a page registered with one forgotten,
+        and their caches of subclass answers emptied (they held the page's classes: a later page
+        importing pure-Python zope.interface again found its predecessor's declarations through
+        ``MutableSequence``'s cache and hit a RecursionError, 23 of zope.component's examples)."""
+        for cls, registered in self.abcs:
+            if _registered(cls) != registered:
+                cls._abc_registry_clear()  # type: ignore[attr-defined]
+                for subclass in registered:
+                    cls.register(subclass)  # type: ignore[attr-defined]
+            cls._abc_caches_clear()  # type: ignore[attr-defined]
 
     def _settings(self) -> None:
         decimal = sys.modules.get("decimal")
