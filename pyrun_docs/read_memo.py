@@ -97,8 +97,12 @@ def _here() -> str:
 
 
 def read_folder(cache: Path, confdir: Path) -> Path:
-    """Where a build's read of the project in *confdir* keeps its files, under the check cache."""
-    return cache / "sphinx-read" / hashlib.sha256(str(confdir.resolve()).encode()).hexdigest()[:16]
+    """Where a build's read of the project in *confdir* keeps its files, under the check cache:
+    one per folder the command runs in, as the snippets' paths in Sphinx's kept environment are
+    relative to it (an unchanged page read from another folder kept the first one's paths,
+    ``--no-cache`` too: zope.exceptions' ``zope_exceptions-6.0/docs-pyrun/narr.rst:113``)."""
+    key = f"{confdir.resolve()}|{_here()}"
+    return cache / "sphinx-read" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def stamp_of(path: str | Path) -> list[int]:
