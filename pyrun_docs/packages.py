@@ -463,12 +463,20 @@ class Resolution:
 
 def _parse(request: Request) -> Requirement | PackageProblem:
     try:
-        return Requirement(request.requirement)
+        req = Requirement(request.requirement)
     except InvalidRequirement as exc:
         return PackageProblem(
             f"{request.requirement!r} is not a package requirement ({exc}) [{request.origin}]",
             request.snippet,
         )
+    if req.url:  # pip's resolution here takes names and versions (the URL was dropped unsaid)
+        return PackageProblem(
+            f"{request.requirement!r}: a requirement with a URL is not supported here; name the "
+            f"package ({req.name}) and put the folder holding its wheel in pip's configuration, "
+            f"as PIP_FIND_LINKS=FOLDER [{request.origin}]",
+            request.snippet,
+        )
+    return req
 
 
 def _marker_ok(req: Requirement, env: Mapping[str, str], extras: Iterable[str]) -> bool:
@@ -921,7 +929,9 @@ def _why_not(w: _Want, output: str, pip: Pip, pin: RuntimePin) -> str:
         return (
             f"{w.name}{w.asked()} has no pure-Python wheel (py3-none-any) on the package "
             f"index and is not one of the packages Pyodide {pin.version} ships: it is compiled "
-            "or CPython-only, so it cannot run in the browser"
+            "or CPython-only, so it cannot run in the browser (if it has a pure-Python fallback, "
+            "build its wheel without the extension and put that wheel's folder in pip's "
+            "configuration, as PIP_FIND_LINKS=FOLDER)"
         )
     if exists is None:
         return offline

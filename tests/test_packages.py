@@ -444,6 +444,13 @@ def test_site_packages_setting_problem_names_the_setting(lock: PyodideLock, tmp_
     (problem,) = res.problems
     assert problem.snippet is None
     assert "(pyrun_packages)" in str(problem) and "unknown package" in str(problem)
+    # a direct reference: its URL was dropped without a word, the name asked of the index
+    wheel = "mylocalpkg @ file:///wheels/mylocalpkg-1.0-py3-none-any.whl"
+    res = resolve({"index": []}, PyrunConfig(packages=[wheel]), lock, PIN, pip=NoPip(),
+                  cache_dir=tmp_path, setting_prefix="pyrun_")  # fmt: skip
+    (problem,) = res.problems
+    assert "a requirement with a URL is not supported" in str(problem), problem
+    assert "PIP_FIND_LINKS" in str(problem) and "[pyrun_packages]" in str(problem)
 
 
 # --------------------------------------------------------------------- the project, end to end
