@@ -355,13 +355,22 @@ def _top_level_names(folder: Path) -> list[str]:
             continue
         for entry in sorted(root.iterdir()):
             name = entry.stem if entry.suffix == ".py" else entry.name
-            is_package = entry.is_dir() and (entry / "__init__.py").is_file()
+            is_package = entry.is_dir() and (
+                (entry / "__init__.py").is_file() or (root.name == "src" and _namespace(entry))
+            )
             is_module = entry.is_file() and entry.suffix == ".py"
             if (is_package or is_module) and name.isidentifier() and name not in scripts:
                 names.append(name)
         if names:
             break
     return names
+
+
+def _namespace(folder: Path) -> bool:
+    """Whether *folder* (in ``src/``) is a namespace package: no ``__init__.py``, a package
+    inside (``src/zope/hookable``: zope.hookable's examples failed "No module named 'zope'"
+    where its wheel could not be built, instead of being left unchecked)."""
+    return any(sub.is_dir() and (sub / "__init__.py").is_file() for sub in folder.iterdir())
 
 
 def _build_error(text: str) -> str:

@@ -533,3 +533,17 @@ def test_fails_in_cpython_too_is_not_fooled_by_a_quoted_earlier_failure() -> Non
     assert verdict_line(pyodide, SnippetResult(snippet, Status.FAILED, own)).endswith(
         f"(fails in {PYTHON} too)"
     )
+
+
+def test_cpythons_kept_answer_depends_on_the_folder_it_ran_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An example reading a file by a relative path passes or fails by the folder the check runs
+    in: the kept answer from another folder was reused (zope.exceptions' "failed")."""
+    from pyrun_docs.check import cpython
+
+    monkeypatch.chdir(tmp_path)
+    here = cpython._key("example", PyrunConfig())
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert cpython._key("example", PyrunConfig()) != here

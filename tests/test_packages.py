@@ -814,6 +814,18 @@ def test_a_project_that_does_not_build_leaves_its_examples_unchecked(
     assert "conf.py:3: error: pyrun_project = '..'" in printed.out + printed.err
 
 
+def test_a_namespace_package_project_s_import_name_is_known(tmp_path: Path) -> None:
+    """``src/zope/hookable``: the project's examples import ``zope``; when its wheel cannot be
+    built they are not checked (they failed "No module named 'zope'", or were kept static)."""
+    from pyrun_docs.packages import _top_level_names
+
+    (tmp_path / "src" / "zope" / "hookable").mkdir(parents=True)
+    (tmp_path / "src" / "zope" / "hookable" / "__init__.py").write_text("")
+    (tmp_path / "src" / "zope.hookable.egg-info").mkdir()
+    (tmp_path / "setup.py").write_text("")
+    assert _top_level_names(tmp_path) == ["zope"]
+
+
 def test_cli_check_uses_the_project_from_conf_py(tmp_path: Path, runtime_cache: Path) -> None:
     """``pyrun-docs check docs`` reads ``pyrun_project`` relative to conf.py, as the build does."""
     root = tmp_path / "project"

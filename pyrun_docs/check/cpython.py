@@ -191,12 +191,15 @@ def verdict_line(pyodide: SnippetResult, cpython: SnippetResult) -> str:
 
 
 def _key(pyodide_key: str, config: PyrunConfig) -> str:
-    """The answer's cache key: the example's, this Python, and the folders ``path`` puts first
-    on its ``sys.path`` (one added where an import failed makes an example judged that was not;
-    the cached "could not judge" stayed). Not the rest of ``sys.path``, which differs between
-    a build and ``pyrun-docs check`` (each would ask again)."""
+    """The answer's cache key: the example's, this Python, the folders ``path`` puts first on
+    its ``sys.path`` (one added where an import failed makes an example judged that was not;
+    the cached "could not judge" stayed), and the folder it runs in. Not the rest of
+    ``sys.path``, which differs between a build and ``pyrun-docs check`` (each would ask
+    again)."""
     paths = "|".join(_path_folders(config))
-    text = f"{pyodide_key}|cpython|{sys.version}|{sys.executable}|{paths}"
+    # and the folder it runs in: an example reading a file by a relative path fails or not
+    # (zope.exceptions' docs kept "failed" from another folder, where it was static)
+    text = f"{pyodide_key}|cpython|{sys.version}|{sys.executable}|{paths}|{os.getcwd()}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
