@@ -13,8 +13,9 @@ const HERE = import.meta.url;
 const configCache = { node: null, value: null };
 
 /**
- * The page's settings: `<script type="application/json" id="pyrun-config">` (re-read after an
- * instant navigation swapped it).
+ * The page's settings: `<script type="application/json" id="pyrun-config">` in Sphinx's head, a
+ * hidden `#pyrun-config` element with a `data-config` attribute in MkDocs' content (its instant
+ * navigation runs a content script's text as JavaScript); re-read after a navigation swapped it.
  * @returns {any}
  */
 export function readConfig() {
@@ -22,7 +23,7 @@ export function readConfig() {
   if (!node) throw new Error("this page has no #pyrun-config (rebuild the docs)");
   if (configCache.node !== node) {
     configCache.node = node;
-    configCache.value = JSON.parse(node.textContent || "{}");
+    configCache.value = JSON.parse(node.getAttribute("data-config") || node.textContent || "{}");
   }
   return configCache.value;
 }

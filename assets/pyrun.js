@@ -14,7 +14,8 @@ let runner = null;
 /** @returns {any} */
 function pageConfig() {
   const node = document.getElementById("pyrun-config");
-  return node ? JSON.parse(node.textContent || "{}") : {};
+  // MkDocs' pages carry it in an attribute (`render.page_config_element`), Sphinx's in a script
+  return node ? JSON.parse(node.getAttribute("data-config") || node.textContent || "{}") : {};
 }
 
 /** @param {string} name a sibling module, with the site's asset version */

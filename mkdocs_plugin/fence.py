@@ -17,7 +17,7 @@ from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import OptionError
 from pyrun_docs.fences import normalize_flags
 from pyrun_docs.options import parse_options_lenient
-from pyrun_docs.render import page_config_script, render_snippet
+from pyrun_docs.render import page_config_element, render_snippet
 from pyrun_docs.snippet import Snippet, normalize_code
 
 if TYPE_CHECKING:
@@ -62,5 +62,5 @@ def render_standalone(src: str, raw: dict[str, str | None]) -> str:
     options, _errors = parse_options_lenient(raw)
     snippet = Snippet(code=code, path="<markdown>", line=1, page="", index=0, options=options)
     # no plugin copies a service worker to the site root here: run without one
-    head = page_config_script(config, service_worker=None)
+    head = page_config_element(config, service_worker=None)
     return head + render_snippet(snippet, config, wrapcode=True)

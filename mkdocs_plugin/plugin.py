@@ -74,7 +74,7 @@ from pyrun_docs.options import emphasis_problem, parse_options_lenient
 from pyrun_docs.outputs import OutputFiles
 from pyrun_docs.packages import Resolution, build_packages
 from pyrun_docs.render import (
-    page_config_json,
+    page_config_element,
     page_runtimes,
     render_snippet,
     takeaway_html,
@@ -532,9 +532,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         head = (
             f'<link rel="stylesheet" href="{html.escape(base_url + STYLE_NAME)}">'
             f'<script type="module" src="{html.escape(base_url + LOADER_NAME)}"></script>'
-            f'<script type="application/json" id="pyrun-config">'
-            f"{page_config_json(self.pyrun_config, runtimes=page_runtimes(snippets, self.pyrun_config))}"
-            "</script>\n"
+            f"{page_config_element(self.pyrun_config, runtimes=page_runtimes(snippets, self.pyrun_config))}\n"
         )
         return head + html_text
 

@@ -3,7 +3,8 @@
 The code is highlighted at build time with Pygments using the ``highlight`` CSS classes that Sphinx
 themes and mkdocs-material already style, so a reader without JavaScript, a printout, a search engine
 and a copy button all see the code. The element's data attributes carry the options the browser needs;
-site-wide settings travel in one JSON script per page (:func:`page_config_script`).
+site-wide settings travel in one JSON element per page (a script in Sphinx's head,
+:func:`page_config_element` in MkDocs' content).
 """
 
 from __future__ import annotations
@@ -416,14 +417,19 @@ def page_config_json(
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def page_config_script(
+def page_config_element(
     config: PyrunConfig,
     *,
     service_worker: str | None = SERVICE_WORKER_URL,
     runtimes: Collection[str] | None = None,
 ) -> str:
+    """The page's settings where they go in its content (MkDocs, Zensical): a hidden element
+    holding the JSON in an attribute. Not a ``<script type="application/json">``: mkdocs-material's
+    instant navigation makes every script of the new page's content again from its text alone,
+    so the JSON ran as JavaScript (a SyntaxError) and the element lost its id: Run said "this
+    page has no #pyrun-config" on every page reached by a click (with ``site_url`` set)."""
     body = page_config_json(config, service_worker=service_worker, runtimes=runtimes)
-    return f'<script type="application/json" id="pyrun-config">{body}</script>'
+    return f'<div id="pyrun-config" hidden data-config="{html.escape(body)}"></div>'
 
 
 def page_runtimes(snippets: Iterable[Snippet], config: PyrunConfig) -> set[str]:
