@@ -617,13 +617,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
             return
         results = {(r.snippet.page, r.snippet.index): r for r in report.results} if report else {}
         for page, snippets in self.pages.items():
-            runnable = [
-                s
-                for s in snippets
-                if getattr(results.get((page, s.index)), "status", None) is not Status.STATIC
-            ]
+            # one kept static too: it runs in CPython, and later cells use what it made
             notebook = page_notebook(
-                runnable,
+                snippets,
                 self.pyrun_config,
                 title=self.titles.get(page, page),
                 shown=lambda s: verified_output(

@@ -110,16 +110,18 @@ class PyrunWidgets(SphinxPostTransform):
         and the notebook's)."""
         if not site.takeaway:
             return {}, None
-        runnable = [
-            node["pyrun"]
-            for node in found
-            if _kept_static(results.get((node["pyrun"].page, node["pyrun"].index))) is None
-        ]
-        if not runnable:
+        # every example: one kept static (a subprocess, say) runs in CPython, and later ones of
+        # its session use what it made (bigtree's notebook left out `graph = tree.to_dot(root)`:
+        # NameError in the cells after it); only the widgets get a script link
+        snippets = [node["pyrun"] for node in found]
+        widgets = {
+            s.index for s in snippets if _kept_static(results.get((s.page, s.index))) is None
+        }
+        if not widgets:
             return {}, None
         title = self.env.titles.get(self.env.docname)
         files = page_files(
-            runnable,
+            snippets,
             site,
             title=title.astext() if title is not None else self.env.docname,
             shown=lambda s: verified_output(s, results.get((s.page, s.index)), site),
@@ -128,6 +130,7 @@ class PyrunWidgets(SphinxPostTransform):
         scripts = {
             index: place.download(script_name(page, index), text)
             for index, text in files.scripts.items()
+            if index in widgets
         }
         notebook = place.download(notebook_name(page), files.notebook) if files.notebook else None
         return scripts, notebook

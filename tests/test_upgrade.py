@@ -537,6 +537,11 @@ def test_the_page_keeps_what_cannot_run(built: tuple[Path, str]) -> None:
     assert "data-expected=" in index and 'data-module="' not in index
     api = shown((base / "html" / "api.html").read_text())
     assert api.count("<py-repl") == 4 and 'data-module="upgrade_fixture.shapes"' in api
+    # the static one is in the page's notebook (CPython runs it; later cells may use it)
+    notebook = json.loads(
+        (base / "html" / "_downloads" / "pyrun" / "index" / "index.ipynb").read_text()
+    )
+    assert any("subprocess.run" in "".join(c["source"]) for c in notebook["cells"])
     for page in ("excluded.html", "off.html", "myst_off.html"):
         assert "<py-repl" not in (base / "html" / page).read_text()
 
