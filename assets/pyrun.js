@@ -129,8 +129,9 @@ class PyRepl extends HTMLElement {
     if (!pre) return;
     this.pre = /** @type {HTMLElement} */ (pre);
     // the output in the code's own font, whatever the theme (sphinx_rtd_theme's 12px code face
-    // stood above 14px generic monospace output): pyrun.css reads these
-    const font = getComputedStyle(this.pre);
+    // stood above 14px generic monospace output): pyrun.css reads these. The <code> inside, where
+    // there is one: mkdocs-material sizes that, not the <pre> (output 16px under 13.6px code)
+    const font = getComputedStyle(this.pre.querySelector(":scope > code") || this.pre);
     this.style.setProperty("--pyrun-code-font", font.fontFamily);
     this.style.setProperty("--pyrun-code-size", font.fontSize);
     this.originalHTML = this.pre.innerHTML;

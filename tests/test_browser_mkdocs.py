@@ -75,6 +75,12 @@ def test_direct_load_runs_and_page_without_snippets_has_no_assets(
     wide_page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
     stored_snapshot.store_in(wide_page)
     assert "1.4142135623730951" in run(wide_page, "pyrun-0")
+    # the output in the code's size: material sizes the <code> in the <pre> (16px under 13.6px)
+    sizes = wide_page.evaluate(
+        "() => ['.pyrun-code pre > code', '.pyrun-output pre'].map((s) =>"
+        " getComputedStyle(document.querySelector('#pyrun-0 ' + s)).fontSize)"
+    )
+    assert sizes[0] == sizes[1], sizes
 
 
 def test_a_transcript_runs_as_python_m_doctest_runs_a_markdown_file(
