@@ -339,8 +339,17 @@ class Runner {
         el.endRun({ ok: false, boot: true, error: { message: String(/** @type {any} */ (err).message || err) } });
         throw err;
       }
-      // a hidden one: a :hide: example, or a block kept static (shown as plain code above)
-      const which = failed && (failed.hasAttribute("data-hidden") ? "one not shown as a widget" : failed.number ? `example ${failed.number}` : "one above");
+      // a block kept static runs hidden in its place (the page shows its plain block, with a
+      // note); a :hide: example or a setup is behind a toggle
+      const which = !failed
+        ? ""
+        : failed.closest(".pyrun-widget[hidden]")
+          ? "a plain block above that does not run in the browser"
+          : failed.hasAttribute("data-hidden")
+            ? "a hidden one"
+            : failed.number
+              ? `example ${failed.number}`
+              : "one above";
       const note = failed ? `\nAn earlier example of this session failed (${which}): this one ran after it.\n` : "";
       const result = await this.runOne(el, note);
       return failed ? { ...result, after: failed } : result;

@@ -94,4 +94,7 @@ def test_a_widget_after_a_block_kept_static_runs_as_in_the_check(
         later = page.locator("div.pyrun-widget:not([hidden]) py-repl").last.get_attribute("id")
         result = click_run(page, str(later))
         assert result["ok"] is True, result
-        assert page.locator(f"#{later} .pyrun-output").inner_text().startswith(">>> sp.__name__")
+        output = page.locator(f"#{later} .pyrun-output").inner_text()
+        assert output.startswith(">>> sp.__name__"), output
+        # the note names the block as the reader sees it (it said "one not shown as a widget")
+        assert "(a plain block above that does not run in the browser)" in output, output
