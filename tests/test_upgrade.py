@@ -1066,27 +1066,38 @@ def test_an_example_failing_in_cpython_too_fails_the_check(
     assert not any("CPython" in r["message"] for r in strict.values())
 
 
+def autodoc_checked(
+    tmp_path: Path, source: str, members: bool = True, conf: str = ""
+) -> tuple[str, list[dict[str, Any]]]:
+    """A docs folder documenting a module of *source* (a fresh name) with ``automodule``, upgraded
+    and checked by the command: the module's name and the results."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    module = f"autodoc_{uuid.uuid4().hex}"
+    (docs / f"{module}.py").write_text(source)
+    (docs / "conf.py").write_text(
+        "import os, sys\nsys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
+        'extensions = ["sphinx.ext.autodoc", "sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\n' + conf
+    )
+    listed = "   :members:\n" if members else ""
+    (docs / "index.rst").write_text(f"API\n===\n\nText.\n\n.. automodule:: {module}\n{listed}")
+    out = tmp_path / "check.json"
+    main(["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])
+    return module, json.loads(out.read_text())["results"]
+
+
 def test_a_module_docstring_s_examples_are_its_module_s(tmp_path: Path) -> None:
     """Sphinx gives the blocks of an ``automodule``'s own docstring no source nor line: they were
     reported at their page's line 1 and ran without their module's globals (ftfy's), unlike a
     function's. They are at their module's file and line, and see its names."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    module = f"modoc_{uuid.uuid4().hex}"
-    (docs / f"{module}.py").write_text(
+    source = (
         '"""A module.\n\nIts example::\n\n    >>> helper()\n    \'ok\'\n\n'
         'And a wrong one:\n\n    >>> 1 + 1\n    3\n"""\n\n\n'
         'def helper():\n    return "ok"\n'
     )
-    (docs / "conf.py").write_text(
-        "import os, sys\nsys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
-        'extensions = ["sphinx.ext.autodoc", "sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
-        'pyrun_upgrade = ["doctest"]\npyrun_path = ["."]\npyrun_upgrade_failing = "error"\n'
-    )
-    (docs / "index.rst").write_text(f"API\n===\n\nText.\n\n.. automodule:: {module}\n")
-    out = tmp_path / "check.json"
-    main(["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])
-    results = json.loads(out.read_text())["results"]
+    conf = 'pyrun_path = ["."]\npyrun_upgrade_failing = "error"\n'
+    module, results = autodoc_checked(tmp_path, source, members=False, conf=conf)
     found = [(Path(r["path"]).name, r["line"], r["status"]) for r in results]
     assert found == [(f"{module}.py", 5, "passed"), (f"{module}.py", 10, "failed")], results
 
@@ -1113,24 +1124,13 @@ def test_a_docstring_example_failing_in_cpython_too_fails_the_check(tmp_path: Pa
     """A docstring's example is asked about as well, with its module's globals: one that fails
     in this Python too fails the check (as in the doctest builder), one that runs here stays
     static."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    module = f"cpy_doc_{uuid.uuid4().hex}"
-    (docs / f"{module}.py").write_text(
+    source = (
         "import subprocess\n\n\n"
         'def one():\n    """One.\n\n    >>> one()\n    2\n    """\n    return 1\n\n\n'
         'def spawn():\n    """A process.\n\n    >>> subprocess.run(["true"]).returncode\n'
         '    0\n    """\n'
     )
-    (docs / "conf.py").write_text(
-        "import os, sys\nsys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
-        'extensions = ["sphinx.ext.autodoc", "sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
-        'pyrun_upgrade = ["doctest"]\n'
-    )
-    (docs / "index.rst").write_text(f"API\n===\n\n.. automodule:: {module}\n   :members:\n")
-    out = tmp_path / "check.json"
-    main(["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])
-    results = {r["line"]: r for r in json.loads(out.read_text())["results"]}
+    results = {r["line"]: r for r in autodoc_checked(tmp_path, source)[1]}
     # (the browser cannot import a module of the docs folder: no pyrun_project here)
     assert results[7]["status"] == "failed", results
     assert "(in CPython 3." in results[7]["message"] and "OutputMismatch" in results[7]["message"]
