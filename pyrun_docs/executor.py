@@ -772,15 +772,16 @@ class Executor:
         base = flag_bits(flags)
         first: _Mismatch | None = None
         failures = 0
-        lines = transcript.split("\n") if echo and not exec_mode else []
-        after = 0  # the transcript's lines echoed so far
-        for example in examples:
+        show = echo and not exec_mode  # comment-only prompts too, where the block has them
+        led, last = (
+            led_examples(transcript, examples) if show else ([([], e) for e in examples], [])
+        )
+        for comments, example in led:
             optionflags = base
             for bit, on in example.options:
                 optionflags = optionflags | bit if on else optionflags & ~bit
-            if lines:
-                self.echo_comments(lines, after, example.line - 1)
-                after = example.line - 1 + example.source.count("\n")
+            for comment in comments:
+                self.echo(comment)
             if optionflags & FLAGS["SKIP"]:
                 if echo:
                     self.skipped(example.source, example.want)
@@ -848,8 +849,8 @@ class Executor:
                 failure = _Mismatch.output(example, got, difference, exec_mode)
                 self.report(failure.error)
                 first = first or failure
-        if lines:
-            self.echo_comments(lines, after, len(lines))
+        for comment in last:
+            self.echo(comment)
         if first is not None:
             first.more(failures - 1)
         return first
@@ -1476,6 +1477,19 @@ def comment_prompts(lines: list[str], start: int, end: int) -> list[str]:
         if text.startswith(">>>"):
             found.append(text[3:].strip())
     return found
+
+
+def led_examples(text: str, examples: list[Any]) -> tuple[list[tuple[list[str], Any]], list[str]]:
+    """Each of transcript *text*'s *examples* with the comment-only and bare prompts before it
+    (:func:`comment_prompts`), and those after the last: the console view and the take-away
+    files keep them where the block has them."""
+    lines = text.split("\n")
+    led: list[tuple[list[str], Any]] = []
+    after = 0
+    for example in examples:
+        led.append((comment_prompts(lines, after, example.line - 1), example))
+        after = example.line - 1 + example.source.count("\n")
+    return led, comment_prompts(lines, after, len(lines))
 
 
 def with_prompts(source: str) -> str:

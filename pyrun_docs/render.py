@@ -24,7 +24,7 @@ from . import __version__
 from .assets import EXECUTOR_NAME, SERVICE_WORKER_URL, WORKER_NAME, asset_version
 from .config import PyrunConfig
 from .doctest_flags import apply, trim_directives
-from .executor import comment_prompts, parse_transcript, prompt_lines, with_prompts
+from .executor import led_examples, parse_transcript, prompt_lines, with_prompts
 from .mpy import MPY_NAME, compiled_executor
 from .outputs import Link, MarkdownToHtml, Recorded, to_html
 from .runtime import RuntimePin, load_pins
@@ -298,18 +298,14 @@ def documented_html(snippet: Snippet, config: PyrunConfig) -> str:
     if not any(example.want for example in examples):
         return ""
     trim = trim_directives if config.trim_doctest_flags else str
-    lines = snippet.code.split("\n")
+    led, last = led_examples(snippet.code, examples)
     items: list[dict[str, Any]] = []
-    after = 0
-    for example in examples:
-        for comment in comment_prompts(lines, after, example.line - 1):
-            items.append({"stream": "echo", "text": with_prompts(comment)})
-        after = example.line - 1 + example.source.count("\n")
+    for comments, example in led:
+        items += [{"stream": "echo", "text": with_prompts(c)} for c in comments]
         items.append({"stream": "echo", "text": trim(with_prompts(example.source))})
         if example.want:
             items.append({"stream": "stdout", "text": trim(example.want)})
-    for comment in comment_prompts(lines, after, len(lines)):
-        items.append({"stream": "echo", "text": with_prompts(comment)})
+    items += [{"stream": "echo", "text": with_prompts(c)} for c in last]
     body = to_html(Recorded(tuple(items)), lambda data, suffix: "")  # text only: no files
     return (
         '<div class="pyrun-verified pyrun-documented"><div class="pyrun-verified-label">'

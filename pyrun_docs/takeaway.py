@@ -235,14 +235,10 @@ def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell
 def _led(snippet: Snippet, examples: list[Any]) -> Iterator[tuple[str, Any]]:
     """Each example with the comment-only prompts before it as comment lines
     (``>>> # now sort it``), which lead its cell or its part of a script, as in the block."""
-    from .executor import comment_prompts
+    from .executor import led_examples
 
-    lines = snippet.code.split("\n")
-    after = 0
-    for example in examples:
-        lead = "".join(f"{c}\n" for c in comment_prompts(lines, after, example.line - 1) if c)
-        after = example.line - 1 + example.source.count("\n")
-        yield lead, example
+    for comments, example in led_examples(snippet.code, examples)[0]:
+        yield "".join(f"{c}\n" for c in comments if c), example
 
 
 def _examples(snippet: Snippet) -> list[Any] | None:
