@@ -85,14 +85,18 @@ def read_site_config(path: str | Path) -> SiteConfig:
     file = Path(path)
     sources: dict[str, Any] = {}
     digest: list[str] = []
+    snippets: dict[str, Any] | None = None
     if file.suffix == ".py":
         values, prefix = _sphinx_values(file, sources, digest), "pyrun_"
-    elif file.suffix == ".toml":
-        values, prefix = _zensical_values(file), f"{UPGRADE_EXTENSION}."
-    else:
-        values, prefix = _mkdocs_values(file), "plugins.pyrun."
-    if file.suffix != ".py":  # Markdown's transcripts, as python -m doctest runs them
-        values["doctest_main"] = True
+    else:  # a Markdown site: its file read once, for the settings and the extensions
+        toml = file.suffix == ".toml"
+        data = _toml_config(file) if toml else _yaml_config(file)
+        extensions = _markdown_extensions(data, toml)
+        plugin = None if toml else _plugin_values(data, file)
+        values = _extension_values(extensions) if plugin is None else plugin
+        prefix = f"{UPGRADE_EXTENSION}." if toml else "plugins.pyrun."
+        values["doctest_main"] = True  # Markdown's transcripts, as python -m doctest runs them
+        snippets = _snippets_settings(extensions)
     config, problems = PyrunConfig.from_mapping_lenient(values, prefix=prefix)
     where = f" (in {file.name})"
     return SiteConfig(
@@ -101,7 +105,7 @@ def read_site_config(path: str | Path) -> SiteConfig:
         problems=[PyrunError(p.message + where) for p in problems],
         sources=sources,
         digest="".join(digest),
-        snippets=None if file.suffix == ".py" else _snippets_settings(file),
+        snippets=snippets,
     )
 
 
@@ -109,31 +113,33 @@ def read_site_config(path: str | Path) -> SiteConfig:
 SNIPPETS_EXTENSION = "pymdownx.snippets"
 
 
-def _snippets_settings(file: Path) -> dict[str, Any] | None:
-    """The ``pymdownx.snippets`` settings a ``mkdocs.yml``/``zensical.yml`` list (an entry of
-    ``markdown_extensions``) or a ``zensical.toml`` sets (its table, dotted or quoted); ``None``
-    when the extension is not used."""
-    if file.suffix == ".toml":
-        import tomllib
+def _snippets_settings(extensions: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``pymdownx.snippets`` settings among a site's *extensions* (a ``zensical.toml``'s
+    table may be dotted: ``[project.markdown_extensions.pymdownx.snippets]``); ``None`` when the
+    extension is not used."""
+    found = extensions.get(SNIPPETS_EXTENSION)
+    if found is None and isinstance(extensions.get("pymdownx"), Mapping):
+        found = extensions["pymdownx"].get("snippets")
+    return dict(found) if isinstance(found, Mapping) else None
 
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+
+def _markdown_extensions(data: Any, toml: bool) -> Mapping[str, Any]:
+    """A Markdown site's ``markdown_extensions`` by name: a ``zensical.toml``'s table (its
+    ``project`` table's), a YAML file's list (a bare name, or one with settings that are not a
+    mapping, as ``{}``)."""
+    if toml:
         project = data.get("project") if isinstance(data.get("project"), Mapping) else {}
         extensions = project.get("markdown_extensions") or {}
-        if not isinstance(extensions, Mapping):
-            return None
-        found = extensions.get(SNIPPETS_EXTENSION)
-        if found is None and isinstance(extensions.get("pymdownx"), Mapping):
-            found = extensions["pymdownx"].get("snippets")
-        return dict(found) if isinstance(found, Mapping) else None
-    data = _yaml_config(file)
-    extensions = data.get("markdown_extensions") if isinstance(data, Mapping) else None
-    for entry in extensions if isinstance(extensions, list) else []:
-        if entry == SNIPPETS_EXTENSION:
-            return {}
-        if isinstance(entry, Mapping) and SNIPPETS_EXTENSION in entry:
-            settings = entry[SNIPPETS_EXTENSION]
-            return dict(settings) if isinstance(settings, Mapping) else {}
-    return None
+        return extensions if isinstance(extensions, Mapping) else {}
+    listed = data.get("markdown_extensions") if isinstance(data, Mapping) else None
+    found: dict[str, Any] = {}
+    for entry in listed if isinstance(listed, list) else []:
+        if isinstance(entry, str):
+            found.setdefault(entry, {})
+        elif isinstance(entry, Mapping):
+            for name, settings in entry.items():
+                found.setdefault(str(name), settings if isinstance(settings, Mapping) else {})
+    return found
 
 
 def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> dict[str, Any]:
@@ -181,9 +187,9 @@ def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> di
     return values
 
 
-def _mkdocs_values(file: Path) -> dict[str, Any]:
-    """The options of the ``pyrun`` plugin in a ``mkdocs.yml`` (empty when it is listed bare)."""
-    data = _yaml_config(file)
+def _plugin_values(data: Any, file: Path) -> dict[str, Any] | None:
+    """The options of the ``pyrun`` plugin in a ``mkdocs.yml`` (empty when it is listed bare;
+    ``None`` when it is not: a Zensical site keeping ``mkdocs.yml``)."""
     for entry in _plugin_entries(data):
         if entry == "pyrun":
             return {}
@@ -192,14 +198,7 @@ def _mkdocs_values(file: Path) -> dict[str, Any]:
             if not isinstance(options, Mapping):
                 raise PyrunError(f"{file}: plugins.pyrun must be a mapping; {_WHAT_TO_DO}")
             return {str(k): v for k, v in options.items() if k != "enabled"}
-    # no plugin (a Zensical site keeping mkdocs.yml): the upgrade extension's setting, if listed
-    extensions = data.get("markdown_extensions") if isinstance(data, Mapping) else None
-    for entry in extensions if isinstance(extensions, list) else []:
-        if isinstance(entry, Mapping) and UPGRADE_EXTENSION in entry:
-            return _extension_values(entry[UPGRADE_EXTENSION])
-        if entry == UPGRADE_EXTENSION:
-            return _extension_values(None)
-    return {}
+    return None
 
 
 def uses_the_plugin(file: Path) -> bool:
@@ -245,29 +244,28 @@ def _yaml_config(file: Path) -> Any:
         raise PyrunError(f"{file}: could not read it ({exc}); {_WHAT_TO_DO}") from None
 
 
-def _extension_values(options: Any) -> dict[str, Any]:
-    """The settings the upgrade extension takes (``upgrade``, default ``["doctest"]``)."""
+def _extension_values(extensions: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings the upgrade extension takes (``upgrade``, default ``["doctest"]``), when it
+    is among *extensions* (in a ``zensical.toml``, quoted: Zensical reads an unquoted dotted
+    name as nested tables of another extension)."""
+    if UPGRADE_EXTENSION not in extensions:
+        return {}
+    options = extensions[UPGRADE_EXTENSION]
     upgrade = options.get("upgrade", ["doctest"]) if isinstance(options, Mapping) else ["doctest"]
     return {"upgrade": upgrade}
 
 
-def _zensical_values(file: Path) -> dict[str, Any]:
-    """The upgrade extension's settings in a ``zensical.toml``
-    (``[project.markdown_extensions."pyrun_docs.mkdocs_plugin.extension"]``, quoted)."""
+def _toml_config(file: Path) -> dict[str, Any]:
+    """A ``zensical.toml`` as data."""
     try:
         import tomllib
     except ImportError:  # Python 3.10
         raise PyrunError(f"{file}: reading it needs Python 3.11 or newer; {_WHAT_TO_DO}") from None
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        data: dict[str, Any] = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PyrunError(f"{file}: could not read it ({exc}); {_WHAT_TO_DO}") from None
-    project = data.get("project") if isinstance(data.get("project"), Mapping) else {}
-    extensions = project.get("markdown_extensions") or {}
-    # a quoted key: Zensical reads an unquoted dotted name as nested tables of another extension
-    if isinstance(extensions, Mapping) and UPGRADE_EXTENSION in extensions:
-        return _extension_values(extensions[UPGRADE_EXTENSION])
-    return {}
+    return data
 
 
 class _Tags:
