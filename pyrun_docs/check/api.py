@@ -8,7 +8,6 @@ turn the report into their own warnings and exit status.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -320,16 +319,12 @@ def without_project(result: SnippetResult, unbuilt: Mapping[str, str]) -> Snippe
     run in the browser: No module named 'mypkg'") nor failed."""
     if result.status not in (Status.FAILED, Status.TIMEOUT):
         return result
-    missing = _NO_MODULE.search(result.message)
+    missing = cpython.NO_MODULE.search(result.message)  # (unbuilt names are identifiers)
     name = missing.group(1).split(".")[0] if missing else ""
     if name not in unbuilt:
         return result
     message = f"not checked: {unbuilt[name]}"
     return replace(result, status=Status.ERROR, message=message, cached=False)
-
-
-#: the module an import failure names
-_NO_MODULE = re.compile(r"No module named '([\w.]+)'")
 
 
 def after_setup(page: list[SnippetResult], config: PyrunConfig) -> list[SnippetResult]:

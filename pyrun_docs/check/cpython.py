@@ -154,12 +154,8 @@ def _missing_everywhere(error: dict[str, Any], provided: Callable[[str], bool]) 
     site's, nor Pyodide's own): a verdict, as the doctest builder says, also when Pyodide's
     first failure was another example (zope.component's ``ZODB``, after an import only this
     Python can do, stayed static and the check passed)."""
-    missing = _NO_MODULE.match(str(error.get("message", "")))
-    return (
-        str(error.get("type")) in IMPORT_ERRORS
-        and missing is not None
-        and not provided(missing.group(1).split(".")[0])
-    )
+    missing = _missing_module(error)
+    return missing is not None and not provided(missing)
 
 
 def _import_said(message: str) -> str:
@@ -231,17 +227,25 @@ def _import_may_work_now(raw: dict[str, Any], config: PyrunConfig) -> bool:
     error = raw.get("error")
     if raw.get("ok") or not isinstance(error, dict) or error.get("type") not in IMPORT_ERRORS:
         return False
-    missing = _NO_MODULE.match(str(error.get("message", "")))
-    if missing is None:
+    top = _missing_module(error)
+    if top is None:
         return True
-    top = missing.group(1).split(".")[0]
     return importlib.machinery.PathFinder.find_spec(top, _sys_path(config)) is not None or (
         top in sys.builtin_module_names
     )
 
 
+def _missing_module(error: dict[str, Any]) -> str | None:
+    """The top-level module an executor's import error says is missing (``No module named
+    'a.b'``: ``a``); ``None`` for another error."""
+    if str(error.get("type")) not in IMPORT_ERRORS:
+        return None
+    missing = NO_MODULE.match(str(error.get("message", "")))
+    return missing.group(1).split(".")[0] if missing else None
+
+
 #: the message of a ``ModuleNotFoundError``
-_NO_MODULE = re.compile(r"No module named '([^']+)'")
+NO_MODULE = re.compile(r"No module named '([^']+)'")
 
 
 def _run_all(
