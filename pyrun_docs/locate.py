@@ -14,11 +14,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-import re
 import sys
 import textwrap
 from functools import lru_cache
 from typing import Any
+
+from .doctest_flags import trim_directives
 
 DOCSTRING = ":docstring of "
 
@@ -328,18 +329,12 @@ def as_written(path: str, line: int, code: str) -> str:
         return code
     end = start + len(shown)
     written = textwrap.dedent("\n".join(lines[start:end])).split("\n")
-    for mine, seen in zip(written, shown, strict=True):
-        if _GRIFFE_BLANKLINE.sub("", _GRIFFE_FLAGS.sub("", mine)).rstrip() != seen.rstrip():
+    for mine, seen in zip(written, shown, strict=True):  # griffe trims as Sphinx does
+        if trim_directives(mine).rstrip() != seen.rstrip():
             return code
-    while end < len(lines) and _GRIFFE_BLANKLINE.match(lines[end]):
+    while end < len(lines) and lines[end].strip() == "<BLANKLINE>":
         end += 1  # the output's last lines, <BLANKLINE>: rendered empty, then trimmed away
     return textwrap.dedent("\n".join(lines[start:end])).rstrip("\n") + "\n"
-
-
-#: what griffe's ``trim_doctest_flags`` takes out of an example (``_RE_DOCTEST_FLAGS``,
-#: ``_RE_DOCTEST_BLANKLINE``)
-_GRIFFE_FLAGS = re.compile(r"(\s*#\s*doctest:.+)$")
-_GRIFFE_BLANKLINE = re.compile(r"^\s*<BLANKLINE>\s*$")
 
 
 def locate_object(name: str, code: str, search_paths: list[str]) -> tuple[str, int, str] | None:
