@@ -855,13 +855,6 @@ class Executor:
             first.more(failures - 1)
         return first
 
-    def echo_comments(self, lines: list[str], start: int, end: int) -> None:
-        """Echo the prompts among *lines* ``[start:end]`` (between examples): a comment-only
-        ``>>> # ...`` line, or a bare ``>>>``, is no example to doctest, yet the block shows it
-        where it is, and so does the console view (ftfy's dropped there)."""
-        for comment in comment_prompts(lines, start, end):
-            self.echo(comment)
-
     def echo(self, source: str) -> None:
         """Send an example's source with its prompts (``>>> ``, ``... ``) as the ``echo`` stream,
         after what was printed before it."""
@@ -1742,9 +1735,12 @@ def _runner_class() -> Any:
                 self.comments_before(len(self.lines))  # the last ones, after every example
 
         def comments_before(self, line: int) -> None:
-            """Echo the comment prompts before the example at *line* (0-based)."""
+            """Echo the comment-only and bare prompts before the example at *line* (0-based):
+            no examples to doctest, yet the block shows them where they are, and so does the
+            console view (ftfy's dropped there)."""
             if self.lines and not self.testcode:
-                self.executor.echo_comments(self.lines, self.after, line)
+                for comment in comment_prompts(self.lines, self.after, line):
+                    self.executor.echo(comment)
                 self.after = max(self.after, line + 1)
 
         def _DocTestRunner__patched_linecache_getlines(

@@ -24,7 +24,7 @@ from . import __version__
 from .assets import EXECUTOR_NAME, SERVICE_WORKER_URL, WORKER_NAME, asset_version
 from .config import PyrunConfig
 from .doctest_flags import apply, trim_directives
-from .executor import led_examples, parse_transcript, prompt_lines, with_prompts
+from .executor import led_examples, prompt_lines, with_prompts
 from .mpy import MPY_NAME, compiled_executor
 from .outputs import Link, MarkdownToHtml, Recorded, to_html
 from .runtime import RuntimePin, load_pins
@@ -291,11 +291,8 @@ def documented_html(snippet: Snippet, config: PyrunConfig) -> str:
     example showed bare code where the plain block showed its output (deepdiff's pages); in
     print and without JavaScript too. Run replaces it; Reset brings it back. Empty when the
     transcript shows no output (its code says it all) or doctest cannot parse it."""
-    try:
-        examples = parse_transcript(snippet.code)
-    except ValueError:
-        return ""
-    if not any(example.want for example in examples):
+    examples = snippet.examples
+    if not examples or not any(example.want for example in examples):
         return ""
     trim = trim_directives if config.trim_doctest_flags else str
     led, last = led_examples(snippet.code, examples)

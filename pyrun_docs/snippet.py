@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from .errors import OptionError
-from .executor import prompt_lines
+from .executor import Example, parse_transcript, prompt_lines
 from .options import SnippetOptions
 
 PROMPT = ">>> "
@@ -59,6 +59,15 @@ class Snippet:
     @property
     def is_transcript(self) -> bool:
         return is_transcript(self.code)
+
+    @property
+    def examples(self) -> list[Example] | None:
+        """Its doctest examples (:func:`pyrun_docs.executor.parse_transcript`); ``None`` when it
+        is no transcript, or one doctest cannot parse (the check reports that at its line)."""
+        try:
+            return parse_transcript(self.code) if self.is_transcript else None
+        except ValueError:
+            return None
 
     @property
     def source(self) -> str:

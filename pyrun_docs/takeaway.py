@@ -216,7 +216,7 @@ def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell
     of every statement showed only the last value when run again, and an expected exception
     stopped Run All there), each with the output the check verified after that example's
     prompt. ``None``: a transcript doctest cannot parse (one cell, as written)."""
-    examples = _examples(snippet)
+    examples = snippet.examples
     if not examples:
         return None
     heard = _per_example(recorded, len(examples))  # skipped ones are echoed too
@@ -239,16 +239,6 @@ def _led(snippet: Snippet, examples: list[Any]) -> Iterator[tuple[str, Any]]:
 
     for comments, example in led_examples(snippet.code, examples)[0]:
         yield "".join(f"{c}\n" for c in comments if c), example
-
-
-def _examples(snippet: Snippet) -> list[Any] | None:
-    """A transcript's doctest examples (``None``: not a transcript, or one doctest cannot parse)."""
-    from .executor import parse_transcript
-
-    try:
-        return parse_transcript(snippet.code) if snippet.is_transcript else None
-    except ValueError:
-        return None
 
 
 def _per_example(recorded: Recorded | None, count: int) -> list[Recorded]:
@@ -316,7 +306,7 @@ def _code_of(snippet: Snippet) -> str:
     (it stopped there, the later examples never ran), one doctest skips is a comment. A
     transcript doctest cannot parse (the check reports it at its line) is its code as the
     reader edits it."""
-    examples = _examples(snippet)
+    examples = snippet.examples
     if examples is not None:
         parts: list[str] = []
         for lead, example in _led(snippet, examples):
