@@ -826,6 +826,27 @@ def test_a_markdown_transcript_runs_as_python_m_doctest_runs_it(
     assert status == 0
 
 
+def mkdocstrings_site(
+    root: Path, page: str, head: str, *, numpy: bool = False, check: bool = True
+) -> Path:
+    """The upgrade fixture's project as an MkDocs site of one page, *page*: its ``mkdocs.yml``
+    is *head* (name, theme, Markdown extensions), then mkdocstrings (``paths: [src]``; numpy
+    docstrings with *numpy*) and pyrun upgrading the project's examples (a failure fails the
+    build with *check*)."""
+    shutil.copytree(ROOTS / "upgrade", root, ignore=shutil.ignore_patterns("docs"))
+    (root / "docs").mkdir()
+    (root / "docs" / "index.md").write_text(page)
+    style = "          options:\n            docstring_style: numpy\n" if numpy else ""
+    fail = "      check: error\n" if check else ""
+    (root / "mkdocs.yml").write_text(
+        head
+        + "plugins:\n  - mkdocstrings:\n      handlers:\n        python:\n          paths: [src]\n"
+        + style
+        + f'  - pyrun:\n      upgrade: [doctest]\n{fail}      project: "."\n'
+    )
+    return root
+
+
 def test_mkdocstrings_docstring_examples_are_upgraded(
     tmp_path: Path, runtime_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -833,18 +854,12 @@ def test_mkdocstrings_docstring_examples_are_upgraded(
     copy of their module's globals (one session per object) and reported at the source line."""
     from test_mkdocs import mkdocs_build
 
-    root = tmp_path / "strings"
-    shutil.copytree(ROOTS / "upgrade", root, ignore=shutil.ignore_patterns("docs"))
-    (root / "docs").mkdir()
-    (root / "docs" / "index.md").write_text(
-        "# API\n\n::: upgrade_fixture.shapes.area\n\n::: upgrade_fixture.shapes.broken\n"
-    )
-    (root / "mkdocs.yml").write_text(
+    root = mkdocstrings_site(
+        tmp_path / "strings",
+        "# API\n\n::: upgrade_fixture.shapes.area\n\n::: upgrade_fixture.shapes.broken\n",
         "site_name: Strings\ntheme:\n  name: material\n  font: false\n"
-        "markdown_extensions:\n  - pymdownx.superfences\n  - pymdownx.highlight\n"
-        "plugins:\n  - mkdocstrings:\n      handlers:\n        python:\n          paths: [src]\n"
-        "          options:\n            docstring_style: numpy\n"
-        '  - pyrun:\n      upgrade: [doctest]\n      check: error\n      project: "."\n'
+        "markdown_extensions:\n  - pymdownx.superfences\n  - pymdownx.highlight\n",
+        numpy=True,
     )
     build = mkdocs_build(root)
     assert build.status == 0, build.output  # area's examples pass; broken's is kept static
@@ -900,15 +915,11 @@ def test_mkdocstrings_examples_are_judged_as_written_not_as_trimmed(
     do; the widget still hides the comments."""
     from test_mkdocs import mkdocs_build
 
-    root = tmp_path / "trimmed"
-    shutil.copytree(ROOTS / "upgrade", root, ignore=shutil.ignore_patterns("docs"))
-    (root / "docs").mkdir()
-    (root / "docs" / "index.md").write_text("# API\n\n::: upgrade_fixture.trimmed.banner\n")
-    (root / "mkdocs.yml").write_text(
+    root = mkdocstrings_site(
+        tmp_path / "trimmed",
+        "# API\n\n::: upgrade_fixture.trimmed.banner\n",
         "site_name: Trimmed\nmarkdown_extensions:\n  - pymdownx.superfences\n"
-        "  - pymdownx.highlight\n"
-        "plugins:\n  - mkdocstrings:\n      handlers:\n        python:\n          paths: [src]\n"
-        '  - pyrun:\n      upgrade: [doctest]\n      check: error\n      project: "."\n'
+        "  - pymdownx.highlight\n",
     )
     build = mkdocs_build(root)
     assert build.status == 0, build.output
@@ -930,15 +941,12 @@ def test_docstring_examples_of_a_documented_module_s_members_are_upgraded(
     it too; without pymdownx.highlight the examples are bare ``<pre>`` blocks, found as well."""
     from test_mkdocs import mkdocs_build
 
-    root = tmp_path / "module"
-    shutil.copytree(ROOTS / "upgrade", root, ignore=shutil.ignore_patterns("docs"))
-    (root / "docs").mkdir()
-    (root / "docs" / "index.md").write_text("# API\n\n::: upgrade_fixture.shapes\n")
-    (root / "mkdocs.yml").write_text(
-        f"site_name: Module\nmarkdown_extensions:\n  - pymdownx.superfences\n{highlight}"
-        "plugins:\n  - mkdocstrings:\n      handlers:\n        python:\n          paths: [src]\n"
-        "          options:\n            docstring_style: numpy\n"
-        '  - pyrun:\n      upgrade: [doctest]\n      project: "."\n'
+    root = mkdocstrings_site(
+        tmp_path / "module",
+        "# API\n\n::: upgrade_fixture.shapes\n",
+        f"site_name: Module\nmarkdown_extensions:\n  - pymdownx.superfences\n{highlight}",
+        numpy=True,
+        check=False,
     )
     build = mkdocs_build(root)
     assert build.status == 0, build.output
