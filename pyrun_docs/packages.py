@@ -556,126 +556,219 @@ def resolve(
     """
     cache = cache_dir or packages_cache()
     pip = pip or Pip(lock.python_version)
-    env = pyodide_environment(lock.info)
-    result = Resolution(runtime=pin.key)
-    site_requests, snippet_requests = requests_for(
-        pages, config, setting=f"{setting_prefix}packages"
-    )
-    wants: dict[str, _Want] = {}
-
-    def want(request: Request) -> str | None:
-        parsed = _parse(request)
-        if isinstance(parsed, PackageProblem):
-            result.problems.append(parsed)
-            return None
-        name = canonicalize_name(parsed.name)
-        wants.setdefault(name, _Want(name)).specs.append((parsed, request))
-        return name
-
-    project: LockedPackage | None = None
-    if config.project:
-        built = _project_wheel(config.project, base_dir, cache, pip, setting_prefix)
-        if isinstance(built, PackageProblem):
-            result.problems.append(built)
-            folder = (base_dir or Path.cwd()) / Path(config.project).expanduser()
-            result.unbuilt = dict.fromkeys(_top_level_names(folder), built.message)
-        else:
-            project, info = built
-            origin = f"{setting_prefix}project {project.name}"
-            for text in info.requires:
-                try:
-                    req = Requirement(text)
-                except InvalidRequirement:
-                    continue
-                if _marker_ok(req, env, ()):
-                    name = want(Request(str(req).split(";")[0].strip(), origin))
-                    if name:
-                        project.depends.append(name)
-            result.site.append(project.name)
-
-    modules: LockedPackage | None = None  # the ``path`` folders' modules
-    if config.path:
-        folders = [
-            p if p.is_absolute() else (base_dir or Path.cwd()) / p
-            for p in (Path(str(f)).expanduser() for f in config.path)
-        ]
-        taken = project.imports if project is not None else ()
-        modules, messages = path_wheel(folders, cache / "paths", taken)
-        for message in messages:
-            result.problems.append(PackageProblem(f"{setting_prefix}path: {message}"))
-        if modules is not None:
-            result.site.append(modules.name)
-
-    for request in site_requests:
-        name = want(request)
-        if name:
-            result.site.append(name)
-    for request in snippet_requests:
-        name = want(request)
-        if name and request.snippet is not None:
-            where = (request.snippet.page, request.snippet.index)
-            result.requested.setdefault(where, []).append(name)
-
-    # imports found in snippets, mapped through Pyodide's lock (only what Pyodide ships)
-    imported: set[str] = set()
+    resolver = _Resolver(Resolution(runtime=pin.key), lock, pin, pip, cache, setting_prefix)
+    project = resolver.add_project(config.project, base_dir) if config.project else None
+    taken = project.imports if project is not None else ()
+    modules = resolver.add_path(config.path, base_dir, taken) if config.path else None
+    resolver.add_requests(pages, config)
+    resolver.fetch(project)
+    result = resolver.result
+    ours = dict(resolver.pypi)
+    for own in (project, modules):
+        if own is not None:
+            ours[own.name] = own
+    _install_set(result, lock, ours, resolver.from_lock | resolver.imported(pages))
+    if lock_wheels is not None:
+        _replace_unreachable(result, lock_wheels, pip, cache, lock, pin)
+    result.pip_calls = pip.calls
+    result.site = [n for n in dict.fromkeys(result.site) if n in result.packages]
+    for name, pkg in result.packages.items():
+        for module in pkg.imports:
+            result.by_import.setdefault(module, name)
+    for name in sorted(resolver.failed):
+        result.packages.pop(name, None)
     for snippets in pages.values():
         for s in snippets:
-            for module in snippet_imports(s):
-                if module in lock.by_import:
-                    imported.add(lock.by_import[module])
+            for name in snippet_needs(s, result):
+                result.needed_by.setdefault(name, s)
+    return result
 
-    # split: the Pyodide lock provides some, pip the rest (with their dependencies)
-    from_lock: set[str] = set(imported)
-    pypi: dict[str, LockedPackage] = {}
-    pending = list(wants)
-    outside = [
-        n for n in wants if n not in lock.packages and (project is None or n != project.name)
-    ]
-    key = _resolve_key(pin, lock, [wants[n] for n in sorted(outside)])
-    cached = _load_cached(cache, key)
-    failed: set[str] = set()
-    if cached is not None:  # a second build resolves nothing; a tampered wheel is refused
-        pypi, problems = cached
-        for p in problems:
-            origin_want = wants.get(p.name)
-            result.problems.append(
-                PackageProblem(p.message, origin_want.first.snippet if origin_want else None)
-            )
-            failed.add(p.name)
-        for pkg in pypi.values():
-            from_lock.update(dep for dep in pkg.depends if dep in lock.packages)
-        pending = [n for n in wants if n not in pypi and n not in failed]
-    downloads = cache / "wheels"
-    while pending:
-        name = pending.pop(0)
-        w = wants[name]
+
+def _install_set(
+    result: Resolution,
+    lock: PyodideLock,
+    ours: Mapping[str, LockedPackage],
+    from_lock: set[str],
+) -> None:
+    """Fill ``result.packages``: *ours* (from the package index, the project, the ``path``
+    folders) and what Pyodide's lock provides, with every dependency.
+
+    Our wheels replace Pyodide's packages of the same name, with their own dependencies: a
+    project Pyodide also ships (attrs) must not pull in what Pyodide's copy depends on (six).
+    """
+    installed = {**lock.packages, **{n: {"depends": p.depends} for n, p in ours.items()}}
+    for name in lock_closure(installed, from_lock | set(ours)):
+        result.packages[name] = ours[name] if name in ours else lock.locked(name)
+
+
+class _Resolver:
+    """One resolution under way: every package asked for (by name, with each request that
+    asked), what comes from Pyodide's lock, what from the package index, what failed."""
+
+    def __init__(
+        self,
+        result: Resolution,
+        lock: PyodideLock,
+        pin: RuntimePin,
+        pip: Pip,
+        cache: Path,
+        prefix: str,
+    ) -> None:
+        self.result = result
+        self.lock = lock
+        self.pin = pin
+        self.pip = pip
+        self.cache = cache
+        self.prefix = prefix
+        self.env = pyodide_environment(lock.info)
+        self.wants: dict[str, _Want] = {}
+        self.pypi: dict[str, LockedPackage] = {}
+        self.from_lock: set[str] = set()
+        self.failed: set[str] = set()
+
+    def want(self, request: Request) -> str | None:
+        """Note *request*; its canonical name, or ``None`` (a problem) when it does not parse."""
+        parsed = _parse(request)
+        if isinstance(parsed, PackageProblem):
+            self.result.problems.append(parsed)
+            return None
+        name = canonicalize_name(parsed.name)
+        self.wants.setdefault(name, _Want(name)).specs.append((parsed, request))
+        return name
+
+    def want_requires(
+        self,
+        requires: Iterable[str],
+        origin: str,
+        extras: Iterable[str] = (),
+        snippet: Snippet | None = None,
+    ) -> list[str]:
+        """Note a wheel's ``Requires-Dist`` that apply in Pyodide; their names."""
+        names: list[str] = []
+        for text in requires:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if _marker_ok(req, self.env, extras):
+                name = self.want(Request(str(req).split(";")[0].strip(), origin, snippet))
+                if name and name not in names:
+                    names.append(name)
+        return names
+
+    def add_project(self, project: str, base_dir: Path | None) -> LockedPackage | None:
+        """The documented project's wheel, built, with its dependencies asked for."""
+        built = _project_wheel(project, base_dir, self.cache, self.pip, self.prefix)
+        if isinstance(built, PackageProblem):
+            self.result.problems.append(built)
+            folder = (base_dir or Path.cwd()) / Path(project).expanduser()
+            self.result.unbuilt = dict.fromkeys(_top_level_names(folder), built.message)
+            return None
+        pkg, info = built
+        origin = f"{self.prefix}project {pkg.name}"
+        pkg.depends.extend(
+            n for n in self.want_requires(info.requires, origin) if n not in pkg.depends
+        )
+        self.result.site.append(pkg.name)
+        return pkg
+
+    def add_path(
+        self, path: Sequence[object], base_dir: Path | None, taken: Iterable[str]
+    ) -> LockedPackage | None:
+        """The ``path`` folders' modules as one wheel (leaving out the project's own)."""
+        folders = [
+            p if p.is_absolute() else (base_dir or Path.cwd()) / p
+            for p in (Path(str(f)).expanduser() for f in path)
+        ]
+        modules, messages = path_wheel(folders, self.cache / "paths", taken)
+        for message in messages:
+            self.result.problems.append(PackageProblem(f"{self.prefix}path: {message}"))
+        if modules is not None:
+            self.result.site.append(modules.name)
+        return modules
+
+    def add_requests(self, pages: Mapping[str, Sequence[Snippet]], config: PyrunConfig) -> None:
+        """The ``packages`` setting (loaded for every snippet) and snippets' own ``packages``."""
+        site, per_snippet = requests_for(pages, config, setting=f"{self.prefix}packages")
+        for request in site:
+            name = self.want(request)
+            if name:
+                self.result.site.append(name)
+        for request in per_snippet:
+            name = self.want(request)
+            if name and request.snippet is not None:
+                where = (request.snippet.page, request.snippet.index)
+                self.result.requested.setdefault(where, []).append(name)
+
+    def imported(self, pages: Mapping[str, Sequence[Snippet]]) -> set[str]:
+        """Pyodide's packages providing modules the snippets import (only what Pyodide ships)."""
+        by_import = self.lock.by_import
+        return {
+            by_import[module]
+            for snippets in pages.values()
+            for s in snippets
+            for module in snippet_imports(s)
+            if module in by_import
+        }
+
+    def fetch(self, project: LockedPackage | None) -> None:
+        """Split what was asked for: Pyodide's lock provides some, pip the rest (with their
+        dependencies), unless the resolution cache has the same requests' answer."""
+        outside = [
+            n
+            for n in self.wants
+            if n not in self.lock.packages and (project is None or n != project.name)
+        ]
+        key = _resolve_key(self.pin, self.lock, [self.wants[n] for n in sorted(outside)])
+        cached = _load_cached(self.cache, key)
+        pending = list(self.wants)
+        if cached is not None:  # a second build resolves nothing; a tampered wheel is refused
+            self.pypi, problems = cached
+            for p in problems:
+                origin_want = self.wants.get(p.name)
+                self.result.problems.append(
+                    PackageProblem(p.message, origin_want.first.snippet if origin_want else None)
+                )
+                self.failed.add(p.name)
+            for pkg in self.pypi.values():
+                self.from_lock.update(dep for dep in pkg.depends if dep in self.lock.packages)
+            pending = [n for n in self.wants if n not in self.pypi and n not in self.failed]
+        while pending:
+            pending.extend(self._take(pending.pop(0), project))
+        if outside and cached is None and not self.failed:
+            _store_cached(self.cache, key, self.pypi)
+
+    def _take(self, name: str, project: LockedPackage | None) -> list[str]:
+        """Provide *name* (the project, Pyodide's copy, or a wheel from the package index);
+        the names its wheel requires in turn."""
+        w = self.wants[name]
         if project is not None and name == project.name:
             if not _version_ok(project.version, w.specifier):
-                result.problems.append(
+                self.result.problems.append(
                     PackageProblem(
                         f"the project {project.name} is version {project.version}, which does "
                         f"not satisfy {w.origins()}",
                         w.first.snippet,
                     )
                 )
-            continue
+            return []
         conflict = ""
-        if name in lock.packages:
-            version = str(lock.packages[name].get("version", ""))
+        if name in self.lock.packages:
+            version = str(self.lock.packages[name].get("version", ""))
             if _version_ok(version, w.specifier):
-                from_lock.add(name)
-                continue
+                self.from_lock.add(name)
+                return []
             # Pyodide's copy does not fit: a pure wheel from the package index that does
             # replaces it, as micropip would take one (jsonpatch needs jsonpointer>=3.8 where
             # Pyodide ships 3.1.1; the check loaded 3.1.1 anyway)
             conflict = (
-                f"version conflict for {name}: Pyodide {pin.version} ships {name} "
+                f"version conflict for {name}: Pyodide {self.pin.version} ships {name} "
                 f"{version}, which does not satisfy {w.origins()}"
             )
-        have = pypi.get(name)
+        have = self.pypi.get(name)
         if have is not None and _version_ok(have.version, w.specifier):
-            continue
-        got = _download(w, pip, downloads, lock, pin)
+            return []
+        got = _download(w, self.pip, self.cache / "wheels", self.lock, self.pin)
         if isinstance(got, PackageProblem):
             if conflict:  # and no wheel from the package index fits either
                 offline = got.message.startswith("cannot resolve")
@@ -685,50 +778,15 @@ def resolve(
                     else "no pure-Python wheel on the package index does either"
                 )
                 got = PackageProblem(f"{conflict}, and {why}", got.snippet)
-            result.problems.append(got)
-            failed.add(name)
-            continue
+            self.result.problems.append(got)
+            self.failed.add(name)
+            return []
         pkg, info = got
-        pypi[name] = pkg
-        for text in info.requires:
-            try:
-                req = Requirement(text)
-            except InvalidRequirement:
-                continue
-            if not _marker_ok(req, env, w.extras):
-                continue
-            spec = str(req).split(";")[0].strip()
-            needed = want(Request(spec, f"required by {pkg.name} {pkg.version}", w.first.snippet))
-            if needed:
-                if needed not in pkg.depends:
-                    pkg.depends.append(needed)
-                pending.append(needed)
-    if outside and cached is None and not failed:
-        _store_cached(cache, key, pypi)
-
-    # Our wheels replace Pyodide's packages of the same name, with their own dependencies: a
-    # project Pyodide also ships (attrs) must not pull in what Pyodide's copy depends on (six).
-    ours = dict(pypi)
-    for own in (project, modules):
-        if own is not None:
-            ours[own.name] = own
-    installed = {**lock.packages, **{n: {"depends": p.depends} for n, p in ours.items()}}
-    for name in lock_closure(installed, from_lock | set(ours)):
-        result.packages[name] = ours[name] if name in ours else lock.locked(name)
-    if lock_wheels is not None:
-        _replace_unreachable(result, lock_wheels, pip, cache, lock, pin)
-    result.pip_calls = pip.calls
-    result.site = [n for n in dict.fromkeys(result.site) if n in result.packages]
-    for name, pkg in result.packages.items():
-        for module in pkg.imports:
-            result.by_import.setdefault(module, name)
-    for name in sorted(failed):
-        result.packages.pop(name, None)
-    for snippets in pages.values():
-        for s in snippets:
-            for name in snippet_needs(s, result):
-                result.needed_by.setdefault(name, s)
-    return result
+        self.pypi[name] = pkg
+        origin = f"required by {pkg.name} {pkg.version}"
+        needed = self.want_requires(info.requires, origin, w.extras, w.first.snippet)
+        pkg.depends.extend(n for n in needed if n not in pkg.depends)
+        return needed
 
 
 def _replace_unreachable(
