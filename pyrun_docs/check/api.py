@@ -38,7 +38,7 @@ from .plan import (
     unit_of,
     unit_runs,
 )
-from .pool import PageJob, run_pages
+from .pool import Outcome, PageJob, Stats, run_pages
 from .progress import Progress, ProgressCallback
 from .results import KEPT_STATIC, SETUP_FAILED, TIMED_OUT, CheckReport, SnippetResult, Status
 from .settings import (
@@ -104,15 +104,7 @@ def run_check(
     cache = ResultCache(results_dir(folder) if use_cache else None)
     ordered = {page: sorted(snippets, key=lambda s: s.index) for page, snippets in pages.items()}
     total = sum(len(s) for s in ordered.values())
-    stream: TextIO | None = None
-    callback: ProgressCallback | None = None
-    if hasattr(progress, "write"):
-        stream = cast("TextIO", progress)
-    elif not isinstance(progress, bool):
-        callback = progress
-    bar = Progress(
-        total, stream=stream, enabled=progress is not False and not callback, callback=callback
-    )
+    bar = _progress_bar(progress, total)
     results: dict[tuple[str, int], SnippetResult] = {}
     awaiting: set[int] = set()  # snippets (ids) whose verdict waits for the second opinion
 
@@ -128,21 +120,7 @@ def run_check(
         results[(page, result.snippet.index)] = result
         tally(result)
 
-    runnable: dict[str, list[Snippet]] = {}
-    micro: dict[str, list[Snippet]] = {}
-    for page, snippets in ordered.items():
-        for snippet in snippets:
-            if snippet.options.check == "skip":
-                settle(page, skipped(snippet, "skipped (check: skip)"))
-            elif snippet.is_transcript and not example_count(snippet.code, snippet.skips_examples):
-                # as doctest skips them: reported so, not "passed" (its verified output showed
-                # the examples and nothing they print)
-                settle(page, skipped(snippet, "skipped: doctest skips every example (+SKIP)"))
-            elif runtime_of(snippet, config) == micropython.RUNTIME:
-                micro.setdefault(page, []).append(snippet)  # run by MicroPython's own harness
-            else:
-                runnable.setdefault(page, []).append(snippet)
-
+    runnable, micro = _triage(ordered, config, settle)
     pin = get_pin(CHECKED_RUNTIME)
     store: PackageStore | None = None
     runtime: Path | None = None
@@ -172,34 +150,18 @@ def run_check(
     problems: list[str] = []
     boots = cold = workers = 0
     if page_jobs:
-        for job in page_jobs:
-            if store is None or job.runtime != CHECKED_RUNTIME:
-                continue
-            try:
-                job.packages = store.ensure(job.packages)
-            except PackageError as exc:
-                job.error = f"not checked: {exc.message}"
-        pyodide_jobs = any(job.runtime == CHECKED_RUNTIME for job in page_jobs)
-        install, install_key, imports = _site_install(store) if pyodide_jobs else ([], "", [])
-        settings = harness_settings(
+        outcomes, stats = _run_jobs(
+            page_jobs,
             config,
+            store,
+            runtime,
             folder,
-            runtime=runtime,
-            pyodide=pyodide_jobs,
-            install=install,
-            install_key=install_key,
-            install_imports=imports,
+            micro=bool(micro),
+            jobs=jobs,
+            base_dir=base_dir,
+            tally=tally,
         )
-        if micro:
-            settings.micropython = micropython.harness_init(config)
-        snapshots = settings.snapshots
-        cores = os.cpu_count() or 1
-        count = jobs or default_workers(page_jobs, cores)
         page_of = {(id(r.snippet)): job.page for job in page_jobs for r in job.runs}
-        if pyodide_jobs:  # what the next check's spare restores
-            site = spare.site_id(config, base_dir)
-            spare.remember_install(folder, site, install, install_key, imports)
-        outcomes, stats = run_pages(page_jobs, settings, count, tally, grow_to=0 if jobs else cores)
         for outcome in outcomes:
             result = outcome.result
             page = page_of[id(result.snippet)]
@@ -208,7 +170,7 @@ def run_check(
             if key and outcome.cache is not None:  # the pool keeps only deterministic verdicts
                 cache.put(key, portable(outcome.cache, result.snippet))
         boots, cold, workers = stats.boots, stats.cold_boots, stats.workers
-        problems = stats.problems + snapshots.problems
+        problems = stats.problems
 
     spare.discard()  # started for this check (prestart) and not adopted: nothing ran
     cache.prune()
@@ -245,6 +207,87 @@ def run_check(
     bar.finish(report.results)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _progress_bar(progress: bool | TextIO | ProgressCallback, total: int) -> Progress:
+    """The progress shown: a bar on stderr (``True``) or on a stream, or a callback's."""
+    stream: TextIO | None = None
+    callback: ProgressCallback | None = None
+    if hasattr(progress, "write"):
+        stream = cast("TextIO", progress)
+    elif not isinstance(progress, bool):
+        callback = progress
+    enabled = progress is not False and not callback
+    return Progress(total, stream=stream, enabled=enabled, callback=callback)
+
+
+def _triage(
+    ordered: Mapping[str, Sequence[Snippet]],
+    config: PyrunConfig,
+    settle: Callable[[str, SnippetResult], None],
+) -> tuple[dict[str, list[Snippet]], dict[str, list[Snippet]]]:
+    """Each page's snippets to run in Pyodide and in MicroPython; those not to run at all are
+    settled as skipped here."""
+    runnable: dict[str, list[Snippet]] = {}
+    micro: dict[str, list[Snippet]] = {}
+    for page, snippets in ordered.items():
+        for snippet in snippets:
+            if snippet.options.check == "skip":
+                settle(page, skipped(snippet, "skipped (check: skip)"))
+            elif snippet.is_transcript and not example_count(snippet.code, snippet.skips_examples):
+                # as doctest skips them: reported so, not "passed" (its verified output showed
+                # the examples and nothing they print)
+                settle(page, skipped(snippet, "skipped: doctest skips every example (+SKIP)"))
+            elif runtime_of(snippet, config) == micropython.RUNTIME:
+                micro.setdefault(page, []).append(snippet)  # run by MicroPython's own harness
+            else:
+                runnable.setdefault(page, []).append(snippet)
+    return runnable, micro
+
+
+def _run_jobs(
+    page_jobs: list[PageJob],
+    config: PyrunConfig,
+    store: PackageStore | None,
+    runtime: Path | None,
+    folder: Path,
+    *,
+    micro: bool,
+    jobs: int | None,
+    base_dir: Path | None,
+    tally: Callable[[SnippetResult], None],
+) -> tuple[list[Outcome], Stats]:
+    """Run the planned pages on the pool, each Pyodide page with its verified packages (a
+    package that cannot be had makes its page an error); the stats' problems include the
+    snapshots'."""
+    for job in page_jobs:
+        if store is None or job.runtime != CHECKED_RUNTIME:
+            continue
+        try:
+            job.packages = store.ensure(job.packages)
+        except PackageError as exc:
+            job.error = f"not checked: {exc.message}"
+    pyodide_jobs = any(job.runtime == CHECKED_RUNTIME for job in page_jobs)
+    install, install_key, imports = _site_install(store) if pyodide_jobs else ([], "", [])
+    settings = harness_settings(
+        config,
+        folder,
+        runtime=runtime,
+        pyodide=pyodide_jobs,
+        install=install,
+        install_key=install_key,
+        install_imports=imports,
+    )
+    if micro:
+        settings.micropython = micropython.harness_init(config)
+    cores = os.cpu_count() or 1
+    count = jobs or default_workers(page_jobs, cores)
+    if pyodide_jobs:  # what the next check's spare restores
+        site = spare.site_id(config, base_dir)
+        spare.remember_install(folder, site, install, install_key, imports)
+    outcomes, stats = run_pages(page_jobs, settings, count, tally, grow_to=0 if jobs else cores)
+    stats.problems = stats.problems + settings.snapshots.problems
+    return outcomes, stats
 
 
 def after_failure(
