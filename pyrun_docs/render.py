@@ -129,57 +129,8 @@ def render_snippet(
     """
     opts = snippet.options
     shown = shown and not opts.repeated  # the page shows it once, where it is written
-    attrs: dict[str, str | None] = {
-        "id": snippet.element_id,
-        "class": "pyrun",
-        "data-index": str(snippet.index),
-        "data-runtime": opts.runtime or config.runtime,
-        "data-digest": snippet.digest,
-    }
-    if show_source:
-        attrs["data-source"] = snippet.location
-    if opts.session:
-        attrs["data-session"] = opts.session
-    if opts.hidden:
-        attrs["data-hidden"] = ""
-    if opts.in_order:
-        attrs["data-in-order"] = ""
-    if opts.autorun:
-        attrs["data-autorun"] = ""
-    if opts.readonly:
-        attrs["data-readonly"] = ""
-    if opts.linenos or opts.lineno_start is not None:
-        attrs["data-linenos"] = ""
-    if opts.lineno_start is not None and opts.lineno_start != 1:
-        attrs["data-lineno-start"] = str(opts.lineno_start)
     emphasized = shown_lines(snippet, opts.emphasize_lines)
-    if emphasized:
-        attrs["data-emphasize-lines"] = " ".join(map(str, emphasized))
-    if opts.lines:
-        attrs["data-lines"] = str(opts.lines)
-        # the stylesheet's height cap without JavaScript (the widget then measures real lines)
-        attrs["style"] = f"--pyrun-lines: {opts.lines}"
-    if opts.raises:
-        attrs["data-raises"] = opts.raises
-    if opts.packages:
-        attrs["data-packages"] = " ".join(opts.packages)
-    if opts.stdin is not None:
-        attrs["data-stdin"] = json.dumps(list(opts.stdin))
-    if snippet.is_transcript:
-        # the transcript with its expected outputs: the browser judges it as the check does
-        attrs["data-transcript"] = snippet.code
-        if config.trim_doctest_flags:
-            attrs["data-trim-flags"] = ""  # nor does the browser show them in its echo
-        if config.doctest_main:
-            attrs["data-main"] = ""  # runs with __name__ == "__main__", as in the check
-    if opts.module:
-        attrs["data-module"] = opts.module
-    if opts.docstring:
-        attrs["data-docstring"] = opts.docstring
-    if snippet.expected is not None:
-        attrs["data-expected"] = snippet.expected
-    if snippet.judged_by_doctest:
-        attrs["data-flags"] = " ".join(apply(config.transcript_flags, opts.flags))
+    attrs = _widget_attributes(snippet, config, emphasized, show_source=show_source)
     attr_text = "".join(
         f" {k}" if v is None or (v == "" and k.startswith("data-")) else f' {k}="{html.escape(v)}"'
         for k, v in attrs.items()
@@ -214,6 +165,65 @@ def render_snippet(
     # then closes that <p> at the first <div>, leaving the widget empty.
     hidden = "" if shown else " hidden"
     return f'<div class="pyrun-widget"{hidden}>{anchors}{element}</div>\n'
+
+
+def _widget_attributes(
+    snippet: Snippet, config: PyrunConfig, emphasized: Sequence[int], *, show_source: bool
+) -> dict[str, str | None]:
+    """The ``<py-repl>`` element's attributes: everything the browser needs to run the snippet
+    as the check does (``None`` or an empty ``data-`` value: a bare attribute)."""
+    opts = snippet.options
+    attrs: dict[str, str | None] = {
+        "id": snippet.element_id,
+        "class": "pyrun",
+        "data-index": str(snippet.index),
+        "data-runtime": opts.runtime or config.runtime,
+        "data-digest": snippet.digest,
+    }
+    if show_source:
+        attrs["data-source"] = snippet.location
+    if opts.session:
+        attrs["data-session"] = opts.session
+    if opts.hidden:
+        attrs["data-hidden"] = ""
+    if opts.in_order:
+        attrs["data-in-order"] = ""
+    if opts.autorun:
+        attrs["data-autorun"] = ""
+    if opts.readonly:
+        attrs["data-readonly"] = ""
+    if opts.linenos or opts.lineno_start is not None:
+        attrs["data-linenos"] = ""
+    if opts.lineno_start is not None and opts.lineno_start != 1:
+        attrs["data-lineno-start"] = str(opts.lineno_start)
+    if emphasized:
+        attrs["data-emphasize-lines"] = " ".join(map(str, emphasized))
+    if opts.lines:
+        attrs["data-lines"] = str(opts.lines)
+        # the stylesheet's height cap without JavaScript (the widget then measures real lines)
+        attrs["style"] = f"--pyrun-lines: {opts.lines}"
+    if opts.raises:
+        attrs["data-raises"] = opts.raises
+    if opts.packages:
+        attrs["data-packages"] = " ".join(opts.packages)
+    if opts.stdin is not None:
+        attrs["data-stdin"] = json.dumps(list(opts.stdin))
+    if snippet.is_transcript:
+        # the transcript with its expected outputs: the browser judges it as the check does
+        attrs["data-transcript"] = snippet.code
+        if config.trim_doctest_flags:
+            attrs["data-trim-flags"] = ""  # nor does the browser show them in its echo
+        if config.doctest_main:
+            attrs["data-main"] = ""  # runs with __name__ == "__main__", as in the check
+    if opts.module:
+        attrs["data-module"] = opts.module
+    if opts.docstring:
+        attrs["data-docstring"] = opts.docstring
+    if snippet.expected is not None:
+        attrs["data-expected"] = snippet.expected
+    if snippet.judged_by_doctest:
+        attrs["data-flags"] = " ".join(apply(config.transcript_flags, opts.flags))
+    return attrs
 
 
 def shown_code(snippet: Snippet, config: PyrunConfig) -> str:
