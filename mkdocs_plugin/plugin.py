@@ -429,6 +429,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.output_files = OutputFiles(Path("site") / STATIC_ROOT / "pyrun-output")
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        _require_bs4()
         values = {name: self.config[name] for name in self.config}
         values["doctest_main"] = True  # Markdown's transcripts, as python -m doctest runs them
         try:
@@ -702,3 +703,17 @@ def _mkdocstrings_paths(config: MkDocsConfig) -> list[str]:
     handlers = getattr(plugin, "config", {}).get("handlers", {}) if plugin is not None else {}
     paths = (handlers.get("python") or {}).get("paths") or ["."]
     return [str((base / p).resolve()) for p in paths]
+
+
+def _require_bs4() -> None:
+    """Stop at the start, saying what to install, when beautifulsoup4 is missing: the plugin
+    edits built pages with it (docstring examples, the check's verdicts), and a plain
+    ``pip install pyrun-docs`` (not ``[mkdocs]``) lacks it: a build stopped mid-page with a
+    traceback ending in our code ("No module named 'bs4'", read as the project's fault)."""
+    try:
+        import bs4  # noqa: F401
+    except ImportError:
+        raise PluginError(
+            "pyrun: the MkDocs plugin needs beautifulsoup4, which is not installed here: "
+            "pip install 'pyrun-docs[mkdocs]' (or pip install beautifulsoup4)"
+        ) from None

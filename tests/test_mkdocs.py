@@ -143,6 +143,28 @@ def test_superfences_missing_stops_with_instructions(mk_root: Path) -> None:
     assert "Traceback" not in build.output
 
 
+def test_missing_beautifulsoup_stops_with_instructions(mk_root: Path, tmp_path: Path) -> None:
+    """Installed without the ``[mkdocs]`` extra: a build stopped mid-page with a traceback
+    ending in our code ("No module named 'bs4'")."""
+    stub = tmp_path / "no-bs4" / "bs4"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'bs4'\")\n")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(stub.parent)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build"],
+        cwd=mk_root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "pip install 'pyrun-docs[mkdocs]'" in output, output
+    assert "Traceback" not in output
+
+
 def test_bad_plugin_setting_is_a_config_error(mk_root: Path) -> None:
     cfg = mk_root / "mkdocs.yml"
     cfg.write_text(
