@@ -408,6 +408,7 @@ class Executor:
         self.output_limit = output_limit
         if not MICROPYTHON:
             _install_matplotlib_backend()  # plt.show() displays PNGs (see the end of this module)
+            _no_name_lookups()
         self.sessions: dict[str, dict[str, Any]] = {}
         #: MicroPython hosts: ``pull(stream)`` -> text written to the real stdout/stderr
         self.pull = pull
@@ -1903,6 +1904,60 @@ class _BackendFinder:
     def exec_module(self, module: Any) -> None:
         module.show_figures = _show_figures
         exec(_MPL_BACKEND_SOURCE, module.__dict__)
+
+
+#: what looking up a host name raises in the browser, as in CPython on a machine offline
+NO_DNS = "Temporary failure in name resolution (Python in the browser has no network: {host!r})"
+
+
+def _no_name_lookups() -> None:
+    """Host name lookups fail as on a machine without network, in the browser and the check.
+
+    Emscripten's resolver makes up an address (``172.29.x.x``) for any name, ``localhost`` and
+    ``example.invalid`` included: netutils' ``fqdn_to_ip("google.com")`` passed the check and
+    showed readers a made-up address, and examples expecting ``socket.gaierror`` failed. Numeric
+    addresses work as before; ``localhost`` is ``127.0.0.1``, as a hosts file says.
+    """
+    if sys.platform != "emscripten":
+        return
+    import _socket
+    import socket
+
+    if getattr(_socket.getaddrinfo, "_pyrun", False):
+        return
+
+    def guarded(lookup: Callable[..., Any]) -> Callable[..., Any]:
+        def looked_up(host: Any, *args: Any, **kwargs: Any) -> Any:
+            name = host.decode("idna") if isinstance(host, bytes) else host
+            if not isinstance(name, str) or _numeric_host(name):  # None: the wildcard
+                return lookup(host, *args, **kwargs)
+            if name.lower().rstrip(".").rsplit(".", 1)[-1] == "localhost":
+                found = lookup("127.0.0.1", *args, **kwargs)
+                return (name, [], found[2]) if lookup.__name__ == "gethostbyname_ex" else found
+            raise socket.gaierror(getattr(socket, "EAI_AGAIN", -3), NO_DNS.format(host=name))
+
+        looked_up._pyrun = True
+        return looked_up
+
+    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex"):
+        if hasattr(_socket, name):
+            setattr(_socket, name, guarded(getattr(_socket, name)))
+            if name != "getaddrinfo":  # socket's own getaddrinfo calls _socket's (and makes enums)
+                setattr(socket, name, getattr(_socket, name))
+
+
+def _numeric_host(name: str) -> bool:
+    """Whether *name* is an address, not a name to look up (``<broadcast>``: the system's own
+    answer, which needs no lookup either)."""
+    import ipaddress
+
+    if name.startswith("<"):
+        return True
+    try:
+        ipaddress.ip_address(name.partition("%")[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _install_matplotlib_backend() -> None:

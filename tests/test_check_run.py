@@ -66,6 +66,10 @@ def semantics(runtime_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         ":runtime: micropython\n\nprint('micro')",
         "\n\nimport os, sys, random\nsys.modules['leaky'] = sys\nos.environ['LEAK'] = '1'\n"
         "open('leak.txt', 'w').write('x')\nprint(random.random())",
+        # Emscripten made up an address for any name (netutils' fqdn_to_ip passed the check)
+        "\n\n>>> import socket\n>>> socket.gethostbyname('localhost')\n'127.0.0.1'\n"
+        ">>> socket.getaddrinfo('example.invalid', 80)  # doctest: +IGNORE_EXCEPTION_DETAIL\n"
+        "Traceback (most recent call last):\n  ...\nsocket.gaierror: [Errno -2] Name not known",
     )
     other = rst(
         "\n\nimport random, sys, os\nassert 'leaky' not in sys.modules\n"
@@ -77,6 +81,7 @@ def semantics(runtime_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         ":stdin: one\n\nfirst = input()\nsecond = input()",
         "\n\nimport js\nawait js.fetch('https://example.com')",
         "\n\nimport asyncio\nawait asyncio.sleep(0.01)\nprint('top-level await works')",
+        "\n\nimport socket  # another page, another interpreter\nsocket.gethostbyname('a.invalid')",
     )
     folder = check_dir(tmp_path_factory.mktemp("semantics"))
     pages = pages_of(main=main, other=other)
@@ -148,6 +153,10 @@ def test_no_stdin_no_network_but_await(semantics: CheckReport) -> None:
     network = results["import js"]
     assert network.status is Status.FAILED and "network access is disabled" in network.message
     assert results["import asyncio"].output == "top-level await works\n"
+    lookup = results[">>> import socket"]
+    assert lookup.status is Status.PASSED, lookup.traceback  # names are not made up...
+    name = results["import socket  # another page, another interpreter"]
+    assert name.exception == "gaierror" and "has no network: 'a.invalid'" in name.message
     assert not semantics.ok and semantics.boots >= 2
 
 
