@@ -1074,6 +1074,43 @@ def test_an_example_failing_in_cpython_too_fails_the_check(
     assert not any("CPython" in r["message"] for r in strict.values())
 
 
+def test_a_kept_cpython_answer_is_asked_again_once_a_distribution_is_installed(
+    tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An answer depends on what the build's Python has installed beyond imports: PyJWT's
+    examples still "failed in CPython too" ("Do you have cryptography installed?", from its own
+    ``except ImportError``) after ``pip install cryptography``, while the doctest builder
+    passed them."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\n'
+    )
+    (docs / "index.rst").write_text(
+        "Page\n====\n\n.. doctest::\n\n"
+        "   >>> from importlib.metadata import version\n"
+        '   >>> version("pyrun-probe-dist")\n'
+        "   '1.0'\n"
+    )
+    folder = check_dir(tmp_path)
+
+    def status() -> str:
+        out = tmp_path / "check.json"
+        main(["check", str(docs), "--json", str(out), "--cache-dir", str(folder), "-q"])
+        (result,) = json.loads(out.read_text())["results"]
+        return f"{result['status']}: {result['message']}"
+
+    assert status().startswith("failed: PackageNotFoundError")
+    site = tmp_path / "site-packages"
+    (site / "pyrun_probe_dist-1.0.dist-info").mkdir(parents=True)
+    (site / "pyrun_probe_dist-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: pyrun-probe-dist\nVersion: 1.0\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    assert status().startswith("static: ")  # runs in CPython now: the browser lacks it
+
+
 def autodoc_checked(
     tmp_path: Path, source: str, members: bool = True, conf: str = ""
 ) -> tuple[str, list[dict[str, Any]]]:

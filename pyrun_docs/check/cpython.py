@@ -25,6 +25,7 @@ Verdicts are cached beside the Pyodide result, under its key and this Python's v
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import importlib.machinery
 import json
@@ -44,7 +45,7 @@ from pyrun_docs.snippet import Snippet
 from .cache import ResultCache
 from .plan import Run, unit_of, unit_runs
 from .results import SnippetResult, Status
-from .verdict import judge, one_line
+from .verdict import judge, one_line, reordered
 
 #: exceptions that say this Python lacks something the docs' build environment may not need
 #: (the project installed only as ``project``'s wheel): no verdict, the example stays static
@@ -62,6 +63,7 @@ def candidate(result: SnippetResult, config: PyrunConfig) -> bool:
         and snippet.upgraded
         and result.status in (Status.FAILED, Status.TIMEOUT)
         and snippet.options.session is not None  # doctest kinds; upgraded python blocks have none
+        and not reordered(result)  # a failure in any Python (kept_static says why)
     )
 
 
@@ -189,14 +191,36 @@ def verdict_line(pyodide: SnippetResult, cpython: SnippetResult) -> str:
 def _key(pyodide_key: str, config: PyrunConfig) -> str:
     """The answer's cache key: the example's, this Python, the folders ``path`` puts first on
     its ``sys.path`` (one added where an import failed makes an example judged that was not;
-    the cached "could not judge" stayed), and the folder it runs in. Not the rest of
-    ``sys.path``, which differs between a build and ``pyrun-docs check`` (each would ask
-    again)."""
+    the cached "could not judge" stayed), the folder it runs in, and the distributions installed
+    in this Python's site folders. Not the rest of ``sys.path``, which differs between a build
+    and ``pyrun-docs check`` (each would ask again)."""
     paths = "|".join(_path_folders(config))
     # and the folder it runs in: an example reading a file by a relative path fails or not
     # (zope.exceptions' docs kept "failed" from another folder, where it was static)
     text = f"{pyodide_key}|cpython|{sys.version}|{sys.executable}|{paths}|{os.getcwd()}"
+    text += f"|{_installed(tuple(sys.path))}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _installed(path: tuple[str, ...]) -> str:
+    """A digest of the distributions (name and version) in the site folders of *path*: an
+    answer depends on them beyond imports (PyJWT's "Do you have cryptography installed?" from
+    its own ``except ImportError`` still "failed in CPython too" after ``pip install
+    cryptography``). Listing the folders takes a millisecond; no metadata is read."""
+    names: list[str] = []
+    for entry in path:
+        if os.path.basename(entry) not in ("site-packages", "dist-packages"):
+            continue
+        try:
+            names += sorted(n for n in os.listdir(entry) if n.endswith(_DISTRIBUTIONS))
+        except OSError:
+            continue
+    return hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:16]
+
+
+#: what names an installed distribution in a site folder (with its version)
+_DISTRIBUTIONS = (".dist-info", ".egg-info", ".egg-link", ".pth")
 
 
 def _path_folders(config: PyrunConfig) -> list[str]:
