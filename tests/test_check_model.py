@@ -424,6 +424,39 @@ def test_only_a_judged_failure_keeps_an_upgraded_example_static() -> None:
     assert kept_static(failed, strict) == failed
 
 
+def test_a_set_shown_in_another_order_fails_whatever_cpython_says() -> None:
+    """A set of strings prints in the order of the hash seed, which changes between CPython runs
+    too: the second opinion passed or failed it at random, so the example was "kept static"
+    ("Does not run in the browser") or failed at random (boolean.py). It fails, saying why,
+    and CPython is not asked."""
+    from dataclasses import replace
+
+    from pyrun_docs.check import cpython
+    from pyrun_docs.check.api import kept_static
+
+    example = replace(snip(0, ">>> {'apple', 'banana'}\n{'apple', 'banana'}\n"), origin="upgrade")
+    example = replace(example, options=replace(example.options, session="default"))
+    config = PyrunConfig(upgrade_failing="static")
+
+    def mismatch(want: str, got: str) -> SnippetResult:
+        trace = f"Failed example:\n    x\nExpected:\n    {want}\nGot:\n    {got}\n"
+        message = "OutputMismatch: the output of >>> x differs from the transcript"
+        return SnippetResult(example, Status.FAILED, message, "OutputMismatch", traceback=trace)
+
+    passed_in_cpython = SnippetResult(example, Status.PASSED)
+    shuffled = mismatch("{'apple', 'banana'}", "{'banana', 'apple'}")
+    assert not cpython.candidate(shuffled, config)
+    verdict = kept_static(shuffled, config, passed_in_cpython)
+    assert verdict.status is Status.FAILED
+    assert "another order" in verdict.message and "sorted(" in verdict.message
+    for other in ("{'apple', 'cherry'}", "['banana', 'apple']"):  # other items; not a set
+        different = mismatch(
+            "{'apple', 'banana'}" if "{" in other else "['apple', 'banana']", other
+        )
+        assert cpython.candidate(different, config)
+        assert kept_static(different, config, passed_in_cpython).status is Status.STATIC
+
+
 def test_snippets_unchecked_for_one_reason_are_told_once() -> None:
     """A package nobody could fetch leaves many snippets unchecked for one reason: the summary
     says it once with where else it applies (dateutil printed the same long line 187 times); a

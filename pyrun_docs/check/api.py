@@ -45,7 +45,7 @@ from .settings import (
     engine_of,
     harness_settings,
 )
-from .verdict import cached_output, judge, problem, skip_advice, skipped
+from .verdict import REORDERED, cached_output, judge, problem, reordered, skip_advice, skipped
 
 
 def run_check(
@@ -473,6 +473,8 @@ def kept_static(
     judged_failing = result.status in (Status.FAILED, Status.TIMEOUT)
     if not (judged_failing and result.snippet.upgraded and config.upgrade_failing == "static"):
         return result
+    if reordered(result):  # broken in any Python: no question of the browser
+        return replace(result, message=result.message + REORDERED)
     if in_cpython is not None and in_cpython.status is Status.FAILED:
         return replace(result, message=cpython.verdict_line(result, in_cpython))
     reason = result.message or result.status.value

@@ -108,6 +108,35 @@ PYTEST_ONLY = (
 )
 
 
+def reordered(result: SnippetResult) -> bool:
+    """Whether *result* failed only because its output shows the expected items of a set (or a
+    mapping made from one) in another order: a set of strings prints in the order of the string
+    hash seed, which changes from one CPython run to the next too (doctest passes or fails it at
+    random). Such an example is broken everywhere, not something the browser cannot do: asking
+    CPython made it "failed" or "kept static" ("Does not run in the browser") at random
+    (boolean.py's user guide)."""
+    if result.status is not Status.FAILED or result.exception != "OutputMismatch":
+        return False
+    difference = _DIFFERENCE.search(result.traceback)
+    if difference is None:
+        return False
+    want, got = (re.sub(r"(?m)^    ", "", difference[part]).strip() for part in ("want", "got"))
+    return want != got and "{" in want and sorted(_ITEM.findall(want)) == sorted(_ITEM.findall(got))
+
+
+#: the first failing example's expected and actual output in a transcript's traceback
+_DIFFERENCE = re.compile(
+    r"^Expected:\n(?P<want>(?:    .*\n|\n)+?)Got:\n(?P<got>(?:    .*\n|\n)*)", re.M
+)
+#: the items of a printed collection
+_ITEM = re.compile(r"[^\s,{}()\[\]]+")
+#: said after the message of an example :func:`reordered` finds
+REORDERED = (
+    " (the same items in another order: a set's order follows the string hash seed, which "
+    "changes from one run to the next in CPython too; show sorted(...) instead)"
+)
+
+
 def one_line(message: str) -> str:
     """An exception's message as one line: its lines joined (bigtree's "matplotlib not
     available. Please perform a" ended there, for the check and under the block for readers,
