@@ -125,6 +125,7 @@ class UpgradeExamples(SphinxTransform):
                 widgets[0].update_basic_atts(element)  # its ids (a label's target), its classes
                 element.parent.insert(element.parent.index(element), widgets)
                 element[REPLACED] = True
+        _setup_below_title(self.document)
         renumber(self.document, self.env, docname)
 
 
@@ -365,6 +366,25 @@ def _opted_out(document: nodes.document) -> bool:
             if body is not None and body.astext().strip().lower() in ("off", "false", "no"):
                 return True
     return False
+
+
+def _setup_below_title(document: nodes.document) -> None:
+    """Setup code written before the page's title (``.. testsetup::`` as a file's first lines)
+    goes under the title: its "Setup code (runs first)" toggle sat above the page's heading,
+    outside its section (boolean.py's user guide). It runs first wherever it is."""
+    section = next((c for c in document.children if isinstance(c, nodes.section)), None)
+    if section is None or not section.children or not isinstance(section[0], nodes.title):
+        return
+    setups = [
+        child
+        for child in document.children[: document.index(section)]
+        if isinstance(child, pyrun_block)
+        and child["pyrun"].options.hidden
+        and not child["pyrun"].options.in_order
+    ]
+    for child in setups:
+        document.remove(child)
+    section.insert(1, setups)
 
 
 def _widget(snippet: Snippet, original: nodes.Element | None) -> pyrun_block:

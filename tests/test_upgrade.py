@@ -1074,6 +1074,28 @@ def test_an_example_failing_in_cpython_too_fails_the_check(
     assert not any("CPython" in r["message"] for r in strict.values())
 
 
+def test_setup_written_before_the_title_is_shown_under_it(tmp_path: Path) -> None:
+    """A ``testsetup`` as a file's first lines: its "Setup code (runs first)" toggle sat above
+    the page's heading (boolean.py's user guide)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\npyrun_check = "off"\n'
+    )
+    (docs / "index.rst").write_text(
+        ".. testsetup:: *\n\n   answer = 42\n\nGuide\n=====\n\nText.\n\n>>> answer\n42\n"
+    )
+    build = sphinx_build(docs, tmp_path / "html")
+    assert build.status == 0, build.stderr
+    body = BeautifulSoup((tmp_path / "html" / "index.html").read_text(), "html.parser")
+    title, setup = body.find("h1"), body.find("details", class_="pyrun-setup")
+    assert title is not None and setup is not None
+    assert title.find_next("details", class_="pyrun-setup") is setup  # under the title
+    assert setup.find_parent("section") is title.find_parent("section")
+    assert "answer = 42" in setup.get_text()
+
+
 def test_a_kept_cpython_answer_is_asked_again_once_a_distribution_is_installed(
     tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
