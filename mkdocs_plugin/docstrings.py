@@ -18,7 +18,7 @@ from typing import Any
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import OptionError
 from pyrun_docs.executor import CANNOT_PARSE
-from pyrun_docs.locate import as_written, file_lines, locate_object
+from pyrun_docs.locate import as_written, file_lines, locate_object, transcript_at
 from pyrun_docs.options import SnippetOptions
 from pyrun_docs.render import render_snippet
 from pyrun_docs.snippet import Snippet, is_transcript, normalize_code
@@ -53,8 +53,11 @@ def upgrade_docstrings(
     snippets: list[Snippet] = []
     originals: dict[int, str] = {}
     # a highlighted block (pymdownx.highlight), or a bare <pre> where nothing highlights at build
-    # time (MkDocs' own themes highlight in the reader's browser), in the page's order
-    for block in soup.select("div.doc-object div.highlight, div.doc-object pre"):
+    # time (MkDocs' own themes highlight in the reader's browser), or ``>>>`` lines Markdown
+    # read as quotes, in the page's order
+    for block in soup.select(
+        "div.doc-object div.highlight, div.doc-object pre, div.doc-object blockquote"
+    ):
         if block.name == "pre" and block.find_parent("div", class_="highlight") is not None:
             continue  # the inside of a highlighted block, taken whole above
         if (
@@ -63,26 +66,32 @@ def upgrade_docstrings(
             or "doc-signature" in (block.get("class") or [])  # a signature: compiles, no example
         ):
             continue
-        code_tag = block.find("code")
-        text = (code_tag or block).get_text()
         owner = block.find_parent("div", class_="doc-object")
         anchor = _object_anchor(owner) if owner is not None else None
-        transcript = text.lstrip().startswith(">>>")
-        if anchor is None or not (
-            (doctest and transcript) or (python and not transcript and compiles(text))
-        ):
+        if anchor is None:
             continue
         name = str(anchor["id"])
-        try:
-            code, _ = normalize_code(text)
-        except OptionError:
-            continue
-        where = locate_object(name, code, search_paths)
-        file, line, module = where if where is not None else (path, 1, None)
-        if transcript and where is not None:
-            code = as_written(file, line, code)  # not as mkdocstrings trimmed it
-        if not transcript and not (where is not None and _fenced_as_python(file, line)):
-            continue  # mkdocstrings' HTML does not say a block's language: its docstring does
+        if block.name == "blockquote":
+            quoted = _quoted(block, name, search_paths) if doctest else None
+            if quoted is None:
+                continue
+            (file, line, module), code = quoted
+            transcript = True
+        else:
+            text = (block.find("code") or block).get_text()
+            transcript = text.lstrip().startswith(">>>")
+            if not ((doctest and transcript) or (python and not transcript and compiles(text))):
+                continue
+            try:
+                code, _ = normalize_code(text)
+            except OptionError:
+                continue
+            where = locate_object(name, code, search_paths)
+            file, line, module = where if where is not None else (path, 1, "")
+            if transcript and where is not None:
+                code = as_written(file, line, code)  # not as mkdocstrings trimmed it
+            if not transcript and not (where is not None and _fenced_as_python(file, line)):
+                continue  # mkdocstrings' HTML does not say a block's language: its docstring does
         problem = (
             (unparsable(code) if is_transcript(code) else (1, f"{CANNOT_PARSE} it: no >>> prompt"))
             if transcript
@@ -93,9 +102,9 @@ def upgrade_docstrings(
             warn(f"{file}:{line + at - 1}", f"this example stays a plain block: {reason}")
             continue
         options = (
-            SnippetOptions(session=name, module=module, docstring=name)
+            SnippetOptions(session=name, module=module or None, docstring=name)
             if transcript
-            else SnippetOptions(module=module)  # on its own, as a page's Python block
+            else SnippetOptions(module=module or None)  # on its own, as a page's Python block
         )
         snippet = Snippet(
             code=code,
@@ -113,6 +122,32 @@ def upgrade_docstrings(
     if not snippets:
         return html_text, [], {}
     return str(soup), snippets, originals
+
+
+def _quoted(
+    block: Any, name: str, search_paths: list[str]
+) -> tuple[tuple[str, int, str], str] | None:
+    """``>>>`` lines of *name*'s docstring that Markdown read as quotes three deep, with their
+    outputs as lazy lines (``<p>double(2)\n4</p>``): ``(where, the examples as written)``.
+
+    griffe reads a Google-style ``Example:`` section (not ``Examples:``) as an admonition of
+    Markdown text, as it reads a description: their examples showed as nested quotes, unchecked,
+    while doctest runs them (netutils: 41 of 407). The quotes lose the prompts, so the examples
+    are taken from the file, from the line of the first one on, one run of lines per paragraph.
+    ``None`` for anything else, or what is not found there as it was rendered."""
+    if block.find_parent("blockquote") is not None:
+        return None
+    inner = block.find("blockquote", recursive=False)
+    inner = inner.find("blockquote", recursive=False) if inner is not None else None
+    if inner is None or [t for t in inner.find_all(recursive=False) if t.name != "p"]:
+        return None
+    paragraphs = inner.find_all("p", recursive=False)
+    if not paragraphs:
+        return None
+    first = paragraphs[0].get_text().split("\n")[0].strip()
+    where = locate_object(name, f">>> {first}\n", search_paths)
+    code = transcript_at(where[0], where[1], len(paragraphs), first) if where else None
+    return (where, code) if where is not None and code is not None else None
 
 
 def documented_files(config: Any) -> list[Path] | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import sys
 import textwrap
 from functools import lru_cache
@@ -335,6 +336,35 @@ def as_written(path: str, line: int, code: str) -> str:
     while end < len(lines) and lines[end].strip() == "<BLANKLINE>":
         end += 1  # the output's last lines, <BLANKLINE>: rendered empty, then trimmed away
     return textwrap.dedent("\n".join(lines[start:end])).rstrip("\n") + "\n"
+
+
+def transcript_at(path: str, line: int, runs: int, first: str) -> str | None:
+    """The *runs* runs of ``>>>`` lines with their outputs written from line *line* of *path* on
+    (each ends at a blank line, or at the docstring's closing quotes), dedented; ``None`` unless
+    that line is ``>>> first`` and each run starts with a prompt."""
+    lines = file_lines(path)
+    number = line - 1
+    if not 0 <= number < len(lines) or _bare(lines[number]) != _bare(f">>> {first}"):
+        return None
+    taken: list[str] = []
+    end = len(lines)
+    for _ in range(runs):
+        while number < end and not lines[number].strip():
+            taken.append("")
+            number += 1
+        if number >= end or not lines[number].lstrip().startswith(">>>"):
+            return None
+        while number < end and lines[number].strip():
+            text = _CLOSING.split(lines[number], maxsplit=1)[0]
+            if text != lines[number]:  # the docstring ends on this line
+                end = number
+            taken.append(text)
+            number += 1
+    return textwrap.dedent("\n".join(taken).strip("\n")).rstrip() + "\n"
+
+
+#: a docstring's closing quotes
+_CLOSING = re.compile("\"\"\"|'''")
 
 
 def locate_object(name: str, code: str, search_paths: list[str]) -> tuple[str, int, str] | None:

@@ -932,6 +932,41 @@ def test_mkdocstrings_examples_are_judged_as_written_not_as_trimmed(
     assert code is not None and "doctest:" not in code.get_text()
 
 
+def test_examples_markdown_shows_as_quotes_are_upgraded(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """griffe reads a Google-style ``Example:`` section (not ``Examples:``) and a description as
+    Markdown, where ``>>>`` lines are quotes three deep: their examples showed as nested quotes
+    and went unchecked, while doctest runs them (netutils: 41 of 407). They are widgets, taken as
+    the file has them, in the docstring's session, in order."""
+    from test_mkdocs import mkdocs_build
+
+    root = mkdocstrings_site(
+        tmp_path / "quoted",
+        "# API\n\n::: upgrade_fixture.quoted.double\n",
+        "site_name: Quoted\nmarkdown_extensions:\n  - pymdownx.superfences\n"
+        "  - pymdownx.highlight\n",
+    )
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    soup = BeautifulSoup(build.read("index.html"), "html.parser")
+    assert not soup.select("div.doc-object blockquote")
+    written = [str(w["data-transcript"]) for w in soup.select("py-repl")]
+    assert written == [
+        ">>> double(2)\n4\n",
+        ">>> double(\"ab\")\n'abab'\n>>> for n in range(2):\n...     print(double(n))\n0\n2\n"
+        "\n>>> double(2) == 5\nFalse\n",
+        ">>> double(3)\n6\n",
+    ]
+    out = tmp_path / "check.json"
+    cache = str(check_dir(tmp_path))
+    assert main(["check", str(root / "docs"), "--json", str(out), "--cache-dir", cache, "-q"]) == 0
+    results = json.loads(out.read_text())["results"]
+    assert [(r["line"], r["status"]) for r in results] == [
+        (9, "passed"), (13, "passed"), (24, "passed")
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("highlight", ["  - pymdownx.highlight\n", ""])
 def test_docstring_examples_of_a_documented_module_s_members_are_upgraded(
     tmp_path: Path, runtime_cache: Path, highlight: str
