@@ -32,6 +32,10 @@ class Snippet:
             by doctest's output checker; ``None``: none is compared.
         origin: ``"pyrun"`` (written as a pyrun block) or ``"upgrade"`` (an existing example the
             ``upgrade`` setting turned into a snippet; one that fails may stay a static block).
+        tested: of an upgraded transcript, whether the docs' own doctest run runs it too: the
+            doctest builder never runs a ``pycon`` code block or a ``::`` literal block, so the
+            check does not run one again in the build's Python (:mod:`pyrun_docs.check.cpython`),
+            where it is not sandboxed (fs's examples wrote into the home folder).
         lines_exact: the code's lines are those of *path* from *line* on; ``False`` for one an
             include put there from a file not known (a hook's): every line of it is reported at
             *line*, the include's (its failures were reported past the end of the page).
@@ -46,6 +50,7 @@ class Snippet:
     expected: str | None = None
     origin: str = "pyrun"
     lines_exact: bool = True
+    tested: bool = True
 
     @property
     def location(self) -> str:

@@ -81,6 +81,9 @@ class Found:
             a group of its own, named after the object).
         docstring: the documented object whose docstring holds the block (with *module*).
         key: the adapter's handle on the block (its node), returned with the result.
+        tested: the docs' own doctest run runs it (the doctest builder, ``python -m doctest``):
+            ``False`` for a Sphinx ``pycon`` code block or ``::`` literal block, which only the
+            check runs (:attr:`pyrun_docs.snippet.Snippet.tested`).
     """
 
     kind: str
@@ -93,6 +96,7 @@ class Found:
     module: str | None = None
     docstring: str | None = None
     key: object = field(default=None, compare=False)
+    tested: bool = True
 
 
 @dataclass
@@ -195,6 +199,7 @@ def upgrade_page(
             index=0,
             options=options,
             origin="upgrade",
+            tested=block.tested,
             # a testcode block without a testoutput must print nothing, as the doctest builder
             # compares it with an empty output (its testoutput, when one follows, replaces this)
             expected="" if kind == "testcode" else None,

@@ -209,14 +209,15 @@ def _found(
     elif isinstance(node, nodes.doctest_block) or language in TRANSCRIPT_LANGUAGES:
         if "doctest" not in modes or not blocks:
             return None
-        return _found_as(node, "transcript", fallback, (blocks,))
+        tested = isinstance(node, nodes.doctest_block)  # the builder skips a pycon code block
+        return _found_as(node, "transcript", fallback, (blocks,), tested=tested)
     elif language in PYTHON_LANGUAGES and node.astext().lstrip().startswith(">>>"):
         # a console session in a Python block (Sphinx shows it as one): a pycon block to the
         # ``doctest`` mode, as MkDocs' python fences are (sqlparse's were left out without
         # ``python``, and with it alone became transcripts)
         if "doctest" not in modes or not blocks:
             return None
-        return _found_as(node, "transcript", fallback, (blocks,))
+        return _found_as(node, "transcript", fallback, (blocks,), tested=False)
     elif language in PYTHON_LANGUAGES and "python" in modes:
         if not compiles(node.astext()):
             return None  # a fragment or pseudo-code: not an example to run
@@ -226,7 +227,14 @@ def _found(
     return _found_as(node, kind, fallback)
 
 
-def _found_as(node: nodes.Element, kind: str, fallback: str, groups: tuple[str, ...] = ()) -> Found:
+def _found_as(
+    node: nodes.Element,
+    kind: str,
+    fallback: str,
+    groups: tuple[str, ...] = (),
+    *,
+    tested: bool = True,
+) -> Found:
     code = str(node["test"]) if "test" in node else node.astext()
     source = _source_of(node)
     documented = _documented(node)
@@ -255,6 +263,7 @@ def _found_as(node: nodes.Element, kind: str, fallback: str, groups: tuple[str, 
         hide=isinstance(node, nodes.comment) and kind not in ("testsetup", "testcleanup"),
         module=module,
         docstring=docstring,
+        tested=tested,
         key=node,
     )
 

@@ -1131,6 +1131,50 @@ def test_setup_written_before_the_title_is_shown_under_it(tmp_path: Path) -> Non
     assert "answer = 42" in setup.get_text()
 
 
+def test_only_examples_the_doctest_builder_runs_are_run_again_in_cpython(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """A ``pycon`` code block or a ``::`` literal block of ``>>>`` lines that fails in the
+    browser was run again in the build's Python, which the doctest builder never does: on the
+    build machine, not in a sandbox (fs's examples wrote into the home folder, and the next check
+    said "failed: FileExistsError"). Only what the builder runs is asked; the rest stays static
+    without blaming the browser."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    marks = {name: tmp_path / f"{name}.txt" for name in ("pycon", "literal", "doctest")}
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\n'
+    )
+
+    def example(name: str) -> str:
+        return (
+            f"   >>> import pathlib, subprocess\n"
+            f"   >>> pathlib.Path({str(marks[name])!r}).write_text('ran')\n   3\n"
+            "   >>> subprocess.run(['true']).returncode\n   0\n"
+        )
+
+    (docs / "index.rst").write_text(
+        "Page\n====\n\n.. code-block:: pycon\n\n"
+        + example("pycon")
+        + "\nA literal block::\n\n"
+        + example("literal")
+        + "\n.. doctest::\n\n"
+        + example("doctest")
+    )
+    out = tmp_path / "check.json"
+    main(["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])
+    results = json.loads(out.read_text())["results"]
+    assert [r["status"] for r in results] == ["static"] * 3, results
+    assert marks["doctest"].exists()  # asked: the builder runs it (it passes there: static)
+    assert not marks["pycon"].exists() and not marks["literal"].exists()
+    build = sphinx_build(docs, tmp_path / "html")
+    assert build.status == 0, build.stderr
+    page = (tmp_path / "html" / "index.html").read_text()
+    assert page.count("Does not run as shown in the browser: ") == 2
+    assert page.count("Does not run in the browser: ") == 1
+
+
 def test_a_kept_cpython_answer_is_asked_again_once_a_distribution_is_installed(
     tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

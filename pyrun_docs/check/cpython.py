@@ -13,8 +13,10 @@ there too is a failure; only one that passes there is the browser's problem and 
 
 Which examples: those the doctest builder runs itself, the ``>>>`` transcripts and ``testcode``
 blocks of a page and its docstrings' examples (upgraded by ``upgrade = ["doctest"]``; a docstring's
-with its module's globals, as the check runs it). Not upgraded ``python`` blocks (the doctest
-builder never runs them: illustrations often are not meant to), which stay static as before.
+with its module's globals, as the check runs it). Not upgraded ``python`` blocks, nor ``pycon``
+code blocks and ``::`` literal blocks of ``>>>`` lines (the doctest builder never runs them:
+illustrations often are not meant to, and here they would run on the build machine, not in a
+sandbox: fs's examples wrote into the home folder), which stay static as before.
 An example this Python cannot judge (a module it cannot import, a crash, its timeout) keeps the
 static verdict too: no failure without proof (a timeout is remembered, so an example that hangs
 everywhere costs its timeout once).
@@ -63,6 +65,7 @@ def candidate(result: SnippetResult, config: PyrunConfig) -> bool:
         and snippet.upgraded
         and result.status in (Status.FAILED, Status.TIMEOUT)
         and snippet.options.session is not None  # doctest kinds; upgraded python blocks have none
+        and snippet.tested  # not a pycon block the doctest builder never runs: not run here
         and not reordered(result)  # a failure in any Python (kept_static says why)
     )
 
@@ -104,13 +107,14 @@ def cross_check(
     for page in sorted(pages):
         if page > last:
             break
-        tested = [
-            s for s in pages[page] if s.upgraded and (s.judged_by_doctest or s.options.hidden)
-        ]
+        # what the builder runs: not a pycon block it never runs (run on the build machine,
+        # fs's examples wrote into the home folder)
+        ran = [s for s in pages[page] if s.upgraded and s.tested]
+        tested = [s for s in ran if s.judged_by_doctest or s.options.hidden]
         units: set[object] = {unit_of(s, config) for s in tested}
         units |= {unit_of(s, config) for s in wanted.get(page, {}).values()}
         if units:
-            jobs.append((page, unit_runs(pages[page], config, units)))
+            jobs.append((page, unit_runs(ran, config, units)))
     for page, run, raw in _run_all(jobs, config):
         snippet = run.snippet
         if snippet.index not in wanted.get(page, {}):
