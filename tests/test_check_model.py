@@ -552,6 +552,33 @@ def test_one_docstring_example_shown_on_several_pages_fails_once() -> None:
     assert "3 failed: 3 snippets" in text  # each page's widget still counts
 
 
+def test_a_docstring_shown_twice_on_a_page_fails_once_not_after_itself() -> None:
+    """A docstring rendered twice on one page (langcodes' ``Language.find`` and its alias
+    ``find``): its failure was told twice, the second "after an earlier example of its session
+    failed" naming itself, and "shown too on 1 more page" named the page reported."""
+    from dataclasses import replace
+
+    from pyrun_docs.check.api import after_failure
+    from pyrun_docs.options import SnippetOptions
+
+    options = SnippetOptions(session="default", module="m", docstring="m.find")
+    first = Snippet(">>> find()\n1\n", "m.py", 13, "api", 0, options, origin="upgrade")
+    shown = [first, replace(first, index=1), replace(first, page="other", index=0)]
+    raised = "ModuleNotFoundError: No module named 'language_data'"
+    results = {
+        (s.page, s.index): SnippetResult(s, Status.FAILED, raised, "ModuleNotFoundError")
+        for s in shown
+    }
+    page = shown[:2]
+    told = [
+        after_failure(results[("api", s.index)], "api", page, results, PyrunConfig()) for s in page
+    ]
+    assert [r.message for r in told] == [raised, raised]  # not "after" itself
+    text = format_summary(CheckReport(results=[*told, results[("other", 0)]], seconds=1.0))
+    assert text.count(f"m.py:13: failed: {raised}") == 1, text
+    assert "    shown 2 times on its page; shown too on 1 more page: other" in text, text
+
+
 def test_fails_in_cpython_too_is_not_fooled_by_a_quoted_earlier_failure() -> None:
     """The note naming an earlier failure of the session quotes its message, which may count
     "(and 1 more failing example)": that is not this snippet's count (dateutil)."""

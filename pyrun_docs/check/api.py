@@ -315,7 +315,10 @@ def after_failure(
             and member.options.docstring is not None
             and member.options.docstring != result.snippet.options.docstring
         )
-        if earlier is None or other_docstring:
+        # the same example shown again (a docstring rendered twice on the page: langcodes'
+        # ``find`` and ``Language.find``) did not fail after itself
+        again = (member.path, member.line) == (result.snippet.path, result.snippet.line)
+        if earlier is None or other_docstring or again:
             continue
         cause = (earlier.message or earlier.status.value).splitlines()[0]
         if earlier.status is Status.ERROR:

@@ -167,7 +167,10 @@ def grouped_failures(
             others = [where(r) if where else r.location for r in group[1:]]
             what = "more snippet"
         else:
-            others = list(dict.fromkeys(r.snippet.page for r in group[1:]))
+            page = result.snippet.page
+            others = list(
+                dict.fromkeys(r.snippet.page for r in group[1:] if r.snippet.page != page)
+            )
             what = "more page"
         more = len(others) - _SAME_ERROR_SHOWN
         elsewhere = (
@@ -178,6 +181,13 @@ def grouped_failures(
             if others
             else ""
         )
+        if result.status is not Status.ERROR:
+            # a docstring rendered twice on one page (a method and its module-level alias) was
+            # "shown too on 1 more page" naming the page reported
+            here = sum(r.snippet.page == result.snippet.page for r in group)
+            if here > 1:
+                twice = f"shown {here} times on its page"
+                elsewhere = f"{twice}; {elsewhere}" if elsewhere else twice
         told.append((result, elsewhere))
     return told
 
