@@ -83,6 +83,13 @@ def _search(path: str, hint: int, code: str) -> int:
     return best
 
 
+def written_at(path: str, line: int, code: str) -> bool:
+    """Whether line *line* of *path* is *code*'s first line (as :func:`_search` compares)."""
+    wanted = [_unescaped(ln.strip()) for ln in code.splitlines() if ln.strip()]
+    lines = file_lines(path)
+    return bool(wanted) and 1 <= line <= len(lines) and _bare(lines[line - 1]) == wanted[0]
+
+
 def _run_length(lines: tuple[str, ...], number: int, wanted: list[str]) -> int:
     """How many of *wanted* (non-blank code lines) follow each other from line *number* on."""
     matched = 0

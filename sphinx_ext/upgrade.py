@@ -26,7 +26,14 @@ from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
 from pyrun_docs.executor import CANNOT_PARSE
-from pyrun_docs.locate import DOCSTRING, display_path, inherited_module, locate, module_of
+from pyrun_docs.locate import (
+    DOCSTRING,
+    display_path,
+    inherited_module,
+    locate,
+    module_of,
+    written_at,
+)
 from pyrun_docs.snippet import Snippet
 from pyrun_docs.upgrade import (
     CODE_WITH_PROMPTS,
@@ -239,6 +246,10 @@ def _found_as(
     source = _source_of(node)
     documented = _documented(node)
     path, line = locate(source, node.line, code, fallback, ".".join(filter(None, documented)))
+    if not node.source and DOCSTRING not in (source or "") and not written_at(path, line, code):
+        # content a directive generated (pygments' lexer docs, ViewList(source="")): its line
+        # counts in that text (lexers.rst:6284 of a 69-line file); the page's line before it
+        line = _line_before(node, source) or 1
     options = node.get("options") or {}
     flags = tuple((_FLAG_NAMES[f], bool(on)) for f, on in options.items() if f in _FLAG_NAMES)
     groups = tuple(node.get("groups") or ()) or groups
@@ -297,6 +308,18 @@ def _documented(node: nodes.Element) -> tuple[str, str]:
     if signature is None:
         return "", ""
     return str(signature.get("module") or ""), str(signature.get("fullname") or "")
+
+
+def _line_before(node: nodes.Element, source: str | None) -> int | None:
+    """The line of the last element of *source* before *node* in its document (what a
+    directive generated has no line of the page's)."""
+    line: int | None = None
+    for other in node.document.findall(nodes.Element) if node.document is not None else ():
+        if other is node:
+            break
+        if other.source == source and other.line:
+            line = other.line
+    return line
 
 
 def _source_of(node: nodes.Element) -> str | None:

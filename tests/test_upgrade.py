@@ -1175,6 +1175,47 @@ def test_only_examples_the_doctest_builder_runs_are_run_again_in_cpython(
     assert page.count("Does not run in the browser: ") == 1
 
 
+GENERATING_EXTENSION = """
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from docutils.statemachine import ViewList
+from sphinx.util.nodes import nested_parse_with_titles
+
+TEXT = "".join(f"Filler line {n}.\\n\\n" for n in range(200)) + ">>> 2 + 2\\n5\\n"
+
+
+class Generated(Directive):
+    def run(self):
+        node = nodes.compound()
+        nested_parse_with_titles(self.state, ViewList(TEXT.split("\\n"), source=""), node)
+        return node.children
+
+
+def setup(app):
+    app.add_directive("generated", Generated)
+"""
+
+
+def test_an_example_a_directive_generated_is_reported_within_its_page(tmp_path: Path) -> None:
+    """Text a directive generates and parses (pygments' lexer docs: ``ViewList(lines,
+    source="")``) has lines counted in that text: ``docs/lexers.rst:6284`` of a 69-line file.
+    Reported at the page's line before it."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "gen_ext.py").write_text(GENERATING_EXTENSION)
+    (docs / "conf.py").write_text(
+        "import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n"
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext", "gen_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\n'
+    )
+    (docs / "index.rst").write_text("Page\n====\n\nText.\n\n.. generated::\n")
+    out = tmp_path / "check.json"
+    main(["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])
+    (result,) = json.loads(out.read_text())["results"]
+    assert result["status"] == "failed" and result["path"].endswith("index.rst")
+    assert result["line"] == 4, result  # "Text.", the last line of the page before it
+
+
 def test_a_kept_cpython_answer_is_asked_again_once_a_distribution_is_installed(
     tmp_path: Path, runtime_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
