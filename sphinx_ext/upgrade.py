@@ -292,7 +292,9 @@ def _skipped(app: Any, condition: str, node: nodes.Element) -> bool:
         logger.warning(
             f"pyrun: the :skipif: condition {condition!r} failed ({type(exc).__name__}: {exc}); "
             "the block stays as it is",
-            location=node,
+            # as the rest says where: relative to the working folder (Sphinx writes the
+            # node's absolute source)
+            location=f"{display_path(str(node.source))}:{node.line}" if node.source else node,
             type="pyrun",
             subtype="upgrade",
         )

@@ -396,6 +396,34 @@ def test_a_block_whose_every_example_is_skipped_is_skipped(
     ], results
     printed = capsys.readouterr()
     assert "passed, 3 skipped: 4 snippets (1 doctest example)" in printed.out + printed.err
+    # the reason names what the block says (a :pyversion: block has no +SKIP to find)
+    assert [r["message"].split("(")[-1] for r in results if r["status"] == "skipped"] == [
+        "its +SKIP option, or a :pyversion: the build's Python does not meet)",
+        "its +SKIP option, or a :pyversion: the build's Python does not meet)",
+        "+SKIP)",
+    ]
+
+
+def test_a_skipif_condition_that_fails_is_an_error_at_its_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``:skipif:`` runs in the build's Python, as in the doctest builder (which crashes on one
+    that raises): an error naming the block, relative like every other result (it was absolute)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\n'
+    )
+    (docs / "index.rst").write_text(
+        "Page\n====\n\n.. doctest::\n   :skipif: undefined_name\n\n   >>> 1\n   1\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    status = main(["check", "docs", "--cache-dir", str(check_dir(tmp_path)), "-q"])
+    printed = capsys.readouterr()
+    assert status == 1
+    told = "docs/index.rst:4: error: the :skipif: condition 'undefined_name' failed (NameError"
+    assert re.search(f"^{re.escape(told)}", printed.out + printed.err, re.M), printed
 
 
 def test_progress_shows_the_verdict_after_the_second_opinion(

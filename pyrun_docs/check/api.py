@@ -236,13 +236,19 @@ def _triage(
                 settle(page, skipped(snippet, "skipped (check: skip)"))
             elif snippet.is_transcript and not example_count(snippet.code, snippet.skips_examples):
                 # as doctest skips them: reported so, not "passed" (its verified output showed
-                # the examples and nothing they print)
-                settle(page, skipped(snippet, "skipped: doctest skips every example (+SKIP)"))
+                # the examples and nothing they print); a whole block's skip is its directive's
+                # +SKIP option, or the :pyversion: Sphinx turns into one
+                why = SKIPS_BLOCK if snippet.skips_examples else "+SKIP"
+                settle(page, skipped(snippet, f"skipped: doctest skips every example ({why})"))
             elif runtime_of(snippet, config) == micropython.RUNTIME:
                 micro.setdefault(page, []).append(snippet)  # run by MicroPython's own harness
             else:
                 runnable.setdefault(page, []).append(snippet)
     return runnable, micro
+
+
+#: why doctest skips a whole block (Sphinx turns an unmet ``:pyversion:`` into ``+SKIP``)
+SKIPS_BLOCK = "its +SKIP option, or a :pyversion: the build's Python does not meet"
 
 
 def _run_jobs(
