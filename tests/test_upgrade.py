@@ -404,6 +404,24 @@ def test_a_block_whose_every_example_is_skipped_is_skipped(
     ]
 
 
+def test_a_failure_in_a_blocks_other_group_names_that_group(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """``.. doctest:: g1, g2`` failing in g2 only: the doctest builder says "in g2"; the check
+    said nothing, while the page's widget is g1's, which passes."""
+    page = (
+        ".. testsetup:: g1\n\n   base = 1\n\n.. testsetup:: g2\n\n   base = 2\n\n"
+        ".. doctest:: g1, g2\n\n   >>> base + 110\n   111\n"
+    )
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    assert status == 1
+    (failure,) = [r for r in results if r["status"] == "failed"]
+    first = failure["message"].split("\n")[0]
+    assert first.endswith("(in its doctest group g2)"), failure
+    passed = [r for r in results if r["status"] == "passed" and r["line"] == failure["line"]]
+    assert passed and "group" not in passed[0]["message"]
+
+
 def test_a_skipif_condition_that_fails_is_an_error_at_its_block(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

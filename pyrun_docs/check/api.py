@@ -354,15 +354,28 @@ def _page_verdicts(
     static or failed as CPython said, then skipped where its group's setup failed."""
     return after_setup(
         [
-            kept_static(
-                after_failure(results[(page, s.index)], page, snippets, results, config),
-                config,
-                in_cpython.get((page, s.index)),
+            in_group(
+                kept_static(
+                    after_failure(results[(page, s.index)], page, snippets, results, config),
+                    config,
+                    in_cpython.get((page, s.index)),
+                )
             )
             for s in snippets
         ],
         config,
     )
+
+
+def in_group(result: SnippetResult) -> SnippetResult:
+    """A failure of a block's copy in another of its doctest groups (``.. doctest:: g1, g2``)
+    names that group, as the doctest builder does ("in g2"): the page's widget is the first
+    group's, which may well pass (it showed 111 where the report said 112 was got)."""
+    session = result.snippet.options.session
+    if not (result.snippet.options.repeated and session and result.failed):
+        return result
+    first, newline, rest = result.message.partition("\n")
+    return replace(result, message=f"{first} (in its doctest group {session}){newline}{rest}")
 
 
 def without_project(result: SnippetResult, unbuilt: Mapping[str, str]) -> SnippetResult:
