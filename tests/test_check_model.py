@@ -476,6 +476,17 @@ def test_snippets_unchecked_for_one_reason_are_told_once() -> None:
     )
     assert "docs/p.rst:95: failed: ZeroDivisionError" in text
     assert "1 failed, 8 errors: 9 snippets" in text  # unjudged is no failure
+    # one reason with the advice for each kind of block (a setup block, an example) is one reason
+    # (pybtex's "pyyaml cannot be fetched" was told twice)
+    from pyrun_docs.check.verdict import SKIP_ADVICE
+
+    kinds = [
+        SnippetResult(snip(i, "x = 1\n", line=i + 1), Status.ERROR, f"{reason}, or {advice}")
+        for i, advice in enumerate(SKIP_ADVICE)
+    ]
+    text = format_summary(CheckReport(results=kinds, seconds=1.0))
+    assert text.count(reason) == 1, text
+    assert "the same for 2 more snippets: docs/p.rst:2, docs/p.rst:3" in text
 
 
 def test_the_progress_bar_ends_with_the_reports_counts() -> None:

@@ -18,6 +18,7 @@ from pyrun_docs.executor import example_count
 from pyrun_docs.words import plural
 
 from .results import KEPT_STATIC, SETUP_FAILED, STATUS_ORDER, CheckReport, SnippetResult, Status
+from .verdict import without_advice
 
 BAR_WIDTH = 28
 
@@ -150,7 +151,7 @@ def grouped_failures(
 
     def key(result: SnippetResult) -> tuple[str, ...]:
         if result.status is Status.ERROR:
-            return ("error", result.message)
+            return ("error", without_advice(result.message))
         # one docstring example shown on several pages (inherited members): one failure, not the
         # same line once per page without naming it (griffe's docs: one example 20 times)
         return ("example", result.location, result.message)

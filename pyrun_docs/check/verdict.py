@@ -167,10 +167,27 @@ def skip_advice(snippet: Snippet) -> str:
     ``check: skip`` option; an upgraded example has no options of ours (it is the project's
     own block, maybe in a docstring), so doctest's ``+SKIP`` or the ``no-pyrun`` class."""
     if not snippet.upgraded:
-        return "mark the snippet `check: skip`"
+        return SKIP_ADVICE[0]
     if snippet.is_transcript:
-        return "add `# doctest: +SKIP` to its examples"
-    return "give the block the `no-pyrun` class"
+        return SKIP_ADVICE[1]
+    return SKIP_ADVICE[2]
+
+
+#: :func:`skip_advice`'s answers, for each kind of snippet
+SKIP_ADVICE = (
+    "mark the snippet `check: skip`",
+    "add `# doctest: +SKIP` to its examples",
+    "give the block the `no-pyrun` class",
+)
+
+
+def without_advice(message: str) -> str:
+    """*message* without the :func:`skip_advice` at its end: the reason, the same for snippets
+    of different kinds (pybtex's "pyyaml cannot be fetched" was told twice, once per advice)."""
+    for advice in SKIP_ADVICE:
+        if message.endswith(f", or {advice}"):
+            return message[: -len(f", or {advice}")]
+    return message
 
 
 def skipped(snippet: Snippet, reason: str) -> SnippetResult:
