@@ -20,6 +20,8 @@
 
 /** @type {any} */
 let executor = null;
+/** @type {any} the executor's module (pyrun_executor), for its functions */
+let executorModule = null;
 /** @type {Promise<void> | null} */
 let booting = null;
 /** @type {Int32Array | null} */
@@ -482,6 +484,7 @@ async function boot(msg) {
   );
   settleSnapshot(pyodide, how, msg, snap); // before any reader code
   const module = pyodide.pyimport("pyrun_executor");
+  executorModule = module;
   const emit = (/** @type {string} */ text) => post(JSON.parse(text));
   executor = module.Executor.callKwargs(emit, { output_limit: msg.outputLimit });
   const seconds = (performance.now() - started) / 1000;
@@ -633,14 +636,14 @@ async function loadPackagesFor(msg) {
   }
   const wanted = new Set(lock.site || []);
   for (const text of String(msg.packages || "").split(/[\s,]+/)) if (text) wanted.add(canonicalName(text));
+  // what the code imports, found as the check finds it (a transcript's statements, without
+  // its prompts: Pyodide's find_imports could not parse it, so its packages never loaded)
   /** @type {string[]} */
   let imports = [];
-  try {
-    const found = pyodideAPI.pyodide_py.code.find_imports(msg.code);
+  if (executorModule) {
+    const found = executorModule.imports_of(String(msg.code), Boolean(msg.transcript));
     imports = found.toJs();
     found.destroy();
-  } catch {
-    // a syntax error: the run itself reports it
   }
   if (msg.module) imports.push(String(msg.module).split(".")[0]); // its namespace's module
   const elsewhere = imports.filter((module) => !byImport.has(module));

@@ -1520,6 +1520,43 @@ def prompt_lines(text: str) -> list[tuple[int, str]]:
     return found
 
 
+def transcript_source(code: str) -> str:
+    """The statements of a ``>>>`` transcript, prompts removed, expected outputs dropped.
+
+    The lines are those doctest's parser takes as source (:func:`prompt_lines`), comment-only
+    and bare ``>>>`` lines included, so the executor can name an example's line in what the
+    reader edits.
+    """
+    return "\n".join(text for _, text in prompt_lines(code)) + "\n"
+
+
+def imports_of(code: str, transcript: bool = False) -> list[str]:
+    """The top-level modules *code* imports, anywhere in it (a *transcript*'s statements'):
+    what the browser loads packages for before a run, as the check plans a page with it. The
+    browser asked Pyodide's ``find_imports`` about the transcript itself, which does not parse
+    with its prompts: its packages were never loaded (humanize's ``import dateutil`` example
+    passed the check, then failed for readers with ModuleNotFoundError). Code that does not
+    parse (an example expecting a SyntaxError) is read line by line."""
+    import ast
+    import re
+
+    source = transcript_source(code) if transcript else code
+    if "import" not in source:
+        return []
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        lines = re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", source, re.MULTILINE)
+        return sorted(set(lines))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return sorted(found)
+
+
 def _editor_line(transcript: str, line: int) -> int:
     """Line *line* (1-based) of a transcript as a line of the prompt-less code a reader edits."""
     return max(sum(1 for index, _ in prompt_lines(transcript) if index < line), 1)

@@ -16,7 +16,6 @@ error for the snippets that need it, never a silent download.
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import json
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from .errors import PyrunError
+from .executor import imports_of
 from .snippet import Snippet
 
 if TYPE_CHECKING:
@@ -189,8 +189,6 @@ def lock_closure(packages: Mapping[str, Mapping[str, Any]], names: Iterable[str]
 
 # --- detection and the store -------------------------------------------------------------------
 
-_IMPORT_LINE = re.compile(r"^\s*(?:>>>\s*)?(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
-
 
 class PackageError(PyrunError):
     """A package a snippet needs cannot be provided from a verified wheel."""
@@ -206,35 +204,25 @@ def normalize(name: str) -> str:
 
 
 def snippet_imports(snippet: Snippet) -> set[str]:
-    """What a snippet imports: its code's imports, and the module its namespace copies."""
-    found = detect_imports(snippet.source)
+    """What a snippet imports: its code's imports, and the module its namespace copies (as
+    the browser's worker finds them, with the same function)."""
+    found = set(_imports_of(snippet.code, snippet.is_transcript))
     if snippet.options.module:
         found.add(snippet.options.module.split(".")[0])
     return found
 
 
 def detect_imports(code: str) -> set[str]:
-    """Top-level module names a snippet imports (anywhere in it, like Pyodide's own detection)."""
-    return set(_imports_of(code))
+    """Top-level module names *code* imports (anywhere in it, like Pyodide's own detection)."""
+    return set(_imports_of(code, False))
 
 
 @functools.lru_cache(maxsize=8192)
-def _imports_of(code: str) -> frozenset[str]:
-    """:func:`detect_imports`, parsed once per code (a check asks for each snippet three times:
-    resolving the site's packages, planning its page and keying its result)."""
-    if "import" not in code:
-        return frozenset()
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return frozenset(_IMPORT_LINE.findall(code))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module.split(".")[0])
-    return frozenset(found)
+def _imports_of(code: str, transcript: bool) -> frozenset[str]:
+    """:func:`pyrun_docs.executor.imports_of`, parsed once per code (a check asks for each
+    snippet three times: resolving the site's packages, planning its page and keying its
+    result)."""
+    return frozenset(imports_of(code, transcript))
 
 
 class PackageIndex:

@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from .errors import OptionError
-from .executor import Example, parse_transcript, prompt_lines
+from .executor import Example, parse_transcript, transcript_source
 from .options import SnippetOptions
 
 PROMPT = ">>> "
@@ -126,13 +126,3 @@ def is_transcript(code: str) -> bool:
     # than a later one, zope.interface's adapter.rst, was not a transcript)
     first = next((ln for ln in code.splitlines() if ln.strip()), "").lstrip()
     return first.startswith(PROMPT) or first.rstrip() == ">>>"
-
-
-def transcript_source(code: str) -> str:
-    """The statements of a ``>>>`` transcript, prompts removed, expected outputs dropped.
-
-    The lines are those doctest's parser takes as source (:func:`pyrun_docs.executor.prompt_lines`),
-    comment-only and bare ``>>>`` lines included, so the executor can name an example's line in
-    what the reader edits.
-    """
-    return "\n".join(text for _, text in prompt_lines(code)) + "\n"

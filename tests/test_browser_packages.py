@@ -69,6 +69,29 @@ def test_project_and_its_pypi_dependency_import_in_the_browser(
     assert "Loading" not in page.inner_text("#pyrun-0 .pyrun-output")
 
 
+def test_a_transcript_loads_the_packages_it_imports(
+    page: Any, tmp_path: Path, runtime_cache: Path, serve: Any
+) -> None:
+    """A ``>>>`` example importing a package of the site's (not loaded for every snippet):
+    the worker asked Pyodide's ``find_imports`` about the transcript with its prompts, which
+    does not parse, so nothing was loaded: the check passed (and showed a verified output), the
+    reader's Run failed with ModuleNotFoundError (humanize's ``import dateutil``)."""
+    shutil.copytree(ROOTS / "project", tmp_path / "project")
+    docs = tmp_path / "project" / "docs"
+    with (docs / "conf.py").open("a") as conf:
+        conf.write('pyrun_upgrade = ["doctest"]\n')
+    (docs / "index.rst").write_text(
+        "Transcript\n==========\n\n>>> import six\n>>> six.ensure_str(b'abc')\n'abc'\n"
+    )
+    build = sphinx_build(docs, tmp_path / "html")
+    assert build.status == 0, build.stderr
+    lock = json.loads((tmp_path / "html" / "_static" / "pyrun" / "pyrun-lock.json").read_text())
+    assert "six" in lock["packages"] and "six" not in lock["site"]
+    page.goto(serve(tmp_path / "html") + "index.html")
+    output = run(page, "pyrun-0")
+    assert "'abc'" in output and "Error" not in output, output
+
+
 @pytest.mark.parametrize("damage", ["missing", "changed"])
 def test_a_wheel_that_fails_to_load_is_named(
     page: Any, project_site: Path, serve: Any, tmp_path: Path, damage: str

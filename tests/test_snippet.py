@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pyrun_docs.errors import OptionError
-from pyrun_docs.snippet import Snippet, normalize_code, transcript_source
+from pyrun_docs.executor import transcript_source
+from pyrun_docs.snippet import Snippet, normalize_code
 
 
 def test_normalize_dedents_and_counts_leading_blank_lines() -> None:
