@@ -449,6 +449,8 @@ def test_a_set_shown_in_another_order_fails_whatever_cpython_says() -> None:
     verdict = kept_static(shuffled, config, passed_in_cpython)
     assert verdict.status is Status.FAILED
     assert "another order" in verdict.message and "sorted(" in verdict.message
+    wrapped = mismatch("{'apple': 1, 'banana': 2}", "{'apple': 1,\n     'banana': 2}")
+    assert kept_static(wrapped, config, passed_in_cpython).status is Status.STATIC  # same order
     for other in ("{'apple', 'cherry'}", "['banana', 'apple']"):  # other items; not a set
         different = mismatch(
             "{'apple', 'banana'}" if "{" in other else "['apple', 'banana']", other
