@@ -64,10 +64,9 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
         (r.snippet.page, r.snippet.index): r for r in report.results
     }
 
-    def where(result: SnippetResult) -> str:
-        return _place(app, result.snippet.path, result.line or result.snippet.line)
-
-    for result, elsewhere in grouped_failures(report, where):  # one shared reason: one warning
+    # the other places of a shared reason are named as the warning's own location is (they
+    # were relative to the docs folder, it to the working folder: docs/index.rst:8 then other.rst:4)
+    for result, elsewhere in grouped_failures(report):  # one shared reason: one warning
         text = describe_failure(result, elsewhere).split(": ", 1)[1]  # Sphinx adds the location
         logger.warning(
             f"pyrun: {text}",
