@@ -966,9 +966,18 @@ class Executor:
         if isinstance(exc, SyntaxError) and exc.filename == filename:
             line = exc.lineno
         report = traceback.TracebackException(type(exc), exc, tb)
-        # frames of this module at the end (our stdin, display) are not the reader's business
-        while len(report.stack) > 1 and report.stack[-1].filename == _HERE:
-            del report.stack[-1]
+        # frames of this module at the end (our stdin, display, the name lookup that fails as
+        # offline) are not the reader's business, in the exceptions it chains either
+        chain: list[traceback.TracebackException | None] = [report]
+        seen: set[int] = set()
+        while chain:
+            part = chain.pop()
+            if part is None or id(part) in seen:
+                continue
+            seen.add(id(part))
+            while len(part.stack) > 1 and part.stack[-1].filename == _HERE:
+                del part.stack[-1]
+            chain += [part.__cause__, part.__context__]
         text = "".join(report.format())
         message = str(exc)
         if isinstance(exc, SyntaxError) and isinstance(exc.msg, str):
