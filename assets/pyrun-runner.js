@@ -557,6 +557,11 @@ class OutputMixin extends HTMLElement {
     } else if (result.error && !result.expected) {
       // a transcript's failures were shown where they happened (`shown`)
       if (!result.error.shown) this.appendText(result.error.traceback || result.error.message, "pyrun-stderr");
+      if (result.offline && !String(result.error.message).includes("has no network")) {
+        // the code caught the lookup's error and failed later, saying nothing of the network
+        const hosts = result.offline.slice(0, 3).join(", ");
+        this.appendText(`(It looked up ${hosts}: Python in the browser has no network.)\n`, "pyrun-stderr");
+      }
       this.markLine(result.error.editor_line ?? result.error.line);
       this.setStatus(`Error (${secs} s)`);
     } else {

@@ -693,6 +693,7 @@ class Executor:
         _restore_context(self._contexts.get(session) if session is not None else None)
         error: dict[str, Any] | None = None
         matched = False
+        _OFFLINE.clear()
         started = _monotonic()
         global _RUNNING
         _RUNNING = (self.emit, run_id)
@@ -728,6 +729,8 @@ class Executor:
             "error": error,
             "seconds": round(_monotonic() - started, 4),
         }
+        if _OFFLINE:
+            result["offline"] = sorted(set(_OFFLINE))
         if raises:
             if matched:
                 result["ok"] = True
@@ -1952,6 +1955,9 @@ class _BackendFinder:
         exec(_MPL_BACKEND_SOURCE, module.__dict__)
 
 
+#: the host names the running snippet looked up in vain (its result names them when it fails:
+#: feedparser catches the network's error itself, then fails with "no attribute 'title'")
+_OFFLINE: list[str] = []
 #: what looking up a host name raises in the browser, as in CPython on a machine offline
 NO_DNS = "Temporary failure in name resolution (Python in the browser has no network: {host!r})"
 
@@ -1980,6 +1986,7 @@ def _no_name_lookups() -> None:
             if name.lower().rstrip(".").rsplit(".", 1)[-1] == "localhost":
                 found = lookup("127.0.0.1", *args, **kwargs)
                 return (name, [], found[2]) if lookup.__name__ == "gethostbyname_ex" else found
+            _OFFLINE.append(name)
             raise socket.gaierror(getattr(socket, "EAI_AGAIN", -3), NO_DNS.format(host=name))
 
         looked_up._pyrun = True

@@ -280,6 +280,28 @@ def test_multiline_edit_runs_as_typed(
     assert output(page, "pyrun-7").strip() == "edited 54"
 
 
+def test_a_failure_after_a_caught_name_lookup_says_there_is_no_network(
+    page: Any, site_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    """Code that catches the lookup's error itself fails later saying nothing of the network
+    (feedparser: "no attribute 'title'"): the output says what it looked up."""
+    open_page(page, site_url + "index.html", stored_snapshot)
+    focus_editor(page, "pyrun-7")
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("import socket")
+    page.keyboard.press("Enter")
+    page.keyboard.type("try: feed = socket.getaddrinfo('example.org', 80)")
+    page.keyboard.press("Enter")
+    page.keyboard.type("except OSError: feed = None")
+    page.keyboard.press("Enter")
+    page.keyboard.type("feed.title")
+    result = click_run(page, "pyrun-7")
+    assert result["ok"] is False and result["offline"] == ["example.org"], result
+    text = output(page, "pyrun-7")
+    assert "AttributeError" in text
+    assert "(It looked up example.org: Python in the browser has no network.)" in text, text
+
+
 def test_snippets_without_session_are_isolated(
     page: Any, site_url: str, stored_snapshot: StoredSnapshot
 ) -> None:

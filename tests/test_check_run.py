@@ -83,6 +83,9 @@ def semantics(runtime_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "\n\nimport asyncio\nawait asyncio.sleep(0.01)\nprint('top-level await works')",
         "\n\nimport socket  # another page, another interpreter\nsocket.gethostbyname('a.invalid')",
         "\n\nimport urllib.request\nurllib.request.urlopen('http://b.invalid/')",
+        "\n\nimport socket as net\ntry:\n    title = net.getaddrinfo('c.invalid', 80) and 'x'\n"
+        "except OSError:  # caught: the failure later says nothing of the network\n"
+        "    title = None\nprint(title.upper())",
     )
     folder = check_dir(tmp_path_factory.mktemp("semantics"))
     pages = pages_of(main=main, other=other)
@@ -161,6 +164,9 @@ def test_no_stdin_no_network_but_await(semantics: CheckReport) -> None:
     chained = results["import urllib.request"]  # URLError, from the lookup's gaierror
     assert chained.exception == "URLError" and "has no network: 'b.invalid'" in chained.message
     assert "During handling" in chained.traceback and "pyrun_executor" not in chained.traceback
+    caught = results["import socket as net"]
+    assert caught.exception == "AttributeError", caught
+    assert caught.message.endswith("(it looked up c.invalid: the browser has no network)")
     assert not semantics.ok and semantics.boots >= 2
 
 

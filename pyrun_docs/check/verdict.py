@@ -84,6 +84,11 @@ def judge(
     first = one_line(str(error.get("message") or ""))
     if kind == "NameError" and "'getfixture'" in first:
         first += f" ({PYTEST_ONLY})"
+    offline = raw.get("offline")
+    if isinstance(offline, list) and offline and "has no network" not in first:
+        # the code caught the lookup's error itself and failed later, saying nothing of it
+        hosts = ", ".join(str(h) for h in offline[:3])
+        first += f" (it looked up {hosts}: the browser has no network)"
     line = error.get("line")
     return SnippetResult(
         snippet,
