@@ -542,6 +542,8 @@ def test_a_docstrings_failure_is_not_tied_to_another_docstrings() -> None:
     ]
     assert "m.py:11" in tied[1].message  # the same docstring's
     assert "earlier" not in tied[2].message  # another docstring's: not named
+    syntax = SnippetResult(page[2], Status.FAILED, "SyntaxError: invalid syntax", "SyntaxError")
+    assert after_failure(syntax, "api", page, failed, config) == syntax  # its own, whatever ran
 
 
 def test_a_failure_after_an_unchecked_snippet_of_its_session_is_unchecked_too() -> None:

@@ -312,7 +312,7 @@ def after_failure(
     IPv6 error later on the page); nor one in another docstring, for a docstring's example
     (doctest runs each docstring on its own: tomlkit's every later docstring failure named the
     page's first one)."""
-    if result.status not in (Status.FAILED, Status.TIMEOUT):
+    if result.status not in (Status.FAILED, Status.TIMEOUT) or result.exception in _ITS_OWN:
         return result
     for member in session_members(result.snippet, snippets, config)[:-1]:
         earlier = results.get((page, member.index))
@@ -341,6 +341,11 @@ def after_failure(
             note = f"{first}{AFTER_FAILURE}{earlier.location}: {cause})"
             return replace(result, message=note + (f"\n{rest}" if rest else ""))
     return result
+
+
+#: failures no earlier example can cause (feedparser's SyntaxError was said to come "after an
+#: earlier example of its session failed")
+_ITS_OWN = frozenset({"SyntaxError", "IndentationError", "TabError"})
 
 
 def _page_verdicts(
