@@ -201,6 +201,9 @@ def test_run_and_session_intro(page: Any, site_url: str, stored_snapshot: Stored
     assert output(page, "pyrun-0").strip() == "1.4142135623730951"
     assert status(page, "pyrun-0").startswith("Done in")
     assert status(page, "pyrun-1").startswith("Done in")
+    # the clicked one's time is the reader's wait, the first one's run (and Python's start) too
+    seconds = [float(status(page, f"pyrun-{n}").split()[2]) for n in (0, 1)]
+    assert seconds[1] >= seconds[0], seconds
     order = page.evaluate("() => window.__pyrun.done.map((d) => d.id)")
     assert order == ["pyrun-0", "pyrun-1"]
 
