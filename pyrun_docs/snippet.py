@@ -110,7 +110,10 @@ def normalize_code(code: str) -> tuple[str, int]:
     Returns:
         The code, and how many leading lines were dropped (to keep ``file:line`` exact).
     """
-    text = textwrap.dedent(code.expandtabs(4))
+    # a transcript as doctest reads it: its tabs are 8 columns, and an expected output's last
+    # line keeps its trailing spaces (soupsieve's Markdown hard break failed in doctest only)
+    transcript = is_transcript(code)
+    text = textwrap.dedent(code.expandtabs(8 if transcript else 4))
     if not text.strip():
         raise OptionError("empty pyrun snippet: write some code under the directive or fence")
     lines = text.split("\n")
@@ -118,7 +121,9 @@ def normalize_code(code: str) -> tuple[str, int]:
     while lines and not lines[0].strip():
         lines.pop(0)
         skipped += 1
-    return "\n".join(lines).rstrip() + "\n", skipped
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines if transcript else [*lines[:-1], lines[-1].rstrip()]) + "\n", skipped
 
 
 def is_transcript(code: str) -> bool:

@@ -15,6 +15,17 @@ def test_normalize_dedents_and_counts_leading_blank_lines() -> None:
     assert skipped == 2
 
 
+def test_a_transcript_is_normalized_as_doctest_reads_it() -> None:
+    """A transcript's expected output keeps its last line's trailing spaces (a Markdown hard
+    break: soupsieve's examples failed in doctest and passed here), and its tabs are 8
+    columns wide, as doctest expands them (4 failed an example doctest passes)."""
+    code, _ = normalize_code("  >>> print('a  ')\n  a  \n\n")
+    assert code == ">>> print('a  ')\na  \n"
+    code, _ = normalize_code('>>> s = "a\tb"\n>>> len(s)\n8\n')
+    assert code.splitlines()[0] == '>>> s = "a      b"'
+    assert normalize_code("x = 1  \n")[0] == "x = 1\n"  # code: its line's end is nothing
+
+
 @pytest.mark.parametrize("code", ["", "\n  \n", "   "])
 def test_empty_snippet_is_an_error(code: str) -> None:
     with pytest.raises(OptionError, match="empty pyrun snippet"):
