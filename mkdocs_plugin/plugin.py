@@ -673,7 +673,11 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         log.info("checking examples in headless Pyodide...")
         try:
             report = self.report = run_check(
-                self.pages, self.pyrun_config, packages=packages, progress=counted(log.info)
+                self.pages,
+                self.pyrun_config,
+                packages=packages,
+                progress=counted(log.info),
+                setting_prefix="plugins.pyrun.",
             )
         except PyrunError as exc:
             failed, problems = 1, [f"the check could not run: {exc.message}"]

@@ -51,7 +51,9 @@ def check_environment(app: Sphinx, snippets: dict[str, list[Snippet]]) -> None:
     try:
         packages = getattr(app, "pyrun_packages", None)
         if app.quiet:
-            report = run_check(pages, config, progress=False, packages=packages)
+            report = run_check(
+                pages, config, progress=False, packages=packages, setting_prefix="pyrun_"
+            )
         else:
             report = _with_progress(app, pages, config, packages)
     except PyrunError as exc:
@@ -97,7 +99,11 @@ def _with_progress(
     def check() -> None:
         try:
             outcome["report"] = run_check(
-                pages, config, progress=lambda _d, _t, r: settled.put(r), packages=packages
+                pages,
+                config,
+                progress=lambda _d, _t, r: settled.put(r),
+                packages=packages,
+                setting_prefix="pyrun_",
             )
         except BaseException as exc:  # re-raised on the main thread
             outcome["error"] = exc

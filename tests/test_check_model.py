@@ -565,6 +565,29 @@ def test_one_docstring_example_shown_on_several_pages_fails_once() -> None:
     assert "3 failed: 3 snippets" in text  # each page's widget still counts
 
 
+def test_an_import_of_a_package_the_site_does_not_load_is_unchecked_with_the_fix() -> None:
+    """soupsieve imports bs4 without declaring it; an example imports html5lib, installed in
+    the build's Python but named nowhere: they failed in the browser only, so they were kept
+    static ("Does not run in the browser") and the check passed. Not checked, saying which
+    package to add, whether Pyodide ships it or the build's Python has it as pure Python."""
+    from pyrun_docs.check.api import undeclared
+
+    example = snip(0, ">>> import soupsieve\n", line=44)
+
+    def failing(module: str) -> SnippetResult:
+        message = f"ModuleNotFoundError: No module named '{module}'"
+        return SnippetResult(example, Status.FAILED, message, "ModuleNotFoundError")
+
+    lock = {"bs4": "beautifulsoup4"}
+    told = undeclared(failing("bs4"), lock, "pyrun_packages")
+    assert told.status is Status.ERROR
+    assert told.message.endswith("add beautifulsoup4 to the pyrun_packages setting"), told
+    installed = undeclared(failing("packaging.version"), {}, "packages")  # pure, in this venv
+    assert installed.status is Status.ERROR and "add packaging to the packages" in installed.message
+    nowhere = failing("a_module_no_python_has")
+    assert undeclared(nowhere, lock, "packages") == nowhere  # broken or missing everywhere
+
+
 def test_a_docstring_shown_twice_on_a_page_fails_once_not_after_itself() -> None:
     """A docstring rendered twice on one page (langcodes' ``Language.find`` and its alias
     ``find``): its failure was told twice, the second "after an earlier example of its session

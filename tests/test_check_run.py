@@ -82,7 +82,7 @@ def semantics(runtime_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "\n\nimport js\nawait js.fetch('https://example.com')",
         "\n\nimport asyncio\nawait asyncio.sleep(0.01)\nprint('top-level await works')",
         "\n\nimport socket  # another page, another interpreter\nsocket.gethostbyname('a.invalid')",
-        "\n\nimport urllib.request\nurllib.request.urlopen('http://b.invalid/')",
+        "\n\nimport urllib.request as web\nweb.urlopen('http://b.invalid/')",
         "\n\nimport socket as net\ntry:\n    title = net.getaddrinfo('c.invalid', 80) and 'x'\n"
         "except OSError:  # caught: the failure later says nothing of the network\n"
         "    title = None\nprint(title.upper())",
@@ -161,7 +161,7 @@ def test_no_stdin_no_network_but_await(semantics: CheckReport) -> None:
     assert lookup.status is Status.PASSED, lookup.traceback  # names are not made up...
     name = results["import socket  # another page, another interpreter"]
     assert name.exception == "gaierror" and "has no network: 'a.invalid'" in name.message
-    chained = results["import urllib.request"]  # URLError, from the lookup's gaierror
+    chained = results["import urllib.request as web"]  # URLError, from the lookup's gaierror
     assert chained.exception == "URLError" and "has no network: 'b.invalid'" in chained.message
     assert "During handling" in chained.traceback and "pyrun_executor" not in chained.traceback
     caught = results["import socket as net"]

@@ -7,6 +7,7 @@ turn the report into their own warnings and exit status.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -183,6 +184,9 @@ def run_check(
     if packages is not None and packages.unbuilt:
         for place, result in results.items():
             results[place] = without_project(result, packages.unbuilt)
+    known = store.index.by_import if store is not None else {}
+    for place, result in results.items():
+        results[place] = undeclared(result, known, f"{setting_prefix}packages")
     failing = [(page, r) for (page, _), r in results.items() if cpython.candidate(r, config)]
     in_cpython = (
         cpython.cross_check(failing, ordered, config, cache, keys, _provider(store))
@@ -381,6 +385,44 @@ def in_group(result: SnippetResult) -> SnippetResult:
         return result
     first, newline, rest = result.message.partition("\n")
     return replace(result, message=f"{first} (in its doctest group {session}){newline}{rest}")
+
+
+def undeclared(result: SnippetResult, known: Mapping[str, str], setting: str) -> SnippetResult:
+    """An example failing to import a module a pure-Python package provides (one of Pyodide's,
+    *known* by module, or one installed in the build's Python) is not checked: the site never
+    asked for that package, as a package it imports uses it without declaring it (soupsieve
+    imports bs4), or it is on no list (an example importing html5lib from the build's
+    environment). It ran in CPython, so it was kept static ("Does not run in the browser") and
+    the check passed; the fix is the *setting*."""
+    if result.status not in (Status.FAILED, Status.TIMEOUT):
+        return result
+    missing = cpython.NO_MODULE.search(result.message.partition("\n")[0])
+    module = missing.group(1).split(".")[0] if missing else ""
+    package = known.get(module) or pure_distribution(module) if module else None
+    if not package:
+        return result
+    message = (
+        f"not checked: {result.message.partition(chr(10))[0]}: the package {package} provides "
+        "it, but the site does not load it (no setting names it, no package here declares it): "
+        f"add {package} to the {setting} setting"
+    )
+    return replace(result, status=Status.ERROR, message=message, cached=False)
+
+
+@functools.lru_cache(maxsize=256)
+def pure_distribution(module: str) -> str | None:
+    """The pure-Python distribution installed in the build's Python that provides *module*."""
+    import importlib.metadata
+
+    names = importlib.metadata.packages_distributions().get(module, [])
+    for name in names:
+        try:
+            wheel = importlib.metadata.distribution(name).read_text("WHEEL") or ""
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if "Root-Is-Purelib: true" in wheel:
+            return name
+    return None
 
 
 def without_project(result: SnippetResult, unbuilt: Mapping[str, str]) -> SnippetResult:
