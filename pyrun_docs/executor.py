@@ -919,7 +919,10 @@ class Executor:
         self, code: str, ns: dict[str, Any], filename: str, out: StreamCapture
     ) -> None:
         """Run *code* statement by statement as typed at the prompt: each is echoed with its prompts,
-        and an expression's ``repr`` is printed (what an edited transcript shows)."""
+        and an expression's ``repr`` is printed (what an edited transcript shows). A statement that
+        raises shows its traceback there and the next one runs, as at the prompt (an edited
+        example expecting an exception stopped there, the reader's later lines never ran); the
+        run's error is the first one, already shown."""
         flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | _future_flags(ns)
         tree = compile(code, filename, "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True)
         lines = code.split("\n")
@@ -931,6 +934,7 @@ class Executor:
 
         saved_hook = sys.displayhook
         sys.displayhook = hook
+        first_error: _Mismatch | None = None
         try:
             for statement in tree.body:
                 first = getattr(statement, "decorator_list", None) or [statement]
@@ -939,12 +943,19 @@ class Executor:
                 self.echo(source + "\n")
                 single = ast.Interactive(body=[statement])
                 compiled = compile(single, filename, "single", flags=flags, dont_inherit=True)
-                value = eval(compiled, ns)
-                if _is_awaitable_code(compiled):
-                    await value
+                try:
+                    value = eval(compiled, ns)
+                    if _is_awaitable_code(compiled):
+                        await value
+                except Exception as exc:  # the reader's code; shown, and the prompt goes on
+                    error = self._describe(exc, filename)
+                    self.report(error)
+                    first_error = first_error or _Mismatch(error, exc)
                 flags |= _future_flags(ns)
         finally:
             sys.displayhook = saved_hook
+        if first_error is not None:
+            raise first_error
 
     def _describe(
         self, exc: BaseException, filename: str, prefix: str | None = None

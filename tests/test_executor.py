@@ -378,3 +378,18 @@ def test_a_sessions_own_stderr_lasts_for_its_later_snippets() -> None:
         )
     )
     assert not back["ok"]
+
+
+def test_an_edited_transcript_goes_on_after_an_exception_as_the_prompt_does() -> None:
+    """At the prompt, a line that raises shows its traceback and the next line runs: an edited
+    example expecting an exception (bigtree's ``find``) stopped there, and the reader's later
+    lines never ran. The run's error is the first one, already shown in its place."""
+    host = Host()
+    result = host.run("x = 1\n{}['missing']\nx + 1\nint('nope')\nx + 2\n", console=True)
+    assert not result["ok"] and result["error"]["type"] == "KeyError"
+    assert result["error"]["shown"] is True
+    assert host.stdout() == "2\n3\n"  # both later values
+    errors = host.stderr()
+    assert errors.index("KeyError") < errors.index("ValueError")
+    echoed = "".join(m["text"] for m in host.messages if m.get("stream") == "echo")
+    assert echoed.count(">>> ") == 5
