@@ -1256,7 +1256,7 @@ class Example:
     ) -> None:
         self.source = source if source.endswith("\n") else source + "\n"
         self.want = want if not want or want.endswith("\n") else want + "\n"
-        self.exc_msg = _expected_exception(self.want)
+        self.exc_msg = expected_exception(self.want)
         self.line = line
         self.editor_line = editor_line or line
         self.options = options or []
@@ -1409,7 +1409,7 @@ def _ellipsis_match(want: str, got: str) -> bool:
     return True
 
 
-def _expected_exception(want: str) -> str | None:
+def expected_exception(want: str) -> str | None:
     """The exception line(s) an expected traceback ends with (doctest's ``exc_msg``), or None."""
     lines = want.split("\n")
     if lines[0].rstrip() not in _TRACEBACK_HEADS:

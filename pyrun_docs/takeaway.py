@@ -170,7 +170,8 @@ def notebook(
         recorded = shown(snippet)
         parts = _transcript_cells(snippet, recorded) if snippet.is_transcript else None
         if parts is None:
-            parts = [_Cell(_cell_code(snippet), notebook_outputs(recorded) if recorded else [])]
+            outputs = notebook_outputs(recorded) if recorded else []
+            parts = [_Cell(_cell_code(snippet), outputs, _raises_as_expected(snippet))]
         for number, part in enumerate(parts):
             line = snippet.source_line(part.line) if part.line else snippet.line
             metadata: dict[str, Any] = {"pyrun": {"source": f"{snippet.path}:{line}"}}
@@ -319,9 +320,23 @@ def _code_of(snippet: Snippet) -> str:
             else:
                 parts.append(lead + code)
         code = "".join(parts)
+    elif snippet.expected is not None:
+        # a testcode block: doctest shows what it prints, not its last value; one whose
+        # testoutput is a traceback goes on after it (pyparsing's later scripts, which run it
+        # first, all died there)
+        code = snippet.source
+        if _raises_as_expected(snippet):
+            code = _EXPECTED_RAISE.format(body=textwrap.indent(code, "    "))
     else:
         code = _show_last(snippet.source)
     return _module_prelude(snippet) + code
+
+
+def _raises_as_expected(snippet: Snippet) -> bool:
+    """Whether *snippet* is a ``testcode`` block whose ``testoutput`` is the exception it raises."""
+    from .executor import expected_exception
+
+    return snippet.expected is not None and expected_exception(snippet.expected) is not None
 
 
 #: an example whose docs show the exception it raises, as a script that goes on after it

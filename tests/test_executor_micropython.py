@@ -18,8 +18,8 @@ from pyrun_docs.assets import assets_dir, executor_path
 from pyrun_docs.executor import (
     FLAGS,
     _exception_matches,
-    _expected_exception,
     check_output,
+    expected_exception,
     micropython_hint,
 )
 from pyrun_docs.node import find_node
@@ -194,9 +194,9 @@ def test_limitations_are_named(run_micro: Any) -> None:
 
 def test_expected_exception_and_output_matching() -> None:
     want = "Traceback (most recent call last):  \n  File ...\nKeyError: 'k'\nmore\n"
-    assert _expected_exception(want) == "KeyError: 'k'\nmore\n"
-    assert _expected_exception("Traceback (innermost last):\nValueError") == "ValueError"
-    assert _expected_exception("KeyError: 'k'\n") is None
+    assert expected_exception(want) == "KeyError: 'k'\nmore\n"
+    assert expected_exception("Traceback (innermost last):\nValueError") == "ValueError"
+    assert expected_exception("KeyError: 'k'\n") is None
     ellipsis = FLAGS["ELLIPSIS"]
     assert check_output("a\n<BLANKLINE>\nb\n", "a\n   \nb\n", ellipsis)
     assert check_output("a ... d\n", "a b c d\n", ellipsis)

@@ -107,6 +107,26 @@ def test_a_transcript_script_goes_on_after_an_expected_exception(tmp_path: Path)
     assert run(tmp_path, files.scripts[0]) == "(1, 2)\n"
 
 
+def test_a_testcode_script_shows_what_doctest_shows(tmp_path: Path) -> None:
+    """A ``testcode`` block shows what it prints, not its last value (the scripts printed a
+    pyparsing expression's repr shown nowhere on the page); one whose ``testoutput`` is its
+    exception goes on after it: every later script of the session runs it first, and 46 of
+    pyparsing's 109 died there. Its notebook cell is tagged so Run All goes on too."""
+    from dataclasses import replace
+
+    raising = replace(
+        snippet(0, 'value = int("x")\n', session="s"),
+        expected="Traceback (most recent call last):\n  ...\nValueError: bad\n",
+    )
+    printing = replace(snippet(1, "print(2)\nvalue = 3\nvalue\n", session="s"), expected="2\n")
+    files = page_files([raising, printing], PyrunConfig(), title="Page")
+    assert run(tmp_path, files.scripts[1]) == (
+        "ValueError: invalid literal for int() with base 10: 'x'\n2\n"
+    )
+    cells = json.loads(files.notebook or "")["cells"][1:]
+    assert [cell["metadata"].get("tags") for cell in cells] == [["raises-exception"], None]
+
+
 def test_notebook_cells_carry_the_outputs_given() -> None:
     page = [snippet(0, "print('hi')\n"), snippet(1, ">>> 1 + 1\n2\n")]
     shown = {
