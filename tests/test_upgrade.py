@@ -427,14 +427,8 @@ def test_a_skipif_condition_that_fails_is_an_error_at_its_block(
 ) -> None:
     """``:skipif:`` runs in the build's Python, as in the doctest builder (which crashes on one
     that raises): an error naming the block, relative like every other result (it was absolute)."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "conf.py").write_text(
-        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
-        'pyrun_upgrade = ["doctest"]\n'
-    )
-    (docs / "index.rst").write_text(
-        "Page\n====\n\n.. doctest::\n   :skipif: undefined_name\n\n   >>> 1\n   1\n"
+    upgraded_docs(
+        tmp_path, "Page\n====\n\n.. doctest::\n   :skipif: undefined_name\n\n   >>> 1\n   1\n"
     )
     monkeypatch.chdir(tmp_path)
     status = main(["check", "docs", "--cache-dir", str(check_dir(tmp_path)), "-q"])
@@ -1158,14 +1152,10 @@ def test_an_example_failing_in_cpython_too_fails_the_check(
 def test_setup_written_before_the_title_is_shown_under_it(tmp_path: Path) -> None:
     """A ``testsetup`` as a file's first lines: its "Setup code (runs first)" toggle sat above
     the page's heading (boolean.py's user guide)."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "conf.py").write_text(
-        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
-        'pyrun_upgrade = ["doctest"]\npyrun_check = "off"\n'
-    )
-    (docs / "index.rst").write_text(
-        ".. testsetup:: *\n\n   answer = 42\n\nGuide\n=====\n\nText.\n\n>>> answer\n42\n"
+    docs = upgraded_docs(
+        tmp_path,
+        ".. testsetup:: *\n\n   answer = 42\n\nGuide\n=====\n\nText.\n\n>>> answer\n42\n",
+        'pyrun_check = "off"\n',
     )
     build = sphinx_build(docs, tmp_path / "html")
     assert build.status == 0, build.stderr
@@ -1185,13 +1175,7 @@ def test_only_examples_the_doctest_builder_runs_are_run_again_in_cpython(
     build machine, not in a sandbox (fs's examples wrote into the home folder, and the next check
     said "failed: FileExistsError"). Only what the builder runs is asked; the rest stays static
     without blaming the browser."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
     marks = {name: tmp_path / f"{name}.txt" for name in ("pycon", "literal", "doctest")}
-    (docs / "conf.py").write_text(
-        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
-        'pyrun_upgrade = ["doctest"]\n'
-    )
 
     def example(name: str) -> str:
         return (
@@ -1200,13 +1184,14 @@ def test_only_examples_the_doctest_builder_runs_are_run_again_in_cpython(
             "   >>> subprocess.run(['true']).returncode\n   0\n"
         )
 
-    (docs / "index.rst").write_text(
+    docs = upgraded_docs(
+        tmp_path,
         "Page\n====\n\n.. code-block:: pycon\n\n"
         + example("pycon")
         + "\nA literal block::\n\n"
         + example("literal")
         + "\n.. doctest::\n\n"
-        + example("doctest")
+        + example("doctest"),
     )
     out = tmp_path / "check.json"
     main(["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])
@@ -1269,17 +1254,12 @@ def test_a_kept_cpython_answer_is_asked_again_once_a_distribution_is_installed(
     examples still "failed in CPython too" ("Do you have cryptography installed?", from its own
     ``except ImportError``) after ``pip install cryptography``, while the doctest builder
     passed them."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "conf.py").write_text(
-        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
-        'pyrun_upgrade = ["doctest"]\n'
-    )
-    (docs / "index.rst").write_text(
+    docs = upgraded_docs(
+        tmp_path,
         "Page\n====\n\n.. doctest::\n\n"
         "   >>> from importlib.metadata import version\n"
         '   >>> version("pyrun-probe-dist")\n'
-        "   '1.0'\n"
+        "   '1.0'\n",
     )
     folder = check_dir(tmp_path)
 
@@ -1715,6 +1695,19 @@ def doctest_site(folder: Path, conf: str, page: str) -> Path:
     )
     (folder / "index.rst").write_text("Title\n=====\n\n" + page, encoding="utf-8")
     return folder
+
+
+def upgraded_docs(tmp_path: Path, page: str, conf: str = "") -> Path:
+    """``tmp_path/docs``: ``index.rst`` is *page* as given, ``conf.py`` has the doctest extension
+    and the upgrade on (and *conf*)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\n'
+        'pyrun_upgrade = ["doctest"]\n' + conf
+    )
+    (docs / "index.rst").write_text(page)
+    return docs
 
 
 def test_plain_doctest_blocks_follow_doctest_test_doctest_blocks(
