@@ -31,8 +31,10 @@ class MkBuild:
         return (self.site / name).read_text(encoding="utf-8")
 
 
-def mkdocs_build(root: Path, *args: str) -> MkBuild:
+def mkdocs_build(root: Path, *args: str, pythonpath: str = "") -> MkBuild:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", *args],
         cwd=root,
@@ -149,20 +151,10 @@ def test_missing_beautifulsoup_stops_with_instructions(mk_root: Path, tmp_path: 
     stub = tmp_path / "no-bs4" / "bs4"
     stub.mkdir(parents=True)
     (stub / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'bs4'\")\n")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(stub.parent)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build"],
-        cwd=mk_root,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert "pip install 'pyrun-docs[mkdocs]'" in output, output
-    assert "Traceback" not in output
+    build = mkdocs_build(mk_root, pythonpath=str(stub.parent))
+    assert build.status != 0
+    assert "pip install 'pyrun-docs[mkdocs]'" in build.output, build.output
+    assert "Traceback" not in build.output
 
 
 def test_bad_plugin_setting_is_a_config_error(mk_root: Path) -> None:
