@@ -326,6 +326,7 @@ class Runner {
       // its time is the reader's wait: Python's start and the earlier snippets' runs too (a
       // first Run said "Done in 0.11 s" after 4 s, Python's start counted on a hidden setup)
       const since = performance.now();
+      if (el.session && this.ranAfter(el)) this.restartSession(el);
       const earlier = el.session ? sessionMembers(el).filter((o) => o !== el && !this.ran.has(o)) : [];
       /** @type {any} */
       let failed = null;
@@ -359,6 +360,30 @@ class Runner {
     });
     this.chain = task.catch(() => {});
     return task;
+  }
+
+  /**
+   * Whether a snippet after `el` in its session already ran here: the session then holds what
+   * the page defines further down (attrs' examples page redefines `Coordinates` below: the
+   * example above, run again, failed where its verified output showed a result).
+   * @param {any} el
+   */
+  ranAfter(el) {
+    const all = /** @type {any[]} */ (Array.from(document.querySelectorAll("py-repl")));
+    const same = all.filter((o) => o.session === el.session && o.runtimeName === el.runtimeName);
+    return same.slice(same.indexOf(el) + 1).some((o) => this.ran.has(o));
+  }
+
+  /**
+   * Start `el`'s session over in the worker (its namespace emptied): the run that follows runs
+   * its snippets up to `el` again, in the page's order, as the check ran them.
+   * @param {any} el
+   */
+  restartSession(el) {
+    if (this.worker) this.worker.postMessage({ type: "reset", session: el.session });
+    for (const o of document.querySelectorAll("py-repl")) {
+      if (/** @type {any} */ (o).session === el.session) this.ran.delete(o);
+    }
   }
 
   /**

@@ -220,6 +220,28 @@ def test_run_and_session_intro(page: Any, site_url: str, stored_snapshot: Stored
     assert page.evaluate("() => window.__pyrun.workers") == 1
 
 
+def test_an_example_run_again_after_a_later_one_sees_the_page_up_to_it(
+    page: Any, site_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    """Run on an example after a later one of its session ran: the session held what the page
+    defines further down (attrs' examples page redefines ``Coordinates`` below: the example
+    above failed where its verified output showed a result). It starts over up to the example."""
+    open_page(page, site_url + "index.html", stored_snapshot)
+    for element_id, code in (
+        ("pyrun-0", "print(globals().get('marker'))"),
+        ("pyrun-1", "marker = 1"),
+    ):
+        focus_editor(page, element_id)
+        page.keyboard.press("ControlOrMeta+a")
+        page.keyboard.type(code)
+    click_run(page, "pyrun-1")
+    assert output(page, "pyrun-0").strip() == "None"  # ran first, as on the page
+    click_run(page, "pyrun-0", RUN_MS)
+    assert output(page, "pyrun-0").strip() == "None"  # not 1: the later snippet's name
+    click_run(page, "pyrun-1", RUN_MS)
+    assert len(done_events(page, "pyrun-0")) == 2  # already ran since the start over
+
+
 def test_shift_enter_edit_and_reset(
     page: Any, site_url: str, stored_snapshot: StoredSnapshot
 ) -> None:
