@@ -348,7 +348,7 @@ class Runner {
       const which = !failed
         ? ""
         : failed.closest(".pyrun-widget[hidden]")
-          ? "a plain block above that does not run in the browser"
+          ? "a plain block above, which runs hidden in its place"
           : failed.hasAttribute("data-hidden")
             ? "a hidden one"
             : failed.number

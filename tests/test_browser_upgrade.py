@@ -97,4 +97,4 @@ def test_a_widget_after_a_block_kept_static_runs_as_in_the_check(
         output = page.locator(f"#{later} .pyrun-output").inner_text()
         assert output.startswith(">>> sp.__name__"), output
         # the note names the block as the reader sees it (it said "one not shown as a widget")
-        assert "(a plain block above that does not run in the browser)" in output, output
+        assert "(a plain block above, which runs hidden in its place)" in output, output
