@@ -16,6 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO, cast
 
+from packaging.utils import canonicalize_name
+
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.executor import example_count
 from pyrun_docs.fetch import ensure_runtime, packages_dir
@@ -184,9 +186,8 @@ def run_check(
     if packages is not None and packages.unbuilt:
         for place, result in results.items():
             results[place] = without_project(result, packages.unbuilt)
-    known = store.index.by_import if store is not None else {}
     for place, result in results.items():
-        results[place] = undeclared(result, known, f"{setting_prefix}packages")
+        results[place] = undeclared(result, store.index if store else None, setting_prefix)
     failing = [(page, r) for (page, _), r in results.items() if cpython.candidate(r, config)]
     in_cpython = (
         cpython.cross_check(failing, ordered, config, cache, keys, _provider(store))
@@ -387,20 +388,32 @@ def in_group(result: SnippetResult) -> SnippetResult:
     return replace(result, message=f"{first} (in its doctest group {session}){newline}{rest}")
 
 
-def undeclared(result: SnippetResult, known: Mapping[str, str], setting: str) -> SnippetResult:
-    """An example failing to import a module a pure-Python package provides (one of Pyodide's,
-    *known* by module, or one installed in the build's Python) is not checked: the site never
-    asked for that package, as a package it imports uses it without declaring it (soupsieve
-    imports bs4), or it is on no list (an example importing html5lib from the build's
-    environment). It ran in CPython, so it was kept static ("Does not run in the browser") and
-    the check passed; the fix is the *setting*."""
+def undeclared(
+    result: SnippetResult, index: PackageIndex | None, setting_prefix: str
+) -> SnippetResult:
+    """An example failing to import a module a pure-Python package provides that the example
+    did not have loaded (one of Pyodide's or the site's, by *index*, or one installed in the
+    build's Python that has that very module) is not checked: the site never asked for that
+    package, as a package it imports uses it without declaring it (soupsieve imports bs4), or
+    it is on no list (an example importing html5lib from the build's environment). It ran in
+    CPython, so it was kept static ("Does not run in the browser") and the check passed; the
+    fix is the ``packages`` setting. A module missing from a package that was loaded (the
+    project's ``nsdemo.beta``, which no package has) is the example's own failure."""
     if result.status not in (Status.FAILED, Status.TIMEOUT):
         return result
     missing = cpython.NO_MODULE.search(result.message.partition("\n")[0])
-    module = missing.group(1).split(".")[0] if missing else ""
-    package = known.get(module) or pure_distribution(module) if module else None
-    if not package:
+    module = missing.group(1) if missing else ""
+    if not module:
         return result
+    loaded = set(index.closure(index.needs(result.snippet)[0])) if index is not None else set()
+    package = index.by_import.get(module.split(".")[0]) if index is not None else None
+    if package is None or package in loaded:
+        # one installed here with that very module (a namespace package's other part), if
+        # the example did not have it loaded
+        package = pure_distribution(module)
+        if package is None or canonicalize_name(package) in loaded:
+            return result
+    setting = f"{setting_prefix}packages"
     message = (
         f"not checked: {result.message.partition(chr(10))[0]}: the package {package} provides "
         "it, but the site does not load it (no setting names it, no package here declares it): "
@@ -411,16 +424,21 @@ def undeclared(result: SnippetResult, known: Mapping[str, str], setting: str) ->
 
 @functools.lru_cache(maxsize=256)
 def pure_distribution(module: str) -> str | None:
-    """The pure-Python distribution installed in the build's Python that provides *module*."""
+    """The pure-Python distribution installed in the build's Python whose files hold *module*
+    (dotted; ``a/b.py`` or ``a/b/__init__.py``): not just one sharing its top-level name (a
+    namespace package's other part, an editable install of the project)."""
     import importlib.metadata
 
-    names = importlib.metadata.packages_distributions().get(module, [])
-    for name in names:
+    path = module.replace(".", "/")
+    wanted = {f"{path}.py", f"{path}/__init__.py"}
+    for name in importlib.metadata.packages_distributions().get(module.split(".")[0], []):
         try:
-            wheel = importlib.metadata.distribution(name).read_text("WHEEL") or ""
+            distribution = importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
             continue
-        if "Root-Is-Purelib: true" in wheel:
+        if "Root-Is-Purelib: true" not in (distribution.read_text("WHEEL") or ""):
+            continue
+        if any(str(file).replace("\\", "/") in wanted for file in distribution.files or ()):
             return name
     return None
 
