@@ -248,17 +248,20 @@ def shown_lines(snippet: Snippet, lines: Sequence[int]) -> tuple[int, ...]:
     return tuple(editor[line] for line in lines if line in editor)
 
 
-def verified_output(snippet: Snippet, result: Any, config: PyrunConfig) -> Recorded | None:
+def verified_output(
+    snippet: Snippet, result: Any, config: PyrunConfig, *, testcode: bool = False
+) -> Recorded | None:
     """The output to show under *snippet* before any Run: what a passing check of exactly this
     snippet showed (a check result is keyed by the snippet's content, session chain, options,
     runtime and packages, so it is never stale). A transcript's is its console view (each
     example after its prompt, then its output), which the widget's prompt-less code lacks. None
     for a failing, skipped or static snippet, a hidden one, a ``testcode`` block (its
-    ``testoutput`` block shows the output), one that showed nothing, or with ``output = "off"``."""
+    ``testoutput`` block shows the output; *testcode*: its output too, for a notebook cell), one
+    that showed nothing, or with ``output = "off"``."""
     if config.output != "verified" or result is None or snippet.options.hidden:
         return None
     status = getattr(getattr(result, "status", None), "value", None)
-    if snippet.expected is not None or status not in VERIFIED_STATUSES:
+    if (snippet.expected is not None and not testcode) or status not in VERIFIED_STATUSES:
         return None
     shown = getattr(result, "shown", None)
     if not (isinstance(shown, Recorded) and shown):

@@ -124,7 +124,8 @@ class PyrunWidgets(SphinxPostTransform):
             snippets,
             site,
             title=title.astext() if title is not None else self.env.docname,
-            shown=lambda s: verified_output(s, results.get((s.page, s.index)), site),
+            # a testcode block's cell has the output its testoutput block shows on the page
+            shown=lambda s: verified_output(s, results.get((s.page, s.index)), site, testcode=True),
         )
         page = self.env.docname
         scripts = {

@@ -582,6 +582,11 @@ def test_the_page_keeps_what_cannot_run(built: tuple[Path, str]) -> None:
         (base / "html" / "_downloads" / "pyrun" / "index" / "index.ipynb").read_text()
     )
     assert any("subprocess.run" in "".join(c["source"]) for c in notebook["cells"])
+    # a testcode block's cell has the output the check verified (its testoutput's)
+    (testcode,) = [c for c in notebook["cells"] if "print(base * 2)" in "".join(c["source"])]
+    assert testcode["outputs"] == [
+        {"output_type": "stream", "name": "stdout", "text": "20\ndone\n"}
+    ]
     for page in ("excluded.html", "off.html", "myst_off.html"):
         assert "<py-repl" not in (base / "html" / page).read_text()
 
