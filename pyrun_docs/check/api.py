@@ -568,6 +568,8 @@ def kept_static(
     if in_cpython is not None and in_cpython.status is Status.FAILED:
         return replace(result, message=cpython.verdict_line(result, in_cpython))
     reason = result.message or result.status.value
+    if in_cpython is not None and in_cpython.status is Status.TIMEOUT:
+        reason = f"{reason} ({in_cpython.message})"  # hangs everywhere; still no failure
     return replace(result, status=Status.STATIC, message=f"{KEPT_STATIC}{reason}")
 
 

@@ -130,8 +130,17 @@ def cross_check(
 def _verdict(
     pyodide: SnippetResult, raw: dict[str, Any], provided: Callable[[str], bool]
 ) -> SnippetResult | None:
-    """This Python's verdict from its executor result; ``None``: it could not judge."""
+    """This Python's verdict from its executor result; ``None``: it could not judge. An example
+    past its timeout here after timing out in the browser is a ``timeout`` verdict: still no
+    failure (a slow example may pass in the doctest builder given time), but said (soupsieve
+    2.5's ``.selectors.pretty()`` hangs in CPython 3.11 too; the reason did not say so)."""
     error = raw.get("error")
+    if (
+        isinstance(error, dict)
+        and error.get("type") == "CPythonTimeout"
+        and pyodide.status is Status.TIMEOUT
+    ):
+        return SnippetResult(pyodide.snippet, Status.TIMEOUT, f"it times out in {PYTHON} too")
     if (
         not raw.get("ok")
         and isinstance(error, dict)
