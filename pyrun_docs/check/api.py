@@ -401,8 +401,8 @@ def undeclared(
     project's ``nsdemo.beta``, which no package has) is the example's own failure."""
     if result.status not in (Status.FAILED, Status.TIMEOUT):
         return result
-    missing = cpython.NO_MODULE.search(result.message.partition("\n")[0])
-    module = missing.group(1) if missing else ""
+    first = result.message.partition("\n")[0]
+    module = cpython.missing_module(first)
     if not module:
         return result
     loaded = set(index.closure(index.needs(result.snippet)[0])) if index is not None else set()
@@ -415,7 +415,7 @@ def undeclared(
             return result
     setting = f"{setting_prefix}packages"
     message = (
-        f"not checked: {result.message.partition(chr(10))[0]}: the package {package} provides "
+        f"not checked: {first}: the package {package} provides "
         "it, but the site does not load it (no setting names it, no package here declares it): "
         f"add {package} to the {setting} setting"
     )
@@ -449,8 +449,7 @@ def without_project(result: SnippetResult, unbuilt: Mapping[str, str]) -> Snippe
     run in the browser: No module named 'mypkg'") nor failed."""
     if result.status not in (Status.FAILED, Status.TIMEOUT):
         return result
-    missing = cpython.NO_MODULE.search(result.message)  # (unbuilt names are identifiers)
-    name = missing.group(1).split(".")[0] if missing else ""
+    name = cpython.missing_module(result.message).split(".")[0]  # unbuilt: identifiers
     if name not in unbuilt:
         return result
     message = f"not checked: {unbuilt[name]}"

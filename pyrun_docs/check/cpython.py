@@ -277,8 +277,14 @@ def _missing_module(error: dict[str, Any]) -> str | None:
     'a.b'``: ``a``); ``None`` for another error."""
     if str(error.get("type")) not in IMPORT_ERRORS:
         return None
-    missing = NO_MODULE.match(str(error.get("message", "")))
-    return missing.group(1).split(".")[0] if missing else None
+    return missing_module(str(error.get("message", ""))).split(".")[0] or None
+
+
+def missing_module(text: str) -> str:
+    """The (dotted) module a ``ModuleNotFoundError`` in *text* names (``No module named
+    'a.b'``: ``a.b``); ``""`` when there is none."""
+    found = NO_MODULE.search(text)
+    return found.group(1) if found else ""
 
 
 #: the message of a ``ModuleNotFoundError``
