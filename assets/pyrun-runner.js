@@ -369,9 +369,9 @@ class Runner {
    * @param {any} el
    */
   ranAfter(el) {
-    const all = /** @type {any[]} */ (Array.from(document.querySelectorAll("py-repl")));
-    const same = all.filter((o) => o.session === el.session && o.runtimeName === el.runtimeName);
-    return same.slice(same.indexOf(el) + 1).some((o) => this.ran.has(o));
+    const same = sessionOf(el);
+    // (a setup snippet written further down ran first, as it always does)
+    return same.slice(same.indexOf(el) + 1).some((o) => !isSetup(o) && this.ran.has(o));
   }
 
   /**
@@ -381,9 +381,7 @@ class Runner {
    */
   restartSession(el) {
     if (this.worker) this.worker.postMessage({ type: "reset", session: el.session });
-    for (const o of document.querySelectorAll("py-repl")) {
-      if (/** @type {any} */ (o).session === el.session) this.ran.delete(o);
-    }
+    for (const o of sessionOf(el)) this.ran.delete(o);
   }
 
   /**
@@ -525,6 +523,16 @@ function runnerFor(runtime) {
 }
 
 /**
+ * Every widget of `el`'s session (its runtime's), in the page's order.
+ * @param {any} el
+ * @returns {any[]}
+ */
+function sessionOf(el) {
+  const all = /** @type {any[]} */ (Array.from(document.querySelectorAll("py-repl")));
+  return all.filter((o) => o.session === el.session && o.runtimeName === el.runtimeName);
+}
+
+/**
  * The snippets of `el`'s session on this page, hidden setup snippets first, then document order
  * (a hidden snippet marked `data-in-order`, a doctest block with `:hide:`, is no setup: it runs
  * in its place, as in the check; `sessions.session_members` in Python).
@@ -532,13 +540,20 @@ function runnerFor(runtime) {
  * @returns {any[]}
  */
 function sessionMembers(el) {
-  const all = /** @type {any[]} */ (Array.from(document.querySelectorAll("py-repl")));
-  const same = all.filter((o) => o.session === el.session && o.runtimeName === el.runtimeName);
+  const same = sessionOf(el);
   const upto = same.indexOf(el);
-  const setup = (/** @type {any} */ o) => o.hasAttribute("data-hidden") && !o.hasAttribute("data-in-order");
-  const hidden = same.filter(setup);
-  const before = same.slice(0, upto + 1).filter((o) => !setup(o));
-  return setup(el) ? hidden.slice(0, hidden.indexOf(el) + 1) : [...hidden, ...before];
+  const hidden = same.filter(isSetup);
+  const before = same.slice(0, upto + 1).filter((o) => !isSetup(o));
+  return isSetup(el) ? hidden.slice(0, hidden.indexOf(el) + 1) : [...hidden, ...before];
+}
+
+/**
+ * Whether `el` is a setup snippet: hidden and run before its session's others, wherever it is
+ * written (not a hidden one marked `data-in-order`, which runs in its place).
+ * @param {any} el
+ */
+function isSetup(el) {
+  return el.hasAttribute("data-hidden") && !el.hasAttribute("data-in-order");
 }
 
 

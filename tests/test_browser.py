@@ -242,6 +242,23 @@ def test_an_example_run_again_after_a_later_one_sees_the_page_up_to_it(
     assert len(done_events(page, "pyrun-0")) == 2  # already ran since the start over
 
 
+def test_a_setup_written_below_does_not_start_the_session_over(
+    page: Any, tmp_path: Path, runtime_cache: Path, stored_snapshot: StoredSnapshot
+) -> None:
+    """A setup snippet runs first wherever it is written: having run, one written below an
+    example is no later snippet that ran, and Run on the example again runs it alone."""
+    text = (
+        "Setup below\n===========\n\n.. pyrun::\n   :session: s\n\n   print(base)\n\n"
+        ".. pyrun::\n   :session: s\n   :hidden:\n\n   base = 41\n"
+    )
+    with basic_with_page(tmp_path, "below", text) as url:
+        open_page(page, url, stored_snapshot)
+        click_run(page, "pyrun-0")
+        assert output(page, "pyrun-0").strip() == "41"
+        click_run(page, "pyrun-0", RUN_MS)
+        assert len(done_events(page, "pyrun-1")) == 1  # the setup ran once
+
+
 def test_shift_enter_edit_and_reset(
     page: Any, site_url: str, stored_snapshot: StoredSnapshot
 ) -> None:
