@@ -130,6 +130,13 @@ def focus_editor(page: Any, sid: str) -> None:
     page.wait_for_selector(f"#{sid} .cm-editor.cm-focused", timeout=RUN_MS)
 
 
+def replace_code(page: Any, sid: str, code: str) -> None:
+    """Type *code* over the widget's code, as a reader does (a newline is the Enter key)."""
+    focus_editor(page, sid)
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type(code)
+
+
 #: a timer on the page's main thread, counting its ticks in ``window.__ticks``
 TICKER = "() => { window.__ticks = 0; setInterval(() => { window.__ticks += 1; }, 20); }"
 
@@ -231,9 +238,7 @@ def test_an_example_run_again_after_a_later_one_sees_the_page_up_to_it(
         ("pyrun-0", "print(globals().get('marker'))"),
         ("pyrun-1", "marker = 1"),
     ):
-        focus_editor(page, element_id)
-        page.keyboard.press("ControlOrMeta+a")
-        page.keyboard.type(code)
+        replace_code(page, element_id, code)
     click_run(page, "pyrun-1")
     assert output(page, "pyrun-0").strip() == "None"  # ran first, as on the page
     click_run(page, "pyrun-0", RUN_MS)
@@ -308,9 +313,7 @@ def test_multiline_edit_runs_as_typed(
 ) -> None:
     """Enter in the editor starts a new line of code (Chromium inserts a ``<br>`` for it)."""
     open_page(page, site_url + "index.html", stored_snapshot)
-    focus_editor(page, "pyrun-7")
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.type("y = 6 * 9")
+    replace_code(page, "pyrun-7", "y = 6 * 9")
     page.keyboard.press("Enter")
     page.keyboard.type("print('edited', y)")
     # What the reader sees: two lines.
@@ -328,15 +331,12 @@ def test_a_failure_after_a_caught_name_lookup_says_there_is_no_network(
     """Code that catches the lookup's error itself fails later saying nothing of the network
     (feedparser: "no attribute 'title'"): the output says what it looked up."""
     open_page(page, site_url + "index.html", stored_snapshot)
-    focus_editor(page, "pyrun-7")
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.type("import socket")
-    page.keyboard.press("Enter")
-    page.keyboard.type("try: feed = socket.getaddrinfo('example.org', 80)")
-    page.keyboard.press("Enter")
-    page.keyboard.type("except OSError: feed = None")
-    page.keyboard.press("Enter")
-    page.keyboard.type("feed.title")
+    replace_code(
+        page,
+        "pyrun-7",
+        "import socket\ntry: feed = socket.getaddrinfo('example.org', 80)\n"
+        "except OSError: feed = None\nfeed.title",
+    )
     result = click_run(page, "pyrun-7")
     assert result["ok"] is False and result["offline"] == ["example.org"], result
     text = output(page, "pyrun-7")
@@ -351,9 +351,7 @@ def test_snippets_without_session_are_isolated(
     open_page(page, site_url + "index.html", stored_snapshot)
     click_run(page, "pyrun-7")  # defines x = 42 in its own namespace
     assert output(page, "pyrun-7").strip() == "42"
-    focus_editor(page, "pyrun-3")
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.type("print(x)")
+    replace_code(page, "pyrun-3", "print(x)")
     result = click_run(page, "pyrun-3", RUN_MS)
     assert result["ok"] is False, (
         f"a session-less snippet saw another's variable: {output(page, 'pyrun-3')!r}"
@@ -519,9 +517,7 @@ def test_copy_button(page: Any, site_url: str) -> None:
     assert copied == "def f():\n    return 1 / 0\n\nf()\n"
 
     # Copy takes the code as edited.
-    focus_editor(page, "pyrun-6")
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.type("print('changed')")
+    replace_code(page, "pyrun-6", "print('changed')")
     page.click("#pyrun-6 .pyrun-copy")
     page.wait_for_function(
         "() => document.querySelector('#pyrun-6 .pyrun-status').textContent === 'Copied'"
@@ -676,9 +672,7 @@ def test_typing_before_the_editor_arrives_is_kept(
 
 def test_edits_survive_a_reload_until_reset(page: Any, site_url: str) -> None:
     open_page(page, site_url + "index.html")
-    focus_editor(page, "pyrun-7")
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.type("print('draft')")
+    replace_code(page, "pyrun-7", "print('draft')")
     page.reload()
     page.wait_for_selector("#pyrun-7 .cm-editor")
     assert code_text(page, "pyrun-7") == "print('draft')"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from stored_snapshot import StoredSnapshot
-from test_browser import RUN_MS, basic_with_page, click_run, focus_editor, open_page
+from test_browser import RUN_MS, basic_with_page, click_run, open_page, replace_code
 
 pytestmark = pytest.mark.browser
 
@@ -127,9 +127,7 @@ def test_an_edited_transcript_runs_as_typed_at_the_prompt(
     page: Any, transcripts_url: str, stored_snapshot: StoredSnapshot
 ) -> None:
     open_page(page, transcripts_url, stored_snapshot)
-    focus_editor(page, "pyrun-1")
-    page.keyboard.press("ControlOrMeta+a")
-    page.keyboard.type("y = 2\ny * 21\nprint('done')")
+    replace_code(page, "pyrun-1", "y = 2\ny * 21\nprint('done')")
     result = click_run(page, "pyrun-1", RUN_MS * 4)
     assert result["ok"] is True, result
     text = page.locator("#pyrun-1 .pyrun-output").inner_text()
