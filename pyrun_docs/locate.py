@@ -61,7 +61,7 @@ def locate(
 
 
 def _search(path: str, hint: int, code: str) -> int:
-    wanted = [_unescaped(ln.strip()) for ln in code.splitlines() if ln.strip()]
+    wanted = _wanted(code)
     lines = file_lines(path)
     if not wanted or not lines:
         return hint
@@ -85,9 +85,14 @@ def _search(path: str, hint: int, code: str) -> int:
 
 def written_at(path: str, line: int, code: str) -> bool:
     """Whether line *line* of *path* is *code*'s first line (as :func:`_search` compares)."""
-    wanted = [_unescaped(ln.strip()) for ln in code.splitlines() if ln.strip()]
+    wanted = _wanted(code)
     lines = file_lines(path)
     return bool(wanted) and 1 <= line <= len(lines) and _bare(lines[line - 1]) == wanted[0]
+
+
+def _wanted(code: str) -> list[str]:
+    """*code*'s non-blank lines as a file's lines are compared with them."""
+    return [_unescaped(ln.strip()) for ln in code.splitlines() if ln.strip()]
 
 
 def _run_length(lines: tuple[str, ...], number: int, wanted: list[str]) -> int:
