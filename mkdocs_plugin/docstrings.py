@@ -71,6 +71,7 @@ def upgrade_docstrings(
         if anchor is None:
             continue
         name = str(anchor["id"])
+        module: str | None
         if block.name == "blockquote":
             quoted = _quoted(block, name, search_paths) if doctest else None
             if quoted is None:
@@ -87,7 +88,7 @@ def upgrade_docstrings(
             except OptionError:
                 continue
             where = locate_object(name, code, search_paths)
-            file, line, module = where if where is not None else (path, 1, "")
+            file, line, module = where if where is not None else (path, 1, None)
             if transcript and where is not None:
                 code = as_written(file, line, code)  # not as mkdocstrings trimmed it
             if not transcript and not (where is not None and _fenced_as_python(file, line)):
@@ -102,9 +103,9 @@ def upgrade_docstrings(
             warn(f"{file}:{line + at - 1}", f"this example stays a plain block: {reason}")
             continue
         options = (
-            SnippetOptions(session=name, module=module or None, docstring=name)
+            SnippetOptions(session=name, module=module, docstring=name)
             if transcript
-            else SnippetOptions(module=module or None)  # on its own, as a page's Python block
+            else SnippetOptions(module=module)  # on its own, as a page's Python block
         )
         snippet = Snippet(
             code=code,
