@@ -27,7 +27,6 @@ export const HEAP_SIZE = 8 * 1024 * 1024;
  * @typedef {object} MicroPythonHost
  * @property {(msg: any) => any} run run one snippet (`{run, code, session, filename, raises,
  *   stdin, transcript, flags, console, echo, want, module}`); returns the executor's result object
- * @property {(session: string) => void} reset empty one session's namespace
  * @property {any} mp the MicroPython instance
  */
 
@@ -128,9 +127,6 @@ export async function startMicroPython(loadMicroPython, options) {
         msg.module ?? null, // a docstring example's module: its globals seed the namespace
       );
       return JSON.parse(text);
-    },
-    reset(session) {
-      executor.reset(session);
     },
   };
 }

@@ -326,7 +326,7 @@ class Runner {
       // its time is the reader's wait: Python's start and the earlier snippets' runs too (a
       // first Run said "Done in 0.11 s" after 4 s, Python's start counted on a hidden setup)
       const since = performance.now();
-      if (el.session && this.ranAfter(el)) this.restartSession(el);
+      if (el.session && this.ranAfter(el)) this.restartSession();
       const earlier = el.session ? sessionMembers(el).filter((o) => o !== el && !this.ran.has(o)) : [];
       /** @type {any} */
       let failed = null;
@@ -375,13 +375,13 @@ class Runner {
   }
 
   /**
-   * Start `el`'s session over in the worker (its namespace emptied): the run that follows runs
-   * its snippets up to `el` again, in the page's order, as the check ran them.
-   * @param {any} el
+   * Start over in a fresh Python, as the check runs each page: the run that follows runs `el`'s
+   * session up to `el` again, in the page's order. Emptying the session's namespace was not
+   * enough: a later example that set a module's attribute (bitmath's `format_string`) kept it,
+   * and the example above, run again, failed where its verified output showed a result.
    */
-  restartSession(el) {
-    if (this.worker) this.worker.postMessage({ type: "reset", session: el.session });
-    for (const o of sessionOf(el)) this.ran.delete(o);
+  restartSession() {
+    this.kill();
   }
 
   /**

@@ -12,7 +12,6 @@
  *    snapshot, read by the page, or null)
  *   {type: "run", run, code, session, filename, raises, stdin, packages, lock,
  *    transcript, console, flags, main, echo, want, module, docstring}
- *   {type: "reset", session} (the session's namespace emptied, after the runs before it)
  *     (packages: the snippet's `packages` option; lock: the URL of the site's pyrun-lock.json)
  * (worker -> page):
  *   {type: "status", text} | {type: "ready", seconds} | {type: "boot-error", message}
@@ -805,16 +804,6 @@ self.onmessage = (event) => {
     );
     // the memory snapshot is stored once the first run's output is on its way to the page
     queue.then(() => setTimeout(storeDeferredSnapshot, 0));
-  } else if (msg.type === "reset") {
-    // a session started over (the page runs it again up to a snippet): in order with the runs
-    queue = queue.then(() => {
-      try {
-        if (micro) micro.reset(msg.session);
-        else if (executor) executor.reset(msg.session);
-      } catch {
-        // no namespace to empty (the runtime did not start): the runs say why
-      }
-    });
   }
 };
 
