@@ -74,6 +74,7 @@ from pyrun_docs.options import emphasis_problem, parse_options_lenient
 from pyrun_docs.outputs import OutputFiles
 from pyrun_docs.packages import Resolution, build_packages
 from pyrun_docs.render import (
+    fails_in_docs,
     page_config_element,
     page_runtimes,
     render_snippet,
@@ -85,7 +86,7 @@ from pyrun_docs.runtime import RUNTIMES
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet, normalize_code
 from pyrun_docs.source_map import SourceMap
-from pyrun_docs.takeaway import notebook_name, page_notebook, page_scripts, script_name
+from pyrun_docs.takeaway import notebook_name, page_files, script_name, scripted
 from pyrun_docs.upgrade import (
     FAILING_MODES,
     UPGRADE_KINDS,
@@ -562,7 +563,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         if problem:
             log.warning(problem)
         self.check(self.resolve_packages(site, Path(config.config_file_path or ".").parent))
-        self.write_notebooks(config, self.report)
+        self.write_takeaways(config, self.report)
 
     def resolve_packages(self, site: Path, base_dir: Path) -> Resolution | None:
         """Resolve ``packages``, ``project``, options and imports into ``site/assets/pyrun/``.
@@ -597,40 +598,45 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
     def add_takeaway(
         self, html_text: str, page: Page, config: MkDocsConfig, snippets: list[Snippet]
     ) -> str:
-        """Write the page's ``.py`` files and link them (and the notebook, written after the
-        check with its outputs: :meth:`write_notebooks`) from each widget's menu."""
+        """Link each widget's ``.py`` file and the page's notebook from its menu (both written
+        after the check, which they depend on: :meth:`write_takeaways`)."""
         src = page.file.src_uri
-        scripts = page_scripts(snippets, self.pyrun_config, title=self.titles[src])
         folder = self.downloads(config, src)
         page_dir = Path(page.file.abs_dest_path).parent
-        notebook = Path(os.path.relpath(folder / notebook_name(src), page_dir)).as_posix()
-        menus: dict[int, str] = {}
-        for index, text in scripts.items():
-            path = folder / script_name(src, index)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            menus[index] = takeaway_html(Path(os.path.relpath(path, page_dir)).as_posix(), notebook)
+
+        def link(name: str) -> str:
+            return Path(os.path.relpath(folder / name, page_dir)).as_posix()
+
+        notebook = link(notebook_name(src))
+        menus = {i: takeaway_html(link(script_name(src, i)), notebook) for i in scripted(snippets)}
         return insert_into_widgets(html_text, menus)
 
-    def write_notebooks(self, config: MkDocsConfig, report: CheckReport | None) -> None:
-        """Each page's notebook, with the outputs the check verified (none without a check)."""
+    def write_takeaways(self, config: MkDocsConfig, report: CheckReport | None) -> None:
+        """Each page's ``.py`` files, an example failing in the docs guarded where a later one
+        runs it first, and its notebook, with the outputs the check verified (none without a
+        check)."""
         if not self.pyrun_config.takeaway:
             return
         results = {(r.snippet.page, r.snippet.index): r for r in report.results} if report else {}
         for page, snippets in self.pages.items():
+            folder = self.downloads(config, page)
             # one kept static too: it runs in CPython, and later cells use what it made
-            notebook = page_notebook(
+            files = page_files(
                 snippets,
                 self.pyrun_config,
                 title=self.titles.get(page, page),
                 shown=lambda s: verified_output(
                     s, results.get((s.page, s.index)), self.pyrun_config
                 ),
+                failed=lambda s: fails_in_docs(results.get((s.page, s.index))),
             )
-            if notebook:
-                path = self.downloads(config, page) / notebook_name(page)
+            written = {script_name(page, i): text for i, text in files.scripts.items()}
+            if files.notebook:
+                written[notebook_name(page)] = files.notebook
+            for name, text in written.items():
+                path = folder / name
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(notebook, encoding="utf-8")
+                path.write_text(text, encoding="utf-8")
 
     def write_verdicts(self, report: CheckReport) -> None:
         """Rewrite the written pages with the check's verdicts, one pass per page: upgraded

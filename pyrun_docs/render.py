@@ -281,6 +281,17 @@ def verified_output(
 VERIFIED_STATUSES = frozenset({"passed", "cached"})
 
 
+def fails_in_docs(result: Any) -> bool:
+    """Whether the check found a snippet failing where the page runs it (failed, timed out, an
+    error, or kept a plain block, which the page runs hidden): a later example's take-away
+    script runs it guarded, and its notebook cells let Run All go on."""
+    return getattr(getattr(result, "status", None), "value", None) in FAILING_STATUSES
+
+
+#: the check statuses :func:`fails_in_docs` means
+FAILING_STATUSES = frozenset({"failed", "timeout", "error", "static"})
+
+
 def verified_html(
     shown: Recorded, runtime: str, link: Link, markdown: MarkdownToHtml | None = None
 ) -> str:

@@ -55,38 +55,60 @@ def page_files(
     *,
     title: str,
     shown: Callable[[Snippet], Recorded | None] = lambda s: None,
+    failed: Callable[[Snippet], bool] = lambda s: False,
 ) -> PageFiles:
     """The scripts and the notebook of a page whose snippets are *snippets*.
 
     Args:
         title: the page's title, for the files' headers.
         shown: the verified output of a snippet (the check's), put into its notebook cell.
+        failed: whether the check found a snippet failing (or kept it static): run first
+            in a later snippet's script, it must not end that script (:func:`page_scripts`).
     """
     return PageFiles(
-        page_scripts(snippets, config, title=title),
-        page_notebook(snippets, config, title=title, shown=shown),
+        page_scripts(snippets, config, title=title, failed=failed),
+        page_notebook(snippets, config, title=title, shown=shown, failed=failed),
     )
 
 
-def page_scripts(snippets: Sequence[Snippet], config: PyrunConfig, *, title: str) -> dict[int, str]:
+def scripted(snippets: Sequence[Snippet]) -> list[int]:
+    """The indices of the snippets that get a script: the visible ones (a hidden setup runs
+    first in the scripts of its session)."""
+    return sorted(s.index for s in snippets if not s.options.hidden)
+
+
+def page_scripts(
+    snippets: Sequence[Snippet],
+    config: PyrunConfig,
+    *,
+    title: str,
+    failed: Callable[[Snippet], bool] = lambda s: False,
+) -> dict[int, str]:
     """The ``.py`` text of each visible snippet, by index (hidden setup runs first in each).
+
+    An earlier snippet that *failed* runs guarded where a later one's script runs it first, as
+    the page runs it hidden and goes on: bitmath's page had a docs bug in one example, and
+    all 15 of its later scripts stopped there (each example in ``try``; one that does not
+    parse, left as a comment). The snippet's own script runs it as written.
 
     Each snippet's script code is made once per page: every script of a session repeats the
     earlier snippets' code, and parsing each again for every later script made a page of one
     session quadratic (60 transcripts: 0.6 s a page; a Sphinx page of doctest blocks is one)."""
     page = sorted(snippets, key=lambda s: s.index)
-    codes: dict[int, str] = {}
+    codes: dict[tuple[int, bool], str] = {}
 
-    def code_of(snippet: Snippet) -> str:
-        if snippet.index not in codes:
-            codes[snippet.index] = _code_of(snippet)
-        return codes[snippet.index]
+    def code_of(snippet: Snippet, first: bool) -> str:
+        key = (snippet.index, first and failed(snippet))
+        if key not in codes:
+            codes[key] = _code_of(snippet, guarded=key[1])
+        return codes[key]
 
     chains = session_chains(page, config)
+    wanted = set(scripted(page))
     return {
         s.index: script(chains[s.index], title=title, code_of=code_of)
         for s in page
-        if not s.options.hidden
+        if s.index in wanted
     }
 
 
@@ -96,10 +118,11 @@ def page_notebook(
     *,
     title: str,
     shown: Callable[[Snippet], Recorded | None] = lambda s: None,
+    failed: Callable[[Snippet], bool] = lambda s: False,
 ) -> str | None:
     """The page's notebook JSON (``None``: no snippet to put in one)."""
     order = execution_order(sorted(snippets, key=lambda s: s.index), config)
-    return notebook(order, title=title, shown=shown) if order else None
+    return notebook(order, title=title, shown=shown, failed=failed) if order else None
 
 
 def script_name(page: str, index: int) -> str:
@@ -124,14 +147,14 @@ def script(
     chain: Sequence[Snippet],
     *,
     title: str,
-    code_of: Callable[[Snippet], str] | None = None,
+    code_of: Callable[[Snippet, bool], str] | None = None,
 ) -> str:
     """A ``.py`` running *chain* (a session's snippets up to the last, which is the one taken
     away) in one namespace, as the reader's widget runs them. *code_of*: a snippet's script
-    code (:func:`page_scripts` passes one that remembers it for the page)."""
-    code_of = code_of or _code_of
+    code, given whether it runs first (:func:`page_scripts` passes one that guards a failing
+    snippet run first, and remembers each for the page)."""
     target = chain[-1]
-    bodies = [code_of(s) for s in chain]
+    bodies = [code_of(s, s is not target) if code_of else _code_of(s) for s in chain]
     helpers = [_SHOW] if any("_show(" in body for body in bodies) else []
     if any("display" in body and _DISPLAY_CALL.search(body) for body in bodies):
         helpers.append(_DISPLAY)
@@ -154,10 +177,12 @@ def notebook(
     *,
     title: str,
     shown: Callable[[Snippet], Recorded | None] = lambda s: None,
+    failed: Callable[[Snippet], bool] = lambda s: False,
 ) -> str:
     """An nbformat 4 notebook: a Markdown cell naming the page, then one code cell per snippet
     in *order* (per example of a transcript) with its verified outputs (hidden setup cells
-    collapsed)."""
+    collapsed). The cells of a snippet that *failed* are tagged ``raises-exception``, so Run
+    All goes on past them, as the page does."""
     cells: list[dict[str, Any]] = [
         {
             "cell_type": "markdown",
@@ -177,7 +202,7 @@ def notebook(
             metadata: dict[str, Any] = {"pyrun": {"source": f"{snippet.path}:{line}"}}
             if snippet.options.hidden:
                 metadata["jupyter"] = {"source_hidden": True}
-            if part.raises:  # Jupyter's Run All and nbclient go on past it
+            if part.raises or failed(snippet):  # Jupyter's Run All and nbclient go on past it
                 metadata["tags"] = ["raises-exception"]
             cells.append(
                 {
@@ -300,25 +325,26 @@ def _cell_code(snippet: Snippet) -> str:
     return _module_prelude(snippet) + snippet.source
 
 
-def _code_of(snippet: Snippet) -> str:
+def _code_of(snippet: Snippet, guarded: bool = False) -> str:
     """The snippet as script code: prompts gone, and every value the widget would show (a
     transcript's expression examples, a final expression) printed with ``_show``. As doctest
     runs a transcript: an example that expects an exception shows it and the script goes on
     (it stopped there, the later examples never ran), one doctest skips is a comment. A
     transcript doctest cannot parse (the check reports it at its line) is its code as the
-    reader edits it."""
+    reader edits it. *guarded*: the snippet fails in the docs and runs before another, so an
+    exception it raises is shown and the script goes on (:func:`_guard`)."""
     examples = snippet.examples
     if examples is not None:
         parts: list[str] = []
         for lead, example in _led(snippet, examples):
-            code = _show_last(example.source)
+            code = _show_values(example.source)
             code = code if code.endswith("\n") else code + "\n"
             if _skipped(snippet, example):
                 parts.append(lead + _SKIPPED + textwrap.indent(code, "# "))
             elif example.exc_msg is not None:
                 parts.append(lead + _EXPECTED_RAISE.format(body=textwrap.indent(code, "    ")))
             else:
-                parts.append(lead + code)
+                parts.append(lead + (_guard(code) if guarded else code))
         code = "".join(parts)
     elif snippet.expected is not None:
         # a testcode block: doctest shows what it prints, not its last value; one whose
@@ -327,9 +353,33 @@ def _code_of(snippet: Snippet) -> str:
         code = snippet.source
         if _raises_as_expected(snippet):
             code = _EXPECTED_RAISE.format(body=textwrap.indent(code, "    "))
+        elif guarded:
+            code = _guard(code)
     else:
         code = _show_last(snippet.source)
+        code = _guard(code) if guarded else code
     return _module_prelude(snippet) + code
+
+
+def _guard(code: str) -> str:
+    """*code*, which fails in the docs, as a script runs it before a later example: in ``try``,
+    the exception shown; code that does not parse (no statement of it runs), a comment."""
+    code = code if code.endswith("\n") else code + "\n"
+    try:
+        compile(code, "<example>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return _UNPARSABLE + textwrap.indent(code, "# ")
+    return _FAILS.format(body=textwrap.indent(code, "    "))
+
+
+#: an example that fails in the docs, run first by a later one's script
+_FAILS = """try:
+{body}except Exception as error:  # fails in the docs too; the page goes on after it
+    print(f"{{type(error).__name__}}: {{error}}")
+"""
+
+#: the head of an example that fails in the docs because it does not parse
+_UNPARSABLE = "# does not parse (it fails in the docs too), so it is left out:\n"
 
 
 def _raises_as_expected(snippet: Snippet) -> bool:
@@ -353,22 +403,59 @@ def _show_last(code: str) -> str:
         tree = ast.parse(code)
     except SyntaxError:
         return code
-    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+    last = tree.body[-1] if tree.body else None
+    if not isinstance(last, ast.Expr) or last.col_offset != 0:
         return code
-    last = tree.body[-1]
-    if isinstance(last.value, ast.Call) and getattr(last.value.func, "id", "") in {
-        "print",
-        "display",
-    }:
-        return code  # shows nothing more than it prints
+    return _wrapped(code, [last])
+
+
+def _show_values(code: str) -> str:
+    """*code* (one example of a transcript) as the prompt runs it: every expression statement
+    outside a function or class shows its value (compile mode ``single``), also in a loop's
+    body (netaddr's ``for i in range(oui.reg_count): str(oui), ...`` printed nothing in its
+    script); each is wrapped in ``_show(...)``. Code that does not parse stays as it is."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    found: list[ast.Expr] = []
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Expr):
+            found.append(node)
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            pending.extend(
+                child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)
+            )
+            for case in getattr(node, "cases", ()):  # match statements
+                pending.extend(case.body)
+            for handler in getattr(node, "handlers", ()):  # try statements
+                pending.extend(handler.body)
+    return _wrapped(code, found)
+
+
+def _wrapped(code: str, statements: list[ast.Expr]) -> str:
+    """*code* with the values of *statements* wrapped in ``_show(...)``, in place; a call of
+    ``print`` or ``display`` shows nothing more than it prints, and stays as it is."""
     lines = code.splitlines(keepends=True)
-    start, end = last.lineno - 1, (last.end_lineno or last.lineno) - 1
-    segment = ast.get_source_segment(code, last.value)
-    if segment is None or last.col_offset != 0:
-        return code
-    # a bare tuple (``a, b``) is one value: ``_show(a, b)`` was a TypeError (29 of packaging's
-    # 109 scripts)
-    wrapped = (
-        f"_show(({segment}))\n" if isinstance(last.value, ast.Tuple) else f"_show({segment})\n"
-    )
-    return "".join(lines[:start]) + wrapped + "".join(lines[end + 1 :])
+
+    def offset(line: int, column: int) -> int:  # ast's columns count UTF-8 bytes
+        before = sum(len(text) for text in lines[: line - 1])
+        return before + len(lines[line - 1].encode("utf-8")[:column].decode("utf-8"))
+
+    for statement in sorted(statements, key=lambda s: (s.lineno, s.col_offset), reverse=True):
+        value = statement.value
+        if isinstance(value, ast.Call) and getattr(value.func, "id", "") in {"print", "display"}:
+            continue
+        if value.end_lineno is None or value.end_col_offset is None:
+            continue
+        start = offset(value.lineno, value.col_offset)
+        end = offset(value.end_lineno, value.end_col_offset)
+        segment = code[start:end]
+        # a bare tuple (``a, b``) is one value: ``_show(a, b)`` was a TypeError (29 of
+        # packaging's 109 scripts)
+        bare = isinstance(value, ast.Tuple)
+        code = code[:start] + (f"_show(({segment}))" if bare else f"_show({segment})") + code[end:]
+        lines = code.splitlines(keepends=True)
+    return code

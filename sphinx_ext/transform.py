@@ -27,7 +27,13 @@ from pyrun_docs.outputs import (
     bundle_image,
     plain_text,
 )
-from pyrun_docs.render import render_snippet, takeaway_html, verified_html, verified_output
+from pyrun_docs.render import (
+    fails_in_docs,
+    render_snippet,
+    takeaway_html,
+    verified_html,
+    verified_output,
+)
 from pyrun_docs.snippet import Snippet
 from pyrun_docs.takeaway import notebook_name, page_files, script_name
 
@@ -126,6 +132,7 @@ class PyrunWidgets(SphinxPostTransform):
             title=title.astext() if title is not None else self.env.docname,
             # a testcode block's cell has the output its testoutput block shows on the page
             shown=lambda s: verified_output(s, results.get((s.page, s.index)), site, testcode=True),
+            failed=lambda s: fails_in_docs(results.get((s.page, s.index))),
         )
         page = self.env.docname
         scripts = {

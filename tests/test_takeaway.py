@@ -65,7 +65,8 @@ def test_values_are_printed_as_the_widget_shows_them(tmp_path: Path) -> None:
     assert run(tmp_path, scripts[0]) == "10\n"
     assert run(tmp_path, scripts[1]) == "no value twice\n"
     assert run(tmp_path, scripts[2]) == ""  # None shows nothing
-    assert run(tmp_path, scripts[3]) == "'a'\n"  # a loop's values are not shown by a script
+    # the prompt shows every expression's value, also in a loop's body (netaddr's tutorial)
+    assert run(tmp_path, scripts[3]) == "0\n1\n'a'\n"
     assert run(tmp_path, scripts[4]) == "2\n"
 
 
@@ -105,6 +106,34 @@ def test_a_transcript_script_goes_on_after_an_expected_exception(tmp_path: Path)
         [snippet(0, ">>> a, b = 1, 2\n>>> a, b\n(1, 2)\n")], PyrunConfig(), title="P"
     )
     assert run(tmp_path, files.scripts[0]) == "(1, 2)\n"
+
+
+def test_an_earlier_example_failing_in_the_docs_does_not_end_a_later_script(
+    tmp_path: Path,
+) -> None:
+    """The check found it failing (a docs bug): the page runs it hidden and goes on, so a later
+    example's script, which runs it first, goes on too (bitmath: all 15 later scripts stopped
+    with a NameError, and a SyntaxError stopped a whole file before anything ran). Its own
+    script runs it as written; its notebook cells are tagged so Run All goes on."""
+    page = [
+        snippet(0, ">>> base = 40\n>>> total = base + missing\n>>> base\n40\n", session="s"),
+        snippet(1, ">>> if True\n...     base = 0\n", session="s"),
+        snippet(2, "print(undefined_too)\n", session="s"),
+        snippet(3, ">>> base + 2\n42\n", session="s"),
+    ]
+    files = page_files(page, PyrunConfig(), title="P", failed=lambda s: s.index < 3)
+    assert run(tmp_path, files.scripts[3]) == (
+        "NameError: name 'missing' is not defined\n40\n"
+        "NameError: name 'undefined_too' is not defined\n42\n"
+    )
+    assert "# does not parse" in files.scripts[3]
+    assert "try:" not in files.scripts[0]  # its own script: as written
+    cells = json.loads(files.notebook or "")["cells"][1:]
+    tags = [cell["metadata"].get("tags") for cell in cells]
+    assert tags == [["raises-exception"]] * 5 + [None]  # three cells of 0, one each of 1 and 2
+    # nothing failed: no guard anywhere
+    plain = page_files(page[:1] + page[3:], PyrunConfig(), title="P")
+    assert "try:" not in plain.scripts[3]
 
 
 def test_a_testcode_script_shows_what_doctest_shows(tmp_path: Path) -> None:
@@ -157,9 +186,9 @@ def test_each_snippet_is_made_script_code_once_a_page(monkeypatch: pytest.Monkey
     made: list[int] = []
     original = takeaway._code_of
 
-    def counted(s: Snippet) -> str:
+    def counted(s: Snippet, guarded: bool = False) -> str:
         made.append(s.index)
-        return original(s)
+        return original(s, guarded)
 
     monkeypatch.setattr(takeaway, "_code_of", counted)
     scripts = takeaway.page_scripts(page, PyrunConfig(), title="P")

@@ -108,6 +108,17 @@ PAGE = """Verified
 
    print("total is", total + 1)
 
+.. pyrun::
+   :session: bug
+
+   print("first")
+   total = missing + 1
+
+.. pyrun::
+   :session: bug
+
+   print("after the failing one")
+
 .. toctree::
 
    sub/deep
@@ -253,6 +264,11 @@ def test_a_downloaded_script_prints_what_the_page_shows(site: Build) -> None:
     assert "index.rst:" in text  # says where each part comes from
     # a transcript becomes statements whose values are printed, as doctest shows them
     assert run_script(folder / "index-example-3.py") == "2\n"
+    # an earlier example that fails in the docs (the check says so) does not end it: the page
+    # runs it and goes on (bitmath's later scripts all stopped at one docs bug)
+    assert run_script(folder / "index-example-11.py") == (
+        "first\nNameError: name 'missing' is not defined\nafter the failing one\n"
+    )
     # rich output prints its text form in a terminal
     rich = run_script(folder / "index-example-6.py")
     assert rich.startswith("before the square\n<a red square>\nafter the square\n")
@@ -264,7 +280,7 @@ def test_the_page_notebook_is_valid_and_carries_the_verified_outputs(site: Build
     nbformat.validate(notebook)
     assert notebook.metadata.kernelspec.name == "python3"
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert [cell.id for cell in code] == [f"pyrun-{i}" for i in range(9)]  # session order
+    assert [cell.id for cell in code] == [f"pyrun-{i}" for i in range(11)]  # session order
     first = code[0]
     assert first.source == 'print("hello <b>world</b>")\n6 * 7'
     assert first.outputs[0] == {
@@ -274,6 +290,9 @@ def test_the_page_notebook_is_valid_and_carries_the_verified_outputs(site: Build
     }
     assert first.outputs[1]["data"]["text/plain"] == "42"
     assert code[1].outputs == []  # a failing snippet: nothing verified
+    # ... and tagged, so Run All goes on past it, as the page does
+    tags = [cell.metadata.get("tags") for cell in code]
+    assert tags == [None, ["raises-exception"], *[None] * 7, ["raises-exception"], None]
     assert code[4].metadata["jupyter"] == {"source_hidden": True}  # hidden setup
     rich = [o["output_type"] for o in code[5].outputs]
     assert rich == [
@@ -396,7 +415,9 @@ def mk_site(tmp_path: Path, runtime_cache: Path) -> Any:
         "```pyrun\nclass Note:\n    def _repr_markdown_(self):\n        return 'a **bold** note'\n"
         "class Dot:\n    def _repr_svg_(self):\n"
         '        return \'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>\'\n'
-        "display(Note(), Dot())\n```\n"
+        "display(Note(), Dot())\n```\n\n"
+        '```pyrun session="bug"\ntotal = missing + 1\n```\n\n'
+        '```pyrun session="bug"\nprint("after the failing one")\n```\n'
     )
     yml = (root / "mkdocs.yml").read_text()
     (root / "mkdocs.yml").write_text(yml.replace('check: "off"', "check: warn"))
@@ -409,7 +430,7 @@ def test_mkdocs_writes_it_after_its_check_with_take_away_files(mk_site: Any) -> 
     page = mk_site.read("snippets/index.html")
     found = widgets(page)
     blocks = [b for b in (verified(w) for w in found.values()) if b]
-    assert len(blocks) == 2 and "from mkdocs\n" in blocks[0].get_text()
+    assert len(blocks) == 3 and "from mkdocs\n" in blocks[0].get_text()
     assert "<strong>bold</strong>" in str(blocks[1])  # Markdown rendered by Python-Markdown
     src = str(blocks[1].find("img")["src"])  # type: ignore[index]
     assert re.fullmatch(r"\.\./assets/pyrun-output/[0-9a-f]{32}\.svg", src)
@@ -420,6 +441,9 @@ def test_mkdocs_writes_it_after_its_check_with_take_away_files(mk_site: Any) -> 
         "../assets/pyrun-downloads/snippets/snippets.ipynb",
     ]
     assert run_script(mk_site.site / "snippets" / links[0]) == "from mkdocs\n"
+    # written after the check: an earlier example failing in the docs does not end it
+    after = mk_site.site / "assets" / "pyrun-downloads" / "snippets" / "snippets-example-5.py"
+    assert run_script(after) == "NameError: name 'missing' is not defined\nafter the failing one\n"
     notebook = nbformat.read(mk_site.site / "snippets" / links[1], as_version=4)
     nbformat.validate(notebook)
     assert notebook.cells[1].outputs[0]["text"] == "from mkdocs\n"
