@@ -706,7 +706,10 @@ class OutputMixin extends HTMLElement {
       total -= drop;
       if (!first[0]) merged.shift();
     }
+    const out = /** @type {HTMLElement} */ (self.output);
+    const follow = atEnd(out);
     for (const [text, cls] of merged) this.writeText(text, cls);
+    if (follow) out.scrollTop = out.scrollHeight;
   }
 
   /** @param {string} text @param {string} cls */
@@ -785,8 +788,20 @@ class OutputMixin extends HTMLElement {
       this.appendText(`${bundle["text/plain"] ?? ""}\n`, "pyrun-result");
       return;
     }
+    const follow = atEnd(out);
     out.append(box);
+    if (follow) out.scrollTop = out.scrollHeight;
   }
+}
+
+/**
+ * Whether an output box shows its end (or does not scroll yet): new output then keeps it in view,
+ * as a console does; a reader who scrolled up stays where they are. A long or endless output
+ * stayed at its top, the newest lines, a final traceback and the Stop note out of view.
+ * @param {HTMLElement} out
+ */
+function atEnd(out) {
+  return out.scrollHeight - out.scrollTop - out.clientHeight < 8;
 }
 
 // --- Markdown output (`_repr_markdown_`) -------------------------------------------------------

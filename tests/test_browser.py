@@ -631,6 +631,13 @@ def test_output_flood(page: Any, flood_url: str, stored_snapshot: StoredSnapshot
 
     text = output(page, "pyrun-0")
     assert text.rstrip().endswith("\n99998\n99999")
+    # the box follows the newest lines, as a console does (it stayed at its top: the end, a
+    # traceback or the Stop note, out of view)
+    gap = page.evaluate(
+        "() => { const o = document.querySelector('#pyrun-0 .pyrun-output');"
+        " return [o.scrollHeight - o.scrollTop - o.clientHeight, o.scrollTop]; }"
+    )
+    assert gap[0] < 8 and gap[1] > 0, gap
     assert "cut" in text
     kept = page.locator("#pyrun-0 .pyrun-output .pyrun-stdout").text_content() or ""
     assert len(kept) <= limit
