@@ -332,8 +332,14 @@ class PyRepl extends HTMLElement {
     this.expandBtn.scrollIntoView({ block: "nearest" });
   }
 
-  /** @param {string} text */
+  /**
+   * Keep the reader's draft for a reload, and mark the widget edited while its code is not the
+   * original: the verified output below is then the original's (a restored draft sat above it
+   * with nothing to say so).
+   * @param {string} text
+   */
   saveDraft(text) {
+    this.toggleAttribute("data-edited", text !== this.originalCode);
     try {
       const key = draftKey(this);
       if (text === this.originalCode) sessionStorage.removeItem(key);
@@ -353,6 +359,7 @@ class PyRepl extends HTMLElement {
         return;
       }
       /** @type {HTMLElement} */ (this.pre).textContent = draft.code;
+      this.toggleAttribute("data-edited", draft.code !== this.originalCode);
       this.activateEditor();
     } catch {
       // unreadable draft: show the original

@@ -463,7 +463,7 @@ def verified_url(site: Build) -> Iterator[str]:
 def test_without_javascript_and_after_run_and_reset(
     browser: Any, verified_url: str, tmp_path: Path, stored_snapshot: StoredSnapshot
 ) -> None:
-    from test_browser import click_run, open_page
+    from test_browser import click_run, code_text, open_page, replace_code
 
     static = browser.new_context(java_script_enabled=False, accept_downloads=True)
     page = static.new_page()
@@ -489,6 +489,21 @@ def test_without_javascript_and_after_run_and_reset(
     assert "42" in page.locator("#pyrun-0 .pyrun-output").inner_text()
     page.click("#pyrun-0 .pyrun-reset")
     assert page.locator("#pyrun-0 .pyrun-verified").is_visible()
+
+    # edited, and after a reload with the draft restored, the verified output says whose it is
+    def label() -> str:  # what the label shows after its text
+        return str(page.evaluate(
+            "() => getComputedStyle(document.querySelector("
+            "'#pyrun-0 .pyrun-verified-label'), '::after').content"
+        ))  # fmt: skip
+
+    replace_code(page, "pyrun-0", "print('edited')")
+    assert "of the original code" in label()
+    page.reload()
+    assert code_text(page, "pyrun-0") == "print('edited')"
+    assert "of the original code" in label()
+    page.click("#pyrun-0 .pyrun-reset")
+    assert "of the original code" not in label()
     live.close()
 
 
