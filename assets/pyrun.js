@@ -262,7 +262,11 @@ class PyRepl extends HTMLElement {
     const pre = this.pre;
     editorModule ??= import(moduleURL("pyrun-editor.js"));
     this.editorLoading = editorModule
-      .then((m) => {
+      // after the click that asked for it has put the caret in the code: with the module loaded
+      // already (a second widget), it mounted inside the pointerdown, before the browser focused
+      // the code, so the focus fell to <body> and what the reader typed went nowhere
+      .then((m) => new Promise((resolve) => setTimeout(() => resolve(m), 0)))
+      .then((/** @type {any} */ m) => {
         const hadFocus = document.activeElement === pre;
         const code = this.code.replace(/\n$/, "");
         const caret = caretIn(pre);
@@ -275,9 +279,14 @@ class PyRepl extends HTMLElement {
         for (const a of ["contenteditable", "role", "aria-multiline", "aria-label", "tabindex"]) {
           pre.removeAttribute(a);
         }
-        pre.replaceChildren();
+        // in the <code> a theme styles where there is one (mkdocs-material sizes, pads and
+        // shades `pre > code`: mounted in the <pre>, the code grew from 13.6 to 16 px and lost
+        // its grey box on the first click)
+        const host = pre.querySelector(":scope > code") || pre;
+        host.replaceChildren();
+        if (host !== pre) pre.replaceChildren(host);
         pre.classList.add("pyrun-has-editor");
-        this.editor = m.createEditor(pre, {
+        this.editor = m.createEditor(host, {
           doc: code,
           linenos: this.hasAttribute("data-linenos"),
           firstLine: Number(this.dataset.linenoStart || 1),

@@ -81,6 +81,30 @@ def test_direct_load_runs_and_page_without_snippets_has_no_assets(
         " getComputedStyle(document.querySelector('#pyrun-0 ' + s)).fontSize)"
     )
     assert sizes[0] == sizes[1], sizes
+    # the editor, on the first click, looks as the code did: material's size, box and padding
+    look = (
+        "(s) => { const e = document.querySelector(s); const c = getComputedStyle(e);"
+        " const r = e.getBoundingClientRect(); return [c.fontSize, c.backgroundColor, r.left]; }"
+    )
+    before = wide_page.evaluate(look, "#pyrun-0 .pyrun-code pre > code")
+    text_left = (  # where the first line's text starts
+        "(s) => { const r = document.createRange();"
+        " r.selectNodeContents(document.querySelector(s)); return r.getClientRects()[0].left; }"
+    )
+    text_before = wide_page.evaluate(text_left, "#pyrun-0 .pyrun-code pre > code")
+    wide_page.click("#pyrun-0 .pyrun-code pre")
+    wide_page.wait_for_selector("#pyrun-0 .cm-editor.cm-focused")
+    assert wide_page.evaluate(look, "#pyrun-0 .pyrun-code pre > code") == before
+    assert wide_page.evaluate(look, "#pyrun-0 .cm-content")[0] == before[0]
+    text_after = wide_page.evaluate(text_left, "#pyrun-0 .cm-line")
+    assert abs(text_after - text_before) < 1, (text_before, text_after)
+    # a second widget's code, clicked once the editor is loaded, takes what the reader types
+    # (the editor mounted before the browser focused the code: the focus fell to <body>)
+    for sid in ("pyrun-1", "pyrun-2"):
+        wide_page.click(f"#{sid} .pyrun-code pre")
+        wide_page.wait_for_selector(f"#{sid} .cm-editor.cm-focused")
+        wide_page.keyboard.type("Z")
+        assert "Z" in wide_page.evaluate(f"() => document.getElementById('{sid}').code")
 
 
 def test_a_transcript_runs_as_python_m_doctest_runs_a_markdown_file(
