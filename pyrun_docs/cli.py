@@ -171,12 +171,12 @@ def _site_config(args: argparse.Namespace) -> SiteConfig:
 
 def _as_sources(paths: Sequence[str], site: SiteConfig) -> list[str]:
     """*paths* with the site's configuration file, if given, standing for its pages: a Sphinx
-    project's ``conf.py`` for its folder, a ``mkdocs.yml`` for the ``docs`` folder beside it
+    project's ``conf.py`` for its folder, a ``mkdocs.yml`` for its ``docs_dir``
     (``pyrun-docs check mkdocs.yml`` said "no pyrun snippets in 1 file")."""
     if site.path is None:
         return list(paths)
     config = site.path.resolve()
-    pages = config.parent if config.name == "conf.py" else config.parent / "docs"
+    pages = site.docs_dir or config.parent
     return [str(pages) if Path(p).resolve() == config else p for p in paths]
 
 
@@ -213,7 +213,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
             args.paths,
             upgrade=site.config.upgrade,
             upgrade_exclude=site.config.upgrade_exclude,
-            docs_dir=site.path.parent / "docs" if site.path is not None else None,
+            docs_dir=site.docs_dir,
+            is_page=site.is_page,  # not one a Markdown site's exclude_docs leaves out
             # the pages a Sphinx build reads (exclude_patterns...), includes followed
             sphinx=SphinxSources.from_conf(conf.parent, site.sources) if conf else None,
             expand=_includes(site),  # a Zensical site's --8<-- lines, as its build has them

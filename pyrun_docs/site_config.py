@@ -50,6 +50,22 @@ class SiteConfig:
     #: the ``pymdownx.snippets`` settings of a Markdown site that lists that extension (``None``:
     #: it does not), so a check that reads its pages includes what the build includes
     snippets: dict[str, Any] | None = None
+    #: a Markdown site's pages folder (its ``docs_dir``; ``None``: a Sphinx project)
+    docs_dir: Path | None = None
+    #: a Markdown site's ``exclude_docs`` patterns (gitignore style), besides MkDocs' own
+    exclude_docs: tuple[str, ...] = ()
+
+    def is_page(self, path: Path) -> bool:
+        """Whether the site's build reads *path* as a page: not one its ``exclude_docs``, or
+        MkDocs' own exclusions (names starting with ``.``, ``/templates/``), leave out (the
+        check failed on a draft the build never published)."""
+        if self.docs_dir is None:
+            return True
+        try:
+            page = path.resolve().relative_to(self.docs_dir.resolve()).as_posix()
+        except ValueError:  # named on the command line from elsewhere: checked as asked
+            return True
+        return not _excluded_doc(page, self.exclude_docs)
 
 
 def find_config_file(paths: Iterable[str | Path]) -> Path | None:
@@ -86,6 +102,8 @@ def read_site_config(path: str | Path) -> SiteConfig:
     sources: dict[str, Any] = {}
     digest: list[str] = []
     snippets: dict[str, Any] | None = None
+    docs_dir: Path | None = None
+    exclude_docs: tuple[str, ...] = ()
     if file.suffix == ".py":
         values, prefix = _sphinx_values(file, sources, digest), "pyrun_"
     else:  # a Markdown site: its file read once, for the settings and the extensions
@@ -97,6 +115,7 @@ def read_site_config(path: str | Path) -> SiteConfig:
         prefix = f"{UPGRADE_EXTENSION}." if toml else "plugins.pyrun."
         values["doctest_main"] = True  # Markdown's transcripts, as python -m doctest runs them
         snippets = _snippets_settings(extensions)
+        docs_dir, exclude_docs = _pages_settings(data.get("project") if toml else data, file)
     config, problems = PyrunConfig.from_mapping_lenient(values, prefix=prefix)
     where = f" (in {file.name})"
     return SiteConfig(
@@ -106,7 +125,36 @@ def read_site_config(path: str | Path) -> SiteConfig:
         sources=sources,
         digest="".join(digest),
         snippets=snippets,
+        docs_dir=docs_dir,
+        exclude_docs=exclude_docs,
     )
+
+
+def _pages_settings(data: Any, file: Path) -> tuple[Path, tuple[str, ...]]:
+    """A Markdown site's pages folder (``docs_dir``, relative to its configuration file; a
+    check of ``mkdocs.yml`` looked in ``docs/`` whatever it said) and its ``exclude_docs``."""
+    data = data if isinstance(data, Mapping) else {}
+    folder = data.get("docs_dir")
+    docs_dir = file.parent / (folder if isinstance(folder, str) and folder else "docs")
+    patterns = data.get("exclude_docs")
+    lines = patterns.splitlines() if isinstance(patterns, str) else []
+    return docs_dir, tuple(line for line in lines if line.strip())
+
+
+#: what MkDocs leaves out of every site (``mkdocs.structure.files``)
+_DEFAULT_EXCLUDE = (".*", "/templates/")
+
+
+def _excluded_doc(page: str, patterns: tuple[str, ...]) -> bool:
+    """Whether MkDocs leaves *page* (relative to ``docs_dir``) out of the site: its own default
+    patterns and *patterns*, read as MkDocs reads them (gitignore style, with ``pathspec``,
+    which MkDocs requires; without it, only the defaults, approximately)."""
+    try:
+        from pathspec.gitignore import GitIgnoreSpec
+    except ImportError:
+        parts = page.split("/")
+        return any(part.startswith(".") for part in parts) or parts[0] == "templates"
+    return bool(GitIgnoreSpec.from_lines([*_DEFAULT_EXCLUDE, *patterns]).match_file(page))
 
 
 #: the Markdown extension that includes files (``--8<--``)

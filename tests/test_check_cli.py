@@ -260,6 +260,32 @@ def test_the_site_configuration_as_path_checks_its_pages(
     ]
 
 
+def test_an_mkdocs_check_reads_the_pages_its_build_reads(
+    runtime_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``docs_dir`` names the pages' folder (the check looked in ``docs/``: "no such file or
+    directory"), and a page ``exclude_docs`` or MkDocs itself leaves out of the site
+    (``/templates/``, hidden names) is no page to check (the check failed on a draft the build
+    never published)."""
+    pages = tmp_path / "site-docs"
+    failing = "```pycon\n>>> 1 + 1\n3\n```\n"
+    for name in ("drafts/wip.md", "templates/t.md", ".hidden/h.md", "notes.tmp.md"):
+        (pages / name).parent.mkdir(parents=True, exist_ok=True)
+        (pages / name).write_text(f"# Left out\n\n{failing}")
+    (pages / "index.md").write_text("# Home\n\n```pycon\n>>> 1 + 1\n2\n```\n")
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: S\ndocs_dir: site-docs\nexclude_docs: |\n  drafts/\n  *.tmp.md\n"
+        "markdown_extensions:\n  - pymdownx.superfences\n"
+        "plugins:\n  - pyrun:\n      upgrade: [doctest]\n"
+    )
+    out = tmp_path / "report.json"
+    code = main(["check", str(tmp_path / "mkdocs.yml"), "--json", str(out),
+                 "--cache-dir", str(check_dir(tmp_path)), "-q"])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    results = json.loads(out.read_text())["results"]
+    assert [(Path(r["path"]).name, r["status"]) for r in results] == [("index.md", "passed")]
+
+
 def test_an_mkdocs_configuration_of_another_name_is_the_one_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -198,6 +198,7 @@ def scan_paths(
     docs_dir: Path | None = None,
     sphinx: SphinxSources | None = None,
     expand: Callable[[str], str] | None = None,
+    is_page: Callable[[Path], bool] | None = None,
 ) -> ScanResult:
     """Scan files and folders; each file is one page (sessions are per page).
 
@@ -207,10 +208,14 @@ def scan_paths(
     *sphinx*: the sources are a Sphinx project's: only the files its build reads are pages.
     *expand*: what the site's ``pymdownx.snippets`` makes of a Markdown page (its ``--8<--``
     lines replaced by the files they include, as its build has them: :func:`scan_text`).
+    *is_page*: whether the site's build reads a file as a page (a Markdown site's
+    ``exclude_docs``).
     """
     result = ScanResult()
     for path in source_files(paths):
         if sphinx is not None and not sphinx.is_page(path):
+            continue
+        if is_page is not None and not is_page(path):
             continue
         shown = display_path(path)
         try:
