@@ -86,6 +86,11 @@ def semantics(runtime_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "\n\nimport socket as net\ntry:\n    title = net.getaddrinfo('c.invalid', 80) and 'x'\n"
         "except OSError:  # caught: the failure later says nothing of the network\n"
         "    title = None\nprint(title.upper())",
+        # a server: Emscripten asked Node for the `ws` package, and the error ended the
+        # interpreter ("Cannot find module 'ws'"), the rest of the page unrun
+        ":session: srv\n\nimport socket\nserver = socket.socket()\n"
+        "server.bind(('127.0.0.1', 0))\nserver.listen(1)",
+        ":session: srv\n\nprint('after the server')",
     )
     folder = check_dir(tmp_path_factory.mktemp("semantics"))
     pages = pages_of(main=main, other=other)
@@ -167,6 +172,10 @@ def test_no_stdin_no_network_but_await(semantics: CheckReport) -> None:
     caught = results["import socket as net"]
     assert caught.exception == "AttributeError", caught
     assert caught.message.endswith("(it looked up c.invalid: the browser has no network)")
+    server = results["import socket"]
+    assert server.status is Status.FAILED and server.exception == "OSError", server.message
+    assert "[Errno 138]" in server.message and server.line == server.snippet.source_line(4)
+    assert results["print('after the server')"].output == "after the server\n"
     assert not semantics.ok and semantics.boots >= 2
 
 

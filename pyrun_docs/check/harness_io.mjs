@@ -108,6 +108,31 @@ export class BlockedWebSocket {
 }
 
 /**
+ * What `require("ws")` gives the runtime. Emscripten's sockets load that package under Node only:
+ * a socket's `listen()` (any server, `http.server.HTTPServer(...)`) asked for it, found nothing,
+ * and the error ended the interpreter ("Cannot find module 'ws'"), every later example of the page
+ * unrun. In a browser `listen()` fails with errno 138, "Not supported", which Python raises as an
+ * OSError: the same here (an error named so is the runtime's own errno, `FS.ErrnoError`); a
+ * connection fails as `connect()` in a browser without network does.
+ */
+class NoSocketServers extends BlockedWebSocket {
+  static Server = class {
+    constructor() {
+      throw Object.assign(new Error("server sockets are not supported"), { name: "ErrnoError", errno: 138 });
+    }
+  };
+}
+
+/** Resolve `require("ws")` (from the runtime's own `createRequire`) to {@link NoSocketServers}. */
+function withoutWs() {
+  const loader = /** @type {any} */ (nodeModule).default;
+  const load = loader._load;
+  loader._load = function (/** @type {string} */ request, /** @type {any[]} */ ...rest) {
+    return request === "ws" ? NoSocketServers : load.call(this, request, ...rest);
+  };
+}
+
+/**
  * V8's flags for a harness, set before any WebAssembly is compiled. A check runs many short
  * examples in a process that lives a few seconds: by default V8 re-compiles every WebAssembly
  * function that has run a little with its optimizing compiler, on background threads, and on 2
@@ -154,6 +179,7 @@ export function startHarness() {
   console.error = toStderr;
   globalThis.fetch = /** @type {any} */ (blocked);
   /** @type {any} */ (globalThis).WebSocket = BlockedWebSocket;
+  withoutWs();
 }
 
 /**
