@@ -412,9 +412,17 @@ class _Want:
         return f"{self.name}{self.specifier}"
 
     def asked(self) -> str:
-        """`` (as written, where)``, or nothing when that says no more than the name."""
+        """`` (as written, where)``, or nothing when that says no more than the name; for a
+        name asked for without a version, who needs it (it read "zodbpickle (zodbpickle
+        (pyrun_project r2pkg))")."""
         text = self.origins()
-        return "" if text in (self.name, self.spec_text()) else f" ({text})"
+        if text in (self.name, self.spec_text()):
+            return ""
+        if all(str(req) == self.name for req, _ in self.specs):
+            here = self.first.snippet.location if self.first.snippet else None
+            who = dict.fromkeys(r.origin for _, r in self.specs if r.origin != here)
+            return f" (needed by {', '.join(who)})" if who else ""
+        return f" ({text})"
 
     def origins(self) -> str:
         """``inflection<0.5 (docs/b.rst:7)``, leaving out the location the problem is shown at."""
@@ -625,6 +633,8 @@ class _Resolver:
         self.pypi: dict[str, LockedPackage] = {}
         self.from_lock: set[str] = set()
         self.failed: set[str] = set()
+        #: why the package index had no wheel for a name (kept in the resolution cache)
+        self.misses: dict[str, _Miss] = {}
 
     def want(self, request: Request) -> str | None:
         """Note *request*; its canonical name, or ``None`` (a problem) when it does not parse."""
@@ -714,29 +724,38 @@ class _Resolver:
     def fetch(self, project: LockedPackage | None) -> None:
         """Split what was asked for: Pyodide's lock provides some, pip the rest (with their
         dependencies), unless the resolution cache has the same requests' answer."""
-        outside = [
-            n
-            for n in self.wants
-            if n not in self.lock.packages and (project is None or n != project.name)
+        outside = [  # what the package index provides: also where Pyodide's copy does not fit
+            n for n in self.wants if (project is None or n != project.name) and not self._in_lock(n)
         ]
         key = _resolve_key(self.pin, self.lock, [self.wants[n] for n in sorted(outside)])
         cached = _load_cached(self.cache, key)
         pending = list(self.wants)
         if cached is not None:  # a second build resolves nothing; a tampered wheel is refused
-            self.pypi, problems = cached
+            self.pypi, problems, misses = cached
             for p in problems:
                 origin_want = self.wants.get(p.name)
                 self.result.problems.append(
                     PackageProblem(p.message, origin_want.first.snippet if origin_want else None)
                 )
                 self.failed.add(p.name)
+            for name, miss in misses.items():  # said again, in this build's words, pip not run
+                if name in self.wants and name not in self.failed:
+                    self._fail(name, miss)
             for pkg in self.pypi.values():
                 self.from_lock.update(dep for dep in pkg.depends if dep in self.lock.packages)
             pending = [n for n in self.wants if n not in self.pypi and n not in self.failed]
         while pending:
             pending.extend(self._take(pending.pop(0), project))
-        if outside and cached is None and not self.failed:
-            _store_cached(self.cache, key, self.pypi)
+        offline = any(miss.kind == _OFFLINE for miss in self.misses.values())
+        if outside and cached is None and not offline and self.failed <= set(self.misses):
+            _store_cached(self.cache, key, self.pypi, self.misses)
+
+    def _in_lock(self, name: str) -> bool:
+        """Whether Pyodide's lock has a copy of *name* that fits what was asked."""
+        found = self.lock.packages.get(name)
+        return found is not None and _version_ok(
+            str(found.get("version", "")), self.wants[name].specifier
+        )
 
     def _take(self, name: str, project: LockedPackage | None) -> list[str]:
         """Provide *name* (the project, Pyodide's copy, or a wheel from the package index);
@@ -752,34 +771,18 @@ class _Resolver:
                     )
                 )
             return []
-        conflict = ""
-        if name in self.lock.packages:
-            version = str(self.lock.packages[name].get("version", ""))
-            if _version_ok(version, w.specifier):
-                self.from_lock.add(name)
-                return []
-            # Pyodide's copy does not fit: a pure wheel from the package index that does
-            # replaces it, as micropip would take one (jsonpatch needs jsonpointer>=3.8 where
-            # Pyodide ships 3.1.1; the check loaded 3.1.1 anyway)
-            conflict = (
-                f"version conflict for {name}: Pyodide {self.pin.version} ships {name} "
-                f"{version}, which does not satisfy {w.origins()}"
-            )
+        if self._in_lock(name):
+            self.from_lock.add(name)
+            return []
+        # Pyodide's copy, if any, does not fit: a pure wheel from the package index that does
+        # replaces it, as micropip would take one (jsonpatch needs jsonpointer>=3.8 where
+        # Pyodide ships 3.1.1; the check loaded 3.1.1 anyway)
         have = self.pypi.get(name)
         if have is not None and _version_ok(have.version, w.specifier):
             return []
         got = _download(w, self.pip, self.cache / "wheels", self.lock, self.pin)
-        if isinstance(got, PackageProblem):
-            if conflict:  # and no wheel from the package index fits either
-                offline = got.message.startswith("cannot resolve")
-                why = (
-                    "the package index, which might have one that does, is unreachable"
-                    if offline
-                    else "no pure-Python wheel on the package index does either"
-                )
-                got = PackageProblem(f"{conflict}, and {why}", got.snippet)
-            self.result.problems.append(got)
-            self.failed.add(name)
+        if isinstance(got, _Miss):
+            self._fail(name, got)
             return []
         pkg, info = got
         self.pypi[name] = pkg
@@ -787,6 +790,26 @@ class _Resolver:
         needed = self.want_requires(info.requires, origin, w.extras, w.first.snippet)
         pkg.depends.extend(n for n in needed if n not in pkg.depends)
         return needed
+
+    def _fail(self, name: str, miss: _Miss) -> None:
+        """Say why the package index has no wheel for *name*; a version conflict with Pyodide's
+        own copy comes first."""
+        w = self.wants[name]
+        message = _miss_message(miss, w, self.pin)
+        if name in self.lock.packages:  # its copy did not fit, and no wheel on the index either
+            version = str(self.lock.packages[name].get("version", ""))
+            why = (
+                "the package index, which might have one that does, is unreachable"
+                if miss.kind == _OFFLINE
+                else "no pure-Python wheel on the package index does either"
+            )
+            message = (
+                f"version conflict for {name}: Pyodide {self.pin.version} ships {name} "
+                f"{version}, which does not satisfy {w.origins()}, and {why}"
+            )
+        self.result.problems.append(PackageProblem(message, w.first.snippet))
+        self.misses[name] = miss
+        self.failed.add(name)
 
 
 def _replace_unreachable(
@@ -825,10 +848,10 @@ def _replace_unreachable(
                 if exc.url is None:  # not a download failure (a hash mismatch): stays an error
                     continue
             got = _download(w, pip, cache / "wheels", lock, pin)
-            if isinstance(got, PackageProblem):  # the download's error is said, with this
+            if isinstance(got, _Miss):  # the download's error is said, with this
                 result.unreplaced[name] = (
                     "the package index, which might have a replacement, is unreachable too"
-                    if got.message.startswith("cannot resolve")
+                    if got.kind == _OFFLINE
                     else f"the package index has no pure-Python wheel of {name} {pkg.version}"
                 )
                 continue
@@ -858,8 +881,9 @@ class _CachedProblem:
 
 def _load_cached(
     cache: Path, key: str
-) -> tuple[dict[str, LockedPackage], list[_CachedProblem]] | None:
-    """The cached resolution for *key*, its wheels verified (``None``: resolve again)."""
+) -> tuple[dict[str, LockedPackage], list[_CachedProblem], dict[str, _Miss]] | None:
+    """The cached resolution for *key*, its wheels verified, and the names the package index
+    had no wheel for (``None``: resolve again)."""
     path = cache / "resolved" / f"{key}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -892,13 +916,26 @@ def _load_cached(
             imports=list(entry.get("imports", [])),
             path=wheel,
         )
-    return packages, problems
+    misses = {
+        str(name): _Miss(str(entry[0]), str(entry[1]))
+        for name, entry in dict(data.get("misses", {})).items()
+    }
+    return packages, problems, misses
 
 
-def _store_cached(cache: Path, key: str, packages: Mapping[str, LockedPackage]) -> None:
+def _store_cached(
+    cache: Path,
+    key: str,
+    packages: Mapping[str, LockedPackage],
+    misses: Mapping[str, _Miss] | None = None,
+) -> None:
     folder = cache / "resolved"
     folder.mkdir(parents=True, exist_ok=True)
-    data = {"format": RESOLVE_FORMAT, "packages": {n: p.to_json() for n, p in packages.items()}}
+    data = {
+        "format": RESOLVE_FORMAT,
+        "packages": {n: p.to_json() for n, p in packages.items()},
+        "misses": {n: [m.kind, m.detail] for n, m in (misses or {}).items()},
+    }
     _write_atomic(folder / f"{key}.json", json.dumps(data, indent=1, sort_keys=True))
 
 
@@ -927,25 +964,38 @@ def _copy_atomic(src: Path, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
+@dataclass(frozen=True)
+class _Miss:
+    """Why the package index gave no wheel for a want: a *kind* and its *detail* (pip's last
+    words, the versions it listed, a wheel's name). Kept in the resolution cache unless the
+    index was unreachable, and put in words (:func:`_miss_message`) for whoever asks: an
+    unchanged check of a project depending on a compiled package asked pip again every time,
+    3-6 s, and offline said no build had resolved it."""
+
+    kind: str
+    detail: str = ""
+
+
+#: :class:`_Miss` kinds
+_OFFLINE, _VERSIONS, _COMPILED, _UNKNOWN, _NOT_PURE, _UNREADABLE = (
+    "offline", "versions", "compiled", "unknown", "not-pure", "unreadable",
+)  # fmt: skip
+
+
 def _download(
     w: _Want, pip: Pip, folder: Path, lock: PyodideLock, pin: RuntimePin
-) -> tuple[LockedPackage, WheelInfo] | PackageProblem:
-    where = w.first.snippet
+) -> tuple[LockedPackage, WheelInfo] | _Miss:
     with tempfile.TemporaryDirectory(prefix="pyrun-pip-") as tmp:
         wheel, output = pip.download(w.spec_text(), Path(tmp))
         if wheel is None:
-            return PackageProblem(_why_not(w, output, pip, pin), where)
+            return _why_not(w, output, pip)
         if not is_pure_wheel(wheel.name):
-            return PackageProblem(
-                f"{w.name}: pip found {wheel.name}, which is not a pure-Python wheel; only "
-                "py3-none-any wheels run in Pyodide",
-                where,
-            )
+            return _Miss(_NOT_PURE, wheel.name)
         stored, digest = _store_wheel(wheel, folder)
     try:
         info = read_wheel(stored)
     except (PyrunError, zipfile.BadZipFile, OSError) as exc:
-        return PackageProblem(f"{w.name}: {stored.name} cannot be read ({exc})", where)
+        return _Miss(_UNREADABLE, f"{stored.name} cannot be read ({exc})")
     pkg = LockedPackage(
         name=w.name,
         version=info.version,
@@ -969,30 +1019,33 @@ def _only_prereleases(available: str, w: _Want) -> bool:
     return bool(listed) and all(v.is_prerelease for v in listed) and not w.specifier.prereleases
 
 
-def _why_not(w: _Want, output: str, pip: Pip, pin: RuntimePin) -> str:
-    """The reason pip found no wheel for *w*, in words an author can act on."""
-    reason = _last_error(output)
-    offline = (
-        f"cannot resolve {w.spec_text()}{w.asked()}: the package index is unreachable and "
-        f"the pyrun-docs cache has no resolution for it yet (pip: {reason}). Build once with "
-        "network access; cached wheels keep working offline"
-    )
+def _why_not(w: _Want, output: str, pip: Pip) -> _Miss:
+    """Why pip found no wheel for *w* (its *output*)."""
     if _NETWORK.search(output):
-        return offline
+        return _Miss(_OFFLINE, _last_error(output))
     versions = _NO_VERSIONS.search(output)
     available = versions.group(1).strip() if versions else "none"
     if available and available != "none" and not _only_prereleases(available, w):
+        return _Miss(_VERSIONS, available)
+    exists = pip.exists_anywhere(w.name)
+    if exists is None:
+        return _Miss(_OFFLINE, _last_error(output))
+    return _Miss(_COMPILED if exists else _UNKNOWN)
+
+
+def _miss_message(miss: _Miss, w: _Want, pin: RuntimePin) -> str:
+    """*miss* in words an author can act on, naming who asked for *w*."""
+    if miss.kind == _VERSIONS:
         if len({str(req.specifier) for req, _ in w.specs}) > 1:
             return (
                 f"version conflict for {w.name}: no version satisfies all of {w.origins()} "
-                f"(pure-Python versions on the index: {available})"
+                f"(pure-Python versions on the index: {miss.detail})"
             )
         return (
             f"no version of {w.name} satisfies {w.origins()} "
-            f"(pure-Python versions on the index: {available})"
+            f"(pure-Python versions on the index: {miss.detail})"
         )
-    exists = pip.exists_anywhere(w.name)
-    if exists:
+    if miss.kind == _COMPILED:
         return (
             f"{w.name}{w.asked()} has no pure-Python wheel (py3-none-any) on the package "
             f"index and is not one of the packages Pyodide {pin.version} ships: it is compiled "
@@ -1000,11 +1053,22 @@ def _why_not(w: _Want, output: str, pip: Pip, pin: RuntimePin) -> str:
             "build its wheel without the extension and put that wheel's folder in pip's "
             "configuration, as PIP_FIND_LINKS=FOLDER)"
         )
-    if exists is None:
-        return offline
+    if miss.kind == _UNKNOWN:
+        return (
+            f"unknown package {w.name}{w.asked()}: it is not on the package index and not one "
+            f"of the packages Pyodide {pin.version} ships"
+        )
+    if miss.kind == _NOT_PURE:
+        return (
+            f"{w.name}: pip found {miss.detail}, which is not a pure-Python wheel; only "
+            "py3-none-any wheels run in Pyodide"
+        )
+    if miss.kind == _UNREADABLE:
+        return f"{w.name}: {miss.detail}"
     return (
-        f"unknown package {w.name}{w.asked()}: it is not on the package index and not one "
-        f"of the packages Pyodide {pin.version} ships"
+        f"cannot resolve {w.spec_text()}{w.asked()}: the package index is unreachable and "
+        f"the pyrun-docs cache has no resolution for it yet (pip: {miss.detail}). Build once "
+        "with network access; cached wheels keep working offline"
     )
 
 

@@ -139,9 +139,12 @@ def resolve_packages(app: Sphinx, store: dict[str, list[Snippet]], site_dir: Pat
         logger.warning(f"pyrun: packages: {exc.message}", type="pyrun", subtype="packages")
         app.pyrun_packages_failed = True  # type: ignore[attr-defined]
         return
+    conf = Path(app.confdir) / "conf.py"
+    settings = f"{conf}:1" if conf.is_file() else None  # as pyrun-docs check names it
     for found in resolution.problems + foreign_docstrings(resolution, store):
-        # the file the snippet is written in (a docstring's .py), not its page
-        location = found.snippet.location if found.snippet else None
+        # the file the snippet is written in (a docstring's .py), not its page; a setting's
+        # problem (pyrun_project's dependency) at conf.py: no place to fix it was named
+        location = found.snippet.location if found.snippet else settings
         logger.warning(
             f"pyrun: {found.message}", location=location, type="pyrun", subtype="packages"
         )

@@ -249,6 +249,8 @@ def test_version_conflict_with_pyodide_lock(lock: PyodideLock, tmp_path: Path) -
         "which does not satisfy numpy<2, and no pure-Python wheel on the package index does either"
     )
     assert "numpy" not in res.packages
+    again = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=tmp_path)
+    assert [str(p) for p in again.problems] == [str(problem)]
 
 
 # ------------------------------------------------------------------------ PyPI (needs network)
@@ -424,6 +426,11 @@ def test_package_that_cannot_run_in_pyodide(
     res = resolve(pages, PyrunConfig(), lock, PIN, cache_dir=tmp_path)
     (problem,) = res.problems
     assert str(problem).startswith(f"docs/index.rst:21: {expected}"), str(problem)
+    # the answer is kept: an unchanged build asks pip nothing (3-6 s a check, every check), and
+    # says it where it is asked now
+    pages = {"index": [snip("print(1)\n", line=30, packages=requirement)]}
+    again = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=tmp_path)
+    assert [str(p) for p in again.problems] == [str(problem).replace(":21:", ":30:", 1)]
 
 
 def test_version_conflict_between_two_snippets(lock: PyodideLock, tmp_path: Path) -> None:
@@ -673,6 +680,14 @@ def test_sphinx_package_problem_is_a_located_warning(make_root, runtime_cache: P
     assert re.search(
         r"extra\.rst:\d+: WARNING: pyrun: psutil has no pure-Python wheel", build.stderr
     ), build.stderr
+    conf = root / "conf.py"  # a setting's problem: at conf.py, as pyrun-docs check says it
+    conf.write_text(conf.read_text() + "\npyrun_packages = ['psutil']\n")
+    again = sphinx_build(root, root.parent / "html2")
+    assert re.search(
+        r"conf\.py:1: WARNING: pyrun: psutil \(needed by pyrun_packages, \S*extra\.rst:\d+\) has "
+        "no pure-Python wheel",
+        again.stderr,
+    ), again.stderr
     assert "[pyrun.packages]" in build.stderr
     assert "Traceback" not in build.stderr
 
