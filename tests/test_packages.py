@@ -450,7 +450,7 @@ def test_site_packages_setting_problem_names_the_setting(lock: PyodideLock, tmp_
     res = resolve({"index": []}, config, lock, PIN, cache_dir=tmp_path, setting_prefix="pyrun_")
     (problem,) = res.problems
     assert problem.snippet is None
-    assert "(pyrun_packages)" in str(problem) and "unknown package" in str(problem)
+    assert "(needed by pyrun_packages)" in str(problem) and "unknown package" in str(problem)
     # a direct reference: its URL was dropped without a word, the name asked of the index
     wheel = "mylocalpkg @ file:///wheels/mylocalpkg-1.0-py3-none-any.whl"
     res = resolve({"index": []}, PyrunConfig(packages=[wheel]), lock, PIN, pip=NoPip(),
