@@ -33,6 +33,13 @@ _SHOW = '''def _show(value):
         print(repr(value))
 '''
 
+_EXCEPTION = '''def _exception(error):
+    """An exception as a traceback ends: ``json.decoder.JSONDecodeError: ...``."""
+    import traceback
+
+    print(traceback.format_exception_only(type(error), error)[-1], end="")
+'''
+
 _DISPLAY = '''def display(*objs):
     """pyrun's display() in a terminal: each object's repr."""
     for obj in objs:
@@ -156,6 +163,8 @@ def script(
     target = chain[-1]
     bodies = [code_of(s, s is not target) if code_of else _code_of(s) for s in chain]
     helpers = [_SHOW] if any("_show(" in body for body in bodies) else []
+    if any("_exception(error)" in body for body in bodies):
+        helpers.append(_EXCEPTION)
     if any("display" in body and _DISPLAY_CALL.search(body) for body in bodies):
         helpers.append(_DISPLAY)
     lines = [
@@ -375,7 +384,7 @@ def _guard(code: str) -> str:
 #: an example that fails in the docs, run first by a later one's script
 _FAILS = """try:
 {body}except Exception as error:  # fails in the docs too; the page goes on after it
-    print(f"{{type(error).__name__}}: {{error}}")
+    _exception(error)
 """
 
 #: the head of an example that fails in the docs because it does not parse
@@ -392,7 +401,7 @@ def _raises_as_expected(snippet: Snippet) -> bool:
 #: an example whose docs show the exception it raises, as a script that goes on after it
 _EXPECTED_RAISE = """try:
 {body}except Exception as error:  # the docs show this exception
-    print(f"{{type(error).__name__}}: {{error}}")
+    _exception(error)
 """
 
 

@@ -95,10 +95,15 @@ def test_a_transcript_script_goes_on_after_an_expected_exception(tmp_path: Path)
     code = (
         '>>> int("x")\nTraceback (most recent call last):\n  ...\nValueError: bad\n'
         '>>> # then a number\n>>> int("42")\n42\n>>> expensive()  # doctest: +SKIP\n'
+        '>>> import json\n>>> json.loads("{")\nTraceback (most recent call last):\n'
+        "json.decoder.JSONDecodeError: Expecting property name\n"
     )
     files = page_files([snippet(0, code, session="s")], PyrunConfig(), title="Page")
+    # named as a traceback names them (funcparserlib's NoParseError lost its module)
     assert run(tmp_path, files.scripts[0]) == (
         "ValueError: invalid literal for int() with base 10: 'x'\n42\n"
+        "json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)\n"
     )
     assert '# then a number\n_show(int("42"))' in files.scripts[0]  # its comment, in place
     # a bare tuple is one value (``_show(a, b)`` was a TypeError)
