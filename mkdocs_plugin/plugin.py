@@ -67,7 +67,13 @@ from pyrun_docs.config import (
 )
 from pyrun_docs.errors import OptionError, PyrunError
 from pyrun_docs.executor import DEFAULT_FLAGS
-from pyrun_docs.fences import Fence, find_fences, readable_headers, swallowed_fences
+from pyrun_docs.fences import (
+    SWALLOWED,
+    Fence,
+    find_fences,
+    readable_headers,
+    swallowed_fences,
+)
 from pyrun_docs.locate import display_path, file_lines, forget_griffe
 from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.options import emphasis_problem, parse_options_lenient
@@ -213,8 +219,8 @@ class PageCollector:
             for line, reason in problems:
                 self.warn(line, f"this example stays a plain block: {reason}")
         self.fences = find_fences(text)
-        for line, message in swallowed_fences(text):  # neither a widget nor a snippet: say so
-            self.warn(line, message)
+        for line, why in swallowed_fences(text):  # neither a widget nor a snippet: say so
+            self.warn(line, SWALLOWED + why)
         self.source = text
         self.known = Counter(_code_key(f.code) for f in self.fences)
         self.foreign, self.included, self.rewritten = {}, {}, {}

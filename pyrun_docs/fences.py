@@ -138,8 +138,13 @@ def find_fences(text: str) -> list[Fence]:
 def swallowed_fences(text: str) -> list[tuple[int, str]]:
     """``pyrun`` fences that no Markdown reader makes a widget: inside the code block that the
     closing fence of a header SuperFences cannot read (```` ```python emphasize-lines="2" ````)
-    opens. Each with its line and a message naming that header's line."""
+    opens, or a fence that is never closed. Each with its line and why (the fence that swallows
+    it), to follow :data:`SWALLOWED`."""
     return _walk(text)[1]
+
+
+#: what a message about a swallowed fence (:func:`swallowed_fences`) starts with
+SWALLOWED = "this pyrun fence is shown as plain code, not a widget: "
 
 
 def _walk(text: str) -> tuple[list[Fence], list[tuple[int, str]]]:
@@ -156,13 +161,21 @@ def _walk(text: str) -> tuple[list[Fence], list[tuple[int, str]]]:
                 broken = i + 1
             elif other:  # skip another block (pyrun examples in it)
                 end = fence_end(lines, i, other.group("fence"))
-                inside = [j for j in range(i + 1, end) if _FENCE_OPEN.match(lines[j])]
+                inside = [j for j in range(i + 1, end + 1) if _FENCE_OPEN.match(lines[j])]
                 if broken and inside:
                     swallowed.extend(
-                        (j + 1, f"this pyrun fence is shown as plain code, not a widget: the "
-                         f"fence header at line {broken} is not one SuperFences reads (quote "
+                        (j + 1, f"the fence header at line {broken} is not one SuperFences reads (quote "
                          "option values, no '-' in their names), so the fence line that was to "
                          f"close it, line {i + 1}, opens a code block instead")
+                        for j in inside
+                    )  # fmt: skip
+                elif inside and not closes(lines[end], other.group("fence")):
+                    # plum-dispatch's ````{admonition} (MyST): SuperFences reads it as text, so
+                    # its closing ```` opened a code block to the end of the page
+                    swallowed.extend(
+                        (j + 1, f"the fence at line {i + 1} is never closed, so the rest of the page is "
+                         "its code block (a fence line left over from a header SuperFences "
+                         "does not read, such as MyST's ````{admonition}?)")
                         for j in inside
                     )  # fmt: skip
                 broken = 0  # past this block, fences pair up as written again
@@ -204,11 +217,15 @@ def readable_headers(text: str) -> str:
 
 def fence_end(lines: list[str], start: int, fence: str) -> int:
     """Index of the closing fence line of the block opened at *start* (or the last line)."""
-    close = re.compile(rf"^[ \t>]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
     for j in range(start + 1, len(lines)):
-        if close.match(lines[j]):
+        if closes(lines[j], fence):
             return j
     return len(lines) - 1
+
+
+def closes(line: str, fence: str) -> bool:
+    """Whether *line* closes a block opened by *fence*."""
+    return re.match(rf"^[ \t>]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", line) is not None
 
 
 def strip_indent(line: str, width: int) -> str:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 
 from .errors import OptionError
 from .executor import parse_problem
-from .fences import fence_end, strip_indent
+from .fences import fence_end, strip_indent, swallowed_fences
 from .options import SnippetOptions
 from .snippet import Snippet, is_transcript, normalize_code
 
@@ -307,6 +307,7 @@ def upgrade_markdown(
     lines = text.split("\n")
     upgraded: dict[int, UpgradedFence] = {}
     problems: list[tuple[int, str]] = []
+    ends: dict[int, int] = {}  # an upgraded fence's line -> its closing line's index
     i = 0
     while i < len(lines):
         match = _OPEN.match(lines[i])
@@ -341,7 +342,15 @@ def upgrade_markdown(
             upgraded[i + 1] = UpgradedFence(
                 i + 1, language, textwrap.dedent(body), title.group(1) if title else ""
             )
+            ends[i + 1] = end
         i = end + 1
+    if upgraded:  # one SuperFences will read as part of another block stays as written, said so
+        original = text.split("\n")
+        for line, why in swallowed_fences("\n".join(lines)):
+            if line in upgraded:
+                del upgraded[line]
+                lines[line - 1 : ends[line] + 1] = original[line - 1 : ends[line] + 1]
+                problems.append((line, f"SuperFences does not read it as a fence: {why}"))
     return "\n".join(lines), upgraded, problems
 
 

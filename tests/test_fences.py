@@ -10,6 +10,7 @@ from pyrun_docs.fences import (
     readable_headers,
     swallowed_fences,
 )
+from pyrun_docs.upgrade import upgrade_markdown
 
 PAGE = """\
 # Title
@@ -93,8 +94,26 @@ def test_a_header_superfences_cannot_read_swallows_the_next_pyrun_fence() -> Non
     )
     assert [f.code for f in find_fences(text)] == ["kept = 1"]
     ((line, message),) = swallowed_fences(text)
-    assert line == 7 and "line 1 is not one SuperFences reads" in message
+    assert line == 7 and message.startswith("the fence header at line 1 is not one SuperFences")
     assert "line 3, opens a code block" in message
+
+
+def test_a_fence_never_closed_swallows_the_rest_and_an_upgrade_leaves_it_as_written() -> None:
+    """plum-dispatch's MyST ````{admonition}: SuperFences reads that header as text, so its
+    closing ```` opens a block to the end of the page. A pyrun fence there is said to be lost;
+    an example the upgrade would make one stays as written (the page showed the rewritten
+    ```pyrun session="default" header as text) and is reported, not dropped without a word."""
+    text = (
+        "````{admonition} Note\n```python\na = 1\n```\n````\n\n"
+        "```pyrun\nlost = 1\n```\n\n```python\n>>> 1 + 1\n3\n```\n"
+    )
+    ((line, why),) = swallowed_fences(text)
+    assert line == 7 and why.startswith("the fence at line 5 is never closed")
+    rewritten, upgraded, problems = upgrade_markdown(text, ["doctest"])
+    assert rewritten.endswith("```python\n>>> 1 + 1\n3\n```\n") and 11 not in upgraded
+    assert problems == [(11, f"SuperFences does not read it as a fence: {why}")]
+    closed = "```python\n>>> 1 + 1\n2\n```\n"  # nothing around it: upgraded as before
+    assert upgrade_markdown(closed, ["doctest"])[0].startswith('```pyrun session="default"')
 
 
 def test_markdown_extension_hands_superfences_readable_headers() -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pyrun_docs.errors import OptionError, PyrunError
-from pyrun_docs.fences import find_fences, normalize_flags, swallowed_fences
+from pyrun_docs.fences import SWALLOWED, closes, find_fences, normalize_flags, swallowed_fences
 from pyrun_docs.options import emphasis_problem, parse_options_lenient
 from pyrun_docs.snippet import Snippet, normalize_code
 from pyrun_docs.upgrade import excluded, upgrade_markdown
@@ -540,7 +540,7 @@ def _block_end(lines: list[str], start: int, indent: int) -> int:
 
 def _fence_end(lines: list[str], start: int, fence: str) -> int:
     for j in range(start + 1, len(lines)):
-        if _closes(lines[j], fence):
+        if closes(lines[j], fence):
             return j
     return len(lines)
 
@@ -553,7 +553,7 @@ def _myst_blocks(
     open_directives: list[str] = []  # fences of enclosing directives whose body is Markdown
     i = 0
     while i < len(lines):
-        if open_directives and _closes(lines[i], open_directives[-1]):
+        if open_directives and closes(lines[i], open_directives[-1]):
             open_directives.pop()
             i += 1
             continue
@@ -624,13 +624,10 @@ def _strip(line: str, width: int) -> str:
     return line[width:] if not line[:width].strip(" \t>") else line.lstrip(" \t>")
 
 
-def _closes(line: str, fence: str) -> bool:
-    return re.match(rf"^[ \t>]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", line) is not None
-
-
 def _mkdocs_blocks(text: str, path: str, errors: list[PyrunError]) -> list[Block]:
     blocks: list[Block] = []
-    errors.extend(_located(message, path, line) for line, message in swallowed_fences(text))
+    swallowed = swallowed_fences(text)
+    errors.extend(_located(SWALLOWED + why, path, line) for line, why in swallowed)
     for fence in find_fences(text):
         # the plugin gives SuperFences a header it reads (pyrun_docs.fences.readable_headers):
         # the fence is a widget without what could not be read, so it is a snippet here too
