@@ -117,6 +117,13 @@ class StreamCapture(_TextBase):
 
     def __init__(self, emit: Emit, stream: str, run_id: str, limit: int, pull: Any = None) -> None:
         super().__init__()
+        #: the run's other stream: what it holds goes out before this one's next write, so the
+        #: reader sees stdout and stderr in the order they were written, as a console shows
+        #: them (a warning came after all of a snippet's printed lines)
+        self.partner: StreamCapture | None = None
+        #: called before each write (a transcript's example: what it printed so far, which
+        #: doctest holds until the example ends, goes out first)
+        self.before: Callable[[], None] | None = None
         self._emit = emit
         #: MicroPython hosts: ``pull(stream)`` returns what the snippet wrote to the real stream
         #: (``sys.stdout.write``), taken in before each write so the order is kept
@@ -154,6 +161,10 @@ class StreamCapture(_TextBase):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if not text:
             return 0
+        if self.before is not None:
+            self.before()
+        if self.partner is not None and (self.partner._parts or self.partner._dropped):
+            self.partner.flush()
         self.absorb()
         self._add(text)
         now = _monotonic()
@@ -681,6 +692,7 @@ class Executor:
         The session's ``contextvars`` values are put back first and kept afterwards: hosts start
         each run as a new task, which would otherwise begin from a fresh context."""
         out, err = self._capture("stdout", run_id), self._capture("stderr", run_id)
+        out.partner, err.partner = err, out
         self._streams = (out, err)
         if MICROPYTHON:  # sys.stdout cannot be replaced there: print() and input() can
             saved_builtins = builtins.print, builtins.input
@@ -1678,6 +1690,9 @@ def _run_doctest(
     test.globs = ns
     runner = _runner_class()(executor, optionflags, out, echo, transcript)
     runner.testcode = want is not None
+    err = out.partner
+    if err is not None:  # a warning shows after the lines its example printed before it
+        err.before = runner.send_printed
     if want is not None:  # doctest compiles "single"; Sphinx swaps its compile for testcode too
         doctest.compile = _exec_compile  # type: ignore[attr-defined]
     debugger = doctest._OutputRedirectingPdb  # type: ignore[attr-defined]
@@ -1691,6 +1706,8 @@ def _run_doctest(
     finally:
         vars(doctest).pop("compile", None)
         doctest._OutputRedirectingPdb = debugger  # type: ignore[attr-defined]
+        if err is not None:
+            err.before = None
     if runner.first is not None:
         runner.first.more(runner.failures_seen - 1)
     first: _Mismatch | None = runner.first
@@ -1770,8 +1787,23 @@ def _runner_class() -> Any:
             self.shown = 0  # examples of the test echoed so far, or skipped
             self.lines = text.split("\n") if echo else []
             self.after = 0  # the transcript's lines echoed so far
+            self.sent = 0  # what the running example printed that the reader has already
+
+        def send_printed(self) -> None:
+            """Send what the running example printed so far (doctest holds it until the
+            example ends, to compare it), so what it writes to stderr next comes after it."""
+            printed = self._fakeout.getvalue()
+            if len(printed) > self.sent:
+                self.stream.write(printed[self.sent :])
+                self.sent = len(printed)
+
+        def unsent(self, got: str) -> str:
+            """*got*, the example's output, less what :meth:`send_printed` sent already."""
+            sent, self.sent = self.sent, 0
+            return got[sent:] if sent and got.startswith(self._fakeout.taken[:sent]) else got
 
         def report_start(self, out: Any, test: Any, example: Any) -> None:
+            self.sent = 0
             if self.echo:
                 number = self.shown
                 while test.examples[number] is not example:
@@ -1821,10 +1853,10 @@ def _runner_class() -> Any:
             return own.save_linecache_getlines(filename, module_globals)
 
         def report_success(self, out: Any, test: Any, example: Any, got: str) -> None:
-            self.stream.write(_elided(got) if example.exc_msg is not None else got)
+            self.stream.write(self.unsent(_elided(got) if example.exc_msg is not None else got))
 
         def report_failure(self, out: Any, test: Any, example: Any, got: str) -> None:
-            self.stream.write(got)
+            self.stream.write(self.unsent(got))
             self.failures_seen += 1
             line = example.lineno + 1
             mine = Example(example.source, example.want, line, _editor_line(self.text, line))
@@ -1837,7 +1869,7 @@ def _runner_class() -> Any:
         def report_unexpected_exception(
             self, out: Any, test: Any, example: Any, exc_info: Any
         ) -> None:
-            self.stream.write(self._fakeout.taken)
+            self.stream.write(self.unsent(self._fakeout.taken))
             exc = exc_info[1]
             number = test.examples.index(example)
             own = f"<doctest {test.name}[{number}]>"

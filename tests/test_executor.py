@@ -168,6 +168,26 @@ def test_stderr_and_system_exit() -> None:
     assert result["error"]["type"] == "SystemExit"
 
 
+def test_stdout_and_stderr_come_in_the_order_written() -> None:
+    """As a console shows them: a warning where it was raised, not after everything the
+    snippet printed; in a transcript too, where doctest holds an example's printed lines until
+    it ends (soupsieve's FutureWarning came after the example's result)."""
+    host = Host()
+    host.run("import sys\nprint('a')\nprint('b', file=sys.stderr)\nprint('c')\n")
+    order = [(m["stream"], m["text"]) for m in host.messages if m["type"] == "stream"]
+    assert order == [("stdout", "a\n"), ("stderr", "b\n"), ("stdout", "c\n")]
+    host.messages.clear()
+    transcript = (
+        ">>> import sys\n>>> def f():\n...     print('before')\n"
+        "...     print('middle', file=sys.stderr)\n...     print('after')\n...     return 42\n"
+        ">>> f()\nbefore\nafter\n42\n"
+    )
+    result = json.loads(run_coroutine(host.executor.run_transcript(transcript, run_id="t")))
+    assert result["ok"], result  # judged on its whole printed output, as doctest does
+    order = [(m["stream"], m["text"]) for m in host.messages if m["type"] == "stream"]
+    assert order == [("stdout", "before\n"), ("stderr", "middle\n"), ("stdout", "after\n42\n")]
+
+
 def test_streams_restored_after_run() -> None:
     import sys
 
