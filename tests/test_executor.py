@@ -186,6 +186,10 @@ def test_stdout_and_stderr_come_in_the_order_written() -> None:
     assert result["ok"], result  # judged on its whole printed output, as doctest does
     order = [(m["stream"], m["text"]) for m in host.messages if m["type"] == "stream"]
     assert order == [("stdout", "before\n"), ("stderr", "middle\n"), ("stdout", "after\n42\n")]
+    # a loop writing to both in turn is batched again after a while (a message per write was
+    # 200,000 messages for 100,000 turns)
+    host.run("import sys\nfor i in range(20_000):\n    print(i)\n    print(i, file=sys.stderr)\n")
+    assert 1000 <= len(host.messages) < 1200
 
 
 def test_streams_restored_after_run() -> None:
