@@ -77,8 +77,9 @@ def write_verdicts(
 
 def plain_block(fence: UpgradedFence, note_text: str) -> str:
     """The fence as a highlighted code block (as pymdownx.highlight writes one) and the note."""
+    language = fence.language or "text"  # a fence without one, as pymdownx.highlight shows it
     try:
-        lexer = get_lexer_by_name(fence.language or "python")
+        lexer = get_lexer_by_name(language)
     except ClassNotFound:
         lexer = get_lexer_by_name("text")
     code = highlight(fence.code.rstrip("\n") + "\n", lexer, HtmlFormatter(nowrap=True))
@@ -87,7 +88,7 @@ def plain_block(fence: UpgradedFence, note_text: str) -> str:
     # the one highlight box (Pygments' own wrapper inside it parted title and code by a gap)
     title = f'<span class="filename">{html.escape(fence.title)}</span>' if fence.title else ""
     return (
-        f'<div class="language-{html.escape(fence.language)} highlight">{title}'
+        f'<div class="language-{html.escape(language)} highlight">{title}'
         f"<pre><span></span><code>{code}</code></pre></div>"
         f'<p class="pyrun-static-note">{note}</p>'
     )

@@ -385,7 +385,8 @@ def _fence_options(info: str) -> str:
     info = info.strip()
     if not info or info.startswith("{"):
         return ""
-    return info.partition(" ")[2].strip()
+    first, _, rest = info.partition(" ")
+    return info if "=" in first else rest.strip()  # ``hl_lines="2"``: options, no language
 
 
 def _fence_language(info: str) -> tuple[str, set[str]]:
@@ -395,7 +396,8 @@ def _fence_language(info: str) -> tuple[str, set[str]]:
         classes = {part[1:] for part in info.strip("{}").split() if part.startswith(".")}
         first = next((part[1:] for part in info.strip("{}").split() if part.startswith(".")), "")
         return first.lower(), classes
-    return (info.split()[0].lower() if info else ""), set()
+    first = info.split()[0] if info else ""
+    return ("" if "=" in first else first.lower()), set()  # ``hl_lines="2"``: no language
 
 
 def _fence_kind(language: str, body: str, modes: set[str]) -> str | None:
@@ -403,7 +405,9 @@ def _fence_kind(language: str, body: str, modes: set[str]) -> str | None:
     # comment lines before the first prompt, as doctest's parser skips them (a fence starting
     # ``# Doubling, interactively:`` was left a plain block, unchecked, silently)
     transcript = is_transcript(comments_as_prompts(code))
-    if language in TRANSCRIPT_LANGUAGES or (language in PYTHON_LANGUAGES and transcript):
+    # a fence without a language holding a transcript is one too, as ``python -m doctest``
+    # runs it (pyfields' pages: 10 of 35 examples in bare fences, unchecked, without a word)
+    if language in TRANSCRIPT_LANGUAGES or (language in ("", *PYTHON_LANGUAGES) and transcript):
         return "transcript" if "doctest" in modes and transcript else None
     if language in PYTHON_LANGUAGES and "python" in modes and code.strip() and compiles(code):
         return "python"

@@ -748,6 +748,27 @@ def test_markdown_fences_are_rewritten_in_place() -> None:
     assert sorted(only_doctest) == [3, 23]
 
 
+def test_a_fence_without_a_language_holding_a_transcript_is_one() -> None:
+    """``python -m doctest`` runs every ``>>>`` of a page: a bare fence's too (pyfields' pages
+    had 10 of their 35 examples in such fences, left plain and unchecked without a word), also
+    one with only highlight options. A bare fence of anything else stays as it is; one kept
+    static is shown as a bare fence is, plain text."""
+    from pyrun_docs.mkdocs_plugin.static import plain_block
+
+    from pyrun_docs.upgrade import upgrade_markdown
+
+    fenced = (
+        "```\n>>> 1 + 1\n2\n```\n\n"
+        '``` hl_lines="1"\n# doubled\n>>> 2 * 2\n4\n```\n\n'
+        "```\n$ pip install x\n```\n\n```bash\n>>> 3\n3\n```\n"
+    )
+    text, fences, _ = upgrade_markdown(fenced, ["doctest"])
+    assert sorted(fences) == [1, 6], text
+    assert text.split("\n")[5] == '```pyrun session="default" hl_lines="1"'
+    assert "```\n$ pip install x" in text and "```bash\n>>> 3" in text
+    assert plain_block(fences[1], "note").startswith('<div class="language-text highlight">')
+
+
 def test_an_upgraded_fence_keeps_its_options() -> None:
     """A fence's title, hl_lines and linenums go to its widget, and its title to the static block
     it may become (dirty-equals' every example had a title; its widgets lost them all)."""
