@@ -359,7 +359,9 @@ def _module_docstring(node: nodes.Element) -> str | None:
     """``FILE:docstring of MODULE`` for a block of an ``automodule``'s own docstring: Sphinx
     gives those blocks no source nor line (ftfy's examples were reported at their page's line 1,
     without their module's globals), but ``py:module`` put the module's target before them. A
-    block the page itself holds has its source, and never comes here."""
+    block of the page itself without a source (a doctest block in a block quote, after
+    ``.. module:: requests.models``) is not in that docstring: it stays the page's (it was
+    reported at ``models.py``, the page's line, and ran with that module's globals)."""
     import inspect
     import sys
 
@@ -375,8 +377,11 @@ def _module_docstring(node: nodes.Element) -> str | None:
         named = [i.removeprefix("module-") for i in ids if i.startswith("module-")]
         module = named[0] if named else module
     loaded = sys.modules.get(module) if module else None
+    first = next((line.strip() for line in node.astext().splitlines() if line.strip()), "")
+    if loaded is None or first not in (inspect.getdoc(loaded) or ""):
+        return None
     try:
-        path = inspect.getsourcefile(loaded) if loaded is not None else None
+        path = inspect.getsourcefile(loaded)
     except TypeError:  # a built-in module
         path = None
     return f"{path}{DOCSTRING}{module}" if path else None
