@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,37 @@ def test_a_message_of_several_lines_is_one_line() -> None:
     assert reader_note(static).endswith(said), reader_note(static)
     raw["error"]["message"] = "x" * 1000
     assert len(judge(snip(0), raw, Recorded()).message) <= len("ImportError: ") + 400
+
+
+def test_a_request_the_check_blocks_is_said_plainly_with_its_address() -> None:
+    """Pyodide's urllib3 (requests) nests the check's refusal in its own exception: the message
+    read "ProtocolError: ('Connection aborted.', HTTPException('network access is disabled
+    during the pyrun-docs check; mark this snippet `check: skip` ...'))", named no address, gave
+    advice a >>> block cannot take, and its note told readers the browser cannot do it."""
+    from pyrun_docs.check.api import reader_note
+
+    nested = (
+        "('Connection aborted.', HTTPException('the pyrun-docs check has no network "
+        "(it asked for https://httpbin.org/get)'))"
+    )
+    traceback = (
+        'Traceback (most recent call last):\n  File "<doctest default[0]>", line 1, in <module>\n'
+        '  File "file:///x/pyrun_docs/check/harness_io.mjs", line 9, in send\n'
+        f"urllib3.exceptions.ProtocolError: {nested}\n"
+    )
+    error = {"type": "ProtocolError", "message": nested, "line": 1, "traceback": traceback}
+    upgraded = replace(snip(0, ">>> requests.get('https://httpbin.org/get')\n"), origin="upgrade")
+    result = judge(upgraded, {"ok": False, "error": error}, Recorded())
+    assert result.message == (
+        "ProtocolError: it needs the network, which the check has not "
+        "(it asked for https://httpbin.org/get)"
+    )
+    assert "harness_io" not in result.traceback
+    static = SnippetResult(result.snippet, Status.STATIC, result.message)
+    assert reader_note(static) == (
+        "Not run when the docs were built: it needs the network, which the check has not "
+        "(it asked for https://httpbin.org/get)"
+    )
 
 
 def test_getfixture_is_said_to_be_pytest_s() -> None:

@@ -48,7 +48,16 @@ from .settings import (
     engine_of,
     harness_settings,
 )
-from .verdict import REORDERED, cached_output, judge, problem, reordered, skip_advice, skipped
+from .verdict import (
+    NEEDS_NETWORK,
+    REORDERED,
+    cached_output,
+    judge,
+    problem,
+    reordered,
+    skip_advice,
+    skipped,
+)
 
 
 def run_check(
@@ -526,6 +535,8 @@ def reader_note(result: SnippetResult) -> str:
         return f"Not runnable on its own: {first}{earlier}"
     # one no other Python was asked about (a pycon block the doctest builder never runs) may
     # be broken anywhere: not said to be the browser's fault
+    if NEEDS_NETWORK in first:  # a reader's browser may well fetch it: nothing to blame
+        return f"Not run when the docs were built: {first.partition(': ')[2] or first}"
     blame = "in the browser" if result.snippet.tested else "as shown in the browser"
     return f"Does not run {blame}: {first or 'it fails in Python 3.14 (Pyodide)'}{earlier}"
 

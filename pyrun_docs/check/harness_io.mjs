@@ -11,9 +11,11 @@ import * as readline from "node:readline";
 import v8 from "node:v8";
 import { Worker } from "node:worker_threads";
 
-export const NO_NETWORK =
-  "network access is disabled during the pyrun-docs check; mark this snippet `check: skip` " +
-  "if it needs the network";
+/** What a request fails with (pyrun_docs.check.verdict reads it: `NO_NETWORK (it asked for URL)`). */
+export const NO_NETWORK = "the pyrun-docs check has no network";
+
+/** @param {unknown} url */
+const noNetwork = (url) => new TypeError(`${NO_NETWORK} (it asked for ${String(url ?? "?")})`);
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -99,11 +101,31 @@ export class OutputSink {
 /** @param {any[]} args */
 export const toStderr = (...args) => process.stderr.write(args.map(String).join(" ") + "\n");
 
-export const blocked = () => Promise.reject(new TypeError(NO_NETWORK));
+/** @param {any} input a URL or a Request */
+export const blocked = (input) => Promise.reject(noNetwork(input?.url ?? input));
 
 export class BlockedWebSocket {
-  constructor() {
-    throw new TypeError(NO_NETWORK);
+  /** @param {unknown} url */
+  constructor(url) {
+    throw noNetwork(url);
+  }
+}
+
+/**
+ * `XMLHttpRequest`, which fails when sent, naming the URL it was opened with (Pyodide's urllib3,
+ * hence requests, sends one: the check said only that the network was off, naming no address).
+ */
+export class BlockedXMLHttpRequest {
+  url = "";
+  /** @param {string} _method @param {string} url */
+  open(_method, url) {
+    this.url = url;
+  }
+  setRequestHeader() {}
+  overrideMimeType() {}
+  abort() {}
+  send() {
+    throw noNetwork(this.url);
   }
 }
 
@@ -207,7 +229,7 @@ export function snippetGlobals() {
   }
   g.fetch = blocked;
   g.WebSocket = BlockedWebSocket;
-  g.XMLHttpRequest = BlockedWebSocket;
+  g.XMLHttpRequest = BlockedXMLHttpRequest;
   g.globalThis = g;
   g.self = g;
   return g;

@@ -34,6 +34,18 @@ def cached_output(entry: dict[str, Any]) -> Recorded:
     return Recorded.from_json(entry.get("outputs"))
 
 
+#: a frame of the check's own JavaScript in a traceback (a blocked request's ``new
+#: BlockedXMLHttpRequest``): the check's, not the reader's code
+_HARNESS_FRAME = re.compile(
+    r'(?m)^  File "[^"]*/pyrun_docs/check/harness[\w_]*\.mjs".*\n(?:    .*\n)?'
+)
+
+#: what a request fails with in the check (``harness_io.mjs``'s ``NO_NETWORK``), and the URL
+_NO_NETWORK = re.compile(r"the pyrun-docs check has no network \(it asked for ([^)\s]+)\)")
+#: the reason a snippet that asked for the network failed (:func:`judge`)
+NEEDS_NETWORK = "it needs the network, which the check has not"
+
+
 def relocate_traceback(snippet: Snippet, traceback: str, examples: Any = None) -> str:
     """Rewrite ``File "<example N>", line L`` as the document path and its line.
 
@@ -41,6 +53,7 @@ def relocate_traceback(snippet: Snippet, traceback: str, examples: Any = None) -
     example K); *examples* (from the executor's error) gives each example's line in the snippet.
     """
     name = re.escape(example_filename(snippet))
+    traceback = _HARNESS_FRAME.sub("", traceback)
 
     def swap(match: re.Match[str]) -> str:
         line = snippet.source_line(int(match.group(1)))
@@ -85,7 +98,12 @@ def judge(
     if kind == "NameError" and "'getfixture'" in first:
         first += f" ({PYTEST_ONLY})"
     offline = raw.get("offline")
-    if isinstance(offline, list) and offline and "has no network" not in first:
+    asked = _NO_NETWORK.search(str(error.get("traceback") or "")) or _NO_NETWORK.search(first)
+    if asked:  # said plainly, with what it asked for (it was a nested exception's repr)
+        first = f"{NEEDS_NETWORK} (it asked for {asked.group(1)})"
+        if snippet.origin == "pyrun":  # an author's own block: it can say so
+            first += "; mark it `check: skip`"
+    elif isinstance(offline, list) and offline and "has no network" not in first:
         # the code caught the lookup's error itself and failed later, saying nothing of it
         hosts = ", ".join(str(h) for h in offline[:3])
         first += f" (it looked up {hosts}: the browser has no network)"
