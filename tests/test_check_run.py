@@ -542,7 +542,7 @@ def test_a_docstrings_failure_is_not_tied_to_another_docstrings() -> None:
 
     def snippet(index: int, docstring: str | None) -> Snippet:
         options = SnippetOptions(session="default", module="m", docstring=docstring)
-        return Snippet(">>> x\n1\n", "m.py", 10 * index + 1, "api", index, options)
+        return Snippet(">>> x = x + 1\n", "m.py", 10 * index + 1, "api", index, options)
 
     page = [snippet(0, None), snippet(1, "m.a"), snippet(2, "m.a"), snippet(3, "m.b")]
     failed = {
@@ -555,7 +555,7 @@ def test_a_docstrings_failure_is_not_tied_to_another_docstrings() -> None:
     told = [after_failure(failed[("api", s.index)], "api", page, failed, config) for s in page]
     assert "earlier" not in told[0].message
     assert "m.py:1" in told[1].message  # the page's own example before it
-    assert "m.py:1" in told[2].message  # (the first earlier failure of its session it may follow)
+    assert "m.py:11" in told[2].message  # (the latest earlier failure of its session it may follow)
     tied = [
         after_failure(failed[("api", s.index)], "api", page[1:], failed, config) for s in page[1:]
     ]
@@ -563,6 +563,27 @@ def test_a_docstrings_failure_is_not_tied_to_another_docstrings() -> None:
     assert "earlier" not in tied[2].message  # another docstring's: not named
     syntax = SnippetResult(page[2], Status.FAILED, "SyntaxError: invalid syntax", "SyntaxError")
     assert after_failure(syntax, "api", page, failed, config) == syntax  # its own, whatever ran
+
+
+def test_a_failure_names_the_earlier_one_that_was_to_bind_what_it_uses() -> None:
+    """A page of host-dependent examples (a subprocess, a host file): each static note named
+    the page's first failure, which had nothing to do with it; requests' ``NameError: name 'r'``
+    named an example 34 lines above the one that was to bind ``r``."""
+    from pyrun_docs.check.api import after_failure
+    from pyrun_docs.options import SnippetOptions
+
+    codes = [">>> r = get('a')\n", ">>> subprocess.run(['ls'])\n", ">>> r = get('b')\n",
+             ">>> open('/etc/hostname').read()\n", ">>> r.status\n200\n"]  # fmt: skip
+    page = [
+        Snippet(code, "p.rst", 10 * n + 1, "p", n, SnippetOptions(session="s"))
+        for n, code in enumerate(codes)
+    ]
+    failed = {("p", s.index): SnippetResult(s, Status.FAILED, "E: x", exception="E") for s in page}
+    told = [after_failure(failed[("p", s.index)], "p", page, failed, PyrunConfig()) for s in page]
+    assert "earlier" not in told[3].message  # nothing it uses was to come from one above
+    assert (
+        told[4].message == "E: x (after an earlier example of its session failed, p.rst:21: E: x)"
+    )
 
 
 def test_a_failure_after_an_unchecked_snippet_of_its_session_is_unchecked_too() -> None:

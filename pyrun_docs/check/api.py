@@ -30,6 +30,7 @@ from pyrun_docs.words import plural
 
 from . import cpython, micropython, spare
 from .cache import ResultCache, default_cache_dir, results_dir
+from .names import may_explain
 from .plan import (
     cache_key,
     engine_digest,
@@ -325,10 +326,11 @@ def after_failure(
     timeout, not output that differed (the code ran; boltons' ``u'...'`` reprs were blamed for an
     IPv6 error later on the page); nor one in another docstring, for a docstring's example
     (doctest runs each docstring on its own: tomlkit's every later docstring failure named the
-    page's first one)."""
+    page's first one); nor one that was not to bind a name this one uses: the latest that was
+    is named (:mod:`.names`)."""
     if result.status not in (Status.FAILED, Status.TIMEOUT) or result.exception in _ITS_OWN:
         return result
-    for member in session_members(result.snippet, snippets, config)[:-1]:
+    for member in reversed(session_members(result.snippet, snippets, config)[:-1]):
         earlier = results.get((page, member.index))
         other_docstring = (
             result.snippet.options.docstring is not None
@@ -339,6 +341,8 @@ def after_failure(
         # ``find`` and ``Language.find``) did not fail after itself
         again = (member.path, member.line) == (result.snippet.path, result.snippet.line)
         if earlier is None or other_docstring or again:
+            continue
+        if not may_explain(member, result.snippet):
             continue
         cause = (earlier.message or earlier.status.value).splitlines()[0]
         if earlier.status is Status.ERROR:

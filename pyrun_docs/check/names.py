@@ -1,0 +1,69 @@
+"""The names a snippet binds and the names it uses: whether an earlier failure of its session can
+explain a later one.
+
+A failing example after another that failed was said to fail "after an earlier example of its
+session failed", naming the session's first failure, whatever the two had to do with each other:
+every static note of a page of host-dependent examples (a subprocess, a socket, a host file)
+named the subprocess, and requests' ``NameError: name 'r'`` named an example 34 lines above the
+one that was to bind ``r``. An earlier failure counts when it was to bind a name the later one
+uses (the later's failure may follow from it not having been bound, or bound to something
+half made); the latest such one is named.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+
+from pyrun_docs.executor import transcript_source
+from pyrun_docs.snippet import Snippet
+
+
+@functools.lru_cache(maxsize=4096)
+def _tree(code: str) -> ast.Module | None:
+    try:
+        return ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _source(snippet: Snippet) -> str:
+    return transcript_source(snippet.code) if snippet.is_transcript else snippet.code
+
+
+def bound(snippet: Snippet) -> frozenset[str] | None:
+    """The names *snippet* binds at its top level or in its blocks (assignments, imports,
+    definitions, loop and ``with`` targets); ``None``: its code does not parse here."""
+    tree = _tree(_source(snippet))
+    if tree is None:
+        return None
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Global):
+            names.update(node.names)
+    return frozenset(names)
+
+
+def used(snippet: Snippet) -> frozenset[str] | None:
+    """The names *snippet* reads; ``None``: its code does not parse here."""
+    tree = _tree(_source(snippet))
+    if tree is None:
+        return None
+    return frozenset(
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    )
+
+
+def may_explain(earlier: Snippet, later: Snippet) -> bool:
+    """Whether *earlier*, failing, may be why *later* failed: it was to bind a name *later* uses
+    (or either does not parse here, when nothing can be told)."""
+    made, needed = bound(earlier), used(later)
+    return made is None or needed is None or bool(made & needed)
