@@ -1312,7 +1312,7 @@ def autodoc_checked(
     the page's text *after*, upgraded and checked by the command: the module's name and the
     results."""
     docs = tmp_path / "docs"
-    docs.mkdir()
+    docs.mkdir(parents=True)
     module = f"autodoc_{uuid.uuid4().hex}"
     (docs / f"{module}.py").write_text(source)
     (docs / "conf.py").write_text(
@@ -1379,11 +1379,22 @@ def test_a_docstring_example_failing_in_cpython_too_fails_the_check(tmp_path: Pa
         'def spawn():\n    """A process.\n\n    >>> subprocess.run(["true"]).returncode\n'
         '    0\n    """\n'
     )
-    results = {r["line"]: r for r in autodoc_checked(tmp_path, source)[1]}
-    # (the browser cannot import a module of the docs folder: no pyrun_project here)
+    conf = 'pyrun_path = ["."]\n'  # the browser imports the docs folder's module too
+    results = {r["line"]: r for r in autodoc_checked(tmp_path / "a", source, conf=conf)[1]}
     assert results[7]["status"] == "failed", results
-    assert "(in CPython 3." in results[7]["message"] and "OutputMismatch" in results[7]["message"]
+    assert "(fails in CPython 3." in results[7]["message"], results[7]["message"]
+    assert results[7]["message"].startswith("OutputMismatch")
     assert results[16]["status"] == "static"  # runs in this Python: the browser's problem
+    # without that setting, neither is checked, and the reason says what to set (requests' and
+    # python-gitlab's said only "importing modb for this docstring's globals failed")
+    module, found = autodoc_checked(tmp_path / "b", source)
+    results = {r["line"]: r for r in found}
+    assert {results[7]["status"], results[16]["status"]} == {"error"}, results
+    assert results[7]["message"].endswith(
+        f"the build imports {module} from {tmp_path / 'b' / 'docs'}, which the browser does not "
+        "have: add that folder to the pyrun_path setting (or set pyrun_project to the project "
+        "that holds it)"
+    ), results[7]["message"]
 
 
 def test_an_example_hanging_in_cpython_too_stays_static_and_is_asked_once(

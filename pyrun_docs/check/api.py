@@ -425,7 +425,7 @@ def undeclared(
         # the example did not have it loaded
         package = pure_distribution(module)
         if package is None or canonicalize_name(package) in loaded:
-            return result
+            return _off_the_path(result, first, module, setting_prefix)
     setting = f"{setting_prefix}packages"
     message = (
         f"not checked: {first}: the package {package} provides "
@@ -433,6 +433,31 @@ def undeclared(
         f"add {package} to the {setting} setting"
     )
     return replace(result, status=Status.ERROR, message=message, cached=False)
+
+
+def _off_the_path(
+    result: SnippetResult, first: str, module: str, setting_prefix: str
+) -> SnippetResult:
+    """A docstring's example whose module the build imported from a folder of its own (conf.py
+    putting it on ``sys.path``, the usual autodoc set-up) that no setting brings to the browser:
+    not checked, saying where the module is and what to set (requests' and python-gitlab's
+    docs said only "importing modb for this docstring's globals failed")."""
+    path = Path(result.snippet.path)
+    if _FOR_GLOBALS not in first or path.suffix != ".py" or not path.is_file():
+        return result
+    folder = path.parent
+    for _ in range(module.count(".") + (path.name == "__init__.py")):
+        folder = folder.parent  # the folder the top-level package or module is in
+    message = (
+        f"not checked: {first}: the build imports {module} from {folder}, which the browser "
+        f"does not have: add that folder to the {setting_prefix}path setting (or set "
+        f"{setting_prefix}project to the project that holds it)"
+    )
+    return replace(result, status=Status.ERROR, message=message, cached=False)
+
+
+#: how the executor says a docstring's module did not import (``Executor.with_module``)
+_FOR_GLOBALS = "for this docstring's globals failed"
 
 
 @functools.lru_cache(maxsize=256)
