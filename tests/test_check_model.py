@@ -197,6 +197,22 @@ def test_a_request_the_check_blocks_is_said_plainly_with_its_address() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("kind", "message", "said"),
+    [
+        ("ModuleNotFoundError", "No module named '_multiprocessing'", "no other processes"),
+        ("RuntimeError", "can't start new thread", "starts no threads"),
+        ("OSError", "[Errno 23] Host is unreachable", "has no sockets"),
+    ],
+)
+def test_what_the_browser_lacks_is_said(kind: str, message: str, said: str) -> None:
+    """The exception alone did not say it was the browser's doing (requests' and a page of
+    host-dependent examples: three wordings for one cause, none of them saying it)."""
+    raw = {"ok": False, "error": {"type": kind, "message": message, "line": 1}}
+    result = judge(snip(0), raw, Recorded())
+    assert result.message.startswith(f"{kind}: {message} (") and said in result.message
+
+
 def test_getfixture_is_said_to_be_pytest_s() -> None:
     """An example calling pytest's ``getfixture`` fails in doctest and the doctest builder too,
     with a NameError that does not say why (13 of jaraco's examples)."""

@@ -42,6 +42,13 @@ _HARNESS_FRAME = re.compile(
 
 #: what a request fails with in the check (``harness_io.mjs``'s ``NO_NETWORK``), and the URL
 _NO_NETWORK = re.compile(r"the pyrun-docs check has no network \(it asked for ([^)\s]+)\)")
+#: exceptions that come from what a browser lacks, and the words for it (the check said
+#: "No module named '_multiprocessing'" or "Host is unreachable" and nothing of why)
+_LIMITS = (
+    (re.compile(r"No module named '_?multiprocessing\b"), "the browser runs no other processes"),
+    (re.compile(r"can't start new thread"), "the browser's Python starts no threads"),
+    (re.compile(r"\[Errno 23\] Host is unreachable"), "the browser's Python has no sockets"),
+)
 #: the reason a snippet that asked for the network failed (:func:`judge`)
 NEEDS_NETWORK = "it needs the network, which the check has not"
 
@@ -103,6 +110,8 @@ def judge(
         first = f"{NEEDS_NETWORK} (it asked for {asked.group(1)})"
         if snippet.origin == "pyrun":  # an author's own block: it can say so
             first += "; mark it `check: skip`"
+    elif limit := next((why for found, why in _LIMITS if found.search(first)), None):
+        first += f" ({limit})"  # what the browser lacks, where the exception does not say it
     elif isinstance(offline, list) and offline and "has no network" not in first:
         # the code caught the lookup's error itself and failed later, saying nothing of it
         hosts = ", ".join(str(h) for h in offline[:3])
