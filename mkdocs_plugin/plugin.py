@@ -480,9 +480,12 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         forget_griffe()  # docstrings are located in the sources as this build reads them
-        self.pages = {}
-        self.originals = {}
-        self.titles = {}
+        if not self.collect_only:  # collecting, a build per language (mkdocs-static-i18n)
+            # adds its pages: the default language's were dropped for the last one's, their
+            # examples never checked by pyrun-docs check
+            self.pages = {}
+            self.originals = {}
+            self.titles = {}
         self.report = None
         self.output_files = OutputFiles(Path(config.site_dir) / STATIC_ROOT / "pyrun-output")
         # a harness warms up while MkDocs renders the pages

@@ -286,6 +286,34 @@ def test_an_mkdocs_check_reads_the_pages_its_build_reads(
     assert [(Path(r["path"]).name, r["status"]) for r in results] == [("index.md", "passed")]
 
 
+def test_an_mkdocs_check_reads_every_language_of_an_i18n_site(
+    runtime_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mkdocs-static-i18n builds the site once per language; the check, reading the site
+    through MkDocs (a mkdocstrings page), kept only the last language's pages: the default
+    language's failing example was never checked, and the check passed (pyserde's docs/en)."""
+    (tmp_path / "i18nmod.py").write_text('"""A module.\n\n>>> 1 + 1\n2\n"""\n')
+    for folder, text in {"api": "# API\n\n::: i18nmod\n", "en": "# En\n\n```pycon\n>>> 1 + 1\n3\n```\n",
+                         "fr": "# Fr\n\n```pycon\n>>> 2 + 2\n4\n```\n"}.items():  # fmt: skip
+        (tmp_path / "docs" / folder).mkdir(parents=True)
+        (tmp_path / "docs" / folder / "index.md").write_text(text)
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: S\nmarkdown_extensions:\n  - pymdownx.superfences\nplugins:\n"
+        "  - i18n:\n      docs_structure: folder\n      languages:\n"
+        "        - {locale: en, default: true, name: English, build: true}\n"
+        "        - {locale: fr, name: Francais, build: true}\n"
+        "  - mkdocstrings:\n      handlers:\n        python:\n          paths: [.]\n"
+        "  - pyrun:\n      upgrade: [doctest]\n      path: [.]\n"
+    )
+    out = tmp_path / "report.json"
+    code = main(["check", str(tmp_path / "mkdocs.yml"), "--json", str(out),
+                 "--cache-dir", str(check_dir(tmp_path)), "-q"])  # fmt: skip
+    results = json.loads(out.read_text())["results"]
+    found = sorted((Path(r["path"]).parent.name, r["status"]) for r in results)
+    assert ("en", "failed") in found and ("fr", "passed") in found, (found, capsys.readouterr())
+    assert code == 1
+
+
 def test_an_mkdocs_configuration_of_another_name_is_the_one_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
