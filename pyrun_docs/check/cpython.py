@@ -26,7 +26,6 @@ Verdicts are cached beside the Pyodide result, under its key and this Python's v
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import importlib.machinery
@@ -38,7 +37,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.outputs import Recorded
@@ -371,11 +370,17 @@ def _pump(stream: IO[bytes], lines: queue.Queue[bytes]) -> None:
 # --- the subprocess ---------------------------------------------------------------------------
 
 
+if TYPE_CHECKING:  # asyncio is the subprocess's: the check imports this module, ~20 ms less
+    import asyncio
+
+
 def _drive(running: Coroutine[Any, Any, str], loop: asyncio.AbstractEventLoop) -> str:
     """Run an executor coroutine as the doctest builder runs examples: outside any running event
     loop, so an example's own ``asyncio.run()`` works (under ``run_until_complete`` it raised
     "cannot be called from a running event loop", and a failure the browser alone had was taken
     for the docs' own); only what awaits (top-level ``await``) continues in *loop*."""
+    import asyncio
+
     try:
         waiting = running.send(None)
     except StopIteration as done:
@@ -401,6 +406,8 @@ def main() -> None:
     """Run the pages read from stdin through the executor; one JSON line per run on stdout.
 
     The examples' own writes to file descriptor 1 go to stderr: the answers have the real one."""
+    import asyncio
+
     from pyrun_docs.executor import Executor
 
     request = json.load(sys.stdin)

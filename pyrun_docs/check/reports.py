@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pyrun_docs.errors import PyrunError
 from pyrun_docs.options import options_to_dict
 
 from .results import CheckReport, SnippetResult, Status
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 
 def result_to_dict(result: SnippetResult) -> dict[str, Any]:
@@ -60,6 +62,8 @@ def write_json(report: CheckReport, path: Path) -> None:
 
 def junit_tree(report: CheckReport) -> ET.ElementTree[ET.Element]:
     """``<testsuites>`` with a ``<testsuite>`` per page and a ``<testcase>`` per snippet."""
+    import xml.etree.ElementTree as ET  # (with its XML parser: only for --junit)
+
     counts = report.counts()
     root = ET.Element(
         "testsuites",
