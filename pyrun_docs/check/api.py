@@ -445,7 +445,7 @@ def _off_the_path(
     path = Path(result.snippet.path)
     if _FOR_GLOBALS not in first or path.suffix != ".py" or not path.is_file():
         return result
-    folder = path.parent
+    folder = path.resolve().parent
     for _ in range(module.count(".") + (path.name == "__init__.py")):
         folder = folder.parent  # the folder the top-level package or module is in
     message = (
