@@ -220,11 +220,12 @@ def test_run_and_session_intro(page: Any, site_url: str, stored_snapshot: Stored
     assert output(page, "pyrun-0").strip() == "1.4142135623730951"
     assert page.locator("#pyrun-0 .pyrun-output").is_visible()
 
-    # Running the second snippet again does not re-run the first one (it already ran here).
+    # Running the second snippet again does not re-run the first one (it already ran here,
+    # in the fresh Python that running the first one after the second started).
     click_run(page, "pyrun-1", RUN_MS)
     assert len(done_events(page, "pyrun-0")) == 2
     assert output(page, "pyrun-1").strip() == "3.1416"
-    assert page.evaluate("() => window.__pyrun.workers") == 1
+    assert page.evaluate("() => window.__pyrun.workers") == 2
 
 
 def test_an_example_run_again_after_a_later_one_sees_the_page_up_to_it(
