@@ -440,6 +440,8 @@ class Executor:
         self.run_id = "run"
         #: session -> its ``contextvars`` context at the end of its last run
         self._contexts: dict[str, Any] = {}
+        #: the sessions whose ``__name__`` is the one :meth:`namespace` put there
+        self._named: set[str | None] = set()
         #: session -> (the docstring its last run came from, the module names its examples
         #: shadowed so far): they win over the module's globals in that docstring's next block
         self._docstrings: dict[str | None, tuple[str, set[str]]] = {}
@@ -455,11 +457,13 @@ class Executor:
         """Forget one session's namespace, or all of them."""
         if session is None:
             self.sessions.clear()
+            self._named.clear()
             self._contexts.clear()
             self._docstrings.clear()
             self._stderr.clear()
         else:
             self.sessions.pop(session, None)
+            self._named.discard(session)
             self._contexts.pop(session, None)
             self._docstrings.pop(session, None)
             self._stderr.pop(session, None)
@@ -488,14 +492,19 @@ class Executor:
             ns = {"__builtins__": builtins}
             if session is not None:
                 self.sessions[session] = ns
+        named = "__main__" if main or not transcript or MICROPYTHON else None
+        if named is not None:
+            ns["__name__"] = named
+            self._named.add(session)
+        elif session in self._named:  # only the ``__name__`` put here: one an example bound
+            # stays for the group's later blocks, as in the doctest builder (zope.testing's
+            # ``module.setUp`` binds it; the next block's classes are then of that module)
+            self._named.discard(session)
+            if ns.get("__name__") == "__main__":
+                del ns["__name__"]
         if transcript and not MICROPYTHON:
-            if main:
-                ns["__name__"] = "__main__"
-            else:
-                ns.pop("__name__", None)
             ns["__builtins__"] = builtins.__dict__
         else:
-            ns["__name__"] = "__main__"
             ns["__builtins__"] = builtins
         return ns
 

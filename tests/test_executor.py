@@ -192,6 +192,22 @@ def test_stdout_and_stderr_come_in_the_order_written() -> None:
     assert 1000 <= len(host.messages) < 1200
 
 
+def test_a_name_an_example_binds_stays_for_the_group_s_later_blocks() -> None:
+    """The doctest builder never touches a group's ``__name__``: one an example binds (as
+    zope.testing's ``module.setUp`` does) is there in the next block, whose classes are then
+    that module's; pyrun dropped it before every block (3 false failures). The one a plain
+    snippet of the session puts there is still taken away for a transcript."""
+    host = Host()
+    run = host.executor.run_transcript
+    first = json.loads(run_coroutine(run(">>> __name__ = 'fake'\n", session="g")))
+    assert first["ok"], first
+    later = ">>> class A: pass\n>>> A.__module__\n'fake'\n>>> del __name__\n"
+    assert json.loads(run_coroutine(run(later, session="g")))["ok"]
+    host.run("x = 1", session="g")  # a plain snippet runs as __main__ ...
+    check = ">>> class B: pass\n>>> B\n<class 'B'>\n"  # ... a transcript, in a group's globs
+    assert json.loads(run_coroutine(run(check, session="g")))["ok"]
+
+
 def test_streams_restored_after_run() -> None:
     import sys
 
