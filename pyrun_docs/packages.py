@@ -730,8 +730,9 @@ class _Resolver:
         key = _resolve_key(self.pin, self.lock, [self.wants[n] for n in sorted(outside)])
         cached = _load_cached(self.cache, key)
         pending = list(self.wants)
+        refresh = False  # pip is asked again: what it answers is kept
         if cached is not None:  # a second build resolves nothing; a tampered wheel is refused
-            self.pypi, problems, misses = cached
+            self.pypi, problems, misses, refresh = cached
             for p in problems:
                 origin_want = self.wants.get(p.name)
                 self.result.problems.append(
@@ -747,7 +748,8 @@ class _Resolver:
         while pending:
             pending.extend(self._take(pending.pop(0), project))
         offline = any(miss.kind == _OFFLINE for miss in self.misses.values())
-        if outside and cached is None and not offline and self.failed <= set(self.misses):
+        fresh = cached is None or refresh
+        if outside and fresh and not offline and self.failed <= set(self.misses):
             _store_cached(self.cache, key, self.pypi, self.misses)
 
     def _in_lock(self, name: str) -> bool:
@@ -881,9 +883,11 @@ class _CachedProblem:
 
 def _load_cached(
     cache: Path, key: str
-) -> tuple[dict[str, LockedPackage], list[_CachedProblem], dict[str, _Miss]] | None:
-    """The cached resolution for *key*, its wheels verified, and the names the package index
-    had no wheel for (``None``: resolve again)."""
+) -> tuple[dict[str, LockedPackage], list[_CachedProblem], dict[str, _Miss], bool] | None:
+    """The cached resolution for *key*, its wheels verified, the names the package index had no
+    wheel for, and whether those were dropped: found with other pip settings than today's
+    (``PIP_FIND_LINKS=FOLDER``, as a miss's advice says to set: the miss was said again, pip
+    not asked), so pip is asked again (``None``: resolve everything again)."""
     path = cache / "resolved" / f"{key}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -920,7 +924,9 @@ def _load_cached(
         str(name): _Miss(str(entry[0]), str(entry[1]))
         for name, entry in dict(data.get("misses", {})).items()
     }
-    return packages, problems, misses
+    if misses and data.get("pip") != _pip_sources():
+        return packages, problems, {}, True
+    return packages, problems, misses, False
 
 
 def _store_cached(
@@ -935,8 +941,33 @@ def _store_cached(
         "format": RESOLVE_FORMAT,
         "packages": {n: p.to_json() for n, p in packages.items()},
         "misses": {n: [m.kind, m.detail] for n, m in (misses or {}).items()},
+        "pip": _pip_sources(),
     }
     _write_atomic(folder / f"{key}.json", json.dumps(data, indent=1, sort_keys=True))
+
+
+def _pip_sources() -> str:
+    """A digest of where pip looks for wheels: its environment variables and configuration files
+    (what ``PIP_FIND_LINKS``, an index URL or a ``pip.conf`` changes)."""
+    digest = hashlib.sha256()
+    for name, value in sorted(os.environ.items()):
+        if name.startswith("PIP_") and name[4:] in _PIP_WHERE:
+            digest.update(f"{name}={value}\n".encode())
+    home = Path.home()
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    files = [Path(os.environ.get("PIP_CONFIG_FILE") or "/nonexistent"), Path("/etc/pip.conf"),
+             Path("/etc/xdg/pip/pip.conf"), config_home / "pip" / "pip.conf",
+             home / ".pip" / "pip.conf", Path(sys.prefix) / "pip.conf"]  # fmt: skip
+    for file in files:
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            digest.update(b"-")
+    return digest.hexdigest()[:16]
+
+
+#: pip's settings that say where it looks for wheels
+_PIP_WHERE = frozenset({"FIND_LINKS", "INDEX_URL", "EXTRA_INDEX_URL", "NO_INDEX", "CONFIG_FILE"})
 
 
 def _write_atomic(path: Path, text: str) -> None:

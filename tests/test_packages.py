@@ -231,8 +231,10 @@ class NoWheelPip(Pip):
 
     def __init__(self) -> None:
         super().__init__("3.14")
+        self.asked: list[str] = []
 
     def download(self, spec: str, dest: Path) -> tuple[Path | None, str]:
+        self.asked.append(spec)
         return None, f"ERROR: No matching distribution found for {spec}"
 
     def exists_anywhere(self, name: str) -> bool | None:
@@ -251,6 +253,26 @@ def test_version_conflict_with_pyodide_lock(lock: PyodideLock, tmp_path: Path) -
     assert "numpy" not in res.packages
     again = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=tmp_path)
     assert [str(p) for p in again.problems] == [str(problem)]
+
+
+def test_a_kept_miss_is_asked_again_when_pip_looks_elsewhere(
+    lock: PyodideLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The advice for a package without a pure wheel is to put one in pip's configuration
+    (PIP_FIND_LINKS=FOLDER); the kept answer was said again without asking pip, so following
+    the advice changed nothing (zope.annotation)."""
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+    pages = {"index": [snip("print(1)\n", line=3, packages="compiledonly")]}
+    first = resolve(pages, PyrunConfig(), lock, PIN, pip=NoWheelPip(), cache_dir=tmp_path)
+    assert "has no pure-Python wheel" in str(first.problems[0])
+    again = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=tmp_path)
+    assert [str(p) for p in again.problems] == [str(first.problems[0])]  # pip not asked
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "wheels-of-my-own"))
+    asked = NoWheelPip()
+    resolve(pages, PyrunConfig(), lock, PIN, pip=asked, cache_dir=tmp_path)
+    assert asked.asked == ["compiledonly"]
+    kept = resolve(pages, PyrunConfig(), lock, PIN, pip=NoPip(), cache_dir=tmp_path)
+    assert len(kept.problems) == 1  # its answer with these settings is kept in turn
 
 
 # ------------------------------------------------------------------------ PyPI (needs network)
