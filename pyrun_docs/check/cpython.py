@@ -187,13 +187,18 @@ _FROM_FILE = re.compile(r" \([^()]*\)$")
 #: the executor's count of a transcript's other failing examples, right after the first's message
 #: (not one quoted in a note about an earlier failure, further on)
 _MORE = re.compile(r" \(and \d+ more failing examples?\)")
+#: an object's address in a repr
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]+\b")
 
 
 def verdict_line(pyodide: SnippetResult, cpython: SnippetResult) -> str:
     """The message of an example that fails in both: Pyodide's, and this Python's when it
     differs (a reader's browser shows the first)."""
-    if pyodide.message.startswith(cpython.message):  # (the check may have added why after it)
-        if _MORE.match(pyodide.message[len(cpython.message) :]):
+    # (the check may have added why after it); an object's address differs from one Python to
+    # the other (zope.viewlet: 20 "(in CPython: ...)" saying the same but for <... at 0x...>)
+    mine, theirs = _ADDRESS.sub("0x", pyodide.message), _ADDRESS.sub("0x", cpython.message)
+    if mine.startswith(theirs):
+        if _MORE.match(mine[len(theirs) :]):
             # more examples fail here than there: "too" read as if all of them did (dateutil)
             return f"{pyodide.message} (the first fails in {PYTHON} too, the others only here)"
         return f"{pyodide.message} (fails in {PYTHON} too)"
