@@ -657,6 +657,11 @@ def test_an_import_of_a_package_the_site_does_not_load_is_unchecked_with_the_fix
     assert installed.status is Status.ERROR and "add packaging to the packages" in installed.message
     for own in ("nsdemo.beta", "packaging.no_such_module", "a_module_no_python_has"):
         assert undeclared(failing(own), index, "") == failing(own)  # broken, or missing anywhere
+    # a namespace package's missing part, imported from it (zope.viewlet's ``from zope import
+    # size``): the same advice as ``import zope.size`` got
+    part = "ImportError: cannot import name 'version' from 'packaging' (unknown location)"
+    imported = undeclared(SnippetResult(example, Status.FAILED, part, "ImportError"), index, "")
+    assert imported.status is Status.ERROR and "add packaging to the packages" in imported.message
 
 
 def test_a_docstring_shown_twice_on_a_page_fails_once_not_after_itself() -> None:

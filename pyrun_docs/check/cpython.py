@@ -286,13 +286,20 @@ def _missing_module(error: dict[str, Any]) -> str | None:
 
 def missing_module(text: str) -> str:
     """The (dotted) module a ``ModuleNotFoundError`` in *text* names (``No module named
-    'a.b'``: ``a.b``); ``""`` when there is none."""
+    'a.b'``: ``a.b``), or a namespace package's missing part (``from zope import size``:
+    "cannot import name 'size' from 'zope' (unknown location)", ``zope.size``); ``""`` when
+    there is none."""
     found = NO_MODULE.search(text)
-    return found.group(1) if found else ""
+    if found:
+        return found.group(1)
+    part = NO_PART.search(text)
+    return f"{part.group(2)}.{part.group(1)}" if part else ""
 
 
 #: the message of a ``ModuleNotFoundError``
 NO_MODULE = re.compile(r"No module named '([^']+)'")
+#: a name imported from a namespace package (no ``__init__``: its location is unknown)
+NO_PART = re.compile(r"cannot import name '(\w+)' from '([\w.]+)' \(unknown location\)")
 
 
 def _run_all(
