@@ -328,6 +328,7 @@ class Runner {
       const since = performance.now();
       if (el.session && this.ranAfter(el)) this.restartSession();
       const earlier = el.session ? sessionMembers(el).filter((o) => o !== el && !this.ran.has(o)) : [];
+      if (earlier.length) el.awaitEarlier();
       /** @type {any} */
       let failed = null;
       try {
@@ -574,7 +575,22 @@ class OutputMixin extends HTMLElement {
     if (editor) editor.markLine(null);
   }
 
+  /**
+   * While the examples above it (a hidden setup too) run first, and Python starts: its own Stop
+   * works (it stayed off, "Loading…", until its turn, so an endless loop above could be stopped
+   * only from that example, maybe behind a closed "Setup code" toggle).
+   */
+  awaitEarlier() {
+    const self = /** @type {any} */ (this);
+    /** @type {HTMLButtonElement} */ (self.runBtn).disabled = true;
+    /** @type {HTMLButtonElement} */ (self.stopBtn).disabled = false;
+    this.classList.add("pyrun-running");
+    this.setStatus("Running the examples above first…");
+    this.waiting = true;
+  }
+
   beginRun() {
+    this.waiting = false;
     this.running = true;
     this.clearOutput();
     // the output the build verified gives way to the live one (Reset brings it back)
@@ -591,6 +607,7 @@ class OutputMixin extends HTMLElement {
   /** @param {any} result */
   endRun(result) {
     this.flushText();
+    this.waiting = false;
     this.running = false;
     const self = /** @type {any} */ (this);
     /** @type {HTMLButtonElement} */ (self.runBtn).disabled = false;
@@ -924,7 +941,8 @@ export async function stop(el) {
   install(Object.getPrototypeOf(el));
   const runner = runners.get(el.runtimeName);
   if (!runner) return;
-  if (await runner.interrupt()) {
+  // waiting for the examples above: all of it stops, whatever is running up there
+  if (!el.waiting && (await runner.interrupt())) {
     el.appendText("\nInterrupted (KeyboardInterrupt). The session keeps its state.\n", "pyrun-note");
     return;
   }

@@ -114,6 +114,29 @@ def test_stop_plain_loop(
         assert page.evaluate("window.__pyrun.workers") == 2
 
 
+def test_stop_on_the_clicked_example_while_the_ones_above_run(
+    page: Any, stop_url: tuple[str, bool], stored_snapshot: StoredSnapshot
+) -> None:
+    """Run on an example first runs the ones above it (a hidden setup too): its own Stop works
+    meanwhile (it stayed off, "Loading…", while an endless loop above ran: only that example's
+    Stop, maybe behind a closed "Setup code" toggle, could end it)."""
+    url, _ = stop_url
+    open_page(page, url, stored_snapshot)
+    page.click("#pyrun-1 .pyrun-run")
+    page.wait_for_function(
+        "() => document.querySelector('#pyrun-0 .pyrun-status').textContent === 'Running…'",
+        timeout=90_000,
+    )
+    assert page.locator("#pyrun-1 .pyrun-stop").is_enabled()
+    assert status(page, "pyrun-1") == "Running the examples above first…"
+    page.click("#pyrun-1 .pyrun-stop")
+    result = wait_done(page, "pyrun-1", 1, 15_000)
+    assert result["stopped"] is True, result
+    assert status(page, "pyrun-1") == "Stopped" and status(page, "pyrun-0") == "Stopped"
+    assert "session was reset" in output(page, "pyrun-1")
+    assert page.locator("#pyrun-1 .pyrun-run").is_enabled()
+
+
 def test_stop_asyncio_loop(
     page: Any, stop_url: tuple[str, bool], stored_snapshot: StoredSnapshot
 ) -> None:
