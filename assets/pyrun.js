@@ -186,9 +186,8 @@ class PyRepl extends HTMLElement {
       this.pre.setAttribute("aria-label", "Python code, editable");
       this.pre.tabIndex = 0;
       // CodeMirror loads on the first focus or click, never before
-      const activate = () => this.activateEditor();
-      this.pre.addEventListener("focus", activate, { once: true });
-      this.pre.addEventListener("pointerdown", activate, { once: true });
+      this.pre.addEventListener("focus", () => this.activateEditor(false), { once: true });
+      this.pre.addEventListener("pointerdown", () => this.activateEditor(true), { once: true });
       this.restoreDraft();
     }
     this.runBtn.addEventListener("click", () => this.run());
@@ -256,8 +255,11 @@ class PyRepl extends HTMLElement {
     if (runner) runner.then((m) => m.stop(this));
   }
 
-  /** Swap the static code for CodeMirror 6 (a lazily loaded chunk), keeping edits made meanwhile. */
-  activateEditor() {
+  /**
+   * Swap the static code for CodeMirror 6 (a lazily loaded chunk), keeping edits made meanwhile.
+   * @param {boolean} [pointer] asked for by a click or a touch (not a Tab into the code)
+   */
+  activateEditor(pointer = false) {
     if (this.editor || this.editorLoading || !this.pre) return;
     const pre = this.pre;
     editorModule ??= import(moduleURL("pyrun-editor.js"));
@@ -292,7 +294,22 @@ class PyRepl extends HTMLElement {
           firstLine: Number(this.dataset.linenoStart || 1),
           emphasize: (this.dataset.emphasizeLines || "").split(" ").filter(Boolean).map(Number),
           onRun: () => this.run(),
-          onChange: (/** @type {string} */ text) => this.saveDraft(text),
+          onChange: (/** @type {string} */ text) => {
+            this.editor?.view.setTabFocusMode?.(false); // editing: Tab indents, as in any editor
+            this.saveDraft(text);
+          },
+        });
+        // Tab moves on from code reached with the keyboard, until the reader edits it: a
+        // keyboard-only reader was caught, every Tab indenting the code (which then counted as
+        // edited); Escape then Tab, and Ctrl-M, are CodeMirror's own ways out once editing
+        const view = this.editor.view;
+        let pointed = pointer ? performance.now() : -Infinity;
+        host.addEventListener("pointerdown", () => {
+          pointed = performance.now();
+          view.setTabFocusMode?.(false); // clicked into: Tab indents
+        }, true);
+        view.contentDOM.addEventListener("focus", () => {
+          if (performance.now() - pointed > 1000) view.setTabFocusMode?.(true);
         });
         if (caret) {
           const clamp = (/** @type {number} */ n) => Math.min(n, code.length);

@@ -680,6 +680,27 @@ def test_typing_before_the_editor_arrives_is_kept(
     assert output(page, "pyrun-7").strip().startswith("typed early")
 
 
+def test_tab_moves_on_from_code_reached_with_the_keyboard(page: Any, site_url: str) -> None:
+    """A keyboard-only reader was caught in the first code block it reached: every Tab
+    indented the code, which then counted as edited. Tabbed into, the code lets Tab move on
+    until the reader edits it; then Tab indents, as in any editor."""
+    open_page(page, site_url + "index.html")
+    original = code_text(page, "pyrun-7")
+    page.focus("#pyrun-7 .pyrun-code pre")  # as Tab reaches it
+    page.wait_for_selector("#pyrun-7 .cm-editor.cm-focused")
+    page.keyboard.press("Tab")
+    inside = "() => document.querySelector('#pyrun-7 .cm-content').contains(document.activeElement)"
+    assert page.evaluate(inside) is False  # on to the Run button
+    assert "pyrun-run" in page.evaluate("() => document.activeElement.className")
+    assert code_text(page, "pyrun-7") == original
+    page.click("#pyrun-7 .cm-content")  # back, and editing: Tab indents
+    page.keyboard.press("End")
+    page.keyboard.type(" + 1")
+    page.keyboard.press("Tab")
+    assert page.evaluate(inside) is True
+    assert code_text(page, "pyrun-7") != original + " + 1"
+
+
 def test_edits_survive_a_reload_until_reset(page: Any, site_url: str) -> None:
     open_page(page, site_url + "index.html")
     replace_code(page, "pyrun-7", "print('draft')")
