@@ -420,7 +420,9 @@ class _Want:
             return ""
         if all(str(req) == self.name for req, _ in self.specs):
             here = self.first.snippet.location if self.first.snippet else None
-            who = dict.fromkeys(r.origin for _, r in self.specs if r.origin != here)
+            who = dict.fromkeys(
+                r.origin.removeprefix("required by ") for _, r in self.specs if r.origin != here
+            )
             return f" (needed by {', '.join(who)})" if who else ""
         return f" ({text})"
 
@@ -747,6 +749,10 @@ class _Resolver:
             pending = [n for n in self.wants if n not in self.pypi and n not in self.failed]
         while pending:
             pending.extend(self._take(pending.pop(0), project))
+        # said once a name, naming everyone who asked (zope-interface, asked for by three of a
+        # project's dependencies, was three problems, each one more "snippet" at conf.py:1)
+        for name, miss in self.misses.items():
+            self.result.problems.append(self._problem(name, miss))
         offline = any(miss.kind == _OFFLINE for miss in self.misses.values())
         fresh = cached is None or refresh
         if outside and fresh and not offline and self.failed <= set(self.misses):
@@ -763,6 +769,8 @@ class _Resolver:
         """Provide *name* (the project, Pyodide's copy, or a wheel from the package index);
         the names its wheel requires in turn."""
         w = self.wants[name]
+        if name in self.failed:  # asked for again (another requirer): said once, at the end
+            return []
         if project is not None and name == project.name:
             if not _version_ok(project.version, w.specifier):
                 self.result.problems.append(
@@ -794,7 +802,12 @@ class _Resolver:
         return needed
 
     def _fail(self, name: str, miss: _Miss) -> None:
-        """Say why the package index has no wheel for *name*; a version conflict with Pyodide's
+        """Note that the package index has no wheel for *name* (said once all is resolved)."""
+        self.misses[name] = miss
+        self.failed.add(name)
+
+    def _problem(self, name: str, miss: _Miss) -> PackageProblem:
+        """Why the package index has no wheel for *name*; a version conflict with Pyodide's
         own copy comes first."""
         w = self.wants[name]
         message = _miss_message(miss, w, self.pin)
@@ -809,9 +822,7 @@ class _Resolver:
                 f"version conflict for {name}: Pyodide {self.pin.version} ships {name} "
                 f"{version}, which does not satisfy {w.origins()}, and {why}"
             )
-        self.result.problems.append(PackageProblem(message, w.first.snippet))
-        self.misses[name] = miss
-        self.failed.add(name)
+        return PackageProblem(message, w.first.snippet)
 
 
 def _replace_unreachable(

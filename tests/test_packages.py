@@ -255,6 +255,48 @@ def test_version_conflict_with_pyodide_lock(lock: PyodideLock, tmp_path: Path) -
     assert [str(p) for p in again.problems] == [str(problem)]
 
 
+class WheelsPip(NoWheelPip):
+    """A package index with the pure wheels in a folder, and no pure wheel of anything else."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def download(self, spec: str, dest: Path) -> tuple[Path | None, str]:
+        found = sorted(self.folder.glob(f"{spec}-*.whl"))
+        if not found:
+            return super().download(spec, dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        copied = dest / found[0].name
+        shutil.copyfile(found[0], copied)
+        return copied, ""
+
+
+def pure_wheel(folder: Path, name: str, requires: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / f"{name}-1.0-py3-none-any.whl", "w") as zf:
+        lines = "".join(f"Requires-Dist: {r}\n" for r in requires)
+        zf.writestr(
+            f"{name}-1.0.dist-info/METADATA",
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n{lines}",
+        )
+        zf.writestr(f"{name}/__init__.py", "")
+
+
+def test_a_package_no_one_can_have_is_one_problem_naming_who_asked(
+    lock: PyodideLock, tmp_path: Path
+) -> None:
+    """Two packages requiring the same compiled one: it was a problem each time it was asked
+    for, each one more "snippet" at conf.py:1 (zope-interface three times for zope.annotation)."""
+    wheels = tmp_path / "index"
+    pure_wheel(wheels, "usesa", ["compiledonly"])
+    pure_wheel(wheels, "usesb", ["compiledonly"])
+    config = PyrunConfig(packages=["usesa", "usesb"])
+    res = resolve({"index": []}, config, lock, PIN, pip=WheelsPip(wheels), cache_dir=tmp_path / "c")
+    (problem,) = res.problems
+    assert "compiledonly (needed by usesa 1.0, usesb 1.0) has no pure-Python wheel" in str(problem)
+
+
 def test_a_kept_miss_is_asked_again_when_pip_looks_elsewhere(
     lock: PyodideLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
