@@ -8,6 +8,7 @@ import sys
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import check_dir
@@ -260,6 +261,14 @@ def test_the_site_configuration_as_path_checks_its_pages(
     ]
 
 
+def checked_json(config: Path, tmp_path: Path) -> tuple[int, list[dict[str, Any]]]:
+    """``pyrun-docs check CONFIG`` with a JSON report: its exit code and its results."""
+    out = tmp_path / "report.json"
+    cache = str(check_dir(tmp_path))
+    code = main(["check", str(config), "--json", str(out), "--cache-dir", cache, "-q"])
+    return code, json.loads(out.read_text())["results"]
+
+
 def test_an_mkdocs_check_reads_the_pages_its_build_reads(
     runtime_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -278,11 +287,8 @@ def test_an_mkdocs_check_reads_the_pages_its_build_reads(
         "markdown_extensions:\n  - pymdownx.superfences\n"
         "plugins:\n  - pyrun:\n      upgrade: [doctest]\n"
     )
-    out = tmp_path / "report.json"
-    code = main(["check", str(tmp_path / "mkdocs.yml"), "--json", str(out),
-                 "--cache-dir", str(check_dir(tmp_path)), "-q"])  # fmt: skip
+    code, results = checked_json(tmp_path / "mkdocs.yml", tmp_path)
     assert code == 0, capsys.readouterr()
-    results = json.loads(out.read_text())["results"]
     assert [(Path(r["path"]).name, r["status"]) for r in results] == [("index.md", "passed")]
 
 
@@ -305,10 +311,7 @@ def test_an_mkdocs_check_reads_every_language_of_an_i18n_site(
         "  - mkdocstrings:\n      handlers:\n        python:\n          paths: [.]\n"
         "  - pyrun:\n      upgrade: [doctest]\n      path: [.]\n"
     )
-    out = tmp_path / "report.json"
-    code = main(["check", str(tmp_path / "mkdocs.yml"), "--json", str(out),
-                 "--cache-dir", str(check_dir(tmp_path)), "-q"])  # fmt: skip
-    results = json.loads(out.read_text())["results"]
+    code, results = checked_json(tmp_path / "mkdocs.yml", tmp_path)
     found = sorted((Path(r["path"]).parent.name, r["status"]) for r in results)
     assert ("en", "failed") in found and ("fr", "passed") in found, (found, capsys.readouterr())
     assert code == 1
