@@ -254,7 +254,9 @@ class Runner {
             reject(new Error(msg.message));
             this.kill();
           } else if (msg.type === "status") {
-            el.setStatus(msg.text);
+            // the running snippet's (loading its packages), else the one Python starts for
+            const running = [...this.pending.values()].pop();
+            (running ? running.el : el).setStatus(msg.text);
           } else {
             this.dispatch(msg);
           }

@@ -691,6 +691,8 @@ async function loadPackagesFor(msg) {
         self.fetch = previous;
       }
     }
+    // the code runs now: "Loading six…" stayed until the run was done (9 s of a first Run)
+    post({ type: "status", text: "Running…" });
   }
   if (lock.mode === "cdn" && elsewhere.length) {
     // the reader imported another of Pyodide's packages: the CDN has it
@@ -703,7 +705,9 @@ async function loadPackagesFor(msg) {
   const named = failed.map((e, i) => `${e.name} ${e.version}${reasons[i] ? ` (${reasons[i]?.text})` : ""}`);
   const unreachable = [...new Set(reasons.flatMap((r) => (r && r.unreachable ? [r.unreachable] : [])))];
   const advice = reasons.some((r) => r && r.site)
-    ? "The package files of this site may be missing or changed; rebuilding the docs puts them back."
+    ? "The package files of this site are missing or changed: the docs build's warnings say " +
+      "why (one it could not copy, say, without the network); building the docs again with " +
+      "them at hand puts them back."
     : unreachable.length
       ? `Check the connection to ${unreachable.join(", ")} (a firewall, a proxy or a content ` +
         "blocker may stop it), then Run again."

@@ -61,7 +61,18 @@ def test_project_and_its_pypi_dependency_import_in_the_browser(
 ) -> None:
     url = serve(project_site)
     page.goto(url + "index.html")
+    page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+    page.evaluate(  # each status the first widget shows
+        """() => { window.__statuses = [];
+          const status = document.querySelector('#pyrun-0 .pyrun-status');
+          new MutationObserver(() => window.__statuses.push(status.textContent)).observe(
+            status, { childList: true, characterData: true, subtree: true }); }"""
+    )
     assert run(page, "pyrun-0").strip() == "Hello World! 0.1.0"
+    statuses = page.evaluate("() => window.__statuses")
+    # its packages loaded, it runs ("Loading fixture-project…" stayed until it was done)
+    loading = next(i for i, text in enumerate(statuses) if text.startswith("Loading "))
+    assert "Running…" in statuses[loading + 1 :], statuses
     assert run(page, "pyrun-1").strip() == "mice"
     lock = json.loads((project_site / "_static" / "pyrun" / "pyrun-lock.json").read_text())
     versions = [lock["packages"][n]["version"] for n in ("inflection", "fixture-project")]
