@@ -120,7 +120,7 @@ def test_a_wheel_that_fails_to_load_is_named(
     out = run(page, "pyrun-1")
     assert "could not load inflection 0.5.1" in out, out
     assert "ModuleNotFoundError" not in out
-    assert "rebuilding the docs" in out
+    assert "building the docs again" in out and "warnings say why" in out
     why = "is missing: HTTP 404" if damage == "missing" else "does not match the SHA-256"
     assert why in out, out
 
