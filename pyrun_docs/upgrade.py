@@ -162,6 +162,9 @@ def upgrade_page(
             results.append(Upgraded(block, reason=exc.message))
             continue
         sessions = sorted(groups) if "*" in block.groups else _sessions(block)
+        if not sessions:  # ``testsetup:: *`` on a page of no example (KonFoo's): nothing to set up
+            results.append(Upgraded(block, reason="a setup for every group, on a page of none"))
+            continue
         hidden = kind == "testsetup" or block.hide
         if kind == "python":
             options = SnippetOptions()

@@ -1932,3 +1932,14 @@ def test_the_check_reads_what_mkdocs_includes_into_a_page(
     assert status == 0, capsys.readouterr().err
     results = json.loads(out.read_text())["results"]
     assert sorted(r["status"] for r in results) == ["passed", "static"], results
+
+
+def test_a_setup_for_every_group_on_a_page_of_no_example(tmp_path: Path) -> None:
+    """``testsetup:: *`` on a page without a doctest or testcode block (KonFoo's): the doctest
+    builder runs nothing; the upgrade raised IndexError, and both the check and the html build
+    stopped with a traceback from pyrun's own code."""
+    site = doctest_site(tmp_path / "site", "", ".. testsetup:: *\n\n   import math\n\nProse.\n")
+    build = doctest_html(site, tmp_path)
+    assert "Traceback" not in build.stderr and "IndexError" not in build.stderr
+    status, results = checked(site, tmp_path)
+    assert (status, results) == (0, [])
