@@ -1943,3 +1943,18 @@ def test_a_setup_for_every_group_on_a_page_of_no_example(tmp_path: Path) -> None
     assert "Traceback" not in build.stderr and "IndexError" not in build.stderr
     status, results = checked(site, tmp_path)
     assert (status, results) == (0, [])
+
+
+def test_a_testcode_block_its_testoutput_skips_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``testoutput`` with ``:options: +SKIP``: the doctest builder skips its testcode block (0
+    tests); the check called it passed, without running it, and counted it as an example."""
+    page = (
+        ".. testcode::\n\n   import not_installed_module\n\n"
+        ".. testoutput::\n   :options: +SKIP\n\n   anything\n"
+    )
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    assert status == 0 and [r["status"] for r in results] == ["skipped"], results
+    said = capsys.readouterr()
+    assert "nothing checked (1 skipped): 1 snippet on 1 page in" in said.out + said.err, said

@@ -255,6 +255,10 @@ def _triage(
                 # +SKIP option, or the :pyversion: Sphinx turns into one
                 why = SKIPS_BLOCK if snippet.skips_examples else "+SKIP"
                 settle(page, skipped(snippet, f"skipped: doctest skips every example ({why})"))
+            elif snippet.expected is not None and snippet.skips_examples:
+                # a testcode block whose testoutput says +SKIP: the doctest builder skips it (it
+                # was "passed", not run, and counted)
+                settle(page, skipped(snippet, f"skipped: doctest skips it ({SKIPS_BLOCK})"))
             elif runtime_of(snippet, config) == micropython.RUNTIME:
                 micro.setdefault(page, []).append(snippet)  # run by MicroPython's own harness
             else:

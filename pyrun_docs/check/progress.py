@@ -248,7 +248,9 @@ def format_counts(report: CheckReport) -> str:
     # examples, a testcode block with its testoutput one (comparing the two counts is how a
     # maintainer sees both check the same examples)
     examples = sum(
-        example_count(r.snippet.code, r.snippet.skips_examples) if r.snippet.is_transcript else 1
+        example_count(r.snippet.code, r.snippet.skips_examples)
+        if r.snippet.is_transcript
+        else int(not r.snippet.skips_examples)  # a testcode block its testoutput skips: none
         for r in report.results
         if r.snippet.judged_by_doctest and not r.message.startswith(SETUP_FAILED)
     )
