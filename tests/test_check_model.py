@@ -664,6 +664,29 @@ def test_an_import_of_a_package_the_site_does_not_load_is_unchecked_with_the_fix
     assert imported.status is Status.ERROR and "add packaging to the packages" in imported.message
 
 
+def test_the_path_advice_is_for_the_docstring_s_own_module_only(tmp_path: Path) -> None:
+    """A docstring's module found through conf.py's ``sys.path`` only: add its folder to the
+    path setting. A module it imports that cannot be had (pyramid.static's zope.interface) is
+    not: that advice sent pyramid's author to add the project's folder, set already."""
+    from pyrun_docs.check.api import undeclared
+
+    module = tmp_path / "pkg" / "mymod.py"
+    module.parent.mkdir()
+    module.write_text('"""Doc."""\n')
+    example = Snippet(">>> 1\n1\n", str(module), 1, "p", 0, parse_options({}), origin="upgrade")
+
+    def failing(missing: str) -> SnippetResult:
+        message = (
+            "ImportError: importing pkg.mymod for this docstring's globals failed: "
+            f"ModuleNotFoundError: No module named '{missing}'"
+        )
+        return SnippetResult(example, Status.FAILED, message, "ImportError")
+
+    own = undeclared(failing("pkg"), None, "pyrun_")
+    assert own.status is Status.ERROR and f"from {tmp_path}, which" in own.message, own.message
+    assert undeclared(failing("zope_nowhere"), None, "pyrun_") == failing("zope_nowhere")
+
+
 def test_a_docstring_shown_twice_on_a_page_fails_once_not_after_itself() -> None:
     """A docstring rendered twice on one page (langcodes' ``Language.find`` and its alias
     ``find``): its failure was told twice, the second "after an earlier example of its session

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -447,10 +448,15 @@ def _off_the_path(
     not checked, saying where the module is and what to set (requests' and python-gitlab's
     docs said only "importing modb for this docstring's globals failed")."""
     path = Path(result.snippet.path)
-    if _FOR_GLOBALS not in first or path.suffix != ".py" or not path.is_file():
+    own = _FOR_GLOBALS.search(first)  # the docstring's module: only when it is the missing one
+    # (pyramid.static, failing on a dependency without a pure wheel, was told to add its own
+    # folder to the path setting, the project set already)
+    if own is None or own.group(1).split(".")[0] != module.split(".")[0]:
+        return result
+    if path.suffix != ".py" or not path.is_file():
         return result
     folder = path.resolve().parent
-    for _ in range(module.count(".") + (path.name == "__init__.py")):
+    for _ in range(own.group(1).count(".") + (path.name == "__init__.py")):
         folder = folder.parent  # the folder the top-level package or module is in
     message = (
         f"not checked: {first}: the build imports {module} from {folder}, which the browser "
@@ -461,7 +467,7 @@ def _off_the_path(
 
 
 #: how the executor says a docstring's module did not import (``Executor.with_module``)
-_FOR_GLOBALS = "for this docstring's globals failed"
+_FOR_GLOBALS = re.compile(r"importing ([\w.]+) for this docstring's globals failed")
 
 
 @functools.lru_cache(maxsize=256)
