@@ -297,6 +297,29 @@ def test_a_package_no_one_can_have_is_one_problem_naming_who_asked(
     assert "compiledonly (needed by usesa 1.0, usesb 1.0) has no pure-Python wheel" in str(problem)
 
 
+def test_a_dependency_had_at_last_re_runs_the_examples_it_was_missing_for(
+    lock: PyodideLock, runtime_cache: Path, tmp_path: Path
+) -> None:
+    """A package's dependency the index could not give, given later (PIP_FIND_LINKS set, as the
+    advice says): the examples' stored results were keyed by the packages they import, not by
+    what those depend on, so the ModuleNotFoundError verdicts came back (pyramid)."""
+    wheels = tmp_path / "index"
+    pure_wheel(wheels, "usesa", ["laterdep"])
+    pages = {"index": [snip("import usesa\nimport laterdep\nprint('both')\n")]}
+    config = PyrunConfig(packages=["usesa"])
+    before = resolve(pages, config, lock, PIN, pip=WheelsPip(wheels), cache_dir=tmp_path / "r1")
+    assert any("laterdep" in str(p) for p in before.problems), before.problems
+    cache = check_dir(tmp_path)
+    first = run_check(pages, config, cache_dir=cache, progress=False, packages=before)
+    assert first.results[0].status.value == "failed", first.results
+    pure_wheel(wheels, "laterdep", [])
+    after = resolve(pages, config, lock, PIN, pip=WheelsPip(wheels), cache_dir=tmp_path / "r2")
+    assert not after.problems, after.problems
+    second = run_check(pages, config, cache_dir=cache, progress=False, packages=after)
+    assert second.results[0].status.value == "passed", second.results  # run again, not cached
+    assert second.results[0].output == "both\n"
+
+
 def test_a_kept_miss_is_asked_again_when_pip_looks_elsewhere(
     lock: PyodideLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

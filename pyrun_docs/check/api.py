@@ -772,8 +772,12 @@ def _plan_page(
         if snippet.index not in runnable:
             continue
         chain = chains[snippet.index]
+        # with what they depend on: a dependency that could not be had, then could
+        # (PIP_FIND_LINKS set, as the advice says), changed no key, and the ModuleNotFoundError
+        # verdicts stayed (pyramid's zope.interface)
         chain_packages = sorted(
-            {index.fingerprint(p) for s in chain for p in needs.get(s.index, [])}
+            index.fingerprint(p)
+            for p in index.closure({p for s in chain for p in needs.get(s.index, [])})
         )
         key = cache_key(
             snippet,
