@@ -272,7 +272,7 @@ class WheelsPip(NoWheelPip):
         return copied, ""
 
 
-def pure_wheel(folder: Path, name: str, requires: list[str]) -> None:
+def pure_wheel(folder: Path, name: str, requires: list[str], code: str = "") -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(folder / f"{name}-1.0-py3-none-any.whl", "w") as zf:
         lines = "".join(f"Requires-Dist: {r}\n" for r in requires)
@@ -280,7 +280,7 @@ def pure_wheel(folder: Path, name: str, requires: list[str]) -> None:
             f"{name}-1.0.dist-info/METADATA",
             f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n{lines}",
         )
-        zf.writestr(f"{name}/__init__.py", "")
+        zf.writestr(f"{name}/__init__.py", code)
 
 
 def test_a_package_no_one_can_have_is_one_problem_naming_who_asked(
@@ -304,8 +304,8 @@ def test_a_dependency_had_at_last_re_runs_the_examples_it_was_missing_for(
     advice says): the examples' stored results were keyed by the packages they import, not by
     what those depend on, so the ModuleNotFoundError verdicts came back (pyramid)."""
     wheels = tmp_path / "index"
-    pure_wheel(wheels, "usesa", ["laterdep"])
-    pages = {"index": [snip("import usesa\nimport laterdep\nprint('both')\n")]}
+    pure_wheel(wheels, "usesa", ["laterdep"], "import laterdep\n")  # the example does not
+    pages = {"index": [snip("import usesa\nprint('both')\n")]}
     config = PyrunConfig(packages=["usesa"])
     before = resolve(pages, config, lock, PIN, pip=WheelsPip(wheels), cache_dir=tmp_path / "r1")
     assert any("laterdep" in str(p) for p in before.problems), before.problems
