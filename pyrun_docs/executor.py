@@ -1637,7 +1637,8 @@ class _Mismatch(Exception):
         elif example.want:
             message = "the output differs from its testoutput block"
         else:  # the doctest builder compares a testcode block without one with no output
-            message = "it printed output, and it has no testoutput block to compare it with"
+            # (an empty one too: "it has no testoutput block" was said under one, empty)
+            message = "it printed output, where no or an empty testoutput block expects none"
         error = {
             "type": "OutputMismatch",
             "message": message,

@@ -197,11 +197,12 @@ def test_a_testcode_mismatch_names_its_testoutput(port: bool) -> None:
     assert error["type"] == "OutputMismatch"
     assert error["message"] == "the output differs from its testoutput block"
     assert "Expected:\n    b\nGot:\n    a\n" in error["traceback"]
-    # without a testoutput block the doctest builder compares it with no output at all
+    # without a testoutput block (or with an empty one) the doctest builder compares it with no
+    # output at all
     coroutine = executor.run_transcript('print("a")\n', want="", filename="<example 1>")
     error = json.loads(run_coroutine(coroutine))["error"]
     assert (
-        error["message"] == "it printed output, and it has no testoutput block to compare it with"
+        error["message"] == "it printed output, where no or an empty testoutput block expects none"
     )
 
 
