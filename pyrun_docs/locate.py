@@ -53,11 +53,17 @@ def locate(
     """
     source = source or fallback
     hint = max(line or 1, 1)
+    start = 0
     if DOCSTRING in source:
         path, _, own = source.partition(DOCSTRING)
         source, start = _docstring_start(path, name if name and "<locals>" in own else own)
         hint = start + hint - 1
-    return display_path(source), _search(source, hint, code)
+    found = _search(source, hint, code)
+    if start and found > len(file_lines(source)):
+        # a docstring extended when its module is imported (pyexcel's ``append_doc``): its
+        # example is in no line of the file; where the docstring begins, not past the file's end
+        found = start
+    return display_path(source), found
 
 
 def _search(path: str, hint: int, code: str) -> int:

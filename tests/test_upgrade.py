@@ -1958,3 +1958,20 @@ def test_a_testcode_block_its_testoutput_skips_is_skipped(
     assert status == 0 and [r["status"] for r in results] == ["skipped"], results
     said = capsys.readouterr()
     assert "nothing checked (1 skipped): 1 snippet on 1 page in" in said.out + said.err, said
+
+
+def test_a_docstring_extended_at_import_is_located_in_its_file(tmp_path: Path) -> None:
+    """A docstring its module extends when imported (pyexcel's ``append_doc``) has examples in
+    no line of the file: they were reported past its end (core.py:347 of 271 lines), now where
+    the docstring begins."""
+    source = (
+        "def append(text):\n    def deco(f):\n        f.__doc__ = f.__doc__ + text\n"
+        "        return f\n    return deco\n\n\n"
+        '@append("\\n\\n    >>> 1 + 1\\n    3\\n")\ndef f():\n'
+        '    """Do f.\n\n    Two.\n    Three.\n    Four.\n    Five.\n    """\n'
+    )
+    module, results = autodoc_checked(tmp_path, source, conf='pyrun_path = ["."]\n')
+    (result,) = results
+    lines = (tmp_path / "docs" / f"{module}.py").read_text().count("\n")
+    assert result["status"] == "failed" and 1 <= result["line"] <= lines, (result, lines)
+    assert result["line"] == 10  # def f(): where its docstring begins
