@@ -50,7 +50,7 @@ from .check import (
 from .config import get_config, on_config_inited, register
 from .directive import PyrunDirective, pyrun_block
 from .transform import PyrunWidgets, is_widget_builder
-from .upgrade import UpgradeExamples, on_env_get_outdated
+from .upgrade import UpgradeExamples, blocks_group, on_env_get_outdated
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,13 @@ def _snippets(env: BuildEnvironment) -> dict[str, list[Snippet]]:
 
 def on_builder_inited(app: Sphinx) -> None:
     _snippets(app.env)
+    if "doctest" in get_config(app).upgrade and blocks_group(app) == "":
+        # documented, and silent: urllib3's docs had no widget and no word why
+        logger.info(
+            "pyrun: doctest_test_doctest_blocks = '' in conf.py: plain >>> blocks (and pycon "
+            "code blocks) are not tested by the doctest builder, so pyrun_upgrade leaves them as "
+            "they are"
+        )
 
 
 def on_env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:

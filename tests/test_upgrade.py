@@ -1975,3 +1975,19 @@ def test_a_docstring_extended_at_import_is_located_in_its_file(tmp_path: Path) -
     lines = (tmp_path / "docs" / f"{module}.py").read_text().count("\n")
     assert result["status"] == "failed" and 1 <= result["line"] <= lines, (result, lines)
     assert result["line"] == 10  # def f(): where its docstring begins
+
+
+def test_doctest_blocks_left_untested_are_said_to_stay(tmp_path: Path) -> None:
+    """``doctest_test_doctest_blocks = ""``: the doctest builder tests no plain ``>>>`` block, so
+    the upgrade leaves them (documented); the build said nothing of why (urllib3's docs)."""
+    import io
+
+    from conftest import sphinx_in_process
+
+    said = []
+    for name, conf in (("off", 'doctest_test_doctest_blocks = ""\n'), ("on", "")):
+        site = doctest_site(tmp_path / name, conf + 'pyrun_check = "off"\n', ">>> 1 + 1\n2\n")
+        status = io.StringIO()
+        sphinx_in_process(site, tmp_path / f"{name}-html", status=status)
+        said.append("doctest_test_doctest_blocks = '' in conf.py" in status.getvalue())
+    assert said == [True, False]
