@@ -162,6 +162,15 @@ function assetURL(rel) {
 }
 
 /**
+ * The first line of a snippet's code, short, to name a block the reader sees as plain code.
+ * @param {any} el
+ */
+function firstLine(el) {
+  const line = String(el.code || "").split("\n").find((l) => l.trim()) || "";
+  return line.length > 40 ? `${line.slice(0, 39)}…` : line.trim();
+}
+
+/**
  * One worker per runtime per page. Snippets of a session run in document order: running a later
  * snippet first runs the earlier ones of its session that have not run in this worker yet.
  */
@@ -351,7 +360,7 @@ class Runner {
       const which = !failed
         ? ""
         : failed.closest(".pyrun-widget[hidden]")
-          ? "a plain block above, which runs hidden in its place"
+          ? `the plain block above starting “${firstLine(failed)}”, which runs hidden in its place`
           : failed.hasAttribute("data-hidden")
             ? "a hidden one"
             : failed.number

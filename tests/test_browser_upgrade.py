@@ -96,5 +96,7 @@ def test_a_widget_after_a_block_kept_static_runs_as_in_the_check(
         assert result["ok"] is True, result
         output = page.locator(f"#{later} .pyrun-output").inner_text()
         assert output.startswith(">>> sp.__name__"), output
-        # the note names the block as the reader sees it (it said "one not shown as a widget")
-        assert "(a plain block above, which runs hidden in its place)" in output, output
+        # the note names the block as the reader sees it (it said "one not shown as a widget",
+        # then "a plain block above", not which)
+        block = "the plain block above starting “import subprocess as sp”"
+        assert f"({block}, which runs hidden in its place)" in output, output
