@@ -790,7 +790,7 @@ class _Resolver:
         have = self.pypi.get(name)
         if have is not None and _version_ok(have.version, w.specifier):
             return []
-        got = _download(w, self.pip, self.cache / "wheels", self.lock, self.pin)
+        got = _download(w, self.pip, self.cache / "wheels")
         if isinstance(got, _Miss):
             self._fail(name, got)
             return []
@@ -860,7 +860,7 @@ def _replace_unreachable(
             except PackageError as exc:
                 if exc.url is None:  # not a download failure (a hash mismatch): stays an error
                     continue
-            got = _download(w, pip, cache / "wheels", lock, pin)
+            got = _download(w, pip, cache / "wheels")
             if isinstance(got, _Miss):  # the download's error is said, with this
                 result.unreplaced[name] = (
                     "the package index, which might have a replacement, is unreachable too"
@@ -1024,9 +1024,7 @@ _OFFLINE, _VERSIONS, _COMPILED, _UNKNOWN, _NOT_PURE, _UNREADABLE = (
 )  # fmt: skip
 
 
-def _download(
-    w: _Want, pip: Pip, folder: Path, lock: PyodideLock, pin: RuntimePin
-) -> tuple[LockedPackage, WheelInfo] | _Miss:
+def _download(w: _Want, pip: Pip, folder: Path) -> tuple[LockedPackage, WheelInfo] | _Miss:
     with tempfile.TemporaryDirectory(prefix="pyrun-pip-") as tmp:
         wheel, output = pip.download(w.spec_text(), Path(tmp))
         if wheel is None:

@@ -12,6 +12,7 @@ download them.
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 import textwrap
@@ -448,11 +449,14 @@ def _wrapped(code: str, statements: list[ast.Expr]) -> str:
     """*code* with the values of *statements* wrapped in ``_show(...)``, in place; a call of
     ``print`` or ``display`` shows nothing more than it prints, and stays as it is."""
     lines = code.splitlines(keepends=True)
+    starts = list(itertools.accumulate((len(text) for text in lines), initial=0))
 
     def offset(line: int, column: int) -> int:  # ast's columns count UTF-8 bytes
-        before = sum(len(text) for text in lines[: line - 1])
-        return before + len(lines[line - 1].encode("utf-8")[:column].decode("utf-8"))
+        return starts[line - 1] + len(lines[line - 1].encode("utf-8")[:column].decode("utf-8"))
 
+    # from the last: what is wrapped lies after every statement still to wrap (no expression
+    # statement holds another), so the offsets in *code* as written stay right
+    shown = code
     for statement in sorted(statements, key=lambda s: (s.lineno, s.col_offset), reverse=True):
         value = statement.value
         if isinstance(value, ast.Call) and getattr(value.func, "id", "") in {"print", "display"}:
@@ -465,6 +469,7 @@ def _wrapped(code: str, statements: list[ast.Expr]) -> str:
         # a bare tuple (``a, b``) is one value: ``_show(a, b)`` was a TypeError (29 of
         # packaging's 109 scripts)
         bare = isinstance(value, ast.Tuple)
-        code = code[:start] + (f"_show(({segment}))" if bare else f"_show({segment})") + code[end:]
-        lines = code.splitlines(keepends=True)
-    return code
+        shown = (
+            shown[:start] + (f"_show(({segment}))" if bare else f"_show({segment})") + shown[end:]
+        )
+    return shown
