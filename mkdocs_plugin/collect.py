@@ -84,7 +84,7 @@ def _build(
             plugin = config.plugins.get("pyrun")
             if plugin is None:
                 raise PyrunError(f"{config_file}: the pyrun plugin is not in plugins")
-            plugin.collect_only = True
+            plugin.start_collecting()
             build(config)
             pages: dict[str, list[Snippet]] = dict(plugin.pages)
             docs_dir, sources = Path(config.docs_dir), plugin.source_files

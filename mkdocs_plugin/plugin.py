@@ -478,6 +478,14 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.command = command
 
+    def start_collecting(self) -> None:
+        """Collect the snippets only (``pyrun-docs check``: no assets, no check), from a clean
+        start: the pages of every build from now on add up (mkdocs-static-i18n builds once per
+        language). MkDocs may hand a later load of the configuration this same plugin object:
+        another site's pages were checked with the next one's."""
+        self.collect_only = True
+        self.pages, self.originals, self.titles = {}, {}, {}
+
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         forget_griffe()  # docstrings are located in the sources as this build reads them
         if not self.collect_only:  # collecting, a build per language (mkdocs-static-i18n)

@@ -315,6 +315,20 @@ def test_an_mkdocs_check_reads_every_language_of_an_i18n_site(
     found = sorted((Path(r["path"]).parent.name, r["status"]) for r in results)
     assert ("en", "failed") in found and ("fr", "passed") in found, (found, capsys.readouterr())
     assert code == 1
+    # another site checked next in this process: only its own pages (MkDocs may hand it the
+    # same plugin object, and the pages added up across builds came along)
+    other = tmp_path / "other"
+    (other / "docs").mkdir(parents=True)
+    (other / "docs" / "index.md").write_text("# O\n\n```pycon\n>>> 3 + 3\n6\n```\n")
+    (other / "docs" / "api.md").write_text("# API\n\n::: i18nmod\n")  # read with MkDocs
+    (other / "mkdocs.yml").write_text(
+        "site_name: O\nmarkdown_extensions:\n  - pymdownx.superfences\nplugins:\n"
+        f"  - mkdocstrings:\n      handlers:\n        python:\n          paths: [{tmp_path}]\n"
+        f"  - pyrun:\n      upgrade: [doctest]\n      path: [{tmp_path}]\n"
+    )
+    code, results = checked_json(other / "mkdocs.yml", other)
+    assert [(Path(r["path"]).parent.name, r["status"]) for r in results] == [("docs", "passed")]
+    assert code == 0
 
 
 def test_an_mkdocs_configuration_of_another_name_is_the_one_checked(
