@@ -12,6 +12,7 @@ exception, never a silent fallback to the defaults: a ``conf.py`` that fails bef
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -149,12 +150,22 @@ def _excluded_doc(page: str, patterns: tuple[str, ...]) -> bool:
     """Whether MkDocs leaves *page* (relative to ``docs_dir``) out of the site: its own default
     patterns and *patterns*, read as MkDocs reads them (gitignore style, with ``pathspec``,
     which MkDocs requires; without it, only the defaults, approximately)."""
+    spec = _exclusions(patterns)
+    if spec is None:
+        parts = page.split("/")
+        return any(part.startswith(".") for part in parts) or parts[0] == "templates"
+    return bool(spec.match_file(page))
+
+
+@functools.lru_cache(maxsize=8)
+def _exclusions(patterns: tuple[str, ...]) -> Any:
+    """MkDocs' default patterns and *patterns* as one ``pathspec`` spec, made once for every
+    page asked about (``None``: no ``pathspec`` here)."""
     try:
         from pathspec.gitignore import GitIgnoreSpec
     except ImportError:
-        parts = page.split("/")
-        return any(part.startswith(".") for part in parts) or parts[0] == "templates"
-    return bool(GitIgnoreSpec.from_lines([*_DEFAULT_EXCLUDE, *patterns]).match_file(page))
+        return None
+    return GitIgnoreSpec.from_lines([*_DEFAULT_EXCLUDE, *patterns])
 
 
 #: the Markdown extension that includes files (``--8<--``)

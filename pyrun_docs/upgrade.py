@@ -388,8 +388,14 @@ def _fence_options(info: str) -> str:
     info = info.strip()
     if not info or info.startswith("{"):
         return ""
-    first, _, rest = info.partition(" ")
-    return info if "=" in first else rest.strip()  # ``hl_lines="2"``: options, no language
+    return info[len(_language_word(info)) :].strip()
+
+
+def _language_word(info: str) -> str:
+    """A (stripped, non-brace) fence header's language as written: its first word, unless that
+    is an option (```` ``` hl_lines="2" ````: a fence without a language)."""
+    first = info.split()[0] if info else ""
+    return "" if "=" in first else first
 
 
 def _fence_language(info: str) -> tuple[str, set[str]]:
@@ -399,8 +405,7 @@ def _fence_language(info: str) -> tuple[str, set[str]]:
         classes = {part[1:] for part in info.strip("{}").split() if part.startswith(".")}
         first = next((part[1:] for part in info.strip("{}").split() if part.startswith(".")), "")
         return first.lower(), classes
-    first = info.split()[0] if info else ""
-    return ("" if "=" in first else first.lower()), set()  # ``hl_lines="2"``: no language
+    return _language_word(info).lower(), set()
 
 
 def _fence_kind(language: str, body: str, modes: set[str]) -> str | None:
