@@ -19,22 +19,24 @@ from pyrun_docs.executor import transcript_source
 from pyrun_docs.snippet import Snippet
 
 
+def _tree(snippet: Snippet) -> ast.Module | None:
+    return _parsed(snippet.code, snippet.is_transcript)
+
+
 @functools.lru_cache(maxsize=4096)
-def _tree(code: str) -> ast.Module | None:
+def _parsed(code: str, transcript: bool) -> ast.Module | None:
+    """*code* parsed (a transcript's statements, prompts gone) once, however many later
+    failures ask about it."""
     try:
-        return ast.parse(code)
+        return ast.parse(transcript_source(code) if transcript else code)
     except (SyntaxError, ValueError):
         return None
-
-
-def _source(snippet: Snippet) -> str:
-    return transcript_source(snippet.code) if snippet.is_transcript else snippet.code
 
 
 def bound(snippet: Snippet) -> frozenset[str] | None:
     """The names *snippet* binds at its top level or in its blocks (assignments, imports,
     definitions, loop and ``with`` targets); ``None``: its code does not parse here."""
-    tree = _tree(_source(snippet))
+    tree = _tree(snippet)
     if tree is None:
         return None
     names: set[str] = set()
@@ -52,7 +54,7 @@ def bound(snippet: Snippet) -> frozenset[str] | None:
 
 def used(snippet: Snippet) -> frozenset[str] | None:
     """The names *snippet* reads; ``None``: its code does not parse here."""
-    tree = _tree(_source(snippet))
+    tree = _tree(snippet)
     if tree is None:
         return None
     return frozenset(
