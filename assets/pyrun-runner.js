@@ -734,10 +734,9 @@ class OutputMixin extends HTMLElement {
       total -= drop;
       if (!first[0]) merged.shift();
     }
-    const out = /** @type {HTMLElement} */ (self.output);
-    const follow = atEnd(out);
-    for (const [text, cls] of merged) this.writeText(text, cls);
-    if (follow) out.scrollTop = out.scrollHeight;
+    keepingTail(/** @type {HTMLElement} */ (self.output), () => {
+      for (const [text, cls] of merged) this.writeText(text, cls);
+    });
   }
 
   /** @param {string} text @param {string} cls */
@@ -816,20 +815,22 @@ class OutputMixin extends HTMLElement {
       this.appendText(`${bundle["text/plain"] ?? ""}\n`, "pyrun-result");
       return;
     }
-    const follow = atEnd(out);
-    out.append(box);
-    if (follow) out.scrollTop = out.scrollHeight;
+    keepingTail(out, () => out.append(box));
   }
 }
 
 /**
- * Whether an output box shows its end (or does not scroll yet): new output then keeps it in view,
- * as a console does; a reader who scrolled up stays where they are. A long or endless output
- * stayed at its top, the newest lines, a final traceback and the Stop note out of view.
+ * Add to an output box with `write`, keeping its end in view if it showed its end (or did not
+ * scroll yet), as a console does; a reader who scrolled up stays where they are. A long or
+ * endless output stayed at its top, the newest lines, a final traceback and the Stop note out
+ * of view.
  * @param {HTMLElement} out
+ * @param {() => void} write
  */
-function atEnd(out) {
-  return out.scrollHeight - out.scrollTop - out.clientHeight < 8;
+function keepingTail(out, write) {
+  const atEnd = out.scrollHeight - out.scrollTop - out.clientHeight < 8;
+  write();
+  if (atEnd) out.scrollTop = out.scrollHeight;
 }
 
 // --- Markdown output (`_repr_markdown_`) -------------------------------------------------------
