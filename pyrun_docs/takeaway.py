@@ -201,12 +201,16 @@ def notebook(
             "source": f"# {title}\n\nThe examples of this page, in the order they run.",
         }
     ]
+    helpers = False  # the `_show` cell, put before the first cell that needs it
     for snippet in order:
         recorded = shown(snippet)
         parts = _transcript_cells(snippet, recorded) if snippet.is_transcript else None
         if parts is None:
             outputs = notebook_outputs(recorded) if recorded else []
             parts = [_Cell(_cell_code(snippet), outputs, _raises_as_expected(snippet))]
+        if not helpers and any(part.shows for part in parts):
+            helpers = True
+            cells.append(_helper_cell())
         for number, part in enumerate(parts):
             line = snippet.source_line(part.line) if part.line else snippet.line
             metadata: dict[str, Any] = {"pyrun": {"source": f"{snippet.path}:{line}"}}
@@ -245,6 +249,21 @@ class _Cell:
     outputs: list[dict[str, Any]]
     raises: bool = False
     line: int = 0
+    #: the code calls ``_show`` (:func:`_helper_cell`)
+    shows: bool = False
+
+
+def _helper_cell() -> dict[str, Any]:
+    """The hidden cell defining ``_show``, which a cell calls for a value the prompt shows
+    and a notebook does not: one in a loop's body, or not the cell's last statement."""
+    return {
+        "cell_type": "code",
+        "id": "pyrun-show",
+        "metadata": {"jupyter": {"source_hidden": True}},
+        "execution_count": None,
+        "source": _SHOW.rstrip("\n"),
+        "outputs": [],
+    }
 
 
 def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell] | None:
@@ -264,7 +283,11 @@ def _transcript_cells(snippet: Snippet, recorded: Recorded | None) -> list[_Cell
         else:
             outputs = notebook_outputs(heard[number]) if heard else []
             raises = example.exc_msg is not None
-            cells.append(_Cell(lead + example.source, outputs, raises, example.line))
+            # the prompt shows every expression statement's value (netaddr's loop of
+            # ``str(oui)``); a notebook only a cell's last one: the others call ``_show``
+            code = _show_values(example.source, shown_last=True)
+            shows = code != example.source
+            cells.append(_Cell(lead + code, outputs, raises, example.line, shows))
     return [replace(cells[0], code=_module_prelude(snippet) + cells[0].code), *cells[1:]]
 
 
@@ -419,17 +442,21 @@ def _show_last(code: str) -> str:
     return _wrapped(code, [last])
 
 
-def _show_values(code: str) -> str:
+def _show_values(code: str, shown_last: bool = False) -> str:
     """*code* (one example of a transcript) as the prompt runs it: every expression statement
     outside a function or class shows its value (compile mode ``single``), also in a loop's
     body (netaddr's ``for i in range(oui.reg_count): str(oui), ...`` printed nothing in its
-    script); each is wrapped in ``_show(...)``. Code that does not parse stays as it is."""
+    script); each is wrapped in ``_show(...)``. *shown_last*: the host shows a final
+    expression statement's value itself (a notebook cell), so that one stays as written.
+    Code that does not parse stays as it is."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return code
     found: list[ast.Expr] = []
     pending: list[ast.AST] = list(tree.body)
+    if shown_last and pending and isinstance(pending[-1], ast.Expr):
+        pending.pop()
     while pending:
         node = pending.pop()
         if isinstance(node, ast.Expr):

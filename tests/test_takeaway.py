@@ -309,3 +309,37 @@ def test_a_transcript_doctest_cannot_parse_is_taken_away_as_written(tmp_path: Pa
     assert "a = 1" in files.scripts[0]
     cells = json.loads(files.notebook or "")["cells"][1:]
     assert [cell["id"] for cell in cells] == ["pyrun-0"]
+
+
+def test_a_notebook_cell_shows_every_value_the_prompt_shows() -> None:
+    """The prompt shows each expression statement's value, also in a loop's body or before the
+    last statement; a kernel shows only a cell's last one (netaddr's ``for ...: str(oui)``
+    cell showed nothing when run again). Those call ``_show``, defined by a hidden cell that
+    comes before the first snippet needing it; a cell whose only value is its last stays as it is."""
+    code = (
+        ">>> x = [3, 1]\n>>> x\n[3, 1]\n>>> for i in x:\n...     i * 10\n30\n10\n"
+        ">>> x[0]; x[1]\n3\n1\n"
+    )
+    recorded = console_view(code)
+    document = json.loads(
+        page_files([snippet(0, code)], PyrunConfig(), title="P", shown=lambda s: recorded).notebook
+        or ""
+    )
+    nbformat.validate(nbformat.from_dict(document))
+    cells = document["cells"][1:]
+    assert [cell["id"] for cell in cells][:3] == ["pyrun-show", "pyrun-0", "pyrun-0-2"]
+    assert cells[0]["metadata"]["jupyter"] == {"source_hidden": True}
+    assert cells[2]["source"] == "x"
+    assert cells[3]["source"] == "for i in x:\n    _show(i * 10)"
+    namespace: dict[str, object] = {}
+    shown = [run_cell(cell["source"], namespace) for cell in cells]  # Run All
+    stored = ["".join(output["text"] for output in cell["outputs"]) for cell in cells]
+    assert shown == stored
+    assert shown[3:] == ["30\n10\n", "3\n1\n"]
+
+
+def test_a_notebook_needing_no_helper_has_none() -> None:
+    document = json.loads(
+        page_files([snippet(0, TRANSCRIPT)], PyrunConfig(), title="P").notebook or ""
+    )
+    assert "pyrun-show" not in [cell["id"] for cell in document["cells"]]
