@@ -66,7 +66,9 @@ def theme_site(tmp_path_factory: pytest.TempPathFactory, theme: str) -> Path:
     def build(base: Path) -> None:
         shutil.copytree(ROOTS / "basic", base / "src")
         conf = base / "src" / "conf.py"
-        conf.write_text(conf.read_text() + f'html_theme = "{theme}"\n')
+        conf.write_text(
+            conf.read_text() + f'html_theme = "{theme}"\nextensions.append("sphinx_copybutton")\n'
+        )
         for name, text in pages().items():
             (base / "src" / name).write_text(text)
         build = sphinx_build(base / "src", base / "html")
@@ -142,3 +144,24 @@ def test_phone_width(
             assert box["height"] >= 20  # still a usable tap target
     finally:
         context.close()
+
+
+def test_a_themes_copy_icon_is_not_on_widgets(
+    browser: Any, themed_site: tuple[str, str], stored_snapshot: StoredSnapshot
+) -> None:
+    """sphinx-copybutton (furo sites often have it) puts its icon on every code block, ours too;
+    once the editor was mounted it copied the lines joined into one (python-ulid's docs): the
+    widget shows only its own Copy, which copies the code as the reader edited it."""
+    theme, url = themed_site
+    page = browser.new_page()
+    try:
+        open_page(page, url + "index.html", stored_snapshot)
+        page.wait_for_selector("#pyrun-4 .copybtn", state="attached")
+        shown = page.evaluate(
+            "() => [...document.querySelectorAll('py-repl .copybtn')]"
+            ".filter((b) => getComputedStyle(b).display !== 'none').length"
+        )
+        assert shown == 0, theme
+        assert page.locator("#pyrun-4 .pyrun-copy").is_visible()
+    finally:
+        page.close()
