@@ -78,6 +78,32 @@ def site_flags(value: Any, setting: str = "pyrun_doctest_flags") -> tuple[str, .
     return tuple(names)
 
 
+def register_setup_flags(code: str) -> None:
+    """Register with doctest the option flags a setup registers (``doctest_global_setup`` or a
+    ``testsetup`` block calling ``doctest.register_optionflag("NO_EXE")``, graphviz's), as the
+    doctest builder's process has them once it ran that setup: parsing the examples that use
+    them failed here ("has an invalid option"), and they stayed plain blocks. The setup itself
+    registers them again where the examples run."""
+    if "register_optionflag" not in code:
+        return
+    import ast
+    import doctest
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return  # the setup's own failure is reported where it runs
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or len(node.args) != 1:
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        flag = node.args[0]
+        if name == "register_optionflag" and isinstance(flag, ast.Constant):
+            if isinstance(flag.value, str) and flag.value.isidentifier():
+                doctest.register_optionflag(flag.value)
+
+
 _ADVICE = 'use a list of doctest flag names (e.g. ["ELLIPSIS", "NORMALIZE_WHITESPACE"]) or an int'
 
 

@@ -1380,15 +1380,26 @@ def _find_options(source: str, name: str, lineno: int) -> list[tuple[int, bool]]
                 tail = rest[len("doctest:") :]
                 if "'" not in tail and '"' not in tail:
                     for option in tail.replace(",", " ").split():
-                        if option[0] not in "+-" or option[1:] not in FLAGS:
+                        value = _flag(option[1:]) if option[0] in "+-" else None
+                        if value is None:
                             raise ValueError(
                                 f"line {lineno + 1} of the doctest for {name} has an invalid "
                                 f"option: {option!r}"
                             )
-                        found.append((FLAGS[option[1:]], option[0] == "+"))
+                        found.append((value, option[0] == "+"))
                     break
             at = line.find("#", at + 1)
     return found
+
+
+def _flag(name: str) -> int | None:
+    """An option flag's value: doctest's own, or one the site registered with the ``doctest``
+    this Python has loaded (``register_optionflag`` in a setup; not imported here for that)."""
+    if name in FLAGS:
+        return FLAGS[name]
+    loaded = sys.modules.get("doctest")
+    registered: dict[str, int] = getattr(loaded, "OPTIONFLAGS_BY_NAME", {})
+    return registered.get(name)
 
 
 def check_output(want: str, got: str, flags: int) -> bool:

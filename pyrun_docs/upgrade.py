@@ -26,6 +26,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from .doctest_flags import register_setup_flags
 from .errors import OptionError
 from .executor import parse_problem
 from .fences import fence_end, strip_indent, swallowed_fences
@@ -131,6 +132,7 @@ def upgrade_page(
         of it. Snippets carry index 0: the adapter numbers every snippet of the page in order.
     """
     groups = _page_groups(found)
+    register_setup_flags(global_setup or "")
     results: list[Upgraded] = []
     last_testcode: dict[str, Upgraded] = {}
     copies: dict[int, list[Upgraded]] = {}  # a testcode's copies in its other groups
@@ -140,6 +142,8 @@ def upgrade_page(
         if kind == "testcleanup":
             results.append(Upgraded(block, reason="cleanup code runs only in the doctest builder"))
             continue
+        if kind == "testsetup":
+            register_setup_flags(block.code)  # before the examples using them are parsed
         if kind == "testoutput":
             owner = last_testcode.pop(group, None)
             if owner is None or owner.snippet is None:

@@ -1991,3 +1991,35 @@ def test_doctest_blocks_left_untested_are_said_to_stay(tmp_path: Path) -> None:
         sphinx_in_process(site, tmp_path / f"{name}-html", status=status)
         said.append("doctest_test_doctest_blocks = '' in conf.py" in status.getvalue())
     assert said == [True, False]
+
+
+def test_option_flags_a_setup_registers_are_known_to_the_examples(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """graphviz registers ``NO_EXE`` in ``doctest_global_setup`` (a ``testsetup`` may too) and
+    writes ``# doctest: +NO_EXE``: the doctest builder parses its examples after running that
+    setup, so they ran; here they stayed plain blocks ("has an invalid option") and the blocks
+    after them failed. Also when a later check reads the project from its memo."""
+    import doctest
+
+    flags = ("PYRUN_TEST_GLOBAL_FLAG", "PYRUN_TEST_SETUP_FLAG")
+    assert not set(flags) & set(doctest.OPTIONFLAGS_BY_NAME)  # the test can fail
+    conf = f'doctest_global_setup = "import doctest\\ndoctest.register_optionflag({flags[0]!r})"\n'
+    page = (
+        ".. doctest::\n\n   >>> x = 41  # doctest: +PYRUN_TEST_GLOBAL_FLAG\n\n"
+        ".. testsetup::\n\n   from doctest import register_optionflag\n"
+        f"   register_optionflag({flags[1]!r})\n\n"
+        ".. doctest::\n\n   >>> x + 1  # doctest: +PYRUN_TEST_SETUP_FLAG\n   42\n"
+    )
+    site = doctest_site(tmp_path / "site", conf, page)
+    cache = str(tmp_path / "cache")
+    for run in range(2):
+        for flag in flags:  # a new process: nothing registered them
+            doctest.OPTIONFLAGS_BY_NAME.pop(flag, None)
+        out = tmp_path / f"report-{run}.json"
+        args = ["check", str(site), "--cache-dir", cache, "--json", str(out), "--no-cache", "-q"]
+        assert main(args) == 0  # the read is kept (its memo) for the second run
+        report = json.loads(out.read_text())
+        assert [r["status"] for r in report["results"]] == ["passed"] * 4, report["results"]
+    for flag in flags:
+        doctest.OPTIONFLAGS_BY_NAME.pop(flag, None)
