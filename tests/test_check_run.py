@@ -619,6 +619,35 @@ def test_a_failure_after_an_unchecked_snippet_of_its_session_is_unchecked_too() 
     assert later.message.startswith("not checked: it runs after docs/np.rst:4, which was not")
 
 
+def test_a_snippet_using_what_an_unchecked_one_made_is_unchecked_too() -> None:
+    """Along a chain: ``a = np.arange(3)`` is not checked (after ``import numpy as np``), so
+    ``b = a + 1`` is not either, naming the same first one, not kept static with a note for
+    readers that ``a`` is not defined (bitsets' advanced page: two such, after five)."""
+    from pyrun_docs.check.api import _page_verdicts
+    from pyrun_docs.options import SnippetOptions
+
+    codes = [">>> import numpy as np\n", ">>> a = np.arange(3)\n", ">>> b = a + 1\n>>> b[0]\n1\n"]
+    page = [
+        Snippet(code, "docs/np.rst", 4 * index + 4, "np", index, SnippetOptions(session="default"))
+        for index, code in enumerate(codes)
+    ]
+    raw = [
+        SnippetResult(page[0], Status.ERROR, "not checked: package numpy ..."),
+        SnippetResult(
+            page[1], Status.FAILED, "NameError: name 'np' is not defined", exception="NameError"
+        ),
+        SnippetResult(
+            page[2], Status.FAILED, "NameError: name 'a' is not defined", exception="NameError"
+        ),
+    ]
+    results = {("np", r.snippet.index): r for r in raw}
+    verdicts = _page_verdicts("np", page, results, {}, PyrunConfig())
+    assert [v.status for v in verdicts] == [Status.ERROR] * 3, verdicts
+    after = "not checked: it runs after docs/np.rst:4, which was not (not checked: package numpy"
+    assert verdicts[1].message.startswith(after)
+    assert verdicts[2].message.startswith(after)
+
+
 def test_which_static_blocks_run_hidden_in_their_place() -> None:
     """A block kept static runs, hidden, in its session in the reader's browser as in the check
     (a later widget may need the names it set), not one on its own, nor one that timed out (it

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -353,18 +354,22 @@ def after_failure(
         if earlier.status is Status.ERROR:
             # it ran without what that one makes (``import numpy as np``, numpy not to be had):
             # unchecked too, not a failure, nor a block kept static with "does not run in the
-            # browser: NameError: np" for readers (uncertainties' numpy guide: 14 such notes)
-            return replace(
-                result,
-                status=Status.ERROR,
-                message=f"not checked: it runs after {earlier.location}, which was not ({cause})",
+            # browser: NameError: np" for readers (uncertainties' numpy guide: 14 such notes);
+            # after one unchecked for that reason, the same one is named
+            message = (
+                cause
+                if cause.startswith(_NOT_CHECKED_AFTER)
+                else f"{_NOT_CHECKED_AFTER}{earlier.location}, which was not ({cause})"
             )
+            return replace(result, status=Status.ERROR, message=message)
         if _may_leave_state_undone(earlier):
             first, _, rest = (result.message or result.status.value).partition("\n")
             note = f"{first}{AFTER_FAILURE}{earlier.location}: {cause})"
             return replace(result, message=note + (f"\n{rest}" if rest else ""))
     return result
 
+
+_NOT_CHECKED_AFTER = "not checked: it runs after "
 
 #: failures no earlier example can cause (feedparser's SyntaxError was said to come "after an
 #: earlier example of its session failed")
@@ -380,19 +385,19 @@ def _page_verdicts(
 ) -> list[SnippetResult]:
     """A page's final results, in order: each as it ran, saying so when it ran after a failure,
     static or failed as CPython said, then skipped where its group's setup failed."""
-    return after_setup(
-        [
-            in_group(
-                kept_static(
-                    after_failure(results[(page, s.index)], page, snippets, results, config),
-                    config,
-                    in_cpython.get((page, s.index)),
-                )
-            )
-            for s in snippets
-        ],
-        config,
-    )
+    # a snippet left unchecked for one that was (it uses what that one made) is seen so by the
+    # later ones using what it made: bitsets' chain of five ended in two blocks kept static,
+    # "NameError: name 'bitset' is not defined" in a note for readers
+    unchecked: dict[tuple[str, int], SnippetResult] = {}
+    seen = ChainMap(unchecked, cast("dict[tuple[str, int], SnippetResult]", results))  # read only
+    verdicts: list[SnippetResult] = []
+    for s in snippets:
+        key = (page, s.index)
+        result = after_failure(results[key], page, snippets, seen, config)
+        if result.status is Status.ERROR and results[key].status is not Status.ERROR:
+            unchecked[key] = result
+        verdicts.append(in_group(kept_static(result, config, in_cpython.get(key))))
+    return after_setup(verdicts, config)
 
 
 def in_group(result: SnippetResult) -> SnippetResult:
