@@ -356,13 +356,19 @@ def _owner(path: str, line: int, snippets: Sequence[Snippet]) -> Snippet | None:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    between = lines[line : first.line - 1]
+    # the problem's own line is a header or one of its options, not a block's code: a one-line
+    # transcript doctest cannot parse took the next block's verdict (graphviz's ``+NO_EXE``)
+    at, *between = lines[line - 1 : first.line - 1] or [""]
+    if not (_HEADER_LINE.match(at) or _OPTION_LINE.match(at)):
+        return None
     return first if all(_OPTION_LINE.match(text) for text in between) else None
 
 
 #: what may stand between a snippet's header and its code: blank lines, ``:name: value`` options,
 #: a MyST ``---`` options block and its ``key: value`` lines
 _OPTION_LINE = re.compile(r"^\s*(?:|:[^:\s][^:]*:.*|---|[\w-]+\s*:.*)$")
+#: a snippet's header: a directive (``.. pyrun::``), a fence (Markdown, MyST)
+_HEADER_LINE = re.compile(r"^[\s>]*(?:\.\.\s+\S+::|`{3,}|~{3,})")
 
 
 def _sphinx_scan(site: SiteConfig, cache: Path, paths: Sequence[str]) -> ScanResult:

@@ -267,6 +267,19 @@ def test_a_transcript_doctest_cannot_parse_is_reported_at_its_bad_line(
     assert "on 1 page in" in printed.out + printed.err
 
 
+def test_a_one_line_block_doctest_cannot_parse_keeps_the_next_ones_verdict(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """Its problem is at its own ``>>>`` line, one blank line above the next block: it was
+    given to that block as a bad option is to the snippet under its header, whose own verdict
+    was lost (graphviz's one-line ``+NO_EXE`` blocks)."""
+    page = ">>> x = 1  # doctest: +NO_SUCH_FLAG\n\n>>> 1 + 1\n3\n\n>>> 2 + 2\n4\n"
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    assert status == 1
+    verdicts = sorted((r["line"], r["status"]) for r in results)
+    assert verdicts == [(4, "error"), (6, "failed"), (9, "passed")], results
+
+
 def test_a_traceback_through_a_function_of_an_earlier_block(
     tmp_path: Path, runtime_cache: Path
 ) -> None:
