@@ -191,6 +191,10 @@ class Runner {
     this.pending = new Map();
     /** @type {WeakSet<Element>} snippets that ran in the current worker */
     this.ran = new WeakSet();
+    /** @type {WeakSet<Element>} of those, the ones whose last run was of the reader's edit */
+    this.ranEdited = new WeakSet();
+    /** @type {WeakSet<Element>} of those, the ones the reader has reset since (`undo`) */
+    this.undone = new WeakSet();
     this.counter = 0;
     /** @type {Promise<any>} */
     this.chain = Promise.resolve();
@@ -337,7 +341,7 @@ class Runner {
       // its time is the reader's wait: Python's start and the earlier snippets' runs too (a
       // first Run said "Done in 0.11 s" after 4 s, Python's start counted on a hidden setup)
       const since = performance.now();
-      if (el.session && this.ranAfter(el)) this.restartSession();
+      if (el.session && (this.ranAfter(el) || this.undoneIn(el))) this.restartSession();
       const earlier = el.session ? sessionMembers(el).filter((o) => o !== el && !this.ran.has(o)) : [];
       if (earlier.length) el.awaitEarlier();
       /** @type {any} */
@@ -384,6 +388,21 @@ class Runner {
     const same = sessionOf(el);
     // (a setup snippet written further down ran first, as it always does)
     return same.slice(same.indexOf(el) + 1).some((o) => !isSetup(o) && this.ran.has(o));
+  }
+
+  /**
+   * Reset on `el`: when what last ran of it was the reader's edit, its session holds what the
+   * page no longer shows (python-ulid: an edit set `a = 100`, and after Reset a later example
+   * printed 102 where the page's verified output showed 3); the next Run in it starts over.
+   * @param {Element} el
+   */
+  undo(el) {
+    if (this.ranEdited.has(el)) this.undone.add(el);
+  }
+
+  /** Whether a snippet of `el`'s session was reset after an edited run. @param {any} el */
+  undoneIn(el) {
+    return sessionOf(el).some((o) => this.undone.has(o));
   }
 
   /**
@@ -464,7 +483,11 @@ class Runner {
         lock: this.config.packageLock ? new URL(this.config.packageLock, HERE).href : null,
       });
     });
-    if (!result.stopped) this.ran.add(el);
+    if (!result.stopped) {
+      this.ran.add(el);
+      if (el.hasAttribute("data-edited")) this.ranEdited.add(el);
+      else this.ranEdited.delete(el);
+    }
     if (note) el.appendText(note, "pyrun-note");
     el.endRun(result);
     return result;
@@ -500,6 +523,8 @@ class Runner {
     this.worker = null;
     this.ready = null;
     this.ran = new WeakSet();
+    this.ranEdited = new WeakSet();
+    this.undone = new WeakSet();
     for (const [, job] of this.pending) job.resolve({ ok: false, stopped: true });
     this.pending.clear();
   }
@@ -507,6 +532,9 @@ class Runner {
 
 /** @type {Map<string, Runner>} */
 const runners = new Map();
+document.addEventListener("pyrun:reset", (event) => {
+  for (const runner of runners.values()) runner.undo(/** @type {Element} */ (event.target));
+});
 
 /** The page the runners belong to: instant navigation (mkdocs-material) swaps pages in place. */
 let runnersPage = location.pathname;

@@ -250,6 +250,26 @@ def test_an_example_run_again_after_a_later_one_sees_the_page_up_to_it(
     assert len(done_events(page, "pyrun-0")) == 2  # already ran since the start over
 
 
+def test_after_reset_of_an_edited_run_the_session_starts_over(
+    page: Any, site_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    """Reset on an example whose edit ran: its session held what the page no longer shows
+    (python-ulid: an edit set ``a = 100``; after Reset a later example printed 102 where the
+    verified output showed 3). The next Run starts over, the example's own code first."""
+    open_page(page, site_url + "index.html", stored_snapshot)
+    original = code_text(page, "pyrun-0")
+    replace_code(page, "pyrun-0", "marker = 1")
+    replace_code(page, "pyrun-1", "print(globals().get('marker'))")
+    click_run(page, "pyrun-0")
+    page.locator("#pyrun-0 .pyrun-reset").click()
+    assert code_text(page, "pyrun-0") == original
+    click_run(page, "pyrun-1", RUN_MS)
+    assert output(page, "pyrun-1").strip() == "None"
+    assert output(page, "pyrun-0").strip() == "1.4142135623730951"  # ran again, as written
+    click_run(page, "pyrun-1", RUN_MS)
+    assert len(done_events(page, "pyrun-0")) == 2  # once started over, no more
+
+
 def test_a_setup_written_below_does_not_start_the_session_over(
     page: Any, tmp_path: Path, runtime_cache: Path, stored_snapshot: StoredSnapshot
 ) -> None:
