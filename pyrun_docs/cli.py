@@ -397,14 +397,14 @@ def _sphinx_scan(site: SiteConfig, cache: Path, paths: Sequence[str]) -> ScanRes
 _CONTENT_FROM_ELSEWHERE = ("mkdocstrings", "include-markdown", "include_markdown", "hooks:")
 
 
-def _includes(site: SiteConfig) -> Callable[[str], str] | None:
+def _includes(site: SiteConfig) -> Callable[[str, str], str] | None:
     """What the site's ``pymdownx.snippets`` makes of a Markdown page (``None``: it lists no
     such extension)."""
     if site.snippets is None:
         return None
     import importlib
 
-    expander: Callable[[Mapping[str, Any]], Callable[[str], str]]
+    expander: Callable[[Mapping[str, Any]], Callable[[str, str], str]]
     expander = importlib.import_module("pyrun_docs.mkdocs_plugin.includes").expander
     return expander(site.snippets)
 

@@ -115,8 +115,10 @@ def read_site_config(path: str | Path) -> SiteConfig:
         values = _extension_values(extensions) if plugin is None else plugin
         prefix = f"{UPGRADE_EXTENSION}." if toml else "plugins.pyrun."
         values["doctest_main"] = True  # Markdown's transcripts, as python -m doctest runs them
-        snippets = _snippets_settings(extensions)
         docs_dir, exclude_docs = _pages_settings(data.get("project") if toml else data, file)
+        snippets = _snippets_settings(extensions)
+        if snippets is not None:
+            snippets = _with_docs_dir(snippets, str(docs_dir))
     config, problems = PyrunConfig.from_mapping_lenient(values, prefix=prefix)
     where = f" (in {file.name})"
     return SiteConfig(
@@ -180,6 +182,17 @@ def _snippets_settings(extensions: Mapping[str, Any]) -> dict[str, Any] | None:
     if found is None and isinstance(extensions.get("pymdownx"), Mapping):
         found = extensions["pymdownx"].get("snippets")
     return dict(found) if isinstance(found, Mapping) else None
+
+
+def _with_docs_dir(settings: dict[str, Any], docs_dir: str) -> dict[str, Any]:
+    """*settings* with ``!relative $docs_dir`` (:data:`DOCS_DIR`) as the folder it names."""
+
+    def filled(value: Any) -> Any:
+        if isinstance(value, list):
+            return [filled(item) for item in value]
+        return docs_dir if value == DOCS_DIR else value
+
+    return {key: filled(value) for key, value in settings.items()}
 
 
 def _markdown_extensions(data: Any, toml: bool) -> Mapping[str, Any]:
@@ -287,7 +300,8 @@ def _yaml_config(file: Path) -> Any:
         ) from None
 
     class Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
-        """Safe loading that keeps going past MkDocs' own tags (``!ENV``, ``!!python/name``)."""
+        """Safe loading with MkDocs' ``!ENV`` and ``!relative`` read as MkDocs reads them, and
+        going past its other tags (``!!python/name``) with their values as plain data."""
 
     def any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
         if isinstance(node, yaml.ScalarNode):
@@ -296,11 +310,49 @@ def _yaml_config(file: Path) -> Any:
             return loader.construct_sequence(node)
         return loader.construct_mapping(node)
 
+    def env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        """``!ENV NAME`` or ``!ENV [NAME, OTHER, default]``: the first variable set (its text
+        read as YAML, a ``true`` a bool), else the default (``pyyaml_env_tag``'s rules): a
+        setting ``!ENV [PYRUN_FLAGS, [NORMALIZE_WHITESPACE]]`` was read as the list of both."""
+        default = None
+        if isinstance(node, yaml.SequenceNode):
+            items = list(node.value)
+            if len(items) > 1:
+                default = loader.construct_object(items.pop(), deep=True)
+            names = [loader.construct_scalar(item) for item in items]
+        else:
+            names = [loader.construct_scalar(node)]
+        for name in names:
+            if str(name) in os.environ:
+                return yaml.safe_load(os.environ[str(name)] or "''")
+        return default
+
+    def relative_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        """``!relative $config_dir`` (``mkdocs.yml``'s folder), ``$docs_dir``, or bare: the
+        folder of the page being read (pymdownx.snippets' ``base_path``, markdown-exec's)."""
+        where = (
+            str(loader.construct_scalar(node)).strip() if isinstance(node, yaml.ScalarNode) else ""
+        )
+        if where == "$config_dir":
+            return str(file.parent)
+        if where == "$docs_dir":
+            return DOCS_DIR
+        return PAGE_DIR
+
     Loader.add_multi_constructor("", any_tag)
+    Loader.add_constructor("!ENV", env_tag)
+    Loader.add_constructor("!relative", relative_tag)
     try:
-        return yaml.load(file.read_text(encoding="utf-8"), Loader=Loader)  # a SafeLoader
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=Loader)  # a SafeLoader
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PyrunError(f"{file}: could not read it ({exc}); {_WHAT_TO_DO}") from None
+    return data
+
+
+#: ``!relative $docs_dir`` and bare ``!relative`` in a Markdown site's settings, as read: the
+#: pages folder (filled in once known) and the folder of each page (``pymdownx.snippets``)
+DOCS_DIR = "\0pyrun:docs_dir"
+PAGE_DIR = "\0pyrun:page_dir"
 
 
 def _extension_values(extensions: Mapping[str, Any]) -> dict[str, Any]:

@@ -143,3 +143,46 @@ def test_doctest_path_is_where_the_doctest_builder_looks(
     assert list(read_site_config(conf).config.path) == [str(tmp_path / "ext")]
     conf.write_text('extensions = ["sphinx.ext.doctest"]\npyrun_path = ["ext"]\n')
     assert list(read_site_config(conf).config.path) == [str(docs / "ext")]
+
+
+def test_mkdocs_tags_are_read_as_mkdocs_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``!ENV`` is the first variable set, else its default: a setting written with it was read
+    as the list of the tag's items (markdown-exec's ``enabled: !ENV [DEPLOY, false]`` was a
+    non-empty list, so true); ``!relative`` (pymdownx.snippets' ``base_path``) is a folder:
+    ``$config_dir`` mkdocs.yml's, ``$docs_dir`` the pages', bare the page's own (as MkDocs
+    reads it for each page): ``$config_dir`` was a folder of that name, and every include of
+    markdown-exec's pages failed."""
+    from pyrun_docs.site_config import PAGE_DIR
+
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: S\ndocs_dir: pages\nplugins:\n  - pyrun:\n"
+        "      doctest_flags: !ENV [PYRUN_TEST_UNSET, PYRUN_TEST_FLAGS, [ELLIPSIS]]\n"
+        "      timeout: !ENV PYRUN_TEST_TIMEOUT\n"
+        "markdown_extensions:\n  - pymdownx.snippets:\n"
+        "      base_path:\n        - !relative $config_dir\n        - !relative $docs_dir\n"
+        "        - !relative\n"
+    )
+    monkeypatch.delenv("PYRUN_TEST_UNSET", raising=False)
+    monkeypatch.delenv("PYRUN_TEST_FLAGS", raising=False)
+    monkeypatch.setenv("PYRUN_TEST_TIMEOUT", "7")
+    site = read_site_config(tmp_path / "mkdocs.yml")
+    assert site.config.transcript_flags == ("ELLIPSIS",) and site.config.timeout == 7, site.problems
+    assert site.snippets == {"base_path": [str(tmp_path), str(tmp_path / "pages"), PAGE_DIR]}
+    monkeypatch.setenv("PYRUN_TEST_FLAGS", "[NORMALIZE_WHITESPACE]")
+    assert read_site_config(tmp_path / "mkdocs.yml").config.transcript_flags == (
+        "NORMALIZE_WHITESPACE",
+    )
+
+
+def test_a_bare_relative_base_path_includes_from_the_page_s_folder(tmp_path: Path) -> None:
+    from pyrun_docs.mkdocs_plugin.includes import expander
+
+    from pyrun_docs.site_config import PAGE_DIR
+
+    (tmp_path / "guide").mkdir()
+    (tmp_path / "guide" / "part.txt").write_text("included")
+    expand = expander({"base_path": [PAGE_DIR], "check_paths": True})
+    page = tmp_path / "guide" / "page.md"
+    assert expand('--8<-- "part.txt"', str(page)) == "included"

@@ -197,7 +197,7 @@ def scan_paths(
     upgrade_exclude: Sequence[str] = (),
     docs_dir: Path | None = None,
     sphinx: SphinxSources | None = None,
-    expand: Callable[[str], str] | None = None,
+    expand: Callable[[str, str], str] | None = None,
     is_page: Callable[[Path], bool] | None = None,
 ) -> ScanResult:
     """Scan files and folders; each file is one page (sessions are per page).
@@ -245,7 +245,7 @@ def scan_text(
     upgrade: Sequence[str] = (),
     file: Path | None = None,
     sphinx: SphinxSources | None = None,
-    expand: Callable[[str], str] | None = None,
+    expand: Callable[[str, str], str] | None = None,
 ) -> list[Snippet]:
     """The snippets of one source text (syntax chosen by the suffix of *path*).
 
@@ -309,7 +309,7 @@ def _with_includes(
     upgrade: Sequence[str],
     file: Path | None,
     sphinx: SphinxSources | None,
-    expand: Callable[[str], str],
+    expand: Callable[[str, str], str],
 ) -> list[Snippet]:
     """:func:`scan_text` of a Markdown page after ``pymdownx.snippets`` included its files,
     lines mapped back to the page's."""
@@ -318,7 +318,7 @@ def _with_includes(
     from pyrun_docs.source_map import SourceMap
 
     try:
-        expanded = expand(text)
+        expanded = expand(text, path)
     except Exception as exc:  # pymdownx raises its own errors (a missing file, a bad setting)
         message = f"pymdownx.snippets could not include a file: {exc}"
         errors.append(PyrunError(message, location=f"{path}:1"))
