@@ -66,7 +66,6 @@ from pyrun_docs.config import (
     as_check_level,
 )
 from pyrun_docs.errors import OptionError, PyrunError
-from pyrun_docs.executor import DEFAULT_FLAGS
 from pyrun_docs.fences import (
     SWALLOWED,
     Fence,
@@ -89,6 +88,7 @@ from pyrun_docs.render import (
     verified_output,
 )
 from pyrun_docs.runtime import RUNTIMES
+from pyrun_docs.site_config import markdown_site_values
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet, normalize_code
 from pyrun_docs.source_map import SourceMap
@@ -147,8 +147,9 @@ class PyrunPluginConfig(base.Config):
     packages = c.ListOfItems(c.Type(str), default=[])
     project = c.Optional(c.Type(str))
     path = c.ListOfItems(c.Type(str), default=[])
-    # doctest option flag names for >>> transcripts (sphinx.ext.doctest's defaults)
-    doctest_flags = c.ListOfItems(c.Type(str), default=list(DEFAULT_FLAGS))
+    # doctest option flag names for >>> transcripts (default: pytest's doctest_optionflags of
+    # the project, else sphinx.ext.doctest's defaults)
+    doctest_flags = c.Optional(c.ListOfItems(c.Type(str)))
     trim_doctest_flags = c.Type(bool, default=_DEFAULTS.trim_doctest_flags)
     # existing pycon/python fences that become widgets (docs/upgrade.rst)
     upgrade = c.ListOfItems(c.Choice(UPGRADE_KINDS), default=[])
@@ -437,8 +438,9 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         _require_bs4()
-        values = {name: self.config[name] for name in self.config}
-        values["doctest_main"] = True  # Markdown's transcripts, as python -m doctest runs them
+        values = markdown_site_values(
+            {name: self.config[name] for name in self.config}, Path(config.config_file_path).parent
+        )
         try:
             self.pyrun_config = PyrunConfig.from_mapping(values, prefix="plugins.pyrun.")
         except PyrunError as exc:

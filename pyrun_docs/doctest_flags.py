@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from .errors import OptionError, PyrunError
@@ -102,6 +103,63 @@ def register_setup_flags(code: str) -> None:
         if name == "register_optionflag" and isinstance(flag, ast.Constant):
             if isinstance(flag.value, str) and flag.value.isidentifier():
                 doctest.register_optionflag(flag.value)
+
+
+#: pytest's own flags, which the stdlib's doctest does not have (left out, with a note)
+PYTEST_ONLY = frozenset({"ALLOW_UNICODE", "ALLOW_BYTES", "NUMBER"})
+
+
+def pytest_flags(folder: Path) -> tuple[str, ...] | None:
+    """The ``doctest_optionflags`` of the pytest configuration that pytest finds from *folder*
+    (the first of ``pytest.ini``, ``.pytest.ini``, ``pyproject.toml`` with a ``[tool.pytest]``
+    table, ``tox.ini`` with ``[pytest]``, ``setup.cfg`` with ``[tool:pytest]``, there or in a
+    folder above), when it sets them: a Markdown site's examples are the project's pytest
+    doctests (xsdata's 29 "fails in CPython too" were NORMALIZE_WHITESPACE, set there).
+    ``None``: no such configuration or setting. pytest's own flags are left out."""
+    import configparser
+
+    for place in (folder, *folder.parents):
+        for name, section in _PYTEST_FILES:
+            path = place / name
+            if not path.is_file():
+                continue
+            try:
+                if name == "pyproject.toml":
+                    import tomllib
+
+                    tool = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
+                    table = tool.get("pytest") if isinstance(tool, dict) else None
+                    if not isinstance(table, dict):
+                        continue
+                    options = table.get("ini_options", table)
+                    value = (
+                        options.get("doctest_optionflags") if isinstance(options, dict) else None
+                    )
+                else:
+                    parser = configparser.ConfigParser(interpolation=None)
+                    parser.read_string(path.read_text(encoding="utf-8"))
+                    if not parser.has_section(section):
+                        if name in ("pytest.ini", ".pytest.ini"):
+                            return None  # pytest's file even without the section
+                        continue
+                    value = parser.get(section, "doctest_optionflags", fallback=None)
+            except (OSError, UnicodeDecodeError, ValueError, configparser.Error):
+                continue  # pytest would fail on it too; nothing to take from it
+            if value is None:
+                return None
+            names = value.split() if isinstance(value, str) else [str(v) for v in value]
+            return tuple(n for n in names if n not in PYTEST_ONLY and n in _by_name())
+    return None
+
+
+#: the files pytest takes its settings from, in the order it looks in a folder, and their section
+_PYTEST_FILES = (
+    ("pytest.ini", "pytest"),
+    (".pytest.ini", "pytest"),
+    ("pyproject.toml", ""),
+    ("tox.ini", "pytest"),
+    ("setup.cfg", "tool:pytest"),
+)
 
 
 _ADVICE = 'use a list of doctest flag names (e.g. ["ELLIPSIS", "NORMALIZE_WHITESPACE"]) or an int'

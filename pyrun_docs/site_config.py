@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import PyrunConfig, example_paths
+from .doctest_flags import pytest_flags
 from .errors import PyrunError
 from .executor import DEFAULT_FLAGS
 from .read_memo import plain_values
@@ -114,7 +115,7 @@ def read_site_config(path: str | Path) -> SiteConfig:
         plugin = None if toml else _plugin_values(data, file)
         values = _extension_values(extensions) if plugin is None else plugin
         prefix = f"{UPGRADE_EXTENSION}." if toml else "plugins.pyrun."
-        values["doctest_main"] = True  # Markdown's transcripts, as python -m doctest runs them
+        values = markdown_site_values(values, file.parent)
         docs_dir, exclude_docs = _pages_settings(data.get("project") if toml else data, file)
         snippets = _snippets_settings(extensions)
         if snippets is not None:
@@ -131,6 +132,20 @@ def read_site_config(path: str | Path) -> SiteConfig:
         docs_dir=docs_dir,
         exclude_docs=exclude_docs,
     )
+
+
+def markdown_site_values(values: Mapping[str, Any], folder: Path) -> dict[str, Any]:
+    """A Markdown site's pyrun settings (*values*, from the configuration in *folder*) as its
+    transcripts run: as ``python -m doctest`` and pytest run a page (``__name__`` is
+    ``"__main__"``), judged with the flags of the project's pytest doctest run unless
+    ``doctest_flags`` is set (:func:`~pyrun_docs.doctest_flags.pytest_flags`)."""
+    found = dict(values, doctest_main=True)
+    if found.get("doctest_flags") is None:
+        found.pop("doctest_flags", None)
+        flags = pytest_flags(folder)
+        if flags is not None:
+            found["doctest_flags"] = list(flags)
+    return found
 
 
 def _pages_settings(data: Any, file: Path) -> tuple[Path, tuple[str, ...]]:

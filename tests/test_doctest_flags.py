@@ -133,3 +133,41 @@ def test_mkdocs_doctest_flags(tmp_path: Path, runtime_cache: Path) -> None:
     assert build.status == 0, build.output
     assert _flags_in(build.read("index.html")) == ["ELLIPSIS SKIP"]
     assert read_site_config(root / "mkdocs.yml").config.transcript_flags == ("ELLIPSIS", "SKIP")
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "pyproject.toml",
+            '[tool.pytest.ini_options]\ndoctest_optionflags = "NORMALIZE_WHITESPACE NUMBER"\n',
+        ),
+        ("pyproject.toml", '[tool.pytest]\ndoctest_optionflags = ["NORMALIZE_WHITESPACE"]\n'),
+        ("pytest.ini", "[pytest]\ndoctest_optionflags = NORMALIZE_WHITESPACE\n"),
+        ("tox.ini", "[tox]\n[pytest]\ndoctest_optionflags =\n    NORMALIZE_WHITESPACE\n"),
+        ("setup.cfg", "[tool:pytest]\ndoctest_optionflags = NORMALIZE_WHITESPACE ALLOW_UNICODE\n"),
+    ],
+)
+def test_pytest_flags_are_read_where_pytest_reads_them(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """A Markdown site's examples are its project's pytest doctests: xsdata sets
+    NORMALIZE_WHITESPACE in pyproject.toml, and 29 of its examples failed here "in CPython too".
+    pytest's own flags (NUMBER, ALLOW_UNICODE) are not doctest's and are left out."""
+    from pyrun_docs.doctest_flags import pytest_flags
+
+    (tmp_path / name).write_text(text)
+    (tmp_path / "docs").mkdir()
+    assert pytest_flags(tmp_path / "docs") == ("NORMALIZE_WHITESPACE",)
+
+
+def test_pytest_flags_from_the_first_pytest_configuration_only(tmp_path: Path) -> None:
+    from pyrun_docs.doctest_flags import pytest_flags
+
+    (tmp_path / "setup.cfg").write_text("[tool:pytest]\ndoctest_optionflags = ELLIPSIS\n")
+    (tmp_path / "sub").mkdir()
+    assert pytest_flags(tmp_path / "sub") == ("ELLIPSIS",)
+    (tmp_path / "sub" / "tox.ini").write_text("[tox]\nenvlist = py\n")  # no [pytest]: looked past
+    assert pytest_flags(tmp_path / "sub") == ("ELLIPSIS",)
+    (tmp_path / "sub" / "pytest.ini").write_text("[pytest]\naddopts = -q\n")  # pytest's, no flags
+    assert pytest_flags(tmp_path / "sub") is None

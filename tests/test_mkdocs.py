@@ -288,3 +288,28 @@ def test_pymdownx_extra_provides_superfences(tmp_path: Path, extensions: list[st
     build = mkdocs_build(tmp_path)
     assert build.status == 0, build.output
     assert build.read("index.html").count("<py-repl") == 1, build.output
+
+
+def test_transcripts_are_judged_with_the_projects_pytest_doctest_flags(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """Without ``doctest_flags``, a Markdown site's transcripts are judged with the flags the
+    project's pytest doctest run sets (xsdata: NORMALIZE_WHITESPACE in pyproject.toml), in the
+    build and in ``pyrun-docs check`` alike; the setting, when given, wins."""
+    from pyrun_docs.cli import main
+
+    root = tmp_path / "site"
+    (root / "docs").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\ndoctest_optionflags = "NORMALIZE_WHITESPACE"\n'
+    )
+    (root / "docs" / "index.md").write_text("# P\n\n```pycon\n>>> print('a  b')\na b\n```\n")
+    config = "site_name: P\nmarkdown_extensions:\n  - pymdownx.superfences\nplugins:\n  - pyrun:\n"
+    (root / "mkdocs.yml").write_text(config + "      upgrade: [doctest]\n")
+    build = mkdocs_build(root, "--strict")
+    assert build.status == 0, build.output
+    cache = str(tmp_path / "cache")
+    assert main(["check", str(root / "mkdocs.yml"), "--cache-dir", cache, "-q"]) == 0
+    (root / "mkdocs.yml").write_text(config + "      upgrade: [doctest]\n      doctest_flags: []\n")
+    assert mkdocs_build(root, "--strict").status != 0
+    assert main(["check", str(root / "mkdocs.yml"), "--cache-dir", cache, "-q"]) == 1
