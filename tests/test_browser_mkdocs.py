@@ -188,6 +188,22 @@ def test_dark_palette_keeps_contrast(
     page.screenshot(path=str(Path(__file__).parent.parent / "build" / "mkdocs-slate.png"))
 
 
+def test_materials_copy_icon_is_not_on_widgets(wide_page: Any, mk_url: str) -> None:
+    """mkdocs-material's ``content.code.copy`` icon sat beside the widget's Copy, and a click on
+    it opened the editor, which replaced the code and the icon with it (minevent's site): the
+    widget shows only its own Copy; other code blocks keep material's."""
+    page = wide_page
+    page.goto(mk_url + "snippets/")
+    page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
+    page.wait_for_selector("py-repl :is(.md-code__nav, .md-clipboard)", state="attached")
+    shown = page.evaluate(
+        "() => [...document.querySelectorAll('py-repl :is(.md-code__nav, .md-clipboard)')]"
+        ".filter((b) => getComputedStyle(b).display !== 'none').length"
+    )
+    assert shown == 0
+    assert page.locator("#pyrun-0 .pyrun-copy").is_visible()
+
+
 def _free_port() -> int:
     import socket
 
