@@ -84,6 +84,7 @@ from pyrun_docs.render import (
     page_runtimes,
     render_snippet,
     takeaway_html,
+    unverified_html,
     verified_html,
     verified_output,
 )
@@ -682,6 +683,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
                 outputs.setdefault(snippet.page, {})[snippet.index] = verified_html(
                     shown, runtime, link, _markdown
                 )
+            elif dest and (mark := unverified_html(snippet, result, self.pyrun_config)):
+                outputs.setdefault(snippet.page, {})[snippet.index] = mark
         for page in static.keys() | outputs.keys():
             dest = self.originals.get(page, ("", {}))[0]
             if dest:

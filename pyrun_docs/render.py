@@ -334,6 +334,31 @@ def documented_html(snippet: Snippet, config: PyrunConfig) -> str:
     )
 
 
+def unverified_html(snippet: Snippet, result: Any, config: PyrunConfig) -> str:
+    """A mark under an example the check found failing that shows no output as written (its
+    examples print nothing, or it is code): it looked like a passing one until Run showed an
+    error (python-ulid's changelog, minevent's quickstart). Empty when it did not fail, shows
+    its outputs as written (:func:`documented_html` labels them), is hidden, or outputs are off."""
+    status = getattr(getattr(result, "status", None), "value", None)
+    why = _UNVERIFIED.get(str(status))
+    if why is None or snippet.options.hidden or config.output == "off":
+        return ""
+    if snippet.is_transcript and documented_html(snippet, config):
+        return ""
+    return (
+        '<div class="pyrun-verified pyrun-documented pyrun-unverified">'
+        f'<div class="pyrun-verified-label">Not verified · {why}</div></div>'
+    )
+
+
+#: why a failing example is not verified, by the check's status
+_UNVERIFIED = {
+    "failed": "it failed when the docs were built",
+    "timeout": "it did not finish when the docs were built",
+    "error": "it could not be checked when the docs were built",
+}
+
+
 def takeaway_html(script_url: str | None, notebook_url: str | None) -> str:
     """The widget's take-away menu: plain download links in a ``<details>``, so they work without
     JavaScript (the loader moves the menu into the toolbar)."""

@@ -31,6 +31,7 @@ from pyrun_docs.render import (
     fails_in_docs,
     render_snippet,
     takeaway_html,
+    unverified_html,
     verified_html,
     verified_output,
 )
@@ -97,7 +98,11 @@ class PyrunWidgets(SphinxPostTransform):
                 node.replace_self(kept)
                 continue
             runtime = snippet.options.runtime or config.runtime
-            verified = verified_html(shown, runtime, place.link, _markdown()) if shown else ""
+            verified = (
+                verified_html(shown, runtime, place.link, _markdown())
+                if shown
+                else unverified_html(snippet, result, config)
+            )
             if snippet.index in scripts:  # hidden setup has none: it runs first in each script
                 verified += takeaway_html(scripts[snippet.index], notebook)
             html = render_snippet(

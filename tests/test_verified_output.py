@@ -584,6 +584,14 @@ DOCUMENTED = """Documented
 .. pyrun::
 
    >>> y = 2
+
+.. pyrun::
+
+   >>> z = undefined_name
+
+.. pyrun::
+
+   1 / 0
 """
 
 
@@ -609,10 +617,14 @@ def test_a_transcript_not_verified_shows_its_outputs_as_written(
     assert skipping.select_one(".pyrun-skipped").get_text() == "<Response [200]>\n"  # type: ignore[union-attr]
     assert '>>> fetch("https://example.org")  # skipped: not run\n' in skipping.get_text()
     assert verified(found["pyrun-3"]) is None  # it printed nothing: no box repeating its code
+    # failing, with no output as written: marked, not looking like a passing one until Run
+    for failed in (verified(found["pyrun-4"]), verified(found["pyrun-5"])):
+        assert failed is not None and "pyrun-unverified" in failed["class"]
+        assert failed.get_text() == "Not verified · it failed when the docs were built"
     off = widgets(build(src, "html", "pyrun_check=off", out=tmp_path / "off").read("index.html"))
     assert [
         ("pyrun-documented" in (verified(w) or {"class": []})["class"]) for w in off.values()
-    ] == [True, True, True, False]  # the last shows no output at all
+    ] == [True, True, True, False, False, False]  # the last ones show no output at all
     quiet = build(src, "html", "pyrun_output=off", out=tmp_path / "quiet").read("index.html")
     assert "pyrun-verified" not in quiet  # no output under the code, as the setting says
 
@@ -625,7 +637,8 @@ def test_mkdocs_replaces_outputs_as_written_with_the_verified_one(
     root = tmp_path / "mk"
     shutil.copytree(ROOTS / "mkdocs", root)
     fences = "".join(
-        f"```pyrun\n{block}```\n\n" for block in (">>> 6 * 7\n42\n", ">>> 6 * 7\n41\n")
+        f"```pyrun\n{block}```\n\n"
+        for block in (">>> 6 * 7\n42\n", ">>> 6 * 7\n41\n", ">>> z = undefined_name\n")
     )
     (root / "docs" / "snippets.md").write_text("# D\n\n" + fences)
     yml = (root / "mkdocs.yml").read_text()
@@ -633,9 +646,10 @@ def test_mkdocs_replaces_outputs_as_written_with_the_verified_one(
     result = mkdocs_build(root)
     assert result.status == 0, result.output
     found = widgets(result.read("snippets/index.html"))
-    blocks = [verified(found[f"pyrun-{i}"]) for i in (0, 1)]
+    blocks = [verified(found[f"pyrun-{i}"]) for i in (0, 1, 2)]
     assert all(blocks) and [
         len(w.find_all("div", class_="pyrun-verified")) for w in found.values()
-    ] == [1, 1]
+    ] == [1, 1, 1]
     assert "pyrun-documented" not in blocks[0]["class"] and "Output ·" in blocks[0].get_text()  # type: ignore[index,union-attr]
     assert "pyrun-documented" in blocks[1]["class"] and "41" in blocks[1].get_text()  # type: ignore[index,union-attr]
+    assert "Not verified · it failed" in blocks[2].get_text()  # type: ignore[union-attr]
