@@ -586,6 +586,64 @@ def test_a_failure_names_the_earlier_one_that_was_to_bind_what_it_uses() -> None
     )
 
 
+def test_an_earlier_failure_is_named_only_for_what_it_left_unbound() -> None:
+    """Not for a ``NameError`` of a name it was not to bind either (semantic_version's
+    ``Version``, imported by no example, was blamed on a block that was to bind ``s``), nor for
+    names it bound before its failing line, which ran (graphviz: ``import graphviz`` ran, then
+    ``n.render()`` failed; a later ``graphviz.render()`` failure was said to follow from it)."""
+    from pyrun_docs.check.api import after_failure
+    from pyrun_docs.options import SnippetOptions
+
+    def failing(code: str, line: int, index: int, message: str, at: int) -> SnippetResult:
+        snippet = Snippet(code, "p.rst", line, "p", index, SnippetOptions(session="s"))
+        name = message.partition(":")[0]
+        return SnippetResult(snippet, Status.FAILED, message, exception=name, line=at)
+
+    cases = [
+        (  # the later one misses a name no earlier example was to bind
+            failing(
+                ">>> s = '1.0'\n>>> Version(s)\n",
+                1,
+                0,
+                "NameError: name 'Version' is not defined",
+                2,
+            ),
+            failing(
+                ">>> s = '2.0'\n>>> Version(s)\n",
+                5,
+                1,
+                "NameError: name 'Version' is not defined",
+                6,
+            ),
+            False,
+        ),
+        (  # what the earlier block bound before its failing example did get bound
+            failing(
+                ">>> import math\n>>> math.sqrt(-1)\n", 1, 0, "ValueError: math domain error", 2
+            ),
+            failing(">>> math.floor(2.5)\n3\n", 5, 1, "OutputMismatch: differs", 5),
+            False,
+        ),
+        (  # the failing example was to bind the name the later one misses
+            failing(
+                ">>> import math\n>>> v = math.sqrt(-1)\n", 1, 0, "ValueError: math domain error", 2
+            ),
+            failing(">>> v + 1\n", 5, 1, "NameError: name 'v' is not defined", 5),
+            True,
+        ),
+        (  # code: statements after the failing line did not run
+            failing("x = 1\n1 / 0\ny = 2\n", 1, 0, "ZeroDivisionError: division by zero", 2),
+            failing("print(y)\n", 5, 1, "NameError: name 'y' is not defined", 5),
+            True,
+        ),
+    ]
+    for earlier, later, named in cases:
+        page = [earlier.snippet, later.snippet]
+        results = {("p", 0): earlier, ("p", 1): later}
+        told = after_failure(later, "p", page, results, PyrunConfig())
+        assert ("after an earlier example" in told.message) is named, (later.message, told.message)
+
+
 def test_a_failure_after_an_unchecked_snippet_of_its_session_is_unchecked_too() -> None:
     """``>>> import numpy as np`` not checked (numpy not to be had), then ``np.arange(3)`` fails
     with a NameError: it is not checked either, not a failure, nor a block kept static whose

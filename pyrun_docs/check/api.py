@@ -32,7 +32,7 @@ from pyrun_docs.words import plural
 
 from . import cpython, micropython, spare
 from .cache import ResultCache, default_cache_dir, results_dir
-from .names import may_explain
+from .names import may_explain, missing_name
 from .plan import (
     cache_key,
     engine_digest,
@@ -348,7 +348,7 @@ def after_failure(
         again = (member.path, member.line) == (result.snippet.path, result.snippet.line)
         if earlier is None or other_docstring or again:
             continue
-        if not may_explain(member, result.snippet):
+        if not may_explain(member, result.snippet, earlier.line, missing_name(result.message)):
             continue
         cause = (earlier.message or earlier.status.value).splitlines()[0]
         if earlier.status is Status.ERROR:

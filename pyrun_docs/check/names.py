@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 
 from pyrun_docs.executor import transcript_source
 from pyrun_docs.snippet import Snippet
@@ -33,12 +34,29 @@ def _parsed(code: str, transcript: bool) -> ast.Module | None:
         return None
 
 
-def bound(snippet: Snippet) -> frozenset[str] | None:
+def bound(snippet: Snippet, since: int | None = None) -> frozenset[str] | None:
     """The names *snippet* binds at its top level or in its blocks (assignments, imports,
-    definitions, loop and ``with`` targets); ``None``: its code does not parse here."""
+    definitions, loop and ``with`` targets); ``None``: its code does not parse here. *since*:
+    only those its statements (a transcript's examples) ending on or after that line of its
+    file bind, as it failed there: what ran before its failure did bind its names (graphviz's
+    block failed at ``n.render()``, after its ``import graphviz`` ran)."""
     tree = _tree(snippet)
     if tree is None:
         return None
+    if since is None or not snippet.lines_exact:
+        return _binds(tree)
+    if not snippet.is_transcript:
+        last = [s for s in tree.body if snippet.source_line(s.end_lineno or s.lineno) >= since]
+        return _binds(ast.Module(body=last, type_ignores=[]))
+    names: set[str] = set()
+    for example in snippet.examples or ():
+        end = snippet.source_line(example.line + example.source.count("\n") - 1)
+        parsed = _parsed(example.source, False) if end >= since else None
+        names |= _binds(parsed) if parsed is not None else set()
+    return frozenset(names)
+
+
+def _binds(tree: ast.AST) -> frozenset[str]:
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
@@ -64,8 +82,23 @@ def used(snippet: Snippet) -> frozenset[str] | None:
     )
 
 
-def may_explain(earlier: Snippet, later: Snippet) -> bool:
-    """Whether *earlier*, failing, may be why *later* failed: it was to bind a name *later* uses
-    (or either does not parse here, when nothing can be told)."""
-    made, needed = bound(earlier), used(later)
+def may_explain(
+    earlier: Snippet, later: Snippet, failed_at: int | None = None, missing: str | None = None
+) -> bool:
+    """Whether *earlier*, failing (at line *failed_at* of its file, when known), may be why
+    *later* failed: it was to bind a name *later* uses, or the very name *later* missed
+    (*missing*, of its ``NameError``: semantic_version's ``Version``, bound by neither, was
+    blamed on a block that was to bind another name); or either does not parse here, when
+    nothing can be told."""
+    made = bound(earlier, failed_at)
+    needed = frozenset({missing}) if missing else used(later)
     return made is None or needed is None or bool(made & needed)
+
+
+def missing_name(message: str) -> str | None:
+    """The name a ``NameError`` message says is not defined (``None``: another failure)."""
+    found = _NAME_ERROR.match(message)
+    return found.group(1) if found else None
+
+
+_NAME_ERROR = re.compile(r"NameError: name '(\w+)' is not defined")
