@@ -327,6 +327,26 @@ def test_one_process_pages_stay_isolated(
     assert report.boots == (2 if isolation == "reset" else 3)
 
 
+def test_a_library_ctypes_failed_to_load_fails_on_the_next_page_too(
+    runtime_cache: Path, tmp_path: Path
+) -> None:
+    """Emscripten keeps the name of a library it failed to load: the next page's load of it
+    "succeeded" in the interpreter handed on (python-chess's gaviota page, then an
+    AttributeError at its first function), where a fresh one raises OSError, as the doctest
+    builder and a reader's browser do. A page that used ctypes hands on no interpreter."""
+    load = (
+        "\n\nimport ctypes\ntry:\n    ctypes.cdll.LoadLibrary('libpyrun-none.so.1')\n"
+        "except OSError:\n    print('OSError')"
+    )
+    pages = pages_of(a=rst(load), b=rst(load))
+    report = run_check(
+        pages, PyrunConfig(), cache_dir=check_dir(tmp_path), progress=False, jobs=1,
+        use_cache=False,
+    )  # fmt: skip
+    assert [r.output for r in report.results] == ["OSError\n", "OSError\n"], report.results
+    assert report.boots == 2
+
+
 #: a file every restored interpreter has (a memory snapshot holds no files of its own)
 STDLIB_ZIP = "import os, sys\nstdlib = next(p for p in sys.path if p.endswith('.zip'))"
 
