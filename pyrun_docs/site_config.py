@@ -229,6 +229,17 @@ def _markdown_extensions(data: Any, toml: bool) -> Mapping[str, Any]:
     return found
 
 
+def _line_in(exc: BaseException, file: Path) -> str:
+    """``:LINE``, the last line of *file* in *exc*'s traceback (where conf.py called what
+    raised: pyte's ``urlopen`` at line 97 of 150), or ``""``; a SyntaxError's own line."""
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return f":{exc.lineno}"
+    import traceback
+
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(file)]
+    return f":{lines[-1]}" if lines and lines[-1] else ""
+
+
 def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> dict[str, Any]:
     """The ``pyrun_*`` settings of a ``conf.py``, run the way Sphinx runs it; its
     :data:`SOURCE_NAMES` values go into *sources*, a digest of its text and values into
@@ -250,7 +261,8 @@ def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> di
         raise PyrunError(f"{file}: conf.py called sys.exit({exc.code}); {_WHAT_TO_DO}") from None
     except Exception as exc:  # the author's file may raise anything
         raise PyrunError(
-            f"{file}: could not run conf.py ({type(exc).__name__}: {exc}); {_WHAT_TO_DO}"
+            f"{file}{_line_in(exc, file)}: could not run conf.py ({type(exc).__name__}: {exc}); "
+            + _WHAT_TO_DO
         ) from None
     sources.update({name: namespace[name] for name in SOURCE_NAMES if name in namespace})
     text = hashlib.sha256(source)

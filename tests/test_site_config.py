@@ -53,12 +53,15 @@ def test_conf_py_runs_with_sphinx_imported_as_in_a_build(tmp_path: Path) -> None
 
 
 def test_broken_conf_py_is_an_error_naming_file_and_exception(tmp_path: Path) -> None:
-    (tmp_path / "conf.py").write_text("pyrun_timeout = 3\nraise RuntimeError('boom')\n")
+    (tmp_path / "conf.py").write_text("import json\n\npyrun_timeout = 3\n\njson.loads('{')\n")
     with pytest.raises(PyrunError) as info:
         read_site_config(tmp_path / "conf.py")  # never the defaults in silence
     message = info.value.message
-    assert str(tmp_path / "conf.py") in message
-    assert "RuntimeError: boom" in message and "--no-config" in message
+    assert message.startswith(f"{tmp_path / 'conf.py'}:5: ")  # where conf.py called it (pyte)
+    assert "JSONDecodeError: Expecting" in message and "--no-config" in message
+    (tmp_path / "conf.py").write_text("x = 1\nif x\n")
+    with pytest.raises(PyrunError, match=r"conf\.py:2: could not run conf\.py \(SyntaxError"):
+        read_site_config(tmp_path / "conf.py")
     (tmp_path / "conf.py").write_text("import sys\nsys.exit(3)\n")
     with pytest.raises(PyrunError, match=r"sys\.exit\(3\)"):
         read_site_config(tmp_path / "conf.py")
