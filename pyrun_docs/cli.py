@@ -266,17 +266,21 @@ def _setting_at(site: SiteConfig, problem: str) -> str:
     passed" (a package that does not exist, in CI); now it is an error there."""
     if site.path is None:
         return "settings:1"
-    # "... (pyrun_packages))" or "pyrun_project = '..': ..."
+    # "... (pyrun_packages))", "pyrun_project = '..': ..." or "pyrun_project: x.whl is not ..."
     named = [
-        n for n in ("packages", "project", "path") if re.search(rf"\b(pyrun_)?{n}(\)| = )", problem)
+        n
+        for n in ("packages", "project", "path")
+        if re.search(rf"\b(pyrun_)?{n}(\)| = |: )", problem)
     ]
     try:
         lines = site.path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         lines = []
+    # conf.py's ``pyrun_project = ...`` (not Sphinx's own ``project = ...``); mkdocs.yml's
+    # ``project: .``, or inline ``{project: .}``
+    prefix = "pyrun_" if site.path.suffix == ".py" else ""
     for number, line in enumerate(lines, 1):
-        # conf.py's ``pyrun_project = ...``; mkdocs.yml's ``project: .``, or inline ``{project: .}``
-        if any(re.search(rf"(^|[\s{{,])(pyrun_)?{name}\s*[=:]", line) for name in named):
+        if any(re.search(rf"(^|[\s{{,]){prefix}{name}\s*[=:]", line) for name in named):
             return f"{display_path(site.path)}:{number}"
     return f"{display_path(site.path)}:1"
 

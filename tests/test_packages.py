@@ -914,6 +914,23 @@ def test_a_project_that_does_not_build_leaves_its_examples_unchecked(
     assert results[8]["status"] == "passed"
     printed = capsys.readouterr()
     assert "conf.py:3: error: pyrun_project = '..'" in printed.out + printed.err
+    # the setting's problem is no snippet of the page's (bitstruct: "14 snippets" for 13)
+    assert ": 2 snippets (3 doctest examples) on 1 page" in printed.out + printed.err
+
+
+def test_a_setting_s_problem_is_reported_at_the_setting() -> None:
+    """Not at Sphinx's own ``project = ...`` above it, nor at line 1 for a message naming the
+    setting with a colon (bitstruct's compiled wheel: "pyrun_project: ... is not a pure-Python
+    wheel" was at conf.py:1)."""
+    from pyrun_docs.cli import _setting_at
+    from pyrun_docs.site_config import SiteConfig
+
+    conf = Path(__file__).parent / "roots" / "setting-lines" / "conf.py"
+    site = SiteConfig(config=PyrunConfig(), path=conf)
+    assert _setting_at(
+        site, "pyrun_project: x-1.0-cp311-linux.whl is not a pure-Python wheel"
+    ).endswith("conf.py:3")
+    assert _setting_at(site, "pyrun_project = '..': building failed").endswith("conf.py:3")
 
 
 def test_a_namespace_package_project_s_import_name_is_known(tmp_path: Path) -> None:

@@ -247,16 +247,19 @@ def format_counts(report: CheckReport) -> str:
     # in the doctest builder's unit, its "tests": a transcript is one snippet and several
     # examples, a testcode block with its testoutput one (comparing the two counts is how a
     # maintainer sees both check the same examples)
+    # a setting's problem (on no page: ``pyrun_project``'s wheel not pure) is no snippet
+    # (bitstruct's 13 were "14 snippets", the setting's error a 14th example)
+    snippets = [r for r in report.results if r.snippet.page or r.snippet.index >= 0]
     examples = sum(
         example_count(r.snippet.code, r.snippet.skips_examples)
         if r.snippet.is_transcript
         else int(not r.snippet.skips_examples)  # a testcode block its testoutput skips: none
-        for r in report.results
+        for r in snippets
         if r.snippet.judged_by_doctest and not r.message.startswith(SETUP_FAILED)
     )
     of = f" ({plural(examples, 'doctest example')})" if examples else ""
     lines.append(
-        f"pyrun check: {verdict}: {plural(len(report.results), 'snippet')}{of} on "
+        f"pyrun check: {verdict}: {plural(len(snippets), 'snippet')}{of} on "
         f"{plural(pages, 'page')} in {report.seconds:.1f} s "
         f"({plural(report.boots, 'interpreter')} started, {plural(report.workers, 'process')})"
     )

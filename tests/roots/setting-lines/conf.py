@@ -1,0 +1,3 @@
+project = "bitstruct"
+extensions = ["pyrun_docs.sphinx_ext"]
+pyrun_project = ".."
