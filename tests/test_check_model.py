@@ -619,6 +619,26 @@ def test_one_docstring_example_shown_on_several_pages_fails_once() -> None:
     assert "3 failed: 3 snippets" in text  # each page's widget still counts
 
 
+def test_an_included_files_example_is_told_apart_by_page_or_once() -> None:
+    """An included file's example (``.. include::``, and a page of its own too): failing
+    differently on each page it was two lines at one ``file:line``, not saying which page
+    (pygtrie's version history); kept static on both, the same line twice (mido)."""
+    from dataclasses import replace
+
+    first = snip(0, ">>> undefined_name\n", line=4)
+    on = [replace(first, path="docs/part.rst", page=name) for name in ("index", "part")]
+    results = [
+        SnippetResult(on[0], Status.FAILED, "NameError: x"),
+        SnippetResult(on[1], Status.FAILED, "NameError: x (and 1 more failing example)"),
+    ]
+    text = format_summary(CheckReport(results=results, seconds=1.0))
+    assert "    on page index\n" in text and "    on page part\n" in text, text
+    static = [SnippetResult(s, Status.STATIC, "stays a plain block: NameError: y") for s in on]
+    text = format_summary(CheckReport(results=static, seconds=1.0))
+    assert text.count("docs/part.rst:4: static:") == 1, text
+    assert "(shown too on 1 more page)" in text, text
+
+
 def test_an_import_of_a_package_the_site_does_not_load_is_unchecked_with_the_fix() -> None:
     """soupsieve imports bs4 without declaring it; an example imports html5lib, installed in
     the build's Python but named nowhere: they failed in the browser only, so they were kept

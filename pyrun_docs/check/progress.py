@@ -190,7 +190,16 @@ def grouped_failures(
                 twice = f"shown {here} times on its page"
                 elsewhere = f"{twice}; {elsewhere}" if elsewhere else twice
         told.append((result, elsewhere))
-    return told
+    # one file's example failing differently on two pages (included into another page, whose
+    # earlier examples it sees): each says which page it is about (pygtrie's version history
+    # was told twice at one line, "and 2 more failing examples" and "and 3 more")
+    at = Counter(result.location for result, _ in told)
+    return [
+        (result, f"on page {result.snippet.page}" + (f"; {elsewhere}" if elsewhere else ""))
+        if at[result.location] > 1 and result.snippet.page
+        else (result, elsewhere)
+        for result, elsewhere in told
+    ]
 
 
 def format_summary(report: CheckReport) -> str:
@@ -209,11 +218,16 @@ def format_summary(report: CheckReport) -> str:
 
 
 def static_lines(report: CheckReport) -> list[str]:
-    """One line per upgraded example kept as a plain block, with its reason."""
-    return [
+    """One line per upgraded example kept as a plain block, with its reason: once for an
+    example of a file included into other pages too (mido's messages pages: each line twice)."""
+    times = Counter(
         f"{r.location}: static: {r.message.removeprefix(KEPT_STATIC)}"
         for r in report.results
         if r.status is Status.STATIC
+    )
+    return [
+        line + (f" (shown too on {plural(count - 1, 'more page')})" if count > 1 else "")
+        for line, count in times.items()
     ]
 
 
