@@ -321,7 +321,7 @@ def with_scan_errors(
     for result in report.results:
         problems = owned.get(id(result.snippet))
         if problems:
-            message = "; ".join(text for _, text in problems)
+            message = "; ".join(dict.fromkeys(text for _, text in problems))  # one per page read
             if result.failed:
                 message += f"; and it {result.status.value}: {result.message}"
             # reported at the (first) option's line, where the author fixes it

@@ -107,14 +107,15 @@ class UpgradeExamples(SphinxTransform):
             assert isinstance(key, nodes.Element)
             if result.snippet is None:
                 tested = key.get("testnodetype") == "doctest"  # the doctest builder tests it
+                where = f"{result.found.path}:{result.line or result.found.line}"
                 if (
                     result.reason.startswith(CANNOT_PARSE)
                     or CODE_WITH_PROMPTS in result.reason
                     or (tested and result.reason.startswith("no >>> prompt"))
-                ):
+                ) and _first_time(self.app, where, result.reason):
                     logger.warning(
                         f"pyrun: this example stays a plain block: {result.reason}",
-                        location=f"{result.found.path}:{result.line or result.found.line}",
+                        location=where,
                         type="pyrun",
                         subtype="upgrade",
                     )
@@ -173,6 +174,16 @@ def on_env_get_outdated(
     if previous is None or previous == shaping:  # None: a fresh environment reads everything
         return []
     return sorted(env.found_docs)
+
+
+def _first_time(app: Any, where: str, reason: str) -> bool:
+    """Whether this build has not warned *reason* at *where* yet: a file included into other
+    pages is read with each (graphviz's manual: every unparsable block warned twice)."""
+    warned: set[tuple[str, str]] = app.__dict__.setdefault("_pyrun_upgrade_warned", set())
+    if (where, reason) in warned:
+        return False
+    warned.add((where, reason))
+    return True
 
 
 def global_setup(app: Any) -> str | None:

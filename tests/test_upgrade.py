@@ -280,6 +280,20 @@ def test_a_one_line_block_doctest_cannot_parse_keeps_the_next_ones_verdict(
     assert verdicts == [(4, "error"), (6, "failed"), (9, "passed")], results
 
 
+def test_an_included_block_doctest_cannot_parse_is_warned_about_once(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """A file included into another page and a page of its own is read with each: its
+    unparsable block was warned about once per page (graphviz's manual: 56 warnings twice)."""
+    page = ".. toctree::\n\n   part\n\n.. include:: part.rst\n"
+    site = doctest_site(tmp_path / "site", "", page)
+    (site / "part.rst").write_text("Part\n====\n\n>>> x = 1  # doctest: +NO_SUCH_FLAG\n")
+    build = doctest_html(site, tmp_path)
+    assert build.stderr.count("part.rst:4: WARNING: pyrun: this example stays a plain") == 1, (
+        build.stderr
+    )
+
+
 def test_a_traceback_through_a_function_of_an_earlier_block(
     tmp_path: Path, runtime_cache: Path
 ) -> None:
