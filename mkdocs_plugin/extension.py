@@ -32,6 +32,7 @@ from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
 from pyrun_docs.fences import readable_headers
+from pyrun_docs.site_config import NO_PYRUN_FENCE
 from pyrun_docs.upgrade import UPGRADE_KINDS, upgrade_markdown
 
 #: where both preprocessors here run: after pymdownx.snippets (32) has put the files it includes
@@ -56,9 +57,31 @@ class UpgradeFences(Preprocessor):  # type: ignore[misc]  # markdown ships no ty
         meta = getattr(self.md, "Meta", {}) or {}
         if str((meta.get("pyrun") or [""])[0]).strip().lower() in ("off", "false", "no"):
             return lines
-        text, _, _ = upgrade_markdown("\n".join(lines), self.modes)
+        original = "\n".join(lines)
+        text, _, _ = upgrade_markdown(original, self.modes)
+        if text != original and not _renders_pyrun_fences(self.md):
+            raise _build_error(NO_PYRUN_FENCE)
         # pyrun headers SuperFences cannot read (session=intro) as the plugin hands them over
         return readable_headers(text).split("\n")
+
+
+def _build_error(message: str) -> Exception:
+    """An error that stops the build with *message* and no traceback: MkDocs' own, when
+    MkDocs builds (Zensical reports any exception)."""
+    try:
+        from mkdocs.exceptions import PluginError
+    except ImportError:
+        return ValueError(message)
+    return PluginError(message)
+
+
+def _renders_pyrun_fences(md: Markdown) -> bool:
+    """Whether SuperFences is there with a ``pyrun`` custom fence (its extension keeps them)."""
+    for extension in md.registeredExtensions:
+        fences = getattr(extension, "superfences", None)
+        if isinstance(fences, list) and any(f.get("name") == "pyrun" for f in fences):
+            return True
+    return False
 
 
 class PyrunUpgradeExtension(Extension):  # type: ignore[misc]  # markdown ships no types

@@ -106,6 +106,8 @@ def read_site_config(path: str | Path) -> SiteConfig:
     snippets: dict[str, Any] | None = None
     docs_dir: Path | None = None
     exclude_docs: tuple[str, ...] = ()
+    plugin: dict[str, Any] | None = None
+    extensions: Mapping[str, Any] = {}
     if file.suffix == ".py":
         values, prefix = _sphinx_values(file, sources, digest), "pyrun_"
     else:  # a Markdown site: its file read once, for the settings and the extensions
@@ -120,6 +122,8 @@ def read_site_config(path: str | Path) -> SiteConfig:
         snippets = _snippets_settings(extensions)
         if snippets is not None:
             snippets = _with_docs_dir(snippets, str(docs_dir))
+    if plugin is None and not _renders_pyrun(extensions):  # as the site's build stops on it
+        raise PyrunError(f"{file}: {NO_PYRUN_FENCE}")
     config, problems = PyrunConfig.from_mapping_lenient(values, prefix=prefix)
     where = f" (in {file.name})"
     return SiteConfig(
@@ -380,6 +384,30 @@ def _yaml_config(file: Path) -> Any:
 #: pages folder (filled in once known) and the folder of each page (``pymdownx.snippets``)
 DOCS_DIR = "\0pyrun:docs_dir"
 PAGE_DIR = "\0pyrun:page_dir"
+
+
+#: a Markdown site whose upgrade extension makes ``pyrun`` fences that nothing renders
+NO_PYRUN_FENCE = (
+    "pyrun: the upgrade extension turns examples into pyrun fences, but SuperFences has no "
+    "pyrun fence to render them (the pages show them as text and quotes); add it to "
+    "pymdownx.superfences' custom_fences: {name: pyrun, class: pyrun, validator: "
+    "!!python/name:pyrun_docs.mkdocs_plugin.fence.validator, format: "
+    "!!python/name:pyrun_docs.mkdocs_plugin.fence.formatter}, or use the pyrun MkDocs plugin"
+)
+
+
+def _renders_pyrun(extensions: Mapping[str, Any]) -> bool:
+    """Whether a site without the plugin renders ``pyrun`` fences (SuperFences has a ``pyrun``
+    custom fence), or needs none (no upgrade extension)."""
+    if UPGRADE_EXTENSION not in extensions:
+        return True
+    found = extensions.get("pymdownx.superfences")
+    if found is None and isinstance(extensions.get("pymdownx"), Mapping):
+        found = extensions["pymdownx"].get("superfences")
+    fences = found.get("custom_fences") if isinstance(found, Mapping) else None
+    return isinstance(fences, list) and any(
+        isinstance(f, Mapping) and f.get("name") == "pyrun" for f in fences
+    )
 
 
 def _extension_values(extensions: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,14 @@ format = "pyrun_docs.mkdocs_plugin.fence.formatter"
 upgrade = ["doctest", "python"]
 """
 
+#: SuperFences with the pyrun fence, as a YAML list item under markdown_extensions
+FENCES_YML = (
+    "  - pymdownx.superfences:\n      custom_fences:\n        - name: pyrun\n"
+    "          class: pyrun\n"
+    "          validator: !!python/name:pyrun_docs.mkdocs_plugin.fence.validator\n"
+    "          format: !!python/name:pyrun_docs.mkdocs_plugin.fence.formatter\n"
+)
+
 PAGE = """# Zen
 
 ```pyrun
@@ -122,9 +130,19 @@ def test_the_extension_leaves_mkdocstrings_docstrings_alone(tmp_path: Path) -> N
         def extendMarkdown(self, md: markdown.Markdown) -> None:
             md.treeprocessors.register(Treeprocessor(md), MKDOCSTRINGS_INNER, 1)
 
+    from pyrun_docs.mkdocs_plugin import fence
+
     text = "```pycon\n>>> 1 + 1\n2\n```\n"
-    page = markdown.Markdown(extensions=[PyrunUpgradeExtension(), "pymdownx.superfences"])
-    inner = markdown.Markdown(extensions=[PyrunUpgradeExtension(), "pymdownx.superfences", Inner()])
+    pyrun = {
+        "name": "pyrun",
+        "class": "pyrun",
+        "validator": fence.validator,
+        "format": fence.formatter,
+    }
+    configs = {"pymdownx.superfences": {"custom_fences": [pyrun]}}
+    extensions = [PyrunUpgradeExtension(), "pymdownx.superfences"]
+    page = markdown.Markdown(extensions=extensions, extension_configs=configs)
+    inner = markdown.Markdown(extensions=[*extensions, Inner()], extension_configs=configs)
     assert "pyrun" in page.convert(text)
     assert "pyrun" not in inner.convert(text)
 
@@ -139,8 +157,8 @@ def test_a_zensical_yml_site_is_checked_as_zensical_reads_it(
     (tmp_path / "docs" / "index.md").write_text("# Home\n\n```pycon\n>>> 1 + 1\n3\n```\n")
     (tmp_path / "zensical.yml").write_text(
         "site_name: Z\ntheme:\n  variant: modern\nmarkdown_extensions:\n"
-        "  - pymdownx.snippets\n  - pymdownx.superfences\n"
-        "  - pyrun_docs.mkdocs_plugin.extension:\n      upgrade: [doctest]\n"
+        "  - pymdownx.snippets\n" + FENCES_YML + "  - pyrun_docs.mkdocs_plugin.extension:\n"
+        "      upgrade: [doctest]\n"
     )
     monkeypatch.chdir(tmp_path)
     cache = str(check_dir(tmp_path))
@@ -165,8 +183,8 @@ def test_a_zensical_site_s_check_includes_what_pymdownx_snippets_includes(
     if form == "yml":
         (tmp_path / "zensical.yml").write_text(
             "site_name: Z\nmarkdown_extensions:\n  - pymdownx.snippets:\n      base_path: [.]\n"
-            "  - pymdownx.superfences\n"
-            "  - pyrun_docs.mkdocs_plugin.extension:\n      upgrade: [doctest]\n"
+            + FENCES_YML
+            + "  - pyrun_docs.mkdocs_plugin.extension:\n      upgrade: [doctest]\n"
         )
     else:
         (tmp_path / "zensical.toml").write_text(
@@ -180,3 +198,24 @@ def test_a_zensical_site_s_check_includes_what_pymdownx_snippets_includes(
     index = str(Path("docs") / "index.md")
     assert results == [(index, 3, "failed"), (index, 8, "passed")], results
     assert status == 1
+
+
+def test_the_extension_without_the_pyrun_fence_stops_the_build_and_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upgrade extension listed, SuperFences without the ``pyrun`` fence: the page showed
+    its examples as text in nested quotes, ``mkdocs build --strict`` passed and the check said
+    "all passed". Both stop, saying what to add."""
+    from test_mkdocs import mkdocs_build
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n\n```pycon\n>>> 1 + 1\n2\n```\n")
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: M\nmarkdown_extensions:\n  - pymdownx.superfences\n"
+        "  - pyrun_docs.mkdocs_plugin.extension:\n      upgrade: [doctest]\n"
+    )
+    build = mkdocs_build(tmp_path, "--strict")
+    assert build.status != 0 and "SuperFences has no pyrun fence" in build.output, build.output
+    assert "Traceback" not in build.output
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "docs", "--cache-dir", str(check_dir(tmp_path)), "-q"]) == 2
