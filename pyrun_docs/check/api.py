@@ -456,19 +456,55 @@ def _off_the_path(
     own = _FOR_GLOBALS.search(first)  # the docstring's module: only when it is the missing one
     # (pyramid.static, failing on a dependency without a pure wheel, was told to add its own
     # folder to the path setting, the project set already)
-    if own is None or own.group(1).split(".")[0] != module.split(".")[0]:
+    if own is not None and own.group(1).split(".")[0] == module.split(".")[0]:
+        if path.suffix != ".py" or not path.is_file():
+            return result
+        folder = path.resolve().parent
+        for _ in range(own.group(1).count(".") + (path.name == "__init__.py")):
+            folder = folder.parent  # the folder the top-level package or module is in
+    elif own is None:
+        # a page's example importing a module beside the docs, which CPython finds (from the
+        # folder the command runs in: xsdata's ``tests.fixtures``), as pytest does
+        found = _project_folder_of(module)
+        if found is None:
+            return result
+        folder = found
+    else:
         return result
-    if path.suffix != ".py" or not path.is_file():
-        return result
-    folder = path.resolve().parent
-    for _ in range(own.group(1).count(".") + (path.name == "__init__.py")):
-        folder = folder.parent  # the folder the top-level package or module is in
     message = (
         f"not checked: {first}: the build imports {module} from {folder}, which the browser "
         f"does not have: add that folder to the {setting_prefix}path setting (or set "
         f"{setting_prefix}project to the project that holds it)"
     )
     return replace(result, status=Status.ERROR, message=message, cached=False)
+
+
+def _project_folder_of(module: str) -> Path | None:
+    """The folder the build's Python imports *module*'s top level from (the CPython second
+    opinion's ``sys.path``: the folder the command runs in first), when it is no installed
+    package's (site-packages) nor the standard library's; ``None`` otherwise."""
+    import importlib.machinery
+    import sysconfig
+
+    top = module.split(".")[0]
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(top, [os.getcwd(), *sys.path])
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    where = spec.origin if spec.origin not in (None, "namespace") else None
+    if where is None and spec.submodule_search_locations:
+        where = os.path.join(next(iter(spec.submodule_search_locations)), "__init__.py")
+    if where is None:
+        return None
+    folder = Path(where).resolve().parent
+    if spec.submodule_search_locations:
+        folder = folder.parent  # a package: the folder it is in
+    installed = {Path(p).resolve() for p in sysconfig.get_paths().values() if p}
+    if folder in installed or {"site-packages", "dist-packages"} & set(folder.parts):
+        return None
+    return folder
 
 
 #: how the executor says a docstring's module did not import (``Executor.with_module``)
