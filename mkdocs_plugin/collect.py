@@ -52,8 +52,9 @@ def collect(config_file: Path, memo: ReadMemo | None = None) -> ProjectRead:
     read; while none changes the next check takes it from there without building the site.
     """
     read_started = time.time()
-    pages, problems, docs_dir, sources = _build(config_file)
-    read = ProjectRead(pages, {page: docs_dir / page for page in pages}, problems, "")
+    pages, read_pages, problems, docs_dir, sources = _build(config_file)
+    # every page read counts, with snippets or not ("no pyrun snippets in 0 files" after a read)
+    read = ProjectRead(pages, {page: docs_dir / page for page in read_pages}, problems, "")
     if memo is not None and sources is not None:
         memo.save(read, [config_file, *_tree(docs_dir), *sources], read_started - COARSE_MTIME)
     return read
@@ -69,9 +70,9 @@ def _tree(folder: Path) -> list[Path]:
 
 def _build(
     config_file: Path,
-) -> tuple[dict[str, list[Snippet]], list[PyrunError], Path, list[Path] | None]:
-    """The build: snippets per page, problems, the docs folder, the Python files mkdocstrings read
-    (``None``: not known)."""
+) -> tuple[dict[str, list[Snippet]], set[str], list[PyrunError], Path, list[Path] | None]:
+    """The build: snippets per page, every page read, problems, the docs folder, the Python
+    files mkdocstrings read (``None``: not known)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -87,6 +88,7 @@ def _build(
             plugin.start_collecting()
             build(config)
             pages: dict[str, list[Snippet]] = dict(plugin.pages)
+            read_pages = set(plugin.read_pages) | set(pages)
             docs_dir, sources = Path(config.docs_dir), plugin.source_files
             included = plugin.collector.snippet_files  # what --8<-- read, also outside docs/
             sources = None if sources is None or included is None else sources + sorted(included)
@@ -99,4 +101,4 @@ def _build(
     finally:
         logger.removeHandler(handler)
     found = {page: snippets for page, snippets in sorted(pages.items()) if snippets}
-    return found, handler.problems, docs_dir, sources
+    return found, read_pages, handler.problems, docs_dir, sources

@@ -425,6 +425,8 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self.pyrun_config = PyrunConfig()
         self.collector = PageCollector(self.pyrun_config)
         self.pages: dict[str, list[Snippet]] = {}
+        #: (collecting) every page the build read, with snippets or not
+        self.read_pages: set[str] = set()
         #: page -> (its written HTML file, upgraded fences or original HTML by snippet index)
         self.originals: dict[str, tuple[str, dict[int, UpgradedFence | str]]] = {}
         #: page -> its title (for the take-away files)
@@ -488,6 +490,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         another site's pages were checked with the next one's."""
         self.collect_only = True
         self.pages, self.originals, self.titles = {}, {}, {}
+        self.read_pages = set()
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
         forget_griffe()  # docstrings are located in the sources as this build reads them
@@ -526,6 +529,7 @@ class PyrunPlugin(BasePlugin[PyrunPluginConfig]):
         self, html_text: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
         self.collector.finish()
+        self.read_pages.add(page.file.src_uri)
         snippets = list(self.collector.snippets)
         originals: dict[int, UpgradedFence | str] = dict(self.collector.originals)
         if modes := self.upgrade_modes(page):  # mkdocstrings' docstring examples

@@ -343,3 +343,23 @@ def test_an_example_importing_a_module_beside_the_docs_gets_the_path_advice(
     assert "add that folder to the plugins.pyrun.path setting" in result["message"]
     (tmp_path / "mkdocs.yml").write_text(config + "      upgrade: [doctest]\n      path: [.]\n")
     assert main(["check", "mkdocs.yml", "--cache-dir", cache, "-q"]) == 0
+
+
+def test_a_site_read_with_mkdocs_without_examples_counts_its_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Read with MkDocs (it lists pymdownx.snippets), a site of two pages without examples was
+    "no pyrun snippets in 0 files" (markdown-exec's twelve pages)."""
+    from pyrun_docs.cli import main
+
+    (tmp_path / "docs").mkdir()
+    for name in ("index.md", "other.md"):
+        (tmp_path / "docs" / name).write_text("# Page\n\nNo examples.\n")
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: E\nmarkdown_extensions:\n  - pymdownx.snippets\n  - pymdownx.superfences\n"
+        "plugins:\n  - pyrun\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # read, then from the kept read
+        assert main(["check", "mkdocs.yml", "--cache-dir", str(tmp_path / "cache"), "-q"]) == 0
+        assert "no pyrun snippets in 2 files" in capsys.readouterr().err
