@@ -762,3 +762,31 @@ def test_cpythons_kept_answer_depends_on_the_folder_it_ran_in(
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
     assert cpython._key("example", PyrunConfig()) != here
+
+
+def test_a_package_installed_editable_is_named_for_the_packages_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pip install -e``: the distribution's files list a ``.pth`` or a finder, not the
+    module; an example importing it undeclared was kept static with a bare
+    ModuleNotFoundError where a normal install got "add graphviz to pyrun_packages" (bitsets)."""
+    import json
+
+    from pyrun_docs.check.api import pure_distribution
+
+    source = tmp_path / "src"
+    (source / "r2editable").mkdir(parents=True)
+    (source / "r2editable" / "__init__.py").write_text("")
+    info = tmp_path / "site" / "r2editable-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: r2editable\nVersion: 1.0\n")
+    direct = {"url": source.as_uri(), "dir_info": {"editable": True}}
+    (info / "direct_url.json").write_text(json.dumps(direct))
+    monkeypatch.syspath_prepend(str(source))
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    pure_distribution.cache_clear()
+    try:
+        assert pure_distribution("r2editable") == "r2editable"
+        assert pure_distribution("r2editable.sub") == "r2editable"
+    finally:
+        pure_distribution.cache_clear()

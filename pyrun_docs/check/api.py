@@ -514,8 +514,8 @@ _FOR_GLOBALS = re.compile(r"importing ([\w.]+) for this docstring's globals fail
 @functools.lru_cache(maxsize=256)
 def pure_distribution(module: str) -> str | None:
     """The pure-Python distribution installed in the build's Python whose files hold *module*
-    (dotted; ``a/b.py`` or ``a/b/__init__.py``): not just one sharing its top-level name (a
-    namespace package's other part, an editable install of the project)."""
+    (dotted; ``a/b.py`` or ``a/b/__init__.py``), or one installed editable whose folder does:
+    not just one sharing its top-level name (a namespace package's other part)."""
     import importlib.metadata
 
     path = module.replace(".", "/")
@@ -529,6 +529,37 @@ def pure_distribution(module: str) -> str | None:
             continue
         if any(str(file).replace("\\", "/") in wanted for file in distribution.files or ()):
             return name
+    return _editable_distribution(module)
+
+
+def _editable_distribution(module: str) -> str | None:
+    """The distribution installed editable (``pip install -e``) in the build's Python whose
+    folder holds *module*: its files list only a ``.pth`` or a finder (bitsets' graphviz
+    extra, installed so, left seven blocks static with a bare ModuleNotFoundError)."""
+    import importlib.metadata
+    import importlib.util
+    import json
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    try:
+        spec = importlib.util.find_spec(module.split(".")[0])
+    except (ImportError, ValueError):
+        return None
+    origin = spec.origin if spec is not None else None
+    if not origin or origin in ("built-in", "frozen", "namespace"):
+        return None
+    where = Path(origin).resolve()
+    for distribution in importlib.metadata.distributions():
+        try:
+            found = json.loads(distribution.read_text("direct_url.json") or "{}")
+        except ValueError:
+            continue
+        if not isinstance(found, dict) or not (found.get("dir_info") or {}).get("editable"):
+            continue
+        folder = Path(url2pathname(urlparse(str(found.get("url", ""))).path)).resolve()
+        if where.is_relative_to(folder):
+            return str(distribution.metadata["Name"])
     return None
 
 
