@@ -639,6 +639,37 @@ def test_an_included_files_example_is_told_apart_by_page_or_once() -> None:
     assert "(shown too on 1 more page)" in text, text
 
 
+def test_a_module_another_version_of_a_loaded_package_has_is_unchecked_with_the_fix() -> None:
+    """The site loads the newest setuptools, which has no ``pkg_resources`` any more; the
+    build's older one has it, so CPython passed binarytree's 60 examples, kept static, and the
+    check passed with nothing checked. Not checked, naming both versions and the pin."""
+    from importlib.metadata import version
+    from typing import Any, ClassVar
+
+    from pyrun_docs.check.api import undeclared
+
+    class Index:
+        by_import: ClassVar[dict[str, str]] = {}
+        packages: ClassVar[dict[str, dict[str, str]]] = {"packaging": {"version": "0.1"}}
+
+        def needs(self, snippet: object) -> tuple[list[str], list[str]]:
+            return ["packaging"], []
+
+        def closure(self, names: list[str]) -> list[str]:
+            return names
+
+    index: Any = Index()
+    message = "ModuleNotFoundError: No module named 'packaging.version'"
+    failing = SnippetResult(
+        snip(0, ">>> import tree\n"), Status.FAILED, message, "ModuleNotFoundError"
+    )
+    told = undeclared(failing, index, "pyrun_")
+    assert told.status is Status.ERROR, told
+    here = version("packaging")
+    assert f"has it from packaging {here}, but the site loads packaging 0.1" in told.message
+    assert told.message.endswith(f'pyrun_packages setting (e.g. "packaging=={here}")'), told
+
+
 def test_an_import_of_a_package_the_site_does_not_load_is_unchecked_with_the_fix() -> None:
     """soupsieve imports bs4 without declaring it; an example imports html5lib, installed in
     the build's Python but named nowhere: they failed in the browser only, so they were kept
@@ -777,6 +808,7 @@ def test_a_package_installed_editable_is_named_for_the_packages_setting(
     source = tmp_path / "src"
     (source / "r2editable").mkdir(parents=True)
     (source / "r2editable" / "__init__.py").write_text("")
+    (source / "r2editable" / "sub.py").write_text("")
     info = tmp_path / "site" / "r2editable-1.0.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: r2editable\nVersion: 1.0\n")
@@ -788,5 +820,6 @@ def test_a_package_installed_editable_is_named_for_the_packages_setting(
     try:
         assert pure_distribution("r2editable") == "r2editable"
         assert pure_distribution("r2editable.sub") == "r2editable"
+        assert pure_distribution("r2editable.no_such_module") is None
     finally:
         pure_distribution.cache_clear()
