@@ -57,13 +57,24 @@ def locate(
     if DOCSTRING in source:
         path, _, own = source.partition(DOCSTRING)
         source, start = _docstring_start(path, name if name and "<locals>" in own else own)
-        hint = start + hint - 1
+        # autodoc numbers the docstring from its first line of text: the line after the quotes
+        # when they stand alone (a docstring rewritten at import, whose text is on no line of
+        # the file, was reported one line above its example: Spans' ``fix_timedelta_repr``)
+        hint = start + hint - 1 + _quotes_alone(source, start)
     found = _search(source, hint, code)
     if start and found > len(file_lines(source)):
         # a docstring extended when its module is imported (pyexcel's ``append_doc``): its
         # example is in no line of the file; where the docstring begins, not past the file's end
         found = start
     return display_path(source), found
+
+
+def _quotes_alone(path: str, line: int) -> int:
+    """1 when *line* of *path* holds only a docstring's opening quotes (its text starts on the
+    next line), else 0."""
+    lines = file_lines(path)
+    text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    return int(text.lstrip("rRuUbB") in ('"""', "'''"))
 
 
 def _search(path: str, hint: int, code: str) -> int:

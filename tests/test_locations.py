@@ -151,3 +151,23 @@ def test_a_block_far_from_its_hint_is_found_in_the_whole_file(tmp_path: Path) ->
     page = tmp_path / "page.md"
     page.write_text("# T\n" + "text\n" * 300 + "```python\n>>> y = 2\n>>> y * 3\n6\n```\n")
     assert _search(str(page), 1, ">>> y = 2\n>>> y * 3\n6\n") == 303
+
+
+def test_a_docstring_rewritten_at_import_is_located_at_its_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its example's text is on no line of the file (Spans' ``fix_timedelta_repr``): the line
+    autodoc gives, counted from the docstring's first line of text, was counted from the quotes'
+    line, one line above the example when the text starts on the line after them."""
+    from pyrun_docs.locate import DOCSTRING, locate
+
+    source = tmp_path / "rewritten_mod.py"
+    source.write_text(
+        "def fix(f):\n    f.__doc__ = f.__doc__.replace('OLD', 'NEW')\n    return f\n\n\n"
+        '@fix\ndef a():\n    """\n    Doc.\n\n    >>> OLD\n    1\n    """\n\n\n'
+        '@fix\ndef b():\n    """Doc.\n\n    >>> OLD\n    2\n    """\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name, line in (("a", 11), ("b", 20)):
+        where = f"{source}{DOCSTRING}rewritten_mod.{name}"
+        assert locate(where, 3, ">>> NEW\n1\n", "index.rst")[1] == line, name
