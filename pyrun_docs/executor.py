@@ -1641,7 +1641,7 @@ class _Mismatch(Exception):
     ) -> _Mismatch:
         """An example whose output differs; *difference* is doctest's "Expected: ... Got: ...";
         *testcode*: the example is a ``testcode`` block, compared with its ``testoutput``."""
-        source = example.source.split("\n")[0]
+        source = _named_by_first_line(example.source)
         shown = "".join(f"    {ln}\n" for ln in example.source.rstrip("\n").split("\n"))
         if not testcode:
             message = f"the output of >>> {source} differs from the transcript"
@@ -1663,6 +1663,22 @@ class _Mismatch(Exception):
         if count > 0:
             plural = "s" if count > 1 else ""
             self.error["message"] += f" (and {count} more failing example{plural})"
+
+
+def _named_by_first_line(source: str) -> str:
+    """An example as a one-line reason names it: its first line without a trailing comment
+    (binarytree's ``graph.body              # Get the DOT body`` ran into the words after it),
+    ``...`` when more lines follow (``strrangeset([`` read as the whole example)."""
+    lines = source.rstrip("\n").split("\n")
+    first = lines[0]
+    at = first.find("#")
+    while at > 0:
+        before = first[:at]
+        if before.count("'") % 2 == 0 and before.count('"') % 2 == 0:  # not in a string
+            first = before.rstrip()
+            break
+        at = first.find("#", at + 1)
+    return first + (" ..." if len(lines) > 1 else "")
 
 
 _TOO_LARGE = (

@@ -262,6 +262,29 @@ def test_testcode_is_judged_against_its_output(port: bool) -> None:
     assert judge("print('a\\n')", "a\n<BLANKLINE>\n")["ok"] is False  # no <BLANKLINE> here
 
 
+@pytest.mark.parametrize("port", [False, True])
+def test_a_mismatch_names_its_example_by_its_first_line(port: bool) -> None:
+    """Without its comment (binarytree's ``graph.body  # Get the DOT body differs``), and with
+    ``...`` when more lines follow (``strrangeset([`` read as the whole example); a ``#`` in
+    a string stays."""
+    executor = Executor(lambda _: None, port=port)
+
+    def reason(code: str) -> str:
+        result = json.loads(run_coroutine(executor.run_transcript(code)))
+        return str(result["error"]["message"])
+
+    assert (
+        reason(">>> 1 + 1     # the sum\n3\n")
+        == "the output of >>> 1 + 1 differs from the transcript"
+    )
+    assert reason(">>> sorted([\n...   2, 1])\n[1]\n") == (
+        "the output of >>> sorted([ ... differs from the transcript"
+    )
+    assert reason(">>> '#' + 'a'  # two\n'#b'\n") == (
+        "the output of >>> '#' + 'a' differs from the transcript"
+    )
+
+
 def test_a_docstring_whose_module_cannot_be_imported_says_so() -> None:
     """A docstring's examples run in its module's globals; a module that cannot be imported (a
     Windows-only one in Pyodide, dateutil's ``tz.win``) is named as the cause, not reported as a
