@@ -398,7 +398,13 @@ def _sphinx_scan(site: SiteConfig, cache: Path, paths: Sequence[str]) -> ScanRes
 
 #: what, in an MkDocs configuration, brings examples into pages that their Markdown source does
 #: not show: mkdocstrings' docstrings, files another plugin includes, a hook's additions
-_CONTENT_FROM_ELSEWHERE = ("mkdocstrings", "include-markdown", "include_markdown", "hooks:")
+_CONTENT_FROM_ELSEWHERE = (
+    "mkdocstrings",
+    "include-markdown",
+    "include_markdown",
+    "hooks:",
+    "gen-files",  # pages a script writes during the build (mkdocs-gen-files)
+)
 
 
 def _includes(site: SiteConfig) -> Callable[[str, str], str] | None:

@@ -189,3 +189,18 @@ def test_a_bare_relative_base_path_includes_from_the_page_s_folder(tmp_path: Pat
     expand = expander({"base_path": [PAGE_DIR], "check_paths": True})
     page = tmp_path / "guide" / "page.md"
     assert expand('--8<-- "part.txt"', str(page)) == "included"
+
+
+def test_a_site_whose_pages_a_script_writes_is_read_with_mkdocs(tmp_path: Path) -> None:
+    """mkdocs-gen-files writes pages during the build: the command checked none of them ("no
+    pyrun snippets in 1 file", exit 0) where the build checked them."""
+    from pyrun_docs.cli import _built_by_mkdocs
+
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(
+        "site_name: G\nplugins:\n  - pyrun:\n      upgrade: [doctest]\n"
+        "  - gen-files:\n      scripts: [gen.py]\n"
+    )
+    assert _built_by_mkdocs(read_site_config(config))
+    config.write_text("site_name: G\nplugins:\n  - pyrun:\n      upgrade: [doctest]\n")
+    assert not _built_by_mkdocs(read_site_config(config))
