@@ -371,8 +371,8 @@ def _owner(path: str, line: int, snippets: Sequence[Snippet]) -> Snippet | None:
 #: what may stand between a snippet's header and its code: blank lines, ``:name: value`` options,
 #: a MyST ``---`` options block and its ``key: value`` lines
 _OPTION_LINE = re.compile(r"^\s*(?:|:[^:\s][^:]*:.*|---|[\w-]+\s*:.*)$")
-#: a snippet's header: a directive (``.. pyrun::``), a fence (Markdown, MyST)
-_HEADER_LINE = re.compile(r"^[\s>]*(?:\.\.\s+\S+::|`{3,}|~{3,})")
+#: a snippet's header: a directive (``.. pyrun::``), a fence (Markdown, MyST, also ``:::``)
+_HEADER_LINE = re.compile(r"^[\s>]*(?:\.\.\s+\S+::|`{3,}|~{3,}|:{3,})")
 
 
 def _sphinx_scan(site: SiteConfig, cache: Path, paths: Sequence[str]) -> ScanResult:
