@@ -344,7 +344,10 @@ class PyRepl extends HTMLElement {
       if (cm) cm.style.maxHeight = cap;
       box.style.maxHeight = cm ? "none" : cap;
     }
-    const scroller = (cm && /** @type {HTMLElement | null} */ (cm.querySelector(".cm-scroller"))) || box;
+    // the code's box, or the pre inside it where a theme's rule makes that one scroll (pydata
+    // with sphinx-copybutton: Expand was never offered for 5,000 lines)
+    const pre = this.pre.scrollHeight > this.pre.clientHeight + 1 ? this.pre : box;
+    const scroller = (cm && /** @type {HTMLElement | null} */ (cm.querySelector(".cm-scroller"))) || pre;
     const expanded = this.hasAttribute("data-expanded");
     this.expandBtn.hidden = !expanded && scroller.scrollHeight <= scroller.clientHeight + 1;
   }

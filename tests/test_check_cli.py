@@ -159,7 +159,7 @@ def test_unreadable_site_config_is_an_error(
     (docs / "conf.py").write_text("import not_installed_here\npyrun_project = '..'\n")
     assert main(["check", str(docs), "--cache-dir", str(tmp_path / "c"), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "conf.py: could not run conf.py (ModuleNotFoundError" in err
+    assert "conf.py:1: could not run conf.py (ModuleNotFoundError" in err
     assert "--no-config" in err and "all passed" not in err
     (docs / "conf.py").unlink()
     (tmp_path / "mkdocs.yml").write_text("plugins:\n  - pyrun: {timeout: [\n")

@@ -184,9 +184,11 @@ def test_a_passing_snippet_shows_its_output(site: Build) -> None:
     text = block.find("pre", class_="pyrun-text")
     assert text is not None and text.get_text() == "hello <b>world</b>\n42\n"  # with the value
     assert "hello &lt;b&gt;world" in str(text)  # escaped, as the widget escapes live output
-    # not the failing one, not the silent one, not hidden setup
-    for index in (1, 3, 4, 6):
+    # not the silent one, not hidden setup; the failing one is marked as not verified
+    for index in (3, 4, 6):
         assert verified(found[f"pyrun-{index}"]) is None, index
+    failing = verified(found["pyrun-1"])
+    assert failing is not None and "pyrun-unverified" in failing["class"]
 
 
 def test_a_transcript_shows_its_console_view(site: Build) -> None:
@@ -354,7 +356,8 @@ def test_rebuilds_reuse_outputs_and_drop_them_when_a_snippet_breaks(
     (src / "index.rst").write_text(PAGE.replace("   6 * 7\n", "   6 * 7 / 0\n"))
     broken = sphinx_build(src, first.outdir, "html")
     assert "ZeroDivisionError" in broken.stderr
-    assert verified(widgets(broken.read("index.html"))["pyrun-0"]) is None
+    dropped = verified(widgets(broken.read("index.html"))["pyrun-0"])
+    assert dropped is not None and "Not verified" in dropped.get_text()  # no output, a mark
 
 
 def test_the_record_keeps_what_the_widget_keeps() -> None:
@@ -429,7 +432,8 @@ def mk_site(tmp_path: Path, runtime_cache: Path) -> Any:
 def test_mkdocs_writes_it_after_its_check_with_take_away_files(mk_site: Any) -> None:
     page = mk_site.read("snippets/index.html")
     found = widgets(page)
-    blocks = [b for b in (verified(w) for w in found.values()) if b]
+    shown = [b for b in (verified(w) for w in found.values()) if b]
+    blocks = [b for b in shown if "pyrun-unverified" not in b["class"]]  # failing: marked
     assert len(blocks) == 3 and "from mkdocs\n" in blocks[0].get_text()
     assert "<strong>bold</strong>" in str(blocks[1])  # Markdown rendered by Python-Markdown
     src = str(blocks[1].find("img")["src"])  # type: ignore[index]
