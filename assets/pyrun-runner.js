@@ -195,6 +195,8 @@ class Runner {
     this.ranEdited = new WeakSet();
     /** @type {WeakSet<Element>} of those, the ones the reader has reset since (`undo`) */
     this.undone = new WeakSet();
+    /** @type {WeakSet<Element>} snippets whose edit the reader stopped (kept over a restart) */
+    this.stoppedEdits = new WeakSet();
     this.counter = 0;
     /** @type {Promise<any>} */
     this.chain = Promise.resolve();
@@ -348,7 +350,10 @@ class Runner {
       let failed = null;
       try {
         for (const other of earlier) {
-          const result = await this.runOne(other);
+          // an edit the reader stopped (an endless loop typed in) runs as written: the fresh
+          // Python replaying it looped again, and the clicked example waited for good
+          const asWritten = this.stoppedEdits.has(other);
+          const result = await this.runOne(other, asWritten ? AS_WRITTEN : "", undefined, asWritten);
           if (result.stopped) {
             el.endRun(result);
             return { ...result, blockedBy: other };
@@ -419,8 +424,9 @@ class Runner {
    * @param {any} el
    * @param {string} [note] said after its output, before its run ends
    * @param {number} [since] when the reader asked for it (its "Done in" counts from there)
+   * @param {boolean} [asWritten] run the code the page shows, not the reader's edit
    */
-  async runOne(el, note = "", since = undefined) {
+  async runOne(el, note = "", since = undefined, asWritten = false) {
     el.beginRun();
     if (since !== undefined) el.started = since;
     try {
@@ -460,7 +466,7 @@ class Runner {
       // same way while unchanged.
       const transcript = el.dataset.transcript;
       const expected = el.dataset.expected;
-      const code = el.code;
+      const code = asWritten ? el.originalCode : el.code;
       const unchanged = code.replace(/\n+$/, "") === el.originalCode.replace(/\n+$/, "");
       const judged = unchanged && (transcript != null || expected != null);
       worker.postMessage({
@@ -483,12 +489,16 @@ class Runner {
         lock: this.config.packageLock ? new URL(this.config.packageLock, HERE).href : null,
       });
     });
+    const edited = el.hasAttribute("data-edited") && !asWritten;
     if (!result.stopped) {
       this.ran.add(el);
-      if (el.hasAttribute("data-edited")) this.ranEdited.add(el);
+      if (edited) this.ranEdited.add(el);
       else this.ranEdited.delete(el);
+      this.stoppedEdits.delete(el);
+    } else if (edited) {
+      this.stoppedEdits.add(el);
     }
-    if (note) el.appendText(note, "pyrun-note");
+    if (note && !result.stopped) el.appendText(note, "pyrun-note");
     el.endRun(result);
     return result;
   }
@@ -529,6 +539,9 @@ class Runner {
     this.pending.clear();
   }
 }
+
+/** said under an earlier example replayed as written (:func:`Runner.run`) */
+const AS_WRITTEN = "\nRan as written: your edit of it was stopped.\n";
 
 /** @type {Map<string, Runner>} */
 const runners = new Map();

@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 from stored_snapshot import StoredSnapshot
-from test_browser import click_run, open_page, output, serving, status, wait_done
+from test_browser import (
+    click_run,
+    open_page,
+    output,
+    replace_code,
+    serving,
+    status,
+    wait_done,
+)
 
 from pyrun_docs.serve import DocsRequestHandler
 
@@ -42,6 +50,16 @@ Stop
 .. pyrun::
 
    print("fresh run")
+
+.. pyrun::
+   :session: t
+
+   x = 1
+
+.. pyrun::
+   :session: t
+
+   print("x is", x)
 """
 
 
@@ -135,6 +153,27 @@ def test_stop_on_the_clicked_example_while_the_ones_above_run(
     assert status(page, "pyrun-1") == "Stopped" and status(page, "pyrun-0") == "Stopped"
     assert "session was reset" in output(page, "pyrun-1")
     assert page.locator("#pyrun-1 .pyrun-run").is_enabled()
+
+
+def test_an_edit_the_reader_stopped_runs_as_written_before_a_later_example(
+    page: Any, stop_url: tuple[str, bool], stored_snapshot: StoredSnapshot
+) -> None:
+    """An example edited into an endless loop, run, stopped; then Run on a later example of its
+    session: the fresh Python replayed the edit, which looped again, and the later example said
+    "Running the examples above first…" for good (semantic_version's guide). It runs as the
+    page shows it, saying so. Where Stop interrupts (cross-origin isolated) the session and
+    what the edit did stay, as at a prompt: the edit ran instead of ``x = 1``."""
+    url, isolated = stop_url
+    open_page(page, url, stored_snapshot)
+    replace_code(page, "pyrun-4", "while True:\n    pass")
+    _start_and_stop(page, "pyrun-4")
+    wait_done(page, "pyrun-4", 1, 15_000)
+    click_run(page, "pyrun-5", 90_000)
+    if isolated:
+        assert "NameError: name 'x' is not defined" in output(page, "pyrun-5")
+        return
+    assert output(page, "pyrun-5").strip() == "x is 1"
+    assert "Ran as written: your edit of it was stopped." in output(page, "pyrun-4")
 
 
 def test_stop_asyncio_loop(
