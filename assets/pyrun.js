@@ -185,6 +185,12 @@ class PyRepl extends HTMLElement {
       this.pre.setAttribute("aria-multiline", "true");
       this.pre.setAttribute("aria-label", "Python code, editable");
       this.pre.tabIndex = 0;
+      // a theme may take the code out of the Tab order (pydata-sphinx-theme gives every <pre>
+      // that does not scroll tabIndex -1, again after each change of the page): put it back
+      const pre = this.pre;
+      new MutationObserver(() => {
+        if (pre.hasAttribute("contenteditable") && pre.tabIndex !== 0) pre.tabIndex = 0;
+      }).observe(pre, { attributes: true, attributeFilter: ["tabindex"] });
       // CodeMirror loads on the first focus or click, never before
       this.pre.addEventListener("focus", () => this.activateEditor(false), { once: true });
       this.pre.addEventListener("pointerdown", () => this.activateEditor(true), { once: true });

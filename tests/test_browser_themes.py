@@ -165,3 +165,21 @@ def test_a_themes_copy_icon_is_not_on_widgets(
         assert page.locator("#pyrun-4 .pyrun-copy").is_visible()
     finally:
         page.close()
+
+
+def test_the_code_stays_in_the_tab_order(
+    browser: Any, themed_site: tuple[str, str], stored_snapshot: StoredSnapshot
+) -> None:
+    """pydata-sphinx-theme gives every ``<pre>`` that does not scroll ``tabIndex = -1`` (after
+    load and each change of the page, 300 ms later): Tab went from the text straight to Run,
+    and a keyboard reader could not get into the code to edit it (semantic_version's guide)."""
+    theme, url = themed_site
+    page = browser.new_page()
+    try:
+        open_page(page, url + "index.html", stored_snapshot)
+        page.wait_for_timeout(1000)  # the theme's debounced pass has run
+        assert page.evaluate("document.querySelector('#pyrun-4 .pyrun-code pre').tabIndex") == 0, (
+            theme
+        )
+    finally:
+        page.close()
