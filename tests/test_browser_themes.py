@@ -108,6 +108,10 @@ def test_theme_colours_and_contrast(
             assert result["ratio"] >= 3.0, f"{theme}/{scheme}: {sel} contrast {result}"
         run_btn = page.evaluate(CONTRAST, "#pyrun-4 .pyrun-run")
         assert run_btn["ratio"] >= 3.0, f"{theme}/{scheme}: Run button {run_btn}"
+        # the Download menu on the theme's background (white under pydata's dark links)
+        page.click("#pyrun-4 .pyrun-takeaway > summary")
+        menu = page.evaluate(CONTRAST, "#pyrun-4 .pyrun-takeaway-menu a")
+        assert menu["ratio"] >= 3.0, f"{theme}/{scheme}: Download menu {menu}"
         # the output in the code's own font and size (sphinx_rtd_theme's 12px code face stood
         # above 14px generic monospace output)
         fonts = page.evaluate(
