@@ -58,6 +58,23 @@ def test_restore_undoes_a_page(sandbox: Path, monkeypatch: pytest.MonkeyPatch) -
     assert baseline.restore() == []  # nothing left to undo
 
 
+def test_restore_puts_back_process_wide_settings(sandbox: Path) -> None:
+    """A page's ``os.umask`` and ``socket.setdefaulttimeout`` outlived it (kept in C, not in a
+    module's dict): the next page's files and sockets had them (python-chess's trial)."""
+    import socket
+
+    baseline = Baseline(roots=(str(sandbox),))
+    before = os.umask(0o077)
+    socket.setdefaulttimeout(5)
+    try:
+        assert baseline.restore() == []
+        assert os.umask(before) == before  # it was put back
+        assert socket.getdefaulttimeout() is None
+    finally:
+        os.umask(before)
+        socket.setdefaulttimeout(None)
+
+
 def test_restore_forgets_what_a_page_registered_with_an_abstract_class(sandbox: Path) -> None:
     """A page's class registered with (or cached by) a standard library ABC stays there after
     the page's modules are forgotten: the next page's import of pure-Python zope.interface

@@ -117,6 +117,8 @@ class Baseline:
         self.filters = list(warnings.filters)
         self.trace = (sys.gettrace(), sys.getprofile())
         self.gc_enabled = gc.isenabled()
+        self.umask = os.umask(0o022)
+        os.umask(self.umask)
         self.files = _files(roots)
         decimal = sys.modules.get("decimal")
         self.decimal = decimal.getcontext().copy() if decimal is not None else None
@@ -251,6 +253,12 @@ class Baseline:
             cls._abc_caches_clear()  # type: ignore[attr-defined]
 
     def _settings(self) -> None:
+        # process-wide settings a module keeps in C: its module forgotten, they stayed (the
+        # next page's files were made with the umask, its sockets timed out, as the page set)
+        os.umask(self.umask)
+        sockets = sys.modules.get("_socket")
+        if sockets is not None:
+            sockets.setdefaulttimeout(None)
         decimal = sys.modules.get("decimal")
         if decimal is not None and self.decimal is not None:
             decimal.setcontext(self.decimal.copy())
