@@ -472,6 +472,16 @@ def test_outputs_errors_and_results(
     assert marked.count() == 1
     assert marked.get_attribute("id") == "pyrun-4-line-2"
     assert "return 1 / 0" in (marked.text_content() or "")
+    # the whole line, as the editor marks one (on a short line a glyph-wide mark with its bar
+    # read as a text caret in a widget never clicked into), and no taller than a line
+    width, code_width, height, line_height = page.evaluate(
+        "() => { const m = document.querySelector('#pyrun-4 .pyrun-error-line');"
+        " const pre = m.closest('pre'); const cs = getComputedStyle(pre);"
+        " return [m.getBoundingClientRect().width, pre.clientWidth - parseFloat(cs.paddingLeft)"
+        " - parseFloat(cs.paddingRight), m.getBoundingClientRect().height,"
+        " parseFloat(cs.lineHeight)]; }"
+    )
+    assert width >= code_width - 1 and height <= line_height * 1.5, (width, code_width, height)
     page.click("#pyrun-4 .pyrun-reset")
     assert page.locator("#pyrun-4 .pyrun-error-line").count() == 0
 
