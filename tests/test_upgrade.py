@@ -1383,13 +1383,21 @@ def test_an_import_nothing_provides_fails_after_one_only_cpython_can_do(
 ) -> None:
     """A block importing a module only the build's Python has (conf.py's sys.path), then one no
     package provides: the doctest builder fails the second; it stayed static (CPython's failure
-    was not Pyodide's first) and the check passed (zope.component's ``ZODB``)."""
+    was not Pyodide's first) and the check passed (zope.component's ``ZODB``). It is not
+    checked, naming the folder the browser lacks; with that folder on the path it fails as in
+    the doctest builder."""
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "localonly_fixture.py").write_text("X = 1\n")
     monkeypatch.syspath_prepend(str(extra))
     page = ">>> import localonly_fixture\n>>> import nosuchmodule_xyz\n>>> 1 + 1\n2\n"
     status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    (result,) = results
+    assert result["status"] == "error", result
+    assert f"imports localonly_fixture from {extra}" in result["message"], result
+    assert status == 1
+    conf = f"pyrun_path = [{str(extra)!r}]\n"
+    status, results = checked(doctest_site(tmp_path / "pathed", conf, page), tmp_path)
     (result,) = results
     assert result["status"] == "failed", result
     assert "No module named 'nosuchmodule_xyz'" in result["message"]
