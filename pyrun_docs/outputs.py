@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import html
 import os
+import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,3 +278,21 @@ def _valid_items(value: Any) -> Iterable[Item]:
             yield {"bundle": {str(k): str(v) for k, v in item["bundle"].items()}}
         elif isinstance(item, dict) and isinstance(item.get("text"), str):
             yield {"stream": str(item.get("stream") or "stdout"), "text": item["text"]}
+
+
+#: a UTF-16 surrogate on its own (Python's json decodes a pair to one character)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(value: Any) -> Any:
+    """*value* (decoded JSON) with each lone surrogate in its texts replaced by U+FFFD, as a
+    browser shows one: ``print(os.fsdecode(b"caf\\xe9"))`` printed ``'caf\\udce9'``, which
+    passed the check and then crashed the Sphinx and MkDocs builds writing the page (UTF-8 has
+    no surrogates)."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [well_formed(item) for item in value]
+    if isinstance(value, dict):
+        return {key: well_formed(item) for key, item in value.items()}
+    return value

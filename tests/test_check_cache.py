@@ -92,3 +92,13 @@ def test_timeouts_are_not_remembered(runtime_cache: Path, tmp_path: Path) -> Non
     assert [r.status for r in first.results] == [Status.TIMEOUT, Status.PASSED]
     second = run_check(loop, config, cache_dir=folder, progress=False)
     assert [r.status for r in second.results] == [Status.TIMEOUT, Status.CACHED]
+
+
+def test_a_kept_result_with_a_lone_surrogate_is_read_well_formed(tmp_path: Path) -> None:
+    """A result kept before lone surrogates were replaced (they crashed the build writing the
+    page) is read with U+FFFD in their place."""
+    from pyrun_docs.check.cache import ResultCache
+
+    cache = ResultCache(tmp_path)
+    cache.put("k" * 64, {"key": "k" * 64, "output": "caf\udce9.txt\n"})
+    assert cache.get("k" * 64) == {"key": "k" * 64, "output": "caf\ufffd.txt\n"}

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -631,6 +632,24 @@ def test_a_transcript_not_verified_shows_its_outputs_as_written(
     ] == [True, True, True, False, False, False]  # the last ones show no output at all
     quiet = build(src, "html", "pyrun_output=off", out=tmp_path / "quiet").read("index.html")
     assert "pyrun-verified" not in quiet  # no output under the code, as the setting says
+
+
+def test_output_with_a_lone_surrogate_is_written_as_a_browser_shows_it(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """``print(os.fsdecode(b"caf\\xe9.txt"))`` (a file name as ``os.listdir`` gives it) passed
+    the check, then the build crashed writing the page: UTF-8 has no surrogates. U+FFFD, as a
+    browser shows it; also when the result comes from the check's cache."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text("extensions = ['pyrun_docs.sphinx_ext']\npyrun_check = 'error'\n")
+    (src / "index.rst").write_text(
+        "S\n=\n\n.. pyrun::\n\n   import os\n   print(os.fsdecode(b'caf\\xe9.txt'))"
+        f"  # {uuid.uuid4().hex}\n"  # not a result an earlier run kept
+    )
+    for out in ("html", "again"):  # the second from the check's cache
+        page = build(src, out=tmp_path / out).read("index.html")
+        assert "caf\ufffd.txt" in page
 
 
 def test_mkdocs_replaces_outputs_as_written_with_the_verified_one(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pyrun_docs.fetch import cache_root
+from pyrun_docs.outputs import well_formed
 
 MAX_AGE_DAYS = 60
 _PRUNE_MARK = ".pruned"
@@ -50,9 +51,12 @@ class ResultCache:
             return None
         path = self._path(key)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text)
         except (OSError, ValueError):
             return None
+        if "\\ud" in text.lower():  # kept before lone surrogates were replaced
+            data = well_formed(data)
         if not isinstance(data, dict) or data.get("key") != key:
             return None
         try:
