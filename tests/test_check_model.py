@@ -280,6 +280,20 @@ def test_junit_report_parses(tmp_path: Path) -> None:
     assert cases["docs/p.rst:5"].find("system-out") is not None
 
 
+def test_junit_report_parses_whatever_an_example_printed(tmp_path: Path) -> None:
+    """A colour code, a control character or a lone surrogate in an output or a message went
+    into the report as it was, and every XML reader rejected the whole report."""
+    from dataclasses import replace
+
+    report = sample_report()
+    odd = "\x1b[31mred\x1b[0m \x07bell caf\udce9"
+    report.results[0] = replace(report.results[0], output=odd + "\n", message=odd)
+    path = tmp_path / "junit.xml"
+    write_junit(report, path)
+    out = ET.parse(path).getroot().find(".//system-out")
+    assert out is not None and out.text == "red \ufffdbell caf\ufffd\n"
+
+
 def test_github_annotations_only_in_actions(monkeypatch: pytest.MonkeyPatch) -> None:
     report = sample_report()
     out = io.StringIO()

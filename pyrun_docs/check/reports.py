@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -111,8 +112,24 @@ def junit_tree(report: CheckReport) -> ET.ElementTree[ET.Element]:
                 ET.SubElement(case, "skipped", message=result.message)
             if result.output:
                 ET.SubElement(case, "system-out").text = result.output
+    for element in root.iter():  # what XML 1.0 cannot hold made every reader reject the report
+        element.text = _xml_text(element.text) if element.text else element.text
+        for name, value in element.attrib.items():
+            element.attrib[name] = _xml_text(value)
     ET.indent(root)
     return ET.ElementTree(root)
+
+
+#: a terminal's colour codes (``\x1b[31m``), which output of a colouring library holds
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: characters XML 1.0 has no place for: C0 controls other than tab and newlines, surrogates
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """*text* as an XML document can hold it: colour codes dropped, other characters it cannot
+    hold as U+FFFD."""
+    return _NOT_XML.sub("\ufffd", _ANSI.sub("", text))
 
 
 def write_junit(report: CheckReport, path: Path) -> None:
