@@ -6,6 +6,7 @@ plugin's config. Validation lives here so a bad value reads the same in both.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -148,7 +149,9 @@ class PyrunConfig:
         errors: list[PyrunError] = []
         for name, value in values.items():
             if name not in known:
-                errors.append(PyrunError(f"unknown setting {prefix}{name}"))
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+                errors.append(PyrunError(f"unknown setting {prefix}{name}{hint}; it is ignored"))
                 continue
             if name == "check":
                 value = as_check_level(value)

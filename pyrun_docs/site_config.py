@@ -15,8 +15,9 @@ import contextlib
 import functools
 import hashlib
 import os
+import types
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -272,11 +273,13 @@ def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> di
     text = hashlib.sha256(source)
     text.update(plain_values(namespace).encode())
     digest.append(text.hexdigest())
-    known = {f.name for f in fields(PyrunConfig)}
+    # every ``pyrun_`` name, a misspelt one too (reported as unknown, as the adapter does)
     values = {
         name[len("pyrun_") :]: value
         for name, value in namespace.items()
-        if name.startswith("pyrun_") and name[len("pyrun_") :] in known
+        if name.startswith("pyrun_")
+        and not callable(value)
+        and not isinstance(value, types.ModuleType)  # ``import pyrun_docs``
     }
     extensions = namespace.get("extensions")
     doctest = isinstance(extensions, (list, tuple)) and "sphinx.ext.doctest" in extensions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from dataclasses import MISSING, fields
 
 from sphinx.application import Sphinx
@@ -65,4 +66,12 @@ def _values(app: Sphinx, config: Config) -> dict[str, object]:
     values["path"] = example_paths(
         values["path"], config.doctest_path if doctest else None, app.confdir
     )
+    # a misspelt one (``pyrun_chek = "error"``) was ignored in silence: reported as unknown
+    raw = getattr(config, "_raw_config", {})
+    known = {f.name for f in fields(PyrunConfig)}
+    for name in raw:
+        value = raw[name]
+        if name.startswith(PREFIX) and name[len(PREFIX) :] not in known and not callable(value):
+            if not isinstance(value, types.ModuleType):  # ``import pyrun_docs`` in conf.py
+                values[name[len(PREFIX) :]] = value
     return values

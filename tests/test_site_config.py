@@ -204,3 +204,23 @@ def test_a_site_whose_pages_a_script_writes_is_read_with_mkdocs(tmp_path: Path) 
     assert _built_by_mkdocs(read_site_config(config))
     config.write_text("site_name: G\nplugins:\n  - pyrun:\n      upgrade: [doctest]\n")
     assert not _built_by_mkdocs(read_site_config(config))
+
+
+def test_a_misspelt_setting_is_reported_with_the_one_meant(tmp_path: Path) -> None:
+    """``pyrun_chek = "error"`` was ignored in silence: a build with a failing example passed.
+    The command and the Sphinx build say so, naming the setting meant; conf.py's own module
+    imports and functions named ``pyrun_...`` are no settings."""
+    from conftest import sphinx_build
+
+    (tmp_path / "conf.py").write_text(
+        'extensions = ["pyrun_docs.sphinx_ext"]\npyrun_check = "off"\npyrun_chek = "error"\n'
+        "import pyrun_docs\ndef pyrun_helper():\n    pass\n"
+    )
+    (tmp_path / "index.rst").write_text("T\n=\n\nText.\n")
+    said = [p.message for p in read_site_config(tmp_path / "conf.py").problems]
+    assert said == [
+        "unknown setting pyrun_chek (did you mean pyrun_check?); it is ignored (in conf.py)"
+    ]
+    build = sphinx_build(tmp_path, tmp_path / "html")
+    assert "unknown setting pyrun_chek (did you mean pyrun_check?)" in build.stderr
+    assert "pyrun_docs" not in build.stderr and "pyrun_helper" not in build.stderr
