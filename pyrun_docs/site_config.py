@@ -127,6 +127,13 @@ def read_site_config(path: str | Path) -> SiteConfig:
         raise PyrunError(f"{file}: {NO_PYRUN_FENCE}")
     config, problems = PyrunConfig.from_mapping_lenient(values, prefix=prefix)
     where = f" (in {file.name})"
+    bad = [
+        p.message.partition("; using the default")[0]
+        for p in problems
+        if not p.message.startswith("unknown setting")
+    ]
+    if plugin and bad:  # MkDocs' own check of the plugin's settings stops the build on them
+        raise PyrunError(f"{file}: {'; '.join(bad)}; {_WHAT_TO_DO}")
     return SiteConfig(
         config=config,
         path=file,

@@ -97,8 +97,8 @@ def test_mkdocs_yml_beside_docs(tmp_path: Path) -> None:
     (tmp_path / "mkdocs.yml").write_text("site_name: X\nplugins:\n  - pyrun\n")
     assert read_site_config(tmp_path / "mkdocs.yml").config.timeout == 30
     (tmp_path / "mkdocs.yml").write_text("plugins: [pyrun: {timeout: 0}]\n")
-    bad = read_site_config(tmp_path / "mkdocs.yml")
-    assert bad.config.timeout == 30 and "plugins.pyrun.timeout" in bad.problems[0].message
+    with pytest.raises(PyrunError, match=r"plugins\.pyrun\.timeout = 0 is invalid"):
+        read_site_config(tmp_path / "mkdocs.yml")  # as the build stops on it
 
 
 def test_search_stops_at_the_project_root(tmp_path: Path) -> None:
@@ -224,3 +224,18 @@ def test_a_misspelt_setting_is_reported_with_the_one_meant(tmp_path: Path) -> No
     build = sphinx_build(tmp_path, tmp_path / "html")
     assert "unknown setting pyrun_chek (did you mean pyrun_check?)" in build.stderr
     assert "pyrun_docs" not in build.stderr and "pyrun_helper" not in build.stderr
+
+
+def test_a_bad_plugin_setting_stops_the_command_as_it_stops_the_build(tmp_path: Path) -> None:
+    """MkDocs' own check of the plugin's settings stops the build on ``timeout: "30s"``; the
+    command warned and went on with the default (exit 0). An unknown name is a warning in both."""
+    config = tmp_path / "mkdocs.yml"
+    config.write_text('site_name: B\nplugins:\n  - pyrun:\n      timeout: "30s"\n')
+    with pytest.raises(PyrunError, match=r"plugins\.pyrun\.timeout = '30s' is invalid"):
+        read_site_config(config)
+    config.write_text("site_name: B\nplugins:\n  - pyrun:\n      timout: 3\n")
+    said = [p.message for p in read_site_config(config).problems]
+    assert said == [
+        "unknown setting plugins.pyrun.timout (did you mean plugins.pyrun.timeout?); it is "
+        "ignored (in mkdocs.yml)"
+    ]
