@@ -135,6 +135,7 @@ class StreamCapture(_TextBase):
         self._pull = pull
         self._stream = stream
         self._limit = limit
+        self._binary: _BinaryWriter | None = None
         self.restart(run_id)
 
     def restart(self, run_id: str) -> None:
@@ -156,6 +157,14 @@ class StreamCapture(_TextBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return "utf-8"
+
+    @property
+    def buffer(self) -> _BinaryWriter:
+        """Bytes written here are this stream's text, read as UTF-8 (``sys.stdout.buffer.write``
+        failed: "'StreamCapture' object has no attribute 'buffer'")."""
+        if self._binary is None:
+            self._binary = _BinaryWriter(self)
+        return self._binary
 
     def writable(self) -> bool:
         return True
@@ -215,6 +224,37 @@ class StreamCapture(_TextBase):
         self._parts, self._size = [], 0
         dropped, self._dropped = self._dropped, 0
         self._emit(stream_message(self._run, self._stream, text, dropped))
+
+
+def _plain_decode(raw: bytes) -> str:
+    return raw.decode("utf-8")
+
+
+class _BinaryWriter:
+    """A captured stream's ``buffer``: bytes in, its text out."""
+
+    def __init__(self, text: StreamCapture) -> None:
+        self._text = text
+        self._decode: Callable[[bytes], str] = _plain_decode
+        try:  # a character split between two writes is one character (not MicroPython's)
+            import codecs
+
+            self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+        except (ImportError, AttributeError):
+            pass
+
+    def write(self, data: Any) -> int:
+        raw = bytes(data)
+        text = self._decode(raw)
+        if text:
+            self._text.write(text)
+        return len(raw)
+
+    def flush(self) -> None:
+        self._text.flush()
+
+    def writable(self) -> bool:
+        return True
 
 
 def _lines(value: Any) -> list[str] | None:

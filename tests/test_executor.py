@@ -40,6 +40,18 @@ class Host:
         return "".join(m["text"] for m in self.messages if m.get("stream") == "stderr")
 
 
+def test_bytes_written_to_stdout_are_its_text() -> None:
+    """``sys.stdout.buffer`` was missing: "'StreamCapture' object has no attribute 'buffer'"
+    named our class where the example wrote bytes; a character split between writes holds."""
+    host = Host()
+    code = (
+        "import sys\nsys.stdout.buffer.write(b'caf\\xc3')\nsys.stdout.buffer.write(b'\\xa9\\n')\n"
+    )
+    result = host.run(code)
+    assert result["ok"] is True, result
+    assert host.stdout() == "café\n"
+
+
 def test_print_and_final_expression() -> None:
     host = Host()
     result = host.run("import math\nprint(math.sqrt(2))\n6 * 7\n")
