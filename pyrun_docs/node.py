@@ -132,6 +132,15 @@ def candidates() -> list[str]:
     return [c for c in found if c]
 
 
+def _usable_without(explicit: str) -> Node | None:
+    """The Node the check would use if ``PYRUN_DOCS_NODE`` (*explicit*) were not set."""
+    for path in (shutil.which("node"), _wheel_node()):
+        version = _version_of(path) if path and path != explicit else None
+        if path and version is not None and (_major(version) or 0) >= MIN_MAJOR:
+            return Node(path, version)
+    return None
+
+
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
 
@@ -156,6 +165,14 @@ def find_node() -> Node:
             seen.append(f"{path} is {version}")
     if usable:
         return max(usable, key=lambda node: _version_key(node.version))
+    explicit = os.environ.get(NODE_ENV)
+    other = _usable_without(explicit) if explicit else None
+    if other is not None:  # the variable wins: installing a Node would change nothing
+        raise PyrunError(
+            f"{NODE_ENV}={explicit} names no usable Node.js ({'; '.join(seen)}): unset it to "
+            f"use {other.path} ({other.version}), or point it at a node executable of "
+            f"version {MIN_MAJOR} or newer"
+        )
     found = f" ({'; '.join(seen)})" if seen else ""
     raise PyrunError(
         f"the pyrun-docs check needs Node.js {MIN_MAJOR} or newer and found none{found}; "

