@@ -601,7 +601,7 @@ async function freshInterpreter() {
 
 /**
  * The interpreter the next page may use, restored to its baseline after the last page.
- * @type {{ py: any, baseline: any, token: number, files: { touched: boolean, always: boolean }, watch: { id: number, addresses: number[], changed: Set<number>, full: boolean } | null } | null}
+ * @type {{ py: any, baseline: any, token: number, files: { touched: boolean, always: boolean }, watch: { id: number, addresses: number[], changed: Set<number>, full: boolean } | null, libraries: Set<string> } | null}
  */
 let current = null;
 
@@ -740,8 +740,23 @@ async function freshPageInterpreter() {
   const files = watchFiles(fresh.py);
   const baseline = fresh.py.pyimport("pyrun_isolation").fresh_baseline(fresh.kept);
   files.touched = files.always;
-  current = { py: fresh.py, baseline, token: ++tokens, files, watch: watchNamespaces(fresh.py, baseline) };
+  current = {
+    py: fresh.py, baseline, token: ++tokens, files, watch: watchNamespaces(fresh.py, baseline),
+    libraries: new Set(libraryNames(fresh.py)),
+  };
   return { ...current, how: fresh.how, snapshotError: fresh.snapshotError, installedError: fresh.installedError };
+}
+
+/**
+ * The dynamic libraries Emscripten knows in *py*'s process: one ``ctypes`` loads stays known
+ * after its page, even one that failed to load (python-chess's gaviota page: the next page's load
+ * of it "succeeded" where a fresh interpreter raises OSError). The standard library's and the
+ * packages' own extension modules (under ``/lib/python3``) are loaded again alike.
+ * @param {any} py
+ * @returns {string[]}
+ */
+function libraryNames(py) {
+  return Object.keys(py._module.LDSO?.loadedLibsByName ?? {});
 }
 
 function discard() {
@@ -777,6 +792,9 @@ async function handOn(loadedPackages) {
     if (watch) watch.full = false;
     reasons.push(...problems.toJs());
     problems.destroy();
+    const loaded = libraryNames(current.py).filter((name) => !current?.libraries.has(name));
+    const own = loaded.filter((name) => !name.startsWith("/lib/python3"));
+    if (own.length) reasons.push(`a library was loaded (or failed to load): ${own.join(", ")}`);
   }
   if (reasons.length) discard();
   return reasons;

@@ -41,10 +41,6 @@ _SYS_HOOKS = (
     "stderr",
 )
 _MISSING = object()
-#: modules whose use leaves the interpreter changed where no module or attribute shows it: a
-#: library ``ctypes`` loaded (or failed to load: Emscripten keeps its name, and the next page's
-#: ``LoadLibrary`` of it "succeeded" where a fresh one raises OSError, python-chess's gaviota)
-_LOADS_LIBRARIES = frozenset({"_ctypes"})
 
 
 def _files(roots: tuple[str, ...]) -> dict[str, tuple[float, int]]:
@@ -223,8 +219,7 @@ class Baseline:
             origin = str(getattr(module, "__file__", None) or "")
             if origin and not origin.startswith(STDLIB_PREFIXES):
                 problems.append(f"module {name} was imported from {origin}")
-            elif name in _LOADS_LIBRARIES:
-                problems.append(f"module {name} was imported: the libraries it loaded stay loaded")
+
         for name, module in self.modules.items():
             if sys.modules.get(name) is not module:
                 sys.modules[name] = module
