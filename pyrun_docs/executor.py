@@ -1635,17 +1635,29 @@ def transcript_source(code: str) -> str:
     return "\n".join(text for _, text in prompt_lines(code)) + "\n"
 
 
+def _run_source(transcript: str) -> str:
+    """The statements of a transcript's examples doctest runs (not those it skips)."""
+    try:
+        examples = parse_transcript(transcript)
+    except ValueError:
+        return transcript_source(transcript)
+    skip = _flag("SKIP")
+    return "".join(e.source for e in examples if (skip, True) not in e.options)
+
+
 def imports_of(code: str, transcript: bool = False) -> list[str]:
     """The top-level modules *code* imports, anywhere in it (a *transcript*'s statements'):
     what the browser loads packages for before a run, as the check plans a page with it. The
     browser asked Pyodide's ``find_imports`` about the transcript itself, which does not parse
     with its prompts: its packages were never loaded (humanize's ``import dateutil`` example
-    passed the check, then failed for readers with ModuleNotFoundError). Code that does not
-    parse (an example expecting a SyntaxError) is read line by line."""
+    passed the check, then failed for readers with ModuleNotFoundError). An example doctest
+    skips (``+SKIP``) imports nothing (sympy's numpy lines: numpy, not to be had, left its block
+    and the next two unchecked). Code that does not parse (an example expecting a SyntaxError)
+    is read line by line."""
     import ast
     import re
 
-    source = transcript_source(code) if transcript else code
+    source = _run_source(code) if transcript else code
     if "import" not in source:
         return []
     try:

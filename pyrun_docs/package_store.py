@@ -206,6 +206,8 @@ def normalize(name: str) -> str:
 def snippet_imports(snippet: Snippet) -> set[str]:
     """What a snippet imports: its code's imports, and the module its namespace copies (as
     the browser's worker finds them, with the same function)."""
+    if snippet.skips_examples:  # doctest runs none of them (``:options: +SKIP``)
+        return {snippet.options.module.split(".")[0]} if snippet.options.module else set()
     found = set(_imports_of(snippet.code, snippet.is_transcript))
     if snippet.options.module:
         found.add(snippet.options.module.split(".")[0])

@@ -743,3 +743,16 @@ def test_which_static_blocks_run_hidden_in_their_place() -> None:
     assert not runs_hidden(SnippetResult(in_session, Status.STATIC, timed_out))
     assert not runs_hidden(SnippetResult(alone, Status.STATIC, failed))
     assert not runs_hidden(SnippetResult(in_session, Status.FAILED, "OSError"))
+
+
+def test_a_block_whose_package_imports_are_skipped_is_checked(
+    runtime_cache: Path, tmp_path: Path
+) -> None:
+    """Its ``+SKIP`` example imports a package the check cannot have (numpy, no CDN here): it
+    was "not checked" with advice to add ``+SKIP``, which it had (sympy's basic operations)."""
+    pages = pages_of(
+        p=".. pyrun::\n\n   >>> import numpy as np  # doctest: +SKIP\n   >>> 1 + 1\n   2\n"
+    )
+    report = run_check(pages, PyrunConfig(), cache_dir=check_dir(tmp_path), progress=False,
+                       use_cache=False)  # fmt: skip
+    assert [r.status for r in report.results] == [Status.PASSED], report.results

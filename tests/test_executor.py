@@ -468,3 +468,15 @@ def test_an_edited_transcript_goes_on_after_an_exception_as_the_prompt_does() ->
     assert errors.index("KeyError") < errors.index("ValueError")
     echoed = "".join(m["text"] for m in host.messages if m.get("stream") == "echo")
     assert echoed.count(">>> ") == 5
+
+
+def test_an_example_doctest_skips_imports_nothing() -> None:
+    """sympy's tutorial marks its numpy lines ``+SKIP``: the check still wanted numpy (not to
+    be had) and left that block and the next two unchecked; a reader's Run loaded it first."""
+    from pyrun_docs.executor import imports_of
+
+    code = (
+        ">>> import numpy as np  # doctest: +SKIP\n>>> import json\n"
+        ">>> a = np.arange(3)  # doctest:+SKIP\n>>> from decimal import Decimal\n"
+    )
+    assert imports_of(code, transcript=True) == ["decimal", "json"]
