@@ -847,6 +847,7 @@ class Executor:
         base = flag_bits(flags)
         first: _Mismatch | None = None
         failures = 0
+        raised: str | None = None  # the exception a later failing example raised
         show = echo and not exec_mode  # comment-only prompts too, where the block has them
         led, last = (
             led_examples(transcript, examples) if show else ([([], e) for e in examples], [])
@@ -912,6 +913,7 @@ class Executor:
                     error = self._describe(caught, filename)
                     error["line"], error["editor_line"] = example.line, example.editor_line
                     self.report(error)
+                    raised = raised or (type(caught).__name__ if first else None)
                     first = first or _Mismatch(error, caught)
                     failures += 1
                     continue
@@ -927,7 +929,7 @@ class Executor:
         for comment in last:
             self.echo(comment)
         if first is not None:
-            first.more(failures - 1)
+            first.more(failures - 1, raised)
         return first
 
     def echo(self, source: str) -> None:
@@ -1711,10 +1713,13 @@ class _Mismatch(Exception):
         }
         return cls(error)
 
-    def more(self, count: int) -> None:
+    def more(self, count: int, raised: str | None = None) -> None:
+        """Count the failures after this one; *raised*: the exception one of them raised (an
+        example after it may then have missed what that one was to make)."""
         if count > 0:
             plural = "s" if count > 1 else ""
-            self.error["message"] += f" (and {count} more failing example{plural})"
+            raising = f", one raising {raised}" if raised else ""
+            self.error["message"] += f" (and {count} more failing example{plural}{raising})"
 
 
 def _named_by_first_line(source: str) -> str:
@@ -1808,7 +1813,7 @@ def _run_doctest(
         if err is not None:
             err.before = None
     if runner.first is not None:
-        runner.first.more(runner.failures_seen - 1)
+        runner.first.more(runner.failures_seen - 1, runner.raised)
     first: _Mismatch | None = runner.first
     return first
 
@@ -1882,6 +1887,8 @@ def _runner_class() -> Any:
             self.text = text
             self.first: _Mismatch | None = None
             self.failures_seen = 0
+            #: the exception a later failing example raised (the first failure's is its own)
+            self.raised: str | None = None
             self.testcode = False  # judging a testcode block against its testoutput
             self.shown = 0  # examples of the test echoed so far, or skipped
             self.lines = text.split("\n") if echo else []
@@ -1982,6 +1989,8 @@ def _runner_class() -> Any:
             error["examples"] = [e.lineno + 1 for e in test.examples]
             self.failures_seen += 1
             self.executor.report(error)
+            if self.first is not None and self.raised is None:
+                self.raised = type(exc).__name__
             self.first = self.first or _Mismatch(error, exc)
 
     TranscriptRunner.shared_out = Fakeout()

@@ -658,6 +658,26 @@ def test_an_earlier_failure_is_named_only_for_what_it_left_unbound() -> None:
             True,
         ),
     ]
+    cases += [
+        (  # the earlier transcript's failures were all output mismatches: everything ran
+            failing(">>> x = 1\n>>> x\n2\n>>> y = 3\n>>> y\n4\n", 1, 0,
+                    "OutputMismatch: differs (and 1 more failing example)", 2),
+            failing(">>> y\n3\n", 9, 1, "OutputMismatch: differs", 9),
+            False,
+        ),
+        (  # ... unless a later one raised
+            failing(">>> x = 1\n>>> x\n2\n>>> y = 1 / 0\n", 1, 0,
+                    "OutputMismatch: differs (and 1 more failing example, one raising "
+                    "ZeroDivisionError)", 2),
+            failing(">>> y\n3\n", 9, 1, "NameError: name 'y' is not defined", 9),
+            True,
+        ),
+        (  # the later one binds the name itself before reading it (sympy's matrices page)
+            failing(">>> M = f()\n", 1, 0, "ValueError: no", 1),
+            failing(">>> M = 2\n>>> M\n3\n", 5, 1, "OutputMismatch: differs", 6),
+            False,
+        ),
+    ]  # fmt: skip
     for earlier, later, named in cases:
         page = [earlier.snippet, later.snippet]
         results = {("p", 0): earlier, ("p", 1): later}

@@ -480,3 +480,17 @@ def test_an_example_doctest_skips_imports_nothing() -> None:
         ">>> a = np.arange(3)  # doctest:+SKIP\n>>> from decimal import Decimal\n"
     )
     assert imports_of(code, transcript=True) == ["decimal", "json"]
+
+
+@pytest.mark.parametrize("port", [False, True])
+def test_a_later_failing_example_that_raised_is_named(port: bool) -> None:
+    """A transcript's first failure may be an output mismatch and a later one an exception,
+    which may have left a name unbound: the count says which one raised."""
+    executor = Executor(lambda _: None, port=port)
+    code = ">>> 1\n2\n>>> 1 / 0\n>>> 3\n4\n"
+    result = json.loads(run_coroutine(executor.run_transcript(code)))
+    assert result["error"]["message"].endswith(
+        "(and 2 more failing examples, one raising ZeroDivisionError)"
+    ), result
+    only = json.loads(run_coroutine(executor.run_transcript(">>> 1\n2\n>>> 3\n4\n")))
+    assert only["error"]["message"].endswith("(and 1 more failing example)"), only

@@ -71,15 +71,24 @@ def _binds(tree: ast.AST) -> frozenset[str]:
 
 
 def used(snippet: Snippet) -> frozenset[str] | None:
-    """The names *snippet* reads; ``None``: its code does not parse here."""
+    """The names *snippet* reads before binding them itself (``M = Matrix(...)`` then ``M``
+    needs no earlier ``M``: sympy's matrices page blamed ten examples on an earlier one);
+    ``None``: its code does not parse here. Statement by statement, a name one reads and binds
+    (``x = x + 1``) counts as read."""
     tree = _tree(snippet)
     if tree is None:
         return None
-    return frozenset(
-        node.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-    )
+    found: set[str] = set()
+    bound_here: set[str] = set()
+    for statement in tree.body:
+        reads = {
+            node.id
+            for node in ast.walk(statement)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+        }
+        found |= reads - bound_here
+        bound_here |= _binds(statement)
+    return frozenset(found)
 
 
 def may_explain(
