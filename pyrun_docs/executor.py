@@ -1549,6 +1549,13 @@ def _parse_failure(message: str, transcript: str) -> _Mismatch:
 CANNOT_PARSE = "doctest cannot parse"
 
 
+#: said after an unknown ``# doctest: +FLAG`` (a typo, or a project's own flag)
+_FLAGS_ADVICE = (
+    " (doctest's flags: " + ", ".join(FLAG_NAMES) + "; a flag of the project's own needs "
+    "doctest.register_optionflag in its setup, e.g. doctest_global_setup)"
+)
+
+
 def parse_problem(message: str) -> tuple[int | None, str]:
     """doctest's parse error (*message*) in plain words, and the transcript line it names.
 
@@ -1565,6 +1572,8 @@ def parse_problem(message: str) -> tuple[int | None, str]:
             why = rest[min(starts) + 1 :]
             if why.startswith("lacks blank after ") and ": " in why:
                 why = "a prompt (>>> or ...) without a blank after it: " + why.split(": ", 1)[1]
+            elif why.startswith("has an invalid option"):
+                why += _FLAGS_ADVICE
             return int(number), f"{CANNOT_PARSE} its line {number}: {why}"
     return None, f"{CANNOT_PARSE} it: {message}"
 

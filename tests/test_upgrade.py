@@ -278,6 +278,10 @@ def test_a_one_line_block_doctest_cannot_parse_keeps_the_next_ones_verdict(
     assert status == 1
     verdicts = sorted((r["line"], r["status"]) for r in results)
     assert verdicts == [(4, "error"), (6, "failed"), (9, "passed")], results
+    # the flags there are, and how a project's own is made known
+    (bad,) = [r["message"] for r in results if r["line"] == 4]
+    assert "invalid option: '+NO_SUCH_FLAG' (doctest's flags: DONT_ACCEPT_TRUE_FOR_1," in bad
+    assert "doctest.register_optionflag" in bad
 
 
 def test_an_included_block_doctest_cannot_parse_is_warned_about_once(
