@@ -439,12 +439,16 @@ def undeclared(
         if package is None or canonicalize_name(package) in loaded:
             return _off_the_path(result, first, module, setting_prefix)
     setting = f"{setting_prefix}packages"
-    message = (
-        f"not checked: {first}: the package {package} provides "
-        "it, but the site does not load it (no setting names it, no package here declares it): "
-        f"add {package} to the {setting} setting"
+    return _unchecked(
+        result,
+        f"{first}: the package {package} provides it, but the site does not load it (no "
+        f"setting names it, no package here declares it): add {package} to the {setting} setting",
     )
-    return replace(result, status=Status.ERROR, message=message, cached=False)
+
+
+def _unchecked(result: SnippetResult, why: str) -> SnippetResult:
+    """*result* as not checked, saying *why* (what to set): never kept in the result cache."""
+    return replace(result, status=Status.ERROR, message=f"not checked: {why}", cached=False)
 
 
 def _another_version(
@@ -463,12 +467,12 @@ def _another_version(
     there = str(index.packages.get(canonicalize_name(package), {}).get("version", ""))
     if not there or there == here:
         return result
-    message = (
-        f"not checked: {first}: the build's Python has it from {package} {here}, but the site "
-        f"loads {package} {there}, which does not: name the version the docs need in the "
-        f'{setting_prefix}packages setting (e.g. "{package}=={here}")'
+    return _unchecked(
+        result,
+        f"{first}: the build's Python has it from {package} {here}, but the site loads "
+        f"{package} {there}, which does not: name the version the docs need in the "
+        f'{setting_prefix}packages setting (e.g. "{package}=={here}")',
     )
-    return replace(result, status=Status.ERROR, message=message, cached=False)
 
 
 def _off_the_path(
@@ -497,12 +501,12 @@ def _off_the_path(
         folder = found
     else:
         return result
-    message = (
-        f"not checked: {first}: the build imports {module} from {folder}, which the browser "
-        f"does not have: add that folder to the {setting_prefix}path setting (or set "
-        f"{setting_prefix}project to the project that holds it)"
+    return _unchecked(
+        result,
+        f"{first}: the build imports {module} from {folder}, which the browser does not have: "
+        f"add that folder to the {setting_prefix}path setting (or set {setting_prefix}project "
+        "to the project that holds it)",
     )
-    return replace(result, status=Status.ERROR, message=message, cached=False)
 
 
 def _project_folder_of(module: str) -> Path | None:
@@ -605,8 +609,7 @@ def without_project(result: SnippetResult, unbuilt: Mapping[str, str]) -> Snippe
     name = cpython.missing_module(result.message).split(".")[0]  # unbuilt: identifiers
     if name not in unbuilt:
         return result
-    message = f"not checked: {unbuilt[name]}"
-    return replace(result, status=Status.ERROR, message=message, cached=False)
+    return _unchecked(result, unbuilt[name])
 
 
 def after_setup(page: list[SnippetResult], config: PyrunConfig) -> list[SnippetResult]:
