@@ -112,7 +112,7 @@ def test_a_mismatch_shows_expected_and_got_at_its_line(
     assert result["ok"] is False
     error = result["error"]
     assert error["type"] == "OutputMismatch" and error["line"] == 5
-    assert "(and 1 more failing example)" in error["message"]
+    assert "(and 1 more failing example, one raising ZeroDivisionError)" in error["message"]
     text = page.locator("#pyrun-1 .pyrun-output").inner_text()
     # each failure where it happened: doctest's report after the example, then the next example
     assert "Failed example:\n    2 * 3\nExpected:\n    7\nGot:\n    6\n>>> f()" in text
