@@ -847,7 +847,7 @@ class Executor:
         base = flag_bits(flags)
         first: _Mismatch | None = None
         failures = 0
-        raised: str | None = None  # the exception a later failing example raised
+        raised: list[str] = []  # the exceptions later failing examples raised
         show = echo and not exec_mode  # comment-only prompts too, where the block has them
         led, last = (
             led_examples(transcript, examples) if show else ([([], e) for e in examples], [])
@@ -913,7 +913,8 @@ class Executor:
                     error = self._describe(caught, filename)
                     error["line"], error["editor_line"] = example.line, example.editor_line
                     self.report(error)
-                    raised = raised or (type(caught).__name__ if first else None)
+                    if first:
+                        raised.append(type(caught).__name__)
                     first = first or _Mismatch(error, caught)
                     failures += 1
                     continue
@@ -1722,12 +1723,18 @@ class _Mismatch(Exception):
         }
         return cls(error)
 
-    def more(self, count: int, raised: str | None = None) -> None:
-        """Count the failures after this one; *raised*: the exception one of them raised (an
-        example after it may then have missed what that one was to make)."""
+    def more(self, count: int, raised: list[str] | None = None) -> None:
+        """Count the failures after this one; *raised*: the exceptions those that raised raised
+        (an example after one may have missed what it was to make): "one raising ValueError",
+        "3 raising NameError", "2 raising, first KeyError" (all three of recurring-ical-events'
+        NameErrors read as "one raising NameError")."""
         if count > 0:
             plural = "s" if count > 1 else ""
-            raising = f", one raising {raised}" if raised else ""
+            raising = ""
+            if raised:
+                many = "one" if len(raised) == 1 else str(len(raised))
+                kind = f" {raised[0]}" if len(set(raised)) == 1 else f", first {raised[0]}"
+                raising = f", {many} raising{kind}"
             self.error["message"] += f" (and {count} more failing example{plural}{raising})"
 
 
@@ -1896,8 +1903,8 @@ def _runner_class() -> Any:
             self.text = text
             self.first: _Mismatch | None = None
             self.failures_seen = 0
-            #: the exception a later failing example raised (the first failure's is its own)
-            self.raised: str | None = None
+            #: the exceptions later failing examples raised (the first failure's is its own)
+            self.raised: list[str] = []
             self.testcode = False  # judging a testcode block against its testoutput
             self.shown = 0  # examples of the test echoed so far, or skipped
             self.lines = text.split("\n") if echo else []
@@ -1998,8 +2005,8 @@ def _runner_class() -> Any:
             error["examples"] = [e.lineno + 1 for e in test.examples]
             self.failures_seen += 1
             self.executor.report(error)
-            if self.first is not None and self.raised is None:
-                self.raised = type(exc).__name__
+            if self.first is not None:
+                self.raised.append(type(exc).__name__)
             self.first = self.first or _Mismatch(error, exc)
 
     TranscriptRunner.shared_out = Fakeout()

@@ -666,8 +666,8 @@ def test_an_earlier_failure_is_named_only_for_what_it_left_unbound() -> None:
             False,
         ),
         (  # ... unless a later one raised
-            failing(">>> x = 1\n>>> x\n2\n>>> y = 1 / 0\n", 1, 0,
-                    "OutputMismatch: differs (and 1 more failing example, one raising "
+            failing(">>> x = 1\n>>> x\n2\n>>> y = 1 / 0\n>>> z = w\n", 1, 0,
+                    "OutputMismatch: differs (and 2 more failing examples, 2 raising, first "
                     "ZeroDivisionError)", 2),
             failing(">>> y\n3\n", 9, 1, "NameError: name 'y' is not defined", 9),
             True,

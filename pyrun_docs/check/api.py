@@ -370,6 +370,8 @@ def after_failure(
 
 
 _NOT_CHECKED_AFTER = "not checked: it runs after "
+#: how a transcript's count says a later failing example raised (``executor._Mismatch.more``)
+_LATER_RAISED = re.compile(r"more failing examples?, (?:one|\d+) raising\b")
 
 #: failures no earlier example can cause (feedparser's SyntaxError was said to come "after an
 #: earlier example of its session failed")
@@ -660,7 +662,7 @@ def _may_leave_state_undone(result: SnippetResult) -> bool:
     # that raised says so: "and 2 more failing examples, one raising ValueError"; sympy's
     # matrices page blamed ten examples on one whose three failures were all output)
     first = (result.message or "").partition("\n")[0]
-    return result.exception != "OutputMismatch" or ", one raising " in first
+    return result.exception != "OutputMismatch" or _LATER_RAISED.search(first) is not None
 
 
 def reader_note(result: SnippetResult) -> str:
