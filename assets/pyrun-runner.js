@@ -634,8 +634,10 @@ class OutputMixin extends HTMLElement {
    */
   awaitEarlier() {
     const self = /** @type {any} */ (this);
+    const focused = document.activeElement === self.runBtn; // (see beginRun)
     /** @type {HTMLButtonElement} */ (self.runBtn).disabled = true;
     /** @type {HTMLButtonElement} */ (self.stopBtn).disabled = false;
+    if (focused) self.stopBtn.focus();
     this.classList.add("pyrun-running");
     this.setStatus("Running the examples above first…");
     this.waiting = true;
@@ -649,8 +651,12 @@ class OutputMixin extends HTMLElement {
     const verified = /** @type {HTMLElement | null} */ (this.querySelector(":scope > .pyrun-verified"));
     if (verified) verified.hidden = true;
     const self = /** @type {any} */ (this); // the element's own parts (pyrun.js)
+    // a keyboard reader's focus moves to Stop, and back to Run at the end: disabling the focused
+    // Run dropped it to the page, and a second Enter ran nothing
+    const focused = document.activeElement === self.runBtn;
     /** @type {HTMLButtonElement} */ (self.runBtn).disabled = true;
     /** @type {HTMLButtonElement} */ (self.stopBtn).disabled = false;
+    if (focused) self.stopBtn.focus();
     this.classList.add("pyrun-running");
     this.setStatus("Loading…");
     this.started = performance.now();
@@ -662,8 +668,10 @@ class OutputMixin extends HTMLElement {
     this.waiting = false;
     this.running = false;
     const self = /** @type {any} */ (this);
+    const focused = document.activeElement === self.stopBtn;
     /** @type {HTMLButtonElement} */ (self.runBtn).disabled = false;
     /** @type {HTMLButtonElement} */ (self.stopBtn).disabled = true;
+    if (focused) self.runBtn.focus();
     this.classList.remove("pyrun-running");
     const secs = ((performance.now() - (this.started || 0)) / 1000).toFixed(2);
     if (result.stopped) {

@@ -287,6 +287,20 @@ def test_a_setup_written_below_does_not_start_the_session_over(
         assert len(done_events(page, "pyrun-1")) == 1  # the setup ran once
 
 
+def test_the_keyboard_keeps_its_place_through_a_run(
+    page: Any, site_url: str, stored_snapshot: StoredSnapshot
+) -> None:
+    """Enter on a focused Run: its disabling dropped the focus to the page, and a second Enter
+    ran nothing. Focus is on Stop while it runs, back on Run at the end."""
+    open_page(page, site_url + "index.html", stored_snapshot)
+    page.focus("#pyrun-7 .pyrun-run")
+    page.keyboard.press("Enter")
+    wait_done(page, "pyrun-7", 1)
+    assert page.evaluate("document.activeElement.classList.contains('pyrun-run')")
+    page.keyboard.press("Enter")
+    wait_done(page, "pyrun-7", 2, RUN_MS)
+
+
 def test_shift_enter_edit_and_reset(
     page: Any, site_url: str, stored_snapshot: StoredSnapshot
 ) -> None:

@@ -276,3 +276,15 @@ def test_pages_follow_a_new_asset_version_on_an_incremental_build(
         if "<py-repl" in html:
             assert "0ld0ld0ld0ld" not in html, name
             assert f'"assetVersion": "{asset_version()}"' in html.replace('":"', '": "'), name
+
+
+def test_the_package_name_is_the_extension_too(tmp_path: Path, runtime_cache: Path) -> None:
+    """``extensions = ["pyrun_docs"]`` (the package's own name, the natural guess) loaded no
+    extension: every example was dropped ("Unknown directive type") and the build passed."""
+    from conftest import sphinx_build
+
+    (tmp_path / "conf.py").write_text('extensions = ["pyrun_docs"]\npyrun_check = "off"\n')
+    (tmp_path / "index.rst").write_text("T\n=\n\n.. pyrun::\n\n   print(1)\n")
+    build = sphinx_build(tmp_path, tmp_path / "html")
+    assert build.status == 0, build.stderr
+    assert "<py-repl" in (tmp_path / "html" / "index.html").read_text()
