@@ -633,14 +633,24 @@ class OutputMixin extends HTMLElement {
    * only from that example, maybe behind a closed "Setup code" toggle).
    */
   awaitEarlier() {
-    const self = /** @type {any} */ (this);
-    const focused = document.activeElement === self.runBtn; // (see beginRun)
-    /** @type {HTMLButtonElement} */ (self.runBtn).disabled = true;
-    /** @type {HTMLButtonElement} */ (self.stopBtn).disabled = false;
-    if (focused) self.stopBtn.focus();
+    this.busyButtons();
     this.classList.add("pyrun-running");
     this.setStatus("Running the examples above first…");
     this.waiting = true;
+  }
+
+  /**
+   * Run off and Stop on while it runs (*busy*), the other way round after; a keyboard reader's
+   * focus goes along, from Run to Stop and back: disabling the focused Run dropped it to the
+   * page, and a second Enter ran nothing.
+   */
+  busyButtons(busy = true) {
+    const self = /** @type {any} */ (this); // the element's own parts (pyrun.js)
+    const [on, off] = /** @type {HTMLButtonElement[]} */ (busy ? [self.stopBtn, self.runBtn] : [self.runBtn, self.stopBtn]);
+    const focused = document.activeElement === off;
+    on.disabled = false;
+    off.disabled = true;
+    if (focused) on.focus();
   }
 
   beginRun() {
@@ -650,13 +660,7 @@ class OutputMixin extends HTMLElement {
     // the output the build verified gives way to the live one (Reset brings it back)
     const verified = /** @type {HTMLElement | null} */ (this.querySelector(":scope > .pyrun-verified"));
     if (verified) verified.hidden = true;
-    const self = /** @type {any} */ (this); // the element's own parts (pyrun.js)
-    // a keyboard reader's focus moves to Stop, and back to Run at the end: disabling the focused
-    // Run dropped it to the page, and a second Enter ran nothing
-    const focused = document.activeElement === self.runBtn;
-    /** @type {HTMLButtonElement} */ (self.runBtn).disabled = true;
-    /** @type {HTMLButtonElement} */ (self.stopBtn).disabled = false;
-    if (focused) self.stopBtn.focus();
+    this.busyButtons();
     this.classList.add("pyrun-running");
     this.setStatus("Loading…");
     this.started = performance.now();
@@ -667,11 +671,7 @@ class OutputMixin extends HTMLElement {
     this.flushText();
     this.waiting = false;
     this.running = false;
-    const self = /** @type {any} */ (this);
-    const focused = document.activeElement === self.stopBtn;
-    /** @type {HTMLButtonElement} */ (self.runBtn).disabled = false;
-    /** @type {HTMLButtonElement} */ (self.stopBtn).disabled = true;
-    if (focused) self.runBtn.focus();
+    this.busyButtons(false);
     this.classList.remove("pyrun-running");
     const secs = ((performance.now() - (this.started || 0)) / 1000).toFixed(2);
     if (result.stopped) {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -218,6 +219,20 @@ class PyrunConfig:
             value = getattr(self, name)
             if not isinstance(value, str) or not value.startswith(("https://", "http://")):
                 raise bad(name, "use an http(s) URL")
+
+
+def conf_py_settings(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``pyrun_*`` settings in a ``conf.py``'s namespace, by name without the prefix: every
+    such name, a misspelt one too (``pyrun_chek = "error"`` was ignored in silence;
+    :meth:`PyrunConfig.from_mapping_lenient` reports it as unknown), not the modules and
+    functions conf.py names so (``import pyrun_docs``)."""
+    return {
+        name[len("pyrun_") :]: value
+        for name, value in namespace.items()
+        if name.startswith("pyrun_")
+        and not callable(value)
+        and not isinstance(value, types.ModuleType)
+    }
 
 
 def example_paths(own: Any, doctest_path: Any, confdir: str | Path) -> Any:

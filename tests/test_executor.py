@@ -487,20 +487,18 @@ def test_a_later_failing_example_that_raised_is_named(port: bool) -> None:
     """A transcript's first failure may be an output mismatch and a later one an exception,
     which may have left a name unbound: the count says which one raised."""
     executor = Executor(lambda _: None, port=port)
-    code = ">>> 1\n2\n>>> 1 / 0\n>>> 3\n4\n"
-    result = json.loads(run_coroutine(executor.run_transcript(code)))
-    assert result["error"]["message"].endswith(
-        "(and 2 more failing examples, one raising ZeroDivisionError)"
-    ), result
-    only = json.loads(run_coroutine(executor.run_transcript(">>> 1\n2\n>>> 3\n4\n")))
-    assert only["error"]["message"].endswith("(and 1 more failing example)"), only
-    # how many raised: all three NameErrors read as "one raising NameError"
-    three = ">>> 1\n2\n>>> a\n>>> b\n>>> c\n"
-    result = json.loads(run_coroutine(executor.run_transcript(three)))
-    assert result["error"]["message"].endswith(
-        "(and 3 more failing examples, 3 raising NameError)"
-    ), result
-    mixed = json.loads(run_coroutine(executor.run_transcript(">>> 1\n2\n>>> {}[0]\n>>> a\n")))
-    assert mixed["error"]["message"].endswith(
-        "(and 2 more failing examples, 2 raising, first KeyError)"
-    ), mixed
+    for code, ending in (
+        (
+            ">>> 1\n2\n>>> 1 / 0\n>>> 3\n4\n",
+            "(and 2 more failing examples, one raising ZeroDivisionError)",
+        ),
+        (">>> 1\n2\n>>> 3\n4\n", "(and 1 more failing example)"),
+        # how many raised: all three NameErrors read as "one raising NameError"
+        (">>> 1\n2\n>>> a\n>>> b\n>>> c\n", "(and 3 more failing examples, 3 raising NameError)"),
+        (
+            ">>> 1\n2\n>>> {}[0]\n>>> a\n",
+            "(and 2 more failing examples, 2 raising, first KeyError)",
+        ),
+    ):
+        result = json.loads(run_coroutine(executor.run_transcript(code)))
+        assert result["error"]["message"].endswith(ending), result
