@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import OptionError, PyrunError
-from .executor import DEFAULT_FLAGS
+from .executor import DEFAULT_FLAGS, FLAGS
 
 #: a doctest directive comment as Sphinx trims it from a shown transcript (``trim_doctest_flags``,
 #: on by default: ``sphinx.util.docutils``' ``doctestopt_re``)
@@ -179,6 +180,34 @@ def parse_directive(text: str) -> tuple[tuple[str, bool], ...]:
     if not changes:
         raise OptionError("needs doctest options, e.g. +NORMALIZE_WHITESPACE, -ELLIPSIS")
     return tuple(changes)
+
+
+#: a ``# doctest:`` directive comment's flags (doctest's ``_OPTION_DIRECTIVE_RE``)
+_DIRECTIVE_FLAGS = re.compile(r"#\s*doctest:\s*([^\n\'\"]*)$", re.MULTILINE)
+
+
+def transcript_flags(
+    site: Iterable[str], changes: Iterable[tuple[str, bool]], code: str
+) -> tuple[str, ...]:
+    """The flags a transcript is judged with, as the executor takes them: the *site*'s, then a
+    snippet's ``options`` (*changes*); and, as ``-NAME``, each flag of the project's own that
+    the examples' ``# doctest:`` comments use and this Python knows because the site's
+    ``conf.py`` registered it (``doctest.register_optionflag``, objgraph's): the executor
+    registers it where the examples run, where no ``conf.py`` ran ("invalid option" there,
+    while the doctest builder passed them)."""
+    names = apply(site, changes)
+    loaded = sys.modules.get("doctest")  # not imported for this: conf.py imported it to register
+    if loaded is None or "doctest:" not in code:
+        return names
+    own = [name for name in loaded.OPTIONFLAGS_BY_NAME if name not in FLAGS]
+    if not own:
+        return names
+    used = {
+        item.lstrip("+-")
+        for found in _DIRECTIVE_FLAGS.finditer(code)
+        for item in found.group(1).replace(",", " ").split()
+    }
+    return names + tuple("-" + name for name in own if name in used and name not in names)
 
 
 def apply(base: Iterable[str], changes: Iterable[tuple[str, bool]]) -> tuple[str, ...]:

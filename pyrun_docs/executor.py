@@ -1289,17 +1289,42 @@ _TRACEBACK_HEADS = ("Traceback (most recent call last):", "Traceback (innermost 
 
 
 def flag_names(value: Any) -> list[str]:
-    """Option flag names from a host: None (the defaults), a text (``"ELLIPSIS, SKIP"``) or a list."""
+    """Option flag names from a host: None (the defaults), a text (``"ELLIPSIS, SKIP"``) or a list.
+
+    A name doctest does not have is one the site registered in the build's Python (its
+    ``conf.py`` calling ``doctest.register_optionflag``): the host checked it there, so it is
+    registered here too, as it is in the build's process. ``-NAME`` registers a flag without
+    setting it: one the examples' own ``# doctest: +NAME`` comments use (``"invalid option"``
+    here, where no ``conf.py`` ran, while the doctest builder passed them)."""
     if value is None:
         return list(DEFAULT_FLAGS)
     if isinstance(value, str):
         items = value.replace(",", " ").split()
     else:
         items = [str(item) for item in value]
+    names = []
     for item in items:
-        if item not in FLAGS:
-            raise ValueError(f"unknown doctest option flag {item!r}")
-    return items
+        name = item[1:] if item.startswith("-") else item
+        if _flag(name) is None:
+            _register(name)
+        if name == item:
+            names.append(name)
+    return names
+
+
+#: flags registered at a host's word (:func:`flag_names`), by name: their values where the
+#: examples are parsed (the stdlib doctest's where there is one, else the next free bit)
+_REGISTERED: dict[str, int] = {}
+
+
+def _register(name: str) -> None:
+    """Make *name* a doctest option flag here, as ``doctest.register_optionflag`` does."""
+    if MICROPYTHON:
+        _REGISTERED[name] = 1 << (len(FLAGS) + len(_REGISTERED))
+    else:
+        import doctest
+
+        _REGISTERED[name] = doctest.register_optionflag(name)
 
 
 def flag_bits(names: list[str]) -> int:
@@ -1307,7 +1332,7 @@ def flag_bits(names: list[str]) -> int:
     values; a test holds them to ``doctest.OPTIONFLAGS_BY_NAME``)."""
     bits = 0
     for name in names:
-        bits |= FLAGS[name]
+        bits |= _flag(name) or 0
     return bits
 
 
@@ -1440,6 +1465,8 @@ def _flag(name: str) -> int | None:
     this Python has loaded (``register_optionflag`` in a setup; not imported here for that)."""
     if name in FLAGS:
         return FLAGS[name]
+    if name in _REGISTERED:
+        return _REGISTERED[name]
     loaded = sys.modules.get("doctest")
     registered: dict[str, int] = getattr(loaded, "OPTIONFLAGS_BY_NAME", {})
     return registered.get(name)

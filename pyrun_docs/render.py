@@ -23,7 +23,7 @@ from pygments.lexers import PythonLexer
 from . import __version__
 from .assets import EXECUTOR_NAME, SERVICE_WORKER_URL, WORKER_NAME, asset_version
 from .config import PyrunConfig
-from .doctest_flags import apply, trim_directives
+from .doctest_flags import transcript_flags, trim_directives
 from .executor import led_examples, prompt_lines, with_prompts
 from .mpy import MPY_NAME, compiled_executor
 from .outputs import Link, MarkdownToHtml, Recorded, to_html
@@ -222,7 +222,8 @@ def _widget_attributes(
     if snippet.expected is not None:
         attrs["data-expected"] = snippet.expected
     if snippet.judged_by_doctest:
-        attrs["data-flags"] = " ".join(apply(config.transcript_flags, opts.flags))
+        flags = transcript_flags(config.transcript_flags, opts.flags, snippet.code)
+        attrs["data-flags"] = " ".join(flags)
     return attrs
 
 

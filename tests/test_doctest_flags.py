@@ -171,3 +171,33 @@ def test_pytest_flags_from_the_first_pytest_configuration_only(tmp_path: Path) -
     assert pytest_flags(tmp_path / "sub") == ("ELLIPSIS",)
     (tmp_path / "sub" / "pytest.ini").write_text("[pytest]\naddopts = -q\n")  # pytest's, no flags
     assert pytest_flags(tmp_path / "sub") is None
+
+
+@pytest.mark.parametrize("port", [False, True], ids=["doctest", "port"])
+def test_a_flag_the_host_names_is_registered_where_the_examples_run(port: bool) -> None:
+    """A flag of the project's own, which the build's Python knows (its conf.py registered it),
+    is unknown where the examples run: ``-NAME`` registers it there without setting it, a plain
+    name (a site flag) registers and sets it; without either the example is "invalid"."""
+    import json
+
+    from test_executor import run_coroutine
+
+    from pyrun_docs import executor as executor_module
+    from pyrun_docs.executor import Executor
+
+    own = ("PYRUN_TEST_HOST_FLAG", "PYRUN_TEST_SITE_FLAG")
+    run = Executor(lambda text: None, port=port).run_transcript
+    transcript = ">>> 1 + 1  # doctest: +PYRUN_TEST_HOST_FLAG\n2\n"
+
+    def ok(flags: str) -> bool:
+        return bool(json.loads(run_coroutine(run(transcript, flags=flags)))["ok"])
+
+    try:
+        assert not ok("ELLIPSIS")  # the test can fail
+        assert ok("ELLIPSIS -PYRUN_TEST_HOST_FLAG")
+        assert ok("PYRUN_TEST_SITE_FLAG -PYRUN_TEST_HOST_FLAG")
+        assert {"PYRUN_TEST_HOST_FLAG", "PYRUN_TEST_SITE_FLAG"} <= set(executor_module._REGISTERED)
+    finally:
+        for name in own:
+            executor_module._REGISTERED.pop(name, None)
+            doctest.OPTIONFLAGS_BY_NAME.pop(name, None)

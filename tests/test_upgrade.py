@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOTS, Build, check_dir, sphinx_build
+from conftest import ROOTS, Build, check_dir, sphinx_build, sphinx_in_process
 
 from pyrun_docs.cli import main
 from pyrun_docs.upgrade import Found, upgrade_markdown, upgrade_page
@@ -2061,4 +2061,35 @@ def test_option_flags_a_setup_registers_are_known_to_the_examples(
         report = json.loads(out.read_text())
         assert [r["status"] for r in report["results"]] == ["passed"] * 4, report["results"]
     for flag in flags:
+        doctest.OPTIONFLAGS_BY_NAME.pop(flag, None)
+
+
+def test_option_flags_conf_py_registers_are_known_where_the_examples_run(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """objgraph's conf.py registers its own flag (``doctest.register_optionflag``) for its
+    ``# doctest: +NODES_VARY`` examples: the doctest builder ran them (conf.py ran in its
+    process), the check's Pyodide, where no conf.py runs, found an "invalid option" in each.
+    The widget is told the same (``data-flags``), so a reader's Run parses them too."""
+    import doctest
+
+    flag = "PYRUN_TEST_CONF_FLAG"
+    assert flag not in doctest.OPTIONFLAGS_BY_NAME  # the test can fail
+    conf = f"import doctest\ndoctest.register_optionflag({flag!r})\n"
+    token = uuid.uuid4().hex
+    page = (
+        f".. doctest::\n\n   >>> x = 41  # doctest: +{flag}\n\n"
+        f"::\n\n   >>> x + 1  # {token}\n   42\n"
+    )
+    site = doctest_site(tmp_path / "site", conf, page)
+    out = tmp_path / "report.json"
+    try:
+        args = ["check", str(site), "--cache-dir", str(tmp_path / "cache"), "--json", str(out)]
+        assert main([*args, "-q"]) == 0
+        report = json.loads(out.read_text())
+        assert [r["status"] for r in report["results"]] == ["passed"] * 2, report["results"]
+        sphinx_in_process(site, tmp_path / "html")  # pyrun_check = "error": it must pass
+        html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+        assert html.count(f'IGNORE_EXCEPTION_DETAIL -{flag}"') == 1, html  # the first block's
+    finally:
         doctest.OPTIONFLAGS_BY_NAME.pop(flag, None)

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pyrun_docs import doctest_flags
 from pyrun_docs.config import PyrunConfig
-from pyrun_docs.doctest_flags import apply
 from pyrun_docs.executor import DEFAULT_FLAGS
 from pyrun_docs.options import SnippetOptions, options_to_dict
 from pyrun_docs.sessions import (
@@ -104,8 +104,10 @@ def unit_runs(
 
 
 def transcript_flags(snippet: Snippet, config: PyrunConfig) -> tuple[str, ...]:
-    """The doctest flags for *snippet*: the site's, then the snippet's ``options``."""
-    return apply(config.transcript_flags, snippet.options.flags)
+    """The doctest flags for *snippet* (:func:`pyrun_docs.doctest_flags.transcript_flags`)."""
+    return doctest_flags.transcript_flags(
+        config.transcript_flags, snippet.options.flags, snippet.code
+    )
 
 
 def example_filename(snippet: Snippet) -> str:
