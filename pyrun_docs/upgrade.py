@@ -412,11 +412,23 @@ def _fence_language(info: str) -> tuple[str, set[str]]:
     return _language_word(info).lower(), set()
 
 
+def starts_as_transcript(code: str, comments_only: bool = False) -> bool:
+    """Whether *code* is a console session: its first line a ``>>>`` prompt, or lines before
+    the first prompt that doctest's parser skips (a fence or a ``code-block:: python`` starting
+    ``# Doubling, interactively:`` was left a plain block, unchecked, silently: seven of
+    recurring-ical-events' blocks). *comments_only*: those lines must be comments (a Python or
+    literal block starting ``$ pip install x`` is a listing, not a session)."""
+    code = textwrap.dedent(code)
+    if comments_only:
+        head = code.split(">>>", 1)[0].splitlines()
+        if any(line.strip() and not line.lstrip().startswith("#") for line in head):
+            return False
+    return is_transcript(comments_as_prompts(code))
+
+
 def _fence_kind(language: str, body: str, modes: set[str]) -> str | None:
     code = textwrap.dedent(body)
-    # comment lines before the first prompt, as doctest's parser skips them (a fence starting
-    # ``# Doubling, interactively:`` was left a plain block, unchecked, silently)
-    transcript = is_transcript(comments_as_prompts(code))
+    transcript = starts_as_transcript(code)
     # a fence without a language holding a transcript is one too, as ``python -m doctest``
     # runs it (pyfields' pages: 10 of 35 examples in bare fences, unchecked, without a word)
     if language in TRANSCRIPT_LANGUAGES or (language in ("", *PYTHON_LANGUAGES) and transcript):

@@ -45,6 +45,7 @@ from pyrun_docs.upgrade import (
     compiles,
     does_something,
     excluded,
+    starts_as_transcript,
     upgrade_page,
 )
 
@@ -217,7 +218,9 @@ def _found(
     kind = node.get("testnodetype")
     language = str(node.get("language") or highlight)
     if language == "default":  # Sphinx's default highlight_language: Python (pycon at >>>)
-        if not (node.astext().lstrip().startswith(">>>") or does_something(node.astext())):
+        if not (
+            starts_as_transcript(node.astext(), comments_only=True) or does_something(node.astext())
+        ):
             return None  # or anything: a listing, an output, values (see does_something)
         language = "python"
     if kind:  # sphinx.ext.doctest's directives
@@ -229,7 +232,7 @@ def _found(
             return None
         tested = isinstance(node, nodes.doctest_block)  # the builder skips a pycon code block
         return _found_as(node, "transcript", fallback, (blocks,), tested=tested)
-    elif language in PYTHON_LANGUAGES and node.astext().lstrip().startswith(">>>"):
+    elif language in PYTHON_LANGUAGES and starts_as_transcript(node.astext(), comments_only=True):
         # a console session in a Python block (Sphinx shows it as one): a pycon block to the
         # ``doctest`` mode, as MkDocs' python fences are (sqlparse's were left out without
         # ``python``, and with it alone became transcripts)

@@ -327,6 +327,24 @@ def test_a_python_code_block_of_a_console_session_is_a_pycon_block(
     assert status == 0
 
 
+def test_a_console_session_may_start_with_comment_lines(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """doctest's parser skips what comes before the first prompt: a ``code-block:: python`` or
+    a ``::`` block starting ``# Get the events:`` then ``>>>`` is a console session (seven of
+    recurring-ical-events' blocks were left plain, unchecked, without a word). One starting with
+    something else (a shell line) stays a listing."""
+    token = uuid.uuid4().hex
+    page = (
+        f".. code-block:: python\n\n   # Add them up: {token}\n\n   >>> 1 + 1\n   2\n\n"
+        "Literal::\n\n   # a comment\n   # and another\n   >>> 2 + 2\n   4\n\n"
+        ".. code-block:: python\n\n   $ pip install thing\n   >>> import thing\n"
+    )
+    status, results = checked(doctest_site(tmp_path / "site", "", page), tmp_path)
+    assert [(r["line"], r["status"]) for r in results] == [(6, "passed"), (13, "passed")]
+    assert status == 0
+
+
 def test_a_literal_block_in_the_default_highlight_is_python(
     tmp_path: Path, runtime_cache: Path
 ) -> None:
