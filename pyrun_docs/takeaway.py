@@ -390,7 +390,10 @@ def _code_of(snippet: Snippet, guarded: bool = False) -> str:
             code = _guard(code)
     else:
         code = _show_last(snippet.source)
-        code = _guard(code) if guarded else code
+        if _raises_as_expected(snippet):  # a ``raises`` snippet: shown, and the script goes on
+            code = _EXPECTED_RAISE.format(body=textwrap.indent(code, "    "))
+        elif guarded:
+            code = _guard(code)
     return _module_prelude(snippet) + code
 
 
@@ -416,9 +419,13 @@ _UNPARSABLE = "# does not parse (it fails in the docs too), so it is left out:\n
 
 
 def _raises_as_expected(snippet: Snippet) -> bool:
-    """Whether *snippet* is a ``testcode`` block whose ``testoutput`` is the exception it raises."""
+    """Whether *snippet* raises as its docs show: a ``raises`` snippet (its notebook cell was not
+    tagged, so Run All stopped there; its script ended there), or a ``testcode`` block whose
+    ``testoutput`` is the exception it raises."""
     from .executor import expected_exception
 
+    if snippet.options.raises:
+        return True
     return snippet.expected is not None and expected_exception(snippet.expected) is not None
 
 

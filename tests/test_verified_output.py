@@ -120,6 +120,12 @@ PAGE = """Verified
 
    print("after the failing one")
 
+.. pyrun::
+   :raises: ZeroDivisionError
+
+   print("dividing")  # TOKEN (a stored result must not hide a regression)
+   1 / 0
+
 .. toctree::
 
    sub/deep
@@ -157,7 +163,7 @@ def write_root(src: Path, conf_extra: str = "") -> Path:
     shutil.copytree(ROOTS / "basic", src)
     conf = (ROOTS / "basic" / "conf.py").read_text() + 'pyrun_check = "warn"\n' + conf_extra
     (src / "conf.py").write_text(conf)
-    (src / "index.rst").write_text(PAGE)
+    (src / "index.rst").write_text(PAGE.replace("TOKEN", uuid.uuid4().hex))
     (src / "sub").mkdir(exist_ok=True)
     (src / "sub" / "deep.rst").write_text(DEEP)
     return src
@@ -190,6 +196,16 @@ def test_a_passing_snippet_shows_its_output(site: Build) -> None:
         assert verified(found[f"pyrun-{index}"]) is None, index
     failing = verified(found["pyrun-1"])
     assert failing is not None and "pyrun-unverified" in failing["class"]
+
+
+def test_an_expected_exception_ends_the_output_shown(site: Build) -> None:
+    """A ``raises`` snippet's verified output ends with the exception it expects, as a Run shows
+    it (the page showed only what it printed, as if nothing had been raised)."""
+    block = verified(widgets(site.read("index.html"))["pyrun-11"])
+    assert block is not None and "pyrun-unverified" not in block["class"]
+    text = block.get_text()
+    assert "dividing\n" in text and "ZeroDivisionError: division by zero" in text, text
+    assert block.find(class_="pyrun-stderr") is not None  # marked as the widget marks it
 
 
 def test_a_transcript_shows_its_console_view(site: Build) -> None:
@@ -262,6 +278,8 @@ def test_a_downloaded_script_prints_what_the_page_shows(site: Build) -> None:
     # its session's hidden setup and earlier snippets run first, as in the widget
     script = folder / "index-example-9.py"
     assert run_script(script) == "total is 42\n"
+    # the exception a ``raises`` snippet expects is shown and the script ends well
+    assert run_script(folder / "index-example-12.py").startswith("dividing\n")
     text = script.read_text()
     assert text.index("total = 40") < text.index("total += 1") < text.index('print("total is"')
     assert "index.rst:" in text  # says where each part comes from
@@ -283,7 +301,7 @@ def test_the_page_notebook_is_valid_and_carries_the_verified_outputs(site: Build
     nbformat.validate(notebook)
     assert notebook.metadata.kernelspec.name == "python3"
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert [cell.id for cell in code] == [f"pyrun-{i}" for i in range(11)]  # session order
+    assert [cell.id for cell in code] == [f"pyrun-{i}" for i in range(12)]  # session order
     first = code[0]
     assert first.source == 'print("hello <b>world</b>")\n6 * 7'
     assert first.outputs[0] == {
@@ -295,7 +313,8 @@ def test_the_page_notebook_is_valid_and_carries_the_verified_outputs(site: Build
     assert code[1].outputs == []  # a failing snippet: nothing verified
     # ... and tagged, so Run All goes on past it, as the page does
     tags = [cell.metadata.get("tags") for cell in code]
-    assert tags == [None, ["raises-exception"], *[None] * 7, ["raises-exception"], None]
+    raising = ["raises-exception"]
+    assert tags == [None, raising, *[None] * 7, raising, None, raising]
     assert code[4].metadata["jupyter"] == {"source_hidden": True}  # hidden setup
     rich = [o["output_type"] for o in code[5].outputs]
     assert rich == [

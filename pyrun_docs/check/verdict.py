@@ -20,9 +20,16 @@ from .results import SnippetResult, Status
 
 def recorded_output(event: dict[str, Any], limit: int) -> Recorded:
     """What a ``done`` event says the snippet showed, kept as the reader's widget keeps it (the
-    newest *limit* characters of text, the cut counted; :func:`pyrun_docs.outputs.record`)."""
+    newest *limit* characters of text, the cut counted; :func:`pyrun_docs.outputs.record`).
+    The exception a ``raises`` snippet expects ends it, as the widget's Run shows it (the page
+    showed what it printed before, as if it had raised nothing)."""
+    messages = list(event.get("messages") or [])
+    result = event.get("result") or {}
+    error = result.get("error") if isinstance(result, dict) else None
+    if result.get("expected") and isinstance(error, dict) and not error.get("shown"):
+        messages.append({"type": "stream", "stream": "stderr", "text": error.get("traceback")})
     return record(
-        event.get("messages") or [],
+        messages,
         dropped=int(event.get("dropped") or 0),
         dropped_displays=int(event.get("droppedDisplays") or 0),
         limit=limit,
