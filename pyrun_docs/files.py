@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write *data* to *path* so a reader sees the old file or the new one, never half of one
-    (a uniquely named part, then a rename); its folder is made if needed.
+    (a uniquely named part, then a rename); its folder is made if needed. The file gets the
+    mode the umask gives, as any file written so (``tempfile.mkstemp``'s 0600 made a built
+    site's wheels and lock file unreadable to a web server running as another user).
 
     Raises:
         OSError: the folder or file cannot be written (callers keeping a cache carry on).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.part")
+    try:
+        handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(partial, path)
+    finally:
+        if partial.exists():
+            partial.unlink()
 
 
 def keep_record(path: Path, key: str, record: Any, limit: int) -> None:

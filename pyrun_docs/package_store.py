@@ -19,9 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from packaging.utils import canonicalize_name
 
 from .errors import PyrunError
 from .executor import imports_of
+from .files import write_atomically
 from .snippet import Snippet
 
 if TYPE_CHECKING:
@@ -385,11 +384,7 @@ class PackageStore:
                 f"{url} does not match the pinned lock file's SHA-256 for {file_name}; "
                 "refusing to load it"
             )
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".wheel-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
+        write_atomically(path, data)
         self._verified.add(file_name)
 
 

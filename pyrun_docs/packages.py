@@ -46,6 +46,7 @@ from packaging.version import InvalidVersion, Version
 from .config import PyrunConfig
 from .errors import PyrunError
 from .fetch import cache_root, packages_dir
+from .files import write_atomically
 from .package_store import (
     DATA_FOR,
     LockedPackage,
@@ -954,7 +955,7 @@ def _store_cached(
         "misses": {n: [m.kind, m.detail] for n, m in (misses or {}).items()},
         "pip": _pip_sources(),
     }
-    _write_atomic(folder / f"{key}.json", json.dumps(data, indent=1, sort_keys=True))
+    write_atomically(folder / f"{key}.json", json.dumps(data, indent=1, sort_keys=True).encode())
 
 
 def _pip_sources() -> str:
@@ -981,29 +982,12 @@ def _pip_sources() -> str:
 _PIP_WHERE = frozenset({"FIND_LINKS", "INDEX_URL", "EXTRA_INDEX_URL", "NO_INDEX", "CONFIG_FILE"})
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def _store_wheel(src: Path, folder: Path) -> tuple[Path, str]:
     digest = sha256_file(src)
     dest = folder / digest[:16] / src.name
     if not (dest.is_file() and sha256_file(dest) == digest):
-        _copy_atomic(src, dest)
+        write_atomically(dest, src.read_bytes())
     return dest, digest
-
-
-def _copy_atomic(src: Path, dest: Path) -> None:
-    """Copy so that another build reading *dest* at the same time never sees half a file."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
-    os.close(fd)
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
 
 
 @dataclass(frozen=True)
@@ -1193,7 +1177,7 @@ def _project_wheel(
                     # YARL_NO_EXTENSIONS=1 changed nothing: the same wheel came from the cache)
                     return _not_pure(setting, made.name)
                 wheel = built / made.name
-                _copy_atomic(made, wheel)
+                write_atomically(wheel, made.read_bytes())
     else:
         return PackageProblem(
             f"{setting} = {spec!r}: {path} is neither a project folder nor a .whl file"
@@ -1277,7 +1261,7 @@ def write_site(
                 )
             )
             continue
-        _copy_atomic(pkg.path, dest)
+        write_atomically(dest, pkg.path.read_bytes())
     wanted = [p for p in resolution.packages.values() if p.source == "pyodide"]
     if config.runtime_source == "self-host" and wanted and fetch_pyodide is not None:
         runtime_dir = target / pin.key
@@ -1307,12 +1291,12 @@ def write_site(
                     )
                 )
                 continue
-            _copy_atomic(src, dest)
+            write_atomically(dest, src.read_bytes())
     lock = resolution.lock_json(mode=config.runtime_source)
     text = json.dumps(lock, indent=1, sort_keys=True) + "\n"
     path = target / LOCK_NAME
     if not (path.is_file() and path.read_text(encoding="utf-8") == text):
-        _write_atomic(path, text)
+        write_atomically(path, text.encode("utf-8"))
     return problems
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import zipfile
@@ -683,6 +684,19 @@ def test_sphinx_build_self_hosts_the_project_and_its_dependency(project_html: Pa
         assert hashlib.sha256(wheel.read_bytes()).hexdigest() == entry["sha256"]
     page = (project_html / "index.html").read_text()
     assert '"packageLock":"pyrun-lock.json"' in page
+    assert_readable_as_written(folder)
+
+
+def assert_readable_as_written(folder: Path) -> None:
+    """Every file under *folder* has the mode the umask gives (the wheels and the lock were
+    0600, as ``tempfile.mkstemp`` makes them: a web server running as another user could not
+    read them, and every example using a package failed for readers)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    allowed = 0o666 & ~umask
+    modes = {p.relative_to(folder): stat.S_IMODE(p.stat().st_mode) for p in folder.rglob("*")}
+    narrow = {str(path): oct(mode) for path, mode in modes.items() if mode & allowed != allowed}
+    assert not narrow and any(p.suffix == ".whl" for p in modes), narrow
 
 
 def test_browser_and_check_agree_on_versions(
@@ -793,6 +807,7 @@ def test_mkdocs_build_of_the_project(tmp_path: Path, runtime_cache: Path) -> Non
     for entry in data["packages"].values():
         assert (folder / entry["url"]).is_file()
     assert "passed" in build.output or "cached" in build.output
+    assert_readable_as_written(folder)
 
 
 def test_mkdocs_package_problem_fails_the_build(tmp_path: Path, runtime_cache: Path) -> None:
