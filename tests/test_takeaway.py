@@ -53,6 +53,26 @@ def test_a_docstring_example_runs_in_its_module(tmp_path: Path) -> None:
     assert run(tmp_path, files.scripts[0]) == "'[1, null]'\n"
 
 
+def test_later_blocks_of_a_docstring_keep_the_names_the_earlier_bound(tmp_path: Path) -> None:
+    """A docstring's later block sees the names its earlier blocks bound over the module's own
+    (babel's ``from datetime import datetime`` where babel/dates.py has ``import datetime``):
+    its script and notebook brought the module's globals in again before it, and 57 of babel's
+    scripts failed in CPython where the check and the widgets passed. Another docstring's
+    block gets the module's names again, as the check gives them."""
+    same = {"module": "json", "session": "page", "docstring": "json.dumps"}
+    page = [
+        snippet(0, ">>> codecs = 'bound in the docstring'\n", **same),
+        snippet(1, ">>> codecs\n'bound in the docstring'\n", **same),
+        snippet(2, ">>> codecs.__name__\n'codecs'\n", **{**same, "docstring": "json.loads"}),
+    ]
+    files = page_files(page, PyrunConfig(), title="Page")
+    assert run(tmp_path, files.scripts[1]) == "'bound in the docstring'\n"
+    assert run(tmp_path, files.scripts[2]).endswith("'codecs'\n")
+    cells = [c.source for c in nbformat.reads(files.notebook or "", as_version=4).cells]
+    first, second = (next(c for c in cells if c.endswith(end)) for end in ("docstring'", "codecs"))
+    assert run(tmp_path, f"{first}\n{second}\nprint(codecs)\n") == "bound in the docstring\n"
+
+
 def test_values_are_printed_as_the_widget_shows_them(tmp_path: Path) -> None:
     page = [
         snippet(0, "x = 5\nx * 2\n"),
@@ -191,9 +211,9 @@ def test_each_snippet_is_made_script_code_once_a_page(monkeypatch: pytest.Monkey
     made: list[int] = []
     original = takeaway._code_of
 
-    def counted(s: Snippet, guarded: bool = False) -> str:
+    def counted(s: Snippet, guarded: bool = False, continued: bool = False) -> str:
         made.append(s.index)
-        return original(s, guarded)
+        return original(s, guarded, continued)
 
     monkeypatch.setattr(takeaway, "_code_of", counted)
     scripts = takeaway.page_scripts(page, PyrunConfig(), title="P")
