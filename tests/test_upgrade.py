@@ -267,6 +267,32 @@ def test_a_transcript_doctest_cannot_parse_is_reported_at_its_bad_line(
     assert "on 1 page in" in printed.out + printed.err
 
 
+def test_a_pycon_block_doctest_cannot_parse_stays_static_as_the_builder_never_runs_it(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """A ``pycon`` block (which the doctest builder never tests) doctest cannot parse (babel's
+    numbers.rst: an indented ``...`` under ``>>>``) failed ``pyrun-docs check`` as an error and
+    warned under ``sphinx-build -b doctest``, failing a ``-W`` doctest job that passed without
+    pyrun: it stays a plain block with its reason, as one whose output is wrong does; the
+    reader's note does not blame the browser."""
+    token = uuid.uuid4().hex
+    page = (
+        f".. code-block:: pycon\n\n   >>> x = 1  # {token}\n   >>> int('1 2')\n     ...\n"
+        "   ValueError: no\n"
+    )
+    site = doctest_site(tmp_path / "site", "", page)
+    status, results = checked(site, tmp_path)
+    assert [(r["location"][-11:], r["status"]) for r in results] == [("index.rst:8", "static")]
+    assert results[0]["message"].startswith("stays a plain block: doctest cannot parse its line 3")
+    assert status == 0
+    doctest_job = sphinx_build(site, tmp_path / "doctest", "doctest", "-W")
+    assert doctest_job.status == 0, doctest_job.stderr
+    build = doctest_html(site, tmp_path)
+    assert "WARNING" not in build.stderr, build.stderr
+    note = BeautifulSoup(build.read("index.html"), "html.parser").get_text()
+    assert "Not runnable as written: doctest cannot parse its line 3" in note
+
+
 def test_a_one_line_block_doctest_cannot_parse_keeps_the_next_ones_verdict(
     tmp_path: Path, runtime_cache: Path
 ) -> None:
@@ -1277,7 +1303,7 @@ def test_only_examples_the_doctest_builder_runs_are_run_again_in_cpython(
     build = sphinx_build(docs, tmp_path / "html")
     assert build.status == 0, build.stderr
     page = (tmp_path / "html" / "index.html").read_text()
-    assert page.count("Does not run as shown in the browser: ") == 2
+    assert page.count("Does not run as shown: ") == 2
     assert page.count("Does not run in the browser: ") == 1
 
 

@@ -21,7 +21,7 @@ from typing import Any, TextIO, cast
 from packaging.utils import canonicalize_name
 
 from pyrun_docs.config import PyrunConfig
-from pyrun_docs.executor import example_count
+from pyrun_docs.executor import CANNOT_PARSE, example_count
 from pyrun_docs.fetch import ensure_runtime, packages_dir
 from pyrun_docs.package_store import PackageError, PackageIndex, PackageStore
 from pyrun_docs.packages import Resolution, resolve
@@ -686,8 +686,18 @@ def reader_note(result: SnippetResult) -> str:
     # be broken anywhere: not said to be the browser's fault
     if NEEDS_NETWORK in first:  # a reader's browser may well fetch it: nothing to blame
         return f"Not run when the docs were built: {first.partition(': ')[2] or first}"
-    blame = "in the browser" if result.snippet.tested else "as shown in the browser"
-    return f"Does not run {blame}: {first or 'it fails in Python 3.14 (Pyodide)'}{earlier}"
+    if first.startswith(CANNOT_PARSE):  # the text, in any Python (babel's pycon block)
+        return f"Not runnable as written: {first}"
+    if result.snippet.tested:  # CPython passes it: the browser's Python is where it fails
+        return (
+            f"Does not run in the browser: {first or 'it fails in Python 3.14 (Pyodide)'}{earlier}"
+        )
+    # in words for readers, not the checker's (more-itertools' changelog: "OutputMismatch: ...
+    # differs from the transcript")
+    first = first.removeprefix("OutputMismatch: ").replace(
+        "differs from the transcript", "differs from the one shown"
+    )
+    return f"Does not run as shown: {first or 'it fails in Python 3.14 (Pyodide)'}{earlier}"
 
 
 def runs_hidden(result: SnippetResult) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pyrun_docs.executor import CANNOT_PARSE
 from pyrun_docs.outputs import Recorded, record
 from pyrun_docs.snippet import Snippet
 
@@ -127,7 +128,10 @@ def judge(
     return SnippetResult(
         snippet,
         Status.FAILED,
-        message=f"{kind}: {first}" if first else kind,
+        # a transcript doctest cannot parse: its reason says it all ("ValueError: doctest ...")
+        message=f"{kind}: {first}"
+        if first and not first.startswith(CANNOT_PARSE)
+        else first or kind,
         exception=kind,
         line=snippet.source_line(int(line)) if isinstance(line, int) and line > 0 else None,
         traceback=relocate_traceback(
