@@ -1736,6 +1736,7 @@ class _Mismatch(Exception):
         shown = "".join(f"    {ln}\n" for ln in example.source.rstrip("\n").split("\n"))
         if not testcode:
             message = f"the output of >>> {source} differs from the transcript"
+            message += _comment_in_want(example.want, got)
         elif example.want:
             message = "the output differs from its testoutput block"
         else:  # the doctest builder compares a testcode block without one with no output
@@ -1763,6 +1764,21 @@ class _Mismatch(Exception):
                 kind = f" {raised[0]}" if len(set(raised)) == 1 else f", first {raised[0]}"
                 raising = f", {many} raising{kind}"
             self.error["message"] += f" (and {count} more failing example{plural}{raising})"
+
+
+def _comment_in_want(want: str, got: str) -> str:
+    """Said when *want* is *got* with comment lines: the author's remark right under the
+    example, which doctest reads as output (babel's ``# Integers with thousand grouping``,
+    tomlkit's ``# del doc["table2"] is also possible``; "differs" said nothing of why)."""
+    lines = want.splitlines()
+    comments = [ln.strip() for ln in lines if ln.lstrip().startswith("#")]
+    rest = [ln for ln in lines if not ln.lstrip().startswith("#")]
+    if not comments or [ln.rstrip() for ln in rest] != [ln.rstrip() for ln in got.splitlines()]:
+        return ""
+    return (
+        f" (its expected output has the comment line {comments[0]!r}: doctest reads every "
+        "line under an example as its output; put a blank line before the comment)"
+    )
 
 
 def _named_by_first_line(source: str) -> str:

@@ -502,3 +502,15 @@ def test_a_later_failing_example_that_raised_is_named(port: bool) -> None:
     ):
         result = json.loads(run_coroutine(executor.run_transcript(code)))
         assert result["error"]["message"].endswith(ending), result
+
+
+def test_a_comment_line_under_an_example_is_said_to_be_read_as_its_output() -> None:
+    """doctest reads a remark right under an example as its expected output (babel's
+    ``# Integers with thousand grouping``): the reason said only that the output differs."""
+    run = Host().executor.run_transcript
+    said = json.loads(run_coroutine(run(">>> 1 + 1\n2\n# the sum, as expected\n")))
+    assert not said["ok"]
+    assert "comment line '# the sum, as expected'" in said["error"]["message"], said
+    assert "blank line before the comment" in said["error"]["message"]
+    other = json.loads(run_coroutine(run(">>> 1 + 1\n3\n# a remark\n")))  # wrong anyway
+    assert not other["ok"] and "comment line" not in other["error"]["message"]
