@@ -20,6 +20,7 @@ from pyrun_docs.check.api import reader_note
 from pyrun_docs.check.scan import scan_text
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.errors import PyrunError
+from pyrun_docs.options import parse_options
 from pyrun_docs.snippet import Snippet
 
 
@@ -503,6 +504,39 @@ def test_a_failure_after_a_failing_example_of_its_session_says_so(
         static, message="stays a plain block: ModuleNotFoundError: No module named 'rect'"
     )
     assert reader_note(module).startswith("Not runnable on its own: ModuleNotFoundError")
+
+
+@pytest.mark.parametrize(
+    ("failure", "note"),
+    [
+        # a file the page does not give it, with Emscripten's errno (44) left out
+        (
+            "FileNotFoundError: [Errno 44] No such file or directory: 'data.txt'",
+            "Not runnable on its own: FileNotFoundError: No such file or directory: 'data.txt'",
+        ),
+        # a program's end, the same in any Python; setuptools' usage text cut short
+        (
+            "SystemExit: usage: tool " + "[option] " * 30,
+            "Ends the program: SystemExit: usage: tool",
+        ),
+        # a Python block CPython was not asked about: not said to be the browser's fault ...
+        ("ValueError: bad value", "Does not run as shown: ValueError: bad value"),
+        # ... unless what fails is what the browser lacks
+        (
+            "OSError: [Errno 138] emscripten does not support processes",
+            "Does not run in the browser: OSError: [Errno 138] emscripten",
+        ),
+    ],
+)
+def test_the_reader_note_of_a_python_block_kept_static(failure: str, note: str) -> None:
+    """Python-Markdown's python blocks kept static read "Does not run in the browser:
+    SystemExit: usage: [global_opts] cmd1 ..." (setuptools' whole usage text) and
+    "FileNotFoundError: [Errno 44] ..." for a file no reader has either."""
+    block = Snippet("x = 1\n", "docs/p.md", 3, "p", 0, parse_options({}), origin="upgrade")
+    result = SnippetResult(block, Status.STATIC, f"stays a plain block: {failure}")
+    said = reader_note(result)
+    assert said.startswith(note), said
+    assert len(said) < 140, said
 
 
 #: a page that looks for what an earlier page changed, then changes it all again: module attributes

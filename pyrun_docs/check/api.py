@@ -679,16 +679,25 @@ def reader_note(result: SnippetResult) -> str:
     # that an earlier example failed first is said, without naming it (more-itertools'
     # ``it.done`` mismatch read as the browser's fault, its thread never started before it)
     earlier = " (after an earlier example failed)" if after else ""
-    fragment = first.startswith(("NameError", "ModuleNotFoundError"))
-    if fragment and not result.snippet.is_transcript:
+    snippet = result.snippet
+    if first.startswith("FileNotFoundError"):  # Emscripten's number (44), not the reader's
+        first = _ERRNO.sub("", first, count=1)
+    # a file or name the page does not give it: Python-Markdown's ``open("some_file.txt")``
+    fragment = first.startswith(("NameError", "ModuleNotFoundError", "FileNotFoundError"))
+    if fragment and not snippet.is_transcript:
         return f"Not runnable on its own: {first}{earlier}"
+    if first.startswith("SystemExit"):  # a program's end (``setup()``, ``sys.exit("usage")``)
+        return f"Ends the program: {_shortened(first)}"
     # one no other Python was asked about (a pycon block the doctest builder never runs) may
     # be broken anywhere: not said to be the browser's fault
     if NEEDS_NETWORK in first:  # a reader's browser may well fetch it: nothing to blame
         return f"Not run when the docs were built: {first.partition(': ')[2] or first}"
     if first.startswith(CANNOT_PARSE):  # the text, in any Python (babel's pycon block)
         return f"Not runnable as written: {first}"
-    if result.snippet.tested:  # CPython passes it: the browser's Python is where it fails
+    # CPython passed it (the doctest builder's examples: :func:`cpython.candidate`), or what
+    # fails is what the browser lacks (a subprocess, a thread, a socket): the browser's fault
+    asked = snippet.tested and snippet.options.session is not None
+    if asked or _BROWSER_LIMIT.search(first):
         return (
             f"Does not run in the browser: {first or 'it fails in Python 3.14 (Pyodide)'}{earlier}"
         )
@@ -698,6 +707,17 @@ def reader_note(result: SnippetResult) -> str:
         "differs from the transcript", "differs from the one shown"
     )
     return f"Does not run as shown: {first or 'it fails in Python 3.14 (Pyodide)'}{earlier}"
+
+
+#: an OSError's number, as ``[Errno 44] `` (Emscripten's, not the reader's system's)
+_ERRNO = re.compile(r"\[Errno \d+\] ")
+#: a failure that says the browser lacks something (Emscripten's words, or the check's)
+_BROWSER_LIMIT = re.compile(r"emscripten|the browser|Errno 138\b", re.IGNORECASE)
+
+
+def _shortened(text: str, limit: int = 120) -> str:
+    """*text* up to *limit* characters (setuptools' usage text filled a reader's note)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def runs_hidden(result: SnippetResult) -> bool:
