@@ -201,6 +201,10 @@ class PyRepl extends HTMLElement {
     resetBtn.addEventListener("click", () => this.reset());
     copyBtn.addEventListener("click", () => this.copy());
     this.addEventListener("keydown", (event) => {
+      // keys typed into the code are the code's: a theme's shortcuts listen on the document and
+      // skip only inputs and textareas, not the editor (Sphinx's "/" focused the search box,
+      // the mkdocs theme's "s", "?", "n" and "p" opened search or left the page mid-edit)
+      if (event.target instanceof HTMLElement && event.target.isContentEditable) event.stopPropagation();
       if (event.defaultPrevented) return; // the editor's own Shift/Ctrl+Enter binding ran it
       if (event.key === "Enter" && (event.shiftKey || event.ctrlKey || event.metaKey)) {
         event.preventDefault();

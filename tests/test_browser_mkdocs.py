@@ -355,3 +355,37 @@ def test_custom_colour_scheme(
     )
     assert readable["ratio"] >= 4.5, (error, readable)
     page.screenshot(path=str(Path(__file__).parent.parent / "build" / "mkdocs-custom-scheme.png"))
+
+
+@pytest.mark.parametrize("theme", ["mkdocs", "readthedocs"])
+def test_keys_typed_into_the_code_are_not_the_themes_shortcuts(
+    browser: Any, tmp_path: Path, runtime_cache: Path, theme: str
+) -> None:
+    """MkDocs' own ``mkdocs`` theme opens search on ``s``, its help on ``?`` and leaves the page
+    on ``n`` and ``p`` from a document listener that skips only form fields: typed into the
+    editor, ``sorted`` opened the search dialog and ``print`` went to the next page."""
+    from pyrun_docs.serve import serve_in_thread
+
+    root = tmp_path / "site-src"
+    shutil.copytree(ROOT, root)
+    config = (root / "mkdocs.yml").read_text().replace("  name: material\n", f"  name: {theme}\n")
+    config = config.replace("plugins:\n", "plugins:\n  - search\n")  # the theme's shortcuts need it
+    (root / "mkdocs.yml").write_text(config)
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    url, server = serve_in_thread(build.site)
+    page = browser.new_page()
+    try:
+        page.goto(url + "snippets/")
+        code = page.locator("py-repl .pyrun-code pre").first
+        code.click()
+        page.wait_for_selector("py-repl .cm-content")
+        page.keyboard.press("ControlOrMeta+a")
+        page.keyboard.type("print(sorted('snp?'))")
+        assert page.url.endswith("/snippets/"), page.url  # not the next page's
+        assert page.locator("py-repl .cm-content").first.inner_text() == "print(sorted('snp?'))"
+        assert page.evaluate("document.activeElement.closest('py-repl') !== null")
+    finally:
+        page.close()
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]

@@ -187,3 +187,24 @@ def test_the_code_stays_in_the_tab_order(
         )
     finally:
         page.close()
+
+
+def test_keys_typed_into_the_code_are_not_the_themes_shortcuts(
+    browser: Any, themed_site: tuple[str, str], stored_snapshot: StoredSnapshot
+) -> None:
+    """Sphinx's ``/`` (focus the search box) listens on the document and skips inputs and
+    textareas only: typed into the editor, it left the code for the search box and was not
+    typed (the mkdocs theme's ``s``, ``?``, ``n``, ``p`` too: test_browser_mkdocs)."""
+    theme, url = themed_site
+    page = browser.new_page()
+    try:
+        open_page(page, url + "index.html", stored_snapshot)
+        page.click("#pyrun-4 .pyrun-code pre")
+        page.wait_for_selector("#pyrun-4 .cm-content")
+        page.keyboard.press("ControlOrMeta+a")
+        page.keyboard.type("x = 6 / 3 ? s")
+        text = page.locator("#pyrun-4 .cm-content").inner_text()
+        assert text == "x = 6 / 3 ? s", (theme, text)
+        assert page.evaluate("document.activeElement.closest('#pyrun-4') !== null"), theme
+    finally:
+        page.close()
