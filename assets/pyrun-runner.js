@@ -187,7 +187,7 @@ class Runner {
     this.abortBoot = null;
     /** @type {Int32Array | null} shared with the worker where the page is cross-origin isolated */
     this.interruptBuffer = null;
-    /** @type {Map<string, {el: any, done: Promise<any>, resolve: (r: any) => void}>} */
+    /** @type {Map<string, {el: any, done: Promise<any>, resolve: (r: any) => void, held?: any[]}>} */
     this.pending = new Map();
     /** @type {WeakSet<Element>} snippets that ran in the current worker */
     this.ran = new WeakSet();
@@ -325,6 +325,8 @@ class Runner {
     if (msg.type === "done") {
       this.pending.delete(msg.run);
       job.resolve(msg.result);
+    } else if (job.held) {
+      job.held.push(msg); // shown when the examples above are all done (runOne's `held`)
     } else {
       job.el.receive(msg);
     }
@@ -348,22 +350,31 @@ class Runner {
       if (earlier.length) el.awaitEarlier();
       /** @type {any} */
       let failed = null;
+      // what the examples above show is put on the page once they have all run: each one's
+      // output and status, written as it ran, made the browser lay out the page again between
+      // two runs (an API page of 300 docstring examples: ~15 ms a run, 21 s before an answer)
+      /** @type {(() => void)[]} */
+      const held = [];
+      const show = () => held.splice(0).forEach((write) => write());
       try {
         for (const other of earlier) {
           // an edit the reader stopped (an endless loop typed in) runs as written: the fresh
           // Python replaying it looped again, and the clicked example waited for good
           const asWritten = this.stoppedEdits.has(other);
-          const result = await this.runOne(other, asWritten ? AS_WRITTEN : "", undefined, asWritten);
+          const result = await this.runOne(other, asWritten ? AS_WRITTEN : "", undefined, asWritten, held);
           if (result.stopped) {
+            show();
             el.endRun(result);
             return { ...result, blockedBy: other };
           }
           if (!result.ok && !failed) failed = other;
         }
       } catch (err) {
+        show();
         el.endRun({ ok: false, boot: true, error: { message: String(/** @type {any} */ (err).message || err) } });
         throw err;
       }
+      show();
       // a block kept static runs hidden in its place (the page shows its plain block, with a
       // note); a :hide: example or a setup is behind a toggle
       const which = !failed
@@ -375,8 +386,10 @@ class Runner {
             : failed.number
               ? `example ${failed.number}`
               : "one above";
+      // said only under one that fails: after a passing run it is no concern of the reader's
+      // (every example after a thread's, which fails in any browser, said so: more-itertools)
       const note = failed ? `\nAn earlier example of this session failed (${which}): this one ran after it.\n` : "";
-      const result = await this.runOne(el, note, since);
+      const result = await this.runOne(el, note, since, false, undefined, true);
       return failed ? { ...result, after: failed } : result;
     });
     this.chain = task.catch(() => {});
@@ -425,27 +438,50 @@ class Runner {
    * @param {string} [note] said after its output, before its run ends
    * @param {number} [since] when the reader asked for it (its "Done in" counts from there)
    * @param {boolean} [asWritten] run the code the page shows, not the reader's edit
+   * @param {(() => void)[]} [held] put what the run shows on the page later: a function
+   *   writing it is added here (an example above the clicked one: see :meth:`run`)
+   * @param {boolean} [noteOnFailure] say *note* only if the run fails
    */
-  async runOne(el, note = "", since = undefined, asWritten = false) {
-    el.beginRun();
-    if (since !== undefined) el.started = since;
+  async runOne(el, note = "", since = undefined, asWritten = false, held = undefined, noteOnFailure = false) {
+    const began = since ?? performance.now();
+    /** @type {any[] | undefined} its messages, while held */
+    const messages = held ? [] : undefined;
+    /** What the run shows, now or (held) later. @param {any} result */
+    const shown = (result) => {
+      const write = () => {
+        if (held) {
+          el.beginRun();
+          el.started = began;
+          if (!result.stopped && !result.boot) el.setAttribute("data-pyrun-boot", this.bootKind);
+          for (const msg of /** @type {any[]} */ (messages)) el.receive(msg);
+        }
+        const said = note && !result.stopped && !result.boot && !(noteOnFailure && result.ok);
+        if (said) el.appendText(note, "pyrun-note");
+        el.endRun(result);
+      };
+      if (held) held.push(write);
+      else write();
+    };
+    if (!held) {
+      el.beginRun();
+      el.started = began;
+    }
     try {
       await this.start(el);
     } catch (err) {
       const e = /** @type {any} */ (err);
       if (e && e.stopped) {
         const stopped = { ok: false, stopped: true };
-        el.endRun(stopped);
+        shown(stopped);
         return stopped;
       }
-      const result = { ok: false, boot: true, error: { message: String(e.message || e) } };
-      el.endRun(result);
+      shown({ ok: false, boot: true, error: { message: String(e.message || e) } });
       throw err;
     }
     const id = `r${++this.counter}`;
     const worker = /** @type {Worker} */ (this.worker);
-    el.setAttribute("data-pyrun-boot", this.bootKind); // how the Python that runs this started
-    el.setStatus("Running…");
+    if (!held) el.setAttribute("data-pyrun-boot", this.bootKind); // how the Python that runs this started
+    el.setStatus("Running…"); // (held: which one runs now, a long one too; its size stays)
     /** @type {(r: any) => void} */
     let finish = () => {};
     const done = new Promise((resolve) => {
@@ -455,6 +491,7 @@ class Runner {
       this.pending.set(id, {
         el,
         done,
+        held: messages,
         resolve: (/** @type {any} */ r) => {
           finish(r);
           resolve(r);
@@ -498,8 +535,7 @@ class Runner {
     } else if (edited) {
       this.stoppedEdits.add(el);
     }
-    if (note && !result.stopped) el.appendText(note, "pyrun-note");
-    el.endRun(result);
+    shown(result);
     return result;
   }
 

@@ -83,19 +83,25 @@ def test_a_widget_after_a_block_kept_static_runs_as_in_the_check(
     page: Any, tmp_path: Path, runtime_cache: Path, stored_snapshot: StoredSnapshot
 ) -> None:
     """The check ran the static block in the session before the later example, which passed on
-    the name it set; the reader's Run runs it too, hidden in its place (it raised NameError)."""
+    the name it set; the reader's Run runs it too, hidden in its place (it raised NameError).
+    One failing after it says so, naming the block."""
     text = (
         ">>> import subprocess as sp\n>>> sp.run(['true']).returncode\n0\n\n"
-        "Later:\n\n>>> sp.__name__\n'subprocess'\n"
+        "Later:\n\n>>> sp.__name__\n'subprocess'\n\nLast:\n\n>>> sp.__name__ + '!'\n'nope'\n"
     )
     doctest_html(doctest_site(tmp_path / "site", 'pyrun_check = "warn"\n', text), tmp_path)
     with serving(tmp_path / "html", DocsRequestHandler) as url:
         open_page(page, url + "index.html", stored_snapshot)
-        later = page.locator("div.pyrun-widget:not([hidden]) py-repl").last.get_attribute("id")
-        result = click_run(page, str(later))
-        assert result["ok"] is True, result
-        output = page.locator(f"#{later} .pyrun-output").inner_text()
-        assert output.startswith(">>> sp.__name__"), output
+        shown = page.locator("div.pyrun-widget:not([hidden]) py-repl")
+        later, last = (shown.nth(i).get_attribute("id") for i in (0, 1))
+        result = click_run(page, str(last))
+        assert result["ok"] is False, result
+        assert (
+            page.locator(f"#{later} .pyrun-output").inner_text()
+            == ">>> sp.__name__\n'subprocess'\n"
+        )
+        output = page.locator(f"#{last} .pyrun-output").inner_text()
+        assert output.startswith(">>> sp.__name__ + '!'"), output
         # the note names the block as the reader sees it (it said "one not shown as a widget",
         # then "a plain block above", not which)
         block = "the plain block above starting “import subprocess as sp”"
