@@ -1654,13 +1654,20 @@ def prompt_lines(text: str) -> list[tuple[int, str]]:
     """The source lines of a transcript's examples, as doctest's parser finds them: each ``>>>``
     line and the ``...`` lines right after it, as ``(0-based line, text without its prompt)``.
 
-    They are what a reader edits (``Snippet.source``), so an example's line there is known.
+    They are what a reader edits (``Snippet.source``), so an example's line there is known. A
+    blank line between two examples is kept, as one: it parts the block's groups of examples
+    (the editor ran more-itertools' ``chunked`` and ``spy`` groups together).
     """
     lines = text.split("\n")
     found: list[tuple[int, str]] = []
-    for start, source_end, _ in _example_spans(lines):
+    after = -1  # where the example before ends (its output too)
+    for start, source_end, want_end in _example_spans(lines):
+        blank = next((i for i in range(max(after, 0), start) if not lines[i].strip()), None)
+        if found and blank is not None:
+            found.append((blank, ""))
         indent = _spaces(lines[start])
         found.extend((i, lines[i][indent + 4 :]) for i in range(start, source_end))
+        after = want_end
     return found
 
 

@@ -521,6 +521,13 @@ def test_a_failure_after_a_failing_example_of_its_session_says_so(
         ),
         # a Python block CPython was not asked about: not said to be the browser's fault ...
         ("ValueError: bad value", "Does not run as shown: ValueError: bad value"),
+        # ... nor the fix the author is told
+        (
+            "OutputMismatch: the output of >>> x differs from the transcript (its expected output"
+            " has the comment line '# note': doctest reads every line under an example as its"
+            " output; put a blank line before the comment)",
+            "Does not run as shown: the output of >>> x differs from the one shown",
+        ),
         # ... unless what fails is what the browser lacks
         (
             "OSError: [Errno 138] emscripten does not support processes",

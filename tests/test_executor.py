@@ -514,3 +514,16 @@ def test_a_comment_line_under_an_example_is_said_to_be_read_as_its_output() -> N
     assert "blank line before the comment" in said["error"]["message"]
     other = json.loads(run_coroutine(run(">>> 1 + 1\n3\n# a remark\n")))  # wrong anyway
     assert not other["ok"] and "comment line" not in other["error"]["message"]
+
+
+def test_a_blank_line_between_groups_of_examples_stays_in_the_code() -> None:
+    """A ``>>>`` block of two groups parted by a blank line (more-itertools' README: a
+    ``chunked`` group, then a ``spy`` one): the code a reader edits ran them together. One
+    blank line stays; a failing example's line in the code counts it."""
+    from pyrun_docs.executor import transcript_source
+
+    text = ">>> a = [1, 2]\n>>> len(a)\n2\n\n\n>>> b = a * 2\n>>> len(b)\n5\n"
+    assert transcript_source(text) == "a = [1, 2]\nlen(a)\n\nb = a * 2\nlen(b)\n"
+    assert transcript_source(">>> x = 1\n>>> x\n1\n") == "x = 1\nx\n"  # nothing added
+    said = json.loads(run_coroutine(Host().executor.run_transcript(text)))
+    assert said["error"]["line"] == 7 and said["error"]["editor_line"] == 5, said

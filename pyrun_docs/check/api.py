@@ -703,12 +703,16 @@ def reader_note(result: SnippetResult) -> str:
         )
     # in words for readers, not the checker's (more-itertools' changelog: "OutputMismatch: ...
     # differs from the transcript")
-    first = first.removeprefix("OutputMismatch: ").replace(
+    first = _COMMENT_ADVICE.sub("", first.removeprefix("OutputMismatch: ")).replace(
         "differs from the transcript", "differs from the one shown"
     )
     return f"Does not run as shown: {first or 'it fails in Python 3.14 (Pyodide)'}{earlier}"
 
 
+#: the fix a mismatch names for the docs' author (a comment read as output): not for readers
+_COMMENT_ADVICE = re.compile(
+    r" \(its expected output has the comment line .*?; put a blank line before the comment\)"
+)
 #: an OSError's number, as ``[Errno 44] `` (Emscripten's, not the reader's system's)
 _ERRNO = re.compile(r"\[Errno \d+\] ")
 #: a failure that says the browser lacks something (Emscripten's words, or the check's)
