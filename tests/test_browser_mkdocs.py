@@ -364,16 +364,7 @@ def test_keys_typed_into_the_code_are_not_the_themes_shortcuts(
     """MkDocs' own ``mkdocs`` theme opens search on ``s``, its help on ``?`` and leaves the page
     on ``n`` and ``p`` from a document listener that skips only form fields: typed into the
     editor, ``sorted`` opened the search dialog and ``print`` went to the next page."""
-    from pyrun_docs.serve import serve_in_thread
-
-    root = tmp_path / "site-src"
-    shutil.copytree(ROOT, root)
-    config = (root / "mkdocs.yml").read_text().replace("  name: material\n", f"  name: {theme}\n")
-    config = config.replace("plugins:\n", "plugins:\n  - search\n")  # the theme's shortcuts need it
-    (root / "mkdocs.yml").write_text(config)
-    build = mkdocs_build(root)
-    assert build.status == 0, build.output
-    url, server = serve_in_thread(build.site)
+    url, server = _theme_site(tmp_path, theme)
     page = browser.new_page()
     try:
         page.goto(url + "snippets/")
@@ -385,6 +376,39 @@ def test_keys_typed_into_the_code_are_not_the_themes_shortcuts(
         assert page.url.endswith("/snippets/"), page.url  # not the next page's
         assert page.locator("py-repl .cm-content").first.inner_text() == "print(sorted('snp?'))"
         assert page.evaluate("document.activeElement.closest('py-repl') !== null")
+    finally:
+        page.close()
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+
+
+def _theme_site(tmp_path: Path, theme: str, settings: str = "") -> tuple[str, Any]:
+    """The fixture site in another of MkDocs' themes (with *settings* of it), built and served."""
+    from pyrun_docs.serve import serve_in_thread
+
+    root = tmp_path / "site-src"
+    shutil.copytree(ROOT, root)
+    config = (root / "mkdocs.yml").read_text()
+    config = config.replace("  name: material\n", f"  name: {theme}\n{settings}")
+    config = config.replace("plugins:\n", "plugins:\n  - search\n")  # the theme's shortcuts need it
+    (root / "mkdocs.yml").write_text(config)
+    build = mkdocs_build(root)
+    assert build.status == 0, build.output
+    return serve_in_thread(build.site)
+
+
+def test_the_mkdocs_themes_dark_mode_keeps_the_run_button_readable(
+    browser: Any, tmp_path: Path, runtime_cache: Path
+) -> None:
+    """MkDocs' own theme in dark mode (``color_mode: dark``, MkDocs 1.6): Run's blue text was
+    2.9:1 on its background, below WCAG's 4.5:1; it takes Bootstrap's link colour now."""
+    url, server = _theme_site(tmp_path, "mkdocs", "  color_mode: dark\n")
+    page = browser.new_page()
+    try:
+        page.goto(url + "snippets/")
+        page.wait_for_selector("py-repl .pyrun-run")
+        ratio = page.evaluate(CONTRAST, "py-repl .pyrun-run")["ratio"]
+        assert ratio >= 4.5, ratio
     finally:
         page.close()
         server.shutdown()  # type: ignore[attr-defined]
