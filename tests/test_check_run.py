@@ -528,6 +528,13 @@ def test_a_failure_after_a_failing_example_of_its_session_says_so(
             " output; put a blank line before the comment)",
             "Does not run as shown: the output of >>> x differs from the one shown",
         ),
+        # a docstring's module that does not import, in the reader's words
+        (
+            "ImportError: importing pyee.twisted for this docstring's globals failed: "
+            "ModuleNotFoundError: No module named 'twisted'",
+            "Does not run in the browser: its module pyee.twisted cannot be imported there"
+            " (ModuleNotFoundError: No module named 'twisted')",
+        ),
         # ... unless what fails is what the browser lacks
         (
             "OSError: [Errno 138] emscripten does not support processes",

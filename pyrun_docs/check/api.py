@@ -688,6 +688,13 @@ def reader_note(result: SnippetResult) -> str:
         return f"Not runnable on its own: {first}{earlier}"
     if first.startswith("SystemExit"):  # a program's end (``setup()``, ``sys.exit("usage")``)
         return f"Ends the program: {_shortened(first)}"
+    # the executor's words for the build's log, in the reader's (pyee's optional twisted module)
+    module = _FOR_GLOBALS.search(first)
+    if module is not None:
+        why = first[module.end() :].lstrip(": ")
+        return (
+            f"Does not run in the browser: its module {module[1]} cannot be imported there ({why})"
+        )
     # one no other Python was asked about (a pycon block the doctest builder never runs) may
     # be broken anywhere: not said to be the browser's fault
     if NEEDS_NETWORK in first:  # a reader's browser may well fetch it: nothing to blame
