@@ -26,6 +26,7 @@ from pyrun_docs.upgrade import (
     OPT_OUT_CLASS,
     PYTHON_LANGUAGES,
     compiles,
+    does_something,
     unparsable,
 )
 
@@ -81,7 +82,8 @@ def upgrade_docstrings(
         else:
             text = (block.find("code") or block).get_text()
             transcript = text.lstrip().startswith(">>>")
-            if not ((doctest and transcript) or (python and not transcript and compiles(text))):
+            runnable = compiles(text) and does_something(text)  # not a listing of values
+            if not ((doctest and transcript) or (python and not transcript and runnable)):
                 continue
             try:
                 code, _ = normalize_code(text)

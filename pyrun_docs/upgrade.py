@@ -437,7 +437,8 @@ def _fence_kind(language: str, body: str, modes: set[str]) -> str | None:
     if language in TRANSCRIPT_LANGUAGES or (language in ("", *PYTHON_LANGUAGES) and transcript):
         return "transcript" if "doctest" in modes and transcript else None
     if language in PYTHON_LANGUAGES and "python" in modes and code.strip() and compiles(code):
-        return "python"
+        # bare values (Python-Markdown's ``toc_tokens`` listing) show data, not an example
+        return "python" if does_something(code) else None
     return None
 
 

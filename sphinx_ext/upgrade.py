@@ -240,8 +240,8 @@ def _found(
             return None
         return _found_as(node, "transcript", fallback, (blocks,), tested=False)
     elif language in PYTHON_LANGUAGES and "python" in modes:
-        if not compiles(node.astext()):
-            return None  # a fragment or pseudo-code: not an example to run
+        if not compiles(node.astext()) or not does_something(node.astext()):
+            return None  # a fragment, pseudo-code or a listing of values: not an example to run
         kind = "python"
     else:
         return None

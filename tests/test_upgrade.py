@@ -383,7 +383,9 @@ def test_a_literal_block_in_the_default_highlight_is_python(
         "Example::\n\n   >>> 1 + 1\n   2\n\n"
         "Code::\n\n   total = sum([1, 2])\n   print(total)\n\n"
         "Shell::\n\n   $ pip install thing\n\n"
-        "Values::\n\n   [1, 2, 3]\n   HTTPError\n"
+        "Values::\n\n   [1, 2, 3]\n   HTTPError\n\n"
+        # a listing of values in a Python block too (Python-Markdown's ``toc_tokens``)
+        ".. code-block:: python\n\n   [{'level': 1, 'id': 'title'}]\n"
     )
     conf = 'pyrun_upgrade = ["doctest", "python"]\n'
     status, results = checked(doctest_site(tmp_path / "site", conf, page), tmp_path)
@@ -392,6 +394,16 @@ def test_a_literal_block_in_the_default_highlight_is_python(
     console = doctest_site(tmp_path / "console", 'highlight_language = "console"\n', page)
     (tmp_path / "c").mkdir()
     assert checked(console, tmp_path / "c")[1] == []  # highlighted as something else
+
+
+def test_a_python_fence_of_values_only_is_a_listing_not_an_example() -> None:
+    """Python-Markdown's ``toc_tokens`` is documented as a bare list in a python fence: it became
+    a widget that "passed" and showed nothing. Values alone stay as written; a call does not."""
+    from pyrun_docs.upgrade import upgrade_markdown
+
+    page = "```python\n[{'level': 1, 'id': 'title'}]\n```\n\n```python\nprint([1])\n```\n"
+    _, fences, _ = upgrade_markdown(page, ["python"])
+    assert sorted(fences) == [5], fences  # the second fence, not the listing at line 1
 
 
 def test_a_block_kept_static_runs_hidden_in_its_place(tmp_path: Path, runtime_cache: Path) -> None:
