@@ -1780,7 +1780,10 @@ def _comment_in_want(want: str, got: str) -> str:
     lines = want.splitlines()
     comments = [ln.strip() for ln in lines if ln.lstrip().startswith("#")]
     rest = [ln for ln in lines if not ln.lstrip().startswith("#")]
-    if not comments or [ln.rstrip() for ln in rest] != [ln.rstrip() for ln in got.splitlines()]:
+    # (an expected output of comments alone is a remark, whatever the example printed: tomlkit's
+    # ``doc.pop("table2")`` returns the table, its docs show only the comment)
+    same = [ln.rstrip() for ln in rest] == [ln.rstrip() for ln in got.splitlines()]
+    if not comments or not (same or not any(ln.strip() for ln in rest)):
         return ""
     return (
         f" (its expected output has the comment line {comments[0]!r}: doctest reads every "

@@ -663,6 +663,27 @@ def test_an_included_files_example_is_told_apart_by_page_or_once() -> None:
     assert "(shown too on 1 more page)" in text, text
 
 
+def test_a_mismatch_kept_static_is_listed_with_its_expected_and_got() -> None:
+    """A static line said only that an output "differs" (babel's numbers page: the comment line
+    read as output showed nowhere); doctest's Expected / Got follow it, as under a failure."""
+    example = snip(0, ">>> round(1.2345, 3)\n1.234\n# Integers\n", line=9)
+    trace = (
+        "Failed example:\n    round(1.2345, 3)\nExpected:\n    1.234\n    # Integers\n"
+        "Got:\n    1.234\n"
+    )
+    message = "stays a plain block: OutputMismatch: the output of >>> round(1.2345, 3) differs"
+    static = SnippetResult(example, Status.STATIC, message, "OutputMismatch", traceback=trace)
+    lines = format_summary(CheckReport(results=[static], seconds=1.0)).splitlines()
+    at = next(i for i, line in enumerate(lines) if ": static: " in line)
+    assert lines[at + 1 : at + 6] == [
+        "    Expected:",
+        "        1.234",
+        "        # Integers",
+        "    Got:",
+        "        1.234",
+    ], lines
+
+
 def test_a_module_another_version_of_a_loaded_package_has_is_unchecked_with_the_fix() -> None:
     """The site loads the newest setuptools, which has no ``pkg_resources`` any more; the
     build's older one has it, so CPython passed binarytree's 60 examples, kept static, and the

@@ -514,6 +514,9 @@ def test_a_comment_line_under_an_example_is_said_to_be_read_as_its_output() -> N
     assert "blank line before the comment" in said["error"]["message"]
     other = json.loads(run_coroutine(run(">>> 1 + 1\n3\n# a remark\n")))  # wrong anyway
     assert not other["ok"] and "comment line" not in other["error"]["message"]
+    # a remark alone under an example that returns something (tomlkit's ``doc.pop(...)``)
+    alone = json.loads(run_coroutine(run(">>> {'a': 1}.pop('a')\n# del also works\n")))
+    assert "comment line '# del also works'" in alone["error"]["message"], alone
 
 
 def test_a_blank_line_between_groups_of_examples_stays_in_the_code() -> None:

@@ -18,7 +18,7 @@ from pyrun_docs.executor import example_count
 from pyrun_docs.words import plural
 
 from .results import KEPT_STATIC, SETUP_FAILED, STATUS_ORDER, CheckReport, SnippetResult, Status
-from .verdict import without_advice
+from .verdict import difference, without_advice
 
 BAR_WIDTH = 28
 
@@ -221,13 +221,16 @@ def static_lines(report: CheckReport) -> list[str]:
     """One line per upgraded example kept as a plain block, with its reason: once for an
     example of a file included into other pages too (mido's messages pages: each line twice)."""
     times = Counter(
-        f"{r.location}: static: {r.message.removeprefix(KEPT_STATIC)}"
+        (f"{r.location}: static: {r.message.removeprefix(KEPT_STATIC)}", difference(r.traceback))
         for r in report.results
         if r.status is Status.STATIC
     )
+    # a mismatch's Expected / Got under it, as under a failure (it said only "differs")
     return [
-        line + (f" (shown too on {plural(count - 1, 'more page')})" if count > 1 else "")
-        for line, count in times.items()
+        line
+        + (f" (shown too on {plural(count - 1, 'more page')})" if count > 1 else "")
+        + "".join(f"\n    {text}" for text in report_lines.splitlines())
+        for (line, report_lines), count in times.items()
     ]
 
 

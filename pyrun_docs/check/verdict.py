@@ -172,6 +172,14 @@ def reordered(result: SnippetResult) -> bool:
     return "{" in want and strings and shown != printed and sorted(shown) == sorted(printed)
 
 
+def difference(traceback: str) -> str:
+    """The first failing example's doctest report ("Expected: ... Got: ...") in a transcript's
+    *traceback*, or ``""``: what a maintainer reads under a mismatch kept static, which said
+    only that the output differs (babel's comment line under an example)."""
+    found = _DIFFERENCE.search(traceback)
+    return found.group(0).rstrip("\n") if found else ""
+
+
 #: the first failing example's expected and actual output in a transcript's traceback
 _DIFFERENCE = re.compile(
     r"^Expected:\n(?P<want>(?:    .*\n|\n)+?)Got:\n(?P<got>(?:    .*\n|\n)*)", re.M
