@@ -326,6 +326,9 @@ class PyRepl extends HTMLElement {
           this.editor.view.dispatch({ selection: { anchor: clamp(caret[0]), head: clamp(caret[1]) } });
         }
         if (hadFocus) this.editor.focus();
+        // what was typed into the code before the editor came is a draft too (only the
+        // editor's changes were kept: a paste while it loaded was lost on a reload)
+        if (code !== this.originalCode.replace(/\n$/, "")) this.saveDraft(code);
         this.fitHeight();
         this.dispatchEvent(new CustomEvent("pyrun:editor", { bubbles: true }));
       })

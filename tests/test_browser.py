@@ -724,6 +724,20 @@ def test_typing_before_the_editor_arrives_is_kept(
     assert output(page, "pyrun-7").strip().startswith("typed early")
 
 
+def test_text_pasted_before_the_editor_arrives_is_a_draft(page: Any, site_url: str) -> None:
+    """Text put into the code while CodeMirror was still loading (a paste: no keys) was in the
+    editor but not kept: only the editor's own changes were, and a reload lost it."""
+    open_page(page, site_url + "index.html")
+    page.route("**/pyrun-editor.js*", lambda route: (time.sleep(0.8), route.continue_()))
+    page.locator("#pyrun-7 .pyrun-code pre").click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text("print('pasted early')")
+    page.wait_for_selector("#pyrun-7 .cm-editor")
+    page.reload()
+    page.wait_for_selector("#pyrun-7 .cm-editor")
+    assert code_text(page, "pyrun-7") == "print('pasted early')"
+
+
 def test_tab_moves_on_from_code_reached_with_the_keyboard(page: Any, site_url: str) -> None:
     """A keyboard-only reader was caught in the first code block it reached: every Tab
     indented the code, which then counted as edited. Tabbed into, the code lets Tab move on
