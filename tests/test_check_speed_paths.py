@@ -741,3 +741,17 @@ def test_the_early_record_is_named_by_folder_and_cache_not_by_report_file() -> N
     assert _cache_dir_argument(["docs", "--json", "r-1.json", "--cache-dir", "c", "-q"]) == "c"
     assert _cache_dir_argument(["docs", "--cache-dir=/tmp/c"]) == "/tmp/c"
     assert _cache_dir_argument(["docs", "--json", "r-2.json"]) == ""
+
+
+def test_an_installed_snapshot_whose_files_vanished_is_not_remembered_as_failing(
+    tmp_path: Path,
+) -> None:
+    """A restore that failed because another check (a test run sharing the cache) deleted the
+    snapshot's files was remembered as a failure: no later check made it again ("restoring it
+    failed before"). Only a failure of the snapshot itself is remembered."""
+    store = SnapshotStore(tmp_path, "engine", enabled=True, install_key="site")
+    store.discard_installed("failed: Error: ENOENT: no such file or directory, open 'x.snap.files'")
+    assert not list(tmp_path.glob("*.failed"))
+    store = SnapshotStore(tmp_path, "engine", enabled=True, install_key="site")
+    store.discard_installed("failed: RuntimeError: memory access out of bounds")
+    assert [p.name for p in tmp_path.glob("*.failed")] == ["engine-site.snap.failed"]

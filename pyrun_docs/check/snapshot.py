@@ -23,6 +23,7 @@ restore with a timeout, and any failure deletes the snapshot and boots cold. Onl
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -159,10 +160,14 @@ class SnapshotStore:
             )
             path = self.installed_path
             _unlink(path, _digest_path(path), _files_path(path))
-            try:
-                _failed_path(path).write_text(reason + "\n", encoding="utf-8")
-            except OSError:
-                pass
+            if not _VANISHED.search(reason):
+                # (its files gone, another check pruned them: made again next time, not a
+                # failure to remember; a test run sharing the cache left every later check
+                # without the snapshot, "restoring it failed before")
+                try:
+                    _failed_path(path).write_text(reason + "\n", encoding="utf-8")
+                except OSError:
+                    pass
             self._lock.notify_all()
 
     def _failed_before(self) -> bool:
@@ -223,6 +228,10 @@ def _last_used(path: Path) -> float:
 
 def _digest_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
+
+
+#: a restore that failed because the snapshot's files were deleted meanwhile (Node's words)
+_VANISHED = re.compile(r"\bENOENT\b|no such file or directory", re.IGNORECASE)
 
 
 def _failed_path(path: Path) -> Path:
