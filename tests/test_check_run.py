@@ -824,3 +824,39 @@ def test_a_block_whose_package_imports_are_skipped_is_checked(
     report = run_check(pages, PyrunConfig(), cache_dir=check_dir(tmp_path), progress=False,
                        use_cache=False)  # fmt: skip
     assert [r.status for r in report.results] == [Status.PASSED], report.results
+
+
+def test_a_warm_up_gives_way_to_a_check_that_waits(runtime_cache: Path, tmp_path: Path) -> None:
+    """A prestarted harness warms its interpreter up (a snippet, a transcript, a reset) while the
+    docs are read; a check that already waits for it sends ``hurry``: once the interpreter is
+    restored the warm-up ends there (the 24-page tree waited ~0.1 s for runs that only warmed V8
+    up), and its first page runs in that interpreter, untouched."""
+    from pyrun_docs.check.harness import HARNESS_PATH, Harness
+    from pyrun_docs.check.settings import harness_settings
+
+    settings = harness_settings(PyrunConfig(), check_dir(tmp_path))
+    outcomes = []
+    for hurry in (False, True):
+        harness = Harness(settings.node, HARNESS_PATH)
+        try:
+            harness.send({"op": "init", **settings.init, **settings.snapshots.init_fields()})
+            assert harness.event(120)["ev"] == "ready"
+            harness.send({"op": "warm", "imports": []})
+            if hurry:
+                harness.send({"op": "hurry"})
+            warmed = harness.event(120)
+            run = {"run": "r", "code": "x = 'page'\nprint(x, 6 * 7)", "filename": "<a>"}
+            harness.send({"op": "page", "page": "a", "packages": [], "runs": [run]})
+            events = []
+            while (event := harness.event(120))["ev"] not in ("page-done", "page-error"):
+                events.append(event)
+        finally:
+            harness.close()
+        done = [e for e in events if e["ev"] == "done"]
+        booted = [e["how"] for e in events if e["ev"] == "booted"]
+        printed = "".join(m.get("text", "") for m in done[0]["messages"])
+        outcomes.append((warmed["ev"], warmed.get("hurried", False), booted, printed))
+    assert outcomes == [
+        ("warmed", False, ["prestarted"], "page 42\n"),
+        ("warmed", True, ["prestarted"], "page 42\n"),
+    ], outcomes

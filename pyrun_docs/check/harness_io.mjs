@@ -256,6 +256,15 @@ function watchParent() {
   watchdog.unref();
 }
 
+/** Requests read and not answered yet (:func:`serve`). @type {string[]} */
+const waiting = [];
+
+/**
+ * Whether a request waits while the harness works on another: a warm-up gives way to it (the
+ * check wants this harness now; ``hurry`` says so before its first page can be sent).
+ */
+export const requestWaiting = () => waiting.length > 0;
+
 /**
  * Answer requests (one JSON object a line on stdin) until `exit` or the end of input, then exit.
  * A request that throws is reported as a `page-error`; the harness goes on with the next one.
@@ -264,9 +273,28 @@ function watchParent() {
  */
 export async function serve({ init, runPage, warm }) {
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    const msg = JSON.parse(line);
+  let ended = false;
+  /** @type {(() => void) | null} */
+  let wake = null;
+  lines.on("line", (line) => {
+    if (line.trim()) waiting.push(line);
+    wake?.();
+  });
+  lines.on("close", () => {
+    ended = true;
+    wake?.();
+  });
+  for (;;) {
+    if (!waiting.length) {
+      if (ended) break;
+      await new Promise((resolve) => {
+        wake = () => resolve(undefined);
+      });
+      wake = null;
+      continue;
+    }
+    const msg = JSON.parse(/** @type {string} */ (waiting.shift()));
+    if (msg.op === "hurry") continue; // read by a warm-up (`requestWaiting`): nothing to do now
     try {
       if (msg.op === "init") await init(msg);
       else if (msg.op === "page") {

@@ -10,7 +10,9 @@ interpreter the check's first page will use: from the installed snapshot of the 
 site installed last time (:func:`remember_install`), else from the base snapshot. It runs a
 snippet, a transcript and the site's imports in it, then puts it back to its restored state (as
 between two pages). When the check already waits for it (the read was quicker than the spare's
-start, e.g. a kept read), the warm-up is skipped: it would only delay the first page. The pool's
+start, e.g. a kept read), the warm-up is skipped: it would only delay the first page; when the
+check starts waiting during the warm-up, the spare is told to ``hurry`` and ends it once its
+interpreter is restored. The pool's
 processes adopt them (:func:`adopt`) with a second ``init``; the first page gets that interpreter
 when the check installs the same packages (else the harness drops it). A spare that is not
 adopted (nothing to run, other settings, fewer processes) is stopped.
@@ -51,6 +53,10 @@ _starter: threading.Thread | None = None
 _spares: list[tuple[str, Harness]] = []
 #: harnesses being started and warmed (so :func:`discard` can stop them at once)
 _warming: list[Harness] = []
+#: harnesses running their warm-up: a check that starts waiting tells them to hurry (skip what
+#: is left of it once their interpreter is restored: its first page warms it; the command's
+#: 24-page tree waited ~0.1 s for runs that only warmed V8 up)
+_warming_up: list[Harness] = []
 #: checks waiting in :func:`adopt`: a spare started while one waits is handed over unwarmed (its
 #: first page restores the interpreter; a warm-up would only delay it)
 _waiting = 0
@@ -234,6 +240,8 @@ def _warm(
                     continue
                 harness.send({"op": "warm", "imports": imports})
                 warming.append(harness)
+                with _lock:
+                    _warming_up.append(harness)
                 continue
         except HarnessDied:
             pass
@@ -245,6 +253,9 @@ def _warm(
             warm = bool(warmed and warmed.get("ev") == "warmed")
         except HarnessDied:
             pass
+        with _lock:
+            if harness in _warming_up:
+                _warming_up.remove(harness)
         _offer(key, harness if warm else None, generation, harness)
 
 
@@ -280,6 +291,12 @@ def adopt(init: dict[str, Any], snapshot: str | None) -> Harness | None:
     deadline = time.monotonic() + WARM_TIMEOUT
     with _lock:
         _waiting += 1
+        hurry, _warming_up[:] = list(_warming_up), []
+    for harness in hurry:
+        try:
+            harness.send({"op": "hurry"})
+        except HarnessDied:
+            pass
     try:
         while True:
             with _lock:
