@@ -448,10 +448,11 @@ class Runner {
     const messages = held ? [] : undefined;
     /** What the run shows, now or (held) later. @param {any} result */
     const shown = (result) => {
+      const took = performance.now() - began; // its own run, not the wait for the others
       const write = () => {
         if (held) {
           el.beginRun();
-          el.started = began;
+          el.started = performance.now() - took;
           if (!result.stopped && !result.boot) el.setAttribute("data-pyrun-boot", this.bootKind);
           for (const msg of /** @type {any[]} */ (messages)) el.receive(msg);
         }
@@ -459,8 +460,11 @@ class Runner {
         if (said) el.appendText(note, "pyrun-note");
         el.endRun(result);
       };
-      if (held) held.push(write);
-      else write();
+      if (held) {
+        held.push(write);
+        // it ran: said at once, as it cannot change the page's layout (the rest comes later)
+        el.setStatus(result.stopped ? "Stopped" : result.ok ? "Done" : "Error");
+      } else write();
     };
     if (!held) {
       el.beginRun();
