@@ -1009,13 +1009,21 @@ class Executor:
         saved_hook = sys.displayhook
         sys.displayhook = hook
         first_error: _Mismatch | None = None
+        # statements sharing a line (``a = 1; b = 2; a + b``) are one input, as at the prompt:
+        # echoed once, and one that raises ends the line (each ran and echoed on its own)
+        inputs: list[list[Any]] = []
+        for statement in tree.body:
+            if inputs and statement.lineno <= (inputs[-1][-1].end_lineno or 0):
+                inputs[-1].append(statement)
+            else:
+                inputs.append([statement])
         try:
-            for statement in tree.body:
-                first = getattr(statement, "decorator_list", None) or [statement]
+            for statements in inputs:
+                first = getattr(statements[0], "decorator_list", None) or [statements[0]]
                 start = min(node.lineno for node in first) - 1
-                source = "\n".join(lines[start : statement.end_lineno])
+                source = "\n".join(lines[start : statements[-1].end_lineno])
                 self.echo(source + "\n")
-                single = ast.Interactive(body=[statement])
+                single = ast.Interactive(body=statements)
                 compiled = compile(single, filename, "single", flags=flags, dont_inherit=True)
                 try:
                     value = eval(compiled, ns)

@@ -530,3 +530,21 @@ def test_a_blank_line_between_groups_of_examples_stays_in_the_code() -> None:
     assert transcript_source(">>> x = 1\n>>> x\n1\n") == "x = 1\nx\n"  # nothing added
     said = json.loads(run_coroutine(Host().executor.run_transcript(text)))
     assert said["error"]["line"] == 7 and said["error"]["editor_line"] == 5, said
+
+
+def test_an_edited_line_of_several_statements_runs_as_one_input() -> None:
+    """Typed at the prompt, ``a = 1; b = 2; a + b`` is one input: echoed once, its value shown;
+    ``1/0; print('after')`` stops at the error. Each statement was echoed and run on its own
+    (the line echoed three times; ``after`` printed after the traceback)."""
+    host = Host()
+    code = "a = 1; b = 2; a + b\n1/0; print('after')\nprint('next')\n"
+    result = json.loads(run_coroutine(host.executor.run(code, console=True)))
+    assert result["ok"] is False
+    shown = [(m["stream"], m["text"]) for m in host.messages if m.get("type") == "stream"]
+    echoed = [text for stream, text in shown if stream == "echo"]
+    assert echoed == [
+        ">>> a = 1; b = 2; a + b\n",
+        ">>> 1/0; print('after')\n",
+        ">>> print('next')\n",
+    ]
+    assert host.stdout() == "3\nnext\n"
