@@ -14,10 +14,12 @@ from __future__ import annotations
 import ast
 import itertools
 import json
+import os
 import re
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 from typing import Any
 
 from .config import PyrunConfig
@@ -140,6 +142,18 @@ def script_name(page: str, index: int) -> str:
     return f"{_stem(page)}-example-{index + 1}.py"
 
 
+def _published(snippet: Snippet, line: int | None = None) -> str:
+    """Where *snippet* is written, as a file anyone may read it in: a docstring of an installed
+    package by its path in the package (``packaging/version.py:7``), not the machine's that
+    built the docs (``/home/docs/.../site-packages/...``: 105 of packaging's 109 scripts)."""
+    path = snippet.path
+    if os.path.isabs(path):
+        parts = PurePath(path).parts
+        inside = [i for i, part in enumerate(parts) if part in ("site-packages", "dist-packages")]
+        path = "/".join(parts[inside[-1] + 1 :]) if inside else PurePath(path).name
+    return f"{path}:{snippet.line if line is None else line}"
+
+
 def notebook_name(page: str) -> str:
     """The file name of a page's notebook: ``intro.ipynb`` for ``guide/intro`` or ``guide/intro.md``."""
     return f"{_stem(page)}.ipynb"
@@ -176,14 +190,14 @@ def script(
     if any("display" in body and _DISPLAY_CALL.search(body) for body in bodies):
         helpers.append(_DISPLAY)
     lines = [
-        f"# {title}: example {target.index + 1} ({target.location}), taken away from the docs.",
+        f"# {title}: example {target.index + 1} ({_published(target)}), taken away from the docs.",
         "# Runs as is with CPython: python this_file.py",
         "",
         *helpers,
     ]
     for snippet, body in zip(chain, bodies, strict=True):
         role = "the example" if snippet is target else _role(snippet)
-        lines.append(f"# --- {role} ({snippet.location}) ---")
+        lines.append(f"# --- {role} ({_published(snippet)}) ---")
         lines.append(body.rstrip("\n"))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -222,7 +236,7 @@ def notebook(
             cells.append(_helper_cell())
         for number, part in enumerate(parts):
             line = snippet.source_line(part.line) if part.line else snippet.line
-            metadata: dict[str, Any] = {"pyrun": {"source": f"{snippet.path}:{line}"}}
+            metadata: dict[str, Any] = {"pyrun": {"source": _published(snippet, line)}}
             if snippet.options.hidden:
                 metadata["jupyter"] = {"source_hidden": True}
             if part.raises or failed(snippet):  # Jupyter's Run All and nbclient go on past it

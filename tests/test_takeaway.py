@@ -363,3 +363,23 @@ def test_a_notebook_needing_no_helper_has_none() -> None:
         page_files([snippet(0, TRANSCRIPT)], PyrunConfig(), title="P").notebook or ""
     )
     assert "pyrun-show" not in [cell["id"] for cell in document["cells"]]
+
+
+def test_a_docstring_of_an_installed_package_is_named_by_its_path_in_the_package() -> None:
+    """The take-away files named a docstring example of an installed package by the build
+    machine's path (``/home/docs/.../site-packages/packaging/version.py:7``: 105 of packaging's
+    109 scripts); they name it by its path in the package; the docs' own pages stay relative."""
+    installed = "/home/docs/venv/lib/python3.12/site-packages/packaging/version.py"
+    page = [
+        snippet(0, ">>> 1\n1\n", session="s", module="json"),
+        snippet(1, ">>> 2\n2\n", session="s", module="json"),
+    ]
+    page[0] = Snippet(
+        code=page[0].code, path=installed, line=7, page="guide/page", index=0,
+        options=page[0].options,
+    )  # fmt: skip
+    files = page_files(page, PyrunConfig(), title="Page")
+    text = files.scripts[1] + (files.notebook or "")
+    assert "/home/docs" not in text and "site-packages" not in text, text
+    assert "(packaging/version.py:7)" in files.scripts[1]
+    assert "(docs/page.rst:11)" in files.scripts[1]  # as written, relative
