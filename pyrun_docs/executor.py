@@ -1751,7 +1751,7 @@ class _Mismatch(Exception):
         shown = "".join(f"    {ln}\n" for ln in example.source.rstrip("\n").split("\n"))
         if not testcode:
             message = f"the output of >>> {source} differs from the transcript"
-            message += _comment_in_want(example.want, got)
+            message += _comment_in_want(example.want, got) + _address_in_want(example.want, got)
         elif example.want:
             message = "the output differs from its testoutput block"
         else:  # the doctest builder compares a testcode block without one with no output
@@ -1796,6 +1796,40 @@ def _comment_in_want(want: str, got: str) -> str:
     return (
         f" (its expected output has the comment line {comments[0]!r}: doctest reads every "
         "line under an example as its output; put a blank line before the comment)"
+    )
+
+
+def _without_addresses(text: str) -> str:
+    """*text* with every object's address as a repr shows it (``at 0x7fb24c9488d0``) as ``0x``
+    (no regular expressions: MicroPython's lack word boundaries)."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text.startswith("0x", i) and (
+            i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")
+        ):
+            j = i + 2
+            while j < n and text[j] in "0123456789abcdefABCDEF":
+                j += 1
+            if j - i - 2 >= 4:
+                out.append("0x")
+                i = j
+                continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def _address_in_want(want: str, got: str) -> str:
+    """Said when *want* and *got* differ only in objects' addresses, which differ from one run
+    to the next in any Python (sqlparse's ``<Statement 'select...' at 0x7F...>``)."""
+    if want == got or "0x" not in want:
+        return ""
+    if _without_addresses(want).rstrip() != _without_addresses(got).rstrip():
+        return ""
+    return (
+        " (only an object's address differs, which changes from one run to the next: write ... "
+        "in its place, with doctest's ELLIPSIS option)"
     )
 
 

@@ -548,3 +548,13 @@ def test_an_edited_line_of_several_statements_runs_as_one_input() -> None:
         ">>> print('next')\n",
     ]
     assert host.stdout() == "3\nnext\n"
+
+
+def test_an_output_differing_only_in_an_address_says_so() -> None:
+    """An object's address differs from one run to the next in any Python (sqlparse's
+    ``<Statement ... at 0x7F...>``): the reason said only that the output differs."""
+    run = Host().executor.run_transcript
+    said = json.loads(run_coroutine(run(">>> object()\n<object object at 0x7fb24c9488d0>\n")))
+    assert not said["ok"] and "only an object's address differs" in said["error"]["message"]
+    other = json.loads(run_coroutine(run(">>> 'at 0x1234abcd'\n'at 0x99999999 too'\n")))
+    assert "address" not in other["error"]["message"]  # more than an address differs
