@@ -757,13 +757,21 @@ def test_a_failure_after_an_unchecked_snippet_of_its_session_is_unchecked_too() 
     results = {
         ("np", 0): SnippetResult(page[0], Status.ERROR, "not checked: package numpy ..."),
         ("np", 1): SnippetResult(
-            page[1], Status.FAILED, "NameError: name 'np' is not defined", exception="NameError"
+            page[1],
+            Status.FAILED,
+            "NameError: name 'np' is not defined",
+            exception="NameError",
+            traceback="Traceback (most recent call last):\nNameError: name 'np' is not defined\n",
         ),
     }
     config = PyrunConfig()
     later = kept_static(after_failure(results[("np", 1)], "np", page, results, config), config)
     assert later.status is Status.ERROR, later
-    assert later.message.startswith("not checked: it runs after docs/np.rst:4, which was not")
+    assert (
+        later.message
+        == "not checked: it runs after docs/np.rst:4, which was not checked (see there)"
+    )
+    assert later.traceback == ""  # its run's NameError said nothing of it: not checked
 
 
 def test_a_snippet_using_what_an_unchecked_one_made_is_unchecked_too() -> None:
@@ -790,9 +798,9 @@ def test_a_snippet_using_what_an_unchecked_one_made_is_unchecked_too() -> None:
     results = {("np", r.snippet.index): r for r in raw}
     verdicts = _page_verdicts("np", page, results, {}, PyrunConfig())
     assert [v.status for v in verdicts] == [Status.ERROR] * 3, verdicts
-    after = "not checked: it runs after docs/np.rst:4, which was not (not checked: package numpy"
-    assert verdicts[1].message.startswith(after)
-    assert verdicts[2].message.startswith(after)
+    after = "not checked: it runs after docs/np.rst:4, which was not checked (see there)"
+    assert verdicts[1].message == after
+    assert verdicts[2].message == after
 
 
 def test_which_static_blocks_run_hidden_in_their_place() -> None:

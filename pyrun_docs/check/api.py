@@ -356,12 +356,14 @@ def after_failure(
             # unchecked too, not a failure, nor a block kept static with "does not run in the
             # browser: NameError: np" for readers (uncertainties' numpy guide: 14 such notes);
             # after one unchecked for that reason, the same one is named
+            # (its own run said what went wrong without it: not shown, it was not checked;
+            # that one's reason is said where it is listed: simplejson's read twice as long)
             message = (
                 cause
                 if cause.startswith(_NOT_CHECKED_AFTER)
-                else f"{_NOT_CHECKED_AFTER}{earlier.location}, which was not ({cause})"
+                else f"{_NOT_CHECKED_AFTER}{earlier.location}, which was not checked (see there)"
             )
-            return replace(result, status=Status.ERROR, message=message)
+            return replace(result, status=Status.ERROR, message=message, traceback="", output="")
         if _may_leave_state_undone(earlier):
             first, _, rest = (result.message or result.status.value).partition("\n")
             note = f"{first}{AFTER_FAILURE}{earlier.location}: {cause})"
