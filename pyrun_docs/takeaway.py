@@ -149,8 +149,13 @@ def _published(snippet: Snippet, line: int | None = None) -> str:
     path = snippet.path
     if os.path.isabs(path):
         parts = PurePath(path).parts
-        inside = [i for i, part in enumerate(parts) if part in ("site-packages", "dist-packages")]
-        path = "/".join(parts[inside[-1] + 1 :]) if inside else PurePath(path).name
+        # from its package's folder on (a ``pip install --target`` folder has no site-packages)
+        top = (snippet.options.module or "").split(".")[0]
+        inside = [i for i, part in enumerate(parts) if top and part in (top, f"{top}.py")]
+        inside = inside or [
+            i + 1 for i, part in enumerate(parts) if part in ("site-packages", "dist-packages")
+        ]
+        path = "/".join(parts[inside[-1] :]) if inside else PurePath(path).name
     return f"{path}:{snippet.line if line is None else line}"
 
 

@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -383,3 +384,8 @@ def test_a_docstring_of_an_installed_package_is_named_by_its_path_in_the_package
     assert "/home/docs" not in text and "site-packages" not in text, text
     assert "(packaging/version.py:7)" in files.scripts[1]
     assert "(docs/page.rst:11)" in files.scripts[1]  # as written, relative
+    # a package installed elsewhere (``pip install --target``): from its module's folder on
+    target = replace(page[0], path="/srv/build/site/tinymod/__init__.py")
+    target = replace(target, options=replace(target.options, module="tinymod"))
+    files = page_files([target, page[1]], PyrunConfig(), title="Page")
+    assert "(tinymod/__init__.py:7)" in files.scripts[1], files.scripts[1]
