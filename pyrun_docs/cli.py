@@ -33,7 +33,13 @@ from .errors import PyrunError
 from .fetch import ensure_runtime
 from .locate import display_path
 from .runtime import RUNTIMES, get_pin, make_pin, write_pin
-from .site_config import SiteConfig, find_config_file, read_site_config, uses_the_plugin
+from .site_config import (
+    SiteConfig,
+    find_config_file,
+    read_site_config,
+    setting_location,
+    uses_the_plugin,
+)
 from .snippet import Snippet
 from .words import plural
 
@@ -240,7 +246,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(f"{err.location}: error: {err.message}", file=sys.stderr)
         raise
     settings = [
-        PyrunError(text, location=_setting_at(site, text)) for text in report.setting_problems
+        PyrunError(text, location=setting_location(site.path, text))
+        for text in report.setting_problems
     ]
     report = with_scan_errors(report, scan.errors, settings)
     if report.results:
@@ -258,31 +265,6 @@ def _setting_prefix(site: SiteConfig) -> str:
     if site.path is None:
         return ""
     return "pyrun_" if site.path.name == "conf.py" else "plugins.pyrun."
-
-
-def _setting_at(site: SiteConfig, problem: str) -> str:
-    """``file:line`` of the setting a package problem is about (``pyrun_packages = [...]`` in
-    ``conf.py``, ``packages:`` in ``mkdocs.yml``): the command printed it as a note beside "all
-    passed" (a package that does not exist, in CI); now it is an error there."""
-    if site.path is None:
-        return "settings:1"
-    # "... (pyrun_packages))", "pyrun_project = '..': ..." or "pyrun_project: x.whl is not ..."
-    named = [
-        n
-        for n in ("packages", "project", "path")
-        if re.search(rf"\b(pyrun_)?{n}(\)| = |: )", problem)
-    ]
-    try:
-        lines = site.path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        lines = []
-    # conf.py's ``pyrun_project = ...`` (not Sphinx's own ``project = ...``); mkdocs.yml's
-    # ``project: .``, or inline ``{project: .}``
-    prefix = "pyrun_" if site.path.suffix == ".py" else ""
-    for number, line in enumerate(lines, 1):
-        if any(re.search(rf"(^|[\s{{,]){prefix}{name}\s*[=:]", line) for name in named):
-            return f"{display_path(site.path)}:{number}"
-    return f"{display_path(site.path)}:1"
 
 
 def with_scan_errors(

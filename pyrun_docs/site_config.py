@@ -463,3 +463,33 @@ def _cwd(folder: Path) -> Iterator[None]:
         yield
     finally:
         os.chdir(previous)
+
+
+def setting_location(path: Path | None, problem: str) -> str:
+    """``file:line`` of the setting a package *problem* is about (``pyrun_packages = [...]`` or
+    ``pyrun_project = ..`` in the site's ``conf.py``, ``packages:`` in ``mkdocs.yml``; *path*:
+    that file), for the command and the Sphinx build alike (the build said ``conf.py:1`` where
+    the command said ``conf.py:4``). A problem of no setting it names: the file's first line."""
+    import re
+
+    from .locate import display_path
+
+    if path is None:
+        return "settings:1"
+    # "... (pyrun_packages))", "pyrun_project = '..': ..." or "pyrun_project: x.whl is not ..."
+    named = [
+        n
+        for n in ("packages", "project", "path")
+        if re.search(rf"\b(pyrun_)?{n}(\)| = |: )", problem)
+    ]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    # conf.py's ``pyrun_project = ...`` (not Sphinx's own ``project = ...``); mkdocs.yml's
+    # ``project: .``, or inline ``{project: .}``
+    prefix = "pyrun_" if path.suffix == ".py" else ""
+    for number, line in enumerate(lines, 1):
+        if any(re.search(rf"(^|[\s{{,]){prefix}{name}\s*[=:]", line) for name in named):
+            return f"{display_path(path)}:{number}"
+    return f"{display_path(path)}:1"

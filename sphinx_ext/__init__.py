@@ -38,6 +38,7 @@ from pyrun_docs.errors import PyrunError
 from pyrun_docs.mpy import site_note as mpy_site_note
 from pyrun_docs.packages import build_packages, foreign_docstrings
 from pyrun_docs.render import page_config_json, page_runtimes
+from pyrun_docs.site_config import setting_location
 from pyrun_docs.site_snapshot import add_site_snapshot
 from pyrun_docs.snippet import Snippet
 
@@ -147,10 +148,10 @@ def resolve_packages(app: Sphinx, store: dict[str, list[Snippet]], site_dir: Pat
         app.pyrun_packages_failed = True  # type: ignore[attr-defined]
         return
     conf = Path(app.confdir) / "conf.py"
-    settings = f"{conf}:1" if conf.is_file() else None  # as pyrun-docs check names it
     for found in resolution.problems + foreign_docstrings(resolution, store):
         # the file the snippet is written in (a docstring's .py), not its page; a setting's
-        # problem (pyrun_project's dependency) at conf.py: no place to fix it was named
+        # problem (pyrun_project's dependency) at its line in conf.py, as pyrun-docs check says
+        settings = setting_location(conf, found.message) if conf.is_file() else None
         location = found.snippet.location if found.snippet else settings
         logger.warning(
             f"pyrun: {found.message}", location=location, type="pyrun", subtype="packages"

@@ -900,6 +900,9 @@ def test_a_package_setting_that_cannot_be_had_is_an_error_of_the_command(
     printed = capsys.readouterr()
     assert "conf.py:3: error: version conflict for numpy" in printed.out + printed.err
     assert "on 1 page" in printed.out + printed.err
+    # the build names the same line (it said conf.py:1)
+    build = sphinx_build(docs, tmp_path / "html")
+    assert "conf.py:3: WARNING: pyrun: version conflict for numpy" in build.stderr, build.stderr
 
 
 def test_a_project_that_does_not_build_leaves_its_examples_unchecked(
@@ -937,15 +940,13 @@ def test_a_setting_s_problem_is_reported_at_the_setting() -> None:
     """Not at Sphinx's own ``project = ...`` above it, nor at line 1 for a message naming the
     setting with a colon (bitstruct's compiled wheel: "pyrun_project: ... is not a pure-Python
     wheel" was at conf.py:1)."""
-    from pyrun_docs.cli import _setting_at
-    from pyrun_docs.site_config import SiteConfig
+    from pyrun_docs.site_config import setting_location
 
     conf = Path(__file__).parent / "roots" / "setting-lines" / "conf.py"
-    site = SiteConfig(config=PyrunConfig(), path=conf)
-    assert _setting_at(
-        site, "pyrun_project: x-1.0-cp311-linux.whl is not a pure-Python wheel"
+    assert setting_location(
+        conf, "pyrun_project: x-1.0-cp311-linux.whl is not a pure-Python wheel"
     ).endswith("conf.py:3")
-    assert _setting_at(site, "pyrun_project = '..': building failed").endswith("conf.py:3")
+    assert setting_location(conf, "pyrun_project = '..': building failed").endswith("conf.py:3")
 
 
 def test_a_namespace_package_project_s_import_name_is_known(tmp_path: Path) -> None:
