@@ -252,6 +252,8 @@ class PackageIndex:
                 self.by_import[module] = name
         self.site = list(resolution.site)
         self.unreplaced = dict(resolution.unreplaced)
+        for module in resolution.unbuilt:  # the project's own, whose wheel could not be made:
+            self.by_import.pop(module, None)  # not Pyodide's copy of another version
 
     def fingerprint(self, name: str) -> str:
         """*name* with the version and hash of a wheel of ours (cache keys change with it)."""

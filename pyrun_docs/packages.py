@@ -348,7 +348,14 @@ def _last_error(text: str) -> str:
 
 def _top_level_names(folder: Path) -> list[str]:
     """The import names a project folder's wheel would have: its top-level packages and
-    modules, in ``src/`` when there is one (not its build or test scripts)."""
+    modules, in ``src/`` when there is one (not its build or test scripts); a wheel's own (one
+    with a compiled extension: simplejson's cp311 wheel as ``project``)."""
+    if folder.is_file() and folder.suffix == ".whl":
+        try:
+            return list(read_wheel(folder).imports)
+        except (PyrunError, zipfile.BadZipFile, OSError):  # its name, then (a wheel's first part)
+            name = folder.name.split("-")[0]
+            return [name] if name.isidentifier() else []
     scripts = {"setup", "conftest", "noxfile", "fabfile", "tasks", "docs", "tests", "test"}
     names: list[str] = []
     for root in (folder / "src", folder):
@@ -585,7 +592,8 @@ def resolve(
     result.site = [n for n in dict.fromkeys(result.site) if n in result.packages]
     for name, pkg in result.packages.items():
         for module in pkg.imports:
-            result.by_import.setdefault(module, name)
+            if module not in result.unbuilt:  # the project's, not another package's copy
+                result.by_import.setdefault(module, name)
     for name in sorted(resolver.failed):
         result.packages.pop(name, None)
     for snippets in pages.values():
@@ -714,14 +722,18 @@ class _Resolver:
                 self.result.requested.setdefault(where, []).append(name)
 
     def imported(self, pages: Mapping[str, Sequence[Snippet]]) -> set[str]:
-        """Pyodide's packages providing modules the snippets import (only what Pyodide ships)."""
+        """Pyodide's packages providing modules the snippets import (only what Pyodide ships):
+        not for the project's own modules when its wheel could not be made (``unbuilt``): its
+        examples are not checked, saying why, rather than run against Pyodide's copy of
+        another version (simplejson: its 4.3.0 docs checked with Pyodide's 3.20.2, or "not in
+        the verified package folder ... add +SKIP" at every example, the cause said last)."""
         by_import = self.lock.by_import
         return {
             by_import[module]
             for snippets in pages.values()
             for s in snippets
             for module in snippet_imports(s)
-            if module in by_import
+            if module in by_import and module not in self.result.unbuilt
         }
 
     def fetch(self, project: LockedPackage | None) -> None:
@@ -1203,8 +1215,8 @@ def _project_wheel(
 def _not_pure(setting: str, name: str) -> PackageProblem:
     return PackageProblem(
         f"{setting}: {name} is not a pure-Python wheel (py3-none-any), so it cannot run "
-        "in Pyodide, and examples that import it get whatever copy Pyodide ships, if any, "
-        "not this project's code; build it without its compiled extensions if it has a "
+        "in Pyodide, and the examples importing it are not checked (not against a copy "
+        "Pyodide may ship of another version); build it without its compiled extensions if it has a "
         "pure-Python fallback (projects often read an environment variable for that: see its "
         f"build docs), or give {setting} a pure .whl"
     )

@@ -1136,9 +1136,10 @@ def test_docstrings_written_in_another_file_of_the_project_are_not_foreign(
 def test_a_compiled_project_wheel_says_what_its_examples_would_run(
     lock: PyodideLock, tmp_path: Path
 ) -> None:
-    """A project whose wheel is compiled cannot run in Pyodide; the problem says that examples
-    importing it would get Pyodide's own copy (simplejson 3.20 for simplejson 4.3's docs) and
-    how to get a pure wheel."""
+    """A project whose wheel is compiled cannot run in Pyodide; its examples are not checked
+    against Pyodide's own copy (simplejson 3.20 for simplejson 4.3's docs: with no network
+    each said "not in the verified package folder ... add +SKIP", the cause said last), and the
+    problem says how to get a pure wheel."""
     wheel = tmp_path / "simplejson-4.3.0-cp311-cp311-linux_x86_64.whl"
     wheel.write_bytes(b"")
     pages = {"index": [snip("import simplejson\n")]}
@@ -1146,4 +1147,9 @@ def test_a_compiled_project_wheel_says_what_its_examples_would_run(
         pages, PyrunConfig(project=str(wheel)), lock, PIN, pip=NoPip(), cache_dir=tmp_path
     )
     (problem,) = [p for p in res.problems if "pure-Python" in p.message]
-    assert "not this project's code" in problem.message and "pure .whl" in problem.message
+    assert "examples importing it are not checked" in problem.message, problem.message
+    assert "pure .whl" in problem.message
+    assert "simplejson" in res.unbuilt and "simplejson" not in res.packages, res.packages
+    index = PackageIndex(lock)
+    index.add_resolved(res)
+    assert index.needs(snip("import simplejson\n"))[0] == []  # not Pyodide's copy either

@@ -451,8 +451,11 @@ def undeclared(
 
 
 def _unchecked(result: SnippetResult, why: str) -> SnippetResult:
-    """*result* as not checked, saying *why* (what to set): never kept in the result cache."""
-    return replace(result, status=Status.ERROR, message=f"not checked: {why}", cached=False)
+    """*result* as not checked, saying *why* (what to set): never kept in the result cache, nor
+    shown with its run's traceback (a ModuleNotFoundError under "not checked" read as a
+    failure after all)."""
+    message = f"not checked: {why}"
+    return replace(result, status=Status.ERROR, message=message, cached=False, traceback="")
 
 
 def _another_version(
