@@ -17,6 +17,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -1153,3 +1154,36 @@ def test_a_compiled_project_wheel_says_what_its_examples_would_run(
     index = PackageIndex(lock)
     index.add_resolved(res)
     assert index.needs(snip("import simplejson\n"))[0] == []  # not Pyodide's copy either
+
+
+def test_cpython_lacking_the_project_does_not_judge_its_examples(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """The project reaches the examples as a wheel only (``pyrun_project``), not importable in
+    the build's Python: an example failing in the browser alone (a thread) was asked of CPython,
+    where the earlier ``from shapes import Rect`` had failed, and was "failed (in CPython 3.11:
+    NameError: name 'Rect' is not defined)", failing the build. CPython cannot judge there: it
+    stays static, as with the project importable."""
+    name = f"shapes_{uuid.uuid4().hex[:8]}"  # importable nowhere but in the reader's Python
+    project = tmp_path / "project"
+    (project / "src" / name).mkdir(parents=True)
+    (project / "src" / name / "__init__.py").write_text(
+        "class Rect:\n    def __init__(self, w, h):\n        self.w, self.h = w, h\n"
+        "    def area(self):\n        return self.w * self.h\n"
+    )
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'[project]\nname = "{name}"\nversion = "1.0"\n'
+    )
+    page = (
+        f">>> from {name} import Rect\n\n"
+        ">>> import threading\n>>> threading.Thread(target=lambda: None).start()\n"
+        ">>> Rect(1, 2).area()\n2\n"
+    )
+    docs = doctest_docs(project / "docs", 'pyrun_project = ".."', page)
+    out = tmp_path / "check.json"
+    args = ["check", str(docs), "--cache-dir", str(check_dir(tmp_path)), "--json", str(out)]
+    assert main(args) == 0
+    results = json.loads(out.read_text())["results"]
+    assert [r["status"] for r in results] == ["passed", "static"], results
+    assert "CPython" not in results[1]["message"], results[1]

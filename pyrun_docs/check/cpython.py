@@ -114,9 +114,19 @@ def cross_check(
         units |= {unit_of(s, config) for s in wanted.get(page, {}).values()}
         if units:
             jobs.append((page, unit_runs(ran, config, units)))
+    # sessions where this Python could not import what the site gives the reader's (the
+    # project as a wheel only, not importable here): a later example's failure here says
+    # nothing (it failed "in CPython too" for the NameError the failed import left)
+    lacking: set[tuple[str, object]] = set()
     for page, run, raw in _run_all(jobs, config):
         snippet = run.snippet
-        if snippet.index not in wanted.get(page, {}):
+        session = (page, snippet.options.session)
+        error = raw.get("error")
+        module = _missing_module(error) if isinstance(error, dict) and not raw.get("ok") else None
+        # (an example the reader's Python passed: it imported it there)
+        if module and (page, snippet.index) not in in_pyodide and provided(module):
+            lacking.add(session)
+        if snippet.index not in wanted.get(page, {}) or session in lacking:
             continue
         key = keys.get((page, snippet.index))
         if key:
