@@ -868,3 +868,40 @@ def test_a_warm_up_gives_way_to_a_check_that_waits(runtime_cache: Path, tmp_path
         ("warmed", False, ["prestarted"], "page 42\n"),
         ("warmed", True, ["prestarted"], "page 42\n"),
     ], outcomes
+
+
+def test_an_example_that_does_not_compile_is_blamed_only_for_what_it_was_to_assign() -> None:
+    """doctest compiles each example on its own: blessed's unclosed ``print("a"`` (a
+    SyntaxError) made the whole block unreadable to the names rule, so every later failure of
+    its page said it came "after an earlier example of its session failed". It binds nothing
+    but what it plainly assigns (``y = (1``: a later NameError for ``y`` is its doing)."""
+    from pyrun_docs.check.api import after_failure
+    from pyrun_docs.options import SnippetOptions
+
+    def page_of(broken: str, later: str) -> list[Snippet]:
+        codes = [(f">>> x = 1\n>>> {broken}\n", 4), (later, 9)]
+        options = SnippetOptions(session="default")
+        return [
+            Snippet(code, "docs/p.rst", line, "p", i, options, origin="upgrade")
+            for i, (code, line) in enumerate(codes)
+        ]
+
+    def verdict(page: list[Snippet], exception: str, message: str) -> str:
+        results = {
+            ("p", 0): SnippetResult(
+                page[0],
+                Status.FAILED,
+                "SyntaxError: '(' was never closed",
+                "SyntaxError",
+                line=5,
+            ),
+            ("p", 1): SnippetResult(page[1], Status.FAILED, message, exception),
+        }
+        return after_failure(results[("p", 1)], "p", page, results, PyrunConfig()).message
+
+    unrelated = page_of('print("a"', ">>> z + 1\n1\n")
+    said = verdict(unrelated, "NameError", "NameError: name 'z' is not defined")
+    assert "earlier" not in said, said
+    assigned = page_of("y = (1", ">>> y + 1\n2\n")
+    said = verdict(assigned, "NameError", "NameError: name 'y' is not defined")
+    assert "after an earlier example of its session failed, docs/p.rst:5" in said, said

@@ -21,7 +21,30 @@ from pyrun_docs.snippet import Snippet
 
 
 def _tree(snippet: Snippet) -> ast.Module | None:
-    return _parsed(snippet.code, snippet.is_transcript)
+    whole = _parsed(snippet.code, snippet.is_transcript)
+    if whole is not None or not snippet.is_transcript or snippet.examples is None:
+        return whole
+    # doctest compiles each example on its own: one that does not compile reads nothing and
+    # binds only what it was plainly to assign (``y = (1``: a later NameError for ``y`` is its
+    # doing), not anything at all (blessed's unclosed ``print("a"`` was blamed for every later
+    # failure of its page)
+    body: list[ast.stmt] = []
+    for example in snippet.examples:
+        tree = _example_tree(example.source)
+        body += tree.body if tree is not None else []
+    return ast.Module(body=body, type_ignores=[])
+
+
+def _example_tree(source: str) -> ast.Module | None:
+    """One example parsed; one that does not compile as the assignments it was plainly to make."""
+    tree = _parsed(source, False)
+    if tree is None:
+        tree = _parsed("".join(f"{name} = None\n" for name in _ASSIGNED.findall(source)), False)
+    return tree
+
+
+#: the name a line that does not compile was plainly to assign (``y = (1``)
+_ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*=(?!=)", re.MULTILINE)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -51,7 +74,7 @@ def bound(snippet: Snippet, since: int | None = None) -> frozenset[str] | None:
     names: set[str] = set()
     for example in snippet.examples or ():
         end = snippet.source_line(example.line + example.source.count("\n") - 1)
-        parsed = _parsed(example.source, False) if end >= since else None
+        parsed = _example_tree(example.source) if end >= since else None
         names |= _binds(parsed) if parsed is not None else set()
     return frozenset(names)
 
