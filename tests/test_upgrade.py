@@ -129,7 +129,8 @@ def test_a_transcript_starting_with_comments_is_upgraded() -> None:
     assert first.snippet.code == ">>> # a wrong example\n>>> # on purpose\n>>> 1 + 1\n3\n"
     assert first.snippet.source == "# a wrong example\n# on purpose\n1 + 1\n"
     assert prose.snippet is not None and prose.snippet.code == ">>> # Some prose.\n>>> 1\n1\n"
-    assert indented.snippet is not None and indented.snippet.source == "x = 1\nx + 1\n"
+    # (the blank line parting the two stays in the code a reader edits)
+    assert indented.snippet is not None and indented.snippet.source == "x = 1\n\nx + 1\n"
 
 
 def test_a_testcode_block_without_testoutput_must_print_nothing() -> None:
