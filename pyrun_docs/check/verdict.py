@@ -169,7 +169,13 @@ def reordered(result: SnippetResult) -> bool:
     # strings among them: ints hash alike in every run (sympy's ``{3: 2, 0: 1}`` from
     # ``roots()`` is another order, the same each time, not the hash seed's)
     strings = any(item[:1] in ("'", '"') for item in shown)
-    return "{" in want and strings and shown != printed and sorted(shown) == sorted(printed)
+    # printed sorted: pprint's order (it sorts a dict's keys), the same in every run, not the
+    # seed's (humanfriendly's pprint of a dict was told to sort what it already sorted)
+    keys = [item for item in printed if item[:1] in ("'", '"')]
+    seeded = keys != sorted(keys)
+    return (
+        "{" in want and strings and seeded and shown != printed and sorted(shown) == sorted(printed)
+    )
 
 
 def difference(traceback: str) -> str:
