@@ -535,6 +535,13 @@ def test_a_failure_after_a_failing_example_of_its_session_says_so(
             "Does not run in the browser: its module pyee.twisted cannot be imported there"
             " (ModuleNotFoundError: No module named 'twisted')",
         ),
+        # keyboard input, without the author's advice (the ``stdin`` option) nor the count
+        (
+            "EOFError: input() has no keyboard here: examples run without standard input; give"
+            " the answers with the `stdin` option (e.g. `stdin: Ada\\n42`) or set the value in"
+            " the code instead (and 1 more failing example, one raising NameError)",
+            "Does not run in the browser: it asks for keyboard input (input())",
+        ),
         # ... unless what fails is what the browser lacks
         (
             "OSError: [Errno 138] emscripten does not support processes",

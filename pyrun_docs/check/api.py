@@ -685,6 +685,9 @@ def reader_note(result: SnippetResult) -> str:
     # ``it.done`` mismatch read as the browser's fault, its thread never started before it)
     earlier = " (after an earlier example failed)" if after else ""
     snippet = result.snippet
+    first = _MORE_FAILING.sub("", first)  # the maintainer's count (humanfriendly's README)
+    if first.startswith("EOFError: input() has no keyboard here"):  # advice for the author
+        return "Does not run in the browser: it asks for keyboard input (input())"
     if first.startswith("FileNotFoundError"):  # Emscripten's number (44), not the reader's
         first = _ERRNO.sub("", first, count=1)
     # a file or name the page does not give it: Python-Markdown's ``open("some_file.txt")``
@@ -721,6 +724,8 @@ def reader_note(result: SnippetResult) -> str:
     return f"Does not run as shown: {first or 'it fails in Python 3.14 (Pyodide)'}{earlier}"
 
 
+#: how many more examples of a transcript failed: the maintainer's count, not the reader's
+_MORE_FAILING = re.compile(r" \(and \d+ more failing examples?[^()]*\)")
 #: the fix a mismatch names for the docs' author (a comment read as output): not for readers
 _COMMENT_ADVICE = re.compile(
     r" \(its expected output has the comment line .*?; put a blank line before the comment\)"
