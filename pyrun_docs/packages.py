@@ -386,11 +386,22 @@ def _build_error(text: str) -> str:
     not exist: README.md``), which pip prints above its own last words ("Preparing metadata
     (pyproject.toml): finished with status 'error'" was all a failed build said)."""
     raised = [m.group(1) for m in _RAISED.finditer(text)]
-    return raised[-1] if raised else _last_error(text)
+    if raised:
+        return raised[-1]
+    # setuptools' own "error: Multiple top-level packages discovered in a flat-layout: [...]"
+    # (humanfriendly's, with a ``cache`` folder beside the package), not pip's words about it
+    said = [m.group(1) for m in _BACKEND_SAID.finditer(text) if m.group(1) not in _PIP_ERRORS]
+    return said[-1] if said else _last_error(text)
 
 
 #: an exception line in a build backend's output, as pip relays it (indented)
 _RAISED = re.compile(r"^\s*((?:[\w.]+\.)?\w*(?:Error|Exception|Exit): .+)$", re.MULTILINE)
+#: a build backend's own error line (setuptools' ``error: ...``), as pip relays it
+_BACKEND_SAID = re.compile(r"^\s*(error: .+)$", re.MULTILINE)
+#: pip's own error lines around a backend's output
+_PIP_ERRORS = frozenset(
+    {"error: subprocess-exited-with-error", "error: metadata-generation-failed"}
+)
 
 
 # --- resolution --------------------------------------------------------------------------------

@@ -1187,3 +1187,21 @@ def test_cpython_lacking_the_project_does_not_judge_its_examples(
     results = json.loads(out.read_text())["results"]
     assert [r["status"] for r in results] == ["passed", "static"], results
     assert "CPython" not in results[1]["message"], results[1]
+
+
+def test_a_failed_project_build_says_the_backend_s_own_error() -> None:
+    """setuptools says why a build failed in an ``error: ...`` line (a flat layout with a second
+    top-level folder, humanfriendly's ``cache``); pip's words around it were all it said."""
+    from pyrun_docs.packages import _build_error
+
+    output = (
+        "  Getting requirements to build wheel: started\n"
+        "  Getting requirements to build wheel: finished with status 'error'\n"
+        "  error: subprocess-exited-with-error\n\n"
+        "  \u00d7 Getting requirements to build wheel did not run successfully.\n"
+        "  ╰─> [3 lines of output]\n"
+        "      error: Multiple top-level packages discovered in a flat-layout: ['cache', 'hf'].\n"
+        "      [end of output]\n"
+        "ERROR: Failed to build 'hf' when getting requirements to build wheel\n"
+    )
+    assert _build_error(output).startswith("error: Multiple top-level packages discovered")
