@@ -18,6 +18,7 @@ import re
 import sys
 import textwrap
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from .doctest_flags import trim_directives
@@ -471,3 +472,25 @@ def _griffe_location(name: str, code: str, search_paths: list[str]) -> tuple[str
     except Exception:  # griffe raises its own errors for names it cannot load
         return None
     return display_path(path), _search(path, max(start or 1, 1), code), str(module)
+
+
+@lru_cache(maxsize=256)
+def project_copy(path: str, project: str) -> str | None:
+    """The *project* folder's own file of an installed module file *path*
+    (``.../site-packages/pkg/mod.py``: ``PROJECT/src/pkg/mod.py`` or ``PROJECT/pkg/mod.py``)
+    when its bytes are the same: where the author edits it, as ``sphinx-build`` names it (a
+    docstring's failure named the venv's copy: blessed's ``.../site-packages/blessed/
+    terminal.py:4031``, outside the repository for a CI annotation). ``None``: no such file."""
+    parts = Path(path).parts
+    inside = [i for i, part in enumerate(parts) if part in ("site-packages", "dist-packages")]
+    if not inside or not os.path.isabs(path):
+        return None
+    relative = Path(*parts[inside[-1] + 1 :])
+    for root in (Path(project) / "src", Path(project)):
+        candidate = root / relative
+        try:
+            if candidate.is_file() and candidate.read_bytes() == Path(path).read_bytes():
+                return display_path(candidate)
+        except OSError:
+            continue
+    return None

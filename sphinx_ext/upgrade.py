@@ -18,6 +18,9 @@ Opt-outs: ``pyrun_upgrade_exclude`` (docname globs), the ``no-pyrun`` class on a
 from __future__ import annotations
 
 import doctest
+import os
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -32,6 +35,7 @@ from pyrun_docs.locate import (
     inherited_module,
     locate,
     module_of,
+    project_copy,
     written_at,
 )
 from pyrun_docs.snippet import Snippet
@@ -78,6 +82,11 @@ class UpgradeExamples(SphinxTransform):
             return
         fallback = str(self.env.doc2path(docname))
         blocks = blocks_group(self.app)
+        project = (
+            str(Path(self.app.confdir) / config.project)
+            if config.project and not config.project.endswith(".whl")
+            else ""
+        )
         found: list[Found] = []
         # a literal block without a language is highlighted as the last ``.. highlight::`` says
         # (applied only when writing, so followed here), else as ``highlight_language``
@@ -90,6 +99,10 @@ class UpgradeExamples(SphinxTransform):
             if "skipif" in node and _skipped(self.app, str(node["skipif"]), node):
                 continue  # as the doctest builder skips it (the condition runs in the build)
             block = _found(node, config.upgrade, fallback, highlight, blocks)
+            if block is not None and project and os.path.isabs(block.path):
+                # a docstring of the project installed into the build's environment: named
+                # at the project's own copy of the file
+                block = replace(block, path=project_copy(block.path, project) or block.path)
             if block is not None:
                 found.append(block)
         if not found:

@@ -171,3 +171,24 @@ def test_a_docstring_rewritten_at_import_is_located_at_its_example(
     for name, line in (("a", 11), ("b", 20)):
         where = f"{source}{DOCSTRING}rewritten_mod.{name}"
         assert locate(where, 3, ">>> NEW\n1\n", "index.rst")[1] == line, name
+
+
+def test_a_docstring_of_the_installed_project_is_named_at_the_project_s_copy(
+    tmp_path: Path,
+) -> None:
+    """A project installed into the build's environment (not editable): autodoc reads its
+    docstrings from the installed copy, and failures were named there (blessed's
+    ``.../site-packages/blessed/terminal.py:4031``, outside the repository); the project's own
+    file, the same bytes, is where the author edits it. Not another file's."""
+    from pyrun_docs.locate import project_copy
+
+    installed = tmp_path / "venv" / "lib" / "python3.12" / "site-packages" / "pkgx" / "core.py"
+    own = tmp_path / "project" / "src" / "pkgx" / "core.py"
+    for path in (installed, own):
+        path.parent.mkdir(parents=True)
+        path.write_text('def f():\n    """>>> 1\n    1\n    """\n')
+    found = project_copy(str(installed), str(tmp_path / "project"))
+    assert found is not None and Path(found).resolve() == own.resolve()
+    own.write_text("# changed since it was installed\n")
+    assert project_copy(str(installed), str(tmp_path / "project") + "/") is None
+    assert project_copy(str(own), str(tmp_path / "project")) is None  # not an installed file
