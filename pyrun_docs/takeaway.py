@@ -142,6 +142,22 @@ def script_name(page: str, index: int) -> str:
     return f"{_stem(page)}-example-{index + 1}.py"
 
 
+def _runs_with(chain: Sequence[Snippet], bodies: Sequence[str]) -> str:
+    """How to run the script: as is with CPython, naming what it imports beyond the standard
+    library (the project, its packages: "Runs as is with CPython" stopped at ``from shapes
+    import Rect`` where the project was not installed, without a word of it)."""
+    import sys
+
+    from .executor import imports_of
+
+    modules = {m for body in bodies for m in imports_of(body)}
+    modules |= {s.options.module.split(".")[0] for s in chain if s.options.module}
+    outside = sorted(m for m in modules if m not in sys.stdlib_module_names and m != "__future__")
+    if not outside:
+        return "# Runs as is with CPython: python this_file.py"
+    return f"# Runs with CPython where {', '.join(outside)} can be imported: python this_file.py"
+
+
 def _published(snippet: Snippet, line: int | None = None) -> str:
     """Where *snippet* is written, as a file anyone may read it in: a docstring of an installed
     package by its path in the package (``packaging/version.py:7``), not the machine's that
@@ -196,7 +212,7 @@ def script(
         helpers.append(_DISPLAY)
     lines = [
         f"# {title}: example {target.index + 1} ({_published(target)}), taken away from the docs.",
-        "# Runs as is with CPython: python this_file.py",
+        _runs_with(chain, bodies),
         "",
         *helpers,
     ]

@@ -389,3 +389,15 @@ def test_a_docstring_of_an_installed_package_is_named_by_its_path_in_the_package
     target = replace(target, options=replace(target.options, module="tinymod"))
     files = page_files([target, page[1]], PyrunConfig(), title="Page")
     assert "(tinymod/__init__.py:7)" in files.scripts[1], files.scripts[1]
+
+
+def test_a_script_names_what_it_imports_beyond_the_standard_library() -> None:
+    """The header said "Runs as is with CPython"; it stopped at ``from shapes import Rect``
+    where the project was not installed, without a word of it: it names what must import."""
+    page = [snippet(0, "import json\nprint(json.dumps(1))\n"), snippet(1, "import inflection\n")]
+    scripts = page_files(page, PyrunConfig(), title="Page").scripts
+    assert "# Runs as is with CPython: python this_file.py" in scripts[0]
+    assert "# Runs with CPython where inflection can be imported" in scripts[1], scripts[1]
+    docstring = snippet(0, ">>> 1\n1\n", module="shapes.rect", session="s")
+    script = page_files([docstring], PyrunConfig(), title="Page").scripts[0]
+    assert "where shapes can be imported" in script, script
