@@ -18,7 +18,7 @@ import re
 import sys
 import textwrap
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from .doctest_flags import trim_directives
@@ -481,11 +481,9 @@ def project_copy(path: str, project: str) -> str | None:
     when its bytes are the same: where the author edits it, as ``sphinx-build`` names it (a
     docstring's failure named the venv's copy: blessed's ``.../site-packages/blessed/
     terminal.py:4031``, outside the repository for a CI annotation). ``None``: no such file."""
-    parts = Path(path).parts
-    inside = [i for i, part in enumerate(parts) if part in ("site-packages", "dist-packages")]
-    if not inside or not os.path.isabs(path):
+    relative = installed_part(path)
+    if relative is None or not os.path.isabs(path):
         return None
-    relative = Path(*parts[inside[-1] + 1 :])
     for root in (Path(project) / "src", Path(project)):
         candidate = root / relative
         try:
@@ -494,3 +492,11 @@ def project_copy(path: str, project: str) -> str | None:
         except OSError:
             continue
     return None
+
+
+def installed_part(path: str | os.PathLike[str]) -> PurePath | None:
+    """*path* from inside the packages folder it is installed in (``pkg/mod.py`` of
+    ``.../site-packages/pkg/mod.py``); ``None``: not under one."""
+    parts = PurePath(path).parts
+    inside = [i for i, part in enumerate(parts) if part in ("site-packages", "dist-packages")]
+    return PurePath(*parts[inside[-1] + 1 :]) if inside else None

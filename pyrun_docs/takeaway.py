@@ -23,6 +23,7 @@ from pathlib import PurePath
 from typing import Any
 
 from .config import PyrunConfig
+from .locate import installed_part
 from .outputs import Recorded, notebook_outputs
 from .sessions import execution_order, is_setup, session_chains
 from .snippet import Snippet
@@ -168,10 +169,11 @@ def _published(snippet: Snippet, line: int | None = None) -> str:
         # from its package's folder on (a ``pip install --target`` folder has no site-packages)
         top = (snippet.options.module or "").split(".")[0]
         inside = [i for i, part in enumerate(parts) if top and part in (top, f"{top}.py")]
-        inside = inside or [
-            i + 1 for i, part in enumerate(parts) if part in ("site-packages", "dist-packages")
-        ]
-        path = "/".join(parts[inside[-1] :]) if inside else PurePath(path).name
+        if inside:
+            path = "/".join(parts[inside[-1] :])
+        else:
+            installed = installed_part(path)
+            path = installed.as_posix() if installed is not None else PurePath(path).name
     return f"{path}:{snippet.line if line is None else line}"
 
 

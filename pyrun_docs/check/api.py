@@ -23,6 +23,7 @@ from packaging.utils import canonicalize_name
 from pyrun_docs.config import PyrunConfig
 from pyrun_docs.executor import CANNOT_PARSE, example_count
 from pyrun_docs.fetch import ensure_runtime, packages_dir
+from pyrun_docs.locate import installed_part
 from pyrun_docs.package_store import PackageError, PackageIndex, PackageStore
 from pyrun_docs.packages import Resolution, resolve
 from pyrun_docs.runtime import CHECKED_RUNTIME, get_pin
@@ -539,7 +540,7 @@ def _project_folder_of(module: str) -> Path | None:
     if spec.submodule_search_locations:
         folder = folder.parent  # a package: the folder it is in
     installed = {Path(p).resolve() for p in sysconfig.get_paths().values() if p}
-    if folder in installed or {"site-packages", "dist-packages"} & set(folder.parts):
+    if folder in installed or installed_part(folder) is not None:
         return None
     return folder
 
@@ -587,7 +588,7 @@ def _editable_distribution(module: str) -> str | None:
     if not origin or origin in ("built-in", "frozen", "namespace"):
         return None
     where = Path(origin).resolve()
-    if {"site-packages", "dist-packages"} & set(where.parts):
+    if installed_part(where) is not None:
         return None  # an installed copy (in a virtual environment inside an editable project)
     rest = module.split(".")[1:]
     if rest:  # the very module, as for an installed package: not a name its top level lacks
