@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pyrun_docs.fetch import cache_root
-from pyrun_docs.outputs import well_formed
+from pyrun_docs.outputs import well_formed_json
 
 MAX_AGE_DAYS = 60
 _PRUNE_MARK = ".pruned"
@@ -51,12 +51,9 @@ class ResultCache:
             return None
         path = self._path(key)
         try:
-            text = path.read_text(encoding="utf-8")
-            data = json.loads(text)
-        except (OSError, ValueError):
+            data = well_formed_json(path.read_text(encoding="utf-8"))  # (kept before lone
+        except (OSError, ValueError):  # surrogates were replaced: they are, here)
             return None
-        if "\\ud" in text.lower():  # kept before lone surrogates were replaced
-            data = well_formed(data)
         if not isinstance(data, dict) or data.get("key") != key:
             return None
         try:

@@ -40,7 +40,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from pyrun_docs.config import PyrunConfig
-from pyrun_docs.outputs import Recorded, well_formed
+from pyrun_docs.outputs import Recorded, well_formed_json
 from pyrun_docs.snippet import Snippet
 
 from .cache import ResultCache
@@ -366,7 +366,7 @@ def _run_some(
                     return list(jobs[number + 1 :])
                 if not line:
                     return list(jobs[number + 1 :])  # the subprocess ended (crashed, os._exit)
-                answer = well_formed(json.loads(line))  # its messages are shown and written
+                answer = well_formed_json(line)  # its messages are shown and written
                 raw = answer.get("raw")
                 if isinstance(raw, dict):
                     done.append((page, run, raw))

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from pyrun_docs.fetch import cache_root
 from pyrun_docs.node import Node
-from pyrun_docs.outputs import well_formed
+from pyrun_docs.outputs import well_formed_json
 
 HARNESS_PATH = Path(__file__).with_name("harness.mjs")
 #: the same protocol for MicroPython pages (through the browser's MicroPython host module)
@@ -79,12 +79,10 @@ class Harness:
                 if not line:
                     continue
                 try:
-                    event = json.loads(line)
+                    event = well_formed_json(line)  # (a lone surrogate, escaped: a str's now)
                 except ValueError:
                     self._stderr.append(line[:500])
                     continue
-                if "\\ud" in line.lower():  # a lone surrogate, escaped: one in a str now
-                    event = well_formed(event)
                 self._events.put(event)
         except (OSError, ValueError):
             pass
