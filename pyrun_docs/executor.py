@@ -1793,10 +1793,15 @@ def _comment_in_want(want: str, got: str) -> str:
     same = [ln.rstrip() for ln in rest] == [ln.rstrip() for ln in got.splitlines()]
     if not comments or not (same or not any(ln.strip() for ln in rest)):
         return ""
-    return (
-        f" (its expected output has the comment line {comments[0]!r}: doctest reads every "
-        "line under an example as its output; put a blank line before the comment)"
-    )
+    return COMMENT_LINE_HINT.format(line=comments[0])
+
+
+#: said after a mismatch whose expected output has a comment line (:func:`_comment_in_want`);
+#: advice for the docs' author, left out of readers' notes
+COMMENT_LINE_HINT = (
+    " (its expected output has the comment line {line!r}: doctest reads every line under an "
+    "example as its output; put a blank line before the comment)"
+)
 
 
 def _without_addresses(text: str) -> str:

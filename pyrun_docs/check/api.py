@@ -21,7 +21,7 @@ from typing import Any, TextIO, cast
 from packaging.utils import canonicalize_name
 
 from pyrun_docs.config import PyrunConfig
-from pyrun_docs.executor import CANNOT_PARSE, example_count
+from pyrun_docs.executor import CANNOT_PARSE, COMMENT_LINE_HINT, example_count
 from pyrun_docs.fetch import ensure_runtime, packages_dir
 from pyrun_docs.locate import installed_part
 from pyrun_docs.package_store import PackageError, PackageIndex, PackageStore
@@ -728,9 +728,7 @@ def reader_note(result: SnippetResult) -> str:
 #: how many more examples of a transcript failed: the maintainer's count, not the reader's
 _MORE_FAILING = re.compile(r" \(and \d+ more failing examples?[^()]*\)")
 #: the fix a mismatch names for the docs' author (a comment read as output): not for readers
-_COMMENT_ADVICE = re.compile(
-    r" \(its expected output has the comment line .*?; put a blank line before the comment\)"
-)
+_COMMENT_ADVICE = re.compile(".*?".join(map(re.escape, COMMENT_LINE_HINT.split("{line!r}"))))
 #: an OSError's number, as ``[Errno 44] `` (Emscripten's, not the reader's system's)
 _ERRNO = re.compile(r"\[Errno \d+\] ")
 #: a failure that says the browser lacks something (Emscripten's words, or the check's)
