@@ -25,8 +25,8 @@ def recorded_output(event: dict[str, Any], limit: int) -> Recorded:
     The exception a ``raises`` snippet expects ends it, as the widget's Run shows it (the page
     showed what it printed before, as if it had raised nothing)."""
     messages = list(event.get("messages") or [])
-    result = event.get("result") or {}
-    error = result.get("error") if isinstance(result, dict) else None
+    result = event.get("result") or {}  # the executor's result object
+    error = result.get("error")
     if result.get("expected") and isinstance(error, dict) and not error.get("shown"):
         messages.append({"type": "stream", "stream": "stderr", "text": error.get("traceback")})
     return record(
