@@ -383,7 +383,7 @@ def test_material_numbers_and_emphasis(browser: Any, material_lines: str, javasc
             for number, (_, header, numbers, emphasized) in enumerate(MK_CASES):
                 page.locator(f"#pyrun-{number} .pyrun-code pre").first.click()
                 page.wait_for_selector(f"#pyrun-{number} .cm-editor", timeout=15_000)
-                lines = measure(page, f"#pyrun-{number} .pyrun-code")
+                lines = measure_settled(page, f"#pyrun-{number} .pyrun-code")
                 assert_lines_right(lines, numbers, emphasized, f"material editor {header}")
             page.locator("#pyrun-3").screenshot(path=str(SHOTS / "lines-material-editor.png"))
 
