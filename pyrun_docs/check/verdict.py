@@ -152,12 +152,14 @@ PYTEST_ONLY = (
 
 
 def reordered(result: SnippetResult) -> bool:
-    """Whether *result* failed only because its output shows the expected items of a set (or a
-    mapping made from one) in another order: a set of strings prints in the order of the string
-    hash seed, which changes from one CPython run to the next too (doctest passes or fails it at
-    random). Such an example is broken everywhere, not something the browser cannot do: asking
-    CPython made it "failed" or "kept static" ("Does not run in the browser") at random
-    (boolean.py's user guide)."""
+    """Whether *result* failed only because its output shows the expected items of a set in
+    another order: a set of strings prints in the order of the string hash seed, which changes
+    from one CPython run to the next too (doctest passes or fails it at random). Such an example
+    is broken everywhere, not something the browser cannot do: asking CPython made it "failed"
+    or "kept static" ("Does not run in the browser") at random (boolean.py's user guide). Not a
+    mapping: a dict keeps the order its keys were put in, the same in every run (tinydb's
+    documents, written with their keys in another order, were told about the hash seed and to
+    sort a list of dicts, which raises)."""
     if result.status is not Status.FAILED or result.exception != "OutputMismatch":
         return False
     difference = _DIFFERENCE.search(result.traceback)
@@ -174,7 +176,12 @@ def reordered(result: SnippetResult) -> bool:
     keys = [item for item in printed if item[:1] in ("'", '"')]
     seeded = keys != sorted(keys)
     return (
-        "{" in want and strings and seeded and shown != printed and sorted(shown) == sorted(printed)
+        "{" in want
+        and ":" not in _STRING.sub("", want)
+        and strings
+        and seeded
+        and shown != printed
+        and sorted(shown) == sorted(printed)
     )
 
 
@@ -190,6 +197,8 @@ def difference(traceback: str) -> str:
 _DIFFERENCE = re.compile(
     r"^Expected:\n(?P<want>(?:    .*\n|\n)+?)Got:\n(?P<got>(?:    .*\n|\n)*)", re.M
 )
+#: a string literal in printed output (a mapping's colons are outside them)
+_STRING = re.compile(r"'(?:[^'\\\n]|\\.)*'" + r'|"(?:[^"\\\n]|\\.)*"')
 #: the items of a printed collection
 _ITEM = re.compile(r"[^\s,{}()\[\]]+")
 #: said after the message of an example :func:`reordered` finds
