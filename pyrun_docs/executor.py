@@ -1614,15 +1614,27 @@ def parse_problem(message: str) -> tuple[int | None, str]:
     return None, f"{CANNOT_PARSE} it: {message}"
 
 
+#: a blank line parting two groups of a transcript's examples, among :func:`comment_prompts`
+GROUP_BREAK = "\n"
+
+
 def comment_prompts(lines: list[str], start: int, end: int) -> list[str]:
     """What follows the prompt of each ``>>>`` line among *lines* ``[start:end]``, a stretch
-    between examples: comment-only prompts (``# ...``) and bare ones (``""``)."""
+    between examples: comment-only prompts (``# ...``) and bare ones (``""``), and
+    :data:`GROUP_BREAK` where a blank line after an example parts it from what follows: the
+    console view keeps the block's groups apart, as the block does (inline-snapshot's two
+    groups ran together under the block)."""
     found = []
+    blank = False
     for line in lines[start:end]:
         text = line.strip()
-        if text.startswith(">>>"):
+        if not text:
+            blank = start > 0  # after an example (and its output), not before the first
+        elif text.startswith(">>>"):
+            found += [GROUP_BREAK] if blank else []
             found.append(text[3:].strip())
-    return found
+            blank = False
+    return found + ([GROUP_BREAK] if blank and end < len(lines) else [])
 
 
 def led_examples(text: str, examples: list[Any]) -> tuple[list[tuple[list[str], Any]], list[str]]:
@@ -1640,7 +1652,9 @@ def led_examples(text: str, examples: list[Any]) -> tuple[list[tuple[list[str], 
 
 def with_prompts(source: str) -> str:
     """An example's source as a console shows it: ``>>> `` before its first line, ``... ``
-    before the others."""
+    before the others (a :data:`GROUP_BREAK` as the blank line it is)."""
+    if source == GROUP_BREAK:  # no example: a blank line between two groups of them
+        return source
     lines = source.rstrip("\n").split("\n")
     return "".join(("... " if i else ">>> ") + line + "\n" for i, line in enumerate(lines))
 

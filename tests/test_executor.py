@@ -558,3 +558,33 @@ def test_an_output_differing_only_in_an_address_says_so() -> None:
     assert not said["ok"] and "only an object's address differs" in said["error"]["message"]
     other = json.loads(run_coroutine(run(">>> 'at 0x1234abcd'\n'at 0x99999999 too'\n")))
     assert "address" not in other["error"]["message"]  # more than an address differs
+
+
+def test_a_blank_line_between_groups_of_examples_stays_in_the_console_view() -> None:
+    """A block's examples in groups parted by a blank line (inline-snapshot's ``repr(int)``,
+    then its enum) ran together in the console view a Run shows, in the verified output and in
+    the output as written; the blank line is kept there, once, and not before the first example
+    nor after the last."""
+    from bs4 import BeautifulSoup
+
+    from pyrun_docs.config import PyrunConfig
+    from pyrun_docs.options import SnippetOptions
+    from pyrun_docs.render import documented_html
+    from pyrun_docs.snippet import Snippet
+
+    text = (
+        "\n>>> repr(int)\n\"<class 'int'>\"\n\n\n>>> # the second group\n>>> x = 2\n"
+        ">>> x + 1\n3\n\n>>> x\n2\n\n"
+    )
+    view = ">>> repr(int)\n\"<class 'int'>\"\n\n>>> # the second group\n>>> x = 2\n>>> x + 1\n3\n\n>>> x\n2\n"
+    for port in (False, True):  # doctest's runner, and the port MicroPython's readers get
+        host = Host()
+        host.executor.port = port
+        said = json.loads(run_coroutine(host.executor.run_transcript(text, echo=True)))
+        assert said["ok"], said
+        shown = "".join(m["text"] for m in host.messages if m.get("type") == "stream")
+        assert shown == view, port
+    wrong = text.replace("3\n", "4\n")
+    snippet = Snippet(wrong, "p.rst", 3, "p", 0, SnippetOptions(session="default"))
+    written = BeautifulSoup(documented_html(snippet, PyrunConfig()), "html.parser")
+    assert written.select_one("pre").get_text() == view.replace("3\n", "4\n")  # type: ignore[union-attr]
