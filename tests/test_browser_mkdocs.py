@@ -55,8 +55,28 @@ def wide_page(browser: Any) -> Iterator[Any]:
 
 
 def run(page: Any, element_id: str) -> str:
+    """Click Run and wait for Done or Error; when neither comes, fail saying what the widget
+    and the page show (a Run after instant navigation once never ended in CI, and the bare
+    timeout told nothing)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.click(f"#{element_id} .pyrun-run")
-    page.wait_for_function(DONE, arg=element_id, timeout=90_000)
+    try:
+        page.wait_for_function(DONE, arg=element_id, timeout=90_000)
+    except PlaywrightTimeout as timeout:
+        seen = page.evaluate(
+            """id => ({
+              url: location.href,
+              widgets: document.querySelectorAll(`#${id}`).length,
+              status: document.querySelector(`#${id} .pyrun-status`)?.textContent,
+              output: document.querySelector(`#${id} .pyrun-output`)?.textContent,
+              running: document.querySelector(`#${id} .pyrun-run`)?.textContent,
+            })""",
+            element_id,
+        )
+        raise AssertionError(
+            f"Run on {element_id} did not end: {seen}, {len(page.workers)} workers"
+        ) from timeout
     return str(page.inner_text(f"#{element_id} .pyrun-output"))
 
 
