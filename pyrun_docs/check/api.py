@@ -203,7 +203,7 @@ def run_check(
         results[place] = undeclared(result, store.index if store else None, setting_prefix)
     failing = [(page, r) for (page, _), r in results.items() if cpython.candidate(r, config)]
     in_cpython = (
-        cpython.cross_check(failing, ordered, config, cache, keys, _provider(store))
+        cpython.cross_check(failing, ordered, config, cache, keys, _provider(store), problems)
         if failing
         else {}
     )

@@ -35,6 +35,7 @@ import queue
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ from pyrun_docs.outputs import Recorded, well_formed_json
 from pyrun_docs.snippet import Snippet
 
 from .cache import ResultCache
+from .names import may_explain, missing_name
 from .plan import Run, unit_of, unit_runs
 from .results import SnippetResult, Status
 from .verdict import judge, one_line, reordered
@@ -76,6 +78,7 @@ def cross_check(
     cache: ResultCache,
     keys: Mapping[tuple[str, int], str],
     provided: Callable[[str], bool] = lambda module: True,
+    problems: list[str] | None = None,
 ) -> dict[tuple[str, int], SnippetResult]:
     """This Python's verdict for each of *failing* (page, result) it could judge, by place.
 
@@ -87,7 +90,8 @@ def cross_check(
     example the doctest builder passes "failed in CPython too", or one it fails stayed static).
 
     *provided*: whether the reader's runtime may have a module (its own, or one of the site's
-    packages): an import this Python fails of one it has not either is a verdict."""
+    packages): an import this Python fails of one it has not either is a verdict. *problems*
+    gets why this Python stopped answering, when it did."""
     verdicts: dict[tuple[str, int], SnippetResult] = {}
     wanted: dict[str, dict[int, Snippet]] = {}
     in_pyodide = {(page, result.snippet.index): result for page, result in failing}
@@ -114,24 +118,31 @@ def cross_check(
         units |= {unit_of(s, config) for s in wanted.get(page, {}).values()}
         if units:
             jobs.append((page, unit_runs(ran, config, units)))
-    # sessions where this Python could not import what the site gives the reader's (the
-    # project as a wheel only, not importable here): a later example's failure here says
-    # nothing (it failed "in CPython too" for the NameError the failed import left)
-    lacking: set[tuple[str, object]] = set()
-    for page, run, raw in _run_all(jobs, config):
+    # the examples of each session whose import of what the site gives the reader's (the
+    # project as a wheel only, not importable here) failed here: a later example's failure
+    # here says nothing when it uses a name they were to bind (it failed "in CPython too" for
+    # the NameError the failed import left); one using none of them is judged (construct's
+    # blocks after an ``import numpy`` no Python here had stayed static, "Does not run in the
+    # browser", where the doctest builder fails them)
+    lacking: dict[tuple[str, object], list[Snippet]] = {}
+    for page, run, raw in _run_all(jobs, config, problems if problems is not None else []):
         snippet = run.snippet
         session = (page, snippet.options.session)
         error = raw.get("error")
         module = _missing_module(error) if isinstance(error, dict) and not raw.get("ok") else None
         # (an example the reader's Python passed: it imported it there)
         if module and (page, snippet.index) not in in_pyodide and provided(module):
-            lacking.add(session)
-        if snippet.index not in wanted.get(page, {}) or session in lacking:
+            lacking.setdefault(session, []).append(snippet)
+        if snippet.index not in wanted.get(page, {}):
+            continue
+        pyodide = in_pyodide[(page, snippet.index)]
+        missing = missing_name(pyodide.message)
+        if any(may_explain(e, snippet, None, missing) for e in lacking.get(session, ())):
             continue
         key = keys.get((page, snippet.index))
         if key:
             cache.put(_key(key, config), {"cpython": raw})
-        if (verdict := _verdict(in_pyodide[(page, snippet.index)], raw, provided)) is not None:
+        if (verdict := _verdict(pyodide, raw, provided)) is not None:
             verdicts[(page, snippet.index)] = verdict
     return verdicts
 
@@ -313,14 +324,14 @@ NO_PART = re.compile(r"cannot import name '(\w+)' from '([\w.]+)' \(unknown loca
 
 
 def _run_all(
-    jobs: Sequence[tuple[str, list[Run]]], config: PyrunConfig
+    jobs: Sequence[tuple[str, list[Run]]], config: PyrunConfig, problems: list[str]
 ) -> list[tuple[str, Run, dict[str, Any]]]:
     """Every run's raw executor result that came back. A run past its timeout ends the
     subprocess: the rest of its page goes unjudged, the next page starts a new one."""
     done: list[tuple[str, Run, dict[str, Any]]] = []
     left = list(jobs)
     while left:
-        left = _run_some(left, config, done)
+        left = _run_some(left, config, done, problems)
     return done
 
 
@@ -328,24 +339,30 @@ def _run_some(
     jobs: Sequence[tuple[str, list[Run]]],
     config: PyrunConfig,
     done: list[tuple[str, Run, dict[str, Any]]],
+    problems: list[str],
 ) -> list[tuple[str, list[Run]]]:
     """Run *jobs* in one subprocess, adding each answer to *done*; return the pages after the
     one where it stopped answering (that page's remaining runs go unjudged), ``[]`` when all
-    answered or it could not run at all."""
+    answered or it could not run at all. Why it ended early goes to *problems*: its examples
+    then stay plain blocks unjudged, which said nothing (Pint's nine failing examples were all
+    "static" once, the subprocess gone at its start)."""
     request = {
         "pages": [[run.request() for run in runs] for _, runs in jobs],
         "output_limit": config.output_limit,
     }
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(_sys_path(config)))
+    errors = tempfile.TemporaryFile()
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pyrun_docs.check.cpython"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=errors,
             env=env,
         )
-    except OSError:
+    except OSError as exc:
+        errors.close()
+        problems.append(f"{_NOT_ASKED}: {exc}")
         return []
     assert proc.stdin is not None and proc.stdout is not None
     lines: queue.Queue[bytes] = queue.Queue()
@@ -364,8 +381,12 @@ def _run_some(
                         (page, run, {"ok": False, "error": _error("CPythonTimeout", message)})
                     )
                     return list(jobs[number + 1 :])
-                if not line:
-                    return list(jobs[number + 1 :])  # the subprocess ended (crashed, os._exit)
+                if not line:  # the subprocess ended (crashed, ``os._exit``)
+                    proc.wait()
+                    why = _last_line(errors) or f"exit status {proc.returncode}"
+                    where = run.snippet.location
+                    problems.append(f"{_NOT_ASKED}: it ended while running {where}: {why}")
+                    return list(jobs[number + 1 :])
                 answer = well_formed_json(line)  # its messages are shown and written
                 raw = answer.get("raw")
                 if isinstance(raw, dict):
@@ -376,6 +397,21 @@ def _run_some(
     finally:
         proc.kill()
         proc.wait()
+        errors.close()
+
+
+#: said of examples this Python could not be asked about
+_NOT_ASKED = (
+    f"{PYTHON} (asked whether examples failing in the browser fail there too) stopped "
+    "answering; the examples it did not judge stay plain blocks"
+)
+
+
+def _last_line(stream: IO[bytes]) -> str:
+    """The last line a subprocess wrote to *stream* (a file): its error's."""
+    stream.seek(0)
+    lines = stream.read().decode("utf-8", "replace").strip().splitlines()
+    return lines[-1].strip() if lines else ""
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:
