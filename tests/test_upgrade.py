@@ -2150,3 +2150,29 @@ def test_option_flags_conf_py_registers_are_known_where_the_examples_run(
         assert html.count(f'IGNORE_EXCEPTION_DETAIL -{flag}"') == 1, html  # the first block's
     finally:
         doctest.OPTIONFLAGS_BY_NAME.pop(flag, None)
+
+
+def test_cpython_ending_without_an_answer_is_said(tmp_path: Path, runtime_cache: Path) -> None:
+    """The build's Python, asked about an example failing in the browser, may end without an
+    answer (an example ending the process, a module of the project's that does not import):
+    its examples stayed plain blocks and nothing said why (Pint's nine failing examples were
+    all "static" once). The check says so, naming where it ended and its last error line."""
+    token = uuid.uuid4().hex[:8]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        'extensions = ["sphinx.ext.doctest", "pyrun_docs.sphinx_ext"]\npyrun_upgrade = ["doctest"]\n'
+    )
+    (docs / "index.rst").write_text(
+        f"Ends\n====\n\n>>> import os, sys  # {token}\n"
+        ">>> _ = sys.platform == 'emscripten' or os.write(2, b'gone') and os._exit(7)\n"
+        ">>> sys.platform\n'linux'\n"
+    )
+    out = tmp_path / "check.json"
+    main(["check", str(docs), "--json", str(out), "--cache-dir", str(check_dir(tmp_path)), "-q"])
+    report = json.loads(out.read_text())
+    (result,) = report["results"]
+    assert result["status"] == "static", result
+    (said,) = [p for p in report["problems"] if "stopped answering" in p]
+    assert f"CPython 3.{sys.version_info[1]}" in said and "index.rst:4" in said, said
+    assert said.endswith(": gone"), said
