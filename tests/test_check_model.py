@@ -439,6 +439,15 @@ def test_the_verdict_says_what_was_not_checked() -> None:
     testcode = replace(snip(4, "print(3)\n", line=30), expected="3\n")
     three = SnippetResult(testcode, Status.PASSED)
     assert "all passed: 3 snippets (3 doctest examples) on" in verdict(ok, two, three)
+    # a pycon block that builder never runs is counted besides, so its count is comparable
+    # (construct: 673 "doctest examples" beside the builder's 315 tests)
+    pycon = replace(snip(5, ">>> 4\n4\n>>> 5\n5\n", line=40), tested=False)
+    four = SnippetResult(pycon, Status.PASSED)
+    assert (
+        "all passed: 4 snippets (3 doctest examples, 2 more in blocks the doctest builder does "
+        "not run) on" in verdict(ok, two, three, four)
+    )
+    assert "1 snippet (0 doctest examples, 2 more in blocks" in verdict(four)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="shell-script fake node")

@@ -267,14 +267,23 @@ def format_counts(report: CheckReport) -> str:
     # a setting's problem (on no page: ``pyrun_project``'s wheel not pure) is no snippet
     # (bitstruct's 13 were "14 snippets", the setting's error a 14th example)
     snippets = [r for r in report.results if r.snippet.page or r.snippet.index >= 0]
-    examples = sum(
-        example_count(r.snippet.code, r.snippet.skips_examples)
-        if r.snippet.is_transcript
-        else int(not r.snippet.skips_examples)  # a testcode block its testoutput skips: none
-        for r in snippets
-        if r.snippet.judged_by_doctest and not r.message.startswith(SETUP_FAILED)
+    examples = {True: 0, False: 0}  # by whether the doctest builder runs them too
+    for r in snippets:
+        if r.snippet.judged_by_doctest and not r.message.startswith(SETUP_FAILED):
+            examples[r.snippet.tested] += (
+                example_count(r.snippet.code, r.snippet.skips_examples)
+                if r.snippet.is_transcript
+                else int(not r.snippet.skips_examples)  # a testcode block its testoutput skips
+            )
+    # examples of blocks that builder never runs (``code-block:: pycon``, ``::``) are counted
+    # besides: one sum was not the builder's count (construct: 673 "doctest examples" beside
+    # the builder's 315 tests)
+    besides = f", {examples[False]} more in blocks the doctest builder does not run"
+    of = (
+        f" ({plural(examples[True], 'doctest example')}{besides if examples[False] else ''})"
+        if examples[True] + examples[False]
+        else ""
     )
-    of = f" ({plural(examples, 'doctest example')})" if examples else ""
     lines.append(
         f"pyrun check: {verdict}: {plural(len(snippets), 'snippet')}{of} on "
         f"{plural(pages, 'page')} in {report.seconds:.1f} s "
