@@ -341,3 +341,25 @@ def test_a_file_conf_py_writes_again_on_every_build_keeps_the_memo(
     (project / "notes.txt").write_text("Notes:\n\n>>> 40 + 3\n43\n", encoding="utf-8")
     third, did_read = read(project, cache)
     assert did_read and any("40 + 3" in code for code in codes(third)["guide"])
+
+
+def test_a_page_sphinx_reads_on_every_build_says_why_each_check_reads(
+    project: Path, tmp_path: Path
+) -> None:
+    """A toctree naming a missing page makes Sphinx read that page on every build, so no read
+    can be kept: each check started Sphinx (Pint's unchanged tree took 30-41 s) and nothing said
+    why. The check's output names the page and what to do."""
+    index = project / "index.rst"
+    index.write_text(INDEX.replace("   api\n", "   api\n   missing\n"), encoding="utf-8")
+    age(project.parent)
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        found, sphinx_read = read(project, cache)
+        assert sphinx_read  # read again: nothing could be kept
+        assert f"Sphinx reads {index} again on every build" in found.warnings, found.warnings
+        assert "fix those warnings" in found.warnings
+    index.write_text(INDEX, encoding="utf-8")  # fixed: kept, and nothing said
+    age(project.parent)
+    found, sphinx_read = read(project, cache)
+    assert sphinx_read and "again on every build" not in found.warnings
+    assert read(project, cache)[1] is False
