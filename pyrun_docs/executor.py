@@ -1615,25 +1615,40 @@ def parse_problem(message: str) -> tuple[int | None, str]:
 
 
 #: a blank line parting two groups of a transcript's examples, among :func:`comment_prompts`
+#: (the prose line :func:`prose` of no text)
 GROUP_BREAK = "\n"
+
+
+def prose(line: str) -> str:
+    """A line of text between a transcript's examples as :func:`comment_prompts` gives it: a
+    newline first, which no prompt's text has (:func:`with_prompts` shows it as written)."""
+    return "\n" + line
 
 
 def comment_prompts(lines: list[str], start: int, end: int) -> list[str]:
     """What follows the prompt of each ``>>>`` line among *lines* ``[start:end]``, a stretch
-    between examples: comment-only prompts (``# ...``) and bare ones (``""``), and
-    :data:`GROUP_BREAK` where a blank line after an example parts it from what follows: the
-    console view keeps the block's groups apart, as the block does (inline-snapshot's two
-    groups ran together under the block)."""
-    found = []
-    blank = False
+    between examples: comment-only prompts (``# ...``) and bare ones (``""``); and, as
+    :func:`prose`, the text doctest passes over (a line after a blank one, not an example's
+    output: transaction's ``doctest`` blocks tell the story between their examples, which the
+    console view lost) and :data:`GROUP_BREAK` where a blank line parts an example from what
+    follows: the console view keeps the block's groups apart, as the block does
+    (inline-snapshot's two groups ran together under the block)."""
+    found: list[str] = []
+    blank = False  # a blank line since the last example or text: its output has ended
     for line in lines[start:end]:
         text = line.strip()
         if not text:
-            blank = start > 0  # after an example (and its output), not before the first
-        elif text.startswith(">>>"):
+            blank = start > 0 or bool(found)  # not before the block's first line of its own
+            continue
+        if text.startswith(">>>"):
             found += [GROUP_BREAK] if blank else []
             found.append(text[3:].strip())
-            blank = False
+        elif blank or start == 0:  # not the output of the example before
+            found += [GROUP_BREAK] if blank else []
+            found.append(prose(text))
+        else:
+            continue  # an example's output
+        blank = False
     return found + ([GROUP_BREAK] if blank and end < len(lines) else [])
 
 
@@ -1652,9 +1667,9 @@ def led_examples(text: str, examples: list[Any]) -> tuple[list[tuple[list[str], 
 
 def with_prompts(source: str) -> str:
     """An example's source as a console shows it: ``>>> `` before its first line, ``... ``
-    before the others (a :data:`GROUP_BREAK` as the blank line it is)."""
-    if source == GROUP_BREAK:  # no example: a blank line between two groups of them
-        return source
+    before the others (text between examples, :func:`prose`, as written)."""
+    if source.startswith("\n"):  # no example: text between them (:func:`prose`), or a blank
+        return source[1:] + "\n"
     lines = source.rstrip("\n").split("\n")
     return "".join(("... " if i else ">>> ") + line + "\n" for i, line in enumerate(lines))
 

@@ -342,10 +342,14 @@ def _transcript_cells(
 def _led(snippet: Snippet, examples: list[Any]) -> Iterator[tuple[str, Any]]:
     """Each example with the comment-only prompts before it as comment lines
     (``>>> # now sort it``), which lead its cell or its part of a script, as in the block."""
-    from .executor import GROUP_BREAK, led_examples
+    from .executor import led_examples
 
     for comments, example in led_examples(snippet.code, examples)[0]:
-        yield "".join(f"{c}\n" for c in comments if c and c != GROUP_BREAK), example
+        # text between examples (a newline first) as a comment too; not a blank between groups
+        yield (
+            "".join(f"# {c[1:]}\n" if c[:1] == "\n" else f"{c}\n" for c in comments if c.strip()),
+            example,
+        )
 
 
 def _per_example(recorded: Recorded | None, count: int) -> list[Recorded]:

@@ -564,7 +564,8 @@ def test_a_blank_line_between_groups_of_examples_stays_in_the_console_view() -> 
     """A block's examples in groups parted by a blank line (inline-snapshot's ``repr(int)``,
     then its enum) ran together in the console view a Run shows, in the verified output and in
     the output as written; the blank line is kept there, once, and not before the first example
-    nor after the last."""
+    nor after the last. So is the text doctest passes over between examples (transaction's
+    ``doctest`` blocks tell their story there: it was on no page but in an attribute)."""
     from bs4 import BeautifulSoup
 
     from pyrun_docs.config import PyrunConfig
@@ -574,9 +575,12 @@ def test_a_blank_line_between_groups_of_examples_stays_in_the_console_view() -> 
 
     text = (
         "\n>>> repr(int)\n\"<class 'int'>\"\n\n\n>>> # the second group\n>>> x = 2\n"
-        ">>> x + 1\n3\n\n>>> x\n2\n\n"
+        ">>> x + 1\n3\n\nNow x itself, an important step:\n\n>>> x\n2\n\n"
     )
-    view = ">>> repr(int)\n\"<class 'int'>\"\n\n>>> # the second group\n>>> x = 2\n>>> x + 1\n3\n\n>>> x\n2\n"
+    view = (
+        ">>> repr(int)\n\"<class 'int'>\"\n\n>>> # the second group\n>>> x = 2\n>>> x + 1\n3\n\n"
+        "Now x itself, an important step:\n\n>>> x\n2\n"
+    )
     for port in (False, True):  # doctest's runner, and the port MicroPython's readers get
         host = Host()
         host.executor.port = port

@@ -401,3 +401,20 @@ def test_a_script_names_what_it_imports_beyond_the_standard_library() -> None:
     docstring = snippet(0, ">>> 1\n1\n", module="shapes.rect", session="s")
     script = page_files([docstring], PyrunConfig(), title="Page").scripts[0]
     assert "where shapes can be imported" in script, script
+
+
+def test_text_between_examples_leads_the_next_cell_as_a_comment() -> None:
+    """A ``doctest`` block telling its story between examples (transaction's): the text leads
+    the next example's cell as a comment, as the console view shows it; no blank-line cells."""
+    code = ">>> x = 1\n\nWe now add one, an important step:\n\n>>> x + 1\n2\n"
+    page = [snippet(0, code)]
+    recorded = console_view(code)
+    document = json.loads(
+        page_files(page, PyrunConfig(), title="P", shown=lambda s: recorded).notebook or ""
+    )
+    cells = document["cells"][1:]
+    assert [cell["source"] for cell in cells] == [
+        "x = 1",
+        "# We now add one, an important step:\nx + 1",
+    ]
+    assert cells[1]["outputs"][0]["text"] == "2\n"
