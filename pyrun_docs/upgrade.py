@@ -85,6 +85,8 @@ class Found:
         tested: the docs' own doctest run runs it (the doctest builder, ``python -m doctest``):
             ``False`` for a Sphinx ``pycon`` code block or ``::`` literal block, which only the
             check runs (:attr:`pyrun_docs.snippet.Snippet.tested`).
+        linenos, lineno_start, emphasize_lines: how the block showed its lines (``code-block``'s
+            options), which its widget keeps: the page's text may name them ("in line 3").
     """
 
     kind: str
@@ -98,6 +100,9 @@ class Found:
     docstring: str | None = None
     key: object = field(default=None, compare=False)
     tested: bool = True
+    linenos: bool = False
+    lineno_start: int | None = None
+    emphasize_lines: tuple[int, ...] = ()
 
 
 @dataclass
@@ -170,10 +175,14 @@ def upgrade_page(
             results.append(Upgraded(block, reason="a setup for every group, on a page of none"))
             continue
         hidden = kind == "testsetup" or block.hide
-        if kind == "python":
-            options = SnippetOptions()
-        else:
-            options = SnippetOptions(
+        shown = SnippetOptions(
+            linenos=block.linenos,
+            lineno_start=block.lineno_start,
+            emphasize_lines=block.emphasize_lines,
+        )
+        if kind != "python":
+            options = replace(
+                shown,
                 session=sessions[0],
                 hidden=hidden,
                 in_order=block.hide and kind != "testsetup",
@@ -181,6 +190,8 @@ def upgrade_page(
                 module=block.module,
                 docstring=block.docstring,
             )
+        else:
+            options = shown
         if kind in ("testsetup", "testcode") and is_transcript(code):
             # the doctest builder compiles it as code: a SyntaxError there, "1 failure in setup
             # code" (python-statemachine's release notes); here it ran as a transcript and passed

@@ -291,6 +291,10 @@ def _found_as(
         else:
             module = inherited_module(name) or module_of(name)
         docstring = name
+    # the lines as ``code-block`` showed them (transaction's prose names them: "in line 12")
+    highlight = node.get("highlight_args") or {}
+    numbered = bool(node.get("linenos"))
+    start = highlight.get("linenostart") if numbered else None
     return Found(
         kind=kind,
         code=code,
@@ -303,6 +307,9 @@ def _found_as(
         docstring=docstring,
         tested=tested,
         key=node,
+        linenos=numbered,
+        lineno_start=int(start) if isinstance(start, int) and start != 1 else None,
+        emphasize_lines=tuple(int(n) for n in highlight.get("hl_lines") or ()),
     )
 
 

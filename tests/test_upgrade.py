@@ -2176,3 +2176,24 @@ def test_cpython_ending_without_an_answer_is_said(tmp_path: Path, runtime_cache:
     (said,) = [p for p in report["problems"] if "stopped answering" in p]
     assert f"CPython 3.{sys.version_info[1]}" in said and "index.rst:4" in said, said
     assert said.endswith(": gone"), said
+
+
+def test_an_upgraded_code_block_keeps_its_line_numbers_and_emphasized_lines(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """``code-block``'s ``:linenos:``, ``:lineno-start:`` and ``:emphasize-lines:`` were lost
+    once the block became a widget (transaction's prose names its lines: "in line 12"), in
+    Sphinx only: the MkDocs fence's ``linenums`` and ``hl_lines`` were kept."""
+    page = (
+        ".. code-block:: pycon\n   :emphasize-lines: 2\n\n   >>> x = 1\n   >>> x + 1\n   2\n\n"
+        ".. code-block:: python\n   :linenos:\n   :lineno-start: 10\n   :emphasize-lines: 2\n\n"
+        "   a = 1\n   b = a + 1\n   print(b)\n"
+    )
+    site = doctest_site(tmp_path / "site", 'pyrun_upgrade = ["doctest", "python"]\n', page)
+    build = sphinx_build(site, tmp_path / "html", "html", "-d", str(tmp_path / "d"))
+    assert build.status == 0, build.stderr
+    soup = BeautifulSoup(build.read("index.html"), "html.parser")
+    transcript, code = soup.select("py-repl .pyrun-code")
+    assert [e.get_text().strip() for e in transcript.select(".hll")] == ["x + 1"], transcript
+    assert [e.get_text().strip() for e in code.select(".hll")] == ["11b = a + 1"], code
+    assert [e.get_text().strip() for e in code.select(".linenos")] == ["10", "11", "12"], code
