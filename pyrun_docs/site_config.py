@@ -477,10 +477,12 @@ def setting_location(path: Path | None, problem: str) -> str:
     if path is None:
         return "settings:1"
     # "... (pyrun_packages))", "pyrun_project = '..': ..." or "pyrun_project: x.whl is not ..."
+    # or the chain that required a package: "zope-interface (zope.interface (pyrun_project
+    # transaction))" was at conf.py:1
     named = [
         n
         for n in ("packages", "project", "path")
-        if re.search(rf"\b(pyrun_)?{n}(\)| = |: )", problem)
+        if re.search(rf"\b(pyrun_)?{n}(\)| = |: )|\bpyrun_{n} \w", problem)
     ]
     try:
         lines = path.read_text(encoding="utf-8").splitlines()

@@ -948,6 +948,8 @@ def test_a_setting_s_problem_is_reported_at_the_setting() -> None:
         conf, "pyrun_project: x-1.0-cp311-linux.whl is not a pure-Python wheel"
     ).endswith("conf.py:3")
     assert setting_location(conf, "pyrun_project = '..': building failed").endswith("conf.py:3")
+    required = "zope-interface (zope.interface (pyrun_project transaction)) has no pure wheel"
+    assert setting_location(conf, required).endswith("conf.py:3")  # was conf.py:1
 
 
 def test_a_namespace_package_project_s_import_name_is_known(tmp_path: Path) -> None:
