@@ -895,3 +895,34 @@ def test_a_package_installed_editable_is_named_for_the_packages_setting(
         assert pure_distribution("r2editable.no_such_module") is None
     finally:
         pure_distribution.cache_clear()
+
+
+def test_the_earlier_failure_named_after_a_failure_leaves_its_count_out() -> None:
+    """A failure after an earlier one of its session names it by its first line, without its
+    "(and 3 more failing examples, ...)": that count is the earlier block's, said where it is
+    listed (transaction's every later line repeated it)."""
+    from dataclasses import replace
+
+    from pyrun_docs.check.api import after_failure
+    from pyrun_docs.options import SnippetOptions
+
+    options = SnippetOptions(session="default")
+    first = Snippet(">>> from zope import x\n>>> dm = x()\n", "p.rst", 4, "p", 0, options)
+    later = replace(first, code=">>> dm.begin()\n", line=9, index=1)
+    raised = "ModuleNotFoundError: No module named 'zope'"
+    results = {
+        ("p", 0): SnippetResult(
+            first,
+            Status.FAILED,
+            f"{raised} (and 1 more failing example, 1 raising NameError)",
+            "ModuleNotFoundError",
+        ),
+        ("p", 1): SnippetResult(
+            later, Status.FAILED, "NameError: name 'dm' is not defined", "NameError"
+        ),
+    }
+    told = after_failure(results[("p", 1)], "p", [first, later], results, PyrunConfig())
+    assert told.message == (
+        "NameError: name 'dm' is not defined (after an earlier example of its session failed, "
+        f"p.rst:4: {raised})"
+    )

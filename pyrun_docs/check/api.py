@@ -351,7 +351,9 @@ def after_failure(
             continue
         if not may_explain(member, result.snippet, earlier.line, missing_name(result.message)):
             continue
-        cause = (earlier.message or earlier.status.value).splitlines()[0]
+        # its first line without its own count of more failing examples: said where it is
+        # listed (transaction's every later line repeated "(and 3 more failing examples...)")
+        cause = _MORE_FAILING.sub("", (earlier.message or earlier.status.value).splitlines()[0])
         if earlier.status is Status.ERROR:
             # it ran without what that one makes (``import numpy as np``, numpy not to be had):
             # unchecked too, not a failure, nor a block kept static with "does not run in the
