@@ -785,6 +785,24 @@ def test_an_import_of_a_package_the_site_does_not_load_is_unchecked_with_the_fix
     part = "ImportError: cannot import name 'version' from 'packaging' (unknown location)"
     imported = undeclared(SnippetResult(example, Status.FAILED, part, "ImportError"), index, "")
     assert imported.status is Status.ERROR and "add packaging to the packages" in imported.message
+    # an optional dependency the library asks for in its message, which this Python has (Pint's
+    # locale examples: Babel, which Sphinx brings, so the doctest builder passed them)
+    asked = (
+        "Exception: This feature requires Babel. Please install it by running: pip install Babel"
+    )
+    optional = undeclared(SnippetResult(example, Status.FAILED, asked, "Exception"), index, "")
+    assert optional.status is Status.ERROR, optional
+    assert optional.message.lower().endswith("add babel to the packages setting"), optional
+    for other in (
+        "pip install no-such-distribution-here",
+        "pip install MarkupSafe",
+    ):  # none; not pure
+        text = f"Exception: needs it: {other}"
+        asking = SnippetResult(example, Status.FAILED, text, "Exception")
+        assert undeclared(asking, index, "") == asking
+    quoted = "OutputMismatch: the output of >>> print('pip install Babel') differs"
+    mismatch = SnippetResult(example, Status.FAILED, quoted, "OutputMismatch")
+    assert undeclared(mismatch, index, "") == mismatch  # the example's text, not a request
 
 
 def test_the_path_advice_is_for_the_docstring_s_own_module_only(tmp_path: Path) -> None:

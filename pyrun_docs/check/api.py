@@ -434,7 +434,7 @@ def undeclared(
     first = result.message.partition("\n")[0]
     module = cpython.missing_module(first)
     if not module:
-        return result
+        return _optional(result, first, index, setting_prefix)
     loaded = set(index.closure(index.needs(result.snippet)[0])) if index is not None else set()
     package = index.by_import.get(module.split(".")[0]) if index is not None else None
     if package is None or package in loaded:
@@ -451,6 +451,41 @@ def undeclared(
         f"{first}: the package {package} provides it, but the site does not load it (no "
         f"setting names it, no package here declares it): add {package} to the {setting} setting",
     )
+
+
+def _optional(
+    result: SnippetResult, first: str, index: PackageIndex | None, setting_prefix: str
+) -> SnippetResult:
+    """An example failing for an optional dependency its library asks for in its message
+    ("This feature requires Babel. Please install it by running: pip install Babel": Pint's
+    locale examples) that the build's Python has as a pure-Python distribution and the site
+    does not load: not checked, saying which package to add (as for an undeclared import); the
+    doctest builder passed them, and they were kept static with that message for readers."""
+    # an exception's words (not an example's own text quoted in a mismatch)
+    raised = result.exception not in (None, "", "OutputMismatch")
+    wanted = _PIP_INSTALL.search(first) if raised else None
+    if wanted is None or index is None:
+        return result
+    import importlib.metadata
+
+    try:
+        distribution = importlib.metadata.distribution(wanted[1])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return result
+    name = str(distribution.metadata["Name"])
+    pure = "Root-Is-Purelib: true" in (distribution.read_text("WHEEL") or "")
+    loaded = set(index.closure(index.needs(result.snippet)[0]))
+    if not pure or canonicalize_name(name) in loaded:
+        return result
+    return _unchecked(
+        result,
+        f"{first}: the build's Python has {name}, the site does not load it: add {name} to the "
+        f"{setting_prefix}packages setting",
+    )
+
+
+#: a message asking for a package to be installed (its distribution name)
+_PIP_INSTALL = re.compile(r"\bpip3? install ['\"]?([A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])")
 
 
 def _unchecked(result: SnippetResult, why: str) -> SnippetResult:
