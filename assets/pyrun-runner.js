@@ -302,6 +302,7 @@ class Runner {
           assetVersion: this.config.assetVersion,
           snapshot: this.config.snapshot ?? "browser",
           snapshotBad,
+          transcripts: document.querySelector("py-repl[data-transcript]") !== null,
         };
         worker.postMessage(init);
         readSnapshot(init).then((record) =>

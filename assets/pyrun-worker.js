@@ -5,7 +5,8 @@
  *
  * Protocol (page -> worker):
  *   {type: "init", runtime, version, indexURL, entry, files: {name: sri}, executorURL,
- *    executorMpyURL (MicroPython's precompiled executor, or null), outputLimit, ...}
+ *    executorMpyURL (MicroPython's precompiled executor, or null), outputLimit, transcripts
+ *    (the page has >>> transcripts: a cold Python imports doctest before its snapshot), ...}
  *   {type: "files", files: {url: {buffer, type}}} (after every init: the runtime files the page
  *    fetched, or read from the cache, while this worker started; each is still verified here)
  *   {type: "stored", record: {bytes, sha256} | null} (after every init: the stored memory
@@ -482,6 +483,12 @@ async function boot(msg) {
   pyodide.runPython(
     "import sys\nif '/pyrun' not in sys.path: sys.path.insert(0, '/pyrun')\nimport pyrun_executor",
   );
+  if (msg.transcripts && how.kind !== "snapshot") {
+    // doctest judges every transcript; imported before the snapshot is made, a returning
+    // reader's first transcript Run does not import it again (~0.6 s), and this first one
+    // pays what it would have paid during its Run
+    pyodide.runPython("import doctest", { globals: pyodide.toPy({}) });
+  }
   settleSnapshot(pyodide, how, msg, snap); // before any reader code
   const module = pyodide.pyimport("pyrun_executor");
   executorModule = module;

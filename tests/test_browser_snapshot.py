@@ -81,10 +81,10 @@ SHA256 = """async function sha256(bytes) {
 }"""
 
 
-def _build(tmp_path: Path, setting: str = "") -> Path:
+def _build(tmp_path: Path, setting: str = "", source: str = SOURCE) -> Path:
     src = tmp_path / "src"
     shutil.copytree(ROOTS / "basic", src)
-    (src / "index.rst").write_text(SOURCE, encoding="utf-8")
+    (src / "index.rst").write_text(source, encoding="utf-8")
     for extra in ("myst.md", "plain.rst", "sub"):
         target = src / extra
         if target.is_dir():
@@ -353,6 +353,27 @@ def test_pointing_at_run_starts_a_returning_readers_python(
         assert output(second, "pyrun-0").strip() == "42"
         assert second.get_attribute("#pyrun-0", "data-pyrun-boot") == "snapshot"
         assert second.evaluate("() => window.__pyrun.workers") == 1  # the same worker ran it
+
+
+def test_a_transcript_pages_snapshot_has_doctest_imported(
+    browser: Any, tmp_path: Path, runtime_cache: Path
+) -> None:
+    """doctest judges every ``>>>`` transcript and takes ~0.6 s to import in Pyodide: a cold
+    Python on a page with transcripts imports it before its snapshot is made, so a returning
+    reader's first transcript Run does not import it again (it did, after every restore)."""
+    source = SOURCE + (
+        "\n.. pyrun::\n\n   >>> 1 + 1\n   2\n\n"
+        ".. pyrun::\n\n   import sys\n   print('doctest' in sys.modules)\n"
+    )
+    site = _build(tmp_path, 'pyrun_preload = "none"', source)
+    with visiting(browser, site) as (context, url, _console):
+        page, boot = visit(context, url, "pyrun-3")  # the transcript, on a cold Python
+        assert boot == "cold"
+        assert output(page, "pyrun-3").strip() == ">>> 1 + 1\n2"
+        wait_stored(page)
+        second, boot = visit(context, url, "pyrun-4")  # a returning reader, nothing run yet
+        assert boot == "snapshot"
+        assert output(second, "pyrun-4").strip() == "True"
 
 
 def test_snapshot_off_never_stores(browser: Any, tmp_path: Path, runtime_cache: Path) -> None:
