@@ -39,6 +39,9 @@ UPGRADE_KINDS = ("doctest", "python")
 FAILING_MODES = ("static", "error")
 #: the group of ``>>>`` blocks outside any doctest directive (``doctest_test_doctest_blocks``)
 DEFAULT_GROUP = "default"
+#: after a group's name, the session of its blocks the doctest builder never runs (a ``pycon``
+#: code block, a ``::`` literal block): what they set is not seen by the examples it runs
+UNTESTED = " (blocks the doctest builder does not run)"
 
 
 def comments_as_prompts(code: str) -> str:
@@ -137,6 +140,7 @@ def upgrade_page(
         of it. Snippets carry index 0: the adapter numbers every snippet of the page in order.
     """
     groups = _page_groups(found)
+    untested = {g for b in found if b.kind == "transcript" and not b.tested for g in _sessions(b)}
     register_setup_flags(global_setup or "")
     results: list[Upgraded] = []
     last_testcode: dict[str, Upgraded] = {}
@@ -171,6 +175,8 @@ def upgrade_page(
             results.append(Upgraded(block, reason=exc.message))
             continue
         sessions = sorted(groups) if "*" in block.groups else _sessions(block)
+        if kind == "testsetup":  # its group's blocks the doctest builder does not run too
+            sessions += [g for g in untested if g.removesuffix(UNTESTED) in sessions]
         if not sessions:  # ``testsetup:: *`` on a page of no example (KonFoo's): nothing to set up
             results.append(Upgraded(block, reason="a setup for every group, on a page of none"))
             continue
@@ -264,9 +270,15 @@ def _session(block: Found) -> str:
 
 
 def _sessions(block: Found) -> list[str]:
-    """A block's doctest groups, the first one first (``*`` aside)."""
-    named = [g for g in block.groups if g and g != "*"]
-    return named or [DEFAULT_GROUP]
+    """A block's doctest groups, the first one first (``*`` aside). A transcript the doctest
+    builder never runs is in a session of its own beside its group's (:data:`UNTESTED`): run
+    in the group's, what it set changed the verdicts of the examples that builder judges
+    (lazr.delegates' classes defined in a ``::`` block: the builder failed 14 examples, the
+    check passed them all), and it is not what that builder ran."""
+    named = [g for g in block.groups if g and g != "*"] or [DEFAULT_GROUP]
+    if block.kind == "transcript" and not block.tested:
+        return [g + UNTESTED for g in named]
+    return named
 
 
 def _page_groups(found: Sequence[Found]) -> set[str]:

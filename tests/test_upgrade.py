@@ -26,7 +26,7 @@ from bs4 import BeautifulSoup
 from conftest import ROOTS, Build, check_dir, sphinx_build, sphinx_in_process
 
 from pyrun_docs.cli import main
-from pyrun_docs.upgrade import Found, upgrade_markdown, upgrade_page
+from pyrun_docs.upgrade import UNTESTED, Found, upgrade_markdown, upgrade_page
 
 
 def found(kind: str, code: str, line: int, *groups: str, **extra: object) -> Found:
@@ -606,11 +606,13 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
         "myst",
     }  # excluded.rst (pyrun_upgrade_exclude), off.rst (:pyrun: off)
     where = [(s.path, s.line, s.options.session, s.options.hidden) for s in pages["index"]]  # type: ignore[attr-defined]
+    aside = "default" + UNTESTED  # the session of blocks the doctest builder does not run
     assert where == [
         ("docs/conf.py", 18, "default", True),  # doctest_global_setup, per group
+        ("docs/conf.py", 18, aside, True),
         ("docs/conf.py", 18, "shared", True),
         ("docs/index.rst", 14, "default", False),  # a doctest block
-        ("docs/index.rst", 23, "default", False),  # code-block:: pycon
+        ("docs/index.rst", 23, aside, False),  # code-block:: pycon
         ("docs/index.rst", 29, "shared", True),  # testsetup
         ("docs/index.rst", 34, "shared", False),  # doctest:: shared
         ("docs/index.rst", 39, "shared", False),  # testcode + testoutput
@@ -628,7 +630,8 @@ def test_the_build_upgrades_every_kind_at_its_own_line(built: tuple[Path, str]) 
     myst = [(s.path, s.line, s.options.session) for s in pages["myst"]]  # type: ignore[attr-defined]
     assert myst == [
         ("docs/conf.py", 18, "default"),
-        ("docs/myst.md", 6, "default"),  # a pycon fence
+        ("docs/conf.py", 18, aside),
+        ("docs/myst.md", 6, aside),  # a pycon fence
         ("docs/myst.md", 14, "default"),  # {doctest}
     ]
     docstrings = [s.options.docstring for s in pages["api"]]  # type: ignore[attr-defined]
@@ -695,7 +698,8 @@ def test_the_cli_finds_the_same_snippets(
     theirs = sorted(((base / "project" / s.path).resolve(), s.line) for s in built_snippets)  # type: ignore[attr-defined]
     assert mine == theirs
     statuses = sorted(r["status"] for r in results)
-    assert statuses.count("static") == 2 and statuses.count("passed") == 22
+    # (the global setup runs in each session: the pycon blocks' own too)
+    assert statuses.count("static") == 2 and statuses.count("passed") == 24
 
 
 def test_docstrings_read_from_another_copy_of_the_project_are_warned_about(
@@ -1866,7 +1870,9 @@ def test_plain_doctest_blocks_follow_doctest_test_doctest_blocks(
     assert build.status == 0, build.stderr
     env = pickle.loads((tmp_path / "d1" / "environment.pickle").read_bytes())
     sessions = [s.options.session for s in env.pyrun_snippets["index"]]
-    assert sessions == ["blocks"] * 3, sessions  # the setup, the doctest block, the pycon block
+    # the setup (and its copy for the pycon block's session), the doctest block, the pycon block
+    aside = "blocks" + UNTESTED  # what the doctest builder does not run sets nothing it sees
+    assert sessions == ["blocks", aside, "blocks", aside], sessions
 
     off = doctest_site(tmp_path / "off", 'doctest_test_doctest_blocks = ""\n', page)
     build = sphinx_build(off, tmp_path / "off-html", "html", "-d", str(tmp_path / "d2"))
@@ -2136,7 +2142,7 @@ def test_option_flags_conf_py_registers_are_known_where_the_examples_run(
     token = uuid.uuid4().hex
     page = (
         f".. doctest::\n\n   >>> x = 41  # doctest: +{flag}\n\n"
-        f"::\n\n   >>> x + 1  # {token}\n   42\n"
+        f"::\n\n   >>> y = 41  # doctest: +{flag}\n   >>> y + 1  # {token}\n   42\n"
     )
     site = doctest_site(tmp_path / "site", conf, page)
     out = tmp_path / "report.json"
@@ -2147,7 +2153,7 @@ def test_option_flags_conf_py_registers_are_known_where_the_examples_run(
         assert [r["status"] for r in report["results"]] == ["passed"] * 2, report["results"]
         sphinx_in_process(site, tmp_path / "html")  # pyrun_check = "error": it must pass
         html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
-        assert html.count(f'IGNORE_EXCEPTION_DETAIL -{flag}"') == 1, html  # the first block's
+        assert html.count(f'IGNORE_EXCEPTION_DETAIL -{flag}"') == 2, html  # each block's
     finally:
         doctest.OPTIONFLAGS_BY_NAME.pop(flag, None)
 
@@ -2197,3 +2203,33 @@ def test_an_upgraded_code_block_keeps_its_line_numbers_and_emphasized_lines(
     assert [e.get_text().strip() for e in transcript.select(".hll")] == ["x + 1"], transcript
     assert [e.get_text().strip() for e in code.select(".hll")] == ["11b = a + 1"], code
     assert [e.get_text().strip() for e in code.select(".linenos")] == ["10", "11", "12"], code
+
+
+def test_blocks_the_doctest_builder_does_not_run_set_nothing_its_examples_see(
+    tmp_path: Path, runtime_cache: Path
+) -> None:
+    """A ``::`` block or a ``pycon`` code block, which the doctest builder never runs, ran in
+    the examples' session: what it set made examples that builder fails pass (lazr.delegates'
+    classes defined in a ``::`` block: 14 failures there, "all passed" here; flufl.i18n). Such
+    blocks run in a session of their own, which still has the group's setup and their own
+    earlier names; the builder's examples get the builder's verdicts."""
+    token = uuid.uuid4().hex[:8]
+    page = (
+        f"A setup the builder never runs::\n\n   >>> x = 1  # {token}\n\n"
+        ">>> x\n1\n\n"  # the builder: NameError
+        ".. code-block:: pycon\n\n   >>> x + answer\n   43\n"  # its own x, the global setup's
+    )
+    site = doctest_site(tmp_path / "site", 'doctest_global_setup = "answer = 42"\n', page)
+    plain = sphinx_build(site, tmp_path / "doctest", "doctest")
+    summary = (tmp_path / "doctest" / "output.txt").read_text(encoding="utf-8")
+    assert plain.status == 1 and "1 failure in tests" in summary  # the builder's verdict
+    out = tmp_path / "report.json"
+    args = ["check", str(site), "--cache-dir", str(tmp_path / "cache"), "--json", str(out), "-q"]
+    assert main(args) == 1
+    results = [r for r in json.loads(out.read_text())["results"] if r["path"].endswith(".rst")]
+    assert [(r["line"], r["status"]) for r in results] == [
+        (6, "passed"),
+        (8, "failed"),
+        (13, "passed"),
+    ], results
+    assert "NameError: name 'x' is not defined" in results[1]["message"]
