@@ -47,17 +47,19 @@ def test_testcode_is_judged_against_its_testoutput(
     page: Any, upgrade_url: str, stored_snapshot: StoredSnapshot
 ) -> None:
     open_page(page, upgrade_url + "index.html", stored_snapshot)
+    # the testcode block's widget (found by its code: the page's hidden setups come first)
+    widget = page.locator("py-repl", has_text='print("done")').first.get_attribute("id")
     # the group's setup (doctest_global_setup, then testsetup) runs first, as in the check
-    result = click_run(page, "pyrun-6")
+    result = click_run(page, widget)
     assert result["ok"] is True, result
-    assert page.locator("#pyrun-6 .pyrun-output").inner_text() == "20\ndone\n"
+    assert page.locator(f"#{widget} .pyrun-output").inner_text() == "20\ndone\n"
     # edited, it is plain code again: no comparison
     page.evaluate(
-        "() => { const pre = document.querySelector('#pyrun-6 pre'); "
+        f"() => {{ const pre = document.querySelector('#{widget} pre'); "
         "pre.textContent = 'print(base * 3)'; }"
     )
-    result = click_run(page, "pyrun-6")
-    assert result["ok"] is True and page.locator("#pyrun-6 .pyrun-output").inner_text() == "30\n"
+    result = click_run(page, widget)
+    assert result["ok"] is True and page.locator(f"#{widget} .pyrun-output").inner_text() == "30\n"
 
 
 def test_a_hidden_doctest_block_runs_in_its_place(
