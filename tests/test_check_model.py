@@ -780,6 +780,9 @@ def test_an_import_of_a_package_the_site_does_not_load_is_unchecked_with_the_fix
     assert installed.status is Status.ERROR and "add packaging to the packages" in installed.message
     for own in ("nsdemo.beta", "packaging.no_such_module", "a_module_no_python_has"):
         assert undeclared(failing(own), index, "") == failing(own)  # broken, or missing anywhere
+    # the standard library's own that Pyodide lacks (``grp``, in CPython's ``lib-dynload``): no
+    # setting brings it (lazr.config was told to add lib-dynload to the path setting)
+    assert undeclared(failing("grp"), index, "") == failing("grp")
     # a namespace package's missing part, imported from it (zope.viewlet's ``from zope import
     # size``): the same advice as ``import zope.size`` got
     part = "ImportError: cannot import name 'version' from 'packaging' (unknown location)"

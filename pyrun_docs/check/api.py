@@ -527,6 +527,10 @@ def _off_the_path(
     putting it on ``sys.path``, the usual autodoc set-up) that no setting brings to the browser:
     not checked, saying where the module is and what to set (requests' and python-gitlab's
     docs said only "importing modb for this docstring's globals failed")."""
+    if module.split(".")[0] in sys.stdlib_module_names:
+        # the standard library's own (``grp``, a file of ``lib-dynload`` that Pyodide lacks):
+        # no folder brings it (lazr.config was told to add lib-dynload to the path setting)
+        return result
     path = Path(result.snippet.path)
     own = _FOR_GLOBALS.search(first)  # the docstring's module: only when it is the missing one
     # (pyramid.static, failing on a dependency without a pure wheel, was told to add its own
