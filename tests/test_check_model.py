@@ -947,3 +947,30 @@ def test_the_earlier_failure_named_after_a_failure_leaves_its_count_out() -> Non
         "NameError: name 'dm' is not defined (after an earlier example of its session failed, "
         f"p.rst:4: {raised})"
     )
+
+
+def test_a_failure_of_another_kind_in_cpython_shows_cpythons_report() -> None:
+    """An example failing in Pyodide for a package it lacks and in CPython on its output is
+    failed (as in the doctest builder), and CPython's report follows Pyodide's traceback: its
+    Expected/Got is what the author fixes (lazr.enum's was not shown at all)."""
+    from dataclasses import replace
+
+    from pyrun_docs.check.api import kept_static
+    from pyrun_docs.check.cpython import PYTHON
+
+    example = replace(snip(0, ">>> print(Interface.__name__, 1)\nInterface  1\n"), origin="upgrade")
+    example = replace(example, options=replace(example.options, session="default"))
+    trace = "Traceback (most recent call last):\nNameError: name 'Interface' is not defined\n"
+    pyodide = SnippetResult(
+        example, Status.FAILED, "NameError: name 'Interface' is not defined", "NameError",
+        traceback=trace,
+    )  # fmt: skip
+    report = "Failed example:\n    x\nExpected:\n    Interface  1\nGot:\n    Interface 1\n"
+    mismatch = "OutputMismatch: the output of >>> x differs from the transcript"
+    cpython = SnippetResult(example, Status.FAILED, mismatch, "OutputMismatch", traceback=report)
+    told = kept_static(pyodide, PyrunConfig(upgrade_failing="static"), cpython)
+    assert told.status is Status.FAILED
+    assert told.traceback == f"{trace.rstrip()}\n\nIn {PYTHON}:\n{report}", told.traceback
+    same = replace(cpython, message=pyodide.message, traceback="elsewhere")  # the same failure
+    alike = kept_static(pyodide, PyrunConfig(upgrade_failing="static"), same)
+    assert alike.traceback == trace and "(fails in CPython" in alike.message

@@ -816,7 +816,7 @@ def kept_static(
     if reordered(result):  # broken in any Python: no question of the browser
         return replace(result, message=result.message + REORDERED)
     if in_cpython is not None and in_cpython.status is Status.FAILED:
-        return replace(result, message=cpython.verdict_line(result, in_cpython))
+        return cpython.failing_in_both(result, in_cpython)
     reason = result.message or result.status.value
     if in_cpython is not None and in_cpython.status is Status.TIMEOUT:
         reason = f"{reason} ({in_cpython.message})"  # hangs everywhere; still no failure

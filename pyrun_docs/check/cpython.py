@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any
 
 from pyrun_docs.config import PyrunConfig
@@ -224,6 +225,18 @@ def verdict_line(pyodide: SnippetResult, cpython: SnippetResult) -> str:
             return f"{pyodide.message} (the first fails in {PYTHON} too, the others only here)"
         return f"{pyodide.message} (fails in {PYTHON} too)"
     return f"{pyodide.message} (in {PYTHON}: {cpython.message})"
+
+
+def failing_in_both(pyodide: SnippetResult, cpython: SnippetResult) -> SnippetResult:
+    """*pyodide*'s failure, judged by this Python's (:func:`verdict_line`); when this Python
+    failed otherwise, its report follows Pyodide's traceback: the author's fix is there
+    (lazr.enum's whitespace mismatch was told as the NameError a missing package left in
+    Pyodide, with no Expected/Got)."""
+    message = verdict_line(pyodide, cpython)
+    traceback = pyodide.traceback
+    if f"(in {PYTHON}: " in message and cpython.traceback.strip():
+        traceback = f"{traceback.rstrip()}\n\nIn {PYTHON}:\n{cpython.traceback}".lstrip("\n")
+    return replace(pyodide, message=message, traceback=traceback)
 
 
 def _key(pyodide_key: str, config: PyrunConfig) -> str:
