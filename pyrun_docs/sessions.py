@@ -11,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .config import PyrunConfig
-from .snippet import Snippet
+from .snippet import UNTESTED, Snippet
 
 SessionKey = tuple[str, str]
+
+
+def runs_aside(snippet: Snippet) -> bool:
+    """Whether *snippet* is in a session of blocks the doctest builder never runs (:data:`UNTESTED`)."""
+    return (snippet.options.session or "").endswith(UNTESTED)
 
 
 def runtime_of(snippet: Snippet, config: PyrunConfig) -> str:

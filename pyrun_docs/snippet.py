@@ -17,6 +17,12 @@ from .options import SnippetOptions
 PROMPT = ">>> "
 
 
+#: after a doctest group's name, the session of its blocks the doctest builder never runs (a
+#: ``pycon`` code block, a ``::`` literal block; :mod:`pyrun_docs.upgrade`): what they set is not
+#: seen by the examples that builder judges
+UNTESTED = " (blocks the doctest builder does not run)"
+
+
 @dataclass(frozen=True)
 class Snippet:
     """A code example with its place in the docs.

@@ -31,7 +31,7 @@ from .errors import OptionError
 from .executor import parse_problem
 from .fences import fence_end, strip_indent, swallowed_fences
 from .options import SnippetOptions
-from .snippet import Snippet, is_transcript, normalize_code
+from .snippet import UNTESTED, Snippet, is_transcript, normalize_code
 
 #: what ``upgrade`` may name
 UPGRADE_KINDS = ("doctest", "python")
@@ -39,9 +39,6 @@ UPGRADE_KINDS = ("doctest", "python")
 FAILING_MODES = ("static", "error")
 #: the group of ``>>>`` blocks outside any doctest directive (``doctest_test_doctest_blocks``)
 DEFAULT_GROUP = "default"
-#: after a group's name, the session of its blocks the doctest builder never runs (a ``pycon``
-#: code block, a ``::`` literal block): what they set is not seen by the examples it runs
-UNTESTED = " (blocks the doctest builder does not run)"
 
 
 def comments_as_prompts(code: str) -> str:

@@ -26,7 +26,8 @@ from bs4 import BeautifulSoup
 from conftest import ROOTS, Build, check_dir, sphinx_build, sphinx_in_process
 
 from pyrun_docs.cli import main
-from pyrun_docs.upgrade import UNTESTED, Found, upgrade_markdown, upgrade_page
+from pyrun_docs.snippet import UNTESTED
+from pyrun_docs.upgrade import Found, upgrade_markdown, upgrade_page
 
 
 def found(kind: str, code: str, line: int, *groups: str, **extra: object) -> Found:
@@ -2212,24 +2213,28 @@ def test_blocks_the_doctest_builder_does_not_run_set_nothing_its_examples_see(
     the examples' session: what it set made examples that builder fails pass (lazr.delegates'
     classes defined in a ``::`` block: 14 failures there, "all passed" here; flufl.i18n). Such
     blocks run in a session of their own, which still has the group's setup and their own
-    earlier names; the builder's examples get the builder's verdicts."""
+    earlier names, after the page's other sessions (their ``os.environ['LANG']`` changed what
+    flufl.i18n's examples printed); the builder's examples get the builder's verdicts."""
     token = uuid.uuid4().hex[:8]
     page = (
-        f"A setup the builder never runs::\n\n   >>> x = 1  # {token}\n\n"
+        f"A setup the builder never runs::\n\n   >>> x = 1  # {token}\n"
+        "   >>> import os; os.environ['PYRUN_TEST_MODE'] = 'x'\n\n"
         ">>> x\n1\n\n"  # the builder: NameError
-        ".. code-block:: pycon\n\n   >>> x + answer\n   43\n"  # its own x, the global setup's
+        ".. code-block:: pycon\n\n   >>> x + answer\n   43\n\n"  # its own x, the global setup's
+        ">>> import os; print(os.environ.get('PYRUN_TEST_MODE'))\nNone\n"  # not its environment
     )
     site = doctest_site(tmp_path / "site", 'doctest_global_setup = "answer = 42"\n', page)
     plain = sphinx_build(site, tmp_path / "doctest", "doctest")
     summary = (tmp_path / "doctest" / "output.txt").read_text(encoding="utf-8")
-    assert plain.status == 1 and "1 failure in tests" in summary  # the builder's verdict
+    assert plain.status == 1 and "1 failure in tests" in summary  # the builder's verdicts
     out = tmp_path / "report.json"
     args = ["check", str(site), "--cache-dir", str(tmp_path / "cache"), "--json", str(out), "-q"]
     assert main(args) == 1
     results = [r for r in json.loads(out.read_text())["results"] if r["path"].endswith(".rst")]
     assert [(r["line"], r["status"]) for r in results] == [
         (6, "passed"),
-        (8, "failed"),
-        (13, "passed"),
+        (9, "failed"),
+        (14, "passed"),
+        (17, "passed"),
     ], results
     assert "NameError: name 'x' is not defined" in results[1]["message"]

@@ -24,6 +24,7 @@ from pyrun_docs.options import SnippetOptions, options_to_dict
 from pyrun_docs.sessions import (
     SessionKey,
     execution_order,
+    runs_aside,
     runtime_of,
     session_chains,
     session_key,
@@ -96,9 +97,15 @@ def unit_runs(
 ) -> list[Run]:
     """The runs that rebuild *units* of *page* (whole sessions, or snippets on their own: see
     :func:`unit_of`) in the order a reader runs them; with *runnable*, only those snippets."""
+    order = execution_order(page, config)
+    # the sessions of blocks the doctest builder never runs last: what they change beyond their
+    # namespace (``os.environ``: flufl.i18n's ``::`` block set ``LANG``) is not seen by the
+    # examples that builder judges, as it never was there (sessions never share members, so
+    # each keeps its order)
+    order = [s for s in order if not runs_aside(s)] + [s for s in order if runs_aside(s)]
     return [
         Run(s, flags=transcript_flags(s, config), main=config.doctest_main)
-        for s in execution_order(page, config)
+        for s in order
         if unit_of(s, config) in units and (runnable is None or s.index in runnable)
     ]
 
