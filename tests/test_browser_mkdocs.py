@@ -159,6 +159,12 @@ def test_instant_navigation_back_and_forth(
 
     page.locator(".md-sidebar--primary a.md-nav__link", has_text="Other").first.click()
     page.wait_for_url("**/sub/other/")
+    # the address changes before material swaps the content: the page left has a #pyrun-0 too,
+    # which a click could reach (CI clicked it, and the new page's widget never ran)
+    page.wait_for_function(
+        "() => document.querySelector('#pyrun-0 .pyrun-code')?.textContent"
+        ".includes('fresh session')"
+    )
     page.wait_for_selector("#pyrun-0 .pyrun-toolbar")
     # same session name on another page: a fresh namespace, not the other page's state
     assert run(page, "pyrun-0").strip() == "fresh session"
