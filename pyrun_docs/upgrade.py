@@ -173,7 +173,8 @@ def upgrade_page(
             continue
         sessions = sorted(groups) if "*" in block.groups else _sessions(block)
         if kind == "testsetup":  # its group's blocks the doctest builder does not run too
-            sessions += [g for g in untested if g.removesuffix(UNTESTED) in sessions]
+            aside = [g + UNTESTED for g in sessions if g + UNTESTED in untested]
+            sessions += [g for g in aside if g not in sessions]
         if not sessions:  # ``testsetup:: *`` on a page of no example (KonFoo's): nothing to set up
             results.append(Upgraded(block, reason="a setup for every group, on a page of none"))
             continue

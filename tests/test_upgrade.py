@@ -2238,3 +2238,25 @@ def test_blocks_the_doctest_builder_does_not_run_set_nothing_its_examples_see(
         (17, "passed"),
     ], results
     assert "NameError: name 'x' is not defined" in results[1]["message"]
+
+
+def test_a_setup_reaches_the_session_of_its_groups_blocks_the_builder_does_not_run() -> None:
+    """A group's ``testsetup`` (and one for every group, ``*``) runs once in each session of the
+    group: its examples' and its ``pycon`` blocks' (a ``*`` setup ran twice in the latter)."""
+    aside = "default" + UNTESTED
+    found = [
+        Found(kind="testsetup", code="x = 1\n", path="p.rst", line=1, groups=("*",)),
+        Found(kind="transcript", code=">>> x\n1\n", path="p.rst", line=5),
+        Found(kind="transcript", code=">>> x\n1\n", path="p.rst", line=9, tested=False),
+        Found(kind="testsetup", code="y = 1\n", path="p.rst", line=12),
+    ]
+    _, results = upgrade_page(found, page="p")
+    made = [(r.snippet.line, r.snippet.options.session) for r in results if r.snippet]
+    assert made == [
+        (1, "default"),
+        (1, aside),
+        (5, "default"),
+        (9, aside),
+        (12, "default"),
+        (12, aside),
+    ]
