@@ -137,7 +137,7 @@ def upgrade_page(
         of it. Snippets carry index 0: the adapter numbers every snippet of the page in order.
     """
     groups = _page_groups(found)
-    untested = {g for b in found if b.kind == "transcript" and not b.tested for g in _sessions(b)}
+    untested = {g for g in groups if g.endswith(UNTESTED)}  # pycon and ``::`` blocks' sessions
     register_setup_flags(global_setup or "")
     results: list[Upgraded] = []
     last_testcode: dict[str, Upgraded] = {}

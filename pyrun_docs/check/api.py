@@ -435,7 +435,7 @@ def undeclared(
     module = cpython.missing_module(first)
     if not module:
         return _optional(result, first, index, setting_prefix)
-    loaded = set(index.closure(index.needs(result.snippet)[0])) if index is not None else set()
+    loaded = _loaded(index, result.snippet) if index is not None else set()
     package = index.by_import.get(module.split(".")[0]) if index is not None else None
     if package is None or package in loaded:
         # one installed here with that very module (a namespace package's other part), if
@@ -473,15 +473,23 @@ def _optional(
     except (importlib.metadata.PackageNotFoundError, ValueError):
         return result
     name = str(distribution.metadata["Name"])
-    pure = "Root-Is-Purelib: true" in (distribution.read_text("WHEEL") or "")
-    loaded = set(index.closure(index.needs(result.snippet)[0]))
-    if not pure or canonicalize_name(name) in loaded:
+    if not _is_pure(distribution) or canonicalize_name(name) in _loaded(index, result.snippet):
         return result
     return _unchecked(
         result,
         f"{first}: the build's Python has {name}, the site does not load it: add {name} to the "
         f"{setting_prefix}packages setting",
     )
+
+
+def _loaded(index: PackageIndex, snippet: Snippet) -> set[str]:
+    """The packages *snippet* has loaded: those it needs and their dependencies."""
+    return set(index.closure(index.needs(snippet)[0]))
+
+
+def _is_pure(distribution: Any) -> bool:
+    """Whether an installed distribution is pure Python (its wheel's ``Root-Is-Purelib``)."""
+    return "Root-Is-Purelib: true" in (distribution.read_text("WHEEL") or "")
 
 
 #: a message asking for a package to be installed (its distribution name)
@@ -604,7 +612,7 @@ def pure_distribution(module: str) -> str | None:
             distribution = importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
             continue
-        if "Root-Is-Purelib: true" not in (distribution.read_text("WHEEL") or ""):
+        if not _is_pure(distribution):
             continue
         if any(str(file).replace("\\", "/") in wanted for file in distribution.files or ()):
             return name

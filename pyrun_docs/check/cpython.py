@@ -216,15 +216,22 @@ _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]+\b")
 def verdict_line(pyodide: SnippetResult, cpython: SnippetResult) -> str:
     """The message of an example that fails in both: Pyodide's, and this Python's when it
     differs (a reader's browser shows the first)."""
-    # (the check may have added why after it); an object's address differs from one Python to
-    # the other (zope.viewlet: 20 "(in CPython: ...)" saying the same but for <... at 0x...>)
-    mine, theirs = _ADDRESS.sub("0x", pyodide.message), _ADDRESS.sub("0x", cpython.message)
-    if mine.startswith(theirs):
-        if _MORE.match(mine[len(theirs) :]):
+    rest = _beyond(pyodide, cpython)
+    if rest is not None:
+        if _MORE.match(rest):
             # more examples fail here than there: "too" read as if all of them did (dateutil)
             return f"{pyodide.message} (the first fails in {PYTHON} too, the others only here)"
         return f"{pyodide.message} (fails in {PYTHON} too)"
     return f"{pyodide.message} (in {PYTHON}: {cpython.message})"
+
+
+def _beyond(pyodide: SnippetResult, cpython: SnippetResult) -> str | None:
+    """What Pyodide's message says after this Python's when both failed alike (the check may
+    have added why after it), an object's address aside, which differs from one Python to the
+    other (zope.viewlet: 20 "(in CPython: ...)" saying the same but for <... at 0x...>);
+    ``None`` when they failed otherwise."""
+    mine, theirs = _ADDRESS.sub("0x", pyodide.message), _ADDRESS.sub("0x", cpython.message)
+    return mine[len(theirs) :] if mine.startswith(theirs) else None
 
 
 def failing_in_both(pyodide: SnippetResult, cpython: SnippetResult) -> SnippetResult:
@@ -234,7 +241,7 @@ def failing_in_both(pyodide: SnippetResult, cpython: SnippetResult) -> SnippetRe
     Pyodide, with no Expected/Got)."""
     message = verdict_line(pyodide, cpython)
     traceback = pyodide.traceback
-    if f"(in {PYTHON}: " in message and cpython.traceback.strip():
+    if _beyond(pyodide, cpython) is None and cpython.traceback.strip():
         traceback = f"{traceback.rstrip()}\n\nIn {PYTHON}:\n{cpython.traceback}".lstrip("\n")
     return replace(pyodide, message=message, traceback=traceback)
 
